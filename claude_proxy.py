@@ -1,0 +1,1465 @@
+#!/usr/bin/env python3
+# /// script
+# requires-python = ">=3.10"
+# dependencies = ["litellm"]
+# ///
+"""claude_proxy: serve the Anthropic Messages API from any provider litellm can reach.
+
+Point an Anthropic client (Claude Code, the official SDKs) at this proxy and it answers
+every request from OpenAI, Gemini, Groq, Moonshot or any other litellm provider, in
+exact Anthropic format: JSON, streamed SSE, tool use, thinking, token counting, errors.
+
+Usage:
+    uv run claude_proxy.py                        # PEP 723: no setup needed
+    uv run --with litellm claude_proxy.py --port 8082
+    python claude_proxy.py --host 127.0.0.1 --port 8082 --log-level debug
+    ANTHROPIC_BASE_URL=http://127.0.0.1:8082 claude
+
+Endpoints:
+    POST /v1/messages                 (also ?beta=true), streaming and not
+    POST /v1/messages/count_tokens    {"input_tokens": N}
+    GET  /v1/models, /v1/models/{id}  the routed models under Claude-style ids
+    GET  /, HEAD /                    health
+
+Model routing: a requested name containing "haiku" goes to SMALL_MODEL; any other
+Claude name ("sonnet", "opus", ...) goes to BIG_MODEL; a name with a litellm provider
+prefix ("groq/llama-3.3-70b-versatile") passes through unchanged; a bare target gets
+PREFERRED_PROVIDER's prefix.
+
+Environment (flags win over the environment):
+    PREFERRED_PROVIDER   provider prefix for bare model names          (openai)
+    BIG_MODEL            target for sonnet and opus requests           (gpt-4.1)
+    SMALL_MODEL          target for haiku requests                     (gpt-4.1-mini)
+    HOST / PORT          where to listen                               (127.0.0.1 / 8082)
+    LOG_LEVEL            debug, info, warning, error                   (info)
+    REQUEST_TIMEOUT      seconds to wait on the provider per read      (600)
+    MAX_TOKENS_LIMIT     cap for max_tokens; default: the model's own output limit
+    MAX_BODY_MB          largest request body accepted                 (32)
+    <PROVIDER>_API_KEY   the key for that provider, e.g. OPENAI_API_KEY, GEMINI_API_KEY
+                         (or GOOGLE_API_KEY), GROQ_API_KEY, MOONSHOT_API_KEY
+    <PROVIDER>_API_BASE  a base URL override, e.g. GROQ_API_BASE; OpenAI reads
+                         OPENAI_BASE_URL (or OPENAI_API_BASE)
+
+The client's own x-api-key is never forwarded: each provider gets the key from its
+own variable, and nothing in a request body can choose where the proxy connects.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import http.server
+import json
+import logging
+import os
+import secrets
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from urllib.parse import parse_qs, urlsplit
+
+log = logging.getLogger("claude_proxy")
+
+# ----------------------------------------------------------------------------------------
+# configuration: the only reader of the environment
+# ----------------------------------------------------------------------------------------
+
+
+class ConfigError(ValueError):
+    """A configuration value is malformed; the message names the variable."""
+
+
+def _env_number(env: Mapping[str, str], name: str, default, kind, minimum):
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a valid {kind.__name__}") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Everything the proxy reads from its environment, parsed once.
+
+    Example: Config.from_env({"BIG_MODEL": "groq/llama-3.3-70b-versatile"}).big_model
+    -> "groq/llama-3.3-70b-versatile". Tests pass plain dicts; main() passes os.environ.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8082
+    log_level: str = "info"
+    preferred_provider: str = "openai"
+    big_model: str = "gpt-4.1"
+    small_model: str = "gpt-4.1-mini"
+    request_timeout: float = 600.0
+    max_tokens_limit: int | None = None
+    max_body_bytes: int = 32 * 1024 * 1024
+    # The raw environment, for provider keys and base URLs. repr=False: never logged.
+    env: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Config:
+        level = env.get("LOG_LEVEL", "info").strip().lower() or "info"
+        if level not in LOG_LEVELS:
+            raise ConfigError(f"LOG_LEVEL={level!r} must be one of {', '.join(LOG_LEVELS)}")
+        return cls(
+            host=env.get("HOST", "").strip() or cls.host,
+            port=_env_number(env, "PORT", cls.port, int, 0),
+            log_level=level,
+            preferred_provider=env.get("PREFERRED_PROVIDER", "").strip().lower() or cls.preferred_provider,
+            big_model=env.get("BIG_MODEL", "").strip() or cls.big_model,
+            small_model=env.get("SMALL_MODEL", "").strip() or cls.small_model,
+            request_timeout=_env_number(env, "REQUEST_TIMEOUT", cls.request_timeout, float, 1),
+            max_tokens_limit=_env_number(env, "MAX_TOKENS_LIMIT", None, int, 1),
+            max_body_bytes=int(_env_number(env, "MAX_BODY_MB", 32, float, 0.001) * 1024 * 1024),
+            env=dict(env),
+        )
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+# ----------------------------------------------------------------------------------------
+# provider knowledge: every quirk lives in these tables and nowhere else
+# ----------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Provider:
+    """What the proxy must know about one litellm provider prefix.
+
+    key_env: variables holding its key, the first one set wins; a provider listed in
+    PROVIDERS with key_env gets a 401 naming them when none is set. base_env: variables
+    holding a base URL override. later_system: accepts {"role": "system"} messages after
+    the first one (otherwise they are merged into the leading system prompt).
+    user_param: takes OpenAI's `user` field. native_thinking: takes Anthropic thinking
+    blocks in history, `thinking` as a parameter and `cache_control` on content parts.
+    """
+
+    key_env: tuple[str, ...] = ()
+    base_env: tuple[str, ...] = ()
+    later_system: bool = False
+    user_param: bool = False
+    native_thinking: bool = False
+
+
+PROVIDERS: dict[str, Provider] = {
+    "openai": Provider(("OPENAI_API_KEY",), ("OPENAI_BASE_URL", "OPENAI_API_BASE"), later_system=True, user_param=True),
+    "groq": Provider(("GROQ_API_KEY",), ("GROQ_API_BASE",), later_system=True),
+    "moonshot": Provider(("MOONSHOT_API_KEY",), ("MOONSHOT_API_BASE",), later_system=True),
+    "deepseek": Provider(("DEEPSEEK_API_KEY",), ("DEEPSEEK_API_BASE",), later_system=True),
+    "openrouter": Provider(("OPENROUTER_API_KEY",), ("OPENROUTER_API_BASE",), later_system=True),
+    "gemini": Provider(("GEMINI_API_KEY", "GOOGLE_API_KEY"), ("GEMINI_API_BASE",)),
+    "anthropic": Provider(("ANTHROPIC_API_KEY",), ("ANTHROPIC_API_BASE",), native_thinking=True),
+}
+
+
+def provider_for(name: str) -> Provider:
+    """The table entry for a provider prefix; unknown providers get the conventional
+    variable names and no 401 check (litellm reports their missing credentials)."""
+    if name in PROVIDERS:
+        return PROVIDERS[name]
+    upper = name.upper().replace("-", "_")
+    return Provider(key_env=(), base_env=(f"{upper}_API_BASE",))
+
+
+# OpenAI finish_reason -> Anthropic stop_reason.
+STOP_REASONS = {
+    "stop": "end_turn",
+    "length": "max_tokens",
+    "tool_calls": "tool_use",
+    "function_call": "tool_use",
+    "content_filter": "refusal",
+}
+
+# Anthropic's error type for each status the proxy answers with.
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "billing_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    408: "timeout_error",
+    411: "invalid_request_error",
+    413: "request_too_large",
+    414: "invalid_request_error",
+    429: "rate_limit_error",
+    431: "request_too_large",
+    500: "api_error",
+    501: "api_error",
+    504: "timeout_error",
+    529: "overloaded_error",
+}
+
+# A provider's HTTP status -> the status the client sees (the type follows ERROR_TYPES).
+UPSTREAM_STATUS = {
+    400: 400, 401: 401, 402: 402, 403: 403, 404: 404, 408: 504, 409: 400, 413: 413,
+    422: 400, 429: 429, 500: 500, 502: 500, 503: 529, 504: 504, 529: 529,
+}
+
+# Claude-style model ids listed by GET /v1/models, with the tier each routes through.
+MODEL_LIST = (
+    ("claude-opus-4-8", "Claude Opus 4.8", "big"),
+    ("claude-sonnet-4-6", "Claude Sonnet 4.6", "big"),
+    ("claude-haiku-4-5-20251001", "Claude Haiku 4.5", "small"),
+)
+MODEL_CREATED_AT = "2025-10-01T00:00:00Z"
+
+# ----------------------------------------------------------------------------------------
+# errors: one exception type for everything a client can see
+# ----------------------------------------------------------------------------------------
+
+
+class ProxyError(Exception):
+    """An error the client receives, in Anthropic's shape and with its status."""
+
+    def __init__(self, status: int, message: str, error_type: str | None = None, headers: dict | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.error_type = error_type or ERROR_TYPES.get(status) or ("api_error" if status >= 500 else "invalid_request_error")
+        self.headers = headers or {}
+
+    def body(self) -> dict:
+        return {"type": "error", "error": {"type": self.error_type, "message": self.message}}
+
+
+def invalid(message: str) -> ProxyError:
+    return ProxyError(400, message)
+
+
+def map_provider_error(exc: BaseException, litellm=None) -> ProxyError:
+    """Translate a litellm/provider exception into a ProxyError, by type and status code.
+
+    Example: litellm.RateLimitError (status 429, retry-after 7) -> ProxyError(429,
+    rate_limit_error, headers {"retry-after": "7"}); litellm.Timeout -> 504 timeout_error;
+    an upstream 503 -> 529 overloaded_error.
+    """
+    original = getattr(exc, "original_exception", None)
+    if original is not None and original is not exc:  # MidStreamFallbackError wraps the real one
+        return map_provider_error(original, litellm)
+    if isinstance(exc, ProxyError):
+        return exc
+    message = _error_text(exc)
+    if litellm is not None and isinstance(exc, litellm.Timeout):
+        return ProxyError(504, f"The provider did not answer in time: {message}")
+    status = getattr(exc, "status_code", None)
+    if not isinstance(status, int):
+        response = getattr(exc, "response", None)
+        status = getattr(response, "status_code", None)
+    if litellm is not None and isinstance(exc, litellm.APIConnectionError) and status in (None, 500):
+        return ProxyError(500, f"Could not reach the provider: {message}")
+    if not isinstance(status, int):
+        return ProxyError(500, f"Provider call failed: {message}")
+    mapped = UPSTREAM_STATUS.get(status) or (400 if 400 <= status < 500 else 500)
+    headers = {}
+    retry_after = _retry_after(exc)
+    if retry_after:
+        headers["retry-after"] = retry_after
+    return ProxyError(mapped, message, headers=headers)
+
+
+def _error_text(exc: BaseException) -> str:
+    text = str(getattr(exc, "message", None) or exc) or type(exc).__name__
+    return text if len(text) <= 2000 else text[:2000] + "..."
+
+
+def _retry_after(exc: BaseException) -> str | None:
+    for headers in (getattr(exc, "litellm_response_headers", None), getattr(getattr(exc, "response", None), "headers", None)):
+        if headers is not None:
+            try:
+                value = headers.get("retry-after")
+            except Exception:
+                value = None
+            if value:
+                return str(value)
+    return None
+
+
+# ----------------------------------------------------------------------------------------
+# model routing: one function, used by every endpoint
+# ----------------------------------------------------------------------------------------
+
+
+def route_model(requested: str, config: Config, providers) -> str:
+    """The litellm model string for a requested model name.
+
+    Examples (BIG_MODEL=gpt-4.1, SMALL_MODEL=groq/llama-3.1-8b-instant, PREFERRED_PROVIDER=openai):
+        claude-haiku-4-5-20251001   -> groq/llama-3.1-8b-instant
+        claude-sonnet-4-6           -> openai/gpt-4.1
+        gemini/gemini-2.5-pro       -> gemini/gemini-2.5-pro   (provider prefix: unchanged)
+        gpt-4o                      -> openai/gpt-4o
+    """
+    name = requested.strip()
+    if _has_provider(name, providers):
+        return name
+    lowered = name.lower()
+    if "haiku" in lowered:
+        target = config.small_model
+    elif lowered.startswith("claude") or "sonnet" in lowered or "opus" in lowered:
+        target = config.big_model
+    else:
+        target = name
+    return target if _has_provider(target, providers) else f"{config.preferred_provider}/{target}"
+
+
+def _has_provider(name: str, providers) -> bool:
+    prefix, slash, _ = name.partition("/")
+    return bool(slash) and prefix in providers
+
+
+def tier_target(tier: str, config: Config) -> str:
+    return config.small_model if tier == "small" else config.big_model
+
+
+# ----------------------------------------------------------------------------------------
+# request translation, Anthropic -> OpenAI chat format (pure)
+# ----------------------------------------------------------------------------------------
+
+
+def validate_request(body, *, need_max_tokens: bool) -> None:
+    """Reject what Anthropic itself rejects: a body that is not an object, or a missing or
+    mistyped model, max_tokens or messages. Unknown fields are never an error."""
+    if not isinstance(body, dict):
+        raise invalid("The request body must be a JSON object.")
+    model = body.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise invalid("model: a non-empty string is required.")
+    if len(model) > 256 or "://" in model or any(ch.isspace() or ord(ch) < 32 for ch in model.strip()):
+        raise invalid("model: not a valid model name.")
+    if need_max_tokens:
+        max_tokens = body.get("max_tokens")
+        if "max_tokens" not in body:
+            raise invalid("max_tokens: Field required.")
+        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+            raise invalid("max_tokens: must be an integer of at least 1.")
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        raise invalid("messages: a list of messages is required.")
+    if not messages:
+        raise invalid("messages: at least one message is required.")
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise invalid(f"messages.{i}: each message must be an object.")
+        if message.get("role") not in ("user", "assistant", "system"):
+            raise invalid(f"messages.{i}.role: must be 'user' or 'assistant', got {message.get('role')!r}.")
+        content = message.get("content")
+        if not isinstance(content, (str, list)):
+            raise invalid(f"messages.{i}.content: must be a string or a list of content blocks.")
+        if isinstance(content, list):
+            for j, block in enumerate(content):
+                if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+                    raise invalid(f"messages.{i}.content.{j}: each content block must be an object with a type.")
+    system = body.get("system")
+    if system is not None and not isinstance(system, (str, list)):
+        raise invalid("system: must be a string or a list of text blocks.")
+    tools = body.get("tools")
+    if tools is not None:
+        if not isinstance(tools, list):
+            raise invalid("tools: must be a list.")
+        for i, tool in enumerate(tools):
+            if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
+                raise invalid(f"tools.{i}: each tool must be an object with a name.")
+            schema = tool.get("input_schema")
+            if schema is not None and not isinstance(schema, dict):
+                raise invalid(f"tools.{i}.input_schema: must be an object.")
+    tool_choice = body.get("tool_choice")
+    if tool_choice is not None and not (isinstance(tool_choice, dict) and isinstance(tool_choice.get("type"), str)):
+        raise invalid("tool_choice: must be an object with a type.")
+    if "stream" in body and not isinstance(body["stream"], bool) and body["stream"] is not None:
+        raise invalid("stream: must be a boolean.")
+
+
+def text_of(content) -> str:
+    """The text of a string or a list of blocks. Example: [{"type": "text", "text": "a"},
+    {"type": "image", ...}, {"type": "text", "text": "b"}] -> "a\\nb"."""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return ""
+    return "\n".join(b["text"] for b in content if isinstance(b, dict) and isinstance(b.get("text"), str) and b["text"])
+
+
+def image_part(block: dict) -> dict | None:
+    """An Anthropic image block -> an OpenAI image_url part (a data URI for base64)."""
+    source = block.get("source") or {}
+    if source.get("type") == "base64" and isinstance(source.get("data"), str):
+        media_type = source.get("media_type") or "image/png"
+        return {"type": "image_url", "image_url": {"url": f"data:{media_type};base64,{source['data']}"}}
+    if source.get("type") == "url" and isinstance(source.get("url"), str):
+        return {"type": "image_url", "image_url": {"url": source["url"]}}
+    return None
+
+
+def document_part(block: dict) -> dict | None:
+    """An Anthropic document block -> a file part (PDF), or a text part (plain text)."""
+    source = block.get("source") or {}
+    title = block.get("title")
+    kind = source.get("type")
+    if kind == "text" and isinstance(source.get("data"), str):
+        text = source["data"]
+        return {"type": "text", "text": f"{title}\n\n{text}" if title else text}
+    if kind == "content":
+        text = text_of(source.get("content"))
+        return {"type": "text", "text": f"{title}\n\n{text}" if title else text} if text else None
+    if kind == "base64" and isinstance(source.get("data"), str):
+        media_type = source.get("media_type") or "application/pdf"
+        return {"type": "file", "file": {"file_data": f"data:{media_type};base64,{source['data']}"}}
+    if kind == "url" and isinstance(source.get("url"), str):
+        return {"type": "file", "file": {"file_id": source["url"], "format": "application/pdf"}}
+    return None
+
+
+def content_parts(blocks: list, native: bool) -> list[dict]:
+    """User-side blocks (text, image, document, unknown) -> OpenAI content parts.
+    Unknown blocks keep their text if they have any and are dropped otherwise."""
+    parts = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "image":
+            part = image_part(block)
+        elif kind == "document":
+            part = document_part(block)
+        elif kind in ("thinking", "redacted_thinking", "tool_use", "tool_result"):
+            part = None
+        else:
+            text = block.get("text")
+            part = {"type": "text", "text": text} if isinstance(text, str) and text else None
+            if part and native and block.get("cache_control"):
+                part["cache_control"] = block["cache_control"]
+        if part:
+            parts.append(part)
+    return parts
+
+
+def collapse(parts: list[dict]):
+    """Text-only parts become one string (some providers take nothing else); others stay a list."""
+    if all(p["type"] == "text" and "cache_control" not in p for p in parts):
+        return "\n\n".join(p["text"] for p in parts)
+    return parts
+
+
+def tool_result_message(block: dict) -> tuple[dict, list[dict]]:
+    """A tool_result block -> (a role "tool" message, image parts to send after it).
+
+    Example: {"type": "tool_result", "tool_use_id": "call_1", "is_error": true,
+    "content": "boom"} -> ({"role": "tool", "tool_call_id": "call_1",
+    "content": "[tool error] boom"}, [])
+    """
+    content = block.get("content")
+    images = []
+    if isinstance(content, list):
+        texts = []
+        for item in content:
+            if not isinstance(item, dict):
+                continue
+            if item.get("type") == "image":
+                part = image_part(item)
+                if part:
+                    images.append(part)
+            elif isinstance(item.get("text"), str):
+                texts.append(item["text"])
+            elif item.get("type") == "tool_reference" and isinstance(item.get("tool_name"), str):
+                texts.append(f"[tool reference: {item['tool_name']}]")
+        text = "\n".join(texts)
+    elif isinstance(content, str):
+        text = content
+    else:
+        text = ""
+    if block.get("is_error"):
+        text = f"[tool error] {text}" if text else "[tool error]"
+    tool_id = block.get("tool_use_id")
+    return {"role": "tool", "tool_call_id": str(tool_id or ""), "content": text}, images
+
+
+def user_messages(content, native: bool) -> list[dict]:
+    """One Anthropic user turn -> tool messages first (they must follow the assistant's
+    tool_calls), then one user message with the rest (text, images, documents)."""
+    if isinstance(content, str):
+        return [{"role": "user", "content": content}]
+    tools, parts = [], []
+    for block in content:
+        if block.get("type") == "tool_result":
+            message, images = tool_result_message(block)
+            tools.append(message)
+            if images:
+                parts.append({"type": "text", "text": f"(image output of tool call {message['tool_call_id']})"})
+                parts.extend(images)
+    parts.extend(content_parts(content, native))
+    return tools + ([{"role": "user", "content": collapse(parts)}] if parts else [])
+
+
+def assistant_message(content, native: bool) -> dict | None:
+    """One Anthropic assistant turn -> an OpenAI assistant message with tool_calls.
+    Thinking is kept only for providers that take Anthropic thinking blocks."""
+    if isinstance(content, str):
+        return {"role": "assistant", "content": content} if content else None
+    texts, calls, thinking = [], [], []
+    for block in content:
+        kind = block.get("type")
+        if kind == "tool_use":
+            arguments = json.dumps(block.get("input") if isinstance(block.get("input"), dict) else {}, ensure_ascii=False)
+            calls.append({"id": str(block.get("id") or ""), "type": "function",
+                          "function": {"name": str(block.get("name") or ""), "arguments": arguments}})
+        elif kind in ("thinking", "redacted_thinking"):
+            if native:
+                thinking.append(block)
+        elif isinstance(block.get("text"), str) and block["text"]:
+            texts.append(block["text"])
+    if not (texts or calls or thinking):
+        return None
+    message = {"role": "assistant", "content": "\n\n".join(texts) or None}
+    if calls:
+        message["tool_calls"] = calls
+    if thinking:
+        message["thinking_blocks"] = thinking
+    return message
+
+
+def to_openai_messages(body: dict, quirks: Provider) -> list[dict]:
+    """Anthropic system + messages -> OpenAI messages.
+
+    Example: system "Be brief", messages [user "hi", system "note", assistant "yo"] ->
+    [system "Be brief", user "hi", system "note", assistant "yo"] for a provider that
+    takes later system messages; [system "Be brief\\n\\nnote", user "hi", assistant "yo"]
+    for one that does not.
+    """
+    system = text_of(body.get("system"))
+    head = [system] if system else []
+    out: list[dict] = []
+    native = quirks.native_thinking
+    for message in body["messages"]:
+        role, content = message["role"], message["content"]
+        if role == "system":
+            text = text_of(content)
+            if not text:
+                continue
+            if quirks.later_system and out:
+                out.append({"role": "system", "content": text})
+            else:
+                head.append(text)
+        elif role == "user":
+            out.extend(user_messages(content, native))
+        else:
+            reply = assistant_message(content, native)
+            if reply:
+                out.append(reply)
+    if head:
+        out.insert(0, {"role": "system", "content": "\n\n".join(head)})
+    return out
+
+
+def to_openai_tools(tools) -> list[dict]:
+    """Anthropic tool definitions -> OpenAI function tools. Server tools (web search and
+    the like, which carry no input_schema) are left out: the provider cannot run them."""
+    out = []
+    for tool in tools or ():
+        schema = tool.get("input_schema")
+        if schema is None:
+            log.debug("leaving out server tool %r (type %r)", tool.get("name"), tool.get("type"))
+            continue
+        function = {"name": tool["name"], "parameters": schema}
+        if isinstance(tool.get("description"), str):
+            function["description"] = tool["description"]
+        out.append({"type": "function", "function": function})
+    return out
+
+
+def to_openai_tool_choice(choice: dict):
+    """{"type": "auto"} -> "auto"; "any" -> "required"; "none" -> "none";
+    {"type": "tool", "name": "f"} -> {"type": "function", "function": {"name": "f"}}."""
+    kind = choice.get("type")
+    if kind == "tool" and isinstance(choice.get("name"), str):
+        return {"type": "function", "function": {"name": choice["name"]}}
+    return {"auto": "auto", "any": "required", "none": "none"}.get(kind)
+
+
+def reasoning_effort(thinking, output_config) -> str | None:
+    """Anthropic thinking -> an OpenAI-style reasoning effort.
+
+    Examples: {"type": "enabled", "budget_tokens": 1024} -> "low"; budget 8000 ->
+    "medium"; budget 31999 -> "high"; {"type": "adaptive"} with output_config
+    {"effort": "low"} -> "low"; {"type": "disabled"} -> None.
+    """
+    if not isinstance(thinking, dict):
+        return None
+    kind = thinking.get("type")
+    if kind == "enabled":
+        budget = thinking.get("budget_tokens")
+        budget = budget if isinstance(budget, int) and not isinstance(budget, bool) else 8192
+        return "low" if budget < 4096 else "medium" if budget < 16384 else "high"
+    if kind == "adaptive":
+        effort = (output_config or {}).get("effort") if isinstance(output_config, dict) else None
+        return effort if effort in ("low", "medium", "high") else "high"
+    return None
+
+
+def hashed_user(user_id) -> str | None:
+    """Claude Code's metadata.user_id is a long JSON string; providers want a short id."""
+    if not isinstance(user_id, str) or not user_id:
+        return None
+    return "cp-" + hashlib.sha256(user_id.encode()).hexdigest()[:32]
+
+
+def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: bool = False,
+                      max_output: int | None = None) -> dict:
+    """A validated Anthropic request -> the keyword arguments for litellm.completion.
+
+    Only the fields listed here reach litellm: nothing in the body can set api_base,
+    api_key, headers or any other litellm keyword. `reasoning` says whether the target
+    model supports reasoning; `max_output` caps max_tokens at the model's output limit.
+    """
+    params: dict = {"model": target, "messages": to_openai_messages(body, quirks)}
+    max_tokens = body.get("max_tokens")
+    if isinstance(max_tokens, int):
+        params["max_tokens"] = min(max_tokens, max_output) if max_output else max_tokens
+    tools = to_openai_tools(body.get("tools"))
+    choice = body.get("tool_choice") if isinstance(body.get("tool_choice"), dict) else {}
+    if tools:
+        params["tools"] = tools
+        mapped = to_openai_tool_choice(choice)
+        if mapped is not None:
+            params["tool_choice"] = mapped
+        if choice.get("disable_parallel_tool_use") is True:
+            params["parallel_tool_calls"] = False
+    stops = body.get("stop_sequences")
+    if isinstance(stops, list) and all(isinstance(s, str) for s in stops) and stops:
+        params["stop"] = stops
+    for name in ("temperature", "top_p", "top_k"):
+        value = body.get(name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            params[name] = value
+    metadata = body.get("metadata")
+    if quirks.user_param and isinstance(metadata, dict):
+        user = hashed_user(metadata.get("user_id"))
+        if user:
+            params["user"] = user
+    thinking = body.get("thinking")
+    if reasoning:
+        if quirks.native_thinking and isinstance(thinking, dict) and thinking.get("type") == "enabled":
+            params["thinking"] = {"type": "enabled", "budget_tokens": thinking.get("budget_tokens", 1024)}
+        else:
+            effort = reasoning_effort(thinking, body.get("output_config"))
+            if effort:
+                params["reasoning_effort"] = effort
+    return params
+
+
+# ----------------------------------------------------------------------------------------
+# response translation, OpenAI -> Anthropic (pure); the leaves serve both paths
+# ----------------------------------------------------------------------------------------
+
+
+def new_message_id() -> str:
+    return "msg_" + secrets.token_hex(12)
+
+
+def new_tool_id() -> str:
+    return "toolu_" + secrets.token_hex(12)
+
+
+def thinking_signature(target: str) -> str:
+    """The opaque signature on thinking blocks this proxy produces: it names the model
+    that produced the reasoning, so history can tell where a thinking block came from."""
+    return "claude_proxy:" + target
+
+
+def usage_of(usage) -> dict:
+    """OpenAI usage -> Anthropic usage. Example: {"prompt_tokens": 100,
+    "completion_tokens": 7, "prompt_tokens_details": {"cached_tokens": 60}} ->
+    {"input_tokens": 40, "output_tokens": 7, "cache_creation_input_tokens": 0,
+    "cache_read_input_tokens": 60}."""
+    usage = usage if isinstance(usage, dict) else {}
+    prompt = usage.get("prompt_tokens") or 0
+    details = usage.get("prompt_tokens_details") or {}
+    cached = (details.get("cached_tokens") if isinstance(details, dict) else 0) or usage.get("cache_read_input_tokens") or 0
+    return {
+        "input_tokens": max(prompt - cached, 0),
+        "output_tokens": usage.get("completion_tokens") or 0,
+        "cache_creation_input_tokens": usage.get("cache_creation_input_tokens") or 0,
+        "cache_read_input_tokens": cached,
+    }
+
+
+def stop_reason_of(finish_reason, used_tools: bool) -> str:
+    """OpenAI finish_reason -> Anthropic stop_reason. A turn that produced tool calls is
+    a tool_use turn whatever the provider says, unless it was cut by the length limit."""
+    if finish_reason == "length":
+        return "max_tokens"
+    if used_tools:
+        return "tool_use"
+    return STOP_REASONS.get(finish_reason, "end_turn")
+
+
+def parse_tool_input(arguments: str) -> dict:
+    """Tool-call arguments as streamed -> the tool_use input dict.
+
+    Examples: '' -> {}; '{"a": 1}' -> {"a": 1}; a string with a raw newline inside a
+    JSON string is accepted; '{"a": 1} junk' -> {"a": 1}; 'nonsense' ->
+    {"_invalid_arguments": "nonsense"} (the client shows the model what it sent).
+    """
+    if not arguments.strip():
+        return {}
+    decoder = json.JSONDecoder(strict=False)
+    try:
+        value, _ = decoder.raw_decode(arguments.strip())
+    except ValueError:
+        return {"_invalid_arguments": arguments}
+    return value if isinstance(value, dict) else {"_invalid_arguments": arguments}
+
+
+def _json_complete(text: str) -> bool:
+    try:
+        json.loads(text, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+class _Block:
+    __slots__ = ("kind", "key", "index", "tool_id", "name", "parts")
+
+    def __init__(self, kind, key, tool_id=None, name=None):
+        self.kind, self.key, self.index = kind, key, -1
+        self.tool_id, self.name, self.parts = tool_id, name, []
+
+
+class StreamTranslator:
+    """A pure state machine: OpenAI chat-completion chunk dicts in, Anthropic SSE events out.
+
+    feed(chunk) -> [(event_name, data), ...]; finish() -> the closing events. No I/O.
+    A block is opened only when content for it arrives, so there is never an empty text
+    block; block indexes increase strictly and one block is open at a time. Parallel tool
+    calls are keyed by their `index`: the open call streams its argument fragments as
+    they arrive; a fragment of another call waits until the open call's arguments form
+    complete JSON (so interleaved fragments are never mixed up), then follows in order.
+
+    Example: feed({"choices": [{"delta": {"content": "Hi"}}]}) -> message_start, ping,
+    content_block_start (text), content_block_delta (text_delta "Hi");
+    finish() -> content_block_stop, message_delta (end_turn), message_stop.
+    """
+
+    def __init__(self, message_id: str, model: str, *, input_tokens: int = 0,
+                 stop_sequences=(), signature: str = ""):
+        self.message_id, self.model = message_id, model
+        self.input_tokens = input_tokens
+        self.stop_sequences = tuple(stop_sequences or ())
+        self.signature = signature
+        self.started = self.finished = False
+        self.next_index = 0
+        self.open: _Block | None = None
+        self.pending: dict = {}  # key -> _Block waiting for the open tool call to complete
+        self.tools: dict = {}  # tool-call index -> _Block (open, pending or closed)
+        self.closed_tools: set = set()
+        self.used_tools = False
+        self.finish_reason = None
+        self.stop_sequence = None
+        self.usage = None
+        self.provider_signature = None
+        self.out: list = []
+
+    # -- public ------------------------------------------------------------------------
+
+    def feed(self, chunk: dict) -> list:
+        self._start()
+        if isinstance(chunk.get("usage"), dict):
+            self.usage = chunk["usage"]
+        for choice in chunk.get("choices") or ():
+            if not isinstance(choice, dict) or choice.get("index", 0) not in (0, None):
+                continue
+            delta = choice.get("delta") or {}
+            for block in delta.get("thinking_blocks") or ():
+                if isinstance(block, dict) and block.get("signature"):
+                    self.provider_signature = block["signature"]
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if isinstance(reasoning, str) and reasoning:
+                self._content("thinking", "thinking", reasoning)
+            text = delta.get("content")
+            if isinstance(text, str) and text:
+                self._content("text", "text", text)
+            for call in delta.get("tool_calls") or ():
+                if isinstance(call, dict):
+                    self._tool_fragment(call)
+            if choice.get("finish_reason"):
+                self.finish_reason = choice["finish_reason"]
+                matched = choice.get("stop_reason") or choice.get("matched_stop")
+                if isinstance(matched, str) and matched in self.stop_sequences:
+                    self.stop_sequence = matched
+        return self._drain()
+
+    def finish(self) -> list:
+        self._start()
+        if self.finished:
+            return self._drain()
+        self.finished = True
+        self._close_open()
+        for block in list(self.pending.values()):
+            self._open_block(block)
+            self._close_open()
+        self.pending.clear()
+        stop_reason = stop_reason_of(self.finish_reason, self.used_tools)
+        stop_sequence = None
+        if stop_reason == "end_turn" and self.stop_sequence:
+            stop_reason, stop_sequence = "stop_sequence", self.stop_sequence
+        usage = usage_of(self.usage)
+        if not self.usage:
+            usage["input_tokens"] = self.input_tokens
+        self.out.append(("message_delta", {
+            "type": "message_delta",
+            "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence},
+            "usage": usage,
+        }))
+        self.out.append(("message_stop", {"type": "message_stop"}))
+        return self._drain()
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _drain(self) -> list:
+        out, self.out = self.out, []
+        return out
+
+    def _start(self):
+        if self.started:
+            return
+        self.started = True
+        self.out.append(("message_start", {"type": "message_start", "message": {
+            "id": self.message_id, "type": "message", "role": "assistant", "model": self.model,
+            "content": [], "stop_reason": None, "stop_sequence": None,
+            "usage": {"input_tokens": self.input_tokens, "output_tokens": 1,
+                      "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
+        }}))
+        self.out.append(("ping", {"type": "ping"}))
+
+    def _closable(self) -> bool:
+        block = self.open
+        return block is None or block.kind != "tool_use" or _json_complete("".join(block.parts))
+
+    def _content(self, kind: str, key, text: str):
+        """Text or thinking: continue the open block of that kind or start a new one."""
+        if self.open is not None and self.open.key == key:
+            self._delta(self.open, text)
+        elif self._closable() and not self.pending:
+            self._close_open()
+            block = _Block(kind, key)
+            self._open_block(block)
+            self._delta(block, text)
+        else:
+            self.pending.setdefault(key, _Block(kind, key)).parts.append(text)
+
+    def _tool_fragment(self, call: dict):
+        index = call.get("index", 0)
+        function = call.get("function") or {}
+        fragment = function.get("arguments") or ""
+        block = self.tools.get(index)
+        if block is None:
+            block = self.tools[index] = _Block("tool_use", ("tool", index), call.get("id") or None, function.get("name") or None)
+        else:
+            block.tool_id = block.tool_id or call.get("id") or None
+            block.name = block.name or function.get("name") or None
+        self.used_tools = True
+        if block is self.open:
+            if fragment:
+                self._delta(block, fragment)
+                if self.pending and "}" in fragment:
+                    self._advance()
+        elif block.index >= 0:  # already closed: its JSON was complete, so only whitespace can follow
+            if fragment.strip():
+                log.warning("dropped an argument fragment for a finished tool call %r", block.name)
+        elif self._closable() and not self.pending and block.name:
+            self._close_open()
+            self._open_block(block)
+            if fragment:
+                self._delta(block, fragment)
+        else:
+            if fragment:
+                block.parts.append(fragment)
+            self.pending.setdefault(block.key, block)
+            self._advance()
+
+    def _advance(self):
+        """Start waiting blocks, in arrival order, while the open block can be closed."""
+        while self.pending and self._closable():
+            key, block = next(iter(self.pending.items()))
+            if block.kind == "tool_use" and not block.name:
+                return
+            del self.pending[key]
+            self._close_open()
+            buffered, block.parts = "".join(block.parts), []
+            self._open_block(block)
+            if buffered:
+                self._delta(block, buffered)
+
+    def _open_block(self, block: _Block):
+        block.index = self.next_index
+        self.next_index += 1
+        self.open = block
+        if block.kind == "text":
+            content = {"type": "text", "text": ""}
+        elif block.kind == "thinking":
+            content = {"type": "thinking", "thinking": "", "signature": ""}
+        else:
+            block.tool_id = block.tool_id or new_tool_id()
+            content = {"type": "tool_use", "id": block.tool_id, "name": block.name or "", "input": {}}
+        self.out.append(("content_block_start", {"type": "content_block_start", "index": block.index, "content_block": content}))
+        if block.parts:  # text or thinking buffered while a tool call was open
+            buffered, block.parts = "".join(block.parts), []
+            self._delta(block, buffered)
+
+    def _delta(self, block: _Block, text: str):
+        if block.kind == "text":
+            delta = {"type": "text_delta", "text": text}
+        elif block.kind == "thinking":
+            delta = {"type": "thinking_delta", "thinking": text}
+        else:
+            block.parts.append(text)
+            delta = {"type": "input_json_delta", "partial_json": text}
+        self.out.append(("content_block_delta", {"type": "content_block_delta", "index": block.index, "delta": delta}))
+
+    def _close_open(self):
+        block = self.open
+        if block is None:
+            return
+        if block.kind == "thinking":
+            signature = self.provider_signature or self.signature
+            self.out.append(("content_block_delta", {"type": "content_block_delta", "index": block.index,
+                                                     "delta": {"type": "signature_delta", "signature": signature}}))
+        self.out.append(("content_block_stop", {"type": "content_block_stop", "index": block.index}))
+        self.open = None
+
+
+def fold_events(events) -> dict:
+    """Fold Anthropic stream events into the message a non-streaming call returns.
+
+    Example: message_start, content_block_start(text), text_delta "Hi", content_block_stop,
+    message_delta(end_turn), message_stop -> {"type": "message", "content": [{"type":
+    "text", "text": "Hi"}], "stop_reason": "end_turn", ...}.
+    """
+    message: dict = {}
+    partial: dict = {}
+    for name, data in events:
+        if name == "message_start":
+            message = json.loads(json.dumps(data["message"]))
+        elif name == "content_block_start":
+            message["content"].append(dict(data["content_block"]))
+        elif name == "content_block_delta":
+            block, delta = message["content"][data["index"]], data["delta"]
+            kind = delta["type"]
+            if kind == "text_delta":
+                block["text"] += delta["text"]
+            elif kind == "thinking_delta":
+                block["thinking"] += delta["thinking"]
+            elif kind == "signature_delta":
+                block["signature"] = delta["signature"]
+            elif kind == "input_json_delta":
+                partial.setdefault(data["index"], []).append(delta["partial_json"])
+        elif name == "content_block_stop":
+            block = message["content"][data["index"]]
+            if block["type"] == "tool_use":
+                block["input"] = parse_tool_input("".join(partial.pop(data["index"], [])))
+        elif name == "message_delta":
+            message.update(data["delta"])
+            message["usage"].update(data.get("usage") or {})
+        elif name == "error":
+            raise ProxyError(500, data["error"]["message"], data["error"]["type"])
+    return message
+
+
+def response_as_chunk(response: dict) -> dict:
+    """A non-streamed OpenAI response -> one equivalent stream chunk, so both paths share
+    the StreamTranslator. Example: message {"content": "Hi", "tool_calls": [c]} ->
+    delta {"content": "Hi", "tool_calls": [c with "index": 0]}."""
+    choices = response.get("choices") or [{}]
+    choice = choices[0] if isinstance(choices[0], dict) else {}
+    message = choice.get("message") or {}
+    delta = {key: message.get(key) for key in ("content", "reasoning_content", "thinking_blocks")}
+    delta["tool_calls"] = [dict(call, index=i) for i, call in enumerate(message.get("tool_calls") or ()) if isinstance(call, dict)]
+    out_choice = {"index": 0, "delta": delta, "finish_reason": choice.get("finish_reason")}
+    for key in ("stop_reason", "matched_stop"):
+        if key in choice:
+            out_choice[key] = choice[key]
+    return {"choices": [out_choice], "usage": response.get("usage")}
+
+
+def from_openai_response(response: dict, message_id: str, model: str, *, stop_sequences=(),
+                         signature: str = "") -> dict:
+    """A non-streamed OpenAI response -> an Anthropic message, through the same
+    StreamTranslator the streamed path uses, so both give the same content."""
+    translator = StreamTranslator(message_id, model, stop_sequences=stop_sequences, signature=signature)
+    return fold_events(translator.feed(response_as_chunk(response)) + translator.finish())
+
+
+def sse_event(name: str, data: dict) -> bytes:
+    return b"event: %s\ndata: %s\n\n" % (name.encode(), json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+# ----------------------------------------------------------------------------------------
+# the litellm boundary: imported on first use, quiet, objects turned into dicts here
+# ----------------------------------------------------------------------------------------
+
+_litellm_module = None
+_litellm_lock = threading.Lock()
+
+
+def load_litellm(debug: bool = False):
+    """Import litellm once, offline-safe and quiet (see LITELLM.md in the project notes)."""
+    global _litellm_module
+    if _litellm_module is not None:
+        return _litellm_module
+    with _litellm_lock:
+        if _litellm_module is None:
+            # Offline, litellm would try to download its model price map and a tokenizer,
+            # and it loads a .env found above its own package unless in production mode.
+            os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+            os.environ.setdefault("LITELLM_MODE", "PRODUCTION")
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            import litellm
+
+            litellm.suppress_debug_info = True
+            litellm.disable_streaming_logging = True
+            litellm.disable_hf_tokenizer_download = True
+            litellm.telemetry = False
+            for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+                logger = logging.getLogger(name)
+                logger.setLevel(logging.DEBUG if debug else logging.ERROR)
+                logger.propagate = debug
+            _litellm_module = litellm
+    return _litellm_module
+
+
+def provider_names() -> frozenset:
+    litellm = load_litellm()
+    return frozenset(getattr(p, "value", p) for p in litellm.provider_list)
+
+
+def model_info(litellm, target: str) -> dict:
+    try:
+        return litellm.get_model_info(target) or {}
+    except Exception:  # unmapped models are common (groq/kimi-k2...): limits then unknown
+        return {}
+
+
+def provider_credentials(target: str, config: Config) -> dict:
+    """api_key and api_base for the provider a target resolves to, from its variables.
+    A provider in PROVIDERS without its key is a 401 naming the variable to set."""
+    prefix = target.partition("/")[0]
+    quirks = provider_for(prefix)
+    out = {}
+    for name in quirks.key_env or (f"{prefix.upper().replace('-', '_')}_API_KEY",):
+        value = config.env.get(name, "").strip()
+        if value:
+            out["api_key"] = value
+            break
+    else:
+        if quirks.key_env:
+            names = " or ".join(quirks.key_env)
+            raise ProxyError(401, f"No API key for provider '{prefix}' (model {target}): set {names} in the proxy's environment.")
+    for name in quirks.base_env:
+        value = config.env.get(name, "").strip()
+        if value:
+            out["api_base"] = value
+            break
+    return out
+
+
+def count_tokens(litellm, target: str, params: dict) -> int:
+    """Input tokens of a translated request (system, tools, messages) for the target model."""
+    try:
+        return int(litellm.token_counter(model=target, messages=params["messages"], tools=params.get("tools") or None,
+                                         use_default_image_token_count=True))
+    except Exception:  # an unusual message shape must not fail the call: estimate instead
+        log.debug("token_counter failed for %s; estimating", target, exc_info=True)
+        return max(1, len(json.dumps(params.get("messages"), ensure_ascii=False)) // 4)
+
+
+def as_dict(obj) -> dict:
+    """A litellm response or chunk object -> a plain dict, once, at the boundary."""
+    if isinstance(obj, dict):
+        return obj
+    dump = getattr(obj, "model_dump", None)
+    return dump() if callable(dump) else dict(obj)
+
+
+# ----------------------------------------------------------------------------------------
+# HTTP: the handler, SSE framing, the routing table of paths
+# ----------------------------------------------------------------------------------------
+
+
+class Prepared:
+    """A validated /v1/messages request, translated and ready for litellm."""
+
+    __slots__ = ("body", "requested", "target", "params", "call")
+
+    def __init__(self, body, requested, target, params, call):
+        self.body, self.requested, self.target, self.params, self.call = body, requested, target, params, call
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "claude_proxy"
+    sys_version = ""
+    timeout = 300  # seconds a connection may sit idle or half-sent before it is dropped
+    request_id = ""
+    status = None
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    @property
+    def config(self) -> Config:
+        return self.server.config
+
+    def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def log_request(self, code="-", size="-"):
+        pass  # one line per request comes from _log_done
+
+    def send_error(self, code, message=None, explain=None):
+        """The stdlib's error exit (bad request line, oversized headers ...), in Anthropic's shape."""
+        self.close_connection = True
+        text = message or http.server.BaseHTTPRequestHandler.responses.get(code, ("Error",))[0]
+        self._send_json(code, ProxyError(code, text).body())
+
+    def _send_json(self, status: int, obj: dict, headers: dict | None = None):
+        data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        if self.request_id:
+            self.send_header("request-id", self.request_id)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+        self.status = status
+
+    def _send_error(self, error: ProxyError):
+        level = logging.WARNING if error.status >= 500 or error.status == 429 else logging.INFO
+        log.log(level, "%s %s -> %d %s: %s", self.command, self.path, error.status, error.error_type, error.message)
+        self._send_json(error.status, error.body(), error.headers)
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked()
+        length = self.headers.get("Content-Length")
+        if length is None:
+            raise ProxyError(411, "A request body needs a Content-Length header (or chunked transfer encoding).")
+        try:
+            size = int(length)
+        except ValueError:
+            self.close_connection = True
+            raise invalid(f"Content-Length {length!r} is not a number.") from None
+        if size < 0:
+            self.close_connection = True
+            raise invalid("Content-Length must not be negative.")
+        if size > self.config.max_body_bytes:
+            self.close_connection = True  # the body stays unread, so the connection cannot be reused
+            raise ProxyError(413, f"Request body of {size} bytes exceeds the limit of {self.config.max_body_bytes} bytes (MAX_BODY_MB).")
+        data = self.rfile.read(size)
+        if len(data) < size:
+            self.close_connection = True
+            raise invalid("The request body ended before Content-Length bytes arrived.")
+        return data
+
+    def _read_chunked(self) -> bytes:
+        chunks, total = [], 0
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";")[0].strip(), 16)
+            except ValueError:
+                self.close_connection = True
+                raise invalid("Malformed chunked request body.") from None
+            if size == 0:
+                while self.rfile.readline(1024).strip():  # trailers
+                    pass
+                return b"".join(chunks)
+            total += size
+            if total > self.config.max_body_bytes:
+                self.close_connection = True
+                raise ProxyError(413, f"Request body exceeds the limit of {self.config.max_body_bytes} bytes (MAX_BODY_MB).")
+            chunk = self.rfile.read(size)
+            if len(chunk) < size or self.rfile.read(2) != b"\r\n":
+                self.close_connection = True
+                raise invalid("Malformed chunked request body.")
+            chunks.append(chunk)
+
+    def _read_json(self) -> dict:
+        data = self._read_body()
+        try:
+            return json.loads(data)
+        except UnicodeDecodeError:
+            raise invalid("The request body is not valid UTF-8.") from None
+        except RecursionError:
+            raise invalid("The request body is nested too deeply.") from None
+        except ValueError as exc:
+            raise invalid(f"The request body is not valid JSON: {exc}") from None
+
+    # -- dispatch ----------------------------------------------------------------------
+
+    ROUTES = {
+        ("GET", "/"): "health", ("HEAD", "/"): "health",
+        ("GET", "/health"): "health", ("HEAD", "/health"): "health",
+        ("POST", "/v1/messages"): "messages",
+        ("POST", "/v1/messages/count_tokens"): "count_tokens",
+        ("GET", "/v1/models"): "models", ("HEAD", "/v1/models"): "models",
+    }
+
+    def _dispatch(self):
+        self.request_id = "req_" + secrets.token_hex(12)
+        self.status = None
+        self.started_at = time.monotonic()
+        self.model_note = ""
+        path = urlsplit(self.path).path.rstrip("/") or "/"
+        name = self.ROUTES.get((self.command, path))
+        if name is None and path.startswith("/v1/models/") and self.command in ("GET", "HEAD"):
+            name = "model"
+        try:
+            if name is None:
+                known = {p for (_, p) in self.ROUTES} | ({path} if path.startswith("/v1/models/") else set())
+                if self.headers.get("Content-Length") or self.headers.get("Transfer-Encoding"):
+                    self.close_connection = True  # an unread body would corrupt the next request
+                if path in known:
+                    raise ProxyError(405, f"Method {self.command} is not allowed for {path}.")
+                raise ProxyError(404, f"Not found: {self.command} {path}")
+            getattr(self, "handle_" + name)(path)
+        except ProxyError as error:
+            if self.status is None:
+                self._send_error(error)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception:
+            log.exception("unexpected error serving %s %s", self.command, self.path)
+            if self.status is None:
+                self.close_connection = True
+                self._send_error(ProxyError(500, "Internal proxy error; see the proxy's log."))
+        finally:
+            self._log_done()
+
+    do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _dispatch
+
+    def _log_done(self):
+        elapsed = (time.monotonic() - self.started_at) * 1000
+        level = logging.DEBUG if self.command == "HEAD" or "/v1/models" in self.path else logging.INFO
+        log.log(level, "%s %s %s%s %.0fms", self.command, self.path, self.status or "-", self.model_note, elapsed)
+
+    # -- endpoints ---------------------------------------------------------------------
+
+    def handle_health(self, path):
+        self._send_json(200, {"status": "ok"})
+
+    def _model_entry(self, model_id: str, display: str, tier: str | None) -> dict:
+        target = tier_target(tier, self.config) if tier else model_id
+        return {"type": "model", "id": model_id, "display_name": f"{display} (via {target})",
+                "created_at": MODEL_CREATED_AT}
+
+    def handle_models(self, path):
+        query = parse_qs(urlsplit(self.path).query)
+        entries = [self._model_entry(i, d, t) for i, d, t in MODEL_LIST]
+        ids = [e["id"] for e in entries]
+        after, before = query.get("after_id", [None])[0], query.get("before_id", [None])[0]
+        if after in ids:
+            entries = entries[ids.index(after) + 1:]
+        elif before in ids:
+            entries = entries[:ids.index(before)]
+        try:
+            limit = max(1, min(1000, int(query.get("limit", ["20"])[0])))
+        except ValueError:
+            raise invalid("limit: must be an integer.") from None
+        page = entries[-limit:] if before in ids and after not in ids else entries[:limit]
+        self._send_json(200, {"data": page, "has_more": len(page) < len(entries),
+                              "first_id": page[0]["id"] if page else None, "last_id": page[-1]["id"] if page else None})
+
+    def handle_model(self, path):
+        model_id = path[len("/v1/models/"):]
+        for known, display, tier in MODEL_LIST:
+            if known == model_id:
+                return self._send_json(200, self._model_entry(known, display, tier))
+        lowered = model_id.lower()
+        tier = "small" if "haiku" in lowered else "big" if lowered.startswith("claude") else None
+        self._send_json(200, self._model_entry(model_id, model_id, tier))
+
+    def _prepare(self, body: dict) -> Prepared:
+        litellm = load_litellm(self.config.log_level == "debug")
+        requested = body["model"]
+        target = route_model(requested, self.config, provider_names())
+        self.model_note = f" {requested} -> {target}"
+        call = provider_credentials(target, self.config)
+        quirks = provider_for(target.partition("/")[0])
+        info = model_info(litellm, target)
+        max_output = self.config.max_tokens_limit or info.get("max_output_tokens") or None
+        try:
+            reasoning = bool(info.get("supports_reasoning")) or litellm.supports_reasoning(target)
+        except Exception:
+            reasoning = False
+        params = to_openai_request(body, target, quirks, reasoning=reasoning, max_output=max_output)
+        call.update(timeout=self.config.request_timeout, max_retries=0, drop_params=True, _skip_mcp_handler=True)
+        return Prepared(body, requested, target, params, call)
+
+    def handle_count_tokens(self, path):
+        body = self._read_json()
+        validate_request(body, need_max_tokens=False)
+        litellm = load_litellm(self.config.log_level == "debug")
+        target = route_model(body["model"], self.config, provider_names())
+        self.model_note = f" {body['model']} -> {target}"
+        params = to_openai_request(body, target, provider_for(target.partition("/")[0]))
+        self._send_json(200, {"input_tokens": count_tokens(litellm, target, params)})
+
+    def handle_messages(self, path):
+        body = self._read_json()
+        validate_request(body, need_max_tokens=True)
+        prepared = self._prepare(body)
+        if body.get("stream"):
+            self._stream_reply(prepared)
+        else:
+            self._json_reply(prepared)
+
+    def _json_reply(self, prepared: Prepared):
+        litellm = load_litellm()
+        try:
+            response = litellm.completion(**prepared.params, **prepared.call)
+        except Exception as exc:
+            raise map_provider_error(exc, litellm) from None
+        message = from_openai_response(
+            as_dict(response), new_message_id(), prepared.requested,
+            stop_sequences=prepared.params.get("stop") or (), signature=thinking_signature(prepared.target))
+        self.model_note += " json"
+        self._send_json(200, message)
+
+    def _stream_reply(self, prepared: Prepared):
+        """Pull the first chunk before answering, so a provider error still becomes a proper
+        HTTP status; after that, every failure is an `event: error` and the stream ends."""
+        litellm = load_litellm()
+        translator = StreamTranslator(
+            new_message_id(), prepared.requested,
+            input_tokens=count_tokens(litellm, prepared.target, prepared.params),
+            stop_sequences=prepared.params.get("stop") or (), signature=thinking_signature(prepared.target))
+        stream = None
+        try:
+            stream = litellm.completion(**prepared.params, **prepared.call, stream=True,
+                                        stream_options={"include_usage": True})
+            chunks = iter(stream)
+            first = next(chunks, None)
+        except Exception as exc:
+            _close_quietly(stream)
+            raise map_provider_error(exc, litellm) from None
+        self.model_note += " stream"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("request-id", self.request_id)
+        self.end_headers()
+        self.status = 200
+        try:
+            if first is not None:
+                self._write_events(translator.feed(as_dict(first)))
+            try:
+                for chunk in chunks:
+                    self._write_events(translator.feed(as_dict(chunk)))
+            except (BrokenPipeError, ConnectionResetError):
+                raise
+            except Exception as exc:
+                error = map_provider_error(exc, litellm)
+                log.warning("stream from %s failed: %s %s", prepared.target, error.error_type, error.message)
+                self.model_note += f" error:{error.error_type}"
+                self._write_events(translator.feed({}) + [("error", error.body())])
+                self._end_chunks()
+                return
+            self._write_events(translator.finish())
+            self._end_chunks()
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            self.close_connection = True
+            self.model_note += " client-gone"
+        finally:
+            _close_quietly(stream)
+
+    def _write_events(self, events):
+        if not events:
+            return
+        data = b"".join(sse_event(name, payload) for name, payload in events)
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def _end_chunks(self):
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+
+def _close_quietly(stream):
+    close = getattr(stream, "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception:
+            log.debug("closing the upstream stream failed", exc_info=True)
+
+
+# ----------------------------------------------------------------------------------------
+# server and command line
+# ----------------------------------------------------------------------------------------
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, config: Config):
+        self.config = config
+        super().__init__((config.host, config.port), Handler)
+
+
+def make_server(config: Config) -> Server:
+    """A bound, not yet serving, server. Port 0 picks a free port: server.server_address[1]."""
+    return Server(config)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="claude_proxy.py", description=__doc__.split("\n\n")[1],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", help="address to bind (env HOST, default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (env PORT, default 8082; 0 picks a free one)")
+    parser.add_argument("--log-level", choices=LOG_LEVELS, help="log verbosity (env LOG_LEVEL, default info)")
+    args = parser.parse_args(argv)
+    try:
+        config = Config.from_env(os.environ)
+    except ConfigError as exc:
+        print(f"claude_proxy: configuration error: {exc}", file=sys.stderr)
+        return 2
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port), ("log_level", args.log_level)) if v is not None}
+    config = dataclasses.replace(config, **overrides)
+    logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    try:
+        server = make_server(config)
+    except OSError as exc:
+        print(f"claude_proxy: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr)
+        return 1
+    host, port = server.server_address[:2]
+    url = f"http://{host}:{port}"
+    # Import litellm in the background: the server answers probes meanwhile.
+    threading.Thread(target=load_litellm, args=(config.log_level == "debug",), daemon=True).start()
+    print(f"claude_proxy listening on {url}", flush=True)
+    print(f"  haiku -> {config.small_model}; sonnet, opus -> {config.big_model} (bare names get {config.preferred_provider}/)", flush=True)
+    keys = sorted(n for p in PROVIDERS.values() for n in p.key_env if config.env.get(n, "").strip())
+    print(f"  provider keys found: {', '.join(keys) or 'none'}", flush=True)
+    print(f"  connect with: ANTHROPIC_BASE_URL={url} claude", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
