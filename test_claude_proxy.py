@@ -234,6 +234,436 @@ BASIC = {"model": "claude-sonnet-4-6", "max_tokens": 100, "messages": [{"role": 
 
 
 # ----------------------------------------------------------------------------------------
+# request translation (pure)
+# ----------------------------------------------------------------------------------------
+
+OPENAI, GROQ, GEMINI, ANTHROPIC = (cp.provider_for(n) for n in ("openai", "groq", "gemini", "anthropic"))
+B64_IMAGE = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+
+
+def req(messages, **fields):
+    return {"model": "claude-sonnet-4-6", "max_tokens": 1000, "messages": messages, **fields}
+
+
+# (id, request body, provider quirks, keyword arguments, expected subset of the litellm params)
+REQUEST_CASES = [
+    ("plain string", req([{"role": "user", "content": "hi"}]), OPENAI, {},
+     {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 1000}),
+    ("system string", req([{"role": "user", "content": "hi"}], system="Be brief."), OPENAI, {},
+     {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]}),
+    ("system blocks with cache_control",
+     req([{"role": "user", "content": "hi"}], system=[{"type": "text", "text": "A"},
+                                                    {"type": "text", "text": "B", "cache_control": {"type": "ephemeral", "ttl": "1h"}}]),
+     OPENAI, {}, {"messages": [{"role": "system", "content": "A\nB"}, {"role": "user", "content": "hi"}]}),
+    ("later system kept in place (openai)",
+     req([{"role": "user", "content": "hi"}, {"role": "system", "content": "note"}, {"role": "assistant", "content": "yo"}], system="S"),
+     OPENAI, {}, {"messages": [{"role": "system", "content": "S"}, {"role": "user", "content": "hi"},
+                               {"role": "system", "content": "note"}, {"role": "assistant", "content": "yo"}]}),
+    ("later system merged (gemini)",
+     req([{"role": "user", "content": "hi"}, {"role": "system", "content": [{"type": "text", "text": "note"}]},
+          {"role": "assistant", "content": "yo"}], system="S"),
+     GEMINI, {}, {"messages": [{"role": "system", "content": "S\n\nnote"}, {"role": "user", "content": "hi"},
+                               {"role": "assistant", "content": "yo"}]}),
+    ("text blocks joined, empty and unknown blocks dropped",
+     req([{"role": "user", "content": [{"type": "text", "text": "a", "cache_control": {"type": "ephemeral"}},
+                                       {"type": "text", "text": ""}, {"type": "mystery_block", "x": 1},
+                                       {"type": "text", "text": "b"}]}]),
+     OPENAI, {}, {"messages": [{"role": "user", "content": "a\n\nb"}]}),
+    ("cache_control kept for anthropic",
+     req([{"role": "user", "content": [{"type": "text", "text": "a", "cache_control": {"type": "ephemeral"}}]}]),
+     ANTHROPIC, {}, {"messages": [{"role": "user", "content": [{"type": "text", "text": "a", "cache_control": {"type": "ephemeral"}}]}]}),
+    ("image base64 and url",
+     req([{"role": "user", "content": [{"type": "text", "text": "look"}, B64_IMAGE,
+                                       {"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}}]}]),
+     OPENAI, {}, {"messages": [{"role": "user", "content": [
+         {"type": "text", "text": "look"},
+         {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+         {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]}]}),
+    ("documents: pdf, plain text, url",
+     req([{"role": "user", "content": [
+         {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0="}},
+         {"type": "document", "title": "notes.txt", "source": {"type": "text", "media_type": "text/plain", "data": "hello"}},
+         {"type": "document", "source": {"type": "url", "url": "https://example.com/a.pdf"}}]}]),
+     OPENAI, {}, {"messages": [{"role": "user", "content": [
+         {"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBERi0="}},
+         {"type": "text", "text": "notes.txt\n\nhello"},
+         {"type": "file", "file": {"file_id": "https://example.com/a.pdf", "format": "application/pdf"}}]}]}),
+    ("tool_use -> tool_calls with the same ids; thinking dropped",
+     req([{"role": "user", "content": "run it"},
+          {"role": "assistant", "content": [{"type": "thinking", "thinking": "hmm", "signature": "s"},
+                                            {"type": "text", "text": "Running."},
+                                            {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"command": "ls"}},
+                                            {"type": "tool_use", "id": "call_2", "name": "Read", "input": {"path": "a"}}]}]),
+     OPENAI, {}, {"messages": [{"role": "user", "content": "run it"}, {"role": "assistant", "content": "Running.", "tool_calls": [
+         {"id": "toolu_1", "type": "function", "function": {"name": "Bash", "arguments": '{"command": "ls"}'}},
+         {"id": "call_2", "type": "function", "function": {"name": "Read", "arguments": '{"path": "a"}'}}]}]}),
+    ("thinking kept for anthropic",
+     req([{"role": "user", "content": "q"},
+          {"role": "assistant", "content": [{"type": "thinking", "thinking": "hmm", "signature": "sig"}, {"type": "text", "text": "a"}]}]),
+     ANTHROPIC, {}, {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a", "thinking_blocks": [
+         {"type": "thinking", "thinking": "hmm", "signature": "sig"}]}]}),
+    ("assistant with only thinking is left out",
+     req([{"role": "user", "content": "q"}, {"role": "assistant", "content": [{"type": "redacted_thinking", "data": "x"}]},
+          {"role": "user", "content": "again"}]),
+     OPENAI, {}, {"messages": [{"role": "user", "content": "q"}, {"role": "user", "content": "again"}]}),
+    ("tool results: string, list, error, reference, then shared text",
+     req([{"role": "user", "content": [
+         {"type": "tool_result", "tool_use_id": "call_2", "content": [{"type": "text", "text": "line1"}, {"type": "text", "text": "line2"}]},
+         {"type": "tool_result", "tool_use_id": "toolu_1", "content": "boom", "is_error": True},
+         {"type": "tool_result", "tool_use_id": "call_3", "content": [{"type": "tool_reference", "tool_name": "WebFetch"}]},
+         {"type": "text", "text": "continue"}]}]),
+     OPENAI, {}, {"messages": [
+         {"role": "tool", "tool_call_id": "call_2", "content": "line1\nline2"},
+         {"role": "tool", "tool_call_id": "toolu_1", "content": "[tool error] boom"},
+         {"role": "tool", "tool_call_id": "call_3", "content": "[tool reference: WebFetch]"},
+         {"role": "user", "content": "continue"}]}),
+    ("tool result with an image",
+     req([{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "call_9", "content": [{"type": "text", "text": "png:"}, B64_IMAGE]}]}]),
+     OPENAI, {}, {"messages": [
+         {"role": "tool", "tool_call_id": "call_9", "content": "png:"},
+         {"role": "user", "content": [{"type": "text", "text": "(image output of tool call call_9)"},
+                                      {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}]}]}),
+    ("tools, server tool left out, tool_choice any, no parallel",
+     req([{"role": "user", "content": "hi"}], tools=[
+         {"name": "Bash", "description": "run", "input_schema": {"type": "object", "properties": {"command": {"type": "string"}}},
+          "cache_control": {"type": "ephemeral"}, "defer_loading": True},
+         {"type": "web_search_20250305", "name": "web_search", "max_uses": 5}],
+         tool_choice={"type": "any", "disable_parallel_tool_use": True}),
+     OPENAI, {}, {"tools": [{"type": "function", "function": {"name": "Bash", "description": "run", "parameters": {
+         "type": "object", "properties": {"command": {"type": "string"}}}}}],
+                  "tool_choice": "required", "parallel_tool_calls": False}),
+    ("tool_choice tool", req([{"role": "user", "content": "hi"}], tools=[{"name": "f", "input_schema": {"type": "object"}}],
+                             tool_choice={"type": "tool", "name": "f"}),
+     OPENAI, {}, {"tool_choice": {"type": "function", "function": {"name": "f"}}}),
+    ("tool_choice none", req([{"role": "user", "content": "hi"}], tools=[{"name": "f", "input_schema": {"type": "object"}}],
+                             tool_choice={"type": "none"}), OPENAI, {}, {"tool_choice": "none"}),
+    ("sampling fields and stop sequences",
+     req([{"role": "user", "content": "hi"}], temperature=0.2, top_p=0.9, top_k=40, stop_sequences=["END", "##"]),
+     OPENAI, {}, {"temperature": 0.2, "top_p": 0.9, "top_k": 40, "stop": ["END", "##"]}),
+    ("user id hashed for openai",
+     req([{"role": "user", "content": "hi"}], metadata={"user_id": '{"device_id":"d","session_id":"s"}'}),
+     OPENAI, {}, {"user": cp.hashed_user('{"device_id":"d","session_id":"s"}')}),
+    ("max_tokens capped at the model's output limit", req([{"role": "user", "content": "hi"}], max_tokens=64000),
+     OPENAI, {"max_output": 32768}, {"max_tokens": 32768}),
+    ("thinking budget -> reasoning effort", req([{"role": "user", "content": "hi"}], thinking={"type": "enabled", "budget_tokens": 31999}),
+     OPENAI, {"reasoning": True}, {"reasoning_effort": "high"}),
+    ("adaptive thinking takes output_config.effort",
+     req([{"role": "user", "content": "hi"}], thinking={"type": "adaptive"}, output_config={"effort": "low"}),
+     OPENAI, {"reasoning": True}, {"reasoning_effort": "low"}),
+    ("thinking passed natively to anthropic",
+     req([{"role": "user", "content": "hi"}], thinking={"type": "enabled", "budget_tokens": 2048}),
+     ANTHROPIC, {"reasoning": True}, {"thinking": {"type": "enabled", "budget_tokens": 2048}}),
+]
+
+# Fields that must never reach litellm, whatever the body says.
+FORBIDDEN = ("api_base", "base_url", "api_key", "extra_headers", "headers", "mock_response", "callbacks", "metadata",
+             "custom_llm_provider", "timeout", "num_retries")
+
+
+@pytest.mark.parametrize("body, quirks, kwargs, expected", [c[1:] for c in REQUEST_CASES], ids=[c[0] for c in REQUEST_CASES])
+def test_request_translation(body, quirks, kwargs, expected):
+    cp.validate_request(body, need_max_tokens=True)
+    params = cp.to_openai_request(body, "openai/gpt-4.1", quirks, **kwargs)
+    assert params["model"] == "openai/gpt-4.1"
+    for key, value in expected.items():
+        assert params[key] == value, key
+
+
+# (id, body, keys that must be absent)
+ABSENT_CASES = [
+    ("no reasoning support: thinking dropped", req([{"role": "user", "content": "hi"}], thinking={"type": "enabled", "budget_tokens": 5000}),
+     OPENAI, ("reasoning_effort", "thinking")),
+    ("disabled thinking", req([{"role": "user", "content": "hi"}], thinking={"type": "disabled"}), OPENAI, ("reasoning_effort",)),
+    ("user only where the provider takes it", req([{"role": "user", "content": "hi"}], metadata={"user_id": "u"}), GROQ, ("user",)),
+    ("tool_choice without tools", req([{"role": "user", "content": "hi"}], tool_choice={"type": "any"}), OPENAI, ("tools", "tool_choice")),
+    ("only server tools", req([{"role": "user", "content": "hi"}], tools=[{"type": "web_search_20250305", "name": "web_search"}]),
+     OPENAI, ("tools", "tool_choice")),
+    ("hostile fields", req([{"role": "user", "content": "hi"}], api_base="http://evil.example", base_url="http://evil.example",
+                           api_key="stolen", extra_headers={"Authorization": "x"}, mock_response="fake", callbacks=["x"],
+                           custom_llm_provider="openai", timeout=1, num_retries=9, container="c", service_tier="auto",
+                           context_management={"edits": []}, mcp_servers=[]), OPENAI, FORBIDDEN),
+]
+
+
+@pytest.mark.parametrize("body, quirks, absent", [c[1:] for c in ABSENT_CASES], ids=[c[0] for c in ABSENT_CASES])
+def test_request_translation_leaves_out(body, quirks, absent):
+    params = cp.to_openai_request(body, "openai/gpt-4.1", quirks, reasoning=quirks is OPENAI and "thinking" in body and
+                                  body["thinking"]["type"] == "disabled")
+    assert not set(absent) & set(params)
+    assert set(params) <= {"model", "messages", "max_tokens", "tools", "tool_choice", "parallel_tool_calls", "stop",
+                           "temperature", "top_p", "top_k", "user", "reasoning_effort", "thinking"}
+
+
+# (id, body, fragment of the 400 message)
+INVALID_CASES = [
+    ("not an object", [1, 2], "JSON object"),
+    ("no model", {"max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}, "model"),
+    ("model not a string", {"model": 5, "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}, "model"),
+    ("model with a URL", {"model": "openai/http://evil", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}, "model"),
+    ("no max_tokens", {"model": "m", "messages": [{"role": "user", "content": "x"}]}, "max_tokens"),
+    ("max_tokens zero", {"model": "m", "max_tokens": 0, "messages": [{"role": "user", "content": "x"}]}, "max_tokens"),
+    ("max_tokens a string", {"model": "m", "max_tokens": "5", "messages": [{"role": "user", "content": "x"}]}, "max_tokens"),
+    ("max_tokens a bool", {"model": "m", "max_tokens": True, "messages": [{"role": "user", "content": "x"}]}, "max_tokens"),
+    ("no messages", {"model": "m", "max_tokens": 5}, "messages"),
+    ("empty messages", {"model": "m", "max_tokens": 5, "messages": []}, "at least one"),
+    ("message not an object", {"model": "m", "max_tokens": 5, "messages": ["hi"]}, "messages.0"),
+    ("unknown role", {"model": "m", "max_tokens": 5, "messages": [{"role": "robot", "content": "x"}]}, "messages.0.role"),
+    ("content a number", {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": 5}]}, "messages.0.content"),
+    ("block without type", {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [{"text": "x"}]}]}, "messages.0.content.0"),
+    ("system a number", {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "system": 3}, "system"),
+    ("tools not a list", {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "tools": {}}, "tools"),
+    ("tool without name", {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "tools": [{}]}, "tools.0"),
+    ("tool_choice a string", {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "tool_choice": "auto"}, "tool_choice"),
+    ("stream a string", {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "stream": "yes"}, "stream"),
+]
+
+
+@pytest.mark.parametrize("body, fragment", [c[1:] for c in INVALID_CASES], ids=[c[0] for c in INVALID_CASES])
+def test_invalid_requests(body, fragment):
+    with pytest.raises(cp.ProxyError) as caught:
+        cp.validate_request(body, need_max_tokens=True)
+    assert caught.value.status == 400 and caught.value.error_type == "invalid_request_error"
+    assert fragment in caught.value.message
+
+
+# ----------------------------------------------------------------------------------------
+# model routing and configuration (pure)
+# ----------------------------------------------------------------------------------------
+
+PROVIDER_NAMES = frozenset({"openai", "groq", "gemini", "moonshot", "anthropic", "openrouter"})
+ROUTE_CASES = [
+    ({}, "claude-haiku-4-5-20251001", "openai/gpt-4.1-mini"),
+    ({}, "claude-sonnet-4-6", "openai/gpt-4.1"),
+    ({}, "claude-opus-4-8", "openai/gpt-4.1"),
+    ({}, "claude-3-7-something-new", "openai/gpt-4.1"),
+    ({}, "gpt-4o", "openai/gpt-4o"),
+    ({}, "gemini/gemini-2.5-pro", "gemini/gemini-2.5-pro"),
+    ({}, "openrouter/anthropic/claude-sonnet-4", "openrouter/anthropic/claude-sonnet-4"),
+    ({"PREFERRED_PROVIDER": "groq", "BIG_MODEL": "moonshotai/kimi-k2-instruct", "SMALL_MODEL": "llama-3.1-8b-instant"},
+     "claude-opus-4-8", "groq/moonshotai/kimi-k2-instruct"),
+    ({"PREFERRED_PROVIDER": "groq", "SMALL_MODEL": "llama-3.1-8b-instant"}, "claude-3-5-haiku-latest", "groq/llama-3.1-8b-instant"),
+    ({"SMALL_MODEL": "gemini/gemini-2.5-flash"}, "claude-haiku-4-5", "gemini/gemini-2.5-flash"),
+]
+
+
+@pytest.mark.parametrize("env, requested, expected", ROUTE_CASES)
+def test_route_model(env, requested, expected):
+    assert cp.route_model(requested, cp.Config.from_env(env), PROVIDER_NAMES) == expected
+
+
+@pytest.mark.parametrize("env, fragment", [
+    ({"PORT": "http"}, "PORT"), ({"PORT": "-1"}, "PORT"), ({"REQUEST_TIMEOUT": "soon"}, "REQUEST_TIMEOUT"),
+    ({"MAX_TOKENS_LIMIT": "0"}, "MAX_TOKENS_LIMIT"), ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"), ({"MAX_BODY_MB": "x"}, "MAX_BODY_MB"),
+])
+def test_config_errors_name_the_variable(env, fragment):
+    with pytest.raises(cp.ConfigError, match=fragment):
+        cp.Config.from_env(env)
+
+
+def test_config_never_shows_keys():
+    config = cp.Config.from_env({"OPENAI_API_KEY": "sk-secret-value"})
+    assert "sk-secret-value" not in repr(config)
+
+
+@pytest.mark.parametrize("env, target, expected", [
+    ({"OPENAI_API_KEY": "k1", "OPENAI_BASE_URL": "http://b"}, "openai/gpt-4.1", {"api_key": "k1", "api_base": "http://b"}),
+    ({"OPENAI_API_KEY": "k1", "OPENAI_API_BASE": "http://c"}, "openai/gpt-4.1", {"api_key": "k1", "api_base": "http://c"}),
+    ({"GOOGLE_API_KEY": "g"}, "gemini/gemini-2.5-pro", {"api_key": "g"}),
+    ({"GEMINI_API_KEY": "g1", "GOOGLE_API_KEY": "g2"}, "gemini/gemini-2.5-pro", {"api_key": "g1"}),
+    ({"XAI_API_KEY": "x"}, "xai/grok-4", {"api_key": "x"}),
+    ({}, "ollama/llama3", {}),
+])
+def test_provider_credentials(env, target, expected):
+    assert cp.provider_credentials(target, cp.Config.from_env(env)) == expected
+
+
+def test_missing_key_names_the_variable():
+    with pytest.raises(cp.ProxyError) as caught:
+        cp.provider_credentials("moonshot/kimi-k2", cp.Config.from_env({}))
+    assert caught.value.status == 401 and caught.value.error_type == "authentication_error"
+    assert "MOONSHOT_API_KEY" in caught.value.message
+
+
+# ----------------------------------------------------------------------------------------
+# the stream translator (pure): chunk sequences in, a strictly valid event sequence out
+# ----------------------------------------------------------------------------------------
+
+
+def chunks_of(deltas, finish="stop", usage=(10, 3), usage_after_finish=True):
+    chunks = [{"choices": [{"index": 0, "delta": d, "finish_reason": None}]} for d in deltas]
+    if finish:
+        chunks.append({"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+    if usage:
+        if usage_after_finish:
+            chunks.append({"choices": [], "usage": usage_dict(usage)})
+        else:
+            chunks[-1]["usage"] = usage_dict(usage)
+    return chunks
+
+
+def fragments(text, sizes=(1, 2, 3)):
+    out, i, n = [], 0, 0
+    while i < len(text):
+        size = sizes[n % len(sizes)]
+        out.append(text[i:i + size])
+        i, n = i + size, n + 1
+    return out
+
+
+BIG_ARGS = json.dumps({"file_path": "/tmp/x.py", "content": "print('héllo')\n" * 1400})
+assert len(BIG_ARGS) > 20000
+
+# (id, deltas, finish, expected folded content, expected stop_reason)
+STREAM_CASES = [
+    ("text only", [{"role": "assistant", "content": ""}, {"content": "Hel"}, {"content": "lo"}], "stop",
+     [{"type": "text", "text": "Hello"}], "end_turn"),
+    ("tool only", [tool_delta(0, "", "call_1", "Bash"), tool_delta(0, '{"comm'), tool_delta(0, 'and": "ls"}')], "tool_calls",
+     [{"type": "tool_use", "id": "call_1", "name": "Bash", "input": {"command": "ls"}}], "tool_use"),
+    ("text then two tools",
+     [{"content": "Let me look."}, tool_delta(0, '{"path": "a"}', "call_1", "Read"), tool_delta(1, "", "call_2", "Read"),
+      tool_delta(1, '{"path": "b"}')], "tool_calls",
+     [{"type": "text", "text": "Let me look."}, {"type": "tool_use", "id": "call_1", "name": "Read", "input": {"path": "a"}},
+      {"type": "tool_use", "id": "call_2", "name": "Read", "input": {"path": "b"}}], "tool_use"),
+    ("interleaved parallel fragments",
+     [tool_delta(0, "", "call_a", "Bash"), tool_delta(1, "", "call_b", "Grep"), tool_delta(0, '{"command"'),
+      tool_delta(1, '{"pattern"'), tool_delta(0, ': "ls"}'), tool_delta(1, ': "x"}'), tool_delta(2, '{"q": 1}', "call_c", "Glob")],
+     "tool_calls",
+     [{"type": "tool_use", "id": "call_a", "name": "Bash", "input": {"command": "ls"}},
+      {"type": "tool_use", "id": "call_b", "name": "Grep", "input": {"pattern": "x"}},
+      {"type": "tool_use", "id": "call_c", "name": "Glob", "input": {"q": 1}}], "tool_use"),
+    ("20 KB arguments in 1-3 character fragments",
+     [tool_delta(0, "", "call_w", "Write")] + [tool_delta(0, f) for f in fragments(BIG_ARGS)], "tool_calls",
+     [{"type": "tool_use", "id": "call_w", "name": "Write", "input": json.loads(BIG_ARGS)}], "tool_use"),
+    ("reasoning then text", [{"reasoning_content": "Think"}, {"reasoning_content": "ing."}, {"content": "Answer"}], "stop",
+     [{"type": "thinking", "thinking": "Thinking.", "signature": "sig-x"}, {"type": "text", "text": "Answer"}], "end_turn"),
+    ("first tool delta without an id, empty arguments",
+     [tool_delta(0, "", None, "Now"), tool_delta(0, "")], "tool_calls",
+     [{"type": "tool_use", "id": "*", "name": "Now", "input": {}}], "tool_use"),
+    ("empty deltas open no block", [{"content": ""}, {"reasoning_content": ""}, {"content": None}], "stop", [], "end_turn"),
+    ("length limit", [{"content": "cut"}], "length", [{"type": "text", "text": "cut"}], "max_tokens"),
+    ("content filter", [{"content": "no"}], "content_filter", [{"type": "text", "text": "no"}], "refusal"),
+    ("no finish chunk", [{"content": "partial"}], None, [{"type": "text", "text": "partial"}], "end_turn"),
+    ("text after a tool", [tool_delta(0, '{"a": 1}', "call_1", "f"), {"content": "done"}], "tool_calls",
+     [{"type": "tool_use", "id": "call_1", "name": "f", "input": {"a": 1}}, {"type": "text", "text": "done"}], "tool_use"),
+    ("text while a tool is incomplete waits",
+     [tool_delta(0, '{"a": ', "call_1", "f"), {"content": "hm"}, tool_delta(0, "1}")], "tool_calls",
+     [{"type": "tool_use", "id": "call_1", "name": "f", "input": {"a": 1}}, {"type": "text", "text": "hm"}], "tool_use"),
+]
+
+
+def check_protocol(events):
+    """Anthropic's stream grammar, strictly: the invariants every client relies on."""
+    names = [name for name, _ in events]
+    assert names[0] == "message_start" and names[-2:] == ["message_delta", "message_stop"]
+    assert names.count("message_start") == names.count("message_delta") == names.count("message_stop") == 1
+    open_index, next_index, kinds = None, 0, {}
+    for name, data in events:
+        assert data["type"] == name
+        if name == "content_block_start":
+            assert open_index is None, "a block started while another is open"
+            assert data["index"] == next_index, "indexes must increase strictly from 0"
+            open_index, next_index = data["index"], next_index + 1
+            kinds[open_index] = data["content_block"]["type"]
+            seen = []
+        elif name == "content_block_delta":
+            assert data["index"] == open_index, "a delta for a block that is not open"
+            delta = data["delta"]
+            seen.append(delta["type"])
+            expected = {"text": ("text_delta",), "tool_use": ("input_json_delta",),
+                        "thinking": ("thinking_delta", "signature_delta")}[kinds[open_index]]
+            assert delta["type"] in expected
+            if delta["type"] in ("text_delta", "thinking_delta"):
+                assert delta.get("text", delta.get("thinking")), "empty text or thinking delta"
+        elif name == "content_block_stop":
+            assert data["index"] == open_index
+            if kinds[open_index] == "text":
+                assert "text_delta" in seen, "an empty text block"
+            if kinds[open_index] == "thinking":
+                assert seen[-1] == "signature_delta" and seen.count("signature_delta") == 1
+            open_index = None
+        elif name == "message_delta":
+            assert open_index is None, "message_delta while a block is open"
+            assert set(data["delta"]) == {"stop_reason", "stop_sequence"}
+            assert isinstance(data["usage"]["output_tokens"], int)
+
+
+def same_content(actual, expected):
+    assert len(actual) == len(expected)
+    for got, want in zip(actual, expected):
+        if want.get("id") == "*":
+            assert got["id"].startswith("toolu_")
+            want = dict(want, id=got["id"])
+        assert got == want
+
+
+@pytest.mark.parametrize("deltas, finish, content, stop_reason", [c[1:] for c in STREAM_CASES], ids=[c[0] for c in STREAM_CASES])
+def test_stream_translator(deltas, finish, content, stop_reason):
+    translator = cp.StreamTranslator("msg_1", "claude-sonnet-4-6", input_tokens=42, signature="sig-x")
+    events = []
+    for chunk in chunks_of(deltas, finish):
+        events += translator.feed(chunk)
+    events += translator.finish()
+    check_protocol(events)
+    message = cp.fold_events(events)
+    same_content(message["content"], content)
+    assert message["stop_reason"] == stop_reason
+    assert message["usage"]["input_tokens"] == 10 and message["usage"]["output_tokens"] == 3
+    assert events[0][1]["message"]["usage"]["input_tokens"] == 42
+
+
+def test_stream_translator_streams_arguments_as_they_arrive():
+    translator = cp.StreamTranslator("msg_1", "m")
+    translator.feed({"choices": [{"index": 0, "delta": tool_delta(0, "", "call_1", "Bash")}]})
+    events = translator.feed({"choices": [{"index": 0, "delta": tool_delta(0, '{"comm')}]})
+    assert events == [("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                               "delta": {"type": "input_json_delta", "partial_json": '{"comm'}})]
+
+
+def test_stream_translator_usage_in_finish_chunk_and_stop_sequence():
+    translator = cp.StreamTranslator("msg_1", "m", stop_sequences=["END"])
+    events = []
+    for chunk in chunks_of([{"content": "a"}], None, usage=None):
+        events += translator.feed(chunk)
+    events += translator.feed({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop", "stop_reason": "END"}],
+                               "usage": {"prompt_tokens": 9, "completion_tokens": 2, "prompt_tokens_details": {"cached_tokens": 4}}})
+    events += translator.finish()
+    message = cp.fold_events(events)
+    assert (message["stop_reason"], message["stop_sequence"]) == ("stop_sequence", "END")
+    assert message["usage"] == {"input_tokens": 5, "output_tokens": 2, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 4}
+
+
+@pytest.mark.parametrize("deltas, finish, content, stop_reason",
+                         [c[1:] for c in STREAM_CASES if c[0] not in ("text after a tool", "text while a tool is incomplete waits")],
+                         ids=[c[0] for c in STREAM_CASES if c[0] not in ("text after a tool", "text while a tool is incomplete waits")])
+def test_folded_stream_equals_non_streamed(deltas, finish, content, stop_reason):
+    """The same scripted reply, streamed and folded or answered whole, gives one message."""
+    translator = cp.StreamTranslator("msg_1", "m", signature="sig")
+    events = []
+    for chunk in chunks_of(deltas, finish):
+        events += translator.feed(chunk)
+    streamed = cp.fold_events(events + translator.finish())
+    response = {"choices": [{"index": 0, "message": merge_deltas(deltas), "finish_reason": finish}], "usage": usage_dict((10, 3))}
+    whole = cp.from_openai_response(response, "msg_1", "m", signature="sig")
+    for message in (streamed, whole):
+        for block in message["content"]:
+            if block["type"] == "tool_use" and block["id"].startswith("toolu_"):
+                block["id"] = "toolu_generated"
+    assert streamed == whole
+
+
+@pytest.mark.parametrize("arguments, expected", [
+    ("", {}), ("  ", {}), ('{"a": 1}', {"a": 1}), ('{"a": "x\ny"}', {"a": "x\ny"}), ('{"a": 1} trailing', {"a": 1}),
+    ("nonsense", {"_invalid_arguments": "nonsense"}), ("[1, 2]", {"_invalid_arguments": "[1, 2]"}),
+])
+def test_parse_tool_input(arguments, expected):
+    assert cp.parse_tool_input(arguments) == expected
+
+
+def test_sse_framing():
+    assert cp.sse_event("ping", {"type": "ping"}) == b'event: ping\ndata: {"type":"ping"}\n\n'
+
+
+# ----------------------------------------------------------------------------------------
 # end-to-end: the anthropic SDK -> proxy -> real litellm -> fake provider
 # ----------------------------------------------------------------------------------------
 
