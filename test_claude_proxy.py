@@ -689,3 +689,313 @@ def test_e2e_stream_text(client, fake):
     assert "".join(texts) == "Hello there!"
     assert final.stop_reason == "end_turn" and final.usage.output_tokens == 5
     assert fake.received[-1][2]["stream_options"] == {"include_usage": True}
+
+
+TOOLS = [{"name": "Bash", "description": "Run a command", "input_schema": {
+    "type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]}},
+    {"name": "Read", "description": "Read a file", "input_schema": {
+        "type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}}]
+
+
+def test_e2e_tool_round_trip(client, fake):
+    """The model calls a tool; the client answers with its result; the provider sees both
+    with the same id, through a plain litellm install (no optional mcp package)."""
+    fake.replies = [{"deltas": [{"content": "Checking."}, tool_delta(0, "", "call_abc", "Bash"),
+                                tool_delta(0, '{"command":'), tool_delta(0, ' "ls -la"}')],
+                     "finish": "tool_calls", "usage": (50, 9)},
+                    text_reply("Two files.")]
+    first = client.messages.create(**dict(BASIC, tools=TOOLS, tool_choice={"type": "auto"}))
+    assert first.stop_reason == "tool_use"
+    assert [b.type for b in first.content] == ["text", "tool_use"]
+    call = first.content[1]
+    assert (call.id, call.name, call.input) == ("call_abc", "Bash", {"command": "ls -la"})
+    sent_tools = fake.received[-1][2]["tools"]
+    assert [t["function"]["name"] for t in sent_tools] == ["Bash", "Read"]
+    second = client.messages.create(**dict(BASIC, tools=TOOLS, messages=[
+        {"role": "user", "content": "List files"},
+        {"role": "assistant", "content": [b.model_dump() for b in first.content]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "call_abc", "content": "a.txt\nb.txt"}]}]))
+    assert second.content[0].text == "Two files."
+    messages = fake.received[-1][2]["messages"]
+    assert messages[1]["tool_calls"][0]["id"] == "call_abc"
+    assert json.loads(messages[1]["tool_calls"][0]["function"]["arguments"]) == {"command": "ls -la"}
+    assert messages[2] == {"role": "tool", "tool_call_id": "call_abc", "content": "a.txt\nb.txt"}
+
+
+def test_e2e_stream_parallel_tools(client, fake):
+    fake.replies = [{"deltas": [tool_delta(0, "", "call_1", "Bash"), tool_delta(1, "", "call_2", "Read"),
+                                tool_delta(0, '{"command": "pwd"}'), tool_delta(1, '{"path": "a.txt"}')],
+                     "finish": "tool_calls", "usage": (30, 12)}]
+    with client.messages.stream(**dict(BASIC, tools=TOOLS)) as stream:
+        final = stream.get_final_message()
+    assert final.stop_reason == "tool_use"
+    assert [(b.id, b.input) for b in final.content] == [("call_1", {"command": "pwd"}), ("call_2", {"path": "a.txt"})]
+
+
+def test_e2e_reasoning_becomes_thinking(client, fake):
+    fake.replies = [{"deltas": [{"reasoning_content": "Let me think."}, {"content": "42"}], "finish": "stop", "usage": (8, 4)}]
+    for stream in (False, True):
+        if stream:
+            with client.messages.stream(**BASIC) as s:
+                message = s.get_final_message()
+        else:
+            message = client.messages.create(**BASIC)
+        assert [b.type for b in message.content] == ["thinking", "text"]
+        assert message.content[0].thinking == "Let me think." and message.content[0].signature
+        assert message.content[1].text == "42"
+
+
+def test_e2e_folded_stream_equals_non_streamed(proxy, fake):
+    """Byte-level: the events the proxy streams fold into exactly the JSON it answers."""
+    reply = {"deltas": [{"reasoning_content": "hm"}, {"content": "Sure: "}, tool_delta(0, "", "call_1", "Read"),
+                        tool_delta(0, '{"path": '), tool_delta(0, '"x"}')], "finish": "tool_calls", "usage": (20, 6)}
+    fake.replies = [reply]
+    status, _, data = raw(proxy, "POST", "/v1/messages", dict(BASIC, tools=TOOLS))
+    assert status == 200
+    whole = json.loads(data)
+    status, headers, data = raw(proxy, "POST", "/v1/messages?beta=true", dict(BASIC, tools=TOOLS, stream=True))
+    assert status == 200 and headers["Content-Type"].startswith("text/event-stream")
+    events = parse_sse(data)
+    check_protocol(events)
+    folded = cp.fold_events(events)
+    assert folded["id"] != whole["id"]
+    folded["id"] = whole["id"]
+    folded["usage"]["input_tokens"] = whole["usage"]["input_tokens"] = 0
+    assert folded == whole
+
+
+def test_e2e_count_tokens(client, fake):
+    small = client.messages.count_tokens(model="claude-sonnet-4-6", messages=[{"role": "user", "content": "Hi"}])
+    large = client.messages.count_tokens(model="claude-sonnet-4-6", system="You are a careful assistant. " * 20, tools=TOOLS,
+                                         messages=[{"role": "user", "content": "Hi"}])
+    assert 0 < small.input_tokens < large.input_tokens
+    assert fake.received == []  # counting never calls the provider
+
+
+def test_e2e_count_tokens_query_string_and_no_max_tokens(proxy):
+    status, _, data = raw(proxy, "POST", "/v1/messages/count_tokens?beta=true",
+                          {"model": "claude-haiku-4-5-20251001", "messages": [{"role": "user", "content": "hello world"}], "tools": []})
+    assert status == 200 and json.loads(data)["input_tokens"] > 0
+
+
+def test_e2e_groq_small_model(client, fake):
+    """haiku routes to SMALL_MODEL on another provider, with that provider's own key and base."""
+    for stream in (False, True):
+        request = dict(BASIC, model="claude-haiku-4-5-20251001")
+        if stream:
+            with client.messages.stream(**request) as s:
+                text = s.get_final_message().content[0].text
+        else:
+            text = client.messages.create(**request).content[0].text
+        assert text == "Hello there!"
+        path, headers, body = fake.received[-1]
+        assert path == "/groq/v1/chat/completions"
+        assert headers["authorization"] == "Bearer gsk-test-groq"
+        assert body["model"] == "llama-3.1-8b-instant"
+
+
+def test_e2e_client_key_never_forwarded_and_body_cannot_redirect(client, fake):
+    client.messages.create(**BASIC, extra_body={"api_base": "http://127.0.0.2:9", "api_key": "stolen",
+                                                "extra_headers": {"Authorization": "Bearer stolen"},
+                                                "mock_response": "fake!"})
+    assert len(fake.received) == 1
+    _, headers, body = fake.received[-1]
+    assert headers["authorization"] == "Bearer sk-test-openai"
+    assert "client-key-never-forwarded" not in json.dumps(headers) + json.dumps(body)
+    assert not {"api_base", "api_key", "extra_headers", "mock_response"} & set(body)
+
+
+def test_e2e_claude_code_shaped_request(client, fake):
+    """Fields Claude Code sends today and the proxy must accept without a 4xx."""
+    client.messages.create(
+        model="claude-opus-4-8", max_tokens=64000, stream=False, system=[
+            {"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1"},
+            {"type": "text", "text": "You are Claude Code.", "cache_control": {"type": "ephemeral", "ttl": "1h"}}],
+        messages=[{"role": "user", "content": [{"type": "text", "text": "hi", "cache_control": {"type": "ephemeral"}}]},
+                  {"role": "system", "content": "mid-conversation note"}],
+        tools=[dict(TOOLS[0], defer_loading=True, strict=True), {"type": "web_search_20250305", "name": "web_search"}],
+        metadata={"user_id": json.dumps({"device_id": "d" * 64, "account_uuid": "a", "session_id": "s"})},
+        extra_body={"thinking": {"type": "adaptive"}, "output_config": {"effort": "high"},
+                    "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]}},
+        extra_headers={"anthropic-beta": "claude-code-20250219,interleaved-thinking-2025-05-14", "x-app": "cli"})
+    body = fake.received[-1][2]
+    assert body["max_tokens"] == 32768  # gpt-4.1's real output limit
+    assert [m["role"] for m in body["messages"]] == ["system", "user", "system"]
+    assert [t["function"]["name"] for t in body["tools"]] == ["Bash"]
+    assert len(body["user"]) <= 64
+
+
+# (upstream status, extra headers, anthropic SDK exception, client status, error type)
+UPSTREAM_ERRORS = [
+    (400, {}, "BadRequestError", 400, "invalid_request_error"),
+    (401, {}, "AuthenticationError", 401, "authentication_error"),
+    (403, {}, "PermissionDeniedError", 403, "permission_error"),
+    (404, {}, "NotFoundError", 404, "not_found_error"),
+    (413, {}, "APIStatusError", 413, "request_too_large"),
+    (422, {}, "BadRequestError", 400, "invalid_request_error"),
+    (429, {"retry-after": "7"}, "RateLimitError", 429, "rate_limit_error"),
+    (500, {}, "InternalServerError", 500, "api_error"),
+    (502, {}, "InternalServerError", 500, "api_error"),
+    (503, {}, "InternalServerError", 529, "overloaded_error"),
+    (504, {}, "InternalServerError", 504, "timeout_error"),
+]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize("upstream, headers, exc_name, status, error_type", UPSTREAM_ERRORS, ids=[str(e[0]) for e in UPSTREAM_ERRORS])
+def test_e2e_upstream_errors(client, fake, stream, upstream, headers, exc_name, status, error_type):
+    import anthropic
+
+    fake.replies = [{"status": upstream, "headers": headers,
+                     "body": {"error": {"message": f"scripted {upstream}", "type": "x", "code": None}}}]
+    with pytest.raises(getattr(anthropic, exc_name)) as caught:
+        if stream:
+            with client.messages.stream(**BASIC) as s:
+                s.get_final_message()
+        else:
+            client.messages.create(**BASIC)
+    error = caught.value
+    assert error.status_code == status
+    assert error.body["type"] == "error" and error.body["error"]["type"] == error_type
+    assert f"scripted {upstream}" in error.body["error"]["message"]
+    assert len(fake.received) == 1, "litellm must not retry: the client does"
+    if "retry-after" in headers:
+        assert error.response.headers["retry-after"] == "7"
+
+
+def test_e2e_cut_mid_stream_is_an_error_event(proxy, fake):
+    fake.replies = [dict(text_reply("Hello there, friend!"), cut_after=1)]
+    status, _, data = raw(proxy, "POST", "/v1/messages", dict(BASIC, stream=True))
+    assert status == 200
+    events = parse_sse(data)
+    names = [name for name, _ in events]
+    assert names[0] == "message_start" and names[-1] == "error"
+    assert "message_stop" not in names and "message_delta" not in names
+    assert events[-1][1]["type"] == "error" and events[-1][1]["error"]["type"] in ("api_error", "overloaded_error")
+
+
+def test_e2e_missing_key_is_401_naming_the_variable(client):
+    import anthropic
+
+    with pytest.raises(anthropic.AuthenticationError) as caught:
+        client.messages.create(**dict(BASIC, model="moonshot/kimi-k2-0905-preview"))
+    assert "MOONSHOT_API_KEY" in caught.value.body["error"]["message"]
+
+
+def test_e2e_provider_unreachable(fake):
+    """A provider that refuses connections: a typed 5xx, quickly, and the proxy serves on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/v1"
+    server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, OPENAI_BASE_URL=dead)))
+    serve(server)
+    try:
+        status, _, data = raw(server, "POST", "/v1/messages", BASIC)
+        assert status == 500 and json.loads(data)["error"]["type"] == "api_error"
+        status, _, _ = raw(server, "GET", "/")
+        assert status == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# (method, path, body, status, error type or None)
+HTTP_CASES = [
+    ("GET", "/", None, 200, None),
+    ("HEAD", "/", None, 200, None),
+    ("GET", "/v1/nothing", None, 404, "not_found_error"),
+    ("POST", "/v1/complete", {"x": 1}, 404, "not_found_error"),
+    ("GET", "/v1/messages", None, 405, "invalid_request_error"),
+    ("DELETE", "/v1/messages", None, 405, "invalid_request_error"),
+    ("POST", "/v1/messages", b"{not json", 400, "invalid_request_error"),
+    ("POST", "/v1/messages", b"\xff\xfe", 400, "invalid_request_error"),
+    ("POST", "/v1/messages", b"[" * 100000 + b"]" * 100000, 400, "invalid_request_error"),
+    ("POST", "/v1/messages", {"model": "claude-sonnet-4-6", "messages": []}, 400, "invalid_request_error"),
+    ("POST", "/v1/messages/count_tokens", {"messages": []}, 400, "invalid_request_error"),
+]
+
+
+@pytest.mark.parametrize("method, path, body, status, error_type", HTTP_CASES, ids=[f"{c[0]} {c[1]} {c[3]}" for c in HTTP_CASES])
+def test_http_surface(proxy, method, path, body, status, error_type):
+    got_status, headers, data = raw(proxy, method, path, body)
+    assert got_status == status
+    if method == "HEAD":
+        assert data == b""
+    elif error_type:
+        parsed = json.loads(data)
+        assert parsed["type"] == "error" and parsed["error"]["type"] == error_type and parsed["error"]["message"]
+    assert raw(proxy, "GET", "/")[0] == 200  # and it keeps serving
+
+
+def test_oversized_body_is_413_without_reading_it(fake):
+    server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, MAX_BODY_MB="0.01")))
+    serve(server)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=TIMEOUT)
+        conn.putrequest("POST", "/v1/messages")
+        conn.putheader("Content-Length", str(50 * 1024 * 1024))
+        conn.endheaders()
+        response = conn.getresponse()
+        assert response.status == 413
+        assert json.loads(response.read())["error"]["type"] == "request_too_large"
+        conn.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_chunked_request_body_is_accepted(proxy):
+    conn = http.client.HTTPConnection("127.0.0.1", proxy.server_address[1], timeout=TIMEOUT)
+    conn.request("POST", "/v1/messages", body=iter([json.dumps(BASIC)[:20].encode(), json.dumps(BASIC)[20:].encode()]),
+                 headers={"Transfer-Encoding": "chunked"}, encode_chunked=True)
+    response = conn.getresponse()
+    assert response.status == 200 and json.loads(response.read())["content"][0]["text"] == "Hello there!"
+    conn.close()
+
+
+def test_keep_alive_serves_many_requests_on_one_connection(proxy):
+    conn = http.client.HTTPConnection("127.0.0.1", proxy.server_address[1], timeout=TIMEOUT)
+    try:
+        for body in (BASIC, dict(BASIC, stream=True), {"bad": 1}, BASIC):
+            conn.request("POST", "/v1/messages", body=json.dumps(body))
+            response = conn.getresponse()
+            data = response.read()
+            assert response.status in (200, 400) and data
+        conn.request("GET", "/v1/models")
+        assert conn.getresponse().status == 200
+    finally:
+        conn.close()
+
+
+def test_models_endpoints(client):
+    page = client.models.list(limit=1000)
+    ids = [m.id for m in page.data]
+    assert ids and all(i.startswith("claude") for i in ids)
+    assert any("openai/gpt-4.1" in m.display_name for m in page.data)
+    assert any("groq/llama-3.1-8b-instant" in m.display_name for m in page.data)
+    one = client.models.retrieve("claude-haiku-4-5-20251001")
+    assert one.id == "claude-haiku-4-5-20251001" and one.type == "model"
+    first = client.models.list(limit=1)
+    assert len(first.data) == 1 and first.has_more
+
+
+def test_script_runs_as_a_program(tmp_path):
+    """`python claude_proxy.py --port 0`: starts, prints where it listens, answers, stops."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(OPENAI_API_KEY="sk-never-printed", PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([sys.executable, cp.__file__, "--port", "0", "--log-level", "warning"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = process.stdout.readline()
+        assert "listening on http://127.0.0.1:" in line
+        port = int(line.rsplit(":", 1)[1])
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+        conn.request("HEAD", "/")
+        assert conn.getresponse().status == 200
+        conn.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=TIMEOUT)
+        output = process.stdout.read()  # the pipe's own buffer holds what readline() read ahead
+    assert "sk-never-printed" not in line + output
+    assert "OPENAI_API_KEY" in output
