@@ -411,7 +411,8 @@ def document_part(block: dict) -> dict | None:
         return {"type": "text", "text": f"{title}\n\n{text}" if title else text} if text else None
     if kind == "base64" and isinstance(source.get("data"), str):
         media_type = source.get("media_type") or "application/pdf"
-        return {"type": "file", "file": {"file_data": f"data:{media_type};base64,{source['data']}"}}
+        return {"type": "file", "file": {"filename": title or "document.pdf",
+                                         "file_data": f"data:{media_type};base64,{source['data']}"}}
     if kind == "url" and isinstance(source.get("url"), str):
         return {"type": "file", "file": {"file_id": source["url"], "format": "application/pdf"}}
     return None

@@ -285,7 +285,7 @@ REQUEST_CASES = [
          {"type": "document", "title": "notes.txt", "source": {"type": "text", "media_type": "text/plain", "data": "hello"}},
          {"type": "document", "source": {"type": "url", "url": "https://example.com/a.pdf"}}]}]),
      OPENAI, {}, {"messages": [{"role": "user", "content": [
-         {"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBERi0="}},
+         {"type": "file", "file": {"filename": "document.pdf", "file_data": "data:application/pdf;base64,JVBERi0="}},
          {"type": "text", "text": "notes.txt\n\nhello"},
          {"type": "file", "file": {"file_id": "https://example.com/a.pdf", "format": "application/pdf"}}]}]}),
     ("tool_use -> tool_calls with the same ids; thinking dropped",
