@@ -212,6 +212,9 @@ MODEL_LIST = (
 )
 MODEL_CREATED_AT = "2025-10-01T00:00:00Z"
 
+# Thinking blocks this proxy produces carry SIGNATURE_PREFIX + the routed model.
+SIGNATURE_PREFIX = "claude_proxy:"
+
 # ----------------------------------------------------------------------------------------
 # errors: one exception type for everything a client can see
 # ----------------------------------------------------------------------------------------
@@ -510,7 +513,8 @@ def assistant_message(content, native: bool) -> dict | None:
             calls.append({"id": str(block.get("id") or ""), "type": "function",
                           "function": {"name": str(block.get("name") or ""), "arguments": arguments}})
         elif kind in ("thinking", "redacted_thinking"):
-            if native:
+            # Our own signatures mark reasoning from another provider: never replay it.
+            if native and not str(block.get("signature", "")).startswith(SIGNATURE_PREFIX):
                 thinking.append(block)
         elif isinstance(block.get("text"), str) and block["text"]:
             texts.append(block["text"])
@@ -669,7 +673,7 @@ def new_tool_id() -> str:
 def thinking_signature(target: str) -> str:
     """The opaque signature on thinking blocks this proxy produces: it names the model
     that produced the reasoning, so history can tell where a thinking block came from."""
-    return "claude_proxy:" + target
+    return SIGNATURE_PREFIX + target
 
 
 def usage_of(usage) -> dict:
@@ -1108,6 +1112,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     timeout = 300  # seconds a connection may sit idle or half-sent before it is dropped
     request_id = ""
     status = None
+    model_note = ""
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -1144,8 +1149,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.status = status
 
     def _send_error(self, error: ProxyError):
-        level = logging.WARNING if error.status >= 500 or error.status == 429 else logging.INFO
-        log.log(level, "%s %s -> %d %s: %s", self.command, self.path, error.status, error.error_type, error.message)
+        self.model_note += f" {error.error_type}: {error.message}"
         self._send_json(error.status, error.body(), error.headers)
 
     def _read_body(self) -> bytes:
@@ -1250,7 +1254,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _log_done(self):
         elapsed = (time.monotonic() - self.started_at) * 1000
-        level = logging.DEBUG if self.command == "HEAD" or "/v1/models" in self.path else logging.INFO
+        if self.status and (self.status >= 500 or self.status == 429 or "error:" in self.model_note):
+            level = logging.WARNING
+        elif self.command == "HEAD" or self.path.startswith("/v1/models"):
+            level = logging.DEBUG  # probes Claude Code sends often
+        else:
+            level = logging.INFO
         log.log(level, "%s %s %s%s %.0fms", self.command, self.path, self.status or "-", self.model_note, elapsed)
 
     # -- endpoints ---------------------------------------------------------------------
