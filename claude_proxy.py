@@ -200,7 +200,7 @@ ERROR_TYPES = {
 
 # A provider's HTTP status -> the status the client sees (the type follows ERROR_TYPES).
 UPSTREAM_STATUS = {
-    400: 400, 401: 401, 402: 402, 403: 403, 404: 404, 408: 504, 409: 400, 413: 413,
+    400: 400, 401: 401, 402: 402, 403: 403, 404: 404, 408: 504, 409: 500, 413: 413,
     422: 400, 429: 429, 500: 500, 502: 500, 503: 529, 504: 504, 529: 529,
 }
 
@@ -272,6 +272,15 @@ def map_provider_error(exc: BaseException, litellm=None) -> ProxyError:
 def _error_text(exc: BaseException) -> str:
     text = str(getattr(exc, "message", None) or exc) or type(exc).__name__
     return text if len(text) <= 2000 else text[:2000] + "..."
+
+
+def redact(text: str, env: Mapping[str, str]) -> str:
+    """Blank out every secret of the environment that a provider's message may echo.
+    Example: "bad key sk-abc12345" with OPENAI_API_KEY=sk-abc12345 -> "bad key ***"."""
+    for name, value in env.items():
+        if value and len(value) >= 8 and name.upper().endswith(("_KEY", "_TOKEN", "_SECRET", "PASSWORD")) and value in text:
+            text = text.replace(value, "***")
+    return text
 
 
 def _retry_after(exc: BaseException) -> str | None:
@@ -556,8 +565,31 @@ def to_openai_messages(body: dict, quirks: Provider) -> list[dict]:
             reply = assistant_message(content, native)
             if reply:
                 out.append(reply)
+    out = tool_replies_first(out)
     if head:
         out.insert(0, {"role": "system", "content": "\n\n".join(head)})
+    return out
+
+
+def tool_replies_first(messages: list[dict]) -> list[dict]:
+    """OpenAI wants an assistant's tool_calls answered by tool messages straight away;
+    Anthropic allows a system entry, or a second user turn, in between. Move each tool
+    reply up to its assistant message, keeping everything else in order.
+
+    Example: [assistant(tool_calls a, b), system, tool a, user, tool b] ->
+    [assistant(tool_calls a, b), tool a, tool b, system, user].
+    """
+    out, i = [], 0
+    while i < len(messages):
+        message = messages[i]
+        out.append(message)
+        i += 1
+        if message["role"] == "assistant" and message.get("tool_calls"):
+            tools, others = [], []
+            while i < len(messages) and messages[i]["role"] != "assistant":
+                (tools if messages[i]["role"] == "tool" else others).append(messages[i])
+                i += 1
+            out += tools + others
     return out
 
 
@@ -649,7 +681,12 @@ def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: b
     thinking = body.get("thinking")
     if reasoning:
         if quirks.native_thinking and isinstance(thinking, dict) and thinking.get("type") == "enabled":
-            params["thinking"] = {"type": "enabled", "budget_tokens": thinking.get("budget_tokens", 1024)}
+            # Anthropic wants 1024 <= budget < max_tokens; without room for that, no thinking.
+            budget = thinking.get("budget_tokens")
+            budget = budget if isinstance(budget, int) and not isinstance(budget, bool) else 1024
+            budget = min(max(budget, 1024), params["max_tokens"] - 1)
+            if budget >= 1024:
+                params["thinking"] = {"type": "enabled", "budget_tokens": budget}
         else:
             effort = reasoning_effort(thinking, body.get("output_config"))
             if effort:
@@ -729,11 +766,12 @@ def _json_complete(text: str) -> bool:
 
 
 class _Block:
-    __slots__ = ("kind", "key", "index", "tool_id", "name", "parts")
+    __slots__ = ("kind", "key", "index", "tool_id", "name", "parts", "json_started", "raw")
 
     def __init__(self, kind, key, tool_id=None, name=None):
         self.kind, self.key, self.index = kind, key, -1
         self.tool_id, self.name, self.parts = tool_id, name, []
+        self.json_started = self.raw = False  # tool arguments: begun with "{", or not JSON at all
 
 
 class StreamTranslator:
@@ -776,6 +814,8 @@ class StreamTranslator:
         self._start()
         if isinstance(chunk.get("usage"), dict):
             self.usage = chunk["usage"]
+        if self.finished:  # nothing may follow message_stop
+            return self._drain()
         for choice in chunk.get("choices") or ():
             if not isinstance(choice, dict) or choice.get("index", 0) not in (0, None):
                 continue
@@ -806,6 +846,9 @@ class StreamTranslator:
         self.finished = True
         self._close_open()
         for block in list(self.pending.values()):
+            if block.kind == "tool_use" and not block.name:
+                log.warning("dropped a tool call that never received a name")
+                continue
             self._open_block(block)
             self._close_open()
         self.pending.clear()
@@ -863,8 +906,11 @@ class StreamTranslator:
         function = call.get("function") or {}
         fragment = function.get("arguments") or ""
         block = self.tools.get(index)
+        if block is not None and call.get("id") and block.tool_id and call["id"] != block.tool_id:
+            block = None  # a provider that reuses index 0 for every call: a new id is a new call
         if block is None:
-            block = self.tools[index] = _Block("tool_use", ("tool", index), call.get("id") or None, function.get("name") or None)
+            key = ("tool", index, call.get("id"))
+            block = self.tools[index] = _Block("tool_use", key, call.get("id") or None, function.get("name") or None)
         else:
             block.tool_id = block.tool_id or call.get("id") or None
             block.name = block.name or function.get("name") or None
@@ -924,6 +970,16 @@ class StreamTranslator:
             delta = {"type": "thinking_delta", "thinking": text}
         else:
             block.parts.append(text)
+            if not block.json_started:
+                # Arguments that do not start as a JSON object would break the client's
+                # parser: hold them and send what parse_tool_input makes of them at the end.
+                head = "".join(block.parts).lstrip()
+                if not head or block.raw:
+                    return
+                if head[0] != "{":
+                    block.raw = True
+                    return
+                block.json_started, text = True, "".join(block.parts)
             delta = {"type": "input_json_delta", "partial_json": text}
         self.out.append(("content_block_delta", {"type": "content_block_delta", "index": block.index, "delta": delta}))
 
@@ -931,6 +987,10 @@ class StreamTranslator:
         block = self.open
         if block is None:
             return
+        if block.raw:
+            repaired = json.dumps(parse_tool_input("".join(block.parts)), ensure_ascii=False)
+            self.out.append(("content_block_delta", {"type": "content_block_delta", "index": block.index,
+                                                     "delta": {"type": "input_json_delta", "partial_json": repaired}}))
         if block.kind == "thinking":
             signature = self.provider_signature or self.signature
             self.out.append(("content_block_delta", {"type": "content_block_delta", "index": block.index,
@@ -1001,7 +1061,9 @@ def from_openai_response(response: dict, message_id: str, model: str, *, stop_se
 
 
 def sse_event(name: str, data: dict) -> bytes:
-    return b"event: %s\ndata: %s\n\n" % (name.encode(), json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
+    # "replace": a lone surrogate (a JavaScript client's sliced string) must not break the stream.
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return b"event: %s\ndata: %s\n\n" % (name.encode(), text.encode("utf-8", "replace"))
 
 
 # ----------------------------------------------------------------------------------------
@@ -1113,6 +1175,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     request_id = ""
     status = None
     model_note = ""
+    chunked = True
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -1129,11 +1192,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def send_error(self, code, message=None, explain=None):
         """The stdlib's error exit (bad request line, oversized headers ...), in Anthropic's shape."""
         self.close_connection = True
+        if code == 501:  # a method the stdlib has no do_ method for
+            code, message = 405, f"Method {self.command} is not allowed."
         text = message or http.server.BaseHTTPRequestHandler.responses.get(code, ("Error",))[0]
         self._send_json(code, ProxyError(code, text).body())
 
     def _send_json(self, status: int, obj: dict, headers: dict | None = None):
-        data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+        data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -1149,6 +1214,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.status = status
 
     def _send_error(self, error: ProxyError):
+        error.message = redact(error.message, self.config.env)
         self.model_note += f" {error.error_type}: {error.message}"
         self._send_json(error.status, error.body(), error.headers)
 
@@ -1181,6 +1247,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             line = self.rfile.readline(1024)
             try:
                 size = int(line.split(b";")[0].strip(), 16)
+                if size < 0 or not line.endswith(b"\n"):
+                    raise ValueError(line)
             except ValueError:
                 self.close_connection = True
                 raise invalid("Malformed chunked request body.") from None
@@ -1228,11 +1296,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         name = self.ROUTES.get((self.command, path))
         if name is None and path.startswith("/v1/models/") and self.command in ("GET", "HEAD"):
             name = "model"
+        if self.command != "POST" or name is None:
+            if self.headers.get("Transfer-Encoding") or self.headers.get("Content-Length", "0").strip() not in ("", "0"):
+                self.close_connection = True  # an unread body would be taken for the next request
         try:
             if name is None:
                 known = {p for (_, p) in self.ROUTES} | ({path} if path.startswith("/v1/models/") else set())
-                if self.headers.get("Content-Length") or self.headers.get("Transfer-Encoding"):
-                    self.close_connection = True  # an unread body would corrupt the next request
                 if path in known:
                     raise ProxyError(405, f"Method {self.command} is not allowed for {path}.")
                 raise ProxyError(404, f"Not found: {self.command} {path}")
@@ -1240,12 +1309,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except ProxyError as error:
             if self.status is None:
                 self._send_error(error)
-        except (BrokenPipeError, ConnectionResetError):
+        except (OSError, ClientGone):
             self.close_connection = True
         except Exception:
             log.exception("unexpected error serving %s %s", self.command, self.path)
+            self.close_connection = True  # a half-written answer must not be followed by another
             if self.status is None:
-                self.close_connection = True
                 self._send_error(ProxyError(500, "Internal proxy error; see the proxy's log."))
         finally:
             self._log_done()
@@ -1295,8 +1364,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if known == model_id:
                 return self._send_json(200, self._model_entry(known, display, tier))
         lowered = model_id.lower()
-        tier = "small" if "haiku" in lowered else "big" if lowered.startswith("claude") else None
-        self._send_json(200, self._model_entry(model_id, model_id, tier))
+        if not lowered.startswith("claude"):
+            raise ProxyError(404, f"Model {model_id!r} not found.")
+        self._send_json(200, self._model_entry(model_id, model_id, "small" if "haiku" in lowered else "big"))
 
     def _prepare(self, body: dict) -> Prepared:
         litellm = load_litellm(self.config.log_level == "debug")
@@ -1363,31 +1433,35 @@ class Handler(http.server.BaseHTTPRequestHandler):
             _close_quietly(stream)
             raise map_provider_error(exc, litellm) from None
         self.model_note += " stream"
+        self.chunked = self.request_version == "HTTP/1.1"
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
         self.send_header("Cache-Control", "no-cache")
-        self.send_header("Transfer-Encoding", "chunked")
+        if self.chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:  # an HTTP/1.0 client: the end of the stream is the end of the connection
+            self.close_connection = True
+            self.send_header("Connection", "close")
         self.send_header("request-id", self.request_id)
         self.end_headers()
         self.status = 200
         try:
-            if first is not None:
-                self._write_events(translator.feed(as_dict(first)))
             try:
+                if first is not None:
+                    self._write_events(translator.feed(as_dict(first)))
                 for chunk in chunks:
                     self._write_events(translator.feed(as_dict(chunk)))
-            except (BrokenPipeError, ConnectionResetError):
+                self._write_events(translator.finish())
+            except ClientGone:
                 raise
             except Exception as exc:
-                error = map_provider_error(exc, litellm)
-                log.warning("stream from %s failed: %s %s", prepared.target, error.error_type, error.message)
-                self.model_note += f" error:{error.error_type}"
+                error = map_provider_error(exc, load_litellm())
+                error.message = redact(error.message, self.config.env)
+                log.debug("stream from %s failed", prepared.target, exc_info=True)
+                self.model_note += f" error: {error.error_type}: {error.message}"
                 self._write_events(translator.feed({}) + [("error", error.body())])
-                self._end_chunks()
-                return
-            self._write_events(translator.finish())
             self._end_chunks()
-        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+        except ClientGone:
             self.close_connection = True
             self.model_note += " client-gone"
         finally:
@@ -1397,12 +1471,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not events:
             return
         data = b"".join(sse_event(name, payload) for name, payload in events)
-        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-        self.wfile.flush()
+        try:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if self.chunked else data)
+            self.wfile.flush()
+        except OSError as exc:
+            raise ClientGone() from exc
 
     def _end_chunks(self):
-        self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
+        if self.chunked:
+            try:
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+            except OSError as exc:
+                raise ClientGone() from exc
+
+
+class ClientGone(Exception):
+    """The client closed its connection while we were writing to it."""
 
 
 def _close_quietly(stream):
@@ -1462,6 +1547,9 @@ def main(argv=None) -> int:
     keys = sorted(n for p in PROVIDERS.values() for n in p.key_env if config.env.get(n, "").strip())
     print(f"  provider keys found: {', '.join(keys) or 'none'}", flush=True)
     print(f"  connect with: ANTHROPIC_BASE_URL={url} claude", flush=True)
+    if not (host.startswith("127.") or host in ("localhost", "::1")):
+        print(f"  WARNING: listening on {host}, beyond this machine: anyone who can reach it spends your provider keys.",
+              flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
