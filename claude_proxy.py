@@ -138,7 +138,8 @@ class Provider:
     PROVIDERS with key_env gets a 401 naming them when none is set. base_env: variables
     holding a base URL override. later_system: accepts {"role": "system"} messages after
     the first one (otherwise they are merged into the leading system prompt).
-    user_param: takes OpenAI's `user` field. native_thinking: takes Anthropic thinking
+    user_param: takes OpenAI's `user` field. top_k: takes top_k (litellm forwards it
+    unchecked, and OpenAI-style APIs reject it). native_thinking: takes Anthropic thinking
     blocks in history, `thinking` as a parameter and `cache_control` on content parts.
     """
 
@@ -146,6 +147,7 @@ class Provider:
     base_env: tuple[str, ...] = ()
     later_system: bool = False
     user_param: bool = False
+    top_k: bool = False
     native_thinking: bool = False
 
 
@@ -154,9 +156,9 @@ PROVIDERS: dict[str, Provider] = {
     "groq": Provider(("GROQ_API_KEY",), ("GROQ_API_BASE",), later_system=True),
     "moonshot": Provider(("MOONSHOT_API_KEY",), ("MOONSHOT_API_BASE",), later_system=True),
     "deepseek": Provider(("DEEPSEEK_API_KEY",), ("DEEPSEEK_API_BASE",), later_system=True),
-    "openrouter": Provider(("OPENROUTER_API_KEY",), ("OPENROUTER_API_BASE",), later_system=True),
-    "gemini": Provider(("GEMINI_API_KEY", "GOOGLE_API_KEY"), ("GEMINI_API_BASE",)),
-    "anthropic": Provider(("ANTHROPIC_API_KEY",), ("ANTHROPIC_API_BASE",), native_thinking=True),
+    "openrouter": Provider(("OPENROUTER_API_KEY",), ("OPENROUTER_API_BASE",), later_system=True, top_k=True),
+    "gemini": Provider(("GEMINI_API_KEY", "GOOGLE_API_KEY"), ("GEMINI_API_BASE",), top_k=True),
+    "anthropic": Provider(("ANTHROPIC_API_KEY",), ("ANTHROPIC_API_BASE",), top_k=True, native_thinking=True),
 }
 
 
@@ -671,7 +673,7 @@ def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: b
         params["stop"] = stops
     for name in ("temperature", "top_p", "top_k"):
         value = body.get(name)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and (name != "top_k" or quirks.top_k):
             params[name] = value
     metadata = body.get("metadata")
     if quirks.user_param and isinstance(metadata, dict):

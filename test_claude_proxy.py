@@ -339,7 +339,7 @@ REQUEST_CASES = [
                              tool_choice={"type": "none"}), OPENAI, {}, {"tool_choice": "none"}),
     ("sampling fields and stop sequences",
      req([{"role": "user", "content": "hi"}], temperature=0.2, top_p=0.9, top_k=40, stop_sequences=["END", "##"]),
-     OPENAI, {}, {"temperature": 0.2, "top_p": 0.9, "top_k": 40, "stop": ["END", "##"]}),
+     GEMINI, {}, {"temperature": 0.2, "top_p": 0.9, "top_k": 40, "stop": ["END", "##"]}),
     ("user id hashed for openai",
      req([{"role": "user", "content": "hi"}], metadata={"user_id": '{"device_id":"d","session_id":"s"}'}),
      OPENAI, {}, {"user": cp.hashed_user('{"device_id":"d","session_id":"s"}')}),
@@ -399,6 +399,7 @@ ABSENT_CASES = [
     ("native thinking without room under max_tokens", req([{"role": "user", "content": "hi"}], max_tokens=1000,
                                                           thinking={"type": "enabled", "budget_tokens": 2048}), ANTHROPIC, ("thinking",)),
     ("user only where the provider takes it", req([{"role": "user", "content": "hi"}], metadata={"user_id": "u"}), GROQ, ("user",)),
+    ("top_k only where the provider takes it", req([{"role": "user", "content": "hi"}], top_k=5), OPENAI, ("top_k",)),
     ("tool_choice without tools", req([{"role": "user", "content": "hi"}], tool_choice={"type": "any"}), OPENAI, ("tools", "tool_choice")),
     ("only server tools", req([{"role": "user", "content": "hi"}], tools=[{"type": "web_search_20250305", "name": "web_search"}]),
      OPENAI, ("tools", "tool_choice")),
@@ -1088,3 +1089,26 @@ def test_provider_error_text_never_echoes_a_key(client, fake):
     with pytest.raises(anthropic.AuthenticationError) as caught:
         client.messages.create(**BASIC)
     assert "sk-test-openai" not in json.dumps(caught.value.body) and "***" in caught.value.body["error"]["message"]
+
+
+def test_e2e_sampling_fields_reach_the_provider_only_where_it_takes_them(client, fake):
+    client.messages.create(**BASIC, stop_sequences=["END"], extra_body={"temperature": 0.3, "top_p": 0.8, "top_k": 12})
+    body = fake.received[-1][2]
+    assert (body["temperature"], body["top_p"], body["stop"]) == (0.3, 0.8, ["END"])
+    assert "top_k" not in body  # OpenAI rejects top_k, and litellm would forward it
+
+
+def test_e2e_tools_work_without_the_optional_mcp_package(client, fake):
+    """litellm imports `mcp` for some tool calls; the plain install has no mcp and must work."""
+    import importlib.util
+
+    if importlib.util.find_spec("mcp") is not None:
+        pytest.skip("mcp is installed here; this pins the plain `uv run --with litellm` install")
+    fake.replies = [{"deltas": [tool_delta(0, '{"command": "ls"}', "call_1", "Bash")], "finish": "tool_calls", "usage": (5, 5)}]
+    for stream in (False, True):
+        if stream:
+            with client.messages.stream(**dict(BASIC, tools=TOOLS)) as s:
+                message = s.get_final_message()
+        else:
+            message = client.messages.create(**dict(BASIC, tools=TOOLS))
+        assert message.content[0].input == {"command": "ls"}
