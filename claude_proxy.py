@@ -1178,6 +1178,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     status = None
     model_note = ""
     chunked = True
+    failed = False  # a stream that ended with an error event
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -1291,7 +1292,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _dispatch(self):
         self.request_id = "req_" + secrets.token_hex(12)
-        self.status = None
+        self.status, self.failed = None, False
         self.started_at = time.monotonic()
         self.model_note = ""
         path = urlsplit(self.path).path.rstrip("/") or "/"
@@ -1325,8 +1326,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _log_done(self):
         elapsed = (time.monotonic() - self.started_at) * 1000
-        if self.status and (self.status >= 500 or self.status == 429 or "error:" in self.model_note):
-            level = logging.WARNING
+        if self.failed or (self.status or 0) >= 500 or self.status in (401, 403, 429):
+            level = logging.WARNING  # worth a look: the provider failed, or keys or limits need attention
         elif self.command == "HEAD" or self.path.startswith("/v1/models"):
             level = logging.DEBUG  # probes Claude Code sends often
         else:
@@ -1460,7 +1461,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 error = map_provider_error(exc, load_litellm())
                 error.message = redact(error.message, self.config.env)
                 log.debug("stream from %s failed", prepared.target, exc_info=True)
-                self.model_note += f" error: {error.error_type}: {error.message}"
+                self.failed = True
+                self.model_note += f" error event {error.error_type}: {error.message}"
                 self._write_events(translator.feed({}) + [("error", error.body())])
             self._end_chunks()
         except ClientGone:

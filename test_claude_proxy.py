@@ -21,6 +21,9 @@ import pytest
 import claude_proxy as cp
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+# litellm's own deprecation noise, not ours.
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning:litellm"),
+              pytest.mark.filterwarnings("ignore::UserWarning:pydantic")]
 TIMEOUT = 20  # seconds: a ceiling on every socket in this file, never a synchronisation
 
 # ----------------------------------------------------------------------------------------
@@ -1112,3 +1115,28 @@ def test_e2e_tools_work_without_the_optional_mcp_package(client, fake):
         else:
             message = client.messages.create(**dict(BASIC, tools=TOOLS))
         assert message.content[0].input == {"command": "ls"}
+
+
+def test_one_log_line_per_request_and_never_a_key(proxy, fake, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="claude_proxy")
+    fake.replies = [{"status": 429, "headers": {"retry-after": "1"},
+                     "body": {"error": {"message": "slow down, sk-test-openai", "type": "x"}}}, text_reply()]
+    assert raw(proxy, "POST", "/v1/messages", BASIC)[0] == 429
+    assert raw(proxy, "POST", "/v1/messages?beta=true", dict(BASIC, stream=True))[0] == 200
+    lines = [r for r in caplog.records if r.name == "claude_proxy" and "/v1/messages" in r.getMessage()]
+    assert len(lines) == 2
+    assert lines[0].levelname == "WARNING" and "429" in lines[0].getMessage() and "rate_limit_error" in lines[0].getMessage()
+    assert lines[1].levelname == "INFO" and "claude-sonnet-4-6 -> openai/gpt-4.1 stream" in lines[1].getMessage()
+    assert "sk-test-openai" not in caplog.text and "gsk-test-groq" not in caplog.text
+
+
+def test_e2e_thinking_reaches_a_reasoning_model_as_effort(client, fake):
+    client.messages.create(**dict(BASIC, model="openai/o3-mini", max_tokens=5000),
+                           extra_body={"thinking": {"type": "enabled", "budget_tokens": 2000}})
+    body = fake.received[-1][2]
+    assert body["model"] == "o3-mini" and body["reasoning_effort"] == "low"
+    assert body.get("max_completion_tokens", body.get("max_tokens")) == 5000
+    client.messages.create(**BASIC, extra_body={"thinking": {"type": "enabled", "budget_tokens": 2000}})
+    assert "reasoning_effort" not in fake.received[-1][2]  # gpt-4.1 does not reason: dropped
