@@ -57,7 +57,8 @@ import secrets
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
+from typing import NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 log = logging.getLogger("claude_proxy")
@@ -1160,13 +1161,13 @@ def as_dict(obj) -> dict:
 # ----------------------------------------------------------------------------------------
 
 
-class Prepared:
+class Prepared(NamedTuple):
     """A validated /v1/messages request, translated and ready for litellm."""
 
-    __slots__ = ("body", "requested", "target", "params", "call")
-
-    def __init__(self, body, requested, target, params, call):
-        self.body, self.requested, self.target, self.params, self.call = body, requested, target, params, call
+    requested: str  # the model the client asked for: every answer names it
+    target: str  # the litellm model it routes to
+    params: dict  # translated request fields
+    call: dict  # key, base URL, timeout and the other keywords only the proxy sets
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -1371,11 +1372,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise ProxyError(404, f"Model {model_id!r} not found.")
         self._send_json(200, self._model_entry(model_id, model_id, "small" if "haiku" in lowered else "big"))
 
+    def _litellm(self):
+        return load_litellm(self.config.log_level == "debug")
+
+    def _route(self, body: dict) -> str:
+        """The target of the request's model, noted for the request's log line."""
+        target = route_model(body["model"], self.config, provider_names())
+        self.model_note = f" {body['model']} -> {target}"
+        return target
+
     def _prepare(self, body: dict) -> Prepared:
-        litellm = load_litellm(self.config.log_level == "debug")
-        requested = body["model"]
-        target = route_model(requested, self.config, provider_names())
-        self.model_note = f" {requested} -> {target}"
+        litellm = self._litellm()
+        target = self._route(body)
         call = provider_credentials(target, self.config)
         quirks = provider_for(target.partition("/")[0])
         info = model_info(litellm, target)
@@ -1386,14 +1394,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             reasoning = False
         params = to_openai_request(body, target, quirks, reasoning=reasoning, max_output=max_output)
         call.update(timeout=self.config.request_timeout, max_retries=0, drop_params=True, _skip_mcp_handler=True)
-        return Prepared(body, requested, target, params, call)
+        return Prepared(body["model"], target, params, call)
 
     def handle_count_tokens(self, path):
         body = self._read_json()
         validate_request(body, need_max_tokens=False)
-        litellm = load_litellm(self.config.log_level == "debug")
-        target = route_model(body["model"], self.config, provider_names())
-        self.model_note = f" {body['model']} -> {target}"
+        litellm = self._litellm()
+        target = self._route(body)
         params = to_openai_request(body, target, provider_for(target.partition("/")[0]))
         self._send_json(200, {"input_tokens": count_tokens(litellm, target, params)})
 
@@ -1407,7 +1414,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._json_reply(prepared)
 
     def _json_reply(self, prepared: Prepared):
-        litellm = load_litellm()
+        litellm = self._litellm()
         try:
             response = litellm.completion(**prepared.params, **prepared.call)
         except Exception as exc:
@@ -1421,7 +1428,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _stream_reply(self, prepared: Prepared):
         """Pull the first chunk before answering, so a provider error still becomes a proper
         HTTP status; after that, every failure is an `event: error` and the stream ends."""
-        litellm = load_litellm()
+        litellm = self._litellm()
         translator = StreamTranslator(
             new_message_id(), prepared.requested,
             input_tokens=count_tokens(litellm, prepared.target, prepared.params),
@@ -1458,7 +1465,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             except ClientGone:
                 raise
             except Exception as exc:
-                error = map_provider_error(exc, load_litellm())
+                error = map_provider_error(exc, litellm)
                 error.message = redact(error.message, self.config.env)
                 log.debug("stream from %s failed", prepared.target, exc_info=True)
                 self.failed = True
