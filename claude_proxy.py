@@ -769,12 +769,13 @@ def _json_complete(text: str) -> bool:
 
 
 class _Block:
-    __slots__ = ("kind", "key", "index", "tool_id", "name", "parts", "json_started", "raw")
+    __slots__ = ("kind", "key", "index", "tool_id", "name", "parts", "json_started", "raw", "checked")
 
     def __init__(self, kind, key, tool_id=None, name=None):
         self.kind, self.key, self.index = kind, key, -1
         self.tool_id, self.name, self.parts = tool_id, name, []
         self.json_started = self.raw = False  # tool arguments: begun with "{", or not JSON at all
+        self.checked = (0, False)  # (fragments seen, whether they formed complete JSON then)
 
 
 class StreamTranslator:
@@ -803,7 +804,6 @@ class StreamTranslator:
         self.open: _Block | None = None
         self.pending: dict = {}  # key -> _Block waiting for the open tool call to complete
         self.tools: dict = {}  # tool-call index -> _Block (open, pending or closed)
-        self.closed_tools: set = set()
         self.used_tools = False
         self.finish_reason = None
         self.stop_sequence = None
@@ -889,8 +889,14 @@ class StreamTranslator:
         self.out.append(("ping", {"type": "ping"}))
 
     def _closable(self) -> bool:
+        """Whether the open block may end: always, unless it is a tool call whose arguments
+        are not yet complete JSON (checked again only when new fragments have arrived)."""
         block = self.open
-        return block is None or block.kind != "tool_use" or _json_complete("".join(block.parts))
+        if block is None or block.kind != "tool_use":
+            return True
+        if block.checked[0] != len(block.parts):
+            block.checked = (len(block.parts), _json_complete("".join(block.parts)))
+        return block.checked[1]
 
     def _content(self, kind: str, key, text: str):
         """Text or thinking: continue the open block of that kind or start a new one."""
@@ -962,7 +968,7 @@ class StreamTranslator:
             block.tool_id = block.tool_id or new_tool_id()
             content = {"type": "tool_use", "id": block.tool_id, "name": block.name or "", "input": {}}
         self.out.append(("content_block_start", {"type": "content_block_start", "index": block.index, "content_block": content}))
-        if block.parts:  # text or thinking buffered while a tool call was open
+        if block.parts:  # content that waited while another tool call was open
             buffered, block.parts = "".join(block.parts), []
             self._delta(block, buffered)
 
