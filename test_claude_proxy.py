@@ -71,7 +71,8 @@ def usage_dict(usage):
 class FakeProvider(http.server.ThreadingHTTPServer):
     """An OpenAI-compatible chat-completions server on loopback, port 0.
 
-    `replies` is a list of scripted replies consumed in order (the last one repeats).
+    `replies` is a list of scripted replies consumed in order (the last one repeats), unless
+    `responder` is set: a function from the request body to its reply.
     A reply is {"deltas": [...], "finish": ..., "usage": (in, out)} served as SSE chunks
     or as one JSON completion, {"status": 429, "body": {...}, "headers": {...}} for an
     HTTP error, or a stream reply with "cut_after": N to drop the connection mid-stream.
@@ -83,6 +84,7 @@ class FakeProvider(http.server.ThreadingHTTPServer):
     def __init__(self):
         super().__init__(("127.0.0.1", 0), FakeHandler)
         self.replies = [text_reply()]
+        self.responder = None
         self.received = []
         self.url = f"http://127.0.0.1:{self.server_address[1]}"
 
@@ -100,7 +102,7 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.server.received.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-        reply = self.server.next_reply()
+        reply = self.server.responder(body) if self.server.responder else self.server.next_reply()
         if "status" in reply:
             data = json.dumps(reply.get("body") or {"error": {"message": "scripted failure", "type": "x"}}).encode()
             self.send_response(reply["status"])
@@ -182,7 +184,7 @@ def fake():
 def reset_fake(request):
     if "fake" in request.fixturenames:
         provider = request.getfixturevalue("fake")
-        provider.replies, provider.received = [text_reply()], []
+        provider.replies, provider.received, provider.responder = [text_reply()], [], None
 
 
 def proxy_env(fake_url, **extra):
@@ -1140,3 +1142,143 @@ def test_e2e_thinking_reaches_a_reasoning_model_as_effort(client, fake):
     assert body.get("max_completion_tokens", body.get("max_tokens")) == 5000
     client.messages.create(**BASIC, extra_body={"thinking": {"type": "enabled", "budget_tokens": 2000}})
     assert "reasoning_effort" not in fake.received[-1][2]  # gpt-4.1 does not reason: dropped
+
+
+# ----------------------------------------------------------------------------------------
+# the real Claude Code CLI -> proxy -> real litellm -> fake provider
+# ----------------------------------------------------------------------------------------
+
+CLAUDE_CODE_VERSION = "2.1.331"  # the version .ci/run installs; keep the two in step
+
+
+def find_claude() -> str | None:
+    import shutil
+
+    pinned = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".ci", "claude-code", "node_modules", ".bin", "claude")
+    for candidate in (os.environ.get("CLAUDE_BIN"), pinned, shutil.which("claude")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+CLAUDE = find_claude()
+needs_claude = pytest.mark.skipif(CLAUDE is None, reason="the Claude Code CLI is not installed: `bash .ci/run` installs "
+                                                          f"@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION} into .ci/claude-code")
+
+
+def run_claude(proxy, home, *args, timeout=180):
+    """One non-interactive Claude Code run against the proxy, in a throwaway HOME."""
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "TERM": "dumb",
+           "ANTHROPIC_BASE_URL": proxy.url, "ANTHROPIC_API_KEY": "sk-ant-client-dummy",
+           "DISABLE_TELEMETRY": "1", "DISABLE_ERROR_REPORTING": "1", "DISABLE_AUTOUPDATER": "1",
+           "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}
+    return subprocess.run([CLAUDE, *args], env=env, cwd=home, capture_output=True, text=True, timeout=timeout)
+
+
+def last_tool_reply(body) -> dict | None:
+    messages = body["messages"]
+    return messages[-1] if messages and messages[-1]["role"] == "tool" else None
+
+
+@needs_claude
+def test_cli_plain_answer(proxy, fake, tmp_path):
+    fake.replies = [text_reply("Hello from the fake provider.")]
+    run = run_claude(proxy, tmp_path, "-p", "Say hello", "--output-format", "json")
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["is_error"] is False and result["result"] == "Hello from the fake provider."
+    assert result["usage"]["output_tokens"] == 5
+    _, headers, body = fake.received[-1]
+    assert headers["authorization"] == "Bearer sk-test-openai" and "sk-ant-client-dummy" not in json.dumps(headers)
+    assert body["model"] == "gpt-4.1" and body["stream"] is True
+    assert {"Bash", "Write", "Read"} <= {t["function"]["name"] for t in body["tools"]}
+    assert body["messages"][0]["role"] == "system" and "Say hello" in json.dumps(body["messages"])
+
+
+@needs_claude
+def test_cli_agent_writes_a_file_then_runs_bash(proxy, fake, tmp_path):
+    """Turn 1: the model calls Write; turn 2 (with the Write result): Bash; turn 3: the answer."""
+    target = tmp_path / "hello.txt"
+    write_args = json.dumps({"file_path": str(target), "content": "hi from the proxy\n"})
+
+    def responder(body):
+        reply = last_tool_reply(body)
+        if reply is None:
+            return {"deltas": [{"content": "Writing it."}, tool_delta(0, "", "call_write", "Write")]
+                    + [tool_delta(0, f) for f in fragments(write_args, (5, 9))], "finish": "tool_calls", "usage": (900, 40)}
+        if reply["tool_call_id"] == "call_write":
+            return {"deltas": [tool_delta(0, json.dumps({"command": f"cat {target}", "description": "Show it"}), "call_bash", "Bash")],
+                    "finish": "tool_calls", "usage": (950, 20)}
+        return text_reply("The file says hi.")
+
+    fake.responder = responder
+    run = run_claude(proxy, tmp_path, "-p", "Create hello.txt and show it", "--output-format", "json",
+                     "--allowedTools", "Write,Bash")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["result"] == "The file says hi."
+    assert target.read_text() == "hi from the proxy\n"
+    turns = [body for _, _, body in fake.received if body["model"] == "gpt-4.1"]
+    assert len(turns) == 3
+    second, third = turns[1]["messages"], turns[2]["messages"]
+    calls = [m for m in second if m.get("tool_calls")]
+    assert calls[-1]["tool_calls"][0]["id"] == "call_write"
+    assert json.loads(calls[-1]["tool_calls"][0]["function"]["arguments"]) == json.loads(write_args)
+    assert last_tool_reply(turns[1])["tool_call_id"] == "call_write"
+    assert last_tool_reply(turns[2])["tool_call_id"] == "call_bash"
+    assert "hi from the proxy" in last_tool_reply(turns[2])["content"]
+
+
+@needs_claude
+def test_cli_stream_json(proxy, fake, tmp_path):
+    fake.replies = [text_reply("Streamed words arrive.")]
+    run = run_claude(proxy, tmp_path, "-p", "Say something", "--output-format", "stream-json", "--verbose")
+    assert run.returncode == 0, run.stderr
+    lines = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
+    assistant = [m for m in lines if m.get("type") == "assistant"]
+    assert assistant and assistant[-1]["message"]["content"][-1] == {"type": "text", "text": "Streamed words arrive."}
+    assert lines[-1]["type"] == "result" and lines[-1]["result"] == "Streamed words arrive."
+
+
+@needs_claude
+def test_cli_thinking_reply(proxy, fake, tmp_path):
+    fake.replies = [{"deltas": [{"reasoning_content": "The user wants a number."}, {"content": "7"}], "finish": "stop", "usage": (50, 9)}]
+    run = run_claude(proxy, tmp_path, "-p", "Pick a number", "--output-format", "stream-json", "--verbose")
+    assert run.returncode == 0, run.stderr
+    lines = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
+    blocks = [b for m in lines if m.get("type") == "assistant" for b in m["message"]["content"]]
+    assert {"type": "text", "text": "7"} in blocks
+    assert any(b["type"] == "thinking" and b["thinking"] == "The user wants a number." for b in blocks)
+    assert lines[-1]["result"] == "7"
+
+
+@needs_claude
+def test_cli_parallel_tool_calls(proxy, fake, tmp_path):
+    def responder(body):
+        if last_tool_reply(body) is None:
+            first = json.dumps({"command": "echo alpha", "description": "a"})
+            second = json.dumps({"command": "echo beta", "description": "b"})
+            deltas = [tool_delta(0, "", "call_a", "Bash"), tool_delta(1, "", "call_b", "Bash")]
+            for a, b in zip(fragments(first, (4,)), fragments(second, (4,))):
+                deltas += [tool_delta(0, a), tool_delta(1, b)]
+            deltas += [tool_delta(0, f) for f in fragments(first, (4,))[len(fragments(second, (4,))):]]
+            deltas += [tool_delta(1, f) for f in fragments(second, (4,))[len(fragments(first, (4,))):]]
+            return {"deltas": deltas, "finish": "tool_calls", "usage": (500, 30)}
+        return text_reply("Both ran.")
+
+    fake.responder = responder
+    run = run_claude(proxy, tmp_path, "-p", "Run two commands", "--output-format", "json", "--allowedTools", "Bash")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["result"] == "Both ran."
+    final = fake.received[-1][2]["messages"]
+    replies = {m["tool_call_id"]: m["content"] for m in final if m["role"] == "tool"}
+    assert "alpha" in replies["call_a"] and "beta" in replies["call_b"]
+
+
+@needs_claude
+def test_cli_retries_a_429(proxy, fake, tmp_path):
+    fake.replies = [{"status": 429, "headers": {"retry-after": "0"}, "body": {"error": {"message": "busy", "type": "x"}}},
+                    text_reply("Made it.")]
+    run = run_claude(proxy, tmp_path, "-p", "Hi", "--output-format", "json")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["result"] == "Made it."
+    assert len(fake.received) == 2
