@@ -35,6 +35,7 @@ Environment (flags win over the environment):
     REQUEST_TIMEOUT      seconds to wait on the provider per read      (600)
     MAX_TOKENS_LIMIT     cap for max_tokens; default: the model's own output limit
     MAX_BODY_MB          largest request body accepted                 (32)
+    KEEPALIVE_SECONDS    silence after which a stream gets keep-alive events (15)
     <PROVIDER>_API_KEY   the key for that provider, e.g. OPENAI_API_KEY, GEMINI_API_KEY
                          (or GOOGLE_API_KEY), GROQ_API_KEY, MOONSHOT_API_KEY
     <PROVIDER>_API_BASE  a base URL override, e.g. GROQ_API_BASE; OpenAI reads
@@ -52,8 +53,12 @@ import hashlib
 import http.server
 import json
 import logging
+import math
 import os
+import queue
 import secrets
+import select
+import socket
 import sys
 import threading
 import time
@@ -102,6 +107,7 @@ class Config:
     request_timeout: float = 600.0
     max_tokens_limit: int | None = None
     max_body_bytes: int = 32 * 1024 * 1024
+    keepalive_seconds: float = 15.0
     # The raw environment, for provider keys and base URLs. repr=False: never logged.
     env: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
@@ -120,6 +126,7 @@ class Config:
             request_timeout=_env_number(env, "REQUEST_TIMEOUT", cls.request_timeout, float, 1),
             max_tokens_limit=_env_number(env, "MAX_TOKENS_LIMIT", None, int, 1),
             max_body_bytes=int(_env_number(env, "MAX_BODY_MB", 32, float, 0.001) * 1024 * 1024),
+            keepalive_seconds=_env_number(env, "KEEPALIVE_SECONDS", cls.keepalive_seconds, float, 0.05),
             env=dict(env),
         )
 
@@ -226,6 +233,8 @@ SIGNATURE_PREFIX = "claude_proxy:"
 class ProxyError(Exception):
     """An error the client receives, in Anthropic's shape and with its status."""
 
+    context_overflow = False  # the provider said the request does not fit the model's window
+
     def __init__(self, status: int, message: str, error_type: str | None = None, headers: dict | None = None):
         super().__init__(message)
         self.status = status
@@ -269,7 +278,9 @@ def map_provider_error(exc: BaseException, litellm=None) -> ProxyError:
     retry_after = _retry_after(exc)
     if retry_after:
         headers["retry-after"] = retry_after
-    return ProxyError(mapped, message, headers=headers)
+    error = ProxyError(mapped, message, headers=headers)
+    error.context_overflow = litellm is not None and isinstance(exc, litellm.ContextWindowExceededError)
+    return error
 
 
 def _error_text(exc: BaseException) -> str:
@@ -286,7 +297,12 @@ def redact(text: str, env: Mapping[str, str]) -> str:
     return text
 
 
+# Claude Code gives up at once on a retry-after above 60 s; capped, its own retries go on.
+MAX_RETRY_AFTER = 60
+
+
 def _retry_after(exc: BaseException) -> str | None:
+    """The provider's retry-after, in whole seconds, capped at MAX_RETRY_AFTER."""
     for headers in (getattr(exc, "litellm_response_headers", None), getattr(getattr(exc, "response", None), "headers", None)):
         if headers is not None:
             try:
@@ -294,7 +310,10 @@ def _retry_after(exc: BaseException) -> str | None:
             except Exception:
                 value = None
             if value:
-                return str(value)
+                try:
+                    return str(min(MAX_RETRY_AFTER, max(0, math.ceil(float(value)))))
+                except ValueError:  # an HTTP date: pass it on as it is
+                    return str(value)
     return None
 
 
@@ -605,10 +624,37 @@ def to_openai_tools(tools) -> list[dict]:
         if schema is None:
             log.debug("leaving out server tool %r (type %r)", tool.get("name"), tool.get("type"))
             continue
-        function = {"name": tool["name"], "parameters": schema}
+        function = {"name": tool["name"], "parameters": repair_schema(schema)}
         if isinstance(tool.get("description"), str):
             function["description"] = tool["description"]
         out.append({"type": "function", "function": function})
+    return out
+
+
+# Keywords whose value maps names to schemas, and keywords whose value is data, not a schema.
+NAMED_SCHEMAS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
+LITERALS = frozenset({"enum", "const", "default", "examples", "required"})
+
+
+def repair_schema(schema):
+    """A tool's JSON schema with what strict providers reject repaired: `required` that is
+    not a list (Claude Code has sent null) is dropped; an object without `properties` gets
+    an empty one. Example: {"type": "object", "required": None} -> {"type": "object",
+    "properties": {}}."""
+    if isinstance(schema, list):
+        return [repair_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {}
+    for key, value in schema.items():
+        if key == "required" and not isinstance(value, list):
+            continue
+        if key in NAMED_SCHEMAS and isinstance(value, dict):
+            out[key] = {name: repair_schema(item) for name, item in value.items()}
+        else:
+            out[key] = value if key in LITERALS else repair_schema(value)
+    if out.get("type") == "object" and not isinstance(out.get("properties"), dict):
+        out["properties"] = {}
     return out
 
 
@@ -731,6 +777,23 @@ def usage_of(usage) -> dict:
         "cache_creation_input_tokens": usage.get("cache_creation_input_tokens") or 0,
         "cache_read_input_tokens": cached,
     }
+
+
+def context_overflow(input_tokens: int, max_tokens: int, window: int | None) -> str | None:
+    """Claude Code's own words for a request that does not fit the model's window, which it
+    knows how to recover from (compaction, or a smaller max_tokens); None when it fits.
+
+    Examples: (150000, 32000, 128000) -> "prompt is too long: 150000 tokens > 128000 maximum";
+    (100000, 32000, 128000) -> "input length and `max_tokens` exceed context limit:
+    100000 + 32000 > 128000"; (1000, 32000, None) -> None.
+    """
+    if not window:
+        return None
+    if input_tokens > window:
+        return f"prompt is too long: {input_tokens} tokens > {window} maximum"
+    if input_tokens + max_tokens > window:
+        return f"input length and `max_tokens` exceed context limit: {input_tokens} + {max_tokens} > {window}"
+    return None
 
 
 def stop_reason_of(finish_reason, used_tools: bool) -> str:
@@ -868,6 +931,25 @@ class StreamTranslator:
             "usage": usage,
         }))
         self.out.append(("message_stop", {"type": "message_stop"}))
+        return self._drain()
+
+    def keepalive(self) -> list:
+        """Events that keep a silent stream alive without adding content: a ping and an empty
+        delta in the open block. Claude Code abandons a stream after 300 s without a content
+        event (pings do not count), so with no block open an empty thinking block is opened;
+        it adds no text, and thinking never goes back to another provider."""
+        self._start()
+        if self.finished:
+            return self._drain()
+        self.out.append(("ping", {"type": "ping"}))
+        if self.open is None and not self.pending:
+            self._open_block(_Block("thinking", "thinking"))
+        block = self.open
+        if block is not None:
+            field, kind = {"text": ("text", "text_delta"), "thinking": ("thinking", "thinking_delta")}.get(
+                block.kind, ("partial_json", "input_json_delta"))
+            self.out.append(("content_block_delta", {"type": "content_block_delta", "index": block.index,
+                                                     "delta": {"type": kind, field: ""}}))
         return self._drain()
 
     # -- internals ---------------------------------------------------------------------
@@ -1061,6 +1143,13 @@ def response_as_chunk(response: dict) -> dict:
     return {"choices": [out_choice], "usage": response.get("usage")}
 
 
+def probe_response(input_tokens: int) -> dict:
+    """The reply to a max_tokens 1 probe that the model refused as too small: no content,
+    cut by the length limit (so stop_reason max_tokens), with the counted input."""
+    return {"choices": [{"index": 0, "message": {"content": None}, "finish_reason": "length"}],
+            "usage": {"prompt_tokens": input_tokens, "completion_tokens": 0}}
+
+
 def from_openai_response(response: dict, message_id: str, model: str, *, stop_sequences=(),
                          signature: str = "") -> dict:
     """A non-streamed OpenAI response -> an Anthropic message, through the same
@@ -1144,14 +1233,33 @@ def provider_credentials(target: str, config: Config) -> dict:
     return out
 
 
+_prefix_counts: dict = {}  # (target, system and tools as JSON) -> their tokens; Claude Code resends them unchanged
+_prefix_lock = threading.Lock()
+PREFIX_CACHE_SIZE = 64
+
+
 def count_tokens(litellm, target: str, params: dict) -> int:
-    """Input tokens of a translated request (system, tools, messages) for the target model."""
+    """Input tokens of a translated request (system, tools, messages) for the target model.
+
+    The leading system prompt and the tools, most of a Claude Code request, are counted once
+    and remembered; only the conversation is counted on each call.
+    """
+    messages, tools = params["messages"], params.get("tools") or None
+    head = messages[:1] if messages and messages[0]["role"] == "system" else []
     try:
-        return int(litellm.token_counter(model=target, messages=params["messages"], tools=params.get("tools") or None,
-                                         use_default_image_token_count=True))
+        key = (target, json.dumps([head, tools], sort_keys=True))
+        fixed = _prefix_counts.get(key)
+        if fixed is None:
+            fixed = litellm.token_counter(model=target, messages=head, tools=tools, use_default_image_token_count=True)
+            with _prefix_lock:
+                if len(_prefix_counts) >= PREFIX_CACHE_SIZE:
+                    _prefix_counts.pop(next(iter(_prefix_counts)))
+                _prefix_counts[key] = fixed
+        rest = messages[len(head):]
+        return int(fixed) + (litellm.token_counter(model=target, messages=rest, use_default_image_token_count=True) if rest else 0)
     except Exception:  # an unusual message shape must not fail the call: estimate instead
         log.debug("token_counter failed for %s; estimating", target, exc_info=True)
-        return max(1, len(json.dumps(params.get("messages"), ensure_ascii=False)) // 4)
+        return max(1, len(json.dumps([messages, tools], ensure_ascii=False)) // 4)
 
 
 def as_dict(obj) -> dict:
@@ -1174,6 +1282,9 @@ class Prepared(NamedTuple):
     target: str  # the litellm model it routes to
     params: dict  # translated request fields
     call: dict  # key, base URL, timeout and the other keywords only the proxy sets
+    input_tokens: int  # counted before the call
+    window: int | None  # the model's context window, when litellm knows it
+    probe: bool  # a max_tokens 1 request: Claude Code asking whether the model answers at all
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -1400,7 +1511,29 @@ class Handler(http.server.BaseHTTPRequestHandler):
             reasoning = False
         params = to_openai_request(body, target, quirks, reasoning=reasoning, max_output=max_output)
         call.update(timeout=self.config.request_timeout, max_retries=0, drop_params=True, _skip_mcp_handler=True)
-        return Prepared(body["model"], target, params, call)
+        prepared = Prepared(body["model"], target, params, call, count_tokens(litellm, target, params),
+                            info.get("max_input_tokens") or None, body["max_tokens"] == 1)
+        overflow = context_overflow(prepared.input_tokens, params["max_tokens"], prepared.window)
+        if overflow:  # known before calling: answer in the words Claude Code recovers from
+            raise invalid(overflow)
+        return prepared
+
+    def _fail(self, exc: BaseException, prepared: Prepared) -> ProxyError:
+        """A provider failure as the client sees it: typed, keys blanked, and a context
+        overflow in the words Claude Code recovers from."""
+        error = map_provider_error(exc, self._litellm())
+        error.message = redact(error.message, self.config.env)
+        if error.context_overflow:
+            log.info("provider reports a context overflow: %s", error.message)
+            error.message = context_overflow(prepared.input_tokens, prepared.params["max_tokens"], prepared.window) or (
+                f"prompt is too long: {prepared.input_tokens} tokens > {prepared.window or prepared.input_tokens} maximum")
+        return error
+
+    @staticmethod
+    def _answers_probe(error: ProxyError, prepared: Prepared) -> bool:
+        """A max_tokens 1 probe that a reasoning model refused as too small still shows the
+        model is there: Claude Code gets its 200 with stop_reason max_tokens."""
+        return prepared.probe and error.status == 400 and not error.context_overflow
 
     def handle_count_tokens(self, path):
         body = self._read_json()
@@ -1413,7 +1546,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def handle_messages(self, path):
         body = self._read_json()
         validate_request(body, need_max_tokens=True)
-        prepared = self._prepare(body)
+        try:
+            prepared = self._prepare(body)
+        except RecursionError:
+            raise invalid("The request is nested too deeply.") from None
         if body.get("stream"):
             self._stream_reply(prepared)
         else:
@@ -1422,32 +1558,103 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _json_reply(self, prepared: Prepared):
         litellm = self._litellm()
         try:
-            response = litellm.completion(**prepared.params, **prepared.call)
+            response = as_dict(litellm.completion(**prepared.params, **prepared.call))
         except Exception as exc:
-            raise map_provider_error(exc, litellm) from None
+            error = self._fail(exc, prepared)
+            if not self._answers_probe(error, prepared):
+                raise error from None
+            response = probe_response(prepared.input_tokens)
         message = from_openai_response(
-            as_dict(response), new_message_id(), prepared.requested,
+            response, new_message_id(), prepared.requested,
             stop_sequences=prepared.params.get("stop") or (), signature=thinking_signature(prepared.target))
         self.model_note += " json"
         self._send_json(200, message)
 
     def _stream_reply(self, prepared: Prepared):
-        """Pull the first chunk before answering, so a provider error still becomes a proper
-        HTTP status; after that, every failure is an `event: error` and the stream ends."""
+        """Relay a provider stream as Anthropic SSE.
+
+        The upstream is read on its own thread (pump), so this one can keep the client's
+        connection alive while the provider is silent, and notice within a second when the
+        client has gone (then the upstream is closed: nobody pays for tokens nobody reads).
+        Headers wait for the first chunk, so a provider error still becomes a proper HTTP
+        status, unless the provider stays silent past KEEPALIVE_SECONDS. After the headers,
+        a failure is an `event: error` and the stream ends without message_stop.
+        """
         litellm = self._litellm()
-        translator = StreamTranslator(
-            new_message_id(), prepared.requested,
-            input_tokens=count_tokens(litellm, prepared.target, prepared.params),
-            stop_sequences=prepared.params.get("stop") or (), signature=thinking_signature(prepared.target))
+        translator = StreamTranslator(new_message_id(), prepared.requested, input_tokens=prepared.input_tokens,
+                                      stop_sequences=prepared.params.get("stop") or (),
+                                      signature=thinking_signature(prepared.target))
         stream = None
+        items: queue.Queue = queue.Queue()
         try:
-            stream = litellm.completion(**prepared.params, **prepared.call, stream=True,
-                                        stream_options={"include_usage": True})
-            chunks = iter(stream)
-            first = next(chunks, None)
-        except Exception as exc:
+            try:
+                stream = litellm.completion(**prepared.params, **prepared.call, stream=True,
+                                            stream_options={"include_usage": True})
+            except Exception as exc:  # OpenAI-style providers fail here, others on the first chunk
+                items.put(exc)
+            else:
+                threading.Thread(target=pump, args=(stream, items), daemon=True, name="upstream").start()
+            started = False
+            while True:
+                item = self._next_item(items, translator if started else None)
+                if isinstance(item, BaseException):
+                    error = self._fail(item, prepared)
+                    if not started and self._answers_probe(error, prepared):
+                        items.put(response_as_chunk(probe_response(prepared.input_tokens)))
+                        items.put(END)
+                        continue
+                    if not started:
+                        raise error from None  # nothing sent yet: a plain HTTP error
+                    log.debug("stream from %s failed", prepared.target, exc_info=item)
+                    self.failed = True
+                    self.model_note += f" error event {error.error_type}: {error.message}"
+                    self._write_events(translator.feed({}) + [("error", error.body())])
+                    break
+                if not started:
+                    self._start_stream()
+                    started = True
+                if item is SILENT:
+                    self._write_events(translator.keepalive())
+                elif item is END:
+                    self._write_events(translator.finish())
+                    break
+                else:
+                    self._write_events(translator.feed(item))
+            self._end_chunks()
+        except ClientGone:
+            self.close_connection = True
+            self.model_note += " client-gone"
+        finally:
             _close_quietly(stream)
-            raise map_provider_error(exc, litellm) from None
+
+    def _next_item(self, items: queue.Queue, translator):
+        """The next chunk dict, END, or exception from the upstream. While the upstream is
+        silent: every second, check that the client is still there; after KEEPALIVE_SECONDS,
+        send keep-alive events (or, before the stream has started, return SILENT)."""
+        interval = self.config.keepalive_seconds
+        quiet_since = time.monotonic()
+        while True:
+            try:
+                return items.get(timeout=min(1.0, interval))
+            except queue.Empty:
+                pass
+            if self._client_gone():
+                raise ClientGone()
+            if time.monotonic() - quiet_since >= interval:
+                if translator is None:
+                    return SILENT
+                self._write_events(translator.keepalive())
+                quiet_since = time.monotonic()
+
+    def _client_gone(self) -> bool:
+        """Whether the client closed its connection (readable with nothing to read)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
+
+    def _start_stream(self):
         self.model_note += " stream"
         self.chunked = self.request_version == "HTTP/1.1"
         self.send_response(200)
@@ -1461,28 +1668,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("request-id", self.request_id)
         self.end_headers()
         self.status = 200
-        try:
-            try:
-                if first is not None:
-                    self._write_events(translator.feed(as_dict(first)))
-                for chunk in chunks:
-                    self._write_events(translator.feed(as_dict(chunk)))
-                self._write_events(translator.finish())
-            except ClientGone:
-                raise
-            except Exception as exc:
-                error = map_provider_error(exc, litellm)
-                error.message = redact(error.message, self.config.env)
-                log.debug("stream from %s failed", prepared.target, exc_info=True)
-                self.failed = True
-                self.model_note += f" error event {error.error_type}: {error.message}"
-                self._write_events(translator.feed({}) + [("error", error.body())])
-            self._end_chunks()
-        except ClientGone:
-            self.close_connection = True
-            self.model_note += " client-gone"
-        finally:
-            _close_quietly(stream)
 
     def _write_events(self, events):
         if not events:
@@ -1505,6 +1690,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 class ClientGone(Exception):
     """The client closed its connection while we were writing to it."""
+
+
+END = object()  # the upstream stream finished
+SILENT = object()  # the upstream has said nothing for KEEPALIVE_SECONDS
+
+
+def pump(stream, items: queue.Queue):
+    """Read a litellm stream on its own thread: chunk dicts, then END or the exception."""
+    try:
+        for chunk in stream:
+            items.put(as_dict(chunk))
+        items.put(END)
+    except BaseException as exc:  # handed over to the handler, which reports it
+        items.put(exc)
 
 
 def _close_quietly(stream):

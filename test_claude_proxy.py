@@ -1119,19 +1119,53 @@ def test_e2e_tools_work_without_the_optional_mcp_package(client, fake):
         assert message.content[0].input == {"command": "ls"}
 
 
-def test_one_log_line_per_request_and_never_a_key(proxy, fake, caplog):
+class LogLines(__import__("logging").Handler):
+    """Collects the proxy's records; wait(n) blocks until n request lines have arrived, since
+    the server thread logs a request after the client has its answer."""
+
+    def __init__(self):
+        super().__init__(level=0)
+        self.records, self.arrived = [], threading.Condition()
+
+    def emit(self, record):
+        with self.arrived:
+            self.records.append(record)
+            self.arrived.notify_all()
+
+    def wait(self, count, fragment="/v1/messages"):
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: len(self.lines(fragment)) >= count, timeout=TIMEOUT)
+        return self.lines(fragment)
+
+    def lines(self, fragment):
+        return [r for r in self.records if fragment in r.getMessage()]
+
+
+@pytest.fixture
+def proxy_log():
     import logging
 
-    caplog.set_level(logging.DEBUG, logger="claude_proxy")
+    logger, handler = logging.getLogger("claude_proxy"), LogLines()
+    previous = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(previous)
+
+
+def test_one_log_line_per_request_and_never_a_key(proxy, fake, proxy_log):
     fake.replies = [{"status": 429, "headers": {"retry-after": "1"},
                      "body": {"error": {"message": "slow down, sk-test-openai", "type": "x"}}}, text_reply()]
-    assert raw(proxy, "POST", "/v1/messages", BASIC)[0] == 429
-    assert raw(proxy, "POST", "/v1/messages?beta=true", dict(BASIC, stream=True))[0] == 200
-    lines = [r for r in caplog.records if r.name == "claude_proxy" and "/v1/messages" in r.getMessage()]
+    request = dict(BASIC, model="claude-sonnet-4-6-logtest")  # a name no other test's late log line carries
+    assert raw(proxy, "POST", "/v1/messages", request)[0] == 429
+    assert raw(proxy, "POST", "/v1/messages?beta=true", dict(request, stream=True))[0] == 200
+    lines = proxy_log.wait(2, "logtest")
     assert len(lines) == 2
     assert lines[0].levelname == "WARNING" and "429" in lines[0].getMessage() and "rate_limit_error" in lines[0].getMessage()
-    assert lines[1].levelname == "INFO" and "claude-sonnet-4-6 -> openai/gpt-4.1 stream" in lines[1].getMessage()
-    assert "sk-test-openai" not in caplog.text and "gsk-test-groq" not in caplog.text
+    assert lines[1].levelname == "INFO" and "claude-sonnet-4-6-logtest -> openai/gpt-4.1 stream" in lines[1].getMessage()
+    text = "\n".join(r.getMessage() for r in proxy_log.records)
+    assert "sk-test-openai" not in text and "gsk-test-groq" not in text
 
 
 def test_e2e_thinking_reaches_a_reasoning_model_as_effort(client, fake):
