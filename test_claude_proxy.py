@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -75,8 +76,10 @@ class FakeProvider(http.server.ThreadingHTTPServer):
     `responder` is set: a function from the request body to its reply.
     A reply is {"deltas": [...], "finish": ..., "usage": (in, out)} served as SSE chunks
     or as one JSON completion, {"status": 429, "body": {...}, "headers": {...}} for an
-    HTTP error, or a stream reply with "cut_after": N to drop the connection mid-stream.
-    Every request is recorded in `received` as (path, headers, body).
+    HTTP error, or a stream reply with "cut_after": N to drop the connection mid-stream and
+    "pauses": {N: seconds} to stay silent before delta N (a slow model's scripted delay).
+    Every request is recorded in `received` as (path, headers, body); `aborted` is set when
+    the proxy closes a stream before its end.
     """
 
     daemon_threads = True
@@ -86,6 +89,7 @@ class FakeProvider(http.server.ThreadingHTTPServer):
         self.replies = [text_reply()]
         self.responder = None
         self.received = []
+        self.aborted = threading.Event()
         self.url = f"http://127.0.0.1:{self.server_address[1]}"
 
     def next_reply(self):
@@ -151,7 +155,14 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
                 self.close_connection = True
                 return
-            chunk([{"index": 0, "delta": delta, "finish_reason": None}])
+            if n in reply.get("pauses", {}):
+                time.sleep(reply["pauses"][n])  # the scripted silence of a slow model
+            try:
+                chunk([{"index": 0, "delta": delta, "finish_reason": None}])
+            except OSError:  # the proxy hung up on us
+                self.server.aborted.set()
+                self.close_connection = True
+                return
         if reply.get("finish") is not None:
             chunk([{"index": 0, "delta": {}, "finish_reason": reply["finish"]}])
         if include_usage and reply.get("usage"):
@@ -185,6 +196,7 @@ def reset_fake(request):
     if "fake" in request.fixturenames:
         provider = request.getfixturevalue("fake")
         provider.replies, provider.received, provider.responder = [text_reply()], [], None
+        provider.aborted.clear()
 
 
 def proxy_env(fake_url, **extra):
@@ -1316,3 +1328,157 @@ def test_cli_retries_a_429(proxy, fake, tmp_path):
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["result"] == "Made it."
     assert len(fake.received) == 2
+
+
+
+# ----------------------------------------------------------------------------------------
+# Claude Code fidelity: schemas, limits, probes, slow streams
+# ----------------------------------------------------------------------------------------
+
+SCHEMA_CASES = [
+    ({"type": "object", "required": None}, {"type": "object", "properties": {}}),
+    ({"type": "object"}, {"type": "object", "properties": {}}),
+    ({"type": "object", "properties": {"required": {"type": "string"}, "opts": {"type": "object", "required": None}},
+      "required": ["required"]},
+     {"type": "object", "properties": {"required": {"type": "string"}, "opts": {"type": "object", "properties": {}}},
+      "required": ["required"]}),
+    ({"type": "array", "items": {"type": "object", "additionalProperties": False}},
+     {"type": "array", "items": {"type": "object", "additionalProperties": False, "properties": {}}}),
+    ({"anyOf": [{"type": "object"}, {"type": "string", "enum": [{"type": "object"}]}]},
+     {"anyOf": [{"type": "object", "properties": {}}, {"type": "string", "enum": [{"type": "object"}]}]}),
+    ({"type": "string", "default": {"type": "object"}}, {"type": "string", "default": {"type": "object"}}),
+]
+
+
+@pytest.mark.parametrize("schema, expected", SCHEMA_CASES)
+def test_repair_schema(schema, expected):
+    assert cp.repair_schema(schema) == expected
+
+
+@pytest.mark.parametrize("numbers, expected", [
+    ((150000, 32000, 128000), "prompt is too long: 150000 tokens > 128000 maximum"),
+    ((100000, 32000, 128000), "input length and `max_tokens` exceed context limit: 100000 + 32000 > 128000"),
+    ((1000, 32000, 128000), None),
+    ((10 ** 9, 1, None), None),
+])
+def test_context_overflow_messages(numbers, expected):
+    assert cp.context_overflow(*numbers) == expected
+
+
+def test_keepalive_events():
+    translator = cp.StreamTranslator("msg_1", "m", signature="sig")
+    first = translator.keepalive()
+    assert [name for name, _ in first] == ["message_start", "ping", "ping", "content_block_start", "content_block_delta"]
+    assert first[3][1]["content_block"]["type"] == "thinking" and first[4][1]["delta"] == {"type": "thinking_delta", "thinking": ""}
+    events = first + translator.feed({"choices": [{"index": 0, "delta": {"content": "Hi"}}]})
+    assert translator.keepalive()[-1][1]["delta"] == {"type": "text_delta", "text": ""}
+    message = cp.fold_events(events + translator.finish())
+    assert message["content"] == [{"type": "thinking", "thinking": "", "signature": "sig"}, {"type": "text", "text": "Hi"}]
+    assert translator.keepalive() == []  # nothing after message_stop
+
+
+@pytest.mark.parametrize("retry_after, expected", [("7", "7"), ("2.5", "3"), ("600", "60")])
+def test_e2e_retry_after_capped(client, fake, retry_after, expected):
+    import anthropic
+
+    fake.replies = [{"status": 429, "headers": {"retry-after": retry_after}}]
+    with pytest.raises(anthropic.RateLimitError) as caught:
+        client.messages.create(**BASIC)
+    assert caught.value.response.headers["retry-after"] == expected
+
+
+def test_e2e_context_overflow_known_in_advance(client, fake):
+    """gpt-4's 8192-token window is known to litellm: the proxy answers without a call."""
+    import anthropic
+
+    words = "alpha beta gamma delta " * 2500  # about 10,000 tokens
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        client.messages.create(**dict(BASIC, model="openai/gpt-4", messages=[{"role": "user", "content": words}]))
+    assert caught.value.body["error"]["message"].startswith("prompt is too long: ")
+    assert caught.value.body["error"]["message"].endswith(" tokens > 8192 maximum")
+    half = "alpha beta gamma delta " * 1200  # about 4,800 tokens: fits, but not with 4096 more
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        client.messages.create(**dict(BASIC, model="openai/gpt-4", max_tokens=8000, messages=[{"role": "user", "content": half}]))
+    message = caught.value.body["error"]["message"]
+    assert message.startswith("input length and `max_tokens` exceed context limit: ") and message.endswith(" + 4096 > 8192")
+    assert fake.received == []
+
+
+def test_e2e_context_overflow_reported_by_the_provider(client, fake):
+    import anthropic
+
+    fake.replies = [{"status": 400, "body": {"error": {
+        "message": "This model's maximum context length is 128000 tokens. However, your messages resulted in 130001 tokens.",
+        "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}}}]
+    for stream in (False, True):
+        with pytest.raises(anthropic.BadRequestError) as caught:
+            if stream:
+                with client.messages.stream(**BASIC) as s:
+                    s.get_final_message()
+            else:
+                client.messages.create(**BASIC)
+        assert caught.value.body["error"]["type"] == "invalid_request_error"
+        assert caught.value.body["error"]["message"].startswith("prompt is too long: ")
+
+
+def test_e2e_max_tokens_1_probe_on_a_model_that_refuses(client, fake):
+    """Claude Code's availability probe: a 200 with stop_reason max_tokens, not the 400."""
+    fake.replies = [{"status": 400, "body": {"error": {"message": "max_tokens is too small for reasoning", "type": "invalid_request_error"}}}]
+    message = client.messages.create(**dict(BASIC, max_tokens=1))
+    assert (message.stop_reason, message.content) == ("max_tokens", [])
+    assert message.usage.input_tokens > 0
+    with client.messages.stream(**dict(BASIC, max_tokens=1)) as s:
+        assert s.get_final_message().stop_reason == "max_tokens"
+    fake.replies = [text_reply("H", finish="length", usage=(9, 1))]
+    message = client.messages.create(**dict(BASIC, max_tokens=1))
+    assert (message.stop_reason, message.content[0].text) == ("max_tokens", "H")
+
+
+@pytest.fixture
+def quick_proxy(fake):
+    """A proxy with a 0.2 s keep-alive interval, so slow-stream tests take a second."""
+    server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, KEEPALIVE_SECONDS="0.2")))
+    serve(server)
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_e2e_silent_provider_gets_keepalive_content_events(quick_proxy, fake):
+    """A model silent before its first token and again mid-answer: the client sees content
+    events (empty deltas) in both silences, and the answer is unchanged."""
+    fake.replies = [dict(text_reply("Slow answer."), pauses={0: 0.9, 1: 0.9})]
+    status, _, data = raw(quick_proxy, "POST", "/v1/messages", dict(BASIC, stream=True))
+    assert status == 200
+    events = parse_sse(data)
+    empty = [d["index"] for name, d in events if name == "content_block_delta" and d["delta"].get("thinking", d["delta"].get("text")) == ""]
+    assert 0 in empty and 1 in empty  # the keep-alive thinking block, then the text block
+    message = cp.fold_events(events)
+    assert [b["type"] for b in message["content"]] == ["thinking", "text"]
+    assert message["content"][0]["thinking"] == "" and message["content"][1]["text"] == "Slow answer."
+    assert message["stop_reason"] == "end_turn"
+
+
+def test_e2e_client_gone_closes_the_upstream(quick_proxy, fake):
+    fake.replies = [{"deltas": [{"content": "word "}] * 200, "pauses": {n: 0.05 for n in range(1, 200)}, "finish": "stop", "usage": (5, 200)}]
+    conn = http.client.HTTPConnection("127.0.0.1", quick_proxy.server_address[1], timeout=TIMEOUT)
+    conn.request("POST", "/v1/messages", body=json.dumps(dict(BASIC, stream=True)))
+    response = conn.getresponse()
+    assert response.status == 200 and response.read1(100)
+    hung_up = time.monotonic()
+    conn.sock.shutdown(socket.SHUT_RDWR)
+    conn.close()
+    assert fake.aborted.wait(TIMEOUT), "the proxy kept reading a stream nobody wants"
+    assert time.monotonic() - hung_up < 3
+
+
+def test_count_tokens_cache_matches_a_full_count():
+    litellm = cp.load_litellm()
+    body = req([{"role": "user", "content": "hi " * 50}, {"role": "assistant", "content": "ok"}], system="S " * 500,
+               tools=[dict(TOOLS[0], description="d " * 300)])
+    params = cp.to_openai_request(body, "openai/gpt-4.1", OPENAI)
+    full = litellm.token_counter(model="openai/gpt-4.1", messages=params["messages"], tools=params["tools"])
+    first = cp.count_tokens(litellm, "openai/gpt-4.1", params)
+    second = cp.count_tokens(litellm, "openai/gpt-4.1", params)
+    assert first == second and abs(first - full) <= 5
