@@ -1403,6 +1403,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     ROUTES = {
         ("GET", "/"): "health", ("HEAD", "/"): "health",
         ("GET", "/health"): "health", ("HEAD", "/health"): "health",
+        ("HEAD", "/api/hello"): "health", ("GET", "/api/hello"): "health",  # Claude Code's connectivity check
         ("POST", "/v1/messages"): "messages",
         ("POST", "/v1/messages/count_tokens"): "count_tokens",
         ("GET", "/v1/models"): "models", ("HEAD", "/v1/models"): "models",

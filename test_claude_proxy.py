@@ -958,6 +958,7 @@ def test_e2e_provider_unreachable(fake):
 HTTP_CASES = [
     ("GET", "/", None, 200, None),
     ("HEAD", "/", None, 200, None),
+    ("HEAD", "/api/hello", None, 200, None),
     ("GET", "/v1/nothing", None, 404, "not_found_error"),
     ("POST", "/v1/complete", {"x": 1}, 404, "not_found_error"),
     ("GET", "/v1/messages", None, 405, "invalid_request_error"),
