@@ -216,6 +216,9 @@ UPSTREAM_STATUS = {
 
 # Claude-style model ids listed by GET /v1/models, with the tier each routes through.
 MODEL_LIST = (
+    ("claude-opus-5-5", "Claude Opus 5.5", "big"),
+    ("claude-sonnet-5-5", "Claude Sonnet 5.5", "big"),
+    ("claude-haiku-5-5", "Claude Haiku 5.5", "small"),
     ("claude-opus-4-8", "Claude Opus 4.8", "big"),
     ("claude-sonnet-4-6", "Claude Sonnet 4.6", "big"),
     ("claude-haiku-4-5-20251001", "Claude Haiku 4.5", "small"),

@@ -1483,3 +1483,82 @@ def test_count_tokens_cache_matches_a_full_count():
     first = cp.count_tokens(litellm, "openai/gpt-4.1", params)
     second = cp.count_tokens(litellm, "openai/gpt-4.1", params)
     assert first == second and abs(first - full) <= 5
+
+
+CLAUDE_CODE_HEADERS = {
+    "anthropic-version": "2023-06-01",
+    "anthropic-beta": "claude-code-20250219,context-1m-2025-08-07,interleaved-thinking-2025-05-14,"
+                      "thinking-token-count-2026-05-13,context-management-2025-06-27,prompt-caching-scope-2026-01-05,"
+                      "mid-conversation-system-2026-04-07,effort-2025-11-24",
+    "x-app": "cli", "X-Claude-Code-Session-Id": "0b6f0c1e-5d3a-4c2b-9a7e-1f2e3d4c5b6a",
+    "User-Agent": "claude-cli/2.1.197 (external, sdk-cli)", "X-Stainless-Retry-Count": "0", "X-Stainless-Timeout": "600",
+    "X-Stainless-Lang": "js", "Accept-Encoding": "gzip, deflate, br, zstd", "Connection": "keep-alive",
+    "Content-Type": "application/json",
+}
+
+# Every request shape PROTOCOL.md records from Claude Code, in one conversation.
+PROTOCOL_BODY = {
+    "model": "claude-opus-4-8", "max_tokens": 64000, "stream": True,
+    "thinking": {"type": "adaptive"}, "output_config": {"effort": "high"},
+    "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
+    "metadata": {"user_id": json.dumps({"device_id": "d" * 64, "account_uuid": "a" * 36, "session_id": "s" * 36})},
+    "system": [{"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.197.abc; cc_entrypoint=cli;"},
+               {"type": "text", "text": "You are Claude Code.", "cache_control": {"type": "ephemeral"}},
+               {"type": "text", "text": "Long instructions. " * 300, "cache_control": {"type": "ephemeral", "ttl": "1h"}}],
+    "tools": [
+        {"name": "Bash", "description": "Run", "input_schema": {
+            "$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "additionalProperties": False,
+            "properties": {"command": {"type": "string", "minLength": 1}, "timeout": {"type": "number", "exclusiveMinimum": 0},
+                           "mode": {"type": "string", "enum": ["a", "b"], "default": "a"}, "kind": {"const": "x"},
+                           "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 5},
+                           "env": {"type": "object", "propertyNames": {"pattern": "^[A-Z]+$"}},
+                           "either": {"anyOf": [{"type": "string"}, {"type": "null"}]}},
+            "required": ["command"]}, "cache_control": {"type": "ephemeral"}},
+        {"name": "ToolSearch", "description": "Find tools", "input_schema": {"type": "object", "required": None}, "defer_loading": True},
+        {"name": "Strict", "description": "s", "input_schema": {"type": "object"}, "strict": True},
+        {"type": "web_search_20250305", "name": "web_search", "max_uses": 8},
+    ],
+    "messages": [
+        {"role": "user", "content": [{"type": "text", "text": "<system-reminder>ctx</system-reminder>"},
+                                     {"type": "text", "text": "Fix the bug", "cache_control": {"type": "ephemeral"}}]},
+        {"role": "system", "content": "Mid-conversation system note."},
+        {"role": "assistant", "content": [
+            {"type": "thinking", "thinking": "Let me look.", "signature": "EqQBCkYIBxgCKkD..."},
+            {"type": "redacted_thinking", "data": "EmwKAhgBEgy..."},
+            {"type": "text", "text": "Looking."},
+            {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "bug"}},
+            {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": []},
+            {"type": "tool_use", "id": "toolu_01A", "name": "Bash", "input": {"command": "ls"}},
+            {"type": "tool_use", "id": "toolu_01B", "name": "Read", "input": {"file_path": "/a.png"}}]},
+        {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "toolu_01B", "content": [
+                {"type": "text", "text": "PNG image"}, {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}]},
+            {"type": "tool_result", "tool_use_id": "toolu_01A", "is_error": True, "content": [{"type": "text", "text": "exit 1"}]},
+            {"type": "text", "text": "continue", "cache_control": {"type": "ephemeral"}}]},
+        {"role": "system", "content": [{"type": "text", "text": "Another system entry."}]},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_01C", "name": "ToolSearch", "input": {"query": "web"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01C", "content": [
+            {"type": "tool_reference", "tool_name": "WebFetch"}, {"type": "some_future_block", "payload": 1}]},
+            {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "notes"}}]},
+    ],
+}
+
+
+@pytest.mark.parametrize("auth", [{"x-api-key": "sk-ant-api03-client"}, {"Authorization": "Bearer sk-ant-oat-client"}])
+@pytest.mark.parametrize("path", ["/v1/messages?beta=true", "/v1/messages"])
+def test_protocol_recorded_request_is_accepted(proxy, fake, auth, path):
+    status, _, data = raw(proxy, "POST", path, PROTOCOL_BODY, dict(CLAUDE_CODE_HEADERS, **auth))
+    assert status == 200, data
+    check_protocol(parse_sse(data))
+    _, headers, body = fake.received[-1]
+    assert headers["authorization"] == "Bearer sk-test-openai"
+    roles = [m["role"] for m in body["messages"]]
+    assert roles == ["system", "user", "system", "assistant", "tool", "tool", "user", "system", "assistant", "tool", "user"]
+    assert [c["id"] for c in body["messages"][3]["tool_calls"]] == ["toolu_01A", "toolu_01B"]
+    assert {t["function"]["name"] for t in body["tools"]} == {"Bash", "ToolSearch", "Strict"}
+    assert body["tools"][1]["function"]["parameters"] == {"type": "object", "properties": {}}
+    assert "Let me look." not in json.dumps(body) and "EmwKAhgBEgy" not in json.dumps(body)  # thinking stays home
+    count_status, _, count = raw(proxy, "POST", "/v1/messages/count_tokens?beta=true",
+                                 {k: v for k, v in PROTOCOL_BODY.items() if k not in ("max_tokens", "stream")},
+                                 dict(CLAUDE_CODE_HEADERS, **auth))
+    assert count_status == 200 and json.loads(count)["input_tokens"] > 1000
