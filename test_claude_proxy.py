@@ -1562,3 +1562,19 @@ def test_protocol_recorded_request_is_accepted(proxy, fake, auth, path):
                                  {k: v for k, v in PROTOCOL_BODY.items() if k not in ("max_tokens", "stream")},
                                  dict(CLAUDE_CODE_HEADERS, **auth))
     assert count_status == 200 and json.loads(count)["input_tokens"] > 1000
+
+
+def test_models_paging(proxy):
+    def page(query):
+        status, _, data = raw(proxy, "GET", "/v1/models" + query)
+        assert status == 200
+        return json.loads(data)
+
+    everything = page("?limit=1000")
+    ids = [m["id"] for m in everything["data"]]
+    assert len(ids) >= 3 and not everything["has_more"] and everything["first_id"] == ids[0] and everything["last_id"] == ids[-1]
+    second = page(f"?limit=2&after_id={ids[0]}")
+    assert [m["id"] for m in second["data"]] == ids[1:3] and second["has_more"] == (len(ids) > 3)
+    before = page(f"?limit=1&before_id={ids[2]}")
+    assert [m["id"] for m in before["data"]] == [ids[1]] and before["has_more"]
+    assert raw(proxy, "GET", "/v1/models?limit=many")[0] == 400
