@@ -104,6 +104,13 @@ class Config:
     preferred_provider: str = "openai"
     big_model: str = "gpt-4.1"
     small_model: str = "gpt-4.1-mini"
+    middle_model: str = ""  # sonnet, when set (else BIG_MODEL)
+    opus_model: str = ""  # opus, when set (else BIG_MODEL)
+    think_model: str = ""  # requests that ask for thinking
+    long_context_model: str = ""  # requests whose counted input exceeds long_context_threshold
+    long_context_threshold: int = 60000
+    vision_model: str = ""  # requests with images
+    fallback_models: tuple = ()  # tried in order on a 429, 5xx or connection failure
     request_timeout: float = 600.0
     max_tokens_limit: int | None = None
     max_body_bytes: int = 32 * 1024 * 1024
@@ -123,6 +130,13 @@ class Config:
             preferred_provider=env.get("PREFERRED_PROVIDER", "").strip().lower() or cls.preferred_provider,
             big_model=env.get("BIG_MODEL", "").strip() or cls.big_model,
             small_model=env.get("SMALL_MODEL", "").strip() or cls.small_model,
+            middle_model=env.get("MIDDLE_MODEL", "").strip(),
+            opus_model=env.get("OPUS_MODEL", "").strip(),
+            think_model=env.get("THINK_MODEL", "").strip(),
+            long_context_model=env.get("LONG_CONTEXT_MODEL", "").strip(),
+            long_context_threshold=_env_number(env, "LONG_CONTEXT_THRESHOLD", cls.long_context_threshold, int, 1),
+            vision_model=env.get("VISION_MODEL", "").strip(),
+            fallback_models=tuple(m.strip() for m in env.get("FALLBACK_MODELS", "").split(",") if m.strip()),
             request_timeout=_env_number(env, "REQUEST_TIMEOUT", cls.request_timeout, float, 1),
             max_tokens_limit=_env_number(env, "MAX_TOKENS_LIMIT", None, int, 1),
             max_body_bytes=int(_env_number(env, "MAX_BODY_MB", 32, float, 0.001) * 1024 * 1024),
@@ -178,6 +192,18 @@ def provider_for(name: str) -> Provider:
     upper = name.upper().replace("-", "_")
     return Provider(key_env=(), base_env=(f"{upper}_API_BASE",))
 
+
+# (context window, output limit) of popular models litellm does not map; litellm's own figures win.
+MODEL_LIMITS = {
+    "groq/moonshotai/kimi-k2-instruct": (131072, 16384),
+    "groq/moonshotai/kimi-k2-instruct-0905": (262144, 16384),
+    "groq/llama-3.3-70b-versatile": (131072, 32768),
+    "groq/llama-3.1-8b-instant": (131072, 131072),
+    "groq/qwen/qwen3-32b": (131072, 40960),
+}
+
+# Statuses (as the client sees them) after which FALLBACK_MODELS are tried.
+RETRYABLE = frozenset({429, 500, 502, 503, 504, 529})
 
 # OpenAI finish_reason -> Anthropic stop_reason.
 STOP_REASONS = {
@@ -325,8 +351,16 @@ def _retry_after(exc: BaseException) -> str | None:
 # ----------------------------------------------------------------------------------------
 
 
-def route_model(requested: str, config: Config, providers) -> str:
-    """The litellm model string for a requested model name.
+def route_model(requested: str, config: Config, providers, *, thinking: bool = False, images: bool = False,
+                input_tokens: int = 0) -> str:
+    """The litellm model string for a requested model name and what the request needs.
+
+    A name with a provider prefix is the client's explicit choice and passes unchanged; a
+    bare non-Claude name gets PREFERRED_PROVIDER's prefix. A Claude name goes, in order of
+    precedence, to LONG_CONTEXT_MODEL (counted input above LONG_CONTEXT_THRESHOLD),
+    VISION_MODEL (images), THINK_MODEL (thinking asked for), then its tier: haiku ->
+    SMALL_MODEL, opus -> OPUS_MODEL, sonnet -> MIDDLE_MODEL, all else -> BIG_MODEL (each
+    of the three falling back to BIG_MODEL when unset).
 
     Examples (BIG_MODEL=gpt-4.1, SMALL_MODEL=groq/llama-3.1-8b-instant, PREFERRED_PROVIDER=openai):
         claude-haiku-4-5-20251001   -> groq/llama-3.1-8b-instant
@@ -338,13 +372,45 @@ def route_model(requested: str, config: Config, providers) -> str:
     if _has_provider(name, providers):
         return name
     lowered = name.lower()
-    if "haiku" in lowered:
+    if not (lowered.startswith("claude") or any(tier in lowered for tier in ("haiku", "sonnet", "opus"))):
+        return qualify(name, config, providers)
+    if config.long_context_model and input_tokens > config.long_context_threshold:
+        target = config.long_context_model
+    elif config.vision_model and images:
+        target = config.vision_model
+    elif config.think_model and thinking:
+        target = config.think_model
+    elif "haiku" in lowered:
         target = config.small_model
-    elif lowered.startswith("claude") or "sonnet" in lowered or "opus" in lowered:
-        target = config.big_model
+    elif "opus" in lowered:
+        target = config.opus_model or config.big_model
+    elif "sonnet" in lowered:
+        target = config.middle_model or config.big_model
     else:
-        target = name
+        target = config.big_model
+    return qualify(target, config, providers)
+
+
+def qualify(target: str, config: Config, providers) -> str:
+    """A target with its provider prefix: bare names get PREFERRED_PROVIDER's."""
     return target if _has_provider(target, providers) else f"{config.preferred_provider}/{target}"
+
+
+def request_needs(body: dict) -> tuple[bool, bool]:
+    """(asks for thinking, carries images) for a validated request; routing acts on both.
+
+    Example: {"thinking": {"type": "adaptive"}, "messages": [{"role": "user", "content":
+    [{"type": "tool_result", "content": [{"type": "image", ...}]}]}]} -> (True, True).
+    """
+    thinking = isinstance(body.get("thinking"), dict) and body["thinking"].get("type") in ("enabled", "adaptive")
+    return thinking, any(_has_image(m.get("content")) for m in body["messages"])
+
+
+def _has_image(content) -> bool:
+    if not isinstance(content, list):
+        return False
+    return any(isinstance(b, dict) and (b.get("type") == "image" or (b.get("type") == "tool_result" and _has_image(b.get("content"))))
+               for b in content)
 
 
 def _has_provider(name: str, providers) -> bool:
@@ -354,6 +420,24 @@ def _has_provider(name: str, providers) -> bool:
 
 def tier_target(tier: str, config: Config) -> str:
     return config.small_model if tier == "small" else config.big_model
+
+
+# Tool names longer than this are shortened (OpenAI's limit; Gemini's is close) and restored in replies.
+TOOL_NAME_LIMIT = 64
+
+
+def short_tool_name(name: str) -> str:
+    """A tool name that fits TOOL_NAME_LIMIT: long names keep their start and gain a hash,
+    so the shortening is the same every turn and can be undone from the request's tools.
+    Example: "mcp__" + "x" * 70 -> "mcp__xxx...x_1a2b3c4d" (64 characters)."""
+    if len(name) <= TOOL_NAME_LIMIT:
+        return name
+    return f"{name[:TOOL_NAME_LIMIT - 9]}_{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
+def tool_name_map(body: dict) -> dict:
+    """Shortened name -> original, for the long tool names of a request."""
+    return {short_tool_name(t["name"]): t["name"] for t in body.get("tools") or () if len(t["name"]) > TOOL_NAME_LIMIT}
 
 
 # ----------------------------------------------------------------------------------------
@@ -545,7 +629,7 @@ def assistant_message(content, native: bool) -> dict | None:
         if kind == "tool_use":
             arguments = json.dumps(block.get("input") if isinstance(block.get("input"), dict) else {}, ensure_ascii=False)
             calls.append({"id": str(block.get("id") or ""), "type": "function",
-                          "function": {"name": str(block.get("name") or ""), "arguments": arguments}})
+                          "function": {"name": short_tool_name(str(block.get("name") or "")), "arguments": arguments}})
         elif kind in ("thinking", "redacted_thinking"):
             # Our own signatures mark reasoning from another provider: never replay it.
             if native and not str(block.get("signature", "")).startswith(SIGNATURE_PREFIX):
@@ -627,7 +711,7 @@ def to_openai_tools(tools) -> list[dict]:
         if schema is None:
             log.debug("leaving out server tool %r (type %r)", tool.get("name"), tool.get("type"))
             continue
-        function = {"name": tool["name"], "parameters": repair_schema(schema)}
+        function = {"name": short_tool_name(tool["name"]), "parameters": repair_schema(schema)}
         if isinstance(tool.get("description"), str):
             function["description"] = tool["description"]
         out.append({"type": "function", "function": function})
@@ -666,7 +750,7 @@ def to_openai_tool_choice(choice: dict):
     {"type": "tool", "name": "f"} -> {"type": "function", "function": {"name": "f"}}."""
     kind = choice.get("type")
     if kind == "tool" and isinstance(choice.get("name"), str):
-        return {"type": "function", "function": {"name": choice["name"]}}
+        return {"type": "function", "function": {"name": short_tool_name(choice["name"])}}
     return {"auto": "auto", "any": "required", "none": "none"}.get(kind)
 
 
@@ -834,6 +918,9 @@ def _json_complete(text: str) -> bool:
     return True
 
 
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+
+
 class _Block:
     __slots__ = ("kind", "key", "index", "tool_id", "name", "parts", "json_started", "raw", "checked")
 
@@ -860,11 +947,13 @@ class StreamTranslator:
     """
 
     def __init__(self, message_id: str, model: str, *, input_tokens: int = 0,
-                 stop_sequences=(), signature: str = ""):
+                 stop_sequences=(), signature: str = "", tool_names=None):
         self.message_id, self.model = message_id, model
         self.input_tokens = input_tokens
         self.stop_sequences = tuple(stop_sequences or ())
         self.signature = signature
+        self.tool_names = tool_names or {}  # shortened tool name -> the client's name
+        self.think_state, self.think_buffer = "start", ""  # <think> tags some models put in their text
         self.started = self.finished = False
         self.next_index = 0
         self.open: _Block | None = None
@@ -897,7 +986,7 @@ class StreamTranslator:
                 self._content("thinking", "thinking", reasoning)
             text = delta.get("content")
             if isinstance(text, str) and text:
-                self._content("text", "text", text)
+                self._text(text)
             for call in delta.get("tool_calls") or ():
                 if isinstance(call, dict):
                     self._tool_fragment(call)
@@ -913,6 +1002,10 @@ class StreamTranslator:
         if self.finished:
             return self._drain()
         self.finished = True
+        if self.think_buffer:  # a reply that ended inside (or on the edge of) a <think> section
+            kind = "thinking" if self.think_state == "in" else "text"
+            self._content(kind, kind, self.think_buffer)
+            self.think_buffer = ""
         self._close_open()
         for block in list(self.pending.values()):
             if block.kind == "tool_use" and not block.name:
@@ -972,6 +1065,39 @@ class StreamTranslator:
                       "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
         }}))
         self.out.append(("ping", {"type": "ping"}))
+
+    def _text(self, text: str):
+        """Reply text, with a leading <think>...</think> section (as DeepSeek-R1 and Qwen
+        models inline their reasoning) turned into thinking. Tags may be split across chunks;
+        once the reply is past its start, text goes straight through."""
+        if self.think_state == "done":
+            self._content("text", "text", text)
+            return
+        self.think_buffer += text
+        if self.think_state == "start":
+            head = self.think_buffer.lstrip()
+            if head.startswith(THINK_OPEN):
+                self.think_state, self.think_buffer = "in", head[len(THINK_OPEN):]
+            elif THINK_OPEN.startswith(head):
+                return  # "<thi" may still become "<think>"
+            else:
+                self.think_state, buffered, self.think_buffer = "done", self.think_buffer, ""
+                self._content("text", "text", buffered)
+                return
+        end = self.think_buffer.find(THINK_CLOSE)
+        if end < 0:  # still thinking: hold back only what could be the start of "</think>"
+            keep = next((k for k in range(len(THINK_CLOSE) - 1, 0, -1) if self.think_buffer.endswith(THINK_CLOSE[:k])), 0)
+            thought = self.think_buffer[:len(self.think_buffer) - keep]
+            self.think_buffer = self.think_buffer[len(thought):]
+            if thought:
+                self._content("thinking", "thinking", thought)
+            return
+        thought, rest = self.think_buffer[:end], self.think_buffer[end + len(THINK_CLOSE):].lstrip()
+        self.think_state, self.think_buffer = "done", ""
+        if thought:
+            self._content("thinking", "thinking", thought)
+        if rest:
+            self._content("text", "text", rest)
 
     def _closable(self) -> bool:
         """Whether the open block may end: always, unless it is a tool call whose arguments
@@ -1051,7 +1177,8 @@ class StreamTranslator:
             content = {"type": "thinking", "thinking": "", "signature": ""}
         else:
             block.tool_id = block.tool_id or new_tool_id()
-            content = {"type": "tool_use", "id": block.tool_id, "name": block.name or "", "input": {}}
+            name = self.tool_names.get(block.name, block.name) or ""
+            content = {"type": "tool_use", "id": block.tool_id, "name": name, "input": {}}
         self.out.append(("content_block_start", {"type": "content_block_start", "index": block.index, "content_block": content}))
         if block.parts:  # content that waited while another tool call was open
             buffered, block.parts = "".join(block.parts), []
@@ -1154,10 +1281,11 @@ def probe_response(input_tokens: int) -> dict:
 
 
 def from_openai_response(response: dict, message_id: str, model: str, *, stop_sequences=(),
-                         signature: str = "") -> dict:
+                         signature: str = "", tool_names=None) -> dict:
     """A non-streamed OpenAI response -> an Anthropic message, through the same
     StreamTranslator the streamed path uses, so both give the same content."""
-    translator = StreamTranslator(message_id, model, stop_sequences=stop_sequences, signature=signature)
+    translator = StreamTranslator(message_id, model, stop_sequences=stop_sequences, signature=signature,
+                                  tool_names=tool_names)
     return fold_events(translator.feed(response_as_chunk(response)) + translator.finish())
 
 
@@ -1204,6 +1332,12 @@ def load_litellm(debug: bool = False):
 def provider_names() -> frozenset:
     litellm = load_litellm()
     return frozenset(getattr(p, "value", p) for p in litellm.provider_list)
+
+
+def model_limits(target: str, info: dict) -> tuple:
+    """(context window, output limit) of a model: litellm's, else MODEL_LIMITS', else None."""
+    known = MODEL_LIMITS.get(target, (None, None))
+    return info.get("max_input_tokens") or known[0], info.get("max_output_tokens") or known[1]
 
 
 def model_info(litellm, target: str) -> dict:
@@ -1288,6 +1422,7 @@ class Prepared(NamedTuple):
     input_tokens: int  # counted before the call
     window: int | None  # the model's context window, when litellm knows it
     probe: bool  # a max_tokens 1 request: Claude Code asking whether the model answers at all
+    tool_names: dict  # shortened tool name -> the client's name
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -1497,26 +1632,63 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return load_litellm(self.config.log_level == "debug")
 
     def _route(self, body: dict) -> str:
-        """The target of the request's model, noted for the request's log line."""
-        target = route_model(body["model"], self.config, provider_names())
+        """The target for a request: its model, what it needs (thinking, images) and, when
+        LONG_CONTEXT_MODEL is set, its size. Noted for the request's log line."""
+        providers = provider_names()
+        thinking, images = request_needs(body)
+        target = route_model(body["model"], self.config, providers, thinking=thinking, images=images)
+        if self.config.long_context_model:
+            params = to_openai_request(body, target, provider_for(target.partition("/")[0]))
+            tokens = count_tokens(self._litellm(), target, params)
+            target = route_model(body["model"], self.config, providers, thinking=thinking, images=images, input_tokens=tokens)
         self.model_note = f" {body['model']} -> {target}"
         return target
 
-    def _prepare(self, body: dict) -> Prepared:
+    def _attempts(self, body: dict):
+        """Prepared calls in the order to try them: the routed target, then FALLBACK_MODELS.
+        A fallback that cannot be prepared (no key, say) is skipped with a warning."""
+        primary = self._route(body)
+        yield self._prepare(body, primary)
+        providers = provider_names()
+        tried = {primary}
+        for name in self.config.fallback_models:
+            target = qualify(name, self.config, providers)
+            if target in tried:
+                continue
+            tried.add(target)
+            try:
+                yield self._prepare(body, target)
+            except ProxyError as error:
+                log.warning("fallback %s skipped: %s", target, error.message)
+
+    def _fallback(self, error: ProxyError, attempts):
+        """The next prepared call when an error is worth another model (rate limit, provider
+        failure, unreachable), or None."""
+        if error.status not in RETRYABLE or error.context_overflow:
+            return None
+        prepared = next(attempts, None)
+        if prepared is not None:
+            log.info("%s %s; falling back to %s", error.status, error.error_type, prepared.target)
+            self.model_note += f" (after {error.status}: fallback {prepared.target})"
+        return prepared
+
+    def _prepare(self, body: dict, target: str) -> Prepared:
         litellm = self._litellm()
-        target = self._route(body)
         call = provider_credentials(target, self.config)
         quirks = provider_for(target.partition("/")[0])
         info = model_info(litellm, target)
-        max_output = self.config.max_tokens_limit or info.get("max_output_tokens") or None
+        window, max_output = model_limits(target, info)
+        if info and not info.get("supports_vision") and request_needs(body)[1]:
+            raise invalid(f"The model {target} does not accept images. Set VISION_MODEL to a model that does, "
+                          "and requests with images go there.")
         try:
             reasoning = bool(info.get("supports_reasoning")) or litellm.supports_reasoning(target)
         except Exception:
             reasoning = False
-        params = to_openai_request(body, target, quirks, reasoning=reasoning, max_output=max_output)
+        params = to_openai_request(body, target, quirks, reasoning=reasoning, max_output=self.config.max_tokens_limit or max_output)
         call.update(timeout=self.config.request_timeout, max_retries=0, drop_params=True, _skip_mcp_handler=True)
         prepared = Prepared(body["model"], target, params, call, count_tokens(litellm, target, params),
-                            info.get("max_input_tokens") or None, body["max_tokens"] == 1)
+                            window, body["max_tokens"] == 1, tool_name_map(body))
         overflow = context_overflow(prepared.input_tokens, params["max_tokens"], prepared.window)
         if overflow:  # known before calling: answer in the words Claude Code recovers from
             raise invalid(overflow)
@@ -1550,65 +1722,87 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def handle_messages(self, path):
         body = self._read_json()
         validate_request(body, need_max_tokens=True)
+        attempts = self._attempts(body)
         try:
-            prepared = self._prepare(body)
+            prepared = next(attempts)
         except RecursionError:
             raise invalid("The request is nested too deeply.") from None
         if body.get("stream"):
-            self._stream_reply(prepared)
+            self._stream_reply(prepared, attempts)
         else:
-            self._json_reply(prepared)
+            self._json_reply(prepared, attempts)
 
-    def _json_reply(self, prepared: Prepared):
+    def _json_reply(self, prepared: Prepared, attempts):
         litellm = self._litellm()
-        try:
-            response = as_dict(litellm.completion(**prepared.params, **prepared.call))
-        except Exception as exc:
-            error = self._fail(exc, prepared)
-            if not self._answers_probe(error, prepared):
-                raise error from None
-            response = probe_response(prepared.input_tokens)
-        message = from_openai_response(
-            response, new_message_id(), prepared.requested,
-            stop_sequences=prepared.params.get("stop") or (), signature=thinking_signature(prepared.target))
+        while True:
+            try:
+                response = as_dict(litellm.completion(**prepared.params, **prepared.call))
+                break
+            except Exception as exc:
+                error = self._fail(exc, prepared)
+                fallback = self._fallback(error, attempts)
+                if fallback is not None:
+                    prepared = fallback
+                    continue
+                if not self._answers_probe(error, prepared):
+                    raise error from None
+                response = probe_response(prepared.input_tokens)
+                break
+        message = from_openai_response(response, new_message_id(), prepared.requested, **self._reply_options(prepared))
         self.model_note += " json"
         self._send_json(200, message)
 
-    def _stream_reply(self, prepared: Prepared):
+    @staticmethod
+    def _reply_options(prepared: Prepared) -> dict:
+        return {"stop_sequences": prepared.params.get("stop") or (), "signature": thinking_signature(prepared.target),
+                "tool_names": prepared.tool_names}
+
+    def _open_upstream(self, prepared: Prepared):
+        """Start a provider stream read on its own thread: (stream or None, queue of items)."""
+        items: queue.Queue = queue.Queue()
+        try:
+            stream = self._litellm().completion(**prepared.params, **prepared.call, stream=True,
+                                                stream_options={"include_usage": True})
+        except Exception as exc:  # OpenAI-style providers fail here, others on the first chunk
+            items.put(exc)
+            return None, items
+        threading.Thread(target=pump, args=(stream, items), daemon=True, name="upstream").start()
+        return stream, items
+
+    def _stream_reply(self, prepared: Prepared, attempts):
         """Relay a provider stream as Anthropic SSE.
 
         The upstream is read on its own thread (pump), so this one can keep the client's
         connection alive while the provider is silent, and notice within a second when the
         client has gone (then the upstream is closed: nobody pays for tokens nobody reads).
         Headers wait for the first chunk, so a provider error still becomes a proper HTTP
-        status, unless the provider stays silent past KEEPALIVE_SECONDS. After the headers,
-        a failure is an `event: error` and the stream ends without message_stop.
+        status (or a fallback), unless the provider stays silent past KEEPALIVE_SECONDS.
+        After the headers, a failure is an `event: error` and the stream ends without
+        message_stop.
         """
-        litellm = self._litellm()
+        stream, items = self._open_upstream(prepared)
         translator = StreamTranslator(new_message_id(), prepared.requested, input_tokens=prepared.input_tokens,
-                                      stop_sequences=prepared.params.get("stop") or (),
-                                      signature=thinking_signature(prepared.target))
-        stream = None
-        items: queue.Queue = queue.Queue()
+                                      **self._reply_options(prepared))
+        started = False
         try:
-            try:
-                stream = litellm.completion(**prepared.params, **prepared.call, stream=True,
-                                            stream_options={"include_usage": True})
-            except Exception as exc:  # OpenAI-style providers fail here, others on the first chunk
-                items.put(exc)
-            else:
-                threading.Thread(target=pump, args=(stream, items), daemon=True, name="upstream").start()
-            started = False
             while True:
                 item = self._next_item(items, translator if started else None)
                 if isinstance(item, BaseException):
                     error = self._fail(item, prepared)
-                    if not started and self._answers_probe(error, prepared):
+                    if not started:
+                        fallback = self._fallback(error, attempts)
+                        if fallback is not None:
+                            _close_quietly(stream)
+                            prepared = fallback
+                            stream, items = self._open_upstream(prepared)
+                            translator = StreamTranslator(new_message_id(), prepared.requested,
+                                                          input_tokens=prepared.input_tokens, **self._reply_options(prepared))
+                            continue
+                        if not self._answers_probe(error, prepared):
+                            raise error from None  # nothing sent yet: a plain HTTP error
                         items.put(response_as_chunk(probe_response(prepared.input_tokens)))
                         items.put(END)
                         continue
-                    if not started:
-                        raise error from None  # nothing sent yet: a plain HTTP error
                     log.debug("stream from %s failed", prepared.target, exc_info=item)
                     self.failed = True
                     self.model_note += f" error event {error.error_type}: {error.message}"
