@@ -202,6 +202,7 @@ def reset_fake(request):
 def proxy_env(fake_url, **extra):
     env = {"PORT": "0", "OPENAI_API_KEY": "sk-test-openai", "OPENAI_BASE_URL": fake_url + "/v1",
            "GROQ_API_KEY": "gsk-test-groq", "GROQ_API_BASE": fake_url + "/groq/v1",
+           "DEEPSEEK_API_KEY": "sk-test-deepseek", "DEEPSEEK_API_BASE": fake_url + "/deepseek/v1",
            "BIG_MODEL": "openai/gpt-4.1", "SMALL_MODEL": "groq/llama-3.1-8b-instant", "LOG_LEVEL": "warning"}
     env.update(extra)
     return env
@@ -488,9 +489,63 @@ ROUTE_CASES = [
 ]
 
 
+SCENARIOS = {"BIG_MODEL": "gpt-4.1", "SMALL_MODEL": "gpt-4.1-mini", "MIDDLE_MODEL": "gemini/gemini-2.5-flash",
+             "OPUS_MODEL": "openai/gpt-5", "THINK_MODEL": "o3", "LONG_CONTEXT_MODEL": "gemini/gemini-2.5-pro",
+             "LONG_CONTEXT_THRESHOLD": "100000", "VISION_MODEL": "openai/gpt-4o"}
+# (requested, needs: thinking, images, input_tokens, expected)
+SCENARIO_CASES = [
+    ("claude-sonnet-4-6", (False, False, 10), "gemini/gemini-2.5-flash"),
+    ("claude-opus-4-8", (False, False, 10), "openai/gpt-5"),
+    ("claude-fable-5-2", (False, False, 10), "openai/gpt-4.1"),
+    ("claude-haiku-4-5", (False, False, 10), "openai/gpt-4.1-mini"),
+    ("claude-opus-4-8", (True, False, 10), "openai/o3"),
+    ("claude-haiku-4-5", (False, True, 10), "openai/gpt-4o"),
+    ("claude-opus-4-8", (True, True, 10), "openai/gpt-4o"),
+    ("claude-opus-4-8", (True, True, 100001), "gemini/gemini-2.5-pro"),
+    ("claude-opus-4-8", (False, False, 100000), "openai/gpt-5"),
+    ("groq/llama-3.3-70b-versatile", (True, True, 10 ** 6), "groq/llama-3.3-70b-versatile"),
+    ("gpt-4o-mini", (True, False, 10), "openai/gpt-4o-mini"),
+]
+
+
 @pytest.mark.parametrize("env, requested, expected", ROUTE_CASES)
 def test_route_model(env, requested, expected):
     assert cp.route_model(requested, cp.Config.from_env(env), PROVIDER_NAMES) == expected
+
+
+@pytest.mark.parametrize("requested, needs, expected", SCENARIO_CASES)
+def test_route_model_scenarios(requested, needs, expected):
+    thinking, images, tokens = needs
+    config = cp.Config.from_env(SCENARIOS)
+    assert cp.route_model(requested, config, PROVIDER_NAMES, thinking=thinking, images=images, input_tokens=tokens) == expected
+
+
+@pytest.mark.parametrize("body, expected", [
+    (req([{"role": "user", "content": "hi"}]), (False, False)),
+    (req([{"role": "user", "content": "hi"}], thinking={"type": "disabled"}), (False, False)),
+    (req([{"role": "user", "content": "hi"}], thinking={"type": "adaptive"}), (True, False)),
+    (req([{"role": "user", "content": [B64_IMAGE]}], thinking={"type": "enabled", "budget_tokens": 2000}), (True, True)),
+    (req([{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": [B64_IMAGE]}]}]), (False, True)),
+])
+def test_request_needs(body, expected):
+    assert cp.request_needs(body) == expected
+
+
+def test_short_tool_names_are_stable_and_reversible():
+    long_name = "mcp__" + "very_long_server_name__" * 4 + "tool"
+    short = cp.short_tool_name(long_name)
+    assert len(short) == 64 and short == cp.short_tool_name(long_name) and short != cp.short_tool_name(long_name + "2")
+    assert cp.short_tool_name("Bash") == "Bash"
+    body = req([{"role": "user", "content": "x"}, {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": long_name, "input": {}}]}],
+               tools=[{"name": long_name, "input_schema": {"type": "object"}}, TOOLS[0]], tool_choice={"type": "tool", "name": long_name})
+    assert cp.tool_name_map(body) == {short: long_name}
+    params = cp.to_openai_request(body, "openai/gpt-4.1", OPENAI)
+    assert [t["function"]["name"] for t in params["tools"]] == [short, "Bash"]
+    assert params["tool_choice"]["function"]["name"] == short
+    assert params["messages"][1]["tool_calls"][0]["function"]["name"] == short
+    translator = cp.StreamTranslator("m", "x", tool_names=cp.tool_name_map(body))
+    events = translator.feed({"choices": [{"index": 0, "delta": tool_delta(0, "{}", "call_1", short)}]}) + translator.finish()
+    assert cp.fold_events(events)["content"][0]["name"] == long_name
 
 
 @pytest.mark.parametrize("env, fragment", [
@@ -597,6 +652,16 @@ STREAM_CASES = [
     ("leading whitespace before the arguments",
      [tool_delta(0, " ", "call_1", "f"), tool_delta(0, ' {"x"'), tool_delta(0, ": 2}")], "tool_calls",
      [{"type": "tool_use", "id": "call_1", "name": "f", "input": {"x": 2}}], "tool_use"),
+    ("<think> tags inline, split across chunks",
+     [{"content": "<thi"}, {"content": "nk>Let me "}, {"content": "see.</th"}, {"content": "ink>\n\nThe answer"}, {"content": " is 4."}],
+     "stop", [{"type": "thinking", "thinking": "Let me see.", "signature": "sig-x"}, {"type": "text", "text": "The answer is 4."}],
+     "end_turn"),
+    ("a reply that only looks like a tag at first", [{"content": "<"}, {"content": "b>bold</b>"}], "stop",
+     [{"type": "text", "text": "<b>bold</b>"}], "end_turn"),
+    ("reply cut inside <think>", [{"content": "<think>hmm"}], "length",
+     [{"type": "thinking", "thinking": "hmm", "signature": "sig-x"}], "max_tokens"),
+    ("Groq's reasoning field", [{"reasoning": "Because."}, {"content": "Yes."}], "stop",
+     [{"type": "thinking", "thinking": "Because.", "signature": "sig-x"}, {"type": "text", "text": "Yes."}], "end_turn"),
     ("text while a tool is incomplete waits",
      [tool_delta(0, '{"a": ', "call_1", "f"), {"content": "hm"}, tool_delta(0, "1}")], "tool_calls",
      [{"type": "tool_use", "id": "call_1", "name": "f", "input": {"a": 1}}, {"type": "text", "text": "hm"}], "tool_use"),
@@ -685,7 +750,8 @@ def test_stream_translator_usage_in_finish_chunk_and_stop_sequence():
 
 
 # Orders a whole OpenAI message cannot express (text after tools; one index reused by two calls).
-NOT_EXPRESSIBLE_WHOLE = {"text after a tool", "text while a tool is incomplete waits", "a provider that reuses index 0 for every call"}
+NOT_EXPRESSIBLE_WHOLE = {"text after a tool", "text while a tool is incomplete waits", "a provider that reuses index 0 for every call",
+                         "Groq's reasoning field"}
 FOLD_CASES = [c for c in STREAM_CASES if c[0] not in NOT_EXPRESSIBLE_WHOLE]
 
 
@@ -1578,3 +1644,81 @@ def test_models_paging(proxy):
     before = page(f"?limit=1&before_id={ids[2]}")
     assert [m["id"] for m in before["data"]] == [ids[1]] and before["has_more"]
     assert raw(proxy, "GET", "/v1/models?limit=many")[0] == 400
+
+
+
+# ----------------------------------------------------------------------------------------
+# providers and routing, end to end
+# ----------------------------------------------------------------------------------------
+
+
+def test_e2e_long_tool_names_round_trip(client, fake):
+    long_name = "mcp__github_enterprise_server__list_pull_request_review_comments_for_repository"
+    short = cp.short_tool_name(long_name)
+    fake.replies = [{"deltas": [tool_delta(0, '{"repo": "x"}', "call_1", short)], "finish": "tool_calls", "usage": (5, 5)}]
+    tools = [{"name": long_name, "description": "d", "input_schema": {"type": "object", "properties": {"repo": {"type": "string"}}}}]
+    message = client.messages.create(**dict(BASIC, tools=tools))
+    assert message.content[0].name == long_name
+    assert fake.received[-1][2]["tools"][0]["function"]["name"] == short
+
+
+def test_e2e_model_without_vision_is_a_clear_400(client, fake):
+    import anthropic
+
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        client.messages.create(**dict(BASIC, model="deepseek/deepseek-chat", messages=[{"role": "user", "content": [B64_IMAGE]}]))
+    assert "deepseek/deepseek-chat" in caught.value.body["error"]["message"] and "VISION_MODEL" in caught.value.body["error"]["message"]
+    assert fake.received == []
+
+
+def test_e2e_output_limit_of_a_model_litellm_does_not_map(client, fake):
+    client.messages.create(**dict(BASIC, model="groq/moonshotai/kimi-k2-instruct", max_tokens=32000))
+    path, _, body = fake.received[-1]
+    assert path == "/groq/v1/chat/completions" and body["max_tokens"] == 16384
+
+
+def test_e2e_reasoning_model_parameters_it_refuses_are_dropped(client, fake):
+    client.messages.create(**dict(BASIC, model="openai/o3-mini"), extra_body={"temperature": 0.2, "top_p": 0.5})
+    body = fake.received[-1][2]
+    assert body.get("temperature", 1) == 1 and "top_p" not in body
+
+
+@pytest.fixture
+def routed_proxy(fake):
+    """A proxy with scenario routes and a fallback, all pointing at the fake provider."""
+    env = proxy_env(fake.url, VISION_MODEL="groq/llama-4-scout", THINK_MODEL="o3-mini", FALLBACK_MODELS="groq/llama-3.1-8b-instant, deepseek/deepseek-chat",
+                    LONG_CONTEXT_MODEL="deepseek/deepseek-chat", LONG_CONTEXT_THRESHOLD="2000")
+    server = cp.make_server(cp.Config.from_env(env))
+    serve(server)
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_e2e_scenario_routes(routed_proxy, fake):
+    assert raw(routed_proxy, "POST", "/v1/messages", dict(BASIC, messages=[{"role": "user", "content": [B64_IMAGE]}]))[0] == 200
+    assert fake.received[-1][0] == "/groq/v1/chat/completions" and fake.received[-1][2]["model"] == "llama-4-scout"
+    assert raw(routed_proxy, "POST", "/v1/messages", dict(BASIC, thinking={"type": "enabled", "budget_tokens": 2000}))[0] == 200
+    assert fake.received[-1][2]["model"] == "o3-mini"
+    long = dict(BASIC, messages=[{"role": "user", "content": "many words here " * 1000}])
+    assert raw(routed_proxy, "POST", "/v1/messages", long)[0] == 200
+    assert fake.received[-1][0] == "/deepseek/v1/chat/completions"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_e2e_fallback_models(routed_proxy, fake, proxy_log, stream):
+    fake.replies = [{"status": 429, "headers": {"retry-after": "3"}}, {"status": 503}, text_reply("From the last resort.")]
+    status, _, data = raw(routed_proxy, "POST", "/v1/messages", dict(BASIC, model="claude-sonnet-4-6-fallback", stream=stream))
+    assert status == 200
+    message = cp.fold_events(parse_sse(data)) if stream else json.loads(data)
+    assert message["content"][0]["text"] == "From the last resort."
+    assert [p for p, _, _ in fake.received] == ["/v1/chat/completions", "/groq/v1/chat/completions", "/deepseek/v1/chat/completions"]
+    line = proxy_log.wait(1, "fallback")[-1].getMessage()
+    assert "fallback groq/llama-3.1-8b-instant" in line and "fallback deepseek/deepseek-chat" in line
+
+
+def test_e2e_no_fallback_for_a_bad_request(routed_proxy, fake):
+    fake.replies = [{"status": 400}, text_reply()]
+    assert raw(routed_proxy, "POST", "/v1/messages", BASIC)[0] == 400
+    assert len(fake.received) == 1
