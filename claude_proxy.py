@@ -160,7 +160,7 @@ class Provider:
     PROVIDERS with key_env gets a 401 naming them when none is set. base_env: variables
     holding a base URL override. later_system: accepts {"role": "system"} messages after
     the first one (otherwise they are merged into the leading system prompt).
-    user_param: takes OpenAI's `user` field. top_k: takes top_k (litellm forwards it
+    const_as_enum: its tool schemas cannot say `const`. user_param: takes OpenAI's `user` field. top_k: takes top_k (litellm forwards it
     unchecked, and OpenAI-style APIs reject it). native_thinking: takes Anthropic thinking
     blocks in history, `thinking` as a parameter and `cache_control` on content parts.
     """
@@ -171,6 +171,7 @@ class Provider:
     user_param: bool = False
     top_k: bool = False
     native_thinking: bool = False
+    const_as_enum: bool = False
 
 
 PROVIDERS: dict[str, Provider] = {
@@ -179,7 +180,8 @@ PROVIDERS: dict[str, Provider] = {
     "moonshot": Provider(("MOONSHOT_API_KEY",), ("MOONSHOT_API_BASE",), later_system=True),
     "deepseek": Provider(("DEEPSEEK_API_KEY",), ("DEEPSEEK_API_BASE",), later_system=True),
     "openrouter": Provider(("OPENROUTER_API_KEY",), ("OPENROUTER_API_BASE",), later_system=True, top_k=True),
-    "gemini": Provider(("GEMINI_API_KEY", "GOOGLE_API_KEY"), ("GEMINI_API_BASE",), top_k=True),
+    "gemini": Provider(("GEMINI_API_KEY", "GOOGLE_API_KEY"), ("GEMINI_API_BASE",), top_k=True, const_as_enum=True),
+    "vertex_ai": Provider((), ("VERTEX_API_BASE",), top_k=True, const_as_enum=True),
     "anthropic": Provider(("ANTHROPIC_API_KEY",), ("ANTHROPIC_API_BASE",), top_k=True, native_thinking=True),
 }
 
@@ -288,7 +290,11 @@ def map_provider_error(exc: BaseException, litellm=None) -> ProxyError:
     """
     original = getattr(exc, "original_exception", None)
     if original is not None and original is not exc:  # MidStreamFallbackError wraps the real one
-        return map_provider_error(original, litellm)
+        error = map_provider_error(original, litellm)
+        retry_after = _retry_after(exc)
+        if retry_after and "retry-after" not in error.headers:
+            error.headers["retry-after"] = retry_after
+        return error
     if isinstance(exc, ProxyError):
         return exc
     message = _error_text(exc)
@@ -597,8 +603,8 @@ def tool_result_message(block: dict) -> tuple[dict, list[dict]]:
         text = ""
     if block.get("is_error"):
         text = f"[tool error] {text}" if text else "[tool error]"
-    tool_id = block.get("tool_use_id")
-    return {"role": "tool", "tool_call_id": str(tool_id or ""), "content": text}, images
+    tool_id = provider_tool_id(str(block.get("tool_use_id") or ""))
+    return {"role": "tool", "tool_call_id": tool_id, "content": text}, images
 
 
 def user_messages(content, native: bool) -> list[dict]:
@@ -628,7 +634,7 @@ def assistant_message(content, native: bool) -> dict | None:
         kind = block.get("type")
         if kind == "tool_use":
             arguments = json.dumps(block.get("input") if isinstance(block.get("input"), dict) else {}, ensure_ascii=False)
-            calls.append({"id": str(block.get("id") or ""), "type": "function",
+            calls.append({"id": provider_tool_id(str(block.get("id") or "")), "type": "function",
                           "function": {"name": short_tool_name(str(block.get("name") or "")), "arguments": arguments}})
         elif kind in ("thinking", "redacted_thinking"):
             # Our own signatures mark reasoning from another provider: never replay it.
@@ -702,7 +708,7 @@ def tool_replies_first(messages: list[dict]) -> list[dict]:
     return out
 
 
-def to_openai_tools(tools) -> list[dict]:
+def to_openai_tools(tools, quirks: Provider = Provider()) -> list[dict]:
     """Anthropic tool definitions -> OpenAI function tools. Server tools (web search and
     the like, which carry no input_schema) are left out: the provider cannot run them."""
     out = []
@@ -711,7 +717,10 @@ def to_openai_tools(tools) -> list[dict]:
         if schema is None:
             log.debug("leaving out server tool %r (type %r)", tool.get("name"), tool.get("type"))
             continue
-        function = {"name": short_tool_name(tool["name"]), "parameters": repair_schema(schema)}
+        schema = repair_schema(schema)
+        if quirks.const_as_enum:
+            schema = const_as_enum(schema)
+        function = {"name": short_tool_name(tool["name"]), "parameters": schema}
         if isinstance(tool.get("description"), str):
             function["description"] = tool["description"]
         out.append({"type": "function", "function": function})
@@ -742,6 +751,30 @@ def repair_schema(schema):
             out[key] = value if key in LITERALS else repair_schema(value)
     if out.get("type") == "object" and not isinstance(out.get("properties"), dict):
         out["properties"] = {}
+    return out
+
+
+def const_as_enum(schema):
+    """`const` rewritten as a one-value `enum` (Gemini has no const, and litellm turns
+    {"const": "x"} into {"type": "object"}). Example: {"const": "search"} -> {"type":
+    "string", "enum": ["search"]}; a non-string const is dropped, its type kept."""
+    if isinstance(schema, list):
+        return [const_as_enum(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {}
+    for key, value in schema.items():
+        if key in NAMED_SCHEMAS and isinstance(value, dict):
+            out[key] = {name: const_as_enum(item) for name, item in value.items()}
+        elif key != "const":
+            out[key] = value if key in LITERALS else const_as_enum(value)
+    if isinstance(schema.get("const"), str):
+        out.setdefault("type", "string")
+        out["enum"] = [schema["const"]]
+    elif "const" in schema and "type" not in out:
+        kind = {bool: "boolean", int: "integer", float: "number"}.get(type(schema["const"]))
+        if kind:
+            out["type"] = kind
     return out
 
 
@@ -793,7 +826,7 @@ def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: b
     max_tokens = body.get("max_tokens")
     if isinstance(max_tokens, int):
         params["max_tokens"] = min(max_tokens, max_output) if max_output else max_tokens
-    tools = to_openai_tools(body.get("tools"))
+    tools = to_openai_tools(body.get("tools"), quirks)
     choice = body.get("tool_choice") if isinstance(body.get("tool_choice"), dict) else {}
     if tools:
         params["tools"] = tools
@@ -833,6 +866,29 @@ def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: b
 # ----------------------------------------------------------------------------------------
 # response translation, OpenAI -> Anthropic (pure); the leaves serve both paths
 # ----------------------------------------------------------------------------------------
+
+
+# litellm carries Gemini's thought signature inside the tool-call id, after this marker,
+# in standard base64; clients get it in base64url, which fits Anthropic's id alphabet.
+THOUGHT_MARK = "__thought__"
+_TO_CLIENT, _TO_PROVIDER = str.maketrans("+/", "-_"), str.maketrans("-_", "+/")
+
+
+def client_tool_id(tool_id: str) -> str:
+    """A provider's tool-call id as the client sees it: only [A-Za-z0-9_-], as Anthropic's
+    ids (Claude Code also names files after them). Example: "call_1__thought__a+b/c=" ->
+    "call_1__thought__a-b_c"; ids without a signature are unchanged."""
+    head, mark, signature = tool_id.partition(THOUGHT_MARK)
+    return head + mark + signature.translate(_TO_CLIENT).rstrip("=") if mark else tool_id
+
+
+def provider_tool_id(tool_id: str) -> str:
+    """The inverse of client_tool_id, so the signature reaches the provider intact."""
+    head, mark, signature = tool_id.partition(THOUGHT_MARK)
+    if not mark:
+        return tool_id
+    signature = signature.translate(_TO_PROVIDER)
+    return head + mark + signature + "=" * (-len(signature) % 4)
 
 
 def new_message_id() -> str:
@@ -1178,7 +1234,7 @@ class StreamTranslator:
         else:
             block.tool_id = block.tool_id or new_tool_id()
             name = self.tool_names.get(block.name, block.name) or ""
-            content = {"type": "tool_use", "id": block.tool_id, "name": name, "input": {}}
+            content = {"type": "tool_use", "id": client_tool_id(block.tool_id), "name": name, "input": {}}
         self.out.append(("content_block_start", {"type": "content_block_start", "index": block.index, "content_block": content}))
         if block.parts:  # content that waited while another tool call was open
             buffered, block.parts = "".join(block.parts), []

@@ -13,6 +13,8 @@ import json
 import os
 import socket
 import subprocess
+import base64
+import re
 import sys
 import threading
 import time
@@ -172,6 +174,178 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
 
 
 # ----------------------------------------------------------------------------------------
+# a fake Google Gemini: generateContent and streamGenerateContent, same scripted replies
+# ----------------------------------------------------------------------------------------
+
+GOOGLE_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
+                 404: "NOT_FOUND", 409: "ABORTED", 429: "RESOURCE_EXHAUSTED", 499: "CANCELLED",
+                 500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+FINISH = {"stop": "STOP", "tool_calls": "STOP", "length": "MAX_TOKENS", "content_filter": "SAFETY"}
+GEMINI_PATH = re.compile(r"/models/([^/:?]+):(generateContent|streamGenerateContent)(?:\?|$)")
+
+
+def google_error(status, body=None) -> dict:
+    """Google's error envelope; a scripted body already in that shape is kept verbatim,
+    an OpenAI-shaped one ({"error": {"message": ...}}) lends its message."""
+    error = (body or {}).get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and ("status" in error or "code" in error):
+        return body
+    message = error.get("message") if isinstance(error, dict) else None
+    return {"error": {"code": status, "message": message or "scripted failure",
+                      "status": GOOGLE_STATUS.get(status, "UNKNOWN")}}
+
+
+def usage_metadata(reply) -> dict:
+    prompt, completion = reply.get("usage") or (0, 0)
+    meta = {"promptTokenCount": prompt, "candidatesTokenCount": completion, "totalTokenCount": prompt + completion}
+    if any(d.get("reasoning_content") for d in reply.get("deltas") or ()):
+        thoughts = reply.get("thoughts_tokens", completion // 2)
+        meta["candidatesTokenCount"], meta["thoughtsTokenCount"] = completion - thoughts, thoughts
+    return meta
+
+
+def parts_per_delta(reply, signature) -> list[list[dict]]:
+    """One list of Gemini parts per OpenAI delta; a tool call appears whole, in the
+    delta that holds its last fragment, and the first functionCall carries the signature."""
+    deltas = reply.get("deltas") or []
+    calls: dict = {}
+    last_seen: dict = {}
+    for n, delta in enumerate(deltas):
+        for call in delta.get("tool_calls") or ():
+            slot = calls.setdefault(call.get("index", 0), {"name": None, "arguments": ""})
+            slot["name"] = slot["name"] or (call.get("function") or {}).get("name")
+            slot["arguments"] += (call.get("function") or {}).get("arguments") or ""
+            last_seen[call.get("index", 0)] = n
+    signed = False
+    groups = []
+    for n, delta in enumerate(deltas):
+        parts = []
+        if delta.get("reasoning_content"):
+            parts.append({"text": delta["reasoning_content"], "thought": True})
+        if delta.get("content"):
+            parts.append({"text": delta["content"]})
+        for index in sorted(i for i, last in last_seen.items() if last == n):
+            call = calls[index]
+            part = {"functionCall": {"name": call["name"], "args": json.loads(call["arguments"] or "{}")}}
+            if not signed:
+                part["thoughtSignature"], signed = signature, True
+            parts.append(part)
+        groups.append(parts)
+    return groups
+
+
+class GeminiFake(http.server.ThreadingHTTPServer):
+    """Google Gemini (AI Studio) on loopback, port 0, with FakeProvider's scripted replies:
+    POST {base}/models/{model}:generateContent answers one GenerateContentResponse,
+    :streamGenerateContent?alt=sse sends `data:` frames. Each tool call goes whole, the
+    first carrying a thoughtSignature (standard base64, "+", "/" and "="), as Gemini does."""
+
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), GeminiHandler)
+        self.replies = [{"deltas": [{"content": "Hello "}, {"content": "there!"}], "finish": "stop", "usage": (11, 5)}]
+        self.responder = None
+        self.received = []
+        self.models = []
+        self.aborted = threading.Event()
+        self.counter = 0
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+
+    def next_reply(self):
+        return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+
+
+class GeminiHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = TIMEOUT
+
+    def log_message(self, *args):
+        pass
+
+    def _json(self, status, payload, headers=None):
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, str(value))
+        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = json.loads(raw) if raw else {}
+        server = self.server
+        server.received.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        match = GEMINI_PATH.search(self.path)
+        server.models.append(match.group(1) if match else None)
+        if not match:
+            self._json(404, google_error(404, {"error": {"message": f"unknown path {self.path}"}}))
+            return
+        reply = server.responder(body) if server.responder else server.next_reply()
+        if "status" in reply:
+            self._json(reply["status"], google_error(reply["status"], reply.get("body")), reply.get("headers"))
+            return
+        server.counter += 1
+        signature = reply.get("signature") or base64.b64encode(  # real ones are standard base64: + / =
+            b"\xfb\xff" + f"fake-thought-signature-{server.counter}".encode()).decode()
+        model, groups = match.group(1), parts_per_delta(reply, signature)
+        envelope = {"modelVersion": model, "responseId": f"fake-response-{server.counter}"}
+        if match.group(2) == "generateContent":
+            parts = merge_text([p for group in groups for p in group]) or [{"text": ""}]
+            candidate = {"content": {"parts": parts, "role": "model"}, "index": 0}
+            if reply.get("finish") is not None:
+                candidate["finishReason"] = FINISH.get(reply["finish"], "OTHER")
+            self._json(200, {"candidates": [candidate], "usageMetadata": usage_metadata(reply), **envelope})
+        else:
+            self._stream(reply, groups, envelope)
+
+    def _stream(self, reply, groups, envelope):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        frames = [(n, g) for n, g in enumerate(groups) if g]
+        if not frames or reply.get("finish") is not None and frames[-1][0] != len(groups) - 1:
+            frames.append((len(groups), []))  # a final frame when the last deltas carried nothing
+        for position, (n, parts) in enumerate(frames):
+            if reply.get("cut_after") is not None and n >= reply["cut_after"]:
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+                self.close_connection = True
+                return
+            if n in reply.get("pauses", {}):
+                time.sleep(reply["pauses"][n])  # the scripted silence of a slow model
+            candidate = {"content": {"parts": parts or [{"text": ""}], "role": "model"}, "index": 0}
+            payload = {"candidates": [candidate], **envelope}
+            if position == len(frames) - 1:
+                if reply.get("finish") is not None:
+                    candidate["finishReason"] = FINISH.get(reply["finish"], "OTHER")
+                payload["usageMetadata"] = usage_metadata(reply)
+            data = f"data: {json.dumps(payload)}\r\n\r\n".encode()
+            try:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.flush()
+            except OSError:  # the client hung up on us
+                self.server.aborted.set()
+                self.close_connection = True
+                return
+        self.wfile.write(b"0\r\n\r\n")
+
+
+def merge_text(parts) -> list[dict]:
+    """Adjacent text parts of the same kind (thought or not) become one, as in a whole response."""
+    merged: list[dict] = []
+    for part in parts:
+        if merged and "text" in part and "text" in merged[-1] and part.get("thought") == merged[-1].get("thought"):
+            merged[-1] = {**merged[-1], "text": merged[-1]["text"] + part["text"]}
+        else:
+            merged.append(part)
+    return merged
+
+
+# ----------------------------------------------------------------------------------------
 # fixtures
 # ----------------------------------------------------------------------------------------
 
@@ -191,16 +365,28 @@ def fake():
     server.server_close()
 
 
+@pytest.fixture(scope="module")
+def gemini():
+    server = GeminiFake()
+    serve(server)
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
 @pytest.fixture(autouse=True)
-def reset_fake(request):
-    if "fake" in request.fixturenames:
-        provider = request.getfixturevalue("fake")
-        provider.replies, provider.received, provider.responder = [text_reply()], [], None
-        provider.aborted.clear()
+def reset_fakes(request):
+    for name in ("fake", "gemini"):
+        if name in request.fixturenames:
+            provider = request.getfixturevalue(name)
+            provider.replies, provider.received, provider.responder = [text_reply()], [], None
+            provider.aborted.clear()
 
 
-def proxy_env(fake_url, **extra):
+def proxy_env(fake_url, gemini_url="http://127.0.0.1:9", **extra):
     env = {"PORT": "0", "OPENAI_API_KEY": "sk-test-openai", "OPENAI_BASE_URL": fake_url + "/v1",
+           "MOONSHOT_API_KEY": "sk-test-moonshot", "MOONSHOT_API_BASE": fake_url + "/moonshot/v1",
+           "GEMINI_API_KEY": "test-gemini-key", "GEMINI_API_BASE": gemini_url,
            "GROQ_API_KEY": "gsk-test-groq", "GROQ_API_BASE": fake_url + "/groq/v1",
            "DEEPSEEK_API_KEY": "sk-test-deepseek", "DEEPSEEK_API_BASE": fake_url + "/deepseek/v1",
            "BIG_MODEL": "openai/gpt-4.1", "SMALL_MODEL": "groq/llama-3.1-8b-instant", "LOG_LEVEL": "warning"}
@@ -209,8 +395,8 @@ def proxy_env(fake_url, **extra):
 
 
 @pytest.fixture(scope="module")
-def proxy(fake):
-    server = cp.make_server(cp.Config.from_env(proxy_env(fake.url)))
+def proxy(fake, gemini):
+    server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, gemini.url)))
     serve(server)
     server.url = f"http://127.0.0.1:{server.server_address[1]}"
     yield server
@@ -999,8 +1185,8 @@ def test_e2e_missing_key_is_401_naming_the_variable(client):
     import anthropic
 
     with pytest.raises(anthropic.AuthenticationError) as caught:
-        client.messages.create(**dict(BASIC, model="moonshot/kimi-k2-0905-preview"))
-    assert "MOONSHOT_API_KEY" in caught.value.body["error"]["message"]
+        client.messages.create(**dict(BASIC, model="openrouter/moonshotai/kimi-k2"))
+    assert "OPENROUTER_API_KEY" in caught.value.body["error"]["message"]
 
 
 def test_e2e_provider_unreachable(fake):
@@ -1722,3 +1908,131 @@ def test_e2e_no_fallback_for_a_bad_request(routed_proxy, fake):
     fake.replies = [{"status": 400}, text_reply()]
     assert raw(routed_proxy, "POST", "/v1/messages", BASIC)[0] == 400
     assert len(fake.received) == 1
+
+
+# The seed's four providers, each pointed at its fake: (model, fake fixture, path fragment, auth header, its value)
+SEEDS = {
+    "openai": ("openai/gpt-4.1", "fake", "/v1/chat/completions", "authorization", "Bearer sk-test-openai"),
+    "groq": ("groq/llama-3.3-70b-versatile", "fake", "/groq/v1/chat/completions", "authorization", "Bearer gsk-test-groq"),
+    "moonshot": ("moonshot/kimi-k2-0905-preview", "fake", "/moonshot/v1/chat/completions", "authorization", "Bearer sk-test-moonshot"),
+    "gemini": ("gemini/gemini-2.5-flash", "gemini", "/models/gemini-2.5-flash:", "x-goog-api-key", "test-gemini-key"),
+}
+
+
+@pytest.fixture(params=list(SEEDS))
+def seed(request, client):
+    model, fixture, path, header, value = SEEDS[request.param]
+    upstream = request.getfixturevalue(fixture)
+
+    def call(stream=False, **fields):
+        request_body = dict(BASIC, model=model, **fields)
+        if stream:
+            with client.messages.stream(**request_body) as s:
+                return s.get_final_message()
+        return client.messages.create(**request_body)
+
+    def check_last():
+        path_hit, headers, _ = upstream.received[-1]
+        assert path in path_hit and headers[header] == value
+
+    return request.param, upstream, call, check_last
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_seed_text(seed, stream):
+    name, upstream, call, check_last = seed
+    upstream.replies = [text_reply("Plain words.")]
+    message = call(stream)
+    assert [b.type for b in message.content] == ["text"] and message.content[0].text == "Plain words."
+    assert message.stop_reason == "end_turn" and message.usage.output_tokens == 5
+    check_last()
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_seed_tool_round_trip(seed, stream):
+    name, upstream, call, check_last = seed
+    upstream.replies = [{"deltas": [{"content": "Let me check."}, tool_delta(0, "", "call_1", "Bash"),
+                                    tool_delta(0, '{"command": '), tool_delta(0, '"ls"}')], "finish": "tool_calls", "usage": (40, 8)},
+                        text_reply("Done.")]
+    first = call(stream, tools=TOOLS)
+    assert first.stop_reason == "tool_use" and first.content[-1].input == {"command": "ls"}
+    tool_id = first.content[-1].id
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", tool_id), tool_id
+    second = call(stream, tools=TOOLS, messages=[
+        {"role": "user", "content": "list"}, {"role": "assistant", "content": [b.model_dump() for b in first.content]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_id, "content": "a.txt"}]}])
+    assert second.content[0].text == "Done."
+    check_last()
+    sent = upstream.received[-1][2]
+    if name == "gemini":  # the thought signature goes back on the functionCall part, intact
+        calls = [p for c in sent["contents"] for p in c["parts"] if "function_call" in p or "functionCall" in p]
+        assert calls and base64.b64decode(calls[0]["thoughtSignature"]).startswith(b"\xfb\xff")
+        assert "a.txt" in json.dumps(sent["contents"])
+    else:
+        assert sent["messages"][1]["tool_calls"][0]["id"] == tool_id == "call_1"
+        assert sent["messages"][2] == {"role": "tool", "tool_call_id": "call_1", "content": "a.txt"}
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_seed_parallel_tools(seed, stream):
+    name, upstream, call, check_last = seed
+    upstream.replies = [{"deltas": [tool_delta(0, "", "call_a", "Bash"), tool_delta(1, "", "call_b", "Read"),
+                                    tool_delta(0, '{"command": "pwd"}'), tool_delta(1, '{"path": "x"}')],
+                         "finish": "tool_calls", "usage": (30, 10)}]
+    message = call(stream, tools=TOOLS)
+    assert [(b.name, b.input) for b in message.content] == [("Bash", {"command": "pwd"}), ("Read", {"path": "x"})]
+    assert len({b.id for b in message.content}) == 2 and message.stop_reason == "tool_use"
+    check_last()
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_seed_thinking(seed, stream):
+    name, upstream, call, check_last = seed
+    upstream.replies = [{"deltas": [{"reasoning_content": "Two and two."}, {"content": "4"}], "finish": "stop", "usage": (9, 6)}]
+    message = call(stream, extra_body={"thinking": {"type": "enabled", "budget_tokens": 2048}})
+    assert [b.type for b in message.content] == ["thinking", "text"]
+    assert message.content[0].thinking == "Two and two." and message.content[0].signature and message.content[1].text == "4"
+    check_last()
+    if name == "gemini":
+        assert upstream.received[-1][2]["generationConfig"]["thinkingConfig"]["includeThoughts"] is True
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize("status, exc_name, error_type", [(429, "RateLimitError", "rate_limit_error"),
+                                                           (500, "InternalServerError", "api_error"),
+                                                           (503, "InternalServerError", "overloaded_error"),
+                                                           (401, "AuthenticationError", "authentication_error")])
+def test_seed_errors(seed, stream, status, exc_name, error_type):
+    import anthropic
+
+    name, upstream, call, check_last = seed
+    upstream.replies = [{"status": status, "headers": {"retry-after": "7"}, "body": {"error": {"message": f"scripted {status}"}}}]
+    with pytest.raises(getattr(anthropic, exc_name)) as caught:
+        call(stream)
+    assert caught.value.body["error"]["type"] == error_type and "scripted" in caught.value.body["error"]["message"]
+    if status == 429:
+        assert caught.value.response.headers["retry-after"] == "7"
+    assert len(upstream.received) == 1
+    check_last()
+
+
+def test_gemini_schema_cleaned_and_system_merged(client, gemini):
+    tools = [{"name": "Search", "description": "s", "input_schema": PROTOCOL_BODY["tools"][0]["input_schema"]},
+             {"name": "Mode", "description": "m", "input_schema": {"type": "object", "properties": {"kind": {"const": "search"}},
+                                                                  "required": None}}]
+    client.messages.create(**dict(BASIC, model="gemini/gemini-2.5-flash", tools=tools, system="Be brief.",
+                                  messages=[{"role": "user", "content": "hi"}, {"role": "system", "content": "Late note."}]))
+    sent = gemini.received[-1][2]
+    declarations = {d["name"]: d["parameters"] for d in sent["tools"][0]["function_declarations"]}
+    text = json.dumps(declarations)
+    for rejected in ("$schema", "additionalProperties", "propertyNames", "exclusiveMinimum", '"const"'):
+        assert rejected not in text, rejected
+    assert declarations["Mode"]["properties"]["kind"] == {"type": "string", "enum": ["search"]}
+    assert declarations["Search"]["properties"]["kind"]["enum"] == ["x"]
+    assert [p["text"] for p in sent["system_instruction"]["parts"]] == ["Be brief.\n\nLate note."]
+
+
+@pytest.mark.parametrize("tool_id", ["call_1", "call_1__thought__+/9mYWtlLXQ=", "call_2__thought__ab+d/e==", "call_3__thought__abcd", "toolu_01ABC"])
+def test_tool_ids_round_trip(tool_id):
+    client_id = cp.client_tool_id(tool_id)
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", client_id) and cp.provider_tool_id(client_id) == tool_id
