@@ -147,6 +147,26 @@ class Config:
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
+
+def parse_dotenv(text: str) -> dict:
+    """The variables of a .env file. Example: 'export A=1\nB="two words"  # note\n# c' ->
+    {"A": "1", "B": "two words"}. Lines that are not NAME=VALUE are ignored."""
+    out = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("export "):
+            line = line[len("export "):].lstrip()
+        name, eq, value = line.partition("=")
+        name, value = name.strip(), value.strip()
+        if not eq or not name.isidentifier():
+            continue
+        if value[:1] in ("'", '"') and value[:1] in value[1:]:
+            value = value[1:value.index(value[0], 1)]
+        else:
+            value = value.split(" #", 1)[0].strip()
+        out[name] = value
+    return out
+
 # ----------------------------------------------------------------------------------------
 # provider knowledge: every quirk lives in these tables and nowhere else
 # ----------------------------------------------------------------------------------------
@@ -158,7 +178,9 @@ class Provider:
 
     key_env: variables holding its key, the first one set wins; a provider listed in
     PROVIDERS with key_env gets a 401 naming them when none is set. base_env: variables
-    holding a base URL override. later_system: accepts {"role": "system"} messages after
+    holding a base URL override; default_base: the base URL when none is set, where
+    litellm would otherwise read a variable of the client's (ANTHROPIC_BASE_URL, which
+    points at this proxy when both run from one shell). later_system: accepts {"role": "system"} messages after
     the first one (otherwise they are merged into the leading system prompt).
     const_as_enum: its tool schemas cannot say `const`. user_param: takes OpenAI's `user` field. top_k: takes top_k (litellm forwards it
     unchecked, and OpenAI-style APIs reject it). native_thinking: takes Anthropic thinking
@@ -167,6 +189,7 @@ class Provider:
 
     key_env: tuple[str, ...] = ()
     base_env: tuple[str, ...] = ()
+    default_base: str = ""
     later_system: bool = False
     user_param: bool = False
     top_k: bool = False
@@ -178,11 +201,18 @@ PROVIDERS: dict[str, Provider] = {
     "openai": Provider(("OPENAI_API_KEY",), ("OPENAI_BASE_URL", "OPENAI_API_BASE"), later_system=True, user_param=True),
     "groq": Provider(("GROQ_API_KEY",), ("GROQ_API_BASE",), later_system=True),
     "moonshot": Provider(("MOONSHOT_API_KEY",), ("MOONSHOT_API_BASE",), later_system=True),
-    "deepseek": Provider(("DEEPSEEK_API_KEY",), ("DEEPSEEK_API_BASE",), later_system=True),
     "openrouter": Provider(("OPENROUTER_API_KEY",), ("OPENROUTER_API_BASE",), later_system=True, top_k=True),
     "gemini": Provider(("GEMINI_API_KEY", "GOOGLE_API_KEY"), ("GEMINI_API_BASE",), top_k=True, const_as_enum=True),
     "vertex_ai": Provider((), ("VERTEX_API_BASE",), top_k=True, const_as_enum=True),
-    "anthropic": Provider(("ANTHROPIC_API_KEY",), ("ANTHROPIC_API_BASE",), top_k=True, native_thinking=True),
+    "anthropic": Provider(("ANTHROPIC_API_KEY",), ("ANTHROPIC_API_BASE",), "https://api.anthropic.com",
+                          top_k=True, native_thinking=True),
+    "deepseek": Provider(("DEEPSEEK_API_KEY",), ("DEEPSEEK_API_BASE",), later_system=True),
+    # Local and self-hosted servers: no key required; litellm's own base URL variables.
+    "ollama": Provider((), ("OLLAMA_API_BASE",)),
+    "ollama_chat": Provider((), ("OLLAMA_API_BASE",)),
+    "lm_studio": Provider((), ("LM_STUDIO_API_BASE",), later_system=True),
+    "hosted_vllm": Provider((), ("HOSTED_VLLM_API_BASE",), later_system=True, top_k=True),
+    "litellm_proxy": Provider((), ("LITELLM_PROXY_API_BASE",), later_system=True),
 }
 
 
@@ -1423,6 +1453,9 @@ def provider_credentials(target: str, config: Config) -> dict:
         if value:
             out["api_base"] = value
             break
+    else:
+        if quirks.default_base:
+            out["api_base"] = quirks.default_base
     return out
 
 
@@ -1994,7 +2027,19 @@ def main(argv=None) -> int:
     parser.add_argument("--host", help="address to bind (env HOST, default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (env PORT, default 8082; 0 picks a free one)")
     parser.add_argument("--log-level", choices=LOG_LEVELS, help="log verbosity (env LOG_LEVEL, default info)")
+    parser.add_argument("--env-file", metavar="PATH",
+                        help="variables to load (default: .env in the working directory, if any); the real environment wins")
     args = parser.parse_args(argv)
+    env_file = args.env_file or (".env" if os.path.isfile(".env") else None)
+    if env_file:
+        try:
+            with open(env_file, encoding="utf-8") as handle:
+                loaded = parse_dotenv(handle.read())
+        except OSError as exc:
+            print(f"claude_proxy: cannot read --env-file {env_file}: {exc.strerror}", file=sys.stderr)
+            return 2
+        for name, value in loaded.items():
+            os.environ.setdefault(name, value)  # litellm reads some variables itself (cloud credentials)
     try:
         config = Config.from_env(os.environ)
     except ConfigError as exc:
@@ -2013,8 +2058,10 @@ def main(argv=None) -> int:
     # Import litellm in the background: the server answers probes meanwhile.
     threading.Thread(target=load_litellm, args=(config.log_level == "debug",), daemon=True).start()
     print(f"claude_proxy listening on {url}", flush=True)
+    if env_file:
+        print(f"  variables from {env_file} (the real environment wins)", flush=True)
     print(f"  haiku -> {config.small_model}; sonnet, opus -> {config.big_model} (bare names get {config.preferred_provider}/)", flush=True)
-    keys = sorted(n for p in PROVIDERS.values() for n in p.key_env if config.env.get(n, "").strip())
+    keys = sorted(n for n, v in config.env.items() if n.endswith("_API_KEY") and v.strip())
     print(f"  provider keys found: {', '.join(keys) or 'none'}", flush=True)
     print(f"  connect with: ANTHROPIC_BASE_URL={url} claude", flush=True)
     if not (host.startswith("127.") or host in ("localhost", "::1")):

@@ -755,6 +755,14 @@ def test_config_never_shows_keys():
     ({"GEMINI_API_KEY": "g1", "GOOGLE_API_KEY": "g2"}, "gemini/gemini-2.5-pro", {"api_key": "g1"}),
     ({"XAI_API_KEY": "x"}, "xai/grok-4", {"api_key": "x"}),
     ({}, "ollama/llama3", {}),
+    ({"OLLAMA_API_BASE": "http://gpu-box:11434"}, "ollama_chat/qwen3", {"api_base": "http://gpu-box:11434"}),
+    ({"LITELLM_PROXY_API_KEY": "team", "LITELLM_PROXY_API_BASE": "http://gw:4000"}, "litellm_proxy/claude-team",
+     {"api_key": "team", "api_base": "http://gw:4000"}),
+    # The client's ANTHROPIC_BASE_URL (this very proxy) must never become the upstream.
+    ({"ANTHROPIC_API_KEY": "a", "ANTHROPIC_BASE_URL": "http://127.0.0.1:8082"}, "anthropic/claude-sonnet-4-5",
+     {"api_key": "a", "api_base": "https://api.anthropic.com"}),
+    ({"ANTHROPIC_API_KEY": "a", "ANTHROPIC_API_BASE": "https://eu.example"}, "anthropic/claude-sonnet-4-5",
+     {"api_key": "a", "api_base": "https://eu.example"}),
 ])
 def test_provider_credentials(env, target, expected):
     assert cp.provider_credentials(target, cp.Config.from_env(env)) == expected
@@ -2036,3 +2044,28 @@ def test_gemini_schema_cleaned_and_system_merged(client, gemini):
 def test_tool_ids_round_trip(tool_id):
     client_id = cp.client_tool_id(tool_id)
     assert re.fullmatch(r"[A-Za-z0-9_-]+", client_id) and cp.provider_tool_id(client_id) == tool_id
+
+
+def test_parse_dotenv():
+    text = 'export OPENAI_API_KEY=sk-1\n# comment\nBIG_MODEL="gemini/gemini-2.5-pro"  \nSMALL_MODEL=llama # inline\nbad line\nEMPTY=\nQ=\'a # b\''
+    assert cp.parse_dotenv(text) == {"OPENAI_API_KEY": "sk-1", "BIG_MODEL": "gemini/gemini-2.5-pro", "SMALL_MODEL": "llama",
+                                     "EMPTY": "", "Q": "a # b"}
+
+
+def test_env_file_loads_and_the_real_environment_wins(tmp_path):
+    (tmp_path / ".env").write_text("BIG_MODEL=from-dotenv\nSMALL_MODEL=small-from-dotenv\nGROQ_API_KEY=gsk-dotenv\n")
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k not in ("BIG_MODEL", "SMALL_MODEL")}
+    env.update(BIG_MODEL="from-real-env", PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([sys.executable, cp.__file__, "--port", "0"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = [process.stdout.readline() for _ in range(4)]
+    finally:
+        process.terminate()
+        process.wait(timeout=TIMEOUT)
+    text = "".join(lines)
+    assert "sonnet, opus -> from-real-env" in text and "haiku -> small-from-dotenv" in text
+    assert "GROQ_API_KEY" in text and "gsk-dotenv" not in text
+    missing = subprocess.run([sys.executable, cp.__file__, "--env-file", str(tmp_path / "nope.env")], env=env,
+                             capture_output=True, text=True, timeout=TIMEOUT)
+    assert missing.returncode == 2 and "nope.env" in missing.stderr
