@@ -2069,3 +2069,25 @@ def test_env_file_loads_and_the_real_environment_wins(tmp_path):
     missing = subprocess.run([sys.executable, cp.__file__, "--env-file", str(tmp_path / "nope.env")], env=env,
                              capture_output=True, text=True, timeout=TIMEOUT)
     assert missing.returncode == 2 and "nope.env" in missing.stderr
+
+
+@pytest.mark.parametrize("schema, expected", [
+    ({"const": "search"}, {"type": "string", "enum": ["search"]}),
+    ({"type": "string", "const": "a", "description": "d"}, {"type": "string", "description": "d", "enum": ["a"]}),
+    ({"const": True}, {"type": "boolean"}),
+    ({"type": "object", "properties": {"const": {"type": "string"}, "k": {"const": 3}}},
+     {"type": "object", "properties": {"const": {"type": "string"}, "k": {"type": "integer"}}}),
+    ({"anyOf": [{"const": "a"}, {"const": "b"}]}, {"anyOf": [{"type": "string", "enum": ["a"]}, {"type": "string", "enum": ["b"]}]}),
+])
+def test_const_as_enum(schema, expected):
+    assert cp.const_as_enum(schema) == expected
+
+
+@pytest.mark.parametrize("target, info, expected", [
+    ("openai/gpt-4.1", {"max_input_tokens": 1047576, "max_output_tokens": 32768}, (1047576, 32768)),
+    ("groq/moonshotai/kimi-k2-instruct", {}, (131072, 16384)),
+    ("groq/llama-3.3-70b-versatile", {"max_output_tokens": 8000}, (131072, 8000)),
+    ("someprovider/unknown", {}, (None, None)),
+])
+def test_model_limits(target, info, expected):
+    assert cp.model_limits(target, info) == expected
