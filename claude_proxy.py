@@ -32,7 +32,13 @@ Environment (flags win over the environment):
     SMALL_MODEL          target for haiku requests                     (gpt-4.1-mini)
     HOST / PORT          where to listen                               (127.0.0.1 / 8082)
     LOG_LEVEL            debug, info, warning, error                   (info)
-    REQUEST_TIMEOUT      seconds to wait on the provider per read      (600)
+    REQUEST_TIMEOUT      seconds of provider silence before giving up  (600)
+    CONNECT_TIMEOUT      seconds to connect to the provider            (10)
+    REQUEST_DEADLINE     seconds one request may take, start to end    (3600)
+    CLIENT_TIMEOUT       seconds a client may stay silent mid-request  (120)
+    PROXY_API_KEY        when set, clients must send it (x-api-key or Bearer)
+    MAX_CONCURRENCY      /v1/messages requests at once; more get 529   (256)
+    SHUTDOWN_GRACE       seconds in-flight requests get on SIGTERM     (10)
     MAX_TOKENS_LIMIT     cap for max_tokens; default: the model's own output limit
     MAX_BODY_MB          largest request body accepted                 (32)
     KEEPALIVE_SECONDS    silence after which a stream gets keep-alive events (15)
@@ -53,11 +59,14 @@ import hashlib
 import http.server
 import json
 import logging
+import hmac
 import math
 import os
+import re
 import queue
 import secrets
 import select
+import signal
 import socket
 import sys
 import threading
@@ -111,7 +120,13 @@ class Config:
     long_context_threshold: int = 60000
     vision_model: str = ""  # requests with images
     fallback_models: tuple = ()  # tried in order on a 429, 5xx or connection failure
-    request_timeout: float = 600.0
+    request_timeout: float = 600.0  # the provider's silence, once connected
+    connect_timeout: float = 10.0
+    request_deadline: float = 3600.0  # the longest one request may take, start to end
+    client_timeout: float = 120.0  # a client's silence while sending a request, or between requests
+    proxy_api_key: str = dataclasses.field(default="", repr=False)
+    max_concurrency: int = 256
+    shutdown_grace: float = 10.0
     max_tokens_limit: int | None = None
     max_body_bytes: int = 32 * 1024 * 1024
     keepalive_seconds: float = 15.0
@@ -137,7 +152,13 @@ class Config:
             long_context_threshold=_env_number(env, "LONG_CONTEXT_THRESHOLD", cls.long_context_threshold, int, 1),
             vision_model=env.get("VISION_MODEL", "").strip(),
             fallback_models=tuple(m.strip() for m in env.get("FALLBACK_MODELS", "").split(",") if m.strip()),
-            request_timeout=_env_number(env, "REQUEST_TIMEOUT", cls.request_timeout, float, 1),
+            request_timeout=_env_number(env, "REQUEST_TIMEOUT", cls.request_timeout, float, 0.05),
+            connect_timeout=_env_number(env, "CONNECT_TIMEOUT", cls.connect_timeout, float, 0.05),
+            request_deadline=_env_number(env, "REQUEST_DEADLINE", cls.request_deadline, float, 0.05),
+            client_timeout=_env_number(env, "CLIENT_TIMEOUT", cls.client_timeout, float, 0.05),
+            proxy_api_key=env.get("PROXY_API_KEY", "").strip(),
+            max_concurrency=_env_number(env, "MAX_CONCURRENCY", cls.max_concurrency, int, 1),
+            shutdown_grace=_env_number(env, "SHUTDOWN_GRACE", cls.shutdown_grace, float, 0),
             max_tokens_limit=_env_number(env, "MAX_TOKENS_LIMIT", None, int, 1),
             max_body_bytes=int(_env_number(env, "MAX_BODY_MB", 32, float, 0.001) * 1024 * 1024),
             keepalive_seconds=_env_number(env, "KEEPALIVE_SECONDS", cls.keepalive_seconds, float, 0.05),
@@ -348,8 +369,13 @@ def map_provider_error(exc: BaseException, litellm=None) -> ProxyError:
     return error
 
 
+_LOCAL_PATH = re.compile(r'(?:File )?"?(?<![\w:/.])(?:/|[A-Za-z]:\\)[^\s"\']*\.py\b"?(?:, line \d+)?')
+
+
 def _error_text(exc: BaseException) -> str:
+    """An exception's message fit for a client: no traceback and no local file path."""
     text = str(getattr(exc, "message", None) or exc) or type(exc).__name__
+    text = _LOCAL_PATH.sub("", text.split("Traceback (most recent call last)")[0]).strip() or type(exc).__name__
     return text if len(text) <= 2000 else text[:2000] + "..."
 
 
@@ -1420,6 +1446,13 @@ def provider_names() -> frozenset:
     return frozenset(getattr(p, "value", p) for p in litellm.provider_list)
 
 
+def provider_timeout(config: Config):
+    """litellm's timeout: connect and read apart (an httpx.Timeout; litellm depends on httpx)."""
+    import httpx
+
+    return httpx.Timeout(config.request_timeout, connect=config.connect_timeout)
+
+
 def model_limits(target: str, info: dict) -> tuple:
     """(context window, output limit) of a model: litellm's, else MODEL_LIMITS', else None."""
     known = MODEL_LIMITS.get(target, (None, None))
@@ -1518,7 +1551,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "claude_proxy"
     sys_version = ""
-    timeout = 300  # seconds a connection may sit idle or half-sent before it is dropped
+    @property
+    def timeout(self):  # the stdlib sets it on each connection: a silent client cannot pin a thread
+        return self.server.config.client_timeout
+
     request_id = ""
     status = None
     model_note = ""
@@ -1567,6 +1603,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self._send_json(error.status, error.body(), error.headers)
 
     def _read_body(self) -> bytes:
+        self.body_read = True  # from here on, any failure leaves the stream in a known state or closes it
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             return self._read_chunked()
         length = self.headers.get("Content-Length")
@@ -1638,24 +1675,29 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _dispatch(self):
         self.request_id = "req_" + secrets.token_hex(12)
-        self.status, self.failed = None, False
+        self.status, self.failed, self.body_read = None, False, False
         self.started_at = time.monotonic()
         self.model_note = ""
         path = urlsplit(self.path).path.rstrip("/") or "/"
         name = self.ROUTES.get((self.command, path))
         if name is None and path.startswith("/v1/models/") and self.command in ("GET", "HEAD"):
             name = "model"
-        if self.command != "POST" or name is None:
-            if self.headers.get("Transfer-Encoding") or self.headers.get("Content-Length", "0").strip() not in ("", "0"):
-                self.close_connection = True  # an unread body would be taken for the next request
+        has_body = bool(self.headers.get("Transfer-Encoding")) or self.headers.get("Content-Length", "0").strip() not in ("", "0")
+        if has_body and (self.command != "POST" or name is None):
+            self.close_connection = True  # a body nobody reads would be taken for the next request
+        self.server.track(+1)
         try:
             if name is None:
                 known = {p for (_, p) in self.ROUTES} | ({path} if path.startswith("/v1/models/") else set())
                 if path in known:
                     raise ProxyError(405, f"Method {self.command} is not allowed for {path}.")
                 raise ProxyError(404, f"Not found: {self.command} {path}")
+            if path.startswith("/v1/"):
+                self._check_client_key()
             getattr(self, "handle_" + name)(path)
         except ProxyError as error:
+            if has_body and not self.body_read:
+                self.close_connection = True
             if self.status is None:
                 self._send_error(error)
         except (OSError, ClientGone):
@@ -1666,7 +1708,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if self.status is None:
                 self._send_error(ProxyError(500, "Internal proxy error; see the proxy's log."))
         finally:
+            self.server.track(-1)
             self._log_done()
+
+    def _check_client_key(self):
+        """With PROXY_API_KEY set, a request must carry it as x-api-key or a Bearer token."""
+        expected = self.config.proxy_api_key
+        if not expected:
+            return
+        presented = self.headers.get("x-api-key") or ""
+        scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
+        if not presented and scheme.lower() == "bearer":
+            presented = token.strip()
+        if not hmac.compare_digest(presented.encode(), expected.encode()):
+            raise ProxyError(401, "Invalid or missing API key for this proxy: send PROXY_API_KEY as x-api-key "
+                                  "(ANTHROPIC_API_KEY in Claude Code) or as a Bearer token.")
 
     do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _dispatch
 
@@ -1775,7 +1831,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except Exception:
             reasoning = False
         params = to_openai_request(body, target, quirks, reasoning=reasoning, max_output=self.config.max_tokens_limit or max_output)
-        call.update(timeout=self.config.request_timeout, max_retries=0, drop_params=True, _skip_mcp_handler=True)
+        call.update(timeout=provider_timeout(self.config), max_retries=0, drop_params=True, _skip_mcp_handler=True)
         prepared = Prepared(body["model"], target, params, call, count_tokens(litellm, target, params),
                             window, body["max_tokens"] == 1, tool_name_map(body))
         overflow = context_overflow(prepared.input_tokens, params["max_tokens"], prepared.window)
@@ -1811,32 +1867,46 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def handle_messages(self, path):
         body = self._read_json()
         validate_request(body, need_max_tokens=True)
-        attempts = self._attempts(body)
+        if self.server.draining.is_set():
+            self.close_connection = True
+            raise ProxyError(529, "The proxy is shutting down; retry shortly.")
+        if not self.server.slots.acquire(blocking=False):
+            raise ProxyError(529, f"The proxy is serving MAX_CONCURRENCY ({self.config.max_concurrency}) requests; retry shortly.")
         try:
-            prepared = next(attempts)
-        except RecursionError:
-            raise invalid("The request is nested too deeply.") from None
-        if body.get("stream"):
-            self._stream_reply(prepared, attempts)
-        else:
-            self._json_reply(prepared, attempts)
+            attempts = self._attempts(body)
+            try:
+                prepared = next(attempts)
+            except RecursionError:
+                raise invalid("The request is nested too deeply.") from None
+            if body.get("stream"):
+                self._stream_reply(prepared, attempts)
+            else:
+                self._json_reply(prepared, attempts)
+        finally:
+            self.server.slots.release()
 
     def _json_reply(self, prepared: Prepared, attempts):
         litellm = self._litellm()
+        deadline = self.started_at + self.config.request_deadline
         while True:
-            try:
-                response = as_dict(litellm.completion(**prepared.params, **prepared.call))
+            items: queue.Queue = queue.Queue()
+            threading.Thread(target=call_into, args=(items, litellm.completion, prepared.params, prepared.call),
+                             daemon=True, name="upstream").start()
+            item = SILENT
+            while item is SILENT:  # waiting, the client's departure and the deadline are still noticed
+                item = self._next_item(items, None, deadline)
+            if not isinstance(item, BaseException):
+                response = item
                 break
-            except Exception as exc:
-                error = self._fail(exc, prepared)
-                fallback = self._fallback(error, attempts)
-                if fallback is not None:
-                    prepared = fallback
-                    continue
-                if not self._answers_probe(error, prepared):
-                    raise error from None
-                response = probe_response(prepared.input_tokens)
-                break
+            error = self._fail(item, prepared)
+            fallback = self._fallback(error, attempts)
+            if fallback is not None:
+                prepared = fallback
+                continue
+            if not self._answers_probe(error, prepared):
+                raise error from None
+            response = probe_response(prepared.input_tokens)
+            break
         message = from_openai_response(response, new_message_id(), prepared.requested, **self._reply_options(prepared))
         self.model_note += " json"
         self._send_json(200, message)
@@ -1873,9 +1943,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         translator = StreamTranslator(new_message_id(), prepared.requested, input_tokens=prepared.input_tokens,
                                       **self._reply_options(prepared))
         started = False
+        deadline = self.started_at + self.config.request_deadline
         try:
             while True:
-                item = self._next_item(items, translator if started else None)
+                item = self._next_item(items, translator if started else None, deadline)
                 if isinstance(item, BaseException):
                     error = self._fail(item, prepared)
                     if not started:
@@ -1914,24 +1985,34 @@ class Handler(http.server.BaseHTTPRequestHandler):
         finally:
             _close_quietly(stream)
 
-    def _next_item(self, items: queue.Queue, translator):
+    def _next_item(self, items: queue.Queue, translator, deadline: float):
         """The next chunk dict, END, or exception from the upstream. While the upstream is
-        silent: every second, check that the client is still there; after KEEPALIVE_SECONDS,
-        send keep-alive events (or, before the stream has started, return SILENT)."""
-        interval = self.config.keepalive_seconds
-        quiet_since = time.monotonic()
+        silent: every second, check that the client is still there and the proxy is not
+        past its shutdown grace; after KEEPALIVE_SECONDS, send keep-alive events (or, before
+        the stream has started, return SILENT). Silence past REQUEST_TIMEOUT, or a request
+        past REQUEST_DEADLINE, comes back as a timeout error."""
+        config = self.config
+        interval = config.keepalive_seconds
+        last_item = quiet_since = time.monotonic()
         while True:
             try:
-                return items.get(timeout=min(1.0, interval))
+                return items.get(timeout=min(1.0, interval, config.request_timeout))
             except queue.Empty:
                 pass
+            now = time.monotonic()
             if self._client_gone():
                 raise ClientGone()
-            if time.monotonic() - quiet_since >= interval:
+            if self.server.past_grace():
+                return ProxyError(529, "The proxy is shutting down; retry shortly.")
+            if now - last_item >= config.request_timeout:
+                return ProxyError(504, f"The provider sent nothing for {config.request_timeout:g} s (REQUEST_TIMEOUT).")
+            if now >= deadline:
+                return ProxyError(504, f"The request took longer than {config.request_deadline:g} s (REQUEST_DEADLINE).")
+            if now - quiet_since >= interval:
                 if translator is None:
                     return SILENT
                 self._write_events(translator.keepalive())
-                quiet_since = time.monotonic()
+                quiet_since = now
 
     def _client_gone(self) -> bool:
         """Whether the client closed its connection (readable with nothing to read)."""
@@ -1983,6 +2064,14 @@ END = object()  # the upstream stream finished
 SILENT = object()  # the upstream has said nothing for KEEPALIVE_SECONDS
 
 
+def call_into(items: queue.Queue, completion, params: dict, call: dict):
+    """One non-streamed litellm call on its own thread: the response dict, or the exception."""
+    try:
+        items.put(as_dict(completion(**params, **call)))
+    except BaseException as exc:  # handed over to the handler, which reports it
+        items.put(exc)
+
+
 def pump(stream, items: queue.Queue):
     """Read a litellm stream on its own thread: chunk dicts, then END or the exception."""
     try:
@@ -2008,12 +2097,40 @@ def _close_quietly(stream):
 
 
 class Server(http.server.ThreadingHTTPServer):
+    """The HTTP server, with what handlers share: the request slots, the count of requests
+    in flight, and the shutdown state."""
+
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 512  # many Claude Code agents connect at once
 
     def __init__(self, config: Config):
         self.config = config
+        self.slots = threading.BoundedSemaphore(config.max_concurrency)
+        self.draining = threading.Event()
+        self.drain_deadline = float("inf")
+        self.active = 0
+        self.active_lock = threading.Condition()
         super().__init__((config.host, config.port), Handler)
+
+    def track(self, change: int):
+        with self.active_lock:
+            self.active += change
+            self.active_lock.notify_all()
+
+    def past_grace(self) -> bool:
+        return self.draining.is_set() and time.monotonic() >= self.drain_deadline
+
+    def drain(self, grace: float) -> int:
+        """Stop taking requests, give those in flight `grace` seconds, then (streams end
+        with an error event within a second) wait a little for them to finish. Returns how
+        many were still running at the end."""
+        self.drain_deadline = time.monotonic() + grace
+        self.draining.set()
+        self.socket.close()  # no new connections
+        with self.active_lock:
+            self.active_lock.wait_for(lambda: self.active == 0, timeout=grace + 3)
+            return self.active
 
 
 def make_server(config: Config) -> Server:
@@ -2064,15 +2181,22 @@ def main(argv=None) -> int:
     keys = sorted(n for n, v in config.env.items() if n.endswith("_API_KEY") and v.strip())
     print(f"  provider keys found: {', '.join(keys) or 'none'}", flush=True)
     print(f"  connect with: ANTHROPIC_BASE_URL={url} claude", flush=True)
-    if not (host.startswith("127.") or host in ("localhost", "::1")):
-        print(f"  WARNING: listening on {host}, beyond this machine: anyone who can reach it spends your provider keys.",
-              flush=True)
+    if not (host.startswith("127.") or host in ("localhost", "::1")) and not config.proxy_api_key:
+        print(f"  WARNING: listening on {host}, beyond this machine, without PROXY_API_KEY: anyone who can reach it "
+              "spends your provider keys. Set PROXY_API_KEY, or listen on 127.0.0.1.", flush=True)
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt  # SIGTERM ends serve_forever as Ctrl-C does
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
-    finally:
-        server.server_close()
+    print(f"claude_proxy stopping: {server.active} request(s) in flight get up to {config.shutdown_grace:g} s", flush=True)
+    left = server.drain(config.shutdown_grace)
+    server.server_close()
+    print(f"claude_proxy stopped{f' ({left} request(s) cut off)' if left else ''}", flush=True)
     return 0
 
 
