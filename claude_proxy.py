@@ -1995,8 +1995,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         interval = config.keepalive_seconds
         last_item = quiet_since = time.monotonic()
         while True:
+            if time.monotonic() >= deadline:  # checked first: a provider that never stops must stop too
+                return ProxyError(504, f"The request took longer than {config.request_deadline:g} s (REQUEST_DEADLINE).")
             try:
-                return items.get(timeout=min(1.0, interval, config.request_timeout))
+                return items.get(timeout=min(1.0, interval, config.request_timeout, max(0.0, deadline - time.monotonic())))
             except queue.Empty:
                 pass
             now = time.monotonic()
@@ -2006,8 +2008,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return ProxyError(529, "The proxy is shutting down; retry shortly.")
             if now - last_item >= config.request_timeout:
                 return ProxyError(504, f"The provider sent nothing for {config.request_timeout:g} s (REQUEST_TIMEOUT).")
-            if now >= deadline:
-                return ProxyError(504, f"The request took longer than {config.request_deadline:g} s (REQUEST_DEADLINE).")
             if now - quiet_since >= interval:
                 if translator is None:
                     return SILENT

@@ -79,12 +79,15 @@ class FakeProvider(http.server.ThreadingHTTPServer):
     A reply is {"deltas": [...], "finish": ..., "usage": (in, out)} served as SSE chunks
     or as one JSON completion, {"status": 429, "body": {...}, "headers": {...}} for an
     HTTP error, or a stream reply with "cut_after": N to drop the connection mid-stream and
-    "pauses": {N: seconds} to stay silent before delta N (a slow model's scripted delay).
+    "pauses": {N: seconds} to stay silent before delta N (a slow model's scripted delay),
+    "delay": seconds before any answer, "garbage_after": N to send a malformed chunk after
+    delta N, "comments_forever": True to send only SSE comments until the proxy hangs up.
     Every request is recorded in `received` as (path, headers, body); `aborted` is set when
     the proxy closes a stream before its end.
     """
 
     daemon_threads = True
+    request_queue_size = 512
 
     def __init__(self):
         super().__init__(("127.0.0.1", 0), FakeHandler)
@@ -92,10 +95,15 @@ class FakeProvider(http.server.ThreadingHTTPServer):
         self.responder = None
         self.received = []
         self.aborted = threading.Event()
+        self.arrived = threading.Event()  # set by every request
         self.url = f"http://127.0.0.1:{self.server_address[1]}"
 
     def next_reply(self):
         return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], OSError):  # the proxy hanging up on us is scripted, not a failure
+            super().handle_error(request, client_address)
 
 
 class FakeHandler(http.server.BaseHTTPRequestHandler):
@@ -108,7 +116,10 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.server.received.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        self.server.arrived.set()
         reply = self.server.responder(body) if self.server.responder else self.server.next_reply()
+        if reply.get("delay"):
+            time.sleep(reply["delay"])  # a slow first byte, scripted
         if "status" in reply:
             data = json.dumps(reply.get("body") or {"error": {"message": "scripted failure", "type": "x"}}).encode()
             self.send_response(reply["status"])
@@ -150,8 +161,20 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
             data = f"data: {json.dumps(payload)}\n\n".encode()
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
+        if reply.get("comments_forever"):
+            while True:  # bytes, but never a chunk: only the proxy's own clock can end this
+                try:
+                    self.wfile.write(b"e\r\n: keep-alive\n\n\r\n")
+                except OSError:
+                    self.server.aborted.set()
+                    self.close_connection = True
+                    return
+                time.sleep(0.05)
         deltas = reply["deltas"]
         for n, delta in enumerate(deltas):
+            if reply.get("garbage_after") == n:
+                data = b"data: {this is not json\n\n"
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
             if reply.get("cut_after") == n:
                 self.wfile.flush()
                 self.connection.shutdown(socket.SHUT_RDWR)
@@ -254,6 +277,8 @@ class GeminiFake(http.server.ThreadingHTTPServer):
 
     def next_reply(self):
         return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+
+    handle_error = FakeProvider.handle_error
 
 
 class GeminiHandler(http.server.BaseHTTPRequestHandler):
@@ -381,6 +406,8 @@ def reset_fakes(request):
             provider = request.getfixturevalue(name)
             provider.replies, provider.received, provider.responder = [text_reply()], [], None
             provider.aborted.clear()
+            if hasattr(provider, "arrived"):
+                provider.arrived.clear()
 
 
 def proxy_env(fake_url, gemini_url="http://127.0.0.1:9", **extra):
@@ -402,6 +429,24 @@ def proxy(fake, gemini):
     yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def start_proxy(fake, gemini):
+    """Start proxies with extra environment; all are stopped after the test."""
+    servers = []
+
+    def start(**extra):
+        server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, gemini.url, **extra)))
+        serve(server)
+        server.url = f"http://127.0.0.1:{server.server_address[1]}"
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture
@@ -2091,3 +2136,161 @@ def test_const_as_enum(schema, expected):
 ])
 def test_model_limits(target, info, expected):
     assert cp.model_limits(target, info) == expected
+
+
+# ----------------------------------------------------------------------------------------
+# reliability and security
+# ----------------------------------------------------------------------------------------
+
+
+def test_client_key_when_configured(start_proxy):
+    anthropic = pytest.importorskip("anthropic")
+    server = start_proxy(PROXY_API_KEY="proxy-secret-123")
+    for headers in ({}, {"x-api-key": "wrong"}, {"Authorization": "Bearer wrong"}, {"x-api-key": "proxy-secret-12"}):
+        status, _, data = raw(server, "POST", "/v1/messages", BASIC, headers)
+        assert status == 401 and json.loads(data)["error"]["type"] == "authentication_error"
+        assert "proxy-secret" not in data.decode()
+    assert raw(server, "GET", "/v1/models")[0] == 401
+    assert raw(server, "POST", "/v1/messages", BASIC, {"x-api-key": "proxy-secret-123"})[0] == 200
+    assert raw(server, "POST", "/v1/messages", BASIC, {"Authorization": "Bearer proxy-secret-123"})[0] == 200
+    assert raw(server, "GET", "/")[0] == 200 and raw(server, "HEAD", "/api/hello")[0] == 200
+    sdk = anthropic.Anthropic(base_url=server.url, api_key="proxy-secret-123", max_retries=0, timeout=TIMEOUT)
+    assert sdk.messages.create(**BASIC).content[0].text == "Hello there!"
+
+
+def test_max_concurrency_answers_529(start_proxy, fake):
+    server = start_proxy(MAX_CONCURRENCY="1")
+    fake.replies = [dict(text_reply("slow answer"), pauses={1: 1.0}), text_reply()]
+    results = []
+    first = threading.Thread(target=lambda: results.append(raw(server, "POST", "/v1/messages", dict(BASIC, stream=True))))
+    first.start()
+    assert fake.arrived.wait(TIMEOUT)
+    status, _, data = raw(server, "POST", "/v1/messages", BASIC)
+    assert status == 529 and json.loads(data)["error"]["type"] == "overloaded_error" and "MAX_CONCURRENCY" in data.decode()
+    first.join(TIMEOUT)
+    assert results[0][0] == 200 and cp.fold_events(parse_sse(results[0][2]))["content"][0]["text"] == "slow answer"
+    assert raw(server, "POST", "/v1/messages", BASIC)[0] == 200  # the slot came back
+
+
+def timed(fn):
+    start = time.monotonic()
+    result = fn()
+    return result, time.monotonic() - start
+
+
+def test_provider_silent_past_request_timeout(start_proxy, fake):
+    server = start_proxy(REQUEST_TIMEOUT="0.5")
+    fake.replies = [dict(text_reply("never finished"), pauses={1: 4})]
+    (status, _, data), took = timed(lambda: raw(server, "POST", "/v1/messages", dict(BASIC, stream=True)))
+    events = parse_sse(data)
+    assert status == 200 and events[-1][0] == "error" and events[-1][1]["error"]["type"] == "timeout_error"
+    assert took < 2.5
+    fake.replies = [dict(text_reply(), delay=4)]
+    (status, _, data), took = timed(lambda: raw(server, "POST", "/v1/messages", BASIC))
+    assert status == 504 and json.loads(data)["error"]["type"] == "timeout_error" and took < 2.5
+
+
+def test_provider_that_never_accepts_is_a_connect_timeout(fake, gemini):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        fillers = []
+        for _ in range(4):  # fill the accept queue: later connects get no answer at all
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(listener.getsockname())
+            fillers.append(filler)
+        dead = f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
+        server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, gemini.url, OPENAI_BASE_URL=dead, CONNECT_TIMEOUT="0.3")))
+        serve(server)
+        try:
+            (status, _, data), took = timed(lambda: raw(server, "POST", "/v1/messages", BASIC))
+            assert status in (500, 504) and json.loads(data)["error"]["type"] in ("api_error", "timeout_error")
+            assert took < 3
+        finally:
+            server.shutdown()
+            server.server_close()
+            for filler in fillers:
+                filler.close()
+
+
+def test_malformed_chunk_from_the_provider(proxy, fake):
+    fake.replies = [dict(text_reply("Hello there!"), garbage_after=1)]
+    (status, _, data), took = timed(lambda: raw(proxy, "POST", "/v1/messages", dict(BASIC, stream=True)))
+    events = parse_sse(data)
+    assert status == 200 and took < 5
+    names = [name for name, _ in events]
+    # Either the bad chunk is a typed error event, or it is skipped and the answer completes intact.
+    if names[-1] == "error":
+        assert "message_stop" not in names and events[-1][1]["error"]["type"] in ("api_error", "overloaded_error")
+    else:
+        check_protocol(events)
+        assert cp.fold_events(events)["content"][0]["text"] == "Hello there!"
+
+
+def test_stream_of_comments_only_ends_at_request_timeout(start_proxy, fake):
+    server = start_proxy(REQUEST_TIMEOUT="0.5")
+    fake.replies = [{"comments_forever": True, "deltas": []}]
+    (status, _, data), took = timed(lambda: raw(server, "POST", "/v1/messages", dict(BASIC, stream=True)))
+    assert status == 504 and json.loads(data)["error"]["type"] == "timeout_error" and took < 2.5
+    assert fake.aborted.wait(TIMEOUT)
+
+
+def test_endless_stream_ends_at_the_request_deadline(start_proxy, fake):
+    server = start_proxy(REQUEST_DEADLINE="1")
+    fake.replies = [{"deltas": [{"content": f"word{n} "} for n in range(400)], "pauses": {n: 0.05 for n in range(400)},
+                     "finish": "stop", "usage": (1, 1)}]
+    (status, _, data), took = timed(lambda: raw(server, "POST", "/v1/messages", dict(BASIC, stream=True)))
+    events = parse_sse(data)
+    assert status == 200 and events[-1][0] == "error" and events[-1][1]["error"]["type"] == "timeout_error"
+    assert "REQUEST_DEADLINE" in events[-1][1]["error"]["message"] and took < 3
+    assert fake.aborted.wait(TIMEOUT)
+
+
+def test_nothing_in_a_request_can_redirect_the_proxy(proxy, fake):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        evil = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        body = dict(BASIC, api_base=evil, base_url=evil, api_key="stolen", extra_headers={"Host": "evil"},
+                    headers={"Authorization": "Bearer x"}, litellm_params={"api_base": evil}, model_list=[{"api_base": evil}])
+        query = f"/v1/messages?beta=true&api_base={evil}&base_url={evil}"
+        headers = {"x-api-base": evil, "X-Forwarded-Host": evil, "anthropic-base-url": evil, "x-api-key": "stolen"}
+        for stream in (False, True):
+            assert raw(proxy, "POST", query, dict(body, stream=stream), headers)[0] == 200
+        assert raw(proxy, "POST", "/v1/messages", dict(BASIC, model=f"openai/{evil}"))[0] == 400
+        listener.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nobody ever connected
+    assert len(fake.received) == 2 and all(h["authorization"] == "Bearer sk-test-openai" for _, h, _ in fake.received)
+
+
+def test_sigterm_drains_then_ends_open_streams(fake, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(proxy_env(fake.url), PYTHONUNBUFFERED="1", SHUTDOWN_GRACE="1", LOG_LEVEL="warning")
+    process = subprocess.Popen([sys.executable, cp.__file__, "--port", "0"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        port = int(process.stdout.readline().rsplit(":", 1)[1])
+        fake.replies = [dict(text_reply("first words and then a long silence"), pauses={1: 30})]
+        results = []
+        client_thread = threading.Thread(target=lambda: results.append(exchange(
+            type("P", (), {"server_address": ("127.0.0.1", port)}),
+            b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
+            % (len(json.dumps(dict(BASIC, stream=True))), json.dumps(dict(BASIC, stream=True)).encode()))))
+        client_thread.start()
+        assert fake.arrived.wait(TIMEOUT)
+        process.terminate()
+        assert process.wait(timeout=TIMEOUT) == 0
+        client_thread.join(TIMEOUT)
+        answer = results[0]
+        assert answer.startswith(b"HTTP/1.1 200")
+        assert b"event: error" in answer and b"overloaded_error" in answer and b"message_stop" not in answer
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT).close()
+        output = process.stdout.read()
+        assert "stopping" in output and "stopped" in output
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
