@@ -481,6 +481,44 @@ def parse_sse(data: bytes) -> list:
 
 BASIC = {"model": "claude-sonnet-4-6", "max_tokens": 100, "messages": [{"role": "user", "content": "Hi"}]}
 
+# Every byte the in-process proxies send and every log line of the run, for the last test,
+# which greps them all for the fake provider keys.
+WIRE: list = []
+LOG_LINES: list = []
+FAKE_KEYS = ("sk-test-openai", "gsk-test-groq", "sk-test-moonshot", "test-gemini-key", "sk-test-deepseek")
+
+
+class _Tee:
+    def __init__(self, inner):
+        self.inner = inner
+
+    def write(self, data):
+        WIRE.append(bytes(data))
+        return self.inner.write(data)
+
+    def __getattr__(self, name):  # closed, close, ...
+        return getattr(self.inner, name)
+
+
+_handler_setup = cp.Handler.setup
+
+
+def _recording_setup(self):
+    _handler_setup(self)
+    self.wfile = _Tee(self.wfile)
+
+
+cp.Handler.setup = _recording_setup
+
+
+class _CollectLogs(__import__("logging").Handler):
+    def emit(self, record):
+        LOG_LINES.append(self.format(record))
+
+
+__import__("logging").getLogger("claude_proxy").setLevel("DEBUG")  # every level is checked for keys
+__import__("logging").getLogger("claude_proxy").addHandler(_CollectLogs())
+
 
 # ----------------------------------------------------------------------------------------
 # request translation (pure)
@@ -2294,3 +2332,76 @@ def test_sigterm_drains_then_ends_open_streams(fake, tmp_path):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def rss_kb(field="VmRSS") -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
+
+
+def test_load_200_concurrent_streams(start_proxy, fake):
+    """200 streams at once through one proxy to a paced provider: all complete, each with its
+    own words in order, no errors, and memory stays bounded."""
+    server = start_proxy()
+
+    def responder(body):
+        n = int(body["messages"][-1]["content"].split()[-1])
+        return {"deltas": [{"content": f"{n}:{k} "} for k in range(20)], "pauses": {k: 0.01 for k in range(20)},
+                "finish": "stop", "usage": (5, 20)}
+
+    fake.responder = responder
+    before = rss_kb()
+    results = [None] * 200
+
+    def one(i):
+        results[i] = raw(server, "POST", "/v1/messages", dict(BASIC, stream=True, messages=[{"role": "user", "content": f"count {i}"}]))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(200)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(3 * TIMEOUT)
+    took = time.monotonic() - started
+    for i, result in enumerate(results):
+        assert result is not None and result[0] == 200, (i, result and result[:2])
+        events = parse_sse(result[2])
+        check_protocol(events)
+        assert cp.fold_events(events)["content"][0]["text"] == "".join(f"{i}:{k} " for k in range(20))
+    growth_mb = (rss_kb() - before) / 1024
+    print(f"\n200 concurrent streams: {took:.1f} s, RSS growth {growth_mb:.0f} MB, peak RSS of the test process "
+          f"{rss_kb('VmHWM') / 1024:.0f} MB")
+    assert growth_mb < 400
+
+
+def test_zz_no_provider_key_in_any_log_line_or_answer(client, fake, gemini, proxy):
+    """Last: with litellm's own debug logging on as well, the keys of every fake provider
+    appear in no log line of the whole run and in no byte any proxy sent."""
+    import logging
+
+    loggers = [logging.getLogger(name) for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")]
+    saved = [(lg.level, lg.propagate) for lg in loggers]
+    collector = _CollectLogs()
+    for lg in loggers:
+        lg.setLevel(logging.DEBUG)
+        lg.addHandler(collector)
+    try:
+        fake.replies = [text_reply(), text_reply(), {"status": 401, "body": {"error": {"message": "bad key sk-test-openai"}}}]
+        client.messages.create(**BASIC)
+        with client.messages.stream(**dict(BASIC, model="claude-haiku-4-5")) as s:
+            s.get_final_message()
+        gemini.replies = [text_reply()]
+        client.messages.create(**dict(BASIC, model="gemini/gemini-2.5-flash"))
+        with pytest.raises(Exception):
+            client.messages.create(**BASIC)
+    finally:
+        for lg, (level, propagate) in zip(loggers, saved):
+            lg.setLevel(level)
+            lg.propagate = propagate
+            lg.removeHandler(collector)
+    wire = b"".join(WIRE).decode("utf-8", "replace")
+    logs = "\n".join(LOG_LINES)
+    assert WIRE and LOG_LINES  # recorded: in a full run, everything every test produced
+    for key in FAKE_KEYS:
+        assert key not in wire, f"{key} sent to a client"
+        assert key not in logs, f"{key} in a log line"
