@@ -379,13 +379,55 @@ def _error_text(exc: BaseException) -> str:
     return text if len(text) <= 2000 else text[:2000] + "..."
 
 
+def secrets_of(env: Mapping[str, str]) -> set:
+    """The values of the environment's keys, tokens and passwords (8 characters or more)."""
+    return {value for name, value in env.items()
+            if value and len(value) >= 8 and name.upper().endswith(("_KEY", "_TOKEN", "_SECRET", "PASSWORD"))}
+
+
 def redact(text: str, env: Mapping[str, str]) -> str:
     """Blank out every secret of the environment that a provider's message may echo.
     Example: "bad key sk-abc12345" with OPENAI_API_KEY=sk-abc12345 -> "bad key ***"."""
-    for name, value in env.items():
-        if value and len(value) >= 8 and name.upper().endswith(("_KEY", "_TOKEN", "_SECRET", "PASSWORD")) and value in text:
+    for value in secrets_of(env):
+        if value in text:
             text = text.replace(value, "***")
     return text
+
+
+class Redactor(logging.Filter):
+    """A logger filter that blanks out secrets in every record, litellm's own included
+    (its debug lines echo provider error bodies, which may quote the key)."""
+
+    def __init__(self):
+        super().__init__()
+        self.secrets: set = set()
+
+    def filter(self, record):
+        if self.secrets:
+            text = record.getMessage()
+            if any(secret in text for secret in self.secrets):
+                record.msg, record.args = self._blank(text), ()
+            if record.exc_info and not record.exc_text:
+                record.exc_text = self._blank(logging.Formatter().formatException(record.exc_info))
+        return True
+
+    def _blank(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+REDACTOR = Redactor()
+LOGGER_NAMES = ("claude_proxy", "LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
+
+
+def guard_logs(env: Mapping[str, str]):
+    """Make sure no log line, ours or litellm's, can show one of this environment's secrets."""
+    REDACTOR.secrets |= secrets_of(env)
+    for name in LOGGER_NAMES:
+        logger = logging.getLogger(name)
+        if REDACTOR not in logger.filters:
+            logger.addFilter(REDACTOR)
 
 
 # Claude Code gives up at once on a retry-after above 60 s; capped, its own retries go on.
@@ -1433,7 +1475,7 @@ def load_litellm(debug: bool = False):
             litellm.disable_streaming_logging = True
             litellm.disable_hf_tokenizer_download = True
             litellm.telemetry = False
-            for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+            for name in LOGGER_NAMES[1:]:
                 logger = logging.getLogger(name)
                 logger.setLevel(logging.DEBUG if debug else logging.ERROR)
                 logger.propagate = debug
@@ -2106,6 +2148,7 @@ class Server(http.server.ThreadingHTTPServer):
 
     def __init__(self, config: Config):
         self.config = config
+        guard_logs(config.env)
         self.slots = threading.BoundedSemaphore(config.max_concurrency)
         self.draining = threading.Event()
         self.drain_deadline = float("inf")
