@@ -21,31 +21,52 @@ Endpoints:
     GET  /v1/models, /v1/models/{id}  the routed models under Claude-style ids
     GET  /, HEAD /                    health
 
-Model routing: a requested name containing "haiku" goes to SMALL_MODEL; any other
-Claude name ("sonnet", "opus", ...) goes to BIG_MODEL; a name with a litellm provider
-prefix ("groq/llama-3.3-70b-versatile") passes through unchanged; a bare target gets
-PREFERRED_PROVIDER's prefix.
+Model routing: a name with a litellm provider prefix ("groq/llama-3.3-70b-versatile")
+passes through unchanged. A Claude name goes to LONG_CONTEXT_MODEL, VISION_MODEL or
+THINK_MODEL when the request calls for one and it is set, else by tier: haiku ->
+SMALL_MODEL, opus -> OPUS_MODEL, sonnet -> MIDDLE_MODEL, others -> BIG_MODEL (the
+second and third default to BIG_MODEL). Bare targets get PREFERRED_PROVIDER's prefix.
 
-Environment (flags win over the environment):
-    PREFERRED_PROVIDER   provider prefix for bare model names          (openai)
-    BIG_MODEL            target for sonnet and opus requests           (gpt-4.1)
-    SMALL_MODEL          target for haiku requests                     (gpt-4.1-mini)
-    HOST / PORT          where to listen                               (127.0.0.1 / 8082)
-    LOG_LEVEL            debug, info, warning, error                   (info)
-    REQUEST_TIMEOUT      seconds of provider silence before giving up  (600)
-    CONNECT_TIMEOUT      seconds to connect to the provider            (10)
-    REQUEST_DEADLINE     seconds one request may take, start to end    (3600)
-    CLIENT_TIMEOUT       seconds a client may stay silent mid-request  (120)
-    PROXY_API_KEY        when set, clients must send it (x-api-key or Bearer)
-    MAX_CONCURRENCY      /v1/messages requests at once; more get 529   (256)
-    SHUTDOWN_GRACE       seconds in-flight requests get on SIGTERM     (10)
-    MAX_TOKENS_LIMIT     cap for max_tokens; default: the model's own output limit
-    MAX_BODY_MB          largest request body accepted                 (32)
-    KEEPALIVE_SECONDS    silence after which a stream gets keep-alive events (15)
-    <PROVIDER>_API_KEY   the key for that provider, e.g. OPENAI_API_KEY, GEMINI_API_KEY
-                         (or GOOGLE_API_KEY), GROQ_API_KEY, MOONSHOT_API_KEY
-    <PROVIDER>_API_BASE  a base URL override, e.g. GROQ_API_BASE; OpenAI reads
-                         OPENAI_BASE_URL (or OPENAI_API_BASE)
+Launching Claude Code through it (a free port, stopped when the command ends):
+    python claude_proxy.py -- claude [args...]     (or: claude_proxy.py run claude ...)
+
+Environment (a .env file in the working directory, or --env-file, is loaded too; the
+real environment wins over it, and flags win over both):
+
+  providers and keys
+    <PROVIDER>_API_KEY     the key for a provider: OPENAI_API_KEY, GEMINI_API_KEY (or
+                           GOOGLE_API_KEY), GROQ_API_KEY, MOONSHOT_API_KEY, DEEPSEEK_API_KEY,
+                           OPENROUTER_API_KEY, ANTHROPIC_API_KEY, LITELLM_PROXY_API_KEY ...
+    <PROVIDER>_API_BASE    a base URL: GROQ_API_BASE, MOONSHOT_API_BASE, GEMINI_API_BASE,
+                           DEEPSEEK_API_BASE, OLLAMA_API_BASE, HOSTED_VLLM_API_BASE ...;
+                           OpenAI's is OPENAI_BASE_URL (or OPENAI_API_BASE)
+  model routing
+    PREFERRED_PROVIDER     prefix for bare model names                     (openai)
+    BIG_MODEL              sonnet, opus and other Claude names             (gpt-4.1)
+    SMALL_MODEL            haiku names                                     (gpt-4.1-mini)
+    MIDDLE_MODEL           sonnet names                                    (BIG_MODEL)
+    OPUS_MODEL             opus names                                      (BIG_MODEL)
+    THINK_MODEL            requests that ask for thinking                  (unset)
+    LONG_CONTEXT_MODEL     requests whose input exceeds the threshold      (unset)
+    LONG_CONTEXT_THRESHOLD input tokens for LONG_CONTEXT_MODEL             (60000)
+    VISION_MODEL           requests with images                            (unset)
+    FALLBACK_MODELS        comma list tried on 429, 5xx, no connection     (unset)
+  server
+    HOST / PORT            where to listen                                 (127.0.0.1 / 8082)
+    PROXY_API_KEY          when set, clients must send it (x-api-key or Bearer)
+    KEEPALIVE_SECONDS      provider silence before keep-alive events       (15)
+    SHUTDOWN_GRACE         seconds in-flight requests get on SIGTERM       (10)
+  limits
+    MAX_TOKENS_LIMIT       cap for max_tokens                              (the model's own)
+    MAX_BODY_MB            largest request body                            (32)
+    MAX_CONCURRENCY        /v1/messages at once; more get 529              (256)
+    REQUEST_TIMEOUT        seconds of provider silence                     (600)
+    CONNECT_TIMEOUT        seconds to connect to the provider              (10)
+    REQUEST_DEADLINE       seconds one request may take, start to end      (3600)
+    CLIENT_TIMEOUT         seconds a client may stay silent                (120)
+  logging
+    LOG_LEVEL              debug, info, warning, error                     (info)
+    LOG_FORMAT             text, or json (one object per line)             (text)
 
 The client's own x-api-key is never forwarded: each provider gets the key from its
 own variable, and nothing in a request body can choose where the proxy connects.
@@ -86,16 +107,22 @@ class ConfigError(ValueError):
     """A configuration value is malformed; the message names the variable."""
 
 
-def _env_number(env: Mapping[str, str], name: str, default, kind, minimum):
+def _env_number(env: Mapping[str, str], name: str, default, kind, minimum, problems=None):
+    """A number from the environment. A malformed one raises ConfigError, or, when a
+    `problems` list is given, is reported there and replaced by the default."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
         value = kind(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a valid {kind.__name__}") from None
-    if value < minimum:
-        raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
+        if value < minimum:
+            raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
+    except (ValueError, ConfigError) as exc:
+        message = str(exc) if isinstance(exc, ConfigError) else f"{name}={raw!r} is not a valid {kind.__name__}"
+        if problems is None:
+            raise ConfigError(message) from None
+        problems.append(f"{message}; using the default, {default}")
+        return default
     return value
 
 
@@ -110,6 +137,7 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 8082
     log_level: str = "info"
+    log_format: str = "text"
     preferred_provider: str = "openai"
     big_model: str = "gpt-4.1"
     small_model: str = "gpt-4.1-mini"
@@ -134,14 +162,30 @@ class Config:
     env: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Config:
-        level = env.get("LOG_LEVEL", "info").strip().lower() or "info"
-        if level not in LOG_LEVELS:
-            raise ConfigError(f"LOG_LEVEL={level!r} must be one of {', '.join(LOG_LEVELS)}")
+    def from_env(cls, env: Mapping[str, str], problems: list | None = None) -> Config:
+        """Parse the environment. Strict by default (a malformed value raises ConfigError
+        naming the variable); with a `problems` list, each is reported there instead and
+        the default used, so the proxy can start with the rest."""
+
+        def choice(name, allowed, default):
+            value = env.get(name, "").strip().lower() or default
+            if value in allowed:
+                return value
+            message = f"{name}={value!r} must be one of {', '.join(allowed)}"
+            if problems is None:
+                raise ConfigError(message)
+            problems.append(f"{message}; using {default}")
+            return default
+
+        def number(name, default, kind, minimum):
+            return _env_number(env, name, default, kind, minimum, problems)
+
+        level = choice("LOG_LEVEL", LOG_LEVELS, "info")
         return cls(
             host=env.get("HOST", "").strip() or cls.host,
-            port=_env_number(env, "PORT", cls.port, int, 0),
+            port=number("PORT", cls.port, int, 0),
             log_level=level,
+            log_format=choice("LOG_FORMAT", LOG_FORMATS, "text"),
             preferred_provider=env.get("PREFERRED_PROVIDER", "").strip().lower() or cls.preferred_provider,
             big_model=env.get("BIG_MODEL", "").strip() or cls.big_model,
             small_model=env.get("SMALL_MODEL", "").strip() or cls.small_model,
@@ -149,24 +193,25 @@ class Config:
             opus_model=env.get("OPUS_MODEL", "").strip(),
             think_model=env.get("THINK_MODEL", "").strip(),
             long_context_model=env.get("LONG_CONTEXT_MODEL", "").strip(),
-            long_context_threshold=_env_number(env, "LONG_CONTEXT_THRESHOLD", cls.long_context_threshold, int, 1),
+            long_context_threshold=number("LONG_CONTEXT_THRESHOLD", cls.long_context_threshold, int, 1),
             vision_model=env.get("VISION_MODEL", "").strip(),
             fallback_models=tuple(m.strip() for m in env.get("FALLBACK_MODELS", "").split(",") if m.strip()),
-            request_timeout=_env_number(env, "REQUEST_TIMEOUT", cls.request_timeout, float, 0.05),
-            connect_timeout=_env_number(env, "CONNECT_TIMEOUT", cls.connect_timeout, float, 0.05),
-            request_deadline=_env_number(env, "REQUEST_DEADLINE", cls.request_deadline, float, 0.05),
-            client_timeout=_env_number(env, "CLIENT_TIMEOUT", cls.client_timeout, float, 0.05),
+            request_timeout=number("REQUEST_TIMEOUT", cls.request_timeout, float, 0.05),
+            connect_timeout=number("CONNECT_TIMEOUT", cls.connect_timeout, float, 0.05),
+            request_deadline=number("REQUEST_DEADLINE", cls.request_deadline, float, 0.05),
+            client_timeout=number("CLIENT_TIMEOUT", cls.client_timeout, float, 0.05),
             proxy_api_key=env.get("PROXY_API_KEY", "").strip(),
-            max_concurrency=_env_number(env, "MAX_CONCURRENCY", cls.max_concurrency, int, 1),
-            shutdown_grace=_env_number(env, "SHUTDOWN_GRACE", cls.shutdown_grace, float, 0),
-            max_tokens_limit=_env_number(env, "MAX_TOKENS_LIMIT", None, int, 1),
-            max_body_bytes=int(_env_number(env, "MAX_BODY_MB", 32, float, 0.001) * 1024 * 1024),
-            keepalive_seconds=_env_number(env, "KEEPALIVE_SECONDS", cls.keepalive_seconds, float, 0.05),
+            max_concurrency=number("MAX_CONCURRENCY", cls.max_concurrency, int, 1),
+            shutdown_grace=number("SHUTDOWN_GRACE", cls.shutdown_grace, float, 0),
+            max_tokens_limit=number("MAX_TOKENS_LIMIT", None, int, 1),
+            max_body_bytes=int(number("MAX_BODY_MB", 32, float, 0.001) * 1024 * 1024),
+            keepalive_seconds=number("KEEPALIVE_SECONDS", cls.keepalive_seconds, float, 0.05),
             env=dict(env),
         )
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("text", "json")
 
 
 def parse_dotenv(text: str) -> dict:
@@ -1576,6 +1621,40 @@ def as_dict(obj) -> dict:
 # ----------------------------------------------------------------------------------------
 
 
+def request_line(fields: dict) -> str:
+    """The text of a request's log line. Example: "POST /v1/messages?beta=true 200
+    claude-opus-4-8 -> groq/moonshotai/kimi-k2-instruct stream in=5210 out=87 ttft=412ms 1630ms"."""
+    parts = [fields.get("method") or "-", fields.get("path") or "-", str(fields.get("status") or "-")]
+    if "model" in fields:
+        parts.append(f"{fields['model']} -> {fields.get('target')}")
+    parts += [f"(fallback {fallback})" for fallback in fields.get("fallbacks", ())]
+    if "mode" in fields:
+        parts.append(fields["mode"])
+    if "output_tokens" in fields:
+        parts.append(f"in={fields['input_tokens']} out={fields['output_tokens']}")
+    if "ttft_ms" in fields:
+        parts.append(f"ttft={fields['ttft_ms']}ms")
+    parts.append(f"{fields.get('ms', 0)}ms")
+    if fields.get("client_gone"):
+        parts.append("client gone")
+    for key in ("error", "error_event"):
+        if key in fields:
+            parts.append(("error event " if key == "error_event" else "") + fields[key])
+    return " ".join(parts)
+
+
+class JsonLogFormatter(logging.Formatter):
+    """LOG_FORMAT=json: one JSON object per line, with a request line's fields as keys."""
+
+    def format(self, record):
+        out = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname.lower(),
+               "logger": record.name, "message": record.getMessage()}
+        out.update(getattr(record, "fields", None) or {})
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False, default=str)
+
+
 class Prepared(NamedTuple):
     """A validated /v1/messages request, translated and ready for litellm."""
 
@@ -1599,7 +1678,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     request_id = ""
     status = None
-    model_note = ""
+    fields: dict = {}  # what the request's log line says: models, tokens, timings, error
     chunked = True
     failed = False  # a stream that ended with an error event
 
@@ -1641,7 +1720,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _send_error(self, error: ProxyError):
         error.message = redact(error.message, self.config.env)
-        self.model_note += f" {error.error_type}: {error.message}"
+        self.fields["error"] = f"{error.error_type}: {error.message}"
         self._send_json(error.status, error.body(), error.headers)
 
     def _read_body(self) -> bytes:
@@ -1717,9 +1796,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _dispatch(self):
         self.request_id = "req_" + secrets.token_hex(12)
-        self.status, self.failed, self.body_read = None, False, False
+        self.status, self.body_read = None, False
         self.started_at = time.monotonic()
-        self.model_note = ""
+        self.fields = {}
         path = urlsplit(self.path).path.rstrip("/") or "/"
         name = self.ROUTES.get((self.command, path))
         if name is None and path.startswith("/v1/models/") and self.command in ("GET", "HEAD"):
@@ -1769,14 +1848,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _dispatch
 
     def _log_done(self):
-        elapsed = (time.monotonic() - self.started_at) * 1000
-        if self.failed or (self.status or 0) >= 500 or self.status in (401, 403, 429):
+        """One line per request: what was asked, where it went, what it cost, how long it took."""
+        fields = self.fields
+        fields.update(method=self.command, path=self.path, status=self.status,
+                      ms=round((time.monotonic() - self.started_at) * 1000))
+        if "error_event" in fields or (self.status or 0) >= 500 or self.status in (401, 403, 429):
             level = logging.WARNING  # worth a look: the provider failed, or keys or limits need attention
-        elif self.command == "HEAD" or self.path.startswith("/v1/models"):
+        elif self.command == "HEAD" or self.path.startswith("/v1/models") or fields["path"] in ("/", "/api/hello"):
             level = logging.DEBUG  # probes Claude Code sends often
         else:
             level = logging.INFO
-        log.log(level, "%s %s %s%s %.0fms", self.command, self.path, self.status or "-", self.model_note, elapsed)
+        if log.isEnabledFor(level):
+            log.log(level, request_line(fields), extra={"fields": fields})
 
     # -- endpoints ---------------------------------------------------------------------
 
@@ -1828,7 +1911,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             params = to_openai_request(body, target, provider_for(target.partition("/")[0]))
             tokens = count_tokens(self._litellm(), target, params)
             target = route_model(body["model"], self.config, providers, thinking=thinking, images=images, input_tokens=tokens)
-        self.model_note = f" {body['model']} -> {target}"
+        self.fields.update(model=body["model"], target=target)
         return target
 
     def _attempts(self, body: dict):
@@ -1856,7 +1939,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         prepared = next(attempts, None)
         if prepared is not None:
             log.info("%s %s; falling back to %s", error.status, error.error_type, prepared.target)
-            self.model_note += f" (after {error.status}: fallback {prepared.target})"
+            self.fields.setdefault("fallbacks", []).append(f"{prepared.target} after {error.status}")
         return prepared
 
     def _prepare(self, body: dict, target: str) -> Prepared:
@@ -1908,6 +1991,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def handle_messages(self, path):
         body = self._read_json()
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("request body: %s", json.dumps(body, ensure_ascii=False)[:20000])
         validate_request(body, need_max_tokens=True)
         if self.server.draining.is_set():
             self.close_connection = True
@@ -1950,7 +2035,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             response = probe_response(prepared.input_tokens)
             break
         message = from_openai_response(response, new_message_id(), prepared.requested, **self._reply_options(prepared))
-        self.model_note += " json"
+        usage = message["usage"]
+        self.fields.update(mode="json", input_tokens=usage["input_tokens"] + usage["cache_read_input_tokens"],
+                           output_tokens=usage["output_tokens"])
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("response body: %s", json.dumps(message, ensure_ascii=False)[:20000])
         self._send_json(200, message)
 
     @staticmethod
@@ -2006,8 +2095,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         items.put(END)
                         continue
                     log.debug("stream from %s failed", prepared.target, exc_info=item)
-                    self.failed = True
-                    self.model_note += f" error event {error.error_type}: {error.message}"
+                    self.fields["error_event"] = f"{error.error_type}: {error.message}"
                     self._write_events(translator.feed({}) + [("error", error.body())])
                     break
                 if not started:
@@ -2023,7 +2111,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._end_chunks()
         except ClientGone:
             self.close_connection = True
-            self.model_note += " client-gone"
+            self.fields["client_gone"] = True
         finally:
             _close_quietly(stream)
 
@@ -2065,7 +2153,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return True
 
     def _start_stream(self):
-        self.model_note += " stream"
+        self.fields["mode"] = "stream"
         self.chunked = self.request_version == "HTTP/1.1"
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
@@ -2082,6 +2170,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _write_events(self, events):
         if not events:
             return
+        for name, payload in events:
+            if name == "content_block_delta" and "ttft_ms" not in self.fields:
+                delta = payload["delta"]
+                if delta.get("text") or delta.get("thinking") or delta.get("partial_json"):
+                    self.fields["ttft_ms"] = round((time.monotonic() - self.started_at) * 1000)
+            elif name == "message_delta":
+                usage = payload["usage"]
+                self.fields.update(input_tokens=usage["input_tokens"] + usage["cache_read_input_tokens"],
+                                   output_tokens=usage["output_tokens"])
         data = b"".join(sse_event(name, payload) for name, payload in events)
         try:
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if self.chunked else data)

@@ -1494,7 +1494,8 @@ class LogLines(__import__("logging").Handler):
         return self.lines(fragment)
 
     def lines(self, fragment):
-        return [r for r in self.records if fragment in r.getMessage()]
+        """Request lines (the records that carry fields) mentioning `fragment`."""
+        return [r for r in self.records if hasattr(r, "fields") and fragment in r.getMessage()]
 
 
 @pytest.fixture
