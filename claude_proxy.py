@@ -89,7 +89,9 @@ import secrets
 import select
 import signal
 import socket
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -2278,15 +2280,132 @@ def make_server(config: Config) -> Server:
     return Server(config)
 
 
+ROUTE_VARIABLES = ("BIG_MODEL", "SMALL_MODEL", "MIDDLE_MODEL", "OPUS_MODEL", "THINK_MODEL", "LONG_CONTEXT_MODEL", "VISION_MODEL")
+
+
+def configured_targets(config: Config) -> list:
+    """(variable, value) for every model the configuration routes to."""
+    values = [config.big_model, config.small_model, config.middle_model, config.opus_model, config.think_model,
+              config.long_context_model, config.vision_model]
+    return [(n, v) for n, v in zip(ROUTE_VARIABLES, values) if v] + [("FALLBACK_MODELS", m) for m in config.fallback_models]
+
+
+def config_problems(config: Config, providers) -> list:
+    """What would fail at the first request, found at start: a routed model on a provider
+    litellm does not know, or on one whose key is missing. Each names the variable and the fix."""
+    problems, reported = [], set()
+    for name, value in configured_targets(config):
+        target = qualify(value, config, providers)
+        prefix = target.partition("/")[0]
+        if prefix not in providers:
+            problems.append(f"{name}={value}: '{prefix}' is not a provider litellm knows; write provider/model "
+                            f"(for example groq/{value.rpartition('/')[2]}) or fix PREFERRED_PROVIDER")
+            continue
+        needed = provider_for(prefix).key_env
+        if needed and not any(config.env.get(k, "").strip() for k in needed) and prefix not in reported:
+            reported.add(prefix)
+            problems.append(f"{name}={value} routes to {target}, which needs {' or '.join(needed)}: "
+                            "set it in the environment or in .env")
+    return problems
+
+
+def banner(config: Config, url: str, env_file: str | None = None, *, windows: bool = False, color: bool = False) -> list:
+    """The start-up lines: where the proxy listens, where each kind of request goes, which
+    provider keys it has (names only), and the command that connects Claude Code."""
+    bold = (lambda text: f"\033[1m{text}\033[0m") if color else (lambda text: text)
+    lines = [f"claude_proxy listening on {bold(url)}"]
+    if env_file:
+        lines.append(f"  variables from {env_file} (the real environment wins)")
+    lines.append(f"  haiku -> {config.small_model}; sonnet -> {config.middle_model or config.big_model}; "
+                 f"opus -> {config.opus_model or config.big_model}; other Claude names -> {config.big_model}")
+    scenarios = [(config.think_model, "thinking"), (config.vision_model, "images"),
+                 (config.long_context_model, f"input over {config.long_context_threshold} tokens")]
+    lines += [f"  {what} -> {model}" for model, what in scenarios if model]
+    if config.fallback_models:
+        lines.append(f"  on 429, 5xx or no connection, fall back to: {', '.join(config.fallback_models)}")
+    lines.append(f"  bare model names get {config.preferred_provider}/")
+    keys = sorted(n for n, v in config.env.items() if n.endswith("_API_KEY") and v.strip() and n != "PROXY_API_KEY")
+    lines.append(f"  provider keys found: {', '.join(keys) or 'none'}")
+    if windows:
+        lines.append(f'  connect with: $env:ANTHROPIC_BASE_URL="{url}"; claude   (PowerShell)')
+        lines.append(f"            or: set ANTHROPIC_BASE_URL={url} && claude   (cmd)")
+    else:
+        lines.append(f"  connect with: ANTHROPIC_BASE_URL={url} claude")
+    if config.proxy_api_key:
+        lines.append("  clients must send PROXY_API_KEY (in Claude Code: ANTHROPIC_API_KEY)")
+    host = url.split("//", 1)[1].rsplit(":", 1)[0].strip("[]")
+    if not (host.startswith("127.") or host in ("localhost", "::1")) and not config.proxy_api_key:
+        lines.append(f"  WARNING: listening on {host}, beyond this machine, without PROXY_API_KEY: anyone who can reach "
+                     "it spends your provider keys. Set PROXY_API_KEY, or listen on 127.0.0.1.")
+    return lines
+
+
+def setup_logging(config: Config, stream=None, path: str | None = None):
+    """Log lines to standard error (or a file), as text or JSON."""
+    handler = logging.FileHandler(path, encoding="utf-8") if path else logging.StreamHandler(stream or sys.stderr)
+    if config.log_format == "json":
+        handler.setFormatter(JsonLogFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(config.log_level.upper())
+
+
+def split_command(argv: list) -> tuple:
+    """(the proxy's own arguments, the command to launch). Example: ["--port", "9", "--",
+    "claude", "-p", "hi"] -> (["--port", "9"], ["claude", "-p", "hi"]); "run claude" too."""
+    if "--" in argv:
+        cut = argv.index("--")
+        return argv[:cut], argv[cut + 1:]
+    for i, word in enumerate(argv):
+        if word == "run" and (i == 0 or not argv[i - 1].startswith("--") or "=" in argv[i - 1]):
+            return argv[:i], argv[i + 1:]
+    return argv, []
+
+
+def launch(server: Server, command: list) -> int:
+    """Run a command (Claude Code) against this proxy and return its exit status. The
+    terminal is the command's; the proxy stops when it ends."""
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    env = dict(os.environ, ANTHROPIC_BASE_URL=url)
+    if server.config.proxy_api_key:
+        env["ANTHROPIC_API_KEY"] = server.config.proxy_api_key
+        env.pop("ANTHROPIC_AUTH_TOKEN", None)
+    elif not (env.get("ANTHROPIC_API_KEY") or env.get("ANTHROPIC_AUTH_TOKEN")):
+        env["ANTHROPIC_API_KEY"] = "claude-proxy"  # any value: the proxy holds the real keys
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+    thread.start()
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: None)  # Ctrl-C belongs to the command
+    try:
+        return subprocess.run(command, env=env).returncode
+    except FileNotFoundError:
+        print(f"claude_proxy: command not found: {command[0]}" +
+              (" (install Claude Code: npm install -g @anthropic-ai/claude-code)" if command[0] == "claude" else ""),
+              file=sys.stderr)
+        return 127
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        server.shutdown()
+        server.drain(min(server.config.shutdown_grace, 2))
+        server.server_close()
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="claude_proxy.py", description=__doc__.split("\n\n")[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--host", help="address to bind (env HOST, default 127.0.0.1)")
+    own, command = split_command(list(sys.argv[1:] if argv is None else argv))
+    parser = argparse.ArgumentParser(
+        prog="claude_proxy.py", formatter_class=argparse.RawDescriptionHelpFormatter,
+        usage="%(prog)s [options]\n       %(prog)s [options] -- claude [args...]",
+        description=__doc__.split("\n\n")[1], epilog=__doc__[__doc__.index("Environment ("):].rstrip())
+    parser.add_argument("--host", help="address to listen on (env HOST, default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (env PORT, default 8082; 0 picks a free one)")
     parser.add_argument("--log-level", choices=LOG_LEVELS, help="log verbosity (env LOG_LEVEL, default info)")
+    parser.add_argument("--log-format", choices=LOG_FORMATS, help="text, or one JSON object per line (env LOG_FORMAT)")
+    parser.add_argument("--log-file", metavar="PATH", help="write the log there instead of standard error "
+                                                           "(when launching a command: default a file in the temp folder)")
     parser.add_argument("--env-file", metavar="PATH",
                         help="variables to load (default: .env in the working directory, if any); the real environment wins")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(own)
     env_file = args.env_file or (".env" if os.path.isfile(".env") else None)
     if env_file:
         try:
@@ -2297,33 +2416,32 @@ def main(argv=None) -> int:
             return 2
         for name, value in loaded.items():
             os.environ.setdefault(name, value)  # litellm reads some variables itself (cloud credentials)
-    try:
-        config = Config.from_env(os.environ)
-    except ConfigError as exc:
-        print(f"claude_proxy: configuration error: {exc}", file=sys.stderr)
-        return 2
-    overrides = {k: v for k, v in (("host", args.host), ("port", args.port), ("log_level", args.log_level)) if v is not None}
-    config = dataclasses.replace(config, **overrides)
-    logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    problems: list = []
+    config = Config.from_env(os.environ, problems)
+    flags = {"host": args.host, "port": args.port, "log_level": args.log_level, "log_format": args.log_format}
+    config = dataclasses.replace(config, **{k: v for k, v in flags.items() if v is not None})
+    log_file = args.log_file
+    if command:  # a private proxy for one command: loopback, a free port, the log out of the terminal's way
+        config = dataclasses.replace(config, host="127.0.0.1", port=0)
+        log_file = log_file or os.path.join(tempfile.gettempdir(), f"claude_proxy-{os.getpid()}.log")
+    setup_logging(config, path=log_file)
+    for problem in problems:
+        log.warning("configuration: %s", problem)
     try:
         server = make_server(config)
     except OSError as exc:
-        print(f"claude_proxy: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr)
+        print(f"claude_proxy: cannot listen on {config.host}:{config.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    threading.Thread(target=warm_up, args=(config,), daemon=True).start()  # litellm loads while probes are answered
     host, port = server.server_address[:2]
-    url = f"http://{host}:{port}"
-    # Import litellm in the background: the server answers probes meanwhile.
-    threading.Thread(target=load_litellm, args=(config.log_level == "debug",), daemon=True).start()
-    print(f"claude_proxy listening on {url}", flush=True)
-    if env_file:
-        print(f"  variables from {env_file} (the real environment wins)", flush=True)
-    print(f"  haiku -> {config.small_model}; sonnet, opus -> {config.big_model} (bare names get {config.preferred_provider}/)", flush=True)
-    keys = sorted(n for n, v in config.env.items() if n.endswith("_API_KEY") and v.strip())
-    print(f"  provider keys found: {', '.join(keys) or 'none'}", flush=True)
-    print(f"  connect with: ANTHROPIC_BASE_URL={url} claude", flush=True)
-    if not (host.startswith("127.") or host in ("localhost", "::1")) and not config.proxy_api_key:
-        print(f"  WARNING: listening on {host}, beyond this machine, without PROXY_API_KEY: anyone who can reach it "
-              "spends your provider keys. Set PROXY_API_KEY, or listen on 127.0.0.1.", flush=True)
+    url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
+    if command:
+        print(f"claude_proxy: serving {command[0]} on {url}; log: {log_file}", file=sys.stderr, flush=True)
+        return launch(server, command)
+    for line in banner(config, url, env_file, windows=os.name == "nt", color=sys.stdout.isatty()):
+        print(line, flush=True)
+    for problem in problems:
+        print(f"  WARNING: {problem}", flush=True)
 
     def stop(signum, frame):
         raise KeyboardInterrupt  # SIGTERM ends serve_forever as Ctrl-C does
@@ -2338,6 +2456,14 @@ def main(argv=None) -> int:
     server.server_close()
     print(f"claude_proxy stopped{f' ({left} request(s) cut off)' if left else ''}", flush=True)
     return 0
+
+
+def warm_up(config: Config):
+    """Import litellm, then report what the configuration would fail on (once it knows the providers)."""
+    load_litellm(config.log_level == "debug")
+    for problem in config_problems(config, provider_names()):
+        log.warning("configuration: %s", problem)
+        print(f"  WARNING: {problem}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

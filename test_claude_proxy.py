@@ -2143,12 +2143,15 @@ def test_env_file_loads_and_the_real_environment_wins(tmp_path):
     process = subprocess.Popen([sys.executable, cp.__file__, "--port", "0"], cwd=tmp_path, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        lines = [process.stdout.readline() for _ in range(4)]
+        lines = [process.stdout.readline()]
+        while "connect with" not in lines[-1] and lines[-1]:
+            lines.append(process.stdout.readline())
     finally:
         process.terminate()
         process.wait(timeout=TIMEOUT)
     text = "".join(lines)
-    assert "sonnet, opus -> from-real-env" in text and "haiku -> small-from-dotenv" in text
+    assert "sonnet -> from-real-env" in text and "opus -> from-real-env" in text and "haiku -> small-from-dotenv" in text
+    assert "variables from .env" in text
     assert "GROQ_API_KEY" in text and "gsk-dotenv" not in text
     missing = subprocess.run([sys.executable, cp.__file__, "--env-file", str(tmp_path / "nope.env")], env=env,
                              capture_output=True, text=True, timeout=TIMEOUT)
