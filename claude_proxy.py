@@ -2294,13 +2294,14 @@ def config_problems(config: Config, providers) -> list:
     """What would fail at the first request, found at start: a routed model on a provider
     litellm does not know, or on one whose key is missing. Each names the variable and the fix."""
     problems, reported = [], set()
+    if config.preferred_provider not in providers:
+        problems.append(f"PREFERRED_PROVIDER={config.preferred_provider} is not a provider litellm knows "
+                        "(openai, gemini, groq, moonshot, deepseek, openrouter, anthropic, ollama_chat, ...)")
     for name, value in configured_targets(config):
         target = qualify(value, config, providers)
         prefix = target.partition("/")[0]
         if prefix not in providers:
-            problems.append(f"{name}={value}: '{prefix}' is not a provider litellm knows; write provider/model "
-                            f"(for example groq/{value.rpartition('/')[2]}) or fix PREFERRED_PROVIDER")
-            continue
+            continue  # reported above
         needed = provider_for(prefix).key_env
         if needed and not any(config.env.get(k, "").strip() for k in needed) and prefix not in reported:
             reported.add(prefix)
@@ -2355,11 +2356,8 @@ def setup_logging(config: Config, stream=None, path: str | None = None):
 def split_command(argv: list) -> tuple:
     """(the proxy's own arguments, the command to launch). Example: ["--port", "9", "--",
     "claude", "-p", "hi"] -> (["--port", "9"], ["claude", "-p", "hi"]); "run claude" too."""
-    if "--" in argv:
-        cut = argv.index("--")
-        return argv[:cut], argv[cut + 1:]
     for i, word in enumerate(argv):
-        if word == "run" and (i == 0 or not argv[i - 1].startswith("--") or "=" in argv[i - 1]):
+        if word == "--" or (word == "run" and (i == 0 or not argv[i - 1].startswith("--") or "=" in argv[i - 1])):
             return argv[:i], argv[i + 1:]
     return argv, []
 

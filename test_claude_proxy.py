@@ -2409,3 +2409,122 @@ def test_zz_no_provider_key_in_any_log_line_or_answer(client, fake, gemini, prox
     for key in FAKE_KEYS:
         assert key not in wire, f"{key} sent to a client"
         assert key not in logs, f"{key} in a log line"
+
+
+# ----------------------------------------------------------------------------------------
+# user experience: start-up, launcher, logs
+# ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--port", "9"], (["--port", "9"], [])),
+    (["--port", "9", "--", "claude", "-p", "hi"], (["--port", "9"], ["claude", "-p", "hi"])),
+    (["run", "claude", "--", "x"], ([], ["claude", "--", "x"])),
+    (["--log-level", "debug", "run", "claude"], (["--log-level", "debug"], ["claude"])),
+    (["--env-file", "run"], (["--env-file", "run"], [])),
+])
+def test_split_command(argv, expected):
+    assert cp.split_command(argv) == expected
+
+
+def test_banner():
+    config = cp.Config.from_env({"BIG_MODEL": "groq/kimi", "SMALL_MODEL": "llama", "PREFERRED_PROVIDER": "groq",
+                                 "OPUS_MODEL": "gemini/gemini-2.5-pro", "VISION_MODEL": "openai/gpt-4o",
+                                 "FALLBACK_MODELS": "openai/gpt-4.1", "GROQ_API_KEY": "gsk-secret-value", "OPENAI_API_KEY": ""})
+    text = "\n".join(cp.banner(config, "http://127.0.0.1:8082", ".env"))
+    for fragment in ("listening on http://127.0.0.1:8082", "variables from .env", "haiku -> llama", "sonnet -> groq/kimi",
+                     "opus -> gemini/gemini-2.5-pro", "images -> openai/gpt-4o", "fall back to: openai/gpt-4.1",
+                     "bare model names get groq/", "provider keys found: GROQ_API_KEY",
+                     "connect with: ANTHROPIC_BASE_URL=http://127.0.0.1:8082 claude"):
+        assert fragment in text, fragment
+    assert "gsk-secret-value" not in text and "WARNING" not in text and "\033[" not in text
+    windows = "\n".join(cp.banner(config, "http://0.0.0.0:8082", windows=True, color=True))
+    assert '$env:ANTHROPIC_BASE_URL="http://0.0.0.0:8082"; claude' in windows and "WARNING: listening on 0.0.0.0" in windows
+    assert "\033[1m" in windows
+    keyed = cp.dataclasses.replace(config, proxy_api_key="k" * 20)
+    assert "WARNING" not in "\n".join(cp.banner(keyed, "http://0.0.0.0:8082"))
+
+
+def test_config_problems_name_the_variable_and_the_fix():
+    config = cp.Config.from_env({"BIG_MODEL": "moonshot/kimi-k2", "SMALL_MODEL": "openrouter/x/y", "VISION_MODEL": "gpt-4o",
+                                 "FALLBACK_MODELS": "groq/llama-3.1-8b-instant", "GROQ_API_KEY": "gsk-1234567890"})
+    problems = cp.config_problems(config, PROVIDER_NAMES)
+    assert any("BIG_MODEL=moonshot/kimi-k2" in p and "MOONSHOT_API_KEY" in p for p in problems)
+    assert any("SMALL_MODEL=openrouter/x/y" in p and "OPENROUTER_API_KEY" in p for p in problems)
+    assert any("VISION_MODEL=gpt-4o" in p and "OPENAI_API_KEY" in p for p in problems)
+    assert not any("FALLBACK_MODELS" in p for p in problems) and len(problems) == 3
+    typo = cp.Config.from_env({"PREFERRED_PROVIDER": "grok", "GROQ_API_KEY": "gsk-1234567890"})
+    assert any("PREFERRED_PROVIDER=grok is not a provider" in p for p in cp.config_problems(typo, PROVIDER_NAMES))
+    lenient: list = []
+    assert cp.Config.from_env({"PORT": "eighty", "KEEPALIVE_SECONDS": "-3"}, lenient).port == 8082
+    assert any("PORT='eighty'" in p for p in lenient) and any("KEEPALIVE_SECONDS" in p for p in lenient)
+
+
+def test_help_lists_every_variable_and_flag():
+    help_text = subprocess.run([sys.executable, cp.__file__, "--help"], capture_output=True, text=True, timeout=TIMEOUT).stdout
+    import inspect
+
+    source = inspect.getsource(cp.Config.from_env)  # every variable the configuration reads
+    variables = set(re.findall(r'(?:env\.get|number|choice)\("([A-Z_]+)"', source))
+    assert len(variables) > 20
+    for name in variables:
+        assert name in help_text, name
+    for flag in ("--host", "--port", "--log-level", "--log-format", "--log-file", "--env-file", "-- claude"):
+        assert flag in help_text, flag
+
+
+def test_launcher_runs_a_command_against_a_private_proxy(fake, tmp_path):
+    """`claude_proxy.py -- CMD`: CMD gets ANTHROPIC_BASE_URL and a key, its requests are
+    served, and its exit status becomes the proxy's."""
+    script = tmp_path / "client.py"
+    script.write_text(
+        "import json, os, sys, urllib.request\n"
+        "request = urllib.request.Request(os.environ['ANTHROPIC_BASE_URL'] + '/v1/messages', method='POST',\n"
+        "    data=json.dumps({'model': 'claude-sonnet-4-6', 'max_tokens': 10, 'messages': [{'role': 'user', 'content': 'hi'}]}).encode(),\n"
+        "    headers={'x-api-key': os.environ['ANTHROPIC_API_KEY']})\n"
+        "answer = json.load(urllib.request.urlopen(request, timeout=20))\n"
+        "print('ANSWER', answer['content'][0]['text'], os.environ['ANTHROPIC_API_KEY'])\n"
+        "sys.exit(7)\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    env.update(proxy_env(fake.url), PORT="8082", LOG_LEVEL="info")
+    run = subprocess.run([sys.executable, cp.__file__, "--log-file", str(tmp_path / "proxy.log"), "--", sys.executable, str(script)],
+                         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=3 * TIMEOUT)
+    assert run.returncode == 7, run.stderr
+    assert "ANSWER Hello there! claude-proxy" in run.stdout
+    assert "serving" in run.stderr and "log:" in run.stderr
+    log_text = (tmp_path / "proxy.log").read_text()
+    assert "claude-sonnet-4-6 -> openai/gpt-4.1" in log_text and "sk-test-openai" not in log_text
+    missing = subprocess.run([sys.executable, cp.__file__, "--", "no-such-command-xyz"], env=env, cwd=tmp_path,
+                             capture_output=True, text=True, timeout=3 * TIMEOUT)
+    assert missing.returncode == 127 and "command not found: no-such-command-xyz" in missing.stderr
+
+
+@needs_claude
+def test_launcher_with_the_real_cli(fake, tmp_path):
+    fake.replies = [text_reply("Launched and answered.")]
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "TERM": "dumb", "DISABLE_TELEMETRY": "1",
+           "DISABLE_ERROR_REPORTING": "1", "DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+           "LITELLM_LOCAL_MODEL_COST_MAP": "True", **proxy_env(fake.url)}
+    run = subprocess.run([sys.executable, cp.__file__, "--", CLAUDE, "-p", "hi", "--output-format", "json"],
+                         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["result"] == "Launched and answered."
+
+
+def test_json_log_format(fake, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(proxy_env(fake.url), PYTHONUNBUFFERED="1", LOG_FORMAT="json", LOG_LEVEL="info")
+    process = subprocess.Popen([sys.executable, cp.__file__, "--port", "0", "--log-file", str(tmp_path / "log.jsonl")],
+                               cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        port = int(process.stdout.readline().rsplit(":", 1)[1])
+        target = type("P", (), {"server_address": ("127.0.0.1", port)})
+        assert raw(target, "POST", "/v1/messages", dict(BASIC, stream=True))[0] == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=TIMEOUT)
+    records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    request = next(r for r in records if r.get("path") == "/v1/messages")
+    assert request["status"] == 200 and request["model"] == "claude-sonnet-4-6" and request["target"] == "openai/gpt-4.1"
+    assert request["mode"] == "stream" and request["output_tokens"] == 5 and request["ttft_ms"] <= request["ms"]
+    assert request["level"] == "info" and "time" in request
