@@ -77,6 +77,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
+import http.client
 import http.server
 import json
 import logging
@@ -2403,6 +2404,9 @@ def main(argv=None) -> int:
                                                            "(when launching a command: default a file in the temp folder)")
     parser.add_argument("--env-file", metavar="PATH",
                         help="variables to load (default: .env in the working directory, if any); the real environment wins")
+    parser.add_argument("--doctor", action="store_true",
+                        help="check the configuration and send each routed model the requests Claude Code sends; "
+                             "print what passes and how to fix what fails (exit status 0 only if all pass)")
     args = parser.parse_args(own)
     env_file = args.env_file or (".env" if os.path.isfile(".env") else None)
     if env_file:
@@ -2423,6 +2427,10 @@ def main(argv=None) -> int:
         config = dataclasses.replace(config, host="127.0.0.1", port=0)
         log_file = log_file or os.path.join(tempfile.gettempdir(), f"claude_proxy-{os.getpid()}.log")
     setup_logging(config, path=log_file)
+    if args.doctor:
+        for problem in problems:
+            print(f"configuration: {problem}", flush=True)
+        return doctor(config) or (1 if problems else 0)
     for problem in problems:
         log.warning("configuration: %s", problem)
     try:
@@ -2454,6 +2462,139 @@ def main(argv=None) -> int:
     server.server_close()
     print(f"claude_proxy stopped{f' ({left} request(s) cut off)' if left else ''}", flush=True)
     return 0
+
+
+# ----------------------------------------------------------------------------------------
+# doctor: the requests Claude Code sends, through this proxy, to each routed model
+# ----------------------------------------------------------------------------------------
+
+DOCTOR_TOOL = {"name": "get_weather", "description": "The current weather in a city.",
+               "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+
+# An error type (or status) -> what to do about it.
+DOCTOR_FIXES = {
+    "authentication_error": "the provider refused the key: check {keys}",
+    "permission_error": "the key may not use this model: check the account, or pick another model",
+    "not_found_error": "the provider does not know this model: check the name (and its provider prefix)",
+    "rate_limit_error": "rate limited or out of quota: wait, or check the provider account",
+    "overloaded_error": "the provider is overloaded: retry later, or set FALLBACK_MODELS",
+    "timeout_error": "no answer in time: check the base URL and the network, or raise REQUEST_TIMEOUT",
+    "api_error": "the provider failed or cannot be reached: check the base URL ({bases})",
+    "invalid_request_error": "the provider rejected the request: {hint}",
+}
+
+
+def doctor_checks(model: str) -> list:
+    """(name, method, path, body, verdict) for each check; verdict(status, answer) -> (ok, detail)."""
+    ask = {"model": model, "max_tokens": 256}
+    said = lambda m: " ".join(b.get("text", "") for b in m.get("content", []) if b.get("type") == "text").strip()[:40]
+    calls = lambda m: [b for b in m.get("content", []) if b.get("type") == "tool_use"]
+    weather = [{"role": "user", "content": "What is the weather in Paris? Use the tool."}]
+    call_turn = [weather[0], {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_doctor_1", "name": "get_weather",
+                                                                "input": {"city": "Paris"}}]},
+                 {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_doctor_1", "content": "18 C, sunny"}]}]
+    return [
+        ("text reply", "/v1/messages", dict(ask, messages=[{"role": "user", "content": "Reply with one word: pong"}]),
+         lambda m: (bool(said(m)), f"said {said(m)!r}")),
+        ("streamed reply", "/v1/messages", dict(ask, stream=True, messages=[{"role": "user", "content": "Count from 1 to 3."}]),
+         lambda m: (bool(said(m)) and m.get("stop_reason") is not None, f"said {said(m)!r}")),
+        ("tool call", "/v1/messages", dict(ask, tools=[DOCTOR_TOOL], tool_choice={"type": "tool", "name": "get_weather"},
+                                           messages=weather),
+         lambda m: (bool(calls(m)) and m.get("stop_reason") == "tool_use", f"called {[c['input'] for c in calls(m)]}")),
+        ("tool result round trip", "/v1/messages", dict(ask, tools=[DOCTOR_TOOL], messages=call_turn),
+         lambda m: (bool(said(m)), f"said {said(m)!r}")),
+        ("parallel tool calls", "/v1/messages", dict(ask, tools=[DOCTOR_TOOL], tool_choice={"type": "any"}, messages=[
+            {"role": "user", "content": "Get the weather in Paris and in Tokyo: call the tool once for each city, together."}]),
+         lambda m: (len(calls(m)) >= 1, f"{len(calls(m))} call(s) in one turn" + ("" if len(calls(m)) > 1 else " (the model chose one)"))),
+        ("thinking", "/v1/messages", dict(ask, max_tokens=4096, thinking={"type": "enabled", "budget_tokens": 2048},
+                                          messages=[{"role": "user", "content": "What is 17 * 23?"}]),
+         lambda m: (bool(said(m)), "with thinking" if any(b.get("type") == "thinking" for b in m.get("content", [])) else "answered")),
+        ("count_tokens", "/v1/messages/count_tokens", {"model": model, "tools": [DOCTOR_TOOL], "messages": weather},
+         lambda m: (m.get("input_tokens", 0) > 0, f"{m.get('input_tokens')} tokens")),
+        ("max_tokens 1 probe", "/v1/messages", dict(ask, max_tokens=1, messages=[{"role": "user", "content": "Hi"}]),
+         lambda m: (m.get("stop_reason") == "max_tokens", f"stop_reason {m.get('stop_reason')}")),
+    ]
+
+
+def doctor(config: Config, out=None) -> int:
+    """Check the configuration, then send each routed model the kinds of request Claude
+    Code sends, through this proxy's own translation; print a table. 0 only if all pass."""
+    out = out or sys.stdout
+    problems: list = []
+    load_litellm(config.log_level == "debug")
+    providers = provider_names()
+    problems += config_problems(config, providers)
+    for problem in problems:
+        print(f"configuration: {problem}", file=out)
+    server = make_server(dataclasses.replace(config, host="127.0.0.1", port=0))
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
+    targets = []
+    for name, value in configured_targets(config):
+        target = qualify(value, config, providers)
+        if target not in (t for t, _ in targets):
+            targets.append((target, name))
+    failures, rows = 0, []
+    try:
+        for target, variable in targets:
+            quirks = provider_for(target.partition("/")[0])
+            keys = " or ".join(quirks.key_env or (f"{target.partition('/')[0].upper()}_API_KEY",))
+            bases = " or ".join(quirks.base_env) or "the provider's base URL variable"
+            for check, path, body, verdict in doctor_checks(target):
+                status, answer = doctor_request(server, path, body, config.request_timeout)
+                if status == 200:
+                    ok, detail = verdict(answer)
+                    fix = "" if ok else "the model answered, but not as Claude Code needs: try another model"
+                else:
+                    ok, error = False, answer.get("error", {}) if isinstance(answer, dict) else {}
+                    kind = error.get("type", "api_error")
+                    hint = ("the model may not support tools" if "tool" in check else
+                            "lower MAX_TOKENS_LIMIT" if "max_tokens" in error.get("message", "") else "see the message")
+                    detail = f"{status} {kind}: {error.get('message', answer)}"[:160]
+                    fix = DOCTOR_FIXES.get(kind, "see the message").format(keys=keys, bases=bases, hint=hint)
+                failures += not ok
+                rows.append((f"{target} ({variable})", check, "pass" if ok else "FAIL", detail, fix))
+    finally:
+        server.shutdown()
+        server.server_close()
+    widths = [max(len(row[i]) for row in rows + [("model", "check", "result", "", "")]) for i in range(3)]
+    print(f"{'model':<{widths[0]}}  {'check':<{widths[1]}}  {'result':<{widths[2]}}  detail", file=out)
+    for model, check, result, detail, fix in rows:
+        print(f"{model:<{widths[0]}}  {check:<{widths[1]}}  {result:<{widths[2]}}  {detail}", file=out)
+        if fix:
+            print(f"{'':<{widths[0]}}  {'':<{widths[1]}}  {'':<{widths[2]}}  fix: {fix}", file=out)
+    total = len(rows)
+    print(f"{total - failures} of {total} checks passed" + (", problems in the configuration" if problems else ""), file=out)
+    return 0 if failures == 0 and not problems else 1
+
+
+def doctor_request(server: Server, path: str, body: dict, timeout: float) -> tuple:
+    """One request to the doctor's private proxy: (status, parsed answer); a stream is folded."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=timeout + 30)
+    try:
+        conn.request("POST", path, body=json.dumps(body), headers={"Content-Type": "application/json",
+                                                                   "x-api-key": server.config.proxy_api_key or "doctor"})
+        response = conn.getresponse()
+        data = response.read()
+    except OSError as exc:
+        return 0, {"error": {"type": "api_error", "message": f"no answer from the proxy: {exc}"}}
+    finally:
+        conn.close()
+    if response.status == 200 and body.get("stream"):
+        events = []
+        for frame in data.decode("utf-8", "replace").split("\n\n"):
+            lines = dict(line.split(": ", 1) for line in frame.split("\n") if ": " in line)
+            if "event" in lines and "data" in lines:
+                events.append((lines["event"], json.loads(lines["data"])))
+        if events and events[-1][0] == "error":
+            return 500, events[-1][1]
+        try:
+            return 200, fold_events(events)
+        except (KeyError, IndexError, ProxyError) as exc:
+            return 500, {"error": {"type": "api_error", "message": f"a malformed stream: {exc}"}}
+    try:
+        return response.status, json.loads(data)
+    except ValueError:
+        return response.status, {"error": {"type": "api_error", "message": data[:200].decode("utf-8", "replace")}}
 
 
 def warm_up(config: Config):

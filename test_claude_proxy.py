@@ -2528,3 +2528,59 @@ def test_json_log_format(fake, tmp_path):
     assert request["status"] == 200 and request["model"] == "claude-sonnet-4-6" and request["target"] == "openai/gpt-4.1"
     assert request["mode"] == "stream" and request["output_tokens"] == 5 and request["ttft_ms"] <= request["ms"]
     assert request["level"] == "info" and "time" in request
+
+
+def doctor_responder(body):
+    """A provider that behaves: answers, calls tools when asked, several when allowed."""
+    if body.get("max_tokens") == 1:
+        return text_reply("p", finish="length", usage=(5, 1))
+    if body["messages"][-1]["role"] == "tool":
+        return text_reply("It is sunny in Paris.")
+    if body.get("tools") and body.get("tool_choice") == "required":
+        return {"deltas": [tool_delta(0, '{"city": "Paris"}', "call_p", "get_weather"),
+                           tool_delta(1, '{"city": "Tokyo"}', "call_t", "get_weather")], "finish": "tool_calls", "usage": (9, 9)}
+    if body.get("tools") and isinstance(body.get("tool_choice"), dict):
+        return {"deltas": [tool_delta(0, '{"city": "Paris"}', "call_p", "get_weather")], "finish": "tool_calls", "usage": (9, 9)}
+    return text_reply("pong")
+
+
+def test_doctor_passes_against_a_good_provider(fake, gemini):
+    import io
+
+    fake.responder = doctor_responder
+    out = io.StringIO()
+    assert cp.doctor(cp.Config.from_env(proxy_env(fake.url, gemini.url)), out) == 0, out.getvalue()
+    text = out.getvalue()
+    assert "16 of 16 checks passed" in text and "FAIL" not in text
+    for check in ("text reply", "streamed reply", "tool call", "tool result round trip", "parallel tool calls", "thinking",
+                  "count_tokens", "max_tokens 1 probe"):
+        assert check in text
+    assert "openai/gpt-4.1 (BIG_MODEL)" in text and "groq/llama-3.1-8b-instant (SMALL_MODEL)" in text
+    assert "2 call(s) in one turn" in text
+
+
+def test_doctor_names_the_fix(fake, gemini):
+    import io
+
+    fake.responder = lambda body: ({"status": 401, "body": {"error": {"message": "Incorrect API key"}}}
+                                   if body.get("model") == "gpt-4.1" else doctor_responder(body))
+    env = proxy_env(fake.url, gemini.url, VISION_MODEL="moonshot/kimi-latest")
+    env.pop("MOONSHOT_API_KEY")
+    out = io.StringIO()
+    assert cp.doctor(cp.Config.from_env(env), out) == 1
+    text = out.getvalue()
+    assert "VISION_MODEL=moonshot/kimi-latest" in text and "MOONSHOT_API_KEY" in text
+    assert "authentication_error" in text and "fix: the provider refused the key: check OPENAI_API_KEY" in text
+    assert re.search(r"groq/llama-3.1-8b-instant \(SMALL_MODEL\)\s+text reply\s+pass", text)
+    assert "sk-test-openai" not in text
+
+
+def test_doctor_from_the_command_line(fake, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(proxy_env(fake.url), BIG_MODEL="openai/gpt-4.1", SMALL_MODEL="openai/gpt-4.1")
+    fake.responder = lambda body: {"status": 404, "body": {"error": {"message": "The model does not exist"}}}
+    run = subprocess.run([sys.executable, cp.__file__, "--doctor"], env=env, cwd=tmp_path, capture_output=True, text=True,
+                         timeout=3 * TIMEOUT)
+    assert run.returncode == 1 and "not_found_error" in run.stdout
+    assert "1 of 8 checks passed" in run.stdout  # only count_tokens, which never calls the provider
+    assert "check the name" in run.stdout
