@@ -597,57 +597,134 @@ def tool_name_map(body: dict) -> dict:
 # ----------------------------------------------------------------------------------------
 
 
+MODEL_NAME = re.compile(r"[A-Za-z0-9._:/@+\-]+")  # provider model names: no spaces, queries, fragments or escapes
+MAX_TOKENS_CEILING = 2 ** 31 - 1
+
+
+def _number(value, low, high) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and low <= value <= high
+
+
+def _integer(value, low, high=MAX_TOKENS_CEILING) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
 def validate_request(body, *, need_max_tokens: bool) -> None:
-    """Reject what Anthropic itself rejects: a body that is not an object, or a missing or
-    mistyped model, max_tokens or messages. Unknown fields are never an error."""
+    """Reject what Anthropic itself rejects, with a message that says where: a body that is
+    not an object; a missing or mistyped model, max_tokens or messages; a known field or
+    block type of the wrong shape; a tool_result with no tool_use before it. Unknown fields
+    and unknown block types are never an error (new client releases add them)."""
     if not isinstance(body, dict):
         raise invalid("The request body must be a JSON object.")
     model = body.get("model")
     if not isinstance(model, str) or not model.strip():
         raise invalid("model: a non-empty string is required.")
-    if len(model) > 256 or "://" in model or any(ch.isspace() or ord(ch) < 32 for ch in model.strip()):
-        raise invalid("model: not a valid model name.")
-    if need_max_tokens:
-        max_tokens = body.get("max_tokens")
+    if len(model) > 256 or not MODEL_NAME.fullmatch(model.strip()) or ".." in model or "//" in model:
+        raise invalid("model: not a valid model name (letters, digits and . _ - : / @ + only).")
+    if need_max_tokens or "max_tokens" in body:
         if "max_tokens" not in body:
             raise invalid("max_tokens: Field required.")
-        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
-            raise invalid("max_tokens: must be an integer of at least 1.")
+        if not _integer(body["max_tokens"], 1):
+            raise invalid(f"max_tokens: must be an integer from 1 to {MAX_TOKENS_CEILING}.")
+    checks = (("temperature", lambda v: _number(v, 0, 1), "a number from 0 to 1"),
+              ("top_p", lambda v: _number(v, 0, 1), "a number from 0 to 1"),
+              ("top_k", lambda v: _integer(v, 0), "a non-negative integer"),
+              ("stream", lambda v: isinstance(v, bool), "a boolean"),
+              ("metadata", lambda v: isinstance(v, dict) and isinstance(v.get("user_id", ""), (str, type(None))),
+               "an object (with a string user_id)"),
+              ("stop_sequences", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of strings"),
+              ("system", lambda v: isinstance(v, str) or (isinstance(v, list) and all(
+                  isinstance(b, dict) and isinstance(b.get("text"), str) for b in v)), "a string or a list of text blocks"),
+              ("thinking", lambda v: isinstance(v, dict) and isinstance(v.get("type"), str) and (
+                  v["type"] != "enabled" or _integer(v.get("budget_tokens"), 1)), "an object with a type (and, when enabled, "
+               "an integer budget_tokens)"),
+              ("tool_choice", lambda v: isinstance(v, dict) and isinstance(v.get("type"), str) and (
+                  v["type"] != "tool" or isinstance(v.get("name"), str)), "an object with a type (and a name for type tool)"),
+              ("tools", lambda v: isinstance(v, list), "a list"))
+    for name, ok, what in checks:
+        if body.get(name) is not None and not ok(body[name]):
+            raise invalid(f"{name}: must be {what}.")
+    for i, tool in enumerate(body.get("tools") or ()):
+        if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
+            raise invalid(f"tools.{i}: each tool must be an object with a name.")
+        if tool.get("input_schema") is not None and not isinstance(tool["input_schema"], dict):
+            raise invalid(f"tools.{i}.input_schema: must be an object.")
     messages = body.get("messages")
     if not isinstance(messages, list):
         raise invalid("messages: a list of messages is required.")
     if not messages:
         raise invalid("messages: at least one message is required.")
+    calls: set = set()  # tool_use ids of the latest assistant message
     for i, message in enumerate(messages):
         if not isinstance(message, dict):
             raise invalid(f"messages.{i}: each message must be an object.")
-        if message.get("role") not in ("user", "assistant", "system"):
-            raise invalid(f"messages.{i}.role: must be 'user' or 'assistant', got {message.get('role')!r}.")
-        content = message.get("content")
+        role, content = message.get("role"), message.get("content")
+        if role not in ("user", "assistant", "system"):
+            raise invalid(f"messages.{i}.role: must be 'user' or 'assistant', got {role!r}.")
         if not isinstance(content, (str, list)):
             raise invalid(f"messages.{i}.content: must be a string or a list of content blocks.")
-        if isinstance(content, list):
-            for j, block in enumerate(content):
-                if not isinstance(block, dict) or not isinstance(block.get("type"), str):
-                    raise invalid(f"messages.{i}.content.{j}: each content block must be an object with a type.")
-    system = body.get("system")
-    if system is not None and not isinstance(system, (str, list)):
-        raise invalid("system: must be a string or a list of text blocks.")
-    tools = body.get("tools")
-    if tools is not None:
-        if not isinstance(tools, list):
-            raise invalid("tools: must be a list.")
-        for i, tool in enumerate(tools):
-            if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
-                raise invalid(f"tools.{i}: each tool must be an object with a name.")
-            schema = tool.get("input_schema")
-            if schema is not None and not isinstance(schema, dict):
-                raise invalid(f"tools.{i}.input_schema: must be an object.")
-    tool_choice = body.get("tool_choice")
-    if tool_choice is not None and not (isinstance(tool_choice, dict) and isinstance(tool_choice.get("type"), str)):
-        raise invalid("tool_choice: must be an object with a type.")
-    if "stream" in body and not isinstance(body["stream"], bool) and body["stream"] is not None:
-        raise invalid("stream: must be a boolean.")
+        if role == "user" and content == []:
+            raise invalid(f"messages.{i}.content: must not be empty.")
+        for j, block in enumerate(content if isinstance(content, list) else ()):
+            _validate_block(block, f"messages.{i}.content.{j}", calls if role == "user" else None)
+        if role == "assistant":
+            calls = {b["id"] for b in content if isinstance(content, list) and b.get("type") == "tool_use"} \
+                if isinstance(content, list) else set()
+
+
+# Known block types: each field that must have a type. Unknown block types pass.
+BLOCK_FIELDS = {
+    "text": (("text", str),),
+    "image": (("source", dict),),
+    "document": (("source", dict),),
+    "tool_use": (("id", str), ("name", str), ("input", (dict, type(None)))),
+    "tool_result": (("tool_use_id", str), ("content", (str, list, type(None)))),
+    "thinking": (("thinking", str),),
+}
+
+
+def _validate_block(block, where: str, calls: set | None, depth: int = 0):
+    if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+        raise invalid(f"{where}: each content block must be an object with a type.")
+    kind = block["type"]
+    for field, types in BLOCK_FIELDS.get(kind, ()):
+        required = not (isinstance(types, tuple) and type(None) in types)
+        if (field in block or required) and not isinstance(block.get(field), types):
+            raise invalid(f"{where}.{field}: a {kind} block needs {field} of the right type.")
+    if kind == "tool_result":
+        if calls is not None and block["tool_use_id"] not in calls:
+            raise invalid(f"{where}: tool_result for {block['tool_use_id']!r}, which no tool_use in the previous "
+                          "assistant message has.")
+        if isinstance(block.get("content"), list) and depth < 2:
+            for k, item in enumerate(block["content"]):
+                _validate_block(item, f"{where}.content.{k}", None, depth + 1)
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_json(data: bytes):
+    """A request body: strict UTF-8, JSON without NaN or Infinity, and any lone surrogate
+    escape (a JavaScript client's sliced string) replaced by U+FFFD so it can be sent on.
+    Example: b'{"t": "a\\ud800b"}' -> {"t": "a\ufffdb"}."""
+    text = data.decode("utf-8")
+    value = json.loads(text, parse_constant=_reject_constant)
+    return _mend_surrogates(value) if _SURROGATE_ESCAPE.search(text) else value
+
+
+def _mend_surrogates(value):
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_mend_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_mend_surrogates(key): _mend_surrogates(item) for key, item in value.items()}
+    return value
 
 
 def text_of(content) -> str:
@@ -1697,9 +1774,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_request(self, code="-", size="-"):
         pass  # one line per request comes from _log_done
 
+    def parse_request(self):
+        if self.raw_requestline in (b"\r\n", b"\n"):  # one empty line before a request is to be ignored (RFC 9112)
+            self.raw_requestline = self.rfile.readline(65537)
+        return super().parse_request()
+
     def send_error(self, code, message=None, explain=None):
         """The stdlib's error exit (bad request line, oversized headers ...), in Anthropic's shape."""
         self.close_connection = True
+        if self.request_version == "HTTP/0.9":  # a garbage request line: still answer with a status line
+            self.request_version = "HTTP/1.0"
         if code == 501:  # a method the stdlib has no do_ method for
             code, message = 405, f"Method {self.command} is not allowed."
         text = message or http.server.BaseHTTPRequestHandler.responses.get(code, ("Error",))[0]
@@ -1728,19 +1812,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         self.body_read = True  # from here on, any failure leaves the stream in a known state or closes it
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+        size = self._body_size()
+        if size is None:
             return self._read_chunked()
-        length = self.headers.get("Content-Length")
-        if length is None:
-            raise ProxyError(411, "A request body needs a Content-Length header (or chunked transfer encoding).")
-        try:
-            size = int(length)
-        except ValueError:
-            self.close_connection = True
-            raise invalid(f"Content-Length {length!r} is not a number.") from None
-        if size < 0:
-            self.close_connection = True
-            raise invalid("Content-Length must not be negative.")
         if size > self.config.max_body_bytes:
             self.close_connection = True  # the body stays unread, so the connection cannot be reused
             raise ProxyError(413, f"Request body of {size} bytes exceeds the limit of {self.config.max_body_bytes} bytes (MAX_BODY_MB).")
@@ -1749,6 +1823,39 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             raise invalid("The request body ended before Content-Length bytes arrived.")
         return data
+
+    def _body_size(self) -> int | None:
+        """The declared body size, or None for a chunked body. Anything ambiguous (two
+        lengths, a length that is not plain digits, an encoding other than chunked) is
+        refused: a front proxy might read the same request differently."""
+        encoding = self.headers.get("Transfer-Encoding")
+        lengths = self.headers.get_all("Content-Length") or []
+        if encoding is not None:
+            if encoding.strip().lower() != "chunked" or lengths:
+                self.close_connection = True
+                raise invalid(f"Transfer-Encoding {encoding!r} is not supported (only chunked, without Content-Length).")
+            return None
+        if not lengths:
+            raise ProxyError(411, "A request body needs a Content-Length header (or chunked transfer encoding).")
+        if len(set(v.strip() for v in lengths)) > 1 or not lengths[0].strip().isdigit() or not lengths[0].strip().isascii():
+            self.close_connection = True
+            raise invalid(f"Content-Length {', '.join(lengths)!r} is not one plain number.")
+        return int(lengths[0])
+
+    def handle_expect_100(self):
+        """Refuse an oversized body before the client sends it, rather than after "100 Continue"."""
+        try:
+            size = self._body_size()
+        except ProxyError as error:
+            size, refusal = None, error
+        else:
+            refusal = None if size is None or size <= self.config.max_body_bytes else ProxyError(
+                413, f"Request body of {size} bytes exceeds the limit of {self.config.max_body_bytes} bytes (MAX_BODY_MB).")
+        if refusal is None:
+            return super().handle_expect_100()
+        self.close_connection = True
+        self.send_error(refusal.status, refusal.message)
+        return False
 
     def _read_chunked(self) -> bytes:
         chunks, total = [], 0
@@ -1778,7 +1885,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _read_json(self) -> dict:
         data = self._read_body()
         try:
-            return json.loads(data)
+            return parse_json(data)
         except UnicodeDecodeError:
             raise invalid("The request body is not valid UTF-8.") from None
         except RecursionError:
@@ -1826,6 +1933,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self._send_error(error)
         except (OSError, ClientGone):
             self.close_connection = True
+        except RecursionError:
+            if self.status is None:
+                self._send_error(invalid("The request is nested too deeply."))
         except Exception:
             log.exception("unexpected error serving %s %s", self.command, self.path)
             self.close_connection = True  # a half-written answer must not be followed by another
@@ -2004,10 +2114,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise ProxyError(529, f"The proxy is serving MAX_CONCURRENCY ({self.config.max_concurrency}) requests; retry shortly.")
         try:
             attempts = self._attempts(body)
-            try:
-                prepared = next(attempts)
-            except RecursionError:
-                raise invalid("The request is nested too deeply.") from None
+            prepared = next(attempts)
             if body.get("stream"):
                 self._stream_reply(prepared, attempts)
             else:
@@ -2255,6 +2362,11 @@ class Server(http.server.ThreadingHTTPServer):
         self.active = 0
         self.active_lock = threading.Condition()
         super().__init__((config.host, config.port), Handler)
+
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], OSError):
+            return  # a client that went away mid-answer: nothing to report
+        log.error("unexpected error on a connection from %s", client_address[0], exc_info=True)
 
     def track(self, change: int):
         with self.active_lock:

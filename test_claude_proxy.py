@@ -671,7 +671,6 @@ FORBIDDEN = ("api_base", "base_url", "api_key", "extra_headers", "headers", "moc
 
 @pytest.mark.parametrize("body, quirks, kwargs, expected", [c[1:] for c in REQUEST_CASES], ids=[c[0] for c in REQUEST_CASES])
 def test_request_translation(body, quirks, kwargs, expected):
-    cp.validate_request(body, need_max_tokens=True)
     params = cp.to_openai_request(body, "openai/gpt-4.1", quirks, **kwargs)
     assert params["model"] == "openai/gpt-4.1"
     for key, value in expected.items():
@@ -1401,6 +1400,310 @@ def test_script_runs_as_a_program(tmp_path):
         output = process.stdout.read()  # the pipe's own buffer holds what readline() read ahead
     assert "sk-never-printed" not in line + output
     assert "OPENAI_API_KEY" in output
+
+
+# ----------------------------------------------------------------------------------------
+# a corpus of malformed and hostile requests: each gets the right Anthropic-shaped answer
+# ----------------------------------------------------------------------------------------
+
+
+
+class Send:
+    """How one corpus request is sent: its bytes, whether the client then shuts its sending
+    side (a client gone half-way through), and which proxy gets it ("small": MAX_BODY_MB=0.01)."""
+
+    def __init__(self, data: bytes, half_close: bool = False, to: str = "proxy"):
+        self.data, self.half_close, self.to = data, half_close, to
+
+
+def http_request(method="POST", path="/v1/messages", body=b"", headers=(), length="auto", version="HTTP/1.1") -> bytes:
+    """A raw request. `body` is bytes or a JSON value; length="auto" adds the right
+    Content-Length, None leaves it out, anything else is sent as written."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    lines = [f"{method} {path} {version}".encode(), b"Host: 127.0.0.1"]
+    if length == "auto":
+        lines.append(b"Content-Length: %d" % len(data))
+    elif length is not None:
+        lines.append(b"Content-Length: " + str(length).encode())
+    lines += [h if isinstance(h, bytes) else h.encode() for h in headers]
+    return b"\r\n".join(lines) + b"\r\n\r\n" + data
+
+
+def post(body, **kwargs) -> bytes:
+    return http_request("POST", kwargs.pop("path", "/v1/messages"), body, **kwargs)
+
+
+def with_fields(**fields) -> dict:
+    """BASIC with fields replaced; a value of ... removes the field."""
+    body = dict(BASIC, **fields)
+    return {k: v for k, v in body.items() if v is not ...}
+
+
+def with_blocks(*blocks, role="user") -> dict:
+    return with_fields(messages=[{"role": role, "content": list(blocks)}])
+
+
+def nested(depth: int, leaf=b"1", open_=b"[", close=b"]") -> bytes:
+    return open_ * depth + leaf + close * depth
+
+
+def with_raw(fields: bytes, base: bytes | None = None) -> bytes:
+    """BASIC as JSON text with more fields spliced in as raw bytes (for what json.dumps
+    cannot or should not write: NaN, huge numbers, nesting deeper than its recursion)."""
+    base = base or json.dumps(BASIC).encode()
+    return base[:-1] + b", " + fields + b"}"
+
+
+def deep_schema(depth: int) -> bytes:
+    """"tools" with one tool whose input_schema nests `depth` anyOf levels (two JSON levels
+    each): it parses, yet is deep enough to exhaust recursion in code that walks it."""
+    return (b'"tools": [{"name": "deep", "input_schema": {"type": "object", "properties": {"x": '
+            + b'{"anyOf": [' * depth + b'{"type": "string"}' + b"]}" * depth + b"}}}]")
+
+
+def nested_results(depth: int) -> bytes:
+    """A request whose one user turn is a tool_result holding a tool_result ... `depth` deep."""
+    return (b'{"model": "claude-sonnet-4-6", "max_tokens": 100, "messages": [{"role": "user", "content": ['
+            + b'{"type": "tool_result", "tool_use_id": "toolu_1", "content": [' * depth
+            + b'{"type": "text", "text": "x"}' + b"]}" * depth + b"]}]}")
+
+
+def chunked(*pieces: bytes, end=b"0\r\n\r\n") -> bytes:
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + end
+
+
+BASIC_BYTES = json.dumps(BASIC).encode()
+TEXT = {"type": "text", "text": "Hi"}
+ERR = "invalid_request_error"
+
+# (id, request: raw bytes or a Send, expected status (or the statuses that are all right),
+#  expected error type, or None for a success)
+BAD_INPUT_CASES = [
+    # -- bodies that are not JSON, or not an object -----------------------------------------
+    ("invalid JSON", post(b"{not json"), 400, ERR),
+    ("truncated JSON", post(BASIC_BYTES[:25]), 400, ERR),
+    ("empty body", post(b""), 400, ERR),
+    ("trailing garbage after the object", post(BASIC_BYTES + b" xyz"), 400, ERR),
+    ("JSON array", post(b"[1, 2]"), 400, ERR),
+    ("JSON string", post(b'"hello"'), 400, ERR),
+    ("JSON number", post(b"42"), 400, ERR),
+    ("JSON null", post(b"null"), 400, ERR),
+    ("NaN is not JSON", post(with_raw(b'"temperature": NaN')), 400, ERR),
+    ("invalid UTF-8 alone", post(b"\xff\xfe"), 400, ERR),
+    ("invalid UTF-8 in a string", post(BASIC_BYTES.replace(b'"Hi"', b'"H\xc3\x28i"')), 400, ERR),
+    ("surrogate encoded as UTF-8 bytes (CESU-8)", post(BASIC_BYTES.replace(b'"Hi"', b'"H\xed\xa0\x80i"')), 400, ERR),
+    # A JavaScript client's sliced string: mended (U+FFFD) rather than refused, so a session goes on.
+    ("lone surrogate escape in text", post(BASIC_BYTES.replace(b'"Hi"', b'"H\\ud800i"')), 200, None),
+    ("lone surrogate escape in model", post(BASIC_BYTES.replace(b'"claude-sonnet-4-6"', b'"claude\\udc00"')), 400, ERR),
+    ("raw NUL byte between tokens", post(b"{\x00" + BASIC_BYTES[1:]), 400, ERR),
+    ("raw NUL byte inside a string", post(BASIC_BYTES.replace(b'"Hi"', b'"H\x00i"')), 400, ERR),
+    ("escaped NUL in model", post(with_fields(model="claude\u0000sonnet")), 400, ERR),
+    ("100000 levels of nesting", post(nested(100000)), 400, ERR),
+    ("100000 levels inside metadata", post(with_raw(b'"metadata": ' + nested(100000, b"{}"))), 400, ERR),
+    ("tool schema nested 450 anyOf deep", post(with_raw(deep_schema(450))), 400, ERR),
+    ("tool schema nested 450 deep, count_tokens", post(with_raw(deep_schema(450)), path="/v1/messages/count_tokens"), 400, ERR),
+    ("tool_result nested 480 deep, count_tokens", post(nested_results(480), path="/v1/messages/count_tokens"), 400, ERR),
+    ("5000-digit max_tokens", post(BASIC_BYTES.replace(b'"max_tokens": 100', b'"max_tokens": ' + b"9" * 5000)), 400, ERR),
+    ("5000-digit temperature", post(with_raw(b'"temperature": ' + b"1" * 5000)), 400, ERR),
+    # -- wrong types and values, field by field -----------------------------------------------
+    ("model missing", post(with_fields(model=...)), 400, ERR),
+    ("model a number", post(with_fields(model=5)), 400, ERR),
+    ("model a list", post(with_fields(model=["claude-sonnet-4-6"])), 400, ERR),
+    ("model empty", post(with_fields(model="")), 400, ERR),
+    ("model a URL", post(with_fields(model="http://127.0.0.1:9/v1")), 400, ERR),
+    ("model provider/URL", post(with_fields(model="openai/http://evil.example")), 400, ERR),
+    ("model with a newline", post(with_fields(model="claude-sonnet\n-4-6")), 400, ERR),
+    ("model with an escape character", post(with_fields(model="claude\x1b[31m")), 400, ERR),
+    ("model 300 characters", post(with_fields(model="claude-" + "x" * 293)), 400, ERR),
+    ("max_tokens missing", post(with_fields(max_tokens=...)), 400, ERR),
+    ("max_tokens a string", post(with_fields(max_tokens="100")), 400, ERR),
+    ("max_tokens null", post(with_fields(max_tokens=None)), 400, ERR),
+    ("max_tokens a bool", post(with_fields(max_tokens=True)), 400, ERR),
+    ("max_tokens a fraction", post(with_fields(max_tokens=1.5)), 400, ERR),
+    ("max_tokens negative", post(with_fields(max_tokens=-1)), 400, ERR),
+    ("max_tokens 1e309 (infinity)", post(BASIC_BYTES.replace(b'"max_tokens": 100', b'"max_tokens": 1e309')), 400, ERR),
+    ("max_tokens 10**30", post(with_fields(max_tokens=10**30)), 400, ERR),
+    ("messages missing", post(with_fields(messages=...)), 400, ERR),
+    ("messages a string", post(with_fields(messages="Hi")), 400, ERR),
+    ("messages an object", post(with_fields(messages={"role": "user", "content": "Hi"})), 400, ERR),
+    ("messages empty", post(with_fields(messages=[])), 400, ERR),
+    ("message a number", post(with_fields(messages=[5])), 400, ERR),
+    ("unknown role", post(with_fields(messages=[{"role": "robot", "content": "Hi"}])), 400, ERR),
+    ("role missing", post(with_fields(messages=[{"content": "Hi"}])), 400, ERR),
+    ("content a number", post(with_fields(messages=[{"role": "user", "content": 5}])), 400, ERR),
+    ("content null", post(with_fields(messages=[{"role": "user", "content": None}])), 400, ERR),
+    ("content an empty list", post(with_fields(messages=[{"role": "user", "content": []}])), 400, ERR),
+    ("system a number", post(with_fields(system=3)), 400, ERR),
+    ("system an object", post(with_fields(system={"type": "text", "text": "x"})), 400, ERR),
+    ("system a list of numbers", post(with_fields(system=[1, 2])), 400, ERR),
+    ("tools an object", post(with_fields(tools={})), 400, ERR),
+    ("tools a list of strings", post(with_fields(tools=["Bash"])), 400, ERR),
+    ("tool name a number", post(with_fields(tools=[{"name": 5, "input_schema": {"type": "object"}}])), 400, ERR),
+    ("tool input_schema a string", post(with_fields(tools=[{"name": "f", "input_schema": "object"}])), 400, ERR),
+    ("tool_choice a string", post(with_fields(tool_choice="auto")), 400, ERR),
+    ("tool_choice without type", post(with_fields(tool_choice={})), 400, ERR),
+    ("stream a string", post(with_fields(stream="yes")), 400, ERR),
+    ("stream a number", post(with_fields(stream=1)), 400, ERR),
+    ("temperature a string", post(with_fields(temperature="hot")), 400, ERR),
+    ("temperature 1e308", post(with_fields(temperature=1e308)), 400, ERR),
+    ("temperature 1e309 (infinity)", post(with_raw(b'"temperature": 1e309')), 400, ERR),
+    ("temperature negative", post(with_fields(temperature=-1)), 400, ERR),
+    ("metadata a string", post(with_fields(metadata="x")), 400, ERR),
+    ("metadata a list", post(with_fields(metadata=[1])), 400, ERR),
+    ("thinking a string", post(with_fields(thinking="yes")), 400, ERR),
+    ("thinking with an unknown type", post(with_fields(thinking={"type": 5})), 400, ERR),
+    ("thinking budget a string", post(with_fields(thinking={"type": "enabled", "budget_tokens": "lots"})), 400, ERR),
+    ("stop_sequences a string", post(with_fields(stop_sequences="STOP")), 400, ERR),
+    ("stop_sequences of numbers", post(with_fields(stop_sequences=[1, 2])), 400, ERR),
+    # -- content blocks -----------------------------------------------------------------------
+    ("block a string", post(with_blocks("Hi")), 400, ERR),
+    ("block without type", post(with_blocks({"text": "Hi"})), 400, ERR),
+    ("block type a number", post(with_blocks({"type": 5, "text": "Hi"})), 400, ERR),
+    ("text block text a number", post(with_blocks({"type": "text", "text": 5})), 400, ERR),
+    ("text block without text", post(with_blocks({"type": "text"})), 400, ERR),
+    ("image without source", post(with_blocks(TEXT, {"type": "image"})), 400, ERR),
+    ("image source a string", post(with_blocks(TEXT, {"type": "image", "source": "iVBORw0KGgo="})), 400, ERR),
+    ("image source a list", post(with_blocks(TEXT, {"type": "image", "source": [1]})), 400, ERR),
+    ("image source a string, count_tokens",
+     post(with_fields(messages=[{"role": "user", "content": [TEXT, {"type": "image", "source": "x"}]}], max_tokens=...),
+          path="/v1/messages/count_tokens"), 400, ERR),
+    ("document source a string", post(with_blocks(TEXT, {"type": "document", "source": "x"})), 400, ERR),
+    ("tool_result image source a string",
+     post(with_fields(messages=[{"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}}]},
+                                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1",
+                                                              "content": [{"type": "image", "source": "x"}]}]}])), 400, ERR),
+    ("tool_use without id",
+     post(with_fields(messages=[{"role": "user", "content": "Hi"},
+                                {"role": "assistant", "content": [{"type": "tool_use", "name": "f", "input": {}}]},
+                                {"role": "user", "content": "go on"}])), 400, ERR),
+    ("tool_result without its tool_use, to Gemini",
+     post(with_fields(model="gemini/gemini-2.5-flash",
+                      messages=[{"role": "user", "content": [TEXT, {"type": "tool_result", "tool_use_id": "toolu_1", "content": "ok"}]}])),
+     400, ERR),
+    ("tool_result with a numeric tool_use_id",
+     post(with_fields(messages=[{"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}}]},
+                                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": 5, "content": "ok"}]}])), 400, ERR),
+    # -- HTTP framing ---------------------------------------------------------------------------
+    ("POST without Content-Length", post(b"", length=None), (411, 400), ERR),
+    ("Content-Length negative", post(BASIC_BYTES, length=-5), 400, ERR),
+    ("Content-Length not a number", post(BASIC_BYTES, length="ten"), 400, ERR),
+    ("Content-Length with underscores", post(BASIC_BYTES, length="_".join(str(len(BASIC_BYTES)))), 400, ERR),
+    ("Content-Length with a plus sign", post(BASIC_BYTES, length=f"+{len(BASIC_BYTES)}"), 400, ERR),
+    ("Content-Length beyond the body, client then closes", Send(post(BASIC_BYTES, length=len(BASIC_BYTES) + 100), half_close=True), 400, ERR),
+    ("Content-Length short of the body", post(BASIC_BYTES, length=len(BASIC_BYTES) - 10), 400, ERR),
+    ("two Content-Length headers that disagree",
+     post(BASIC_BYTES, headers=[f"Content-Length: {len(BASIC_BYTES) + 7}"]), 400, ERR),
+    ("chunked body", post(chunked(BASIC_BYTES[:20], BASIC_BYTES[20:]), length=None, headers=["Transfer-Encoding: chunked"]), 200, None),
+    ("chunked body, bad size line", post(b"zz\r\n" + BASIC_BYTES + b"\r\n0\r\n\r\n", length=None, headers=["Transfer-Encoding: chunked"]), 400, ERR),
+    ("chunked body cut short, client then closes",
+     Send(post(b"%x\r\n" % len(BASIC_BYTES) + BASIC_BYTES[:30], length=None, headers=["Transfer-Encoding: chunked"]), half_close=True), 400, ERR),
+    ("body closed half-way through", Send(post(BASIC_BYTES, length=len(BASIC_BYTES))[:-40], half_close=True), 400, ERR),
+    ("body over MAX_BODY_MB, never sent", Send(post(b"", length=50 * 1024 * 1024), to="small"), 413, "request_too_large"),
+    ("body over MAX_BODY_MB, Expect 100-continue",
+     Send(post(b"", length=50 * 1024 * 1024, headers=["Expect: 100-continue"]), to="small"), 413, "request_too_large"),
+    ("chunked body over MAX_BODY_MB", Send(post(b"100000\r\n" + b"x" * 4096, length=None, headers=["Transfer-Encoding: chunked"]), to="small"),
+     413, "request_too_large"),
+    ("a 70 KB header line", post(BASIC_BYTES, headers=["X-Big: " + "a" * 70000]), (431, 413), "request_too_large"),
+    ("200 headers", post(BASIC_BYTES, headers=[f"X-H{i}: {i}" for i in range(200)]), (431, 413), "request_too_large"),
+    ("garbage request line", b"HELLO\r\n\r\n", 400, ERR),
+    ("TLS handshake on the plain port", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(range(32)) + b"\r\n\r\n", 400, ERR),
+    ("bad HTTP version", http_request("GET", "/", version="HTTP/1.x"), 400, ERR),
+    ("HTTP/2.0 request line", http_request("GET", "/", length=None, version="HTTP/2.0"), 505, "api_error"),
+    ("empty line before the request line", b"\r\n" + http_request("GET", "/", length=None), 200, None),
+    ("a 70 KB URL", http_request("GET", "/v1/models/" + "a" * 70000, length=None), 414, ERR),
+    # -- methods and paths ----------------------------------------------------------------------
+    ("PUT /v1/messages", http_request("PUT", body=BASIC), 405, ERR),
+    ("DELETE /v1/messages", http_request("DELETE", length=None), 405, ERR),
+    ("PATCH /v1/messages", http_request("PATCH", body=BASIC), 405, ERR),
+    ("OPTIONS /v1/messages", http_request("OPTIONS", length=None), 405, ERR),
+    ("TRACE /v1/messages", http_request("TRACE", length=None), 405, ERR),
+    ("GET /v1/messages", http_request("GET", length=None), 405, ERR),
+    ("unknown path", http_request("GET", "/v1/nothing", length=None), 404, "not_found_error"),
+    ("POST to an unknown path", post(BASIC, path="/v1/complete"), 404, "not_found_error"),
+    ("POST /v1/messages/batches", post(BASIC, path="/v1/messages/batches"), 404, "not_found_error"),
+    ("dot-dot path", http_request("GET", "/../../etc/passwd", length=None), 404, "not_found_error"),
+    # -- routing --------------------------------------------------------------------------------
+    ("provider without its key: openrouter", post(with_fields(model="openrouter/moonshotai/kimi-k2")), 401, "authentication_error"),
+    ("model that walks the Gemini URL path", post(with_fields(model="gemini/../../../evil?alt=x#")), 400, ERR),
+    ("provider without its key: anthropic", post(with_fields(model="anthropic/claude-sonnet-4-5")), 401, "authentication_error"),
+]
+
+LEAKS = (b"Traceback", b".py", b"/root", b"/work")
+
+
+def send_raw(port: int, data: bytes, half_close: bool = False, timeout: float = TIMEOUT):
+    """Send raw bytes and read one response: (status, headers, body, all bytes received).
+
+    Interim 1xx responses are skipped; status is None when the connection closed without an
+    answer. With half_close the client shuts its sending side after the bytes (a client gone
+    half-way through) and reads on until the proxy closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        try:
+            sock.sendall(data)
+            if half_close:
+                sock.shutdown(socket.SHUT_WR)
+        except OSError:  # the proxy answered and closed before taking everything: read its answer
+            pass
+        received = bytearray()
+
+        def more() -> bool:
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                chunk = b""
+            received.extend(chunk)
+            return bool(chunk)
+
+        start, status, headers = 0, None, {}
+        while status is None or status < 200:
+            while (end := received.find(b"\r\n\r\n", start)) < 0:
+                if not more():
+                    return None, {}, b"", bytes(received)
+            status_line, *lines = received[start:end].decode("latin-1").split("\r\n")
+            if not status_line.startswith("HTTP/1."):  # e.g. a bare body, HTTP/0.9 style
+                return None, {}, b"", bytes(received)
+            status = int(status_line.split()[1])
+            headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+            start = end + 4
+        if "content-length" in headers:
+            size = int(headers["content-length"])
+            while len(received) - start < size and more():
+                pass
+            body = bytes(received[start:start + size])
+        else:  # the proxy's own chunked answers end with a zero chunk; anything else ends at close
+            while not received.endswith(b"0\r\n\r\n") and more():
+                pass
+            body = bytes(received[start:])
+        if half_close:
+            while more():
+                pass
+        return status, headers, body, bytes(received)
+
+
+@pytest.fixture(scope="module")
+def small_proxy(fake):
+    server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, MAX_BODY_MB="0.01")))
+    serve(server)
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("request_, status, error_type", [c[1:] for c in BAD_INPUT_CASES], ids=[c[0] for c in BAD_INPUT_CASES])
+def test_bad_input_corpus(proxy, small_proxy, request_, status, error_type):
+    send = request_ if isinstance(request_, Send) else Send(request_)
+    server = small_proxy if send.to == "small" else proxy
+    got, _, body, received = send_raw(server.server_address[1], send.data, send.half_close)
+    assert got in (status if isinstance(status, tuple) else (status,)), received[:300]
+    if error_type:
+        parsed = json.loads(body)
+        assert parsed["type"] == "error" and set(parsed["error"]) >= {"type", "message"}
+        assert parsed["error"]["type"] == error_type and isinstance(parsed["error"]["message"], str) and parsed["error"]["message"]
+    else:
+        answer = json.loads(body)
+        assert isinstance(answer, dict) and answer.get("type", "message") == "message"
+    assert not any(leak in received for leak in LEAKS), received[:500]
+    assert raw(server, "GET", "/")[0] == 200  # and it keeps serving
 
 
 def exchange(proxy, data: bytes) -> bytes:
@@ -2584,3 +2887,192 @@ def test_doctor_from_the_command_line(fake, tmp_path):
     assert run.returncode == 1 and "not_found_error" in run.stdout
     assert "1 of 8 checks passed" in run.stdout  # only count_tokens, which never calls the provider
     assert "check the name" in run.stdout
+
+# ----------------------------------------------------------------------------------------
+# property-based: generated request bodies against the translator and the live proxy
+# ----------------------------------------------------------------------------------------
+
+try:
+    from hypothesis import HealthCheck, event, example, given, settings
+    from hypothesis import strategies as st
+    from hypothesis.configuration import set_hypothesis_home_dir
+except ImportError:  # the README's test command installs it
+    st = None
+
+if st is None:
+    def test_property_based_needs_hypothesis():
+        pytest.skip("hypothesis is not installed: run the README's test command")
+else:
+    import tempfile
+
+    set_hypothesis_home_dir(os.path.join(tempfile.gettempdir(), "claude_proxy-hypothesis"))  # nothing in the project
+
+    # -- strategies -----------------------------------------------------------------------------
+
+    # Text that may hold a lone surrogate: json.loads turns "\ud800" into one, so the proxy sees them.
+    any_text = st.text(st.characters(exclude_categories=()), max_size=12)
+    plain_text = st.text(max_size=12)
+    # Floats as a strict JSON parser returns them: no NaN or Infinity (the live test sends those).
+    scalars = (st.none() | st.booleans() | st.integers() | st.integers(min_value=10**18, max_value=10**40)
+               | st.floats(allow_nan=False, allow_infinity=False) | any_text)
+    junk = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(plain_text, inner, max_size=3),
+                        max_leaves=8)
+
+    # What neither `.get` nor `or {}` survives: a true, a number, a string, a list.
+    wrong = st.just(True) | st.integers(min_value=1) | st.text(min_size=1, max_size=12) | st.lists(scalars, min_size=1, max_size=2)
+
+
+    def weighted(common, rare, odds):
+        """`common` odds times as often as `rare` (st.one_of would give each the same share)."""
+        return st.sampled_from(range(odds + 1)).flatmap(lambda i: rare if i == odds else common)
+
+
+    def maybe(valid, odds=12):
+        """Mostly the valid shape, sometimes any JSON value at all."""
+        return weighted(valid, junk, odds)
+
+
+    source = st.fixed_dictionaries({}, optional={
+        "type": maybe(st.sampled_from(["base64", "url", "text", "content", "file"])),
+        "media_type": maybe(st.sampled_from(["image/png", "application/pdf", "text/plain"])),
+        "data": maybe(st.just("iVBORw0KGgo=")), "url": maybe(st.just("https://example.invalid/x.png")),
+        "content": junk,
+    })
+    leaf_block = st.fixed_dictionaries({"type": weighted(st.sampled_from(
+        ["text", "text", "image", "image", "document", "document", "tool_use", "tool_result", "tool_result", "thinking",
+         "redacted_thinking", "server_tool_use", "search_result", "tool_reference", "unknown_kind"]), junk, 12)}, optional={
+        "text": maybe(plain_text, 3), "source": st.one_of(source, wrong), "id": maybe(st.sampled_from(["toolu_1", "call_x", ""])),
+        "tool_use_id": maybe(st.sampled_from(["toolu_1", "call_x"])), "name": maybe(st.sampled_from(["Bash", "Read", "x" * 70])),
+        "input": maybe(st.dictionaries(plain_text, junk, max_size=2)), "is_error": junk, "title": junk,
+        "thinking": maybe(plain_text), "signature": maybe(plain_text), "cache_control": maybe(st.just({"type": "ephemeral"})),
+        "tool_name": junk, "data": junk,
+    })
+    block = st.recursive(leaf_block, lambda inner: st.builds(lambda b, c: {**b, "content": c}, leaf_block,
+                                                             maybe(st.lists(inner, max_size=3) | plain_text)), max_leaves=6)
+    content = weighted(st.lists(maybe(block, 30), min_size=1, max_size=4), any_text | st.just([]), 3)
+    message = st.fixed_dictionaries({"role": maybe(st.sampled_from(["user", "user", "assistant", "system"]), 30),
+                                     "content": maybe(content, 30)})
+    schema = st.recursive(st.fixed_dictionaries({"type": maybe(st.sampled_from(["string", "object", "array", "integer"]))},
+                                                optional={"const": junk, "enum": junk, "required": junk, "description": junk}),
+                          lambda inner: st.fixed_dictionaries({"type": st.just("object")}, optional={
+                              "properties": st.dictionaries(plain_text, inner, max_size=3), "items": inner,
+                              "anyOf": st.lists(inner, max_size=2), "required": junk}), max_leaves=6)
+    tool = st.fixed_dictionaries({"name": maybe(st.sampled_from(["Bash", "Read", "y" * 80]))},
+                                 optional={"input_schema": maybe(schema), "description": junk, "type": junk})
+    # Only models that reach the fake providers or stop at a 401 before any connection.
+    MODELS = ["claude-sonnet-4-6", "claude-haiku-4-5-20251001", "claude-opus-4-8", "gpt-4.1", "openai/gpt-4.1",
+              "groq/llama-3.1-8b-instant", "gemini/gemini-2.5-flash", "deepseek/deepseek-chat", "openrouter/moonshotai/kimi-k2",
+              "anthropic/claude-sonnet-4-5"]
+    model = weighted(st.sampled_from(MODELS), junk.filter(lambda v: not isinstance(v, str))
+                     | st.text(st.characters(exclude_characters="/"), max_size=20), 20)
+
+    required = st.fixed_dictionaries({
+        "model": model,
+        "max_tokens": maybe(st.integers(min_value=1, max_value=200000), 30),
+        "messages": maybe(st.lists(maybe(message, 30), min_size=1, max_size=4), 30),
+    })
+    optional = st.fixed_dictionaries({}, optional={
+        "system": maybe(any_text | st.lists(maybe(block), max_size=3)),
+        "tools": maybe(st.lists(maybe(tool), max_size=3)),
+        "tool_choice": maybe(st.fixed_dictionaries({"type": maybe(st.sampled_from(["auto", "any", "tool", "none"]))},
+                                                   optional={"name": junk, "disable_parallel_tool_use": junk})),
+        "stream": maybe(st.booleans()),
+        "temperature": maybe(st.floats(min_value=0, max_value=1)),
+        "top_p": maybe(st.floats(min_value=0, max_value=1)), "top_k": maybe(st.integers(min_value=1, max_value=500)),
+        "metadata": maybe(st.fixed_dictionaries({}, optional={"user_id": junk})),
+        "thinking": maybe(st.fixed_dictionaries({"type": maybe(st.sampled_from(["enabled", "adaptive", "disabled"]))},
+                                                optional={"budget_tokens": junk})),
+        "output_config": junk,
+        "stop_sequences": maybe(st.lists(plain_text, max_size=3)),
+    })
+    body = st.builds(lambda r, o, drop: {k: v for k, v in {**r, **o}.items() if k not in drop}, required, optional,
+                     weighted(st.just(()), st.tuples(st.sampled_from(["model", "max_tokens", "messages"])), 20))
+    any_body = weighted(body, junk, 20)  # now and then not an object at all
+
+    QUIRKS = [(name, cp.provider_for(name)) for name in ("openai", "gemini", "anthropic", "groq")]
+
+
+    # -- the pure functions -----------------------------------------------------------------------
+
+
+    @settings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(any_body, st.sampled_from(QUIRKS), st.booleans(), st.sampled_from([None, 4096, 10**9]))
+    def test_translation_accepts_or_rejects_with_400(request_body, provider, reasoning, max_output):
+        """validate_request then to_openai_request (and request_needs and tool_name_map, which the
+        handler also runs on every validated body): a dict of params, or a 400, nothing else."""
+        name, quirks = provider
+        event("not an object" if not isinstance(request_body, dict) else "object")
+        try:
+            cp.validate_request(request_body, need_max_tokens=True)
+            cp.request_needs(request_body)
+            cp.tool_name_map(request_body)
+            params = cp.to_openai_request(request_body, f"{name}/some-model", quirks, reasoning=reasoning, max_output=max_output)
+        except cp.ProxyError as error:
+            assert error.status == 400 and error.error_type == "invalid_request_error" and error.message
+            event("rejected: " + error.message.split(":")[0][:30])
+            return
+        event("translated")
+        assert isinstance(params, dict) and isinstance(params["messages"], list)
+        json.dumps(params, allow_nan=False)  # what litellm must send on: strict JSON, no NaN or Infinity
+
+
+    # -- the live proxy ---------------------------------------------------------------------------
+
+
+    def post_json(proxy, data: bytes, path="/v1/messages"):
+        conn = http.client.HTTPConnection("127.0.0.1", proxy.server_address[1], timeout=TIMEOUT)
+        try:
+            conn.request("POST", path, body=data, headers={"Content-Type": "application/json"})
+            response = conn.getresponse()
+            return response.status, response.getheader("Content-Type") or "", response.read()
+        finally:
+            conn.close()
+
+
+    def assert_error_shape(data: bytes):
+        parsed = json.loads(data)
+        assert parsed["type"] == "error" and isinstance(parsed["error"]["type"], str)
+        assert isinstance(parsed["error"]["message"], str) and parsed["error"]["message"]
+
+
+    # What Python's json.dumps writes and a lenient parser takes back: NaN, Infinity, -Infinity.
+    not_a_number = st.sampled_from([float("nan"), float("inf"), float("-inf")])
+    not_json_numbers = st.fixed_dictionaries({"temperature": not_a_number}, optional={"top_p": not_a_number, "top_k": not_a_number})
+
+
+    SMALL_BODY = {"model": "claude-sonnet-4-6", "max_tokens": 10, "messages": [{"role": "user", "content": "Hi"}]}
+
+
+    @settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    # Known hostile shapes, tried on every run before the generated ones (sixty examples may miss them):
+    @example(SMALL_BODY, {"temperature": float("nan")}, True, "/v1/messages")
+    @example(dict(SMALL_BODY, messages=[{"role": "user", "content": "H\ud800i"}]), {}, True, "/v1/messages")
+    @example(dict(SMALL_BODY, messages=[{"role": "user", "content": "H\ud800i"}]), {}, False, "/v1/messages")
+    @example(dict(SMALL_BODY, messages=[{"role": "user", "content": [{"type": "image", "source": "x"}]}]), {}, True,
+             "/v1/messages/count_tokens")
+    @given(any_body, st.one_of(st.just({}), not_json_numbers), st.booleans(), st.sampled_from(["/v1/messages", "/v1/messages/count_tokens"]))
+    def test_live_proxy_answers_generated_bodies(proxy, request_body, extra, escape, path):
+        """Any generated body, as JSON (now and then with NaN or Infinity as Python writes them,
+        or with a lone surrogate as raw bytes instead of an escape): a well-formed Anthropic
+        answer or error, never a 5xx, and the proxy serves on."""
+        if isinstance(request_body, dict):
+            request_body = {**request_body, **extra}
+        data = json.dumps(request_body, ensure_ascii=escape).encode("utf-8", "surrogatepass")
+        status, content_type, answer = post_json(proxy, data, path)
+        event(f"{path.rsplit('/', 1)[1]} {status}{' with NaN or Infinity' if extra else ''}")
+        assert status < 500, answer[:300]
+        for leak in (b"Traceback", b".py", b"/root", b"/work"):
+            assert leak not in answer
+        if status != 200:
+            assert_error_shape(answer)
+        elif path.endswith("count_tokens"):
+            assert isinstance(json.loads(answer)["input_tokens"], int)
+        elif content_type.startswith("text/event-stream"):
+            events = parse_sse(answer)
+            if events[-1][0] != "error":
+                check_protocol(events)
+        else:
+            reply = json.loads(answer)
+            assert reply["type"] == "message" and isinstance(reply["content"], list)
+        assert raw(proxy, "GET", "/")[0] == 200
+
