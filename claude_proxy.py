@@ -2173,7 +2173,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         """Relay a provider stream as Anthropic SSE.
 
         The upstream is read on its own thread (pump), so this one can keep the client's
-        connection alive while the provider is silent, and notice within a second when the
+        connection alive while the provider is silent, and notice within half a second when the
         client has gone (then the upstream is closed: nobody pays for tokens nobody reads).
         Headers wait for the first chunk, so a provider error still becomes a proper HTTP
         status (or a fallback), unless the provider stays silent past KEEPALIVE_SECONDS.
@@ -2227,7 +2227,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _next_item(self, items: queue.Queue, translator, deadline: float):
         """The next chunk dict, END, or exception from the upstream. While the upstream is
-        silent: every second, check that the client is still there and the proxy is not
+        silent: twice a second, check that the client is still there and the proxy is not
         past its shutdown grace; after KEEPALIVE_SECONDS, send keep-alive events (or, before
         the stream has started, return SILENT). Silence past REQUEST_TIMEOUT, or a request
         past REQUEST_DEADLINE, comes back as a timeout error."""
@@ -2238,7 +2238,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if time.monotonic() >= deadline:  # checked first: a provider that never stops must stop too
                 return ProxyError(504, f"The request took longer than {config.request_deadline:g} s (REQUEST_DEADLINE).")
             try:
-                return items.get(timeout=min(1.0, interval, config.request_timeout, max(0.0, deadline - time.monotonic())))
+                return items.get(timeout=min(0.5, interval, config.request_timeout, max(0.0, deadline - time.monotonic())))
             except queue.Empty:
                 pass
             now = time.monotonic()

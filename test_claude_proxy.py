@@ -2559,6 +2559,29 @@ def test_provider_that_never_accepts_is_a_connect_timeout(fake, gemini):
                 filler.close()
 
 
+def test_provider_name_that_does_not_resolve(fake, gemini, monkeypatch):
+    """A DNS failure, without asking any DNS server: the resolver says no for one name, as
+    an offline or mistyped host would, and real litellm and httpx take it from there."""
+    real = socket.getaddrinfo
+
+    def resolver(host, *args, **kwargs):
+        if host == "api.no-such-provider.invalid":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    cp.load_litellm()  # the import is not what is timed here
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, gemini.url, OPENAI_BASE_URL="http://api.no-such-provider.invalid/v1")))
+    serve(server)
+    try:
+        for stream in (False, True):
+            (status, _, data), took = timed(lambda: raw(server, "POST", "/v1/messages", dict(BASIC, stream=stream)))
+            assert status == 500 and json.loads(data)["error"]["type"] == "api_error" and took < 2
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_malformed_chunk_from_the_provider(proxy, fake):
     fake.replies = [dict(text_reply("Hello there!"), garbage_after=1)]
     (status, _, data), took = timed(lambda: raw(proxy, "POST", "/v1/messages", dict(BASIC, stream=True)))
@@ -2590,6 +2613,18 @@ def test_endless_stream_ends_at_the_request_deadline(start_proxy, fake):
     assert status == 200 and events[-1][0] == "error" and events[-1][1]["error"]["type"] == "timeout_error"
     assert "REQUEST_DEADLINE" in events[-1][1]["error"]["message"] and took < 3
     assert fake.aborted.wait(TIMEOUT)
+
+
+def test_a_silent_client_cannot_pin_a_thread(start_proxy):
+    server = start_proxy(CLIENT_TIMEOUT="0.3")
+    with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=TIMEOUT) as sock:
+        sock.sendall(b"POST /v1/messages HTTP/1.1\r\nContent-Length: 500\r\n\r\n{\"mod")  # and then nothing
+        started = time.monotonic()
+        answer = b""
+        while chunk := sock.recv(65536):  # until the proxy gives up and closes
+            answer += chunk
+    assert time.monotonic() - started < 3
+    assert raw(server, "GET", "/")[0] == 200
 
 
 def test_nothing_in_a_request_can_redirect_the_proxy(proxy, fake):
