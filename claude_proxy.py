@@ -955,50 +955,53 @@ NAMED_SCHEMAS = frozenset({"properties", "patternProperties", "$defs", "definiti
 LITERALS = frozenset({"enum", "const", "default", "examples", "required"})
 
 
+def walk_schema(schema, fix):
+    """Apply fix(node) -> node to every schema object of a JSON schema, innermost first.
+    Values that are data (enum, const, default ...) and property names are left alone."""
+    if isinstance(schema, list):
+        return [walk_schema(item, fix) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {}
+    for key, value in schema.items():
+        if key in NAMED_SCHEMAS and isinstance(value, dict):
+            out[key] = {name: walk_schema(item, fix) for name, item in value.items()}
+        else:
+            out[key] = value if key in LITERALS else walk_schema(value, fix)
+    return fix(out)
+
+
 def repair_schema(schema):
     """A tool's JSON schema with what strict providers reject repaired: `required` that is
     not a list (Claude Code has sent null) is dropped; an object without `properties` gets
     an empty one. Example: {"type": "object", "required": None} -> {"type": "object",
     "properties": {}}."""
-    if isinstance(schema, list):
-        return [repair_schema(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out = {}
-    for key, value in schema.items():
-        if key == "required" and not isinstance(value, list):
-            continue
-        if key in NAMED_SCHEMAS and isinstance(value, dict):
-            out[key] = {name: repair_schema(item) for name, item in value.items()}
-        else:
-            out[key] = value if key in LITERALS else repair_schema(value)
-    if out.get("type") == "object" and not isinstance(out.get("properties"), dict):
-        out["properties"] = {}
-    return out
+    def repair(node):
+        if "required" in node and not isinstance(node["required"], list):
+            del node["required"]
+        if node.get("type") == "object" and not isinstance(node.get("properties"), dict):
+            node["properties"] = {}
+        return node
+
+    return walk_schema(schema, repair)
 
 
 def const_as_enum(schema):
     """`const` rewritten as a one-value `enum` (Gemini has no const, and litellm turns
     {"const": "x"} into {"type": "object"}). Example: {"const": "search"} -> {"type":
     "string", "enum": ["search"]}; a non-string const is dropped, its type kept."""
-    if isinstance(schema, list):
-        return [const_as_enum(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out = {}
-    for key, value in schema.items():
-        if key in NAMED_SCHEMAS and isinstance(value, dict):
-            out[key] = {name: const_as_enum(item) for name, item in value.items()}
-        elif key != "const":
-            out[key] = value if key in LITERALS else const_as_enum(value)
-    if isinstance(schema.get("const"), str):
-        out.setdefault("type", "string")
-        out["enum"] = [schema["const"]]
-    elif "const" in schema and "type" not in out:
-        kind = {bool: "boolean", int: "integer", float: "number"}.get(type(schema["const"]))
-        if kind:
-            out["type"] = kind
-    return out
+    def rewrite(node):
+        if "const" not in node:
+            return node
+        value = node.pop("const")
+        if isinstance(value, str):
+            node.setdefault("type", "string")
+            node["enum"] = [value]
+        elif "type" not in node and type(value) in (bool, int, float):
+            node["type"] = {bool: "boolean", int: "integer", float: "number"}[type(value)]
+        return node
+
+    return walk_schema(schema, rewrite)
 
 
 def to_openai_tool_choice(choice: dict):

@@ -2083,14 +2083,9 @@ def test_e2e_max_tokens_1_probe_on_a_model_that_refuses(client, fake):
 
 
 @pytest.fixture
-def quick_proxy(fake):
+def quick_proxy(start_proxy):
     """A proxy with a 0.2 s keep-alive interval, so slow-stream tests take a second."""
-    server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, KEEPALIVE_SECONDS="0.2")))
-    serve(server)
-    server.url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield server
-    server.shutdown()
-    server.server_close()
+    return start_proxy(KEEPALIVE_SECONDS="0.2")
 
 
 def test_e2e_silent_provider_gets_keepalive_content_events(quick_proxy, fake):
@@ -2265,16 +2260,11 @@ def test_e2e_reasoning_model_parameters_it_refuses_are_dropped(client, fake):
 
 
 @pytest.fixture
-def routed_proxy(fake):
+def routed_proxy(start_proxy):
     """A proxy with scenario routes and a fallback, all pointing at the fake provider."""
-    env = proxy_env(fake.url, VISION_MODEL="groq/llama-4-scout", THINK_MODEL="o3-mini", FALLBACK_MODELS="groq/llama-3.1-8b-instant, deepseek/deepseek-chat",
-                    LONG_CONTEXT_MODEL="deepseek/deepseek-chat", LONG_CONTEXT_THRESHOLD="2000")
-    server = cp.make_server(cp.Config.from_env(env))
-    serve(server)
-    server.url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield server
-    server.shutdown()
-    server.server_close()
+    return start_proxy(VISION_MODEL="groq/llama-4-scout", THINK_MODEL="o3-mini",
+                       FALLBACK_MODELS="groq/llama-3.1-8b-instant, deepseek/deepseek-chat",
+                       LONG_CONTEXT_MODEL="deepseek/deepseek-chat", LONG_CONTEXT_THRESHOLD="2000")
 
 
 def test_e2e_scenario_routes(routed_proxy, fake):
