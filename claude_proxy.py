@@ -364,6 +364,7 @@ class ProxyError(Exception):
     """An error the client receives, in Anthropic's shape and with its status."""
 
     context_overflow = False  # the provider said the request does not fit the model's window
+    final = False  # the proxy's own deadline or shutdown: no fallback model is tried after it
 
     def __init__(self, status: int, message: str, error_type: str | None = None, headers: dict | None = None):
         super().__init__(message)
@@ -378,6 +379,11 @@ class ProxyError(Exception):
 
 def invalid(message: str) -> ProxyError:
     return ProxyError(400, message)
+
+
+def final(error: ProxyError) -> ProxyError:
+    error.final = True
+    return error
 
 
 def map_provider_error(exc: BaseException, litellm=None) -> ProxyError:
@@ -2050,7 +2056,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _fallback(self, error: ProxyError, attempts):
         """The next prepared call when an error is worth another model (rate limit, provider
         failure, unreachable), or None."""
-        if error.status not in RETRYABLE or error.context_overflow:
+        if error.status not in RETRYABLE or error.context_overflow or error.final:
             return None
         prepared = next(attempts, None)
         if prepared is not None:
@@ -2115,6 +2121,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise ProxyError(529, "The proxy is shutting down; retry shortly.")
         if not self.server.slots.acquire(blocking=False):
             raise ProxyError(529, f"The proxy is serving MAX_CONCURRENCY ({self.config.max_concurrency}) requests; retry shortly.")
+        self.lease = Lease(self.server.slots)
         try:
             attempts = self._attempts(body)
             prepared = next(attempts)
@@ -2123,18 +2130,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             else:
                 self._json_reply(prepared, attempts)
         finally:
-            self.server.slots.release()
+            self.lease.release()
 
     def _json_reply(self, prepared: Prepared, attempts):
         litellm = self._litellm()
         deadline = self.started_at + self.config.request_deadline
         while True:
-            items: queue.Queue = queue.Queue()
-            threading.Thread(target=call_into, args=(items, litellm.completion, prepared.params, prepared.call),
-                             daemon=True, name="upstream").start()
+            upstream = Upstream(litellm.completion, prepared.params, prepared.call, stream=False, lease=self.lease)
             item = SILENT
             while item is SILENT:  # waiting, the client's departure and the deadline are still noticed
-                item = self._next_item(items, None, deadline)
+                item = self._next_item(upstream.items, None, deadline)
             if not isinstance(item, BaseException):
                 response = item
                 break
@@ -2160,22 +2165,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return {"stop_sequences": prepared.params.get("stop") or (), "signature": thinking_signature(prepared.target),
                 "tool_names": prepared.tool_names}
 
-    def _open_upstream(self, prepared: Prepared):
-        """Start a provider stream read on its own thread: (stream or None, queue of items)."""
-        items: queue.Queue = queue.Queue()
-        try:
-            stream = self._litellm().completion(**prepared.params, **prepared.call, stream=True,
-                                                stream_options={"include_usage": True})
-        except Exception as exc:  # OpenAI-style providers fail here, others on the first chunk
-            items.put(exc)
-            return None, items
-        threading.Thread(target=pump, args=(stream, items), daemon=True, name="upstream").start()
-        return stream, items
+    def _open_upstream(self, prepared: Prepared) -> Upstream:
+        return Upstream(self._litellm().completion, prepared.params, prepared.call, stream=True, lease=self.lease)
 
     def _stream_reply(self, prepared: Prepared, attempts):
         """Relay a provider stream as Anthropic SSE.
 
-        The upstream is read on its own thread (pump), so this one can keep the client's
+        The upstream is called and read on its own thread (Upstream), so this one can keep the client's
         connection alive while the provider is silent, and notice within half a second when the
         client has gone (then the upstream is closed: nobody pays for tokens nobody reads).
         Headers wait for the first chunk, so a provider error still becomes a proper HTTP
@@ -2183,29 +2179,29 @@ class Handler(http.server.BaseHTTPRequestHandler):
         After the headers, a failure is an `event: error` and the stream ends without
         message_stop.
         """
-        stream, items = self._open_upstream(prepared)
+        upstream = self._open_upstream(prepared)
         translator = StreamTranslator(new_message_id(), prepared.requested, input_tokens=prepared.input_tokens,
                                       **self._reply_options(prepared))
         started = False
         deadline = self.started_at + self.config.request_deadline
         try:
             while True:
-                item = self._next_item(items, translator if started else None, deadline)
+                item = self._next_item(upstream.items, translator if started else None, deadline)
                 if isinstance(item, BaseException):
                     error = self._fail(item, prepared)
                     if not started:
                         fallback = self._fallback(error, attempts)
                         if fallback is not None:
-                            _close_quietly(stream)
+                            upstream.close()
                             prepared = fallback
-                            stream, items = self._open_upstream(prepared)
+                            upstream = self._open_upstream(prepared)
                             translator = StreamTranslator(new_message_id(), prepared.requested,
                                                           input_tokens=prepared.input_tokens, **self._reply_options(prepared))
                             continue
                         if not self._answers_probe(error, prepared):
                             raise error from None  # nothing sent yet: a plain HTTP error
-                        items.put(response_as_chunk(probe_response(prepared.input_tokens)))
-                        items.put(END)
+                        upstream.items.put(response_as_chunk(probe_response(prepared.input_tokens)))
+                        upstream.items.put(END)
                         continue
                     log.debug("stream from %s failed", prepared.target, exc_info=item)
                     self.fields["error_event"] = f"{error.error_type}: {error.message}"
@@ -2226,7 +2222,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             self.fields["client_gone"] = True
         finally:
-            _close_quietly(stream)
+            upstream.close()
 
     def _next_item(self, items: queue.Queue, translator, deadline: float):
         """The next chunk dict, END, or exception from the upstream. While the upstream is
@@ -2239,7 +2235,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         last_item = quiet_since = time.monotonic()
         while True:
             if time.monotonic() >= deadline:  # checked first: a provider that never stops must stop too
-                return ProxyError(504, f"The request took longer than {config.request_deadline:g} s (REQUEST_DEADLINE).")
+                return final(ProxyError(504, f"The request took longer than {config.request_deadline:g} s (REQUEST_DEADLINE)."))
             try:
                 return items.get(timeout=min(0.5, interval, config.request_timeout, max(0.0, deadline - time.monotonic())))
             except queue.Empty:
@@ -2248,7 +2244,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if self._client_gone():
                 raise ClientGone()
             if self.server.past_grace():
-                return ProxyError(529, "The proxy is shutting down; retry shortly.")
+                return final(ProxyError(529, "The proxy is shutting down; retry shortly."))
             if now - last_item >= config.request_timeout:
                 return ProxyError(504, f"The provider sent nothing for {config.request_timeout:g} s (REQUEST_TIMEOUT).")
             if now - quiet_since >= interval:
@@ -2316,22 +2312,61 @@ END = object()  # the upstream stream finished
 SILENT = object()  # the upstream has said nothing for KEEPALIVE_SECONDS
 
 
-def call_into(items: queue.Queue, completion, params: dict, call: dict):
-    """One non-streamed litellm call on its own thread: the response dict, or the exception."""
-    try:
-        items.put(as_dict(completion(**params, **call)))
-    except BaseException as exc:  # handed over to the handler, which reports it
-        items.put(exc)
+class Lease:
+    """A MAX_CONCURRENCY slot shared by a request and the provider calls it starts: it comes
+    back when the last of them is done, so a call still running upstream after its client
+    left keeps counting."""
+
+    def __init__(self, slots: threading.BoundedSemaphore):
+        self.slots, self.count, self.lock = slots, 1, threading.Lock()
+
+    def hold(self):
+        with self.lock:
+            self.count += 1
+
+    def release(self):
+        with self.lock:
+            self.count -= 1
+            last = self.count == 0
+        if last:
+            self.slots.release()
 
 
-def pump(stream, items: queue.Queue):
-    """Read a litellm stream on its own thread: chunk dicts, then END or the exception."""
-    try:
-        for chunk in stream:
-            items.put(as_dict(chunk))
-        items.put(END)
-    except BaseException as exc:  # handed over to the handler, which reports it
-        items.put(exc)
+class Upstream:
+    """One provider call on its own thread, so the handler can keep watching the client, the
+    clock and the shutdown meanwhile. `items` receives chunk dicts then END (a stream), or
+    the response dict (not streamed), or the exception. close() stops a stream now, or as
+    soon as litellm hands it over (a provider may hold its headers for a long time)."""
+
+    def __init__(self, completion, params: dict, call: dict, *, stream: bool, lease: Lease):
+        self.items: queue.Queue = queue.Queue()
+        self.stream, self.closed, self.lock = None, False, threading.Lock()
+        lease.hold()
+        threading.Thread(target=self._run, args=(completion, params, call, stream, lease), daemon=True,
+                         name="upstream").start()
+
+    def _run(self, completion, params, call, stream, lease):
+        try:
+            if not stream:
+                self.items.put(as_dict(completion(**params, **call)))
+                return
+            opened = completion(**params, **call, stream=True, stream_options={"include_usage": True})
+            with self.lock:
+                self.stream, closed = opened, self.closed
+            if closed:
+                return _close_quietly(opened)
+            for chunk in opened:
+                self.items.put(as_dict(chunk))
+            self.items.put(END)
+        except BaseException as exc:  # handed over to the handler, which reports it
+            self.items.put(exc)
+        finally:
+            lease.release()
+
+    def close(self):
+        with self.lock:
+            self.closed, stream = True, self.stream
+        _close_quietly(stream)
 
 
 def _close_quietly(stream):
