@@ -118,6 +118,8 @@ def _env_number(env: Mapping[str, str], name: str, default, kind, minimum, probl
         return default
     try:
         value = kind(raw)
+        if not math.isfinite(value):
+            raise ValueError(raw)
         if value < minimum:
             raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
     except (ValueError, ConfigError) as exc:
@@ -660,7 +662,8 @@ def validate_request(body, *, need_max_tokens: bool) -> None:
         raise invalid("messages: a list of messages is required.")
     if not messages:
         raise invalid("messages: at least one message is required.")
-    calls: set = set()  # tool_use ids of the latest assistant message
+    calls: set = set()  # tool_use ids of the latest assistant turn (consecutive assistant messages are one turn)
+    last_role = None
     for i, message in enumerate(messages):
         if not isinstance(message, dict):
             raise invalid(f"messages.{i}: each message must be an object.")
@@ -674,8 +677,10 @@ def validate_request(body, *, need_max_tokens: bool) -> None:
         for j, block in enumerate(content if isinstance(content, list) else ()):
             _validate_block(block, f"messages.{i}.content.{j}", calls if role == "user" else None)
         if role == "assistant":
-            calls = {b["id"] for b in content if isinstance(content, list) and b.get("type") == "tool_use"} \
-                if isinstance(content, list) else set()
+            ids = {b["id"] for b in content if b.get("type") == "tool_use"} if isinstance(content, list) else set()
+            calls = calls | ids if last_role == "assistant" else ids
+        if role != "system":
+            last_role = role
 
 
 # Known block types: each field that must have a type. Unknown block types pass.
@@ -881,6 +886,14 @@ def assistant_message(content, native: bool) -> dict | None:
     return message
 
 
+def merge_assistant(into: dict, reply: dict):
+    """Fold a second assistant message of the same turn into the first."""
+    into["content"] = "\n\n".join(t for t in (into.get("content"), reply.get("content")) if t) or None
+    for key in ("tool_calls", "thinking_blocks"):
+        if reply.get(key):
+            into[key] = into.get(key, []) + reply[key]
+
+
 def to_openai_messages(body: dict, quirks: Provider) -> list[dict]:
     """Anthropic system + messages -> OpenAI messages.
 
@@ -907,7 +920,9 @@ def to_openai_messages(body: dict, quirks: Provider) -> list[dict]:
             out.extend(user_messages(content, native))
         else:
             reply = assistant_message(content, native)
-            if reply:
+            if reply and out and out[-1]["role"] == "assistant":  # one turn in two messages: one for OpenAI
+                merge_assistant(out[-1], reply)
+            elif reply:
                 out.append(reply)
     out = tool_replies_first(out)
     if head:
@@ -1290,9 +1305,10 @@ class StreamTranslator:
         if self.finished:
             return self._drain()
         self.finished = True
-        if self.think_buffer:  # a reply that ended inside (or on the edge of) a <think> section
-            kind = "thinking" if self.think_state == "in" else "text"
-            self._content(kind, kind, self.think_buffer)
+        if self.think_state == "start":
+            self._settle_text()
+        elif self.think_buffer:  # a reply that ended inside a <think> section
+            self._content("thinking", "thinking", self.think_buffer)
             self.think_buffer = ""
         self._close_open()
         for block in list(self.pending.values()):
@@ -1354,6 +1370,13 @@ class StreamTranslator:
         }}))
         self.out.append(("ping", {"type": "ping"}))
 
+    def _settle_text(self):
+        """The reply's start was held back in case it opened a <think> section; it did not:
+        send it as text, unless it is only white space (no empty-looking text block)."""
+        held, self.think_state, self.think_buffer = self.think_buffer, "done", ""
+        if held.strip():
+            self._content("text", "text", held)
+
     def _text(self, text: str):
         """Reply text, with a leading <think>...</think> section (as DeepSeek-R1 and Qwen
         models inline their reasoning) turned into thinking. Tags may be split across chunks;
@@ -1410,6 +1433,8 @@ class StreamTranslator:
             self.pending.setdefault(key, _Block(kind, key)).parts.append(text)
 
     def _tool_fragment(self, call: dict):
+        if self.think_state == "start":  # text held back in case it began a <think> section
+            self._settle_text()
         index = call.get("index", 0)
         function = call.get("function") or {}
         fragment = function.get("arguments") or ""
@@ -1739,8 +1764,8 @@ class JsonLogFormatter(logging.Formatter):
         out = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname.lower(),
                "logger": record.name, "message": record.getMessage()}
         out.update(getattr(record, "fields", None) or {})
-        if record.exc_info:
-            out["exception"] = self.formatException(record.exc_info)
+        if record.exc_info:  # the redacted text the log filter prepared, never a fresh one
+            out["exception"] = REDACTOR._blank(record.exc_text or self.formatException(record.exc_info))
         return json.dumps(out, ensure_ascii=False, default=str)
 
 
@@ -2517,7 +2542,9 @@ def launch(server: Server, command: list) -> int:
     """Run a command (Claude Code) against this proxy and return its exit status. The
     terminal is the command's; the proxy stops when it ends."""
     url = f"http://127.0.0.1:{server.server_address[1]}"
-    env = dict(os.environ, ANTHROPIC_BASE_URL=url)
+    secrets = secrets_of(server.config.env)  # the command (and whatever it runs) never needs the provider keys
+    env = {name: value for name, value in os.environ.items() if value not in secrets}
+    env["ANTHROPIC_BASE_URL"] = url
     if server.config.proxy_api_key:
         env["ANTHROPIC_API_KEY"] = server.config.proxy_api_key
         env.pop("ANTHROPIC_AUTH_TOKEN", None)

@@ -3101,3 +3101,98 @@ else:
             assert reply["type"] == "message" and isinstance(reply["content"], list)
         assert raw(proxy, "GET", "/")[0] == 200
 
+
+
+def test_consecutive_assistant_messages_are_one_turn():
+    body = req([{"role": "user", "content": "go"},
+                {"role": "assistant", "content": [{"type": "text", "text": "First."}, {"type": "tool_use", "id": "a", "name": "f", "input": {}}]},
+                {"role": "assistant", "content": [{"type": "tool_use", "id": "b", "name": "g", "input": {"x": 1}}]},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "a", "content": "1"},
+                                             {"type": "tool_result", "tool_use_id": "b", "content": "2"}]}])
+    cp.validate_request(body, need_max_tokens=True)
+    messages = cp.to_openai_request(body, "openai/gpt-4.1", OPENAI)["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "tool", "tool"]
+    assert messages[1]["content"] == "First." and [c["id"] for c in messages[1]["tool_calls"]] == ["a", "b"]
+    stale = req([{"role": "assistant", "content": [{"type": "tool_use", "id": "a", "name": "f", "input": {}}]},
+                 {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "a", "content": "1"}]},
+                 {"role": "assistant", "content": "ok"},
+                 {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "a", "content": "again"}]}])
+    with pytest.raises(cp.ProxyError, match="no tool_use in the previous"):
+        cp.validate_request(stale, need_max_tokens=True)
+
+
+def test_whitespace_before_a_tool_call_makes_no_text_block():
+    translator = cp.StreamTranslator("m", "x")
+    events = translator.feed({"choices": [{"index": 0, "delta": {"content": "\n\n"}}]})
+    events += translator.feed({"choices": [{"index": 0, "delta": tool_delta(0, "{}", "call_1", "f")}]}) + translator.finish()
+    check_protocol(events)
+    assert [b["type"] for b in cp.fold_events(events)["content"]] == ["tool_use"]
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf", "1e999"])
+def test_non_finite_settings_are_problems(value):
+    problems: list = []
+    config = cp.Config.from_env({"MAX_BODY_MB": value, "REQUEST_DEADLINE": value, "KEEPALIVE_SECONDS": value}, problems)
+    assert (config.max_body_bytes, config.request_deadline, config.keepalive_seconds) == (32 * 1024 * 1024, 3600.0, 15.0)
+    assert len(problems) == 3
+
+
+def test_json_log_exceptions_are_redacted(tmp_path):
+    import logging
+
+    cp.guard_logs({"OPENAI_API_KEY": "sk-json-secret-123"})
+    logger = logging.getLogger("claude_proxy")
+    handler = logging.FileHandler(tmp_path / "log.jsonl")
+    handler.setFormatter(cp.JsonLogFormatter())
+    logger.addHandler(handler)
+    try:
+        try:
+            raise RuntimeError("Incorrect API key provided: sk-json-secret-123")
+        except RuntimeError:
+            logger.error("provider failed", exc_info=True)
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    record = json.loads((tmp_path / "log.jsonl").read_text().splitlines()[-1])
+    assert "sk-json-secret-123" not in json.dumps(record) and "***" in record["exception"]
+
+
+def test_launched_command_gets_no_provider_key(fake, tmp_path):
+    (tmp_path / "keys.env").write_text("GROQ_API_KEY=gsk-only-in-dotenv-123\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    env.update(proxy_env(fake.url))
+    run = subprocess.run([sys.executable, cp.__file__, "--env-file", str(tmp_path / "keys.env"), "--", sys.executable, "-c",
+                          "import os; print(sorted(k for k in os.environ if k.endswith('_API_KEY')), os.environ['ANTHROPIC_BASE_URL'])"],
+                         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=3 * TIMEOUT)
+    assert run.returncode == 0, run.stderr
+    assert "GROQ_API_KEY" not in run.stdout and "OPENAI_API_KEY" not in run.stdout and "ANTHROPIC_API_KEY" in run.stdout
+    assert "http://127.0.0.1:" in run.stdout
+
+
+def test_no_fallback_after_the_proxys_own_deadline(start_proxy, fake, proxy_log):
+    cp.load_litellm()  # the import is not what is timed here
+    server = start_proxy(REQUEST_DEADLINE="0.5", FALLBACK_MODELS="groq/llama-3.1-8b-instant")
+    fake.replies = [dict(text_reply(), delay=3)]
+    for n, stream in enumerate((False, True)):
+        model = f"claude-sonnet-4-6-deadline{n}"
+        (status, _, data), took = timed(lambda: raw(server, "POST", "/v1/messages", dict(BASIC, model=model, stream=stream)))
+        assert status == 504 and json.loads(data)["error"]["type"] == "timeout_error" and took < 2
+        line = proxy_log.wait(1, model)[0]
+        assert "fallbacks" not in line.fields and "REQUEST_DEADLINE" in line.getMessage()
+
+
+def test_provider_holding_its_headers_still_gets_keepalive(start_proxy, fake):
+    """A gateway or a local server that sends no headers until its first token: the client
+    still gets the stream started and keep-alive events on time."""
+    cp.load_litellm()
+    server = start_proxy(KEEPALIVE_SECONDS="0.2")
+    fake.replies = [dict(text_reply("Late."), delay=1.2)]
+    conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=TIMEOUT)
+    started = time.monotonic()
+    conn.request("POST", "/v1/messages", body=json.dumps(dict(BASIC, stream=True)))
+    response = conn.getresponse()
+    first = time.monotonic() - started
+    events = parse_sse(response.read())
+    conn.close()
+    assert response.status == 200 and first < 1.0
+    assert cp.fold_events(events)["content"][-1]["text"] == "Late."
