@@ -462,12 +462,12 @@ class Redactor(logging.Filter):
         if self.secrets:
             text = record.getMessage()
             if any(secret in text for secret in self.secrets):
-                record.msg, record.args = self._blank(text), ()
+                record.msg, record.args = self.blank(text), ()
             if record.exc_info and not record.exc_text:
-                record.exc_text = self._blank(logging.Formatter().formatException(record.exc_info))
+                record.exc_text = self.blank(logging.Formatter().formatException(record.exc_info))
         return True
 
-    def _blank(self, text: str) -> str:
+    def blank(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "***")
         return text
@@ -1765,7 +1765,7 @@ class JsonLogFormatter(logging.Formatter):
                "logger": record.name, "message": record.getMessage()}
         out.update(getattr(record, "fields", None) or {})
         if record.exc_info:  # the redacted text the log filter prepared, never a fresh one
-            out["exception"] = REDACTOR._blank(record.exc_text or self.formatException(record.exc_info))
+            out["exception"] = REDACTOR.blank(record.exc_text or self.formatException(record.exc_info))
         return json.dumps(out, ensure_ascii=False, default=str)
 
 
