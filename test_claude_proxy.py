@@ -381,22 +381,22 @@ def serve(server):
     return thread
 
 
-@pytest.fixture(scope="module")
-def fake():
-    server = FakeProvider()
+def running(server):
+    """A fixture body: the server serving, then stopped."""
     serve(server)
     yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="module")
+def fake():
+    yield from running(FakeProvider())
 
 
 @pytest.fixture(scope="module")
 def gemini():
-    server = GeminiFake()
-    serve(server)
-    yield server
-    server.shutdown()
-    server.server_close()
+    yield from running(GeminiFake())
 
 
 @pytest.fixture(autouse=True)
