@@ -71,6 +71,19 @@ def usage_dict(usage):
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
+def scripted_step(handler, reply, n) -> bool:
+    """Before stream part n of a scripted reply: drop the connection ("cut_after"), or stay
+    silent a while ("pauses", a slow model's scripted delay). False when the stream is cut."""
+    if reply.get("cut_after") is not None and n >= reply["cut_after"]:
+        handler.wfile.flush()
+        handler.connection.shutdown(socket.SHUT_RDWR)
+        handler.close_connection = True
+        return False
+    if n in reply.get("pauses", {}):
+        time.sleep(reply["pauses"][n])
+    return True
+
+
 class FakeProvider(http.server.ThreadingHTTPServer):
     """An OpenAI-compatible chat-completions server on loopback, port 0.
 
@@ -175,13 +188,8 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
             if reply.get("garbage_after") == n:
                 data = b"data: {this is not json\n\n"
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-            if reply.get("cut_after") == n:
-                self.wfile.flush()
-                self.connection.shutdown(socket.SHUT_RDWR)
-                self.close_connection = True
+            if not scripted_step(self, reply, n):
                 return
-            if n in reply.get("pauses", {}):
-                time.sleep(reply["pauses"][n])  # the scripted silence of a slow model
             try:
                 chunk([{"index": 0, "delta": delta, "finish_reason": None}])
             except OSError:  # the proxy hung up on us
@@ -335,13 +343,8 @@ class GeminiHandler(http.server.BaseHTTPRequestHandler):
         if not frames or reply.get("finish") is not None and frames[-1][0] != len(groups) - 1:
             frames.append((len(groups), []))  # a final frame when the last deltas carried nothing
         for position, (n, parts) in enumerate(frames):
-            if reply.get("cut_after") is not None and n >= reply["cut_after"]:
-                self.wfile.flush()
-                self.connection.shutdown(socket.SHUT_RDWR)
-                self.close_connection = True
+            if not scripted_step(self, reply, n):
                 return
-            if n in reply.get("pauses", {}):
-                time.sleep(reply["pauses"][n])  # the scripted silence of a slow model
             candidate = {"content": {"parts": parts or [{"text": ""}], "role": "model"}, "index": 0}
             payload = {"candidates": [candidate], **envelope}
             if position == len(frames) - 1:
@@ -2819,7 +2822,7 @@ def test_launcher_runs_a_command_against_a_private_proxy(fake, tmp_path):
         "print('ANSWER', answer['content'][0]['text'], os.environ['ANTHROPIC_API_KEY'])\n"
         "sys.exit(7)\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-    env.update(proxy_env(fake.url), PORT="8082", LOG_LEVEL="info")
+    env.update(proxy_env(fake.url), PORT="8082", LOG_LEVEL="info")  # ignored: the launcher takes a free port
     run = subprocess.run([sys.executable, cp.__file__, "--log-file", str(tmp_path / "proxy.log"), "--", sys.executable, str(script)],
                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=3 * TIMEOUT)
     assert run.returncode == 7, run.stderr
