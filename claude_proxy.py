@@ -64,6 +64,12 @@ real environment wins over it, and flags win over both):
     CONNECT_TIMEOUT        seconds to connect to the provider              (10)
     REQUEST_DEADLINE       seconds one request may take, start to end      (3600)
     CLIENT_TIMEOUT         seconds a client may stay silent                (120)
+  provider calls
+    PROXY_VIA              auto or litellm (also --via)                    (auto)
+                           auto: OpenAI-compatible providers (OpenAI, Groq, Moonshot,
+                           DeepSeek, OpenRouter, Ollama, vLLM ...) over the proxy's own
+                           HTTP client, every other provider through litellm;
+                           litellm: every provider through litellm
   logging
     LOG_LEVEL              debug, info, warning, error                     (info)
     LOG_FORMAT             text, or json (one object per line)             (text)
@@ -79,6 +85,7 @@ import dataclasses
 import hashlib
 import http.client
 import http.server
+import importlib.util
 import json
 import logging
 import hmac
@@ -163,6 +170,7 @@ class Config:
     max_tokens_limit: int | None = None
     max_body_bytes: int = 32 * 1024 * 1024
     keepalive_seconds: float = 15.0
+    via: str = "auto"  # "auto": OpenAI-compatible providers over the proxy's own client; "litellm": all through litellm
     # The raw environment, for provider keys and base URLs. repr=False: never logged.
     env: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
@@ -211,12 +219,14 @@ class Config:
             max_tokens_limit=number("MAX_TOKENS_LIMIT", None, int, 1),
             max_body_bytes=int(number("MAX_BODY_MB", 32, float, 0.001) * 1024 * 1024),
             keepalive_seconds=number("KEEPALIVE_SECONDS", cls.keepalive_seconds, float, 0.05),
+            via=choice("PROXY_VIA", VIAS, "auto"),
             env=dict(env),
         )
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("text", "json")
+VIAS = ("auto", "litellm")
 
 
 def parse_dotenv(text: str) -> dict:
@@ -256,6 +266,16 @@ class Provider:
     const_as_enum: its tool schemas cannot say `const`. user_param: takes OpenAI's `user` field. top_k: takes top_k (litellm forwards it
     unchecked, and OpenAI-style APIs reject it). native_thinking: takes Anthropic thinking
     blocks in history, `thinking` as a parameter and `cache_control` on content parts.
+
+    The direct path (the proxy's own HTTP client, for OpenAI-compatible chat completions):
+    compatible: the provider speaks them at `{base}{chat_path}`, the base from base_env,
+    else chat_base (no base at all: litellm serves it). The rest are what litellm does for
+    the provider, so both paths send the same request: flat_text: content lists of text only
+    become strings; temperature_max: the largest temperature it takes; reasoning_sampling:
+    its reasoning models take temperature and top_p (OpenAI's take temperature 1 only,
+    Moonshot's none; OpenAI's also want max_completion_tokens); reasoning_history: its reasoning models want
+    `reasoning_content` on assistant tool-call turns; thinking_switch: reasoning is switched on
+    with `thinking: {"type": "enabled"}` instead of reasoning_effort.
     """
 
     key_env: tuple[str, ...] = ()
@@ -266,24 +286,41 @@ class Provider:
     top_k: bool = False
     native_thinking: bool = False
     const_as_enum: bool = False
+    compatible: bool = False
+    chat_base: str = ""
+    chat_path: str = "/chat/completions"
+    flat_text: bool = False
+    temperature_max: float | None = None
+    reasoning_sampling: bool = True
+    reasoning_history: bool = False
+    thinking_switch: bool = False
 
 
 PROVIDERS: dict[str, Provider] = {
-    "openai": Provider(("OPENAI_API_KEY",), ("OPENAI_BASE_URL", "OPENAI_API_BASE"), later_system=True, user_param=True),
-    "groq": Provider(("GROQ_API_KEY",), ("GROQ_API_BASE",), later_system=True),
-    "moonshot": Provider(("MOONSHOT_API_KEY",), ("MOONSHOT_API_BASE",), later_system=True),
-    "openrouter": Provider(("OPENROUTER_API_KEY",), ("OPENROUTER_API_BASE",), later_system=True, top_k=True),
+    "openai": Provider(("OPENAI_API_KEY",), ("OPENAI_BASE_URL", "OPENAI_API_BASE"), later_system=True, user_param=True,
+                       compatible=True, chat_base="https://api.openai.com/v1", reasoning_sampling=False),
+    "groq": Provider(("GROQ_API_KEY",), ("GROQ_API_BASE",), later_system=True,
+                     compatible=True, chat_base="https://api.groq.com/openai/v1"),
+    "moonshot": Provider(("MOONSHOT_API_KEY",), ("MOONSHOT_API_BASE",), later_system=True,
+                         compatible=True, chat_base="https://api.moonshot.ai/v1", flat_text=True, temperature_max=1.0,
+                         reasoning_sampling=False, reasoning_history=True),
+    "openrouter": Provider(("OPENROUTER_API_KEY",), ("OPENROUTER_API_BASE",), later_system=True, top_k=True,
+                           compatible=True, chat_base="https://openrouter.ai/api/v1"),
     "gemini": Provider(("GEMINI_API_KEY", "GOOGLE_API_KEY"), ("GEMINI_API_BASE",), top_k=True, const_as_enum=True),
     "vertex_ai": Provider((), ("VERTEX_API_BASE",), top_k=True, const_as_enum=True),
     "anthropic": Provider(("ANTHROPIC_API_KEY",), ("ANTHROPIC_API_BASE",), "https://api.anthropic.com",
                           top_k=True, native_thinking=True),
-    "deepseek": Provider(("DEEPSEEK_API_KEY",), ("DEEPSEEK_API_BASE",), later_system=True),
+    "deepseek": Provider(("DEEPSEEK_API_KEY",), ("DEEPSEEK_API_BASE",), later_system=True,
+                         compatible=True, chat_base="https://api.deepseek.com", flat_text=True,
+                         reasoning_history=True, thinking_switch=True),
     # Local and self-hosted servers: no key required; litellm's own base URL variables.
-    "ollama": Provider((), ("OLLAMA_API_BASE",)),
-    "ollama_chat": Provider((), ("OLLAMA_API_BASE",)),
-    "lm_studio": Provider((), ("LM_STUDIO_API_BASE",), later_system=True),
-    "hosted_vllm": Provider((), ("HOSTED_VLLM_API_BASE",), later_system=True, top_k=True),
-    "litellm_proxy": Provider((), ("LITELLM_PROXY_API_BASE",), later_system=True),
+    "ollama": Provider((), ("OLLAMA_API_BASE",), compatible=True, chat_base="http://localhost:11434",
+                       chat_path="/v1/chat/completions"),
+    "ollama_chat": Provider((), ("OLLAMA_API_BASE",), compatible=True, chat_base="http://localhost:11434",
+                            chat_path="/v1/chat/completions"),
+    "lm_studio": Provider((), ("LM_STUDIO_API_BASE",), later_system=True, compatible=True),
+    "hosted_vllm": Provider((), ("HOSTED_VLLM_API_BASE",), later_system=True, top_k=True, compatible=True),
+    "litellm_proxy": Provider((), ("LITELLM_PROXY_API_BASE",), later_system=True, compatible=True),
 }
 
 
@@ -405,8 +442,12 @@ def map_provider_error(exc: BaseException, litellm=None) -> ProxyError:
     if isinstance(exc, ProxyError):
         return exc
     message = _error_text(exc)
-    if litellm is not None and isinstance(exc, litellm.Timeout):
-        return ProxyError(504, f"The provider did not answer in time: {message}")
+    if isinstance(exc, TimeoutError) or (litellm is not None and isinstance(exc, litellm.Timeout)):
+        return ProxyError(504, f"The provider did not answer in time: {message or 'timed out'}")
+    if isinstance(exc, http.client.IncompleteRead):
+        return ProxyError(500, "The provider's stream broke off before its end.")
+    if isinstance(exc, (OSError, http.client.HTTPException)):  # the direct path: no connection, or it broke
+        return ProxyError(500, f"Could not reach the provider: {message or type(exc).__name__}")
     status = getattr(exc, "status_code", None)
     if not isinstance(status, int):
         response = getattr(exc, "response", None)
@@ -421,7 +462,8 @@ def map_provider_error(exc: BaseException, litellm=None) -> ProxyError:
     if retry_after:
         headers["retry-after"] = retry_after
     error = ProxyError(mapped, message, headers=headers)
-    error.context_overflow = litellm is not None and isinstance(exc, litellm.ContextWindowExceededError)
+    error.context_overflow = bool(getattr(exc, "context_overflow", False)) or (
+        litellm is not None and isinstance(exc, litellm.ContextWindowExceededError))
     return error
 
 
@@ -492,7 +534,8 @@ MAX_RETRY_AFTER = 60
 
 def _retry_after(exc: BaseException) -> str | None:
     """The provider's retry-after, in whole seconds, capped at MAX_RETRY_AFTER."""
-    for headers in (getattr(exc, "litellm_response_headers", None), getattr(getattr(exc, "response", None), "headers", None)):
+    for headers in (getattr(exc, "litellm_response_headers", None), getattr(getattr(exc, "response", None), "headers", None),
+                    getattr(exc, "headers", None)):
         if headers is not None:
             try:
                 value = headers.get("retry-after")
@@ -1642,9 +1685,114 @@ def load_litellm(debug: bool = False):
     return _litellm_module
 
 
+# litellm's provider prefixes (1.110), so routing a name needs no import; a prefix missing
+# here is looked up in litellm itself, once.
+LITELLM_PROVIDERS = frozenset("""
+a2a a2a_agent abliteration ai21 ai21_chat aiand aiml aiohttp_openai amazon_nova anthropic anthropic_text apertis
+assemblyai auto_router aws_polly aws_textract azure azure_ai azure_speech azure_text baseten bedrock bedrock_mantle
+bespoke bigmodel black_forest_labs bytez cerebras charity_engine chatgpt chutes clarifai clf_ai_gateway cloudflare
+codestral cognition cohere cohere_chat cometapi compactifai coralbricks cortecs cursor custom custom_openai darkbloom
+dashscope databricks databricks_agent datarobot deepgram deepinfra deepseek docker_model_runner dotprompt edenai
+elevenlabs empiriolabs empower eu_jev fal_ai featherless_ai fireworks_ai friendliai galadriel gdc gemini gigachat
+github github_copilot gradient_ai groq helicone heroku hosted_vllm hostinger_router huggingface humanloop hyperbolic
+inception inferenceapis infinity jina_ai kyma lambda_ai langflow langfuse langgraph laya lemonade libertai
+litellm_agent litellm_proxy llamafile lm_studio manus maritalk meta meta_llama microsoft_365_copilot milvus minimax
+mistral modelscope mongodb moonshot morph nace nadir nano-gpt nebius neosantara nlp_cloud novita nscale nvidia_nim
+nvidia_riva oci ollama ollama_chat oobabooga openai openai_like opencode_go openinfer openrouter opensearch ovhcloud
+parallel_ai parasail perplexity petals pg_vector pinstripes poe predibase prism publicai qwen_ai_platform qwencloud
+ragflow recraft reducto refuseless reka replicate runwayml s3_vectors sagemaker sagemaker_chat sagemaker_nova sail
+sambanova sap scaledown scaleway scx-ai snowflake soniox stability strands_decider streamlake synthetic tencent
+tensormesh text-completion-codestral text-completion-inception text-completion-openai together_ai topaz transcribe
+triton typesafe v0 valkey vercel_ai_gateway vertex_ai vertex_ai_beta vllm volcengine voyage wally wandb watsonx
+watsonx_text xai xiaomi_mimo xinference zai zerogpu
+""".split()) | frozenset(PROVIDERS)
+
+
+class ProviderNames(frozenset):
+    """The provider prefixes: the table above, then (for a prefix it lacks) litellm's own list."""
+
+    def __contains__(self, name) -> bool:
+        return frozenset.__contains__(self, name) or name in _installed_provider_names()
+
+
+_installed_names: frozenset | None = None
+
+
+def _installed_provider_names() -> frozenset:
+    global _installed_names
+    if _installed_names is None:
+        try:
+            _installed_names = frozenset(getattr(p, "value", p) for p in load_litellm().provider_list)
+        except ImportError:
+            _installed_names = frozenset()
+    return _installed_names
+
+
+PROVIDER_NAMES = ProviderNames(LITELLM_PROVIDERS)
+
+
 def provider_names() -> frozenset:
-    litellm = load_litellm()
-    return frozenset(getattr(p, "value", p) for p in litellm.provider_list)
+    return PROVIDER_NAMES
+
+
+def litellm_installed() -> bool:
+    return _litellm_module is not None or importlib.util.find_spec("litellm") is not None
+
+
+_model_map: dict | None = None
+_model_map_lock = threading.Lock()
+FACT_FIELDS = ("litellm_provider", "max_input_tokens", "max_output_tokens", "supports_reasoning", "supports_vision")
+
+
+def _load_model_map() -> dict:
+    """litellm's model map (the JSON file in its package, which it reads itself with
+    LITELLM_LOCAL_MODEL_COST_MAP), read without importing litellm: name -> the few facts the
+    proxy uses. About 30 ms once; {} when litellm is not installed."""
+    global _model_map
+    if _model_map is None:
+        with _model_map_lock:
+            if _model_map is None:
+                facts = {}
+                try:
+                    spec = importlib.util.find_spec("litellm")
+                    folder = spec.submodule_search_locations[0] if spec and spec.submodule_search_locations else ""
+                    with open(os.path.join(folder, "model_prices_and_context_window_backup.json"), "rb") as handle:
+                        entries = json.load(handle)
+                    for name, entry in entries.items():
+                        if isinstance(entry, dict) and entry.get("mode") in (None, "chat", "responses"):
+                            facts[name] = {k: entry[k] for k in FACT_FIELDS if k in entry}
+                except (OSError, ValueError, ImportError):
+                    log.debug("litellm's model map could not be read; model limits unknown", exc_info=True)
+                _model_map = facts
+    return _model_map
+
+
+def model_facts(target: str) -> dict:
+    """What litellm's model map says of a target (window, output limit, reasoning, vision),
+    found as litellm.get_model_info finds it: the full name, else the name without its
+    prefix when the entry belongs to that provider. {} for an unmapped model.
+    Example: "openai/gpt-4.1" -> {"max_input_tokens": 1047576, "max_output_tokens": 32768, ...}."""
+    facts = _load_model_map()
+    if target in facts:
+        return facts[target]
+    prefix, _, model = target.partition("/")
+    entry = facts.get(model)
+    if entry and str(entry.get("litellm_provider", "")).startswith(prefix):
+        return entry
+    return {}
+
+
+def estimate_tokens(params: dict) -> int:
+    """Input tokens of a translated request, estimated without a tokenizer: about four
+    ASCII characters per token and one per other character, over the messages and tools as
+    JSON. Within about 15% of OpenAI's tokenizers on prose, code and schemas; the provider's
+    own count arrives with the answer. It places a request (LONG_CONTEXT_MODEL, a window the
+    request cannot fit) and fills message_start; count_tokens counts with litellm.
+    Example: a 4000-character English prompt -> about 1000."""
+    text = json.dumps([params.get("messages"), params.get("tools")], ensure_ascii=False, separators=(",", ":"))
+    other = len(text.encode("utf-8")) - len(text)  # each non-ASCII character adds 1 to 3 bytes
+    wide = other // 2
+    return max(1, (len(text) - wide) // 4 + wide)
 
 
 def provider_timeout(config: Config):
@@ -1655,16 +1803,9 @@ def provider_timeout(config: Config):
 
 
 def model_limits(target: str, info: dict) -> tuple:
-    """(context window, output limit) of a model: litellm's, else MODEL_LIMITS', else None."""
+    """(context window, output limit) of a model: litellm's map, else MODEL_LIMITS', else None."""
     known = MODEL_LIMITS.get(target, (None, None))
     return info.get("max_input_tokens") or known[0], info.get("max_output_tokens") or known[1]
-
-
-def model_info(litellm, target: str) -> dict:
-    try:
-        return litellm.get_model_info(target) or {}
-    except Exception:  # unmapped models are common (groq/kimi-k2...): limits then unknown
-        return {}
 
 
 def provider_credentials(target: str, config: Config) -> dict:
@@ -1731,6 +1872,276 @@ def as_dict(obj) -> dict:
 
 
 # ----------------------------------------------------------------------------------------
+# the direct path: OpenAI-compatible chat completions over the proxy's own HTTP client
+# ----------------------------------------------------------------------------------------
+
+
+def direct_url(target: str, config: Config) -> str | None:
+    """The chat-completions URL the direct path posts a target's requests to, or None when
+    litellm must serve it (PROXY_VIA=litellm, a provider that is not OpenAI-compatible, or
+    one with no base URL). Example: "groq/llama-3.1-8b-instant" ->
+    "https://api.groq.com/openai/v1/chat/completions"."""
+    if config.via == "litellm":
+        return None
+    quirks = provider_for(target.partition("/")[0])
+    if not quirks.compatible:
+        return None
+    base = next((config.env[n].strip() for n in quirks.base_env if config.env.get(n, "").strip()), quirks.chat_base)
+    if not base or not base.startswith(("http://", "https://")):
+        return None
+    return base.rstrip("/") + quirks.chat_path
+
+
+def direct_can_send(params: dict) -> bool:
+    """Whether the direct path sends this request as it is: documents (file parts) need
+    litellm's conversions for each provider."""
+    return not any(isinstance(m.get("content"), list) and any(p.get("type") == "file" for p in m["content"])
+                   for m in params["messages"])
+
+
+def to_direct_request(params: dict, quirks: Provider, facts: dict) -> dict:
+    """The translated request -> the JSON body the direct path posts, with the changes
+    litellm makes for the provider (see Provider). Pure; the input is not modified.
+    Example (openai, a reasoning model): {"max_tokens": 64, "temperature": 0.5} ->
+    {"max_completion_tokens": 64}."""
+    body = {k: v for k, v in params.items() if k != "model"}
+    body["model"] = params["model"].partition("/")[2]
+    reasoning = bool(facts.get("supports_reasoning"))
+    if reasoning and not quirks.reasoning_sampling:
+        if "temperature" in body and (body["temperature"] != 1 or quirks.temperature_max is not None):
+            del body["temperature"]
+        body.pop("top_p", None)
+        if quirks.chat_base.startswith("https://api.openai.com") and "max_tokens" in body:
+            body["max_completion_tokens"] = body.pop("max_tokens")
+    if quirks.temperature_max is not None and "temperature" in body:
+        body["temperature"] = min(body["temperature"], quirks.temperature_max)
+    if quirks.thinking_switch and "reasoning_effort" in body:
+        body["thinking"] = {"type": "disabled" if body.pop("reasoning_effort") == "none" else "enabled"}
+    messages = []
+    for message in body["messages"]:
+        message = {k: v for k, v in message.items() if v is not None}
+        content = message.get("content")
+        if quirks.flat_text and isinstance(content, list) and all(p.get("type") == "text" for p in content):
+            message["content"] = "".join(p.get("text", "") for p in content)
+        if (quirks.reasoning_history and reasoning and message["role"] == "assistant" and message.get("tool_calls")
+                and not message.get("reasoning_content")):
+            message["reasoning_content"] = " "
+        messages.append(message)
+    body["messages"] = messages
+    return body
+
+
+class ProviderHTTPError(Exception):
+    """A provider's error answer on the direct path: its status, headers and message."""
+
+    def __init__(self, status: int, message: str, headers=None, code=None):
+        super().__init__(message)
+        self.status_code, self.headers, self.code = status, headers or {}, code
+
+
+# What OpenAI-compatible providers say when a request does not fit the model's window.
+OVERFLOW_CODES = frozenset({"context_length_exceeded", "string_above_max_length"})
+OVERFLOW_WORDS = ("maximum context length", "context length exceeded", "context_length_exceeded",
+                  "prompt is too long", "exceeded model token limit", "reduce the length of the messages")
+
+
+def provider_http_error(status: int, data: bytes, headers) -> ProviderHTTPError:
+    """A provider's error answer -> a ProviderHTTPError with its own message, as litellm
+    reads it. Example: (429, b'{"error": {"message": "Slow down"}}') -> "Slow down"."""
+    message, code = "", None
+    try:
+        payload = json.loads(data)
+        error = payload.get("error", payload) if isinstance(payload, dict) else {}
+        if isinstance(error, dict):
+            message, code = str(error.get("message") or ""), error.get("code")
+        elif isinstance(error, str):
+            message = error
+    except ValueError:
+        pass
+    if not message:
+        message = data[:2000].decode("utf-8", "replace").strip() or f"HTTP {status}"
+    exc = ProviderHTTPError(status, message, headers, code)
+    lowered = message.lower()
+    exc.context_overflow = status in (400, 413, 422) and (code in OVERFLOW_CODES or any(w in lowered for w in OVERFLOW_WORDS))
+    return exc
+
+
+class ConnectionPool:
+    """Idle keep-alive connections to providers, per (scheme, host, port). A connection the
+    provider has closed meanwhile (readable while idle) is dropped, not reused."""
+
+    IDLE_LIMIT = 32  # per host
+
+    def __init__(self):
+        self.idle: dict = {}
+        self.lock = threading.Lock()
+        self._tls = None
+
+    def get(self, url, connect_timeout: float, fresh: bool = False):
+        """(connection, whether it was used before) for a URL's host."""
+        key = (url.scheme, url.hostname, url.port)
+        while not fresh:
+            with self.lock:
+                idle = self.idle.get(key)
+                conn = idle.pop() if idle else None
+            if conn is None:
+                break
+            try:
+                if conn.sock is not None and not select.select([conn.sock], [], [], 0)[0]:
+                    return conn, True
+            except (OSError, ValueError):
+                pass
+            conn.close()
+        if url.scheme == "https":
+            if self._tls is None:
+                import ssl
+
+                self._tls = ssl.create_default_context()
+            conn = http.client.HTTPSConnection(url.hostname, url.port, timeout=connect_timeout, context=self._tls)
+        else:
+            conn = http.client.HTTPConnection(url.hostname, url.port, timeout=connect_timeout)
+        return conn, False
+
+    def put(self, url, conn):
+        key = (url.scheme, url.hostname, url.port)
+        with self.lock:
+            idle = self.idle.setdefault(key, [])
+            if len(idle) < self.IDLE_LIMIT:
+                idle.append(conn)
+                return
+        conn.close()
+
+
+POOL = ConnectionPool()
+STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+
+
+class DirectCall:
+    """One chat-completions request over a pooled keep-alive connection.
+
+    response() -> the JSON answer as a dict; iterating -> the stream's chunk dicts, read
+    incrementally from the SSE; a provider error raises ProviderHTTPError. close() (from any
+    thread) ends it at once: the socket is shut, and the connection is not reused.
+    """
+
+    def __init__(self, url: str, key: str | None, body: dict, config: Config):
+        self.url = urlsplit(url)
+        self.path = self.url.path + (f"?{self.url.query}" if self.url.query else "")
+        self.headers = {"Content-Type": "application/json", "User-Agent": "claude_proxy",
+                        "Accept": "text/event-stream" if body.get("stream") else "application/json"}
+        if key:
+            self.headers["Authorization"] = f"Bearer {key}"
+        self.data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
+        self.connect_timeout, self.read_timeout = config.connect_timeout, config.request_timeout
+        self.conn = self.reply = None
+        self.closed = False
+        self.lock = threading.Lock()
+
+    def _send(self):
+        for attempt in (0, 1):
+            conn, reused = POOL.get(self.url, self.connect_timeout, fresh=attempt > 0)
+            with self.lock:
+                if self.closed:
+                    conn.close()
+                    raise ClientGone()
+                self.conn = conn
+            try:
+                if conn.sock is None:
+                    conn.connect()
+                    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                conn.sock.settimeout(self.read_timeout)
+                conn.request("POST", self.path, self.data, self.headers)
+                reply = conn.getresponse()
+            except STALE:
+                conn.close()
+                if reused and attempt == 0 and not self.closed:
+                    continue  # the provider closed an idle connection: once more on a new one
+                raise
+            except BaseException:
+                conn.close()
+                raise
+            self.reply = reply
+            if reply.status >= 400:
+                data = reply.read(1 << 20)
+                self._done(reply)
+                raise provider_http_error(reply.status, data, {k.lower(): v for k, v in reply.getheaders()})
+            return reply
+
+    def _done(self, reply):
+        """Give the connection back to the pool when its answer was read to the end."""
+        with self.lock:
+            conn, self.conn = self.conn, None
+        if conn is None:
+            return
+        if self.closed or reply.will_close or not reply.isclosed():
+            conn.close()
+        else:
+            POOL.put(self.url, conn)
+
+    def response(self) -> dict:
+        reply = self._send()
+        data = reply.read()
+        self._done(reply)
+        try:
+            answer = json.loads(data)
+        except ValueError:
+            raise ProviderHTTPError(502, "The provider's answer is not JSON.") from None
+        if not isinstance(answer, dict):
+            raise ProviderHTTPError(502, "The provider's answer is not a JSON object.")
+        if isinstance(answer.get("error"), (dict, str)) and not answer.get("choices"):
+            raise provider_http_error(500, data, {})
+        return answer
+
+    def __iter__(self):
+        reply = self._send()
+        data: list = []
+        event = ""
+        finished = False
+        while True:
+            line = reply.readline(1 << 24)
+            if not line:  # the end of the body without [DONE]: fine after a finish_reason, else a cut
+                if not finished:
+                    raise http.client.IncompleteRead(b"")
+                break
+            if line.startswith(b"data:"):
+                data.append(line[5:].strip())
+                continue
+            if line.startswith(b"event:"):
+                event = line[6:].strip().decode("utf-8", "replace")
+                continue
+            if line.strip() or not data:
+                continue  # a comment, another field, or an empty event
+            payload = data[0] if len(data) == 1 else b"\n".join(data)
+            data = []
+            if payload == b"[DONE]":
+                reply.read()  # the chunked body's end, so the connection can be reused
+                break
+            try:
+                chunk = json.loads(payload)
+            except ValueError:
+                raise ProviderHTTPError(502, f"The provider sent a malformed stream chunk: {payload[:200]!r}") from None
+            if isinstance(chunk, dict) and "error" in chunk and not chunk.get("choices") or event == "error":
+                raise provider_http_error(500, payload, {})
+            event = ""
+            if not finished and isinstance(chunk, dict):
+                finished = any(isinstance(c, dict) and c.get("finish_reason") for c in chunk.get("choices") or ())
+            yield chunk
+        self._done(reply)
+
+    def close(self):
+        with self.lock:
+            self.closed, conn = True, self.conn
+            self.conn = None
+        if conn is not None:
+            try:
+                if conn.sock is not None:
+                    conn.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.close()
+
+
+# ----------------------------------------------------------------------------------------
 # HTTP: the handler, SSE framing, the routing table of paths
 # ----------------------------------------------------------------------------------------
 
@@ -1780,6 +2191,8 @@ class Prepared(NamedTuple):
     window: int | None  # the model's context window, when litellm knows it
     probe: bool  # a max_tokens 1 request: Claude Code asking whether the model answers at all
     tool_names: dict  # shortened tool name -> the client's name
+    url: str | None = None  # the direct path's chat-completions URL; None: litellm serves it
+    body: dict | None = None  # what the direct path posts (without the stream fields)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -2062,7 +2475,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         target = route_model(body["model"], self.config, providers, thinking=thinking, images=images)
         if self.config.long_context_model:
             params = to_openai_request(body, target, provider_for(target.partition("/")[0]))
-            tokens = count_tokens(self._litellm(), target, params)
+            tokens = estimate_tokens(params)
             target = route_model(body["model"], self.config, providers, thinking=thinking, images=images, input_tokens=tokens)
         self.fields.update(model=body["model"], target=target)
         return target
@@ -2096,31 +2509,30 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return prepared
 
     def _prepare(self, body: dict, target: str) -> Prepared:
-        litellm = self._litellm()
         call = provider_credentials(target, self.config)
         quirks = provider_for(target.partition("/")[0])
-        info = model_info(litellm, target)
-        window, max_output = model_limits(target, info)
-        if info and not info.get("supports_vision") and request_needs(body)[1]:
+        facts = model_facts(target)
+        window, max_output = model_limits(target, facts)
+        if facts and not facts.get("supports_vision") and request_needs(body)[1]:
             raise invalid(f"The model {target} does not accept images. Set VISION_MODEL to a model that does, "
                           "and requests with images go there.")
-        try:
-            reasoning = bool(info.get("supports_reasoning")) or litellm.supports_reasoning(target)
-        except Exception:
-            reasoning = False
+        reasoning = bool(facts.get("supports_reasoning"))
         params = to_openai_request(body, target, quirks, reasoning=reasoning, max_output=self.config.max_tokens_limit or max_output)
-        call.update(timeout=provider_timeout(self.config), max_retries=0, drop_params=True, _skip_mcp_handler=True)
-        prepared = Prepared(body["model"], target, params, call, count_tokens(litellm, target, params),
-                            window, body["max_tokens"] == 1, tool_name_map(body))
+        url = direct_url(target, self.config) if direct_can_send(params) else None
+        if url is None:
+            call.update(timeout=provider_timeout(self.config), max_retries=0, drop_params=True, _skip_mcp_handler=True)
+        prepared = Prepared(body["model"], target, params, call, estimate_tokens(params), window, body["max_tokens"] == 1,
+                            tool_name_map(body), url, to_direct_request(params, quirks, facts) if url else None)
         overflow = context_overflow(prepared.input_tokens, params["max_tokens"], prepared.window)
         if overflow:  # known before calling: answer in the words Claude Code recovers from
             raise invalid(overflow)
+        self.fields["via"] = "direct" if url else "litellm"
         return prepared
 
     def _fail(self, exc: BaseException, prepared: Prepared) -> ProxyError:
         """A provider failure as the client sees it: typed, keys blanked, and a context
         overflow in the words Claude Code recovers from."""
-        error = map_provider_error(exc, self._litellm())
+        error = map_provider_error(exc, _litellm_module)
         error.message = redact(error.message, self.config.env)
         if error.context_overflow:
             log.info("provider reports a context overflow: %s", error.message)
@@ -2164,10 +2576,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.lease.release()
 
     def _json_reply(self, prepared: Prepared, attempts):
-        litellm = self._litellm()
         deadline = self.started_at + self.config.request_deadline
         while True:
-            upstream = Upstream(litellm.completion, prepared.params, prepared.call, stream=False, lease=self.lease)
+            upstream = self._open_upstream(prepared, stream=False)
             item = SILENT
             while item is SILENT:  # waiting, the client's departure and the deadline are still noticed
                 item = self._next_item(upstream.items, None, deadline)
@@ -2196,8 +2607,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return {"stop_sequences": prepared.params.get("stop") or (), "signature": thinking_signature(prepared.target),
                 "tool_names": prepared.tool_names}
 
-    def _open_upstream(self, prepared: Prepared) -> Upstream:
-        return Upstream(self._litellm().completion, prepared.params, prepared.call, stream=True, lease=self.lease)
+    def _open_upstream(self, prepared: Prepared, stream: bool = True) -> Upstream:
+        """The provider call on its own thread: over the direct path, or through litellm."""
+        if prepared.url:
+            body = dict(prepared.body, stream=True, stream_options={"include_usage": True}) if stream else prepared.body
+            direct = DirectCall(prepared.url, prepared.call.get("api_key"), body, self.config)
+            return Upstream((lambda: direct) if stream else direct.response, stream=stream, lease=self.lease, handle=direct)
+        completion, params, call = self._litellm().completion, prepared.params, prepared.call
+        if stream:
+            return Upstream(lambda: completion(**params, **call, stream=True, stream_options={"include_usage": True}),
+                            stream=True, lease=self.lease)
+        return Upstream(lambda: completion(**params, **call), stream=False, lease=self.lease)
 
     def _stream_reply(self, prepared: Prepared, attempts):
         """Relay a provider stream as Anthropic SSE.
@@ -2365,32 +2785,34 @@ class Lease:
 
 class Upstream:
     """One provider call on its own thread, so the handler can keep watching the client, the
-    clock and the shutdown meanwhile. `items` receives chunk dicts then END (a stream), or
-    the response dict (not streamed), or the exception. close() stops a stream now, or as
-    soon as litellm hands it over (a provider may hold its headers for a long time)."""
+    clock and the shutdown meanwhile. `request()` makes the call: it returns the response
+    (not streamed) or an iterable of chunks. `items` receives chunk dicts then END (a
+    stream), or the response dict, or the exception. close() stops the call now when it has
+    a `handle` (the direct path), else a stream as soon as litellm hands it over (a provider
+    may hold its headers for a long time)."""
 
-    def __init__(self, completion, params: dict, call: dict, *, stream: bool, lease: Lease):
-        self.items: queue.Queue = queue.Queue()
-        self.stream, self.closed, self.lock = None, False, threading.Lock()
+    def __init__(self, request, *, stream: bool, lease: Lease, handle=None):
+        self.items: queue.SimpleQueue = queue.SimpleQueue()
+        self.stream, self.closed, self.lock = handle, False, threading.Lock()
         lease.hold()
-        threading.Thread(target=self._run, args=(completion, params, call, stream, lease), daemon=True,
-                         name="upstream").start()
+        threading.Thread(target=self._run, args=(request, stream, lease), daemon=True, name="upstream").start()
 
-    def _run(self, completion, params, call, stream, lease):
+    def _run(self, request, stream, lease):
+        put = self.items.put
         try:
+            opened = request()
             if not stream:
-                self.items.put(as_dict(completion(**params, **call)))
+                put(as_dict(opened))
                 return
-            opened = completion(**params, **call, stream=True, stream_options={"include_usage": True})
             with self.lock:
                 self.stream, closed = opened, self.closed
             if closed:
                 return _close_quietly(opened)
             for chunk in opened:
-                self.items.put(as_dict(chunk))
-            self.items.put(END)
+                put(chunk if type(chunk) is dict else as_dict(chunk))
+            put(END)
         except BaseException as exc:  # handed over to the handler, which reports it
-            self.items.put(exc)
+            put(exc)
         finally:
             lease.release()
 
@@ -2507,6 +2929,8 @@ def banner(config: Config, url: str, env_file: str | None = None, *, windows: bo
     if config.fallback_models:
         lines.append(f"  on 429, 5xx or no connection, fall back to: {', '.join(config.fallback_models)}")
     lines.append(f"  bare model names get {config.preferred_provider}/")
+    lines.append("  provider calls: all through litellm (PROXY_VIA=litellm)" if config.via == "litellm" else
+                 "  provider calls: OpenAI-compatible providers direct, the others through litellm")
     keys = sorted(n for n, v in config.env.items() if n.endswith("_API_KEY") and v.strip() and n != "PROXY_API_KEY")
     lines.append(f"  provider keys found: {', '.join(keys) or 'none'}")
     if windows:
@@ -2585,6 +3009,8 @@ def main(argv=None) -> int:
     parser.add_argument("--log-format", choices=LOG_FORMATS, help="text, or one JSON object per line (env LOG_FORMAT)")
     parser.add_argument("--log-file", metavar="PATH", help="write the log there instead of standard error "
                                                            "(when launching a command: default a file in the temp folder)")
+    parser.add_argument("--via", choices=VIAS, help="auto: OpenAI-compatible providers over the proxy's own HTTP "
+                                                     "client; litellm: every call through litellm (env PROXY_VIA)")
     parser.add_argument("--env-file", metavar="PATH",
                         help="variables to load (default: .env in the working directory, if any); the real environment wins")
     parser.add_argument("--doctor", action="store_true",
@@ -2603,7 +3029,8 @@ def main(argv=None) -> int:
             os.environ.setdefault(name, value)  # litellm reads some variables itself (cloud credentials)
     problems: list = []
     config = Config.from_env(os.environ, problems)
-    flags = {"host": args.host, "port": args.port, "log_level": args.log_level, "log_format": args.log_format}
+    flags = {"host": args.host, "port": args.port, "log_level": args.log_level, "log_format": args.log_format,
+             "via": args.via}
     config = dataclasses.replace(config, **{k: v for k, v in flags.items() if v is not None})
     log_file = args.log_file
     if command:  # a private proxy for one command: loopback, a free port, the log out of the terminal's way
@@ -2780,9 +3207,18 @@ def doctor_request(server: Server, path: str, body: dict, timeout: float) -> tup
         return response.status, {"error": {"type": "api_error", "message": data[:200].decode("utf-8", "replace")}}
 
 
+def needs_litellm(config: Config) -> bool:
+    """Whether a configured model is served through litellm (so it is worth importing early)."""
+    targets = [qualify(value, config, provider_names()) for _, value in configured_targets(config)]
+    return any(direct_url(target, config) is None for target in targets)
+
+
 def warm_up(config: Config):
-    """Import litellm, then report what the configuration would fail on (once it knows the providers)."""
-    load_litellm(config.log_level == "debug")
+    """Read the model map, import litellm when a configured model needs it, then report
+    what the configuration would fail on."""
+    _load_model_map()
+    if needs_litellm(config):
+        load_litellm(config.log_level == "debug")
     for problem in config_problems(config, provider_names()):
         log.warning("configuration: %s", problem)
         print(f"  WARNING: {problem}", file=sys.stderr, flush=True)
