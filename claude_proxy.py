@@ -275,7 +275,7 @@ class Provider:
     its reasoning models take temperature and top_p (OpenAI's take temperature 1 only,
     Moonshot's none; OpenAI's also want max_completion_tokens); reasoning_history: its reasoning models want
     `reasoning_content` on assistant tool-call turns; thinking_switch: reasoning is switched on
-    with `thinking: {"type": "enabled"}` instead of reasoning_effort.
+    with `thinking: {"type": "enabled"}` beside reasoning_effort.
     """
 
     key_env: tuple[str, ...] = ()
@@ -1916,7 +1916,9 @@ def to_direct_request(params: dict, quirks: Provider, facts: dict) -> dict:
     if quirks.temperature_max is not None and "temperature" in body:
         body["temperature"] = min(body["temperature"], quirks.temperature_max)
     if quirks.thinking_switch and "reasoning_effort" in body:
-        body["thinking"] = {"type": "disabled" if body.pop("reasoning_effort") == "none" else "enabled"}
+        body["thinking"] = {"type": "disabled" if body["reasoning_effort"] == "none" else "enabled"}
+        if body["reasoning_effort"] == "none":
+            del body["reasoning_effort"]
     messages = []
     for message in body["messages"]:
         message = {k: v for k, v in message.items() if v is not None}

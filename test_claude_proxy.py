@@ -424,9 +424,11 @@ def proxy_env(fake_url, gemini_url="http://127.0.0.1:9", **extra):
     return env
 
 
-@pytest.fixture(scope="module")
-def proxy(fake, gemini):
-    server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, gemini.url)))
+# Every end-to-end test runs on both paths: OpenAI-compatible providers over the proxy's own
+# HTTP client ("auto"), and everything through litellm.
+@pytest.fixture(scope="module", params=cp.VIAS)
+def proxy(fake, gemini, request):
+    server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, gemini.url, PROXY_VIA=request.param)))
     serve(server)
     server.url = f"http://127.0.0.1:{server.server_address[1]}"
     yield server
@@ -434,12 +436,13 @@ def proxy(fake, gemini):
     server.server_close()
 
 
-@pytest.fixture
-def start_proxy(fake, gemini):
-    """Start proxies with extra environment; all are stopped after the test."""
+@pytest.fixture(params=cp.VIAS)
+def start_proxy(fake, gemini, request):
+    """Start proxies with extra environment (on one path, as `proxy`); all are stopped after the test."""
     servers = []
 
     def start(**extra):
+        extra.setdefault("PROXY_VIA", request.param)
         server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, gemini.url, **extra)))
         serve(server)
         server.url = f"http://127.0.0.1:{server.server_address[1]}"
@@ -1147,6 +1150,80 @@ def test_e2e_reasoning_becomes_thinking(client, fake):
         assert [b.type for b in message.content] == ["thinking", "text"]
         assert message.content[0].thinking == "Let me think." and message.content[0].signature
         assert message.content[1].text == "42"
+
+
+# ----------------------------------------------------------------------------------------
+# both paths: the same scripted provider replies give the same Anthropic answers
+# ----------------------------------------------------------------------------------------
+
+HISTORY = [{"role": "user", "content": [{"type": "text", "text": "List files"}, {"type": "text", "text": "please"}]},
+           {"role": "assistant", "content": [{"type": "thinking", "thinking": "Use Bash.", "signature": "sig"},
+                                             {"type": "text", "text": "Checking."},
+                                             {"type": "tool_use", "id": "call_1", "name": "Bash", "input": {"command": "ls"}}]},
+           {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "call_1", "content": "a.txt"},
+                                        {"type": "text", "text": "and now?"}]}]
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+PARALLEL = {"deltas": [tool_delta(0, "", "call_a", "Read"), tool_delta(1, "", "call_b", "Bash"), tool_delta(0, '{"path"'),
+                       tool_delta(1, '{"command": "ls"}'), tool_delta(0, ': "x"}')], "finish": "tool_calls", "usage": (40, 8)}
+THOUGHTFUL = {"deltas": [{"reasoning_content": "Think"}, {"reasoning_content": "ing."}, {"content": "Done"}],
+              "finish": "stop", "usage": (30, 12)}
+BOTH_PATH_CASES = [
+    ("text", "openai/gpt-4.1", BASIC, text_reply("Hello there, friend!")),
+    ("sampling", "openai/gpt-4.1", dict(BASIC, temperature=0.3, top_p=0.9, stop_sequences=["END"],
+                                        metadata={"user_id": "user-1"}), text_reply("Fine", finish="length")),
+    ("system and tools", "openai/gpt-4.1", dict(BASIC, system=[{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}],
+                                               tools=TOOLS, tool_choice={"type": "any"}), PARALLEL),
+    ("history", "openai/gpt-4.1", dict(BASIC, tools=TOOLS, messages=HISTORY), text_reply("Two files.")),
+    ("image", "openai/gpt-4.1", dict(BASIC, messages=[{"role": "user", "content": [
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}, {"type": "text", "text": "What?"}]}]),
+     text_reply("A dot.")),
+    ("reasoning model", "openai/o3-mini", dict(BASIC, temperature=0.2, thinking={"type": "enabled", "budget_tokens": 2048}), THOUGHTFUL),
+    ("groq", "groq/llama-3.1-8b-instant", dict(BASIC, tools=TOOLS, messages=HISTORY, temperature=0.7), PARALLEL),
+    ("moonshot", "moonshot/moonshot-v1-8k", dict(BASIC, tools=TOOLS, messages=HISTORY, temperature=0.9), text_reply("Kimi.")),
+    ("moonshot reasoning", "moonshot/kimi-k2.5", dict(BASIC, tools=TOOLS, messages=HISTORY, temperature=0.5,
+                                                      thinking={"type": "enabled", "budget_tokens": 2048}), THOUGHTFUL),
+    ("deepseek", "deepseek/deepseek-chat", dict(BASIC, system="Be brief.", messages=HISTORY, tools=TOOLS), text_reply("Seek.")),
+    ("deepseek reasoning", "deepseek/deepseek-reasoner", dict(BASIC, tools=TOOLS, messages=HISTORY,
+                                                              thinking={"type": "enabled", "budget_tokens": 2048}), THOUGHTFUL),
+    ("rate limited", "openai/gpt-4.1", BASIC, {"status": 429, "headers": {"retry-after": "7"},
+                                               "body": {"error": {"message": "Slow down", "type": "rate_limit"}}}),
+    ("overloaded", "groq/llama-3.1-8b-instant", BASIC, {"status": 503, "body": {"error": {"message": "busy"}}}),
+    ("refused key", "moonshot/moonshot-v1-8k", BASIC, {"status": 401, "body": {"error": {"message": "bad key"}}}),
+    ("context overflow", "openai/gpt-4.1", BASIC, {"status": 400, "body": {"error": {
+        "message": "This model's maximum context length is 8192 tokens.", "code": "context_length_exceeded"}}}),
+    ("cut stream", "openai/gpt-4.1", BASIC, dict(text_reply("Hello there, friend!"), cut_after=2)),
+]
+
+
+def answer_of(server, body) -> tuple:
+    """(status, retry-after, the answer with its message id blanked): what a client sees."""
+    status, headers, data = raw(server, "POST", "/v1/messages", body)
+    text = re.sub(rb'"msg_[0-9a-f]+"', b'"msg_"', data).decode()
+    if status != 200:
+        error = json.loads(text)["error"]
+        return status, headers.get("retry-after"), error["type"], "prompt is too long" in error["message"]
+    return status, None, parse_sse(text.encode()) if body.get("stream") else json.loads(text)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize("model, body, reply", [c[1:] for c in BOTH_PATH_CASES], ids=[c[0] for c in BOTH_PATH_CASES])
+def test_both_paths_give_identical_answers(fake, gemini, model, body, reply, stream):
+    """The direct path and litellm, given the same provider replies, answer the client with
+    the same bytes (message ids aside) and send the provider the same request."""
+    answers, sent = [], []
+    for via in cp.VIAS:
+        server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, gemini.url, PROXY_VIA=via)))
+        serve(server)
+        try:
+            fake.replies, fake.received = [reply], []
+            answers.append(answer_of(server, dict(body, model=model, stream=stream)))
+            sent.append(fake.received[-1][2] if fake.received else None)
+        finally:
+            server.shutdown()
+            server.server_close()
+    assert answers[0] == answers[1]
+    assert sent[0] == sent[1]
+    assert sent[0] is not None and sent[0]["model"] == model.partition("/")[2]
 
 
 def test_e2e_folded_stream_equals_non_streamed(proxy, fake):
@@ -2468,6 +2545,98 @@ def test_env_file_loads_and_the_real_environment_wins(tmp_path):
 ])
 def test_const_as_enum(schema, expected):
     assert cp.const_as_enum(schema) == expected
+
+
+OPENAI_Q, MOONSHOT_Q, DEEPSEEK_Q, GROQ_Q = (cp.PROVIDERS[n] for n in ("openai", "moonshot", "deepseek", "groq"))
+REASONS = {"supports_reasoning": True}
+USER_HI = {"role": "user", "content": "Hi"}
+DIRECT_CASES = [
+    ("prefix off the model", {"model": "groq/llama-3.1-8b-instant", "messages": [USER_HI]}, GROQ_Q, {},
+     {"model": "llama-3.1-8b-instant", "messages": [USER_HI]}),
+    ("model names keep their inner slashes", {"model": "groq/moonshotai/kimi-k2-instruct", "messages": [USER_HI]}, GROQ_Q, {},
+     {"model": "moonshotai/kimi-k2-instruct", "messages": [USER_HI]}),
+    ("openai reasoning: max_completion_tokens, no sampling",
+     {"model": "openai/o3", "messages": [USER_HI], "max_tokens": 64, "temperature": 0.5, "top_p": 0.9}, OPENAI_Q, REASONS,
+     {"model": "o3", "messages": [USER_HI], "max_completion_tokens": 64}),
+    ("openai reasoning keeps temperature 1", {"model": "openai/o3", "messages": [USER_HI], "temperature": 1}, OPENAI_Q, REASONS,
+     {"model": "o3", "messages": [USER_HI], "temperature": 1}),
+    ("openai chat model keeps everything", {"model": "openai/gpt-4.1", "messages": [USER_HI], "max_tokens": 64, "temperature": 0.5},
+     OPENAI_Q, {}, {"model": "gpt-4.1", "messages": [USER_HI], "max_tokens": 64, "temperature": 0.5}),
+    ("moonshot: text lists become strings, images stay lists",
+     {"model": "moonshot/kimi", "messages": [{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]},
+                                             {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
+     MOONSHOT_Q, {}, {"model": "kimi", "messages": [{"role": "user", "content": "ab"},
+                                                    {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}),
+    ("moonshot reasoning: no temperature, reasoning_content on tool turns",
+     {"model": "moonshot/kimi-k2.5", "temperature": 1, "messages": [
+         USER_HI, {"role": "assistant", "content": None, "tool_calls": [{"id": "c"}]}, {"role": "assistant", "content": "x"}]},
+     MOONSHOT_Q, REASONS, {"model": "kimi-k2.5", "messages": [
+         USER_HI, {"role": "assistant", "tool_calls": [{"id": "c"}], "reasoning_content": " "}, {"role": "assistant", "content": "x"}]}),
+    ("deepseek: thinking switched on beside the effort",
+     {"model": "deepseek/deepseek-reasoner", "messages": [USER_HI], "reasoning_effort": "high"}, DEEPSEEK_Q, REASONS,
+     {"model": "deepseek-reasoner", "messages": [USER_HI], "reasoning_effort": "high", "thinking": {"type": "enabled"}}),
+    ("deepseek: effort none switches thinking off",
+     {"model": "deepseek/deepseek-reasoner", "messages": [USER_HI], "reasoning_effort": "none"}, DEEPSEEK_Q, REASONS,
+     {"model": "deepseek-reasoner", "messages": [USER_HI], "thinking": {"type": "disabled"}}),
+]
+
+
+@pytest.mark.parametrize("params, quirks, facts, expected", [c[1:] for c in DIRECT_CASES], ids=[c[0] for c in DIRECT_CASES])
+def test_to_direct_request(params, quirks, facts, expected):
+    before = json.dumps(params)
+    assert cp.to_direct_request(params, quirks, facts) == expected
+    assert json.dumps(params) == before  # pure: the translated request is left as it was
+
+
+@pytest.mark.parametrize("env, target, expected", [
+    ({}, "openai/gpt-4.1", "https://api.openai.com/v1/chat/completions"),
+    ({"OPENAI_BASE_URL": "http://10.0.0.5:8000/v1/"}, "openai/local", "http://10.0.0.5:8000/v1/chat/completions"),
+    ({}, "groq/llama-3.1-8b-instant", "https://api.groq.com/openai/v1/chat/completions"),
+    ({}, "ollama/llama3", "http://localhost:11434/v1/chat/completions"),
+    ({"HOSTED_VLLM_API_BASE": "http://gpu:8000/v1"}, "hosted_vllm/qwen", "http://gpu:8000/v1/chat/completions"),
+    ({}, "hosted_vllm/qwen", None),  # no base URL: litellm reports what is missing
+    ({}, "gemini/gemini-2.5-pro", None),
+    ({}, "anthropic/claude-sonnet-4-5", None),
+    ({"PROXY_VIA": "litellm"}, "openai/gpt-4.1", None),
+    ({"OPENAI_BASE_URL": "file:///etc/passwd"}, "openai/gpt-4.1", None),
+])
+def test_direct_url(env, target, expected):
+    assert cp.direct_url(target, cp.Config.from_env(env)) == expected
+
+
+@pytest.mark.parametrize("status, data, message, overflow", [
+    (429, b'{"error": {"message": "Slow down", "type": "rate_limit"}}', "Slow down", False),
+    (400, b'{"error": {"message": "too long", "code": "context_length_exceeded"}}', "too long", True),
+    (400, b'{"error": {"message": "This model\'s maximum context length is 8192 tokens"}}', None, True),
+    (400, b'{"error": {"message": "Invalid tool schema"}}', "Invalid tool schema", False),
+    (502, b"<html>Bad gateway</html>", "<html>Bad gateway</html>", False),
+    (503, b"", "HTTP 503", False),
+    (401, b'{"error": "invalid key"}', "invalid key", False),
+])
+def test_provider_http_error(status, data, message, overflow):
+    error = cp.provider_http_error(status, data, {"retry-after": "3"})
+    assert error.status_code == status and error.context_overflow is overflow
+    assert message is None or str(error) == message
+    mapped = cp.map_provider_error(error)
+    assert mapped.status == cp.UPSTREAM_STATUS.get(status, status) and mapped.context_overflow is overflow
+    assert mapped.headers.get("retry-after") == "3"
+
+
+def test_model_facts_come_from_litellms_map_without_importing_it():
+    code = ("import sys, claude_proxy as cp; f = cp.model_facts('openai/gpt-4.1'); "
+            "print(f['max_input_tokens'] > 100000, cp.model_facts('groq/no-such-model'), 'litellm' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         cwd=os.path.dirname(os.path.abspath(cp.__file__)))
+    assert out.stdout.split() == ["True", "{}", "False"], out.stderr
+
+
+@pytest.mark.parametrize("text, low, high", [
+    ("The quick brown fox jumps over the lazy dog. " * 100, 850, 1300),  # 1000 tokens in cl100k
+    ("这是一个测试句子。" * 100, 800, 1100),  # about 1000
+    ("", 1, 20),
+])
+def test_estimate_tokens(text, low, high):
+    assert low <= cp.estimate_tokens({"messages": [{"role": "user", "content": text}]}) <= high
 
 
 @pytest.mark.parametrize("target, info, expected", [
