@@ -1645,7 +1645,19 @@ def from_openai_response(response: dict, message_id: str, model: str, *, stop_se
     return fold_events(translator.feed(response_as_chunk(response)) + translator.finish())
 
 
+# The delta events that are most of a stream, framed without encoding the whole dict again:
+# the same bytes as the general case (a test compares them).
+DELTA_FRAMES = {kind: (b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,"delta":{"type":"'
+                       + kind.encode() + b'","' + field.encode() + b'":%s}}\n\n', field)
+                for kind, field in (("text_delta", "text"), ("thinking_delta", "thinking"), ("input_json_delta", "partial_json"))}
+
+
 def sse_event(name: str, data: dict) -> bytes:
+    if name == "content_block_delta" and len(data) == 3:
+        delta = data["delta"]
+        frame = DELTA_FRAMES.get(delta.get("type"))
+        if frame and len(delta) == 2 and type(data["index"]) is int and type(delta.get(frame[1])) is str:
+            return frame[0] % (data["index"], json.dumps(delta[frame[1]], ensure_ascii=False).encode("utf-8", "replace"))
     # "replace": a lone surrogate (a JavaScript client's sliced string) must not break the stream.
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return b"event: %s\ndata: %s\n\n" % (name.encode(), text.encode("utf-8", "replace"))
@@ -2018,6 +2030,36 @@ POOL = ConnectionPool()
 STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 
 
+DONE = object()  # the stream's [DONE] line
+
+
+def sse_chunk(block: bytes):
+    """One SSE event of an OpenAI-compatible stream -> its chunk dict, DONE, or None (a
+    comment, or no data). An error event, or an error object instead of a chunk, raises.
+    Example: b'data: {"choices": []}' -> {"choices": []}."""
+    if block.startswith(b"data: ") and b"\n" not in block:  # nearly every event: one data line
+        payload, event = block[6:], b""
+    else:
+        data, event = [], b""
+        for line in block.split(b"\n"):
+            if line.startswith(b"data:"):
+                data.append(line[5:].lstrip(b" "))
+            elif line.startswith(b"event:"):
+                event = line[6:].strip()
+        if not data:
+            return None
+        payload = b"\n".join(data)
+    if payload.strip() == b"[DONE]":
+        return DONE
+    try:
+        chunk = json.loads(payload)
+    except ValueError:
+        raise ProviderHTTPError(502, f"The provider sent a malformed stream chunk: {payload[:200]!r}") from None
+    if not isinstance(chunk, dict) or event == b"error" or ("error" in chunk and not chunk.get("choices")):
+        raise provider_http_error(500, payload, {})
+    return chunk
+
+
 class DirectCall:
     """One chat-completions request over a pooled keep-alive connection.
 
@@ -2095,40 +2137,91 @@ class DirectCall:
         return answer
 
     def __iter__(self):
+        """Lists of chunk dicts: all the events of each read, so a fast provider's burst
+        costs one hand-over and one write to the client, not one per event."""
         reply = self._send()
-        data: list = []
-        event = ""
-        finished = False
-        while True:
-            line = reply.readline(1 << 24)
-            if not line:  # the end of the body without [DONE]: fine after a finish_reason, else a cut
+        finished = done = False  # a finish_reason seen; [DONE] seen (what follows is ignored)
+        rest = b""
+        for piece in self._pieces(reply):
+            rest += piece
+            if b"\r" in rest:  # CRLF line ends: the same events (a lone CR at the end waits for its LF)
+                rest = rest.replace(b"\r\n", b"\n")
+            blocks = rest.split(b"\n\n")
+            rest = blocks.pop()
+            chunks = []
+            for block in blocks:
+                chunk = None if done else sse_chunk(block)
+                if chunk is None:
+                    continue
+                if chunk is DONE:
+                    finished = done = True
+                    continue
                 if not finished:
-                    raise http.client.IncompleteRead(b"")
-                break
-            if line.startswith(b"data:"):
-                data.append(line[5:].strip())
-                continue
-            if line.startswith(b"event:"):
-                event = line[6:].strip().decode("utf-8", "replace")
-                continue
-            if line.strip() or not data:
-                continue  # a comment, another field, or an empty event
-            payload = data[0] if len(data) == 1 else b"\n".join(data)
-            data = []
-            if payload == b"[DONE]":
-                reply.read()  # the chunked body's end, so the connection can be reused
-                break
-            try:
-                chunk = json.loads(payload)
-            except ValueError:
-                raise ProviderHTTPError(502, f"The provider sent a malformed stream chunk: {payload[:200]!r}") from None
-            if isinstance(chunk, dict) and "error" in chunk and not chunk.get("choices") or event == "error":
-                raise provider_http_error(500, payload, {})
-            event = ""
-            if not finished and isinstance(chunk, dict):
-                finished = any(isinstance(c, dict) and c.get("finish_reason") for c in chunk.get("choices") or ())
-            yield chunk
-        self._done(reply)
+                    finished = any(isinstance(c, dict) and c.get("finish_reason") for c in chunk.get("choices") or ())
+                chunks.append(chunk)
+            if chunks:
+                yield chunks
+        if not finished:  # the end of the body before [DONE] or a finish_reason: a cut
+            raise http.client.IncompleteRead(b"")
+
+    def _pieces(self, reply):
+        """The response body as it arrives, in whole reads; chunked transfer coding decoded
+        here (http.client would hand over one chunk, that is one event, per call). The
+        connection goes back to the pool when the body was read to its end."""
+        if not reply.chunked:
+            while True:
+                piece = reply.read1(65536)
+                if not piece:
+                    break
+                yield piece
+            self._done(reply)
+            return
+        fp, buf, left = reply.fp, b"", 0  # left: bytes of the current chunk still to come; -1: its CRLF
+        while True:
+            data = fp.read1(65536)
+            if not data:
+                raise http.client.IncompleteRead(b"")
+            buf += data
+            pos, out = 0, []
+            while True:
+                if left > 0:
+                    take = buf[pos:pos + left]
+                    out.append(take)
+                    pos += len(take)
+                    left -= len(take)
+                    if left:
+                        break
+                    left = -1
+                if left == -1:
+                    if len(buf) - pos < 2:
+                        break
+                    pos, left = pos + 2, 0
+                end = buf.find(b"\n", pos)
+                if end < 0:
+                    break
+                try:
+                    size = int(buf[pos:end].split(b";", 1)[0], 16)
+                except ValueError:
+                    raise http.client.IncompleteRead(b"") from None
+                if size == 0:  # the last chunk: the body ends with an empty line (no trailers, or not reused)
+                    if out:
+                        yield b"".join(out)
+                    tail = buf[end + 1:]
+                    if len(tail) < 2:
+                        tail += fp.read(2 - len(tail))
+                    reply.close()
+                    with self.lock:
+                        conn, self.conn = self.conn, None
+                    if conn is not None:
+                        if self.closed or reply.will_close or tail != b"\r\n":
+                            conn.close()
+                        else:
+                            POOL.put(self.url, conn)
+                    return
+                pos, left = end + 1, size
+            buf = buf[pos:]
+            if out:
+                yield b"".join(out)
 
     def close(self):
         with self.lock:
@@ -2255,9 +2348,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        self._headers_buffer.append(b"\r\n" if self.command == "HEAD" else b"\r\n" + data)
+        self.flush_headers()  # headers and body in one write
         self.status = status
 
     def _send_error(self, error: ProxyError):
@@ -2668,6 +2760,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 elif item is END:
                     self._write_events(translator.finish())
                     break
+                elif type(item) is list:  # the direct path: the chunks of one read
+                    self._write_events([event for chunk in item for event in translator.feed(chunk)])
                 else:
                     self._write_events(translator.feed(item))
             self._end_chunks()
@@ -2726,7 +2820,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             self.send_header("Connection", "close")
         self.send_header("request-id", self.request_id)
-        self.end_headers()
+        self._headers_buffer.append(b"\r\n")  # sent with the first events, in one write
         self.status = 200
 
     def _write_events(self, events):
@@ -2741,20 +2835,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 usage = payload["usage"]
                 self.fields.update(input_tokens=usage["input_tokens"] + usage["cache_read_input_tokens"],
                                    output_tokens=usage["output_tokens"])
-        data = b"".join(sse_event(name, payload) for name, payload in events)
-        try:
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if self.chunked else data)
-            self.wfile.flush()
-        except OSError as exc:
-            raise ClientGone() from exc
+        data = b"".join([sse_event(name, payload) for name, payload in events])
+        self._send(b"%x\r\n%s\r\n" % (len(data), data) if self.chunked else data)
 
     def _end_chunks(self):
         if self.chunked:
-            try:
-                self.wfile.write(b"0\r\n\r\n")
-                self.wfile.flush()
-            except OSError as exc:
-                raise ClientGone() from exc
+            self._send(b"0\r\n\r\n")
+
+    def _send(self, data: bytes):
+        """One write to the client, with the stream's headers if they are still waiting."""
+        if getattr(self, "_headers_buffer", None):
+            data = b"".join(self._headers_buffer) + data
+            self._headers_buffer = []
+        try:
+            self.wfile.write(data)
+        except OSError as exc:
+            raise ClientGone() from exc
 
 
 class ClientGone(Exception):
@@ -2797,7 +2893,7 @@ class Upstream:
         self.items: queue.SimpleQueue = queue.SimpleQueue()
         self.stream, self.closed, self.lock = handle, False, threading.Lock()
         lease.hold()
-        threading.Thread(target=self._run, args=(request, stream, lease), daemon=True, name="upstream").start()
+        WORKERS.run(self._run, request, stream, lease)
 
     def _run(self, request, stream, lease):
         put = self.items.put
@@ -2810,8 +2906,8 @@ class Upstream:
                 self.stream, closed = opened, self.closed
             if closed:
                 return _close_quietly(opened)
-            for chunk in opened:
-                put(chunk if type(chunk) is dict else as_dict(chunk))
+            for chunk in opened:  # litellm's chunk objects, or the direct path's lists of dicts
+                put(chunk if type(chunk) is list else as_dict(chunk))
             put(END)
         except BaseException as exc:  # handed over to the handler, which reports it
             put(exc)
@@ -2822,6 +2918,48 @@ class Upstream:
         with self.lock:
             self.closed, stream = True, self.stream
         _close_quietly(stream)
+
+
+class Workers:
+    """Threads for provider calls, kept a while for the next call: starting a thread per
+    call costs more than a fast provider's whole answer. One idle thread takes each job; with
+    none idle, a new thread starts, so calls never wait for each other."""
+
+    IDLE_SECONDS = 60
+
+    def __init__(self):
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.idle = 0
+        self.lock = threading.Lock()
+
+    def run(self, function, *args):
+        with self.lock:
+            spawn = self.idle == 0
+            if not spawn:
+                self.idle -= 1  # that idle thread is now spoken for
+        self.jobs.put((function, args))
+        if spawn:
+            threading.Thread(target=self._work, daemon=True, name="upstream").start()
+
+    def _work(self):
+        while True:
+            try:
+                function, args = self.jobs.get(timeout=self.IDLE_SECONDS)
+            except queue.Empty:
+                with self.lock:
+                    if self.idle > 0:  # not spoken for: leave
+                        self.idle -= 1
+                        return
+                continue  # a job is on its way to this thread
+            try:
+                function(*args)
+            except BaseException:  # a job reports its own failures; the thread goes on serving
+                log.debug("provider call thread: unexpected error", exc_info=True)
+            with self.lock:
+                self.idle += 1
+
+
+WORKERS = Workers()
 
 
 def _close_quietly(stream):

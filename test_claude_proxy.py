@@ -1070,6 +1070,126 @@ def test_sse_framing():
     assert cp.sse_event("ping", {"type": "ping"}) == b'event: ping\ndata: {"type":"ping"}\n\n'
 
 
+@pytest.mark.parametrize("kind, field", [("text_delta", "text"), ("thinking_delta", "thinking"), ("input_json_delta", "partial_json")])
+@pytest.mark.parametrize("value", ["Hi", "", 'quote " back\\slash', "line\nbreak\ttab", "ünïcode 漢字 🎉", "\ud83d lone", "\x00\x1f"])
+def test_delta_frames_are_the_general_encoding(kind, field, value):
+    data = {"type": "content_block_delta", "index": 7, "delta": {"type": kind, field: value}}
+    general = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
+    assert cp.sse_event("content_block_delta", data) == b"event: content_block_delta\ndata: %s\n\n" % general
+
+
+class RawProvider:
+    """A loopback server that answers each request with scripted raw bytes, written in the
+    given pieces (to split events and chunk framing anywhere); counts connections."""
+
+    def __init__(self, *answers):
+        self.answers, self.connections = list(answers), 0
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(TIMEOUT)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/v1/chat/completions"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while self.answers:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            conn.settimeout(TIMEOUT)
+            with conn:
+                buffer = b""
+                while self.answers:
+                    while b"\r\n\r\n" not in buffer:
+                        data = conn.recv(65536)
+                        if not data:
+                            break
+                        buffer += data
+                    if b"\r\n\r\n" not in buffer:
+                        break
+                    head, _, buffer = buffer.partition(b"\r\n\r\n")
+                    length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+                    while len(buffer) < length:
+                        buffer += conn.recv(65536)
+                    buffer = buffer[length:]
+                    pieces, keep = self.answers.pop(0)
+                    for piece in pieces:
+                        conn.sendall(piece)
+                    if not keep:
+                        break
+
+
+def chunked_stream(events: bytes, sizes=(7, 1, 30)) -> bytes:
+    """SSE bytes as a chunked body, cut into chunks of the given sizes in turn."""
+    out, n = [], 0
+    while events:
+        size = sizes[n % len(sizes)]
+        out.append(b"%x\r\n%s\r\n" % (len(events[:size]), events[:size]))
+        events, n = events[size:], n + 1
+    return b"".join(out) + b"0\r\n\r\n"
+
+
+def split_every(data: bytes, size: int) -> list:
+    return [data[i:i + size] for i in range(0, len(data), size)]
+
+
+SSE_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+SSE_TEXT = (b": a comment\n\n" + b"".join(b'data: {"choices":[{"index":0,"delta":{"content":"%d"}}]}\n\n' % n for n in range(5))
+            + b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
+            + b'data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":5}}\n\ndata: [DONE]\n\n')
+
+
+def direct_chunks(url, config=None):
+    call = cp.DirectCall(url, "sk-raw", {"model": "m", "messages": [], "stream": True}, config or cp.Config.from_env({}))
+    return [chunk for batch in call for chunk in batch]
+
+
+@pytest.mark.parametrize("body, write", [
+    (chunked_stream(SSE_TEXT), 1),  # one byte at a time
+    (chunked_stream(SSE_TEXT), 13),
+    (chunked_stream(SSE_TEXT.replace(b"\n", b"\r\n")), 5),  # CRLF line ends
+    (chunked_stream(SSE_TEXT, sizes=(4096,)), 4096),  # the whole stream in one read
+])
+def test_direct_stream_reading_survives_any_split(body, write):
+    provider = RawProvider((split_every(SSE_HEAD + body, write), True), ([SSE_HEAD + chunked_stream(SSE_TEXT)], True))
+    chunks = direct_chunks(provider.url)
+    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"]) == "01234"
+    assert chunks[-1]["usage"]["completion_tokens"] == 5
+    assert len(direct_chunks(provider.url)) == len(chunks)
+    assert provider.connections == 1  # the first connection was read to its end and reused
+
+
+@pytest.mark.parametrize("answer, fragment", [
+    (SSE_HEAD + chunked_stream(b'data: {"choices":[{"index":0,"delta":{"content":"a"}}]}\n\n'), "IncompleteRead"),
+    (SSE_HEAD + chunked_stream(b'data: {"choices":[{"index":0,"delta":{"content":"a"}}]}\n\nevent: error\n'
+                               b'data: {"error":{"message":"overloaded upstream"}}\n\n'), "overloaded upstream"),
+    (SSE_HEAD + chunked_stream(b"data: {nope\n\n"), "malformed stream chunk"),
+    (SSE_HEAD + b"5\r\ndata:", "IncompleteRead"),  # the connection closes mid-chunk
+])
+def test_direct_stream_failures_raise(answer, fragment):
+    provider = RawProvider(([answer], False))
+    with pytest.raises(Exception) as caught:
+        direct_chunks(provider.url)
+    assert fragment in f"{type(caught.value).__name__} {caught.value}"
+
+
+def test_direct_stream_without_chunking_ends_with_the_connection():
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
+    provider = RawProvider((split_every(head + SSE_TEXT, 9), False))
+    assert len(direct_chunks(provider.url)) == 7
+
+
+def test_workers_never_make_calls_wait_for_each_other():
+    together = threading.Barrier(9, timeout=TIMEOUT)  # passes only with all eight calls running at once
+    for _ in range(8):
+        cp.WORKERS.run(together.wait)
+    together.wait()
+    again = threading.Barrier(9, timeout=TIMEOUT)  # the same threads, idle now, take the next calls
+    for _ in range(8):
+        cp.WORKERS.run(again.wait)
+    again.wait()
+
+
 # ----------------------------------------------------------------------------------------
 # end-to-end: the anthropic SDK -> proxy -> real litellm -> fake provider
 # ----------------------------------------------------------------------------------------

@@ -326,6 +326,8 @@ def main():
     parser.add_argument("--fake-provider", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--chunks", type=int, default=CHUNKS, help=argparse.SUPPRESS)
     parser.add_argument("--json", default=os.path.join(HERE, "latest.json"), help="where to write the JSON figures")
+    parser.add_argument("--via", choices=("auto", "litellm"), default="auto",
+                        help="the proxy's provider path (its --via): auto (direct for this OpenAI-compatible fake) or litellm")
     args = parser.parse_args()
     if args.fake_provider:
         return run_fake_provider(args.chunks)
@@ -337,7 +339,7 @@ def main():
     max_streams = 256 if args.quick else 1280
     env = child_env()
     fake = proxy = None
-    results = {"mode": "quick" if args.quick else "full", "machine": machine(), "chunks_per_stream": CHUNKS}
+    results = {"mode": "quick" if args.quick else "full", "via": args.via, "machine": machine(), "chunks_per_stream": CHUNKS}
     run_start = time.perf_counter()
     try:
         fake = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--fake-provider", "--chunks", str(CHUNKS)],
@@ -352,7 +354,7 @@ def main():
                      "LONG_CONTEXT_MODEL", "PORT", "HOST", "LOG_LEVEL", "LOG_FILE"):
             proxy_env.pop(name, None)
         t0 = time.perf_counter()
-        proxy = subprocess.Popen([sys.executable, PROXY, "--port", "0", "--log-level", "warning"], cwd=HERE,
+        proxy = subprocess.Popen([sys.executable, PROXY, "--port", "0", "--log-level", "warning", "--via", args.via], cwd=HERE,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=proxy_env)
         line = read_line(proxy, 60)
         if "listening on" not in line:
