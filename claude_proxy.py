@@ -2243,13 +2243,15 @@ class DirectCall:
 
 def request_line(fields: dict) -> str:
     """The text of a request's log line. Example: "POST /v1/messages?beta=true 200
-    claude-opus-4-8 -> groq/moonshotai/kimi-k2-instruct stream in=5210 out=87 ttft=412ms 1630ms"."""
+    claude-opus-4-8 -> groq/moonshotai/kimi-k2-instruct stream via=direct in=5210 out=87 ttft=412ms 1630ms"."""
     parts = [fields.get("method") or "-", fields.get("path") or "-", str(fields.get("status") or "-")]
     if "model" in fields:
         parts.append(f"{fields['model']} -> {fields.get('target')}")
     parts += [f"(fallback {fallback})" for fallback in fields.get("fallbacks", ())]
     if "mode" in fields:
         parts.append(fields["mode"])
+    if "via" in fields:
+        parts.append(f"via={fields['via']}")
     if "output_tokens" in fields:
         parts.append(f"in={fields['input_tokens']} out={fields['output_tokens']}")
     if "ttft_ms" in fields:

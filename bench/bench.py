@@ -70,6 +70,11 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
         model = str(body.get("model", "fake"))
+        if model.endswith("-ratelimited"):  # the provider's 429, as OpenAI sends it
+            data = b'{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}'
+            self.wfile.write(b"HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nretry-after: 7\r\n"
+                             b"Content-Length: %d\r\n\r\n%s" % (len(data), data))
+            return
         bodies = self.cache.get(model)
         if bodies is None:
             bodies = self.cache[model] = fake_bodies(model, self.server.chunks)
@@ -411,10 +416,11 @@ def main():
         measure("nonstream.c64", 64, False, duration, max_requests)
         measure("stream.c1", 1, True, stream_duration, max_streams)
         measure("stream.c64", 64, True, stream_duration, max_streams, sample_rss=True)
+        results["rate_limit"] = rate_limit_phase(direct, target)
         rss_hwm = status_kb(proxy.pid, "VmHWM")
         results["phases"] = phases
         results["run_seconds"] = round(time.perf_counter() - run_start, 1)
-        results["figures"] = figures(phases, startup, listening, rss_idle, rss_hwm)
+        results["figures"] = figures(phases, startup, listening, rss_idle, rss_hwm, results["rate_limit"])
         errors = sum(p["errors"] for p in phases.values())
         results["errors"] = errors
     finally:
@@ -430,7 +436,31 @@ def main():
     return 1 if results["errors"] else 0
 
 
-def figures(p, startup, listening, rss_idle, rss_hwm):
+def rate_limit_phase(direct, target, count=20):
+    """The provider's 429 (retry-after 7): how long until the client has it, and whether it
+    arrives typed (rate_limit_error) with its retry-after. Median of `count` calls per side."""
+    out = {}
+    for side in (direct, target):
+        body = json.loads(side.body)
+        body["model"] = ("openai/gpt-4.1-ratelimited" if side.name == "proxy" else "gpt-4.1-ratelimited")
+        data = json.dumps(body).encode()
+        conn = http.client.HTTPConnection("127.0.0.1", side.port, timeout=REQUEST_TIMEOUT)
+        times, typed = [], True
+        for _ in range(count):
+            start = time.perf_counter()
+            conn.request("POST", side.path, data, side.headers)
+            resp = conn.getresponse()
+            answer = resp.read()
+            times.append(time.perf_counter() - start)
+            if side.name == "proxy":
+                typed &= (resp.status == 429 and resp.getheader("retry-after") == "7"
+                          and json.loads(answer)["error"]["type"] == "rate_limit_error")
+        conn.close()
+        out[side.name] = {"p50": pct(times, 0.5), "typed": typed}
+    return out
+
+
+def figures(p, startup, listening, rss_idle, rss_hwm, rate_limit=None):
     rows = []
 
     def row(name, unit, direct, proxy, digits=1):
@@ -468,6 +498,11 @@ def figures(p, startup, listening, rss_idle, rss_hwm):
             ("proxy RSS high-water mark (VmHWM) at the end", "MB", rss_hwm / 1024)):
         rows.append({"figure": name, "unit": unit, "direct": None, "proxy": rnd(value, 3 if unit == "s" else 2),
                      "ratio": None})
+    if rate_limit:
+        d, x = rate_limit["direct"]["p50"] * 1000, rate_limit["proxy"]["p50"] * 1000
+        rows.append({"figure": "upstream 429 (retry-after 7) reaches the client, p50"
+                               + (", typed rate_limit_error with retry-after" if rate_limit["proxy"]["typed"] else ", NOT typed"),
+                     "unit": "ms", "direct": rnd(d, 2), "proxy": rnd(x, 2), "ratio": rnd(x / d if d else None, 3)})
     return rows
 
 
