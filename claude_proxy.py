@@ -2087,7 +2087,7 @@ class DirectCall:
             with self.lock:
                 if self.closed:
                     conn.close()
-                    raise ClientGone()
+                    raise ConnectionAbortedError("the call was closed before it was sent")
                 self.conn = conn
             try:
                 if conn.sock is None:
@@ -2150,7 +2150,12 @@ class DirectCall:
             rest = blocks.pop()
             chunks = []
             for block in blocks:
-                chunk = None if done else sse_chunk(block)
+                try:
+                    chunk = None if done else sse_chunk(block)
+                except ProviderHTTPError:
+                    if chunks:  # what came before the bad event still reaches the client
+                        yield chunks
+                    raise
                 if chunk is None:
                     continue
                 if chunk is DONE:

@@ -1173,6 +1173,17 @@ def test_direct_stream_failures_raise(answer, fragment):
     assert fragment in f"{type(caught.value).__name__} {caught.value}"
 
 
+def test_direct_stream_delivers_what_came_before_a_bad_event_in_the_same_read():
+    body = chunked_stream(b'data: {"choices":[{"index":0,"delta":{"content":"kept"}}]}\n\ndata: {nope\n\n', sizes=(4096,))
+    provider = RawProvider(([SSE_HEAD + body], False))
+    call = cp.DirectCall(provider.url, None, {"model": "m", "messages": [], "stream": True}, cp.Config.from_env({}))
+    received = []
+    with pytest.raises(cp.ProviderHTTPError, match="malformed stream chunk"):
+        for batch in call:
+            received += batch
+    assert [c["choices"][0]["delta"]["content"] for c in received] == ["kept"]
+
+
 def test_direct_stream_without_chunking_ends_with_the_connection():
     head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
     provider = RawProvider((split_every(head + SSE_TEXT, 9), False))
