@@ -271,9 +271,9 @@ class Provider:
     compatible: the provider speaks them at `{base}{chat_path}`, the base from base_env,
     else chat_base (no base at all: litellm serves it). The rest are what litellm does for
     the provider, so both paths send the same request: flat_text: content lists of text only
-    become strings; temperature_max: the largest temperature it takes; reasoning_sampling:
-    its reasoning models take temperature and top_p (OpenAI's take temperature 1 only,
-    Moonshot's none; OpenAI's also want max_completion_tokens); reasoning_history: its reasoning models want
+    become strings; reasoning_sampling: what its reasoning models take: "all" sampling
+    parameters, "default" (OpenAI: temperature 1 only, no top_p, and max_completion_tokens
+    instead of max_tokens) or "no temperature" (Moonshot); reasoning_history: its reasoning models want
     `reasoning_content` on assistant tool-call turns; thinking_switch: reasoning is switched on
     with `thinking: {"type": "enabled"}` beside reasoning_effort.
     """
@@ -290,20 +290,19 @@ class Provider:
     chat_base: str = ""
     chat_path: str = "/chat/completions"
     flat_text: bool = False
-    temperature_max: float | None = None
-    reasoning_sampling: bool = True
+    reasoning_sampling: str = "all"
     reasoning_history: bool = False
     thinking_switch: bool = False
 
 
 PROVIDERS: dict[str, Provider] = {
     "openai": Provider(("OPENAI_API_KEY",), ("OPENAI_BASE_URL", "OPENAI_API_BASE"), later_system=True, user_param=True,
-                       compatible=True, chat_base="https://api.openai.com/v1", reasoning_sampling=False),
+                       compatible=True, chat_base="https://api.openai.com/v1", reasoning_sampling="default"),
     "groq": Provider(("GROQ_API_KEY",), ("GROQ_API_BASE",), later_system=True,
                      compatible=True, chat_base="https://api.groq.com/openai/v1"),
     "moonshot": Provider(("MOONSHOT_API_KEY",), ("MOONSHOT_API_BASE",), later_system=True,
-                         compatible=True, chat_base="https://api.moonshot.ai/v1", flat_text=True, temperature_max=1.0,
-                         reasoning_sampling=False, reasoning_history=True),
+                         compatible=True, chat_base="https://api.moonshot.ai/v1", flat_text=True,
+                         reasoning_sampling="no temperature", reasoning_history=True),
     "openrouter": Provider(("OPENROUTER_API_KEY",), ("OPENROUTER_API_BASE",), later_system=True, top_k=True,
                            compatible=True, chat_base="https://openrouter.ai/api/v1"),
     "gemini": Provider(("GEMINI_API_KEY", "GOOGLE_API_KEY"), ("GEMINI_API_BASE",), top_k=True, const_as_enum=True),
@@ -1747,10 +1746,6 @@ def provider_names() -> frozenset:
     return PROVIDER_NAMES
 
 
-def litellm_installed() -> bool:
-    return _litellm_module is not None or importlib.util.find_spec("litellm") is not None
-
-
 _model_map: dict | None = None
 _model_map_lock = threading.Lock()
 FACT_FIELDS = ("litellm_provider", "max_input_tokens", "max_output_tokens", "supports_reasoning", "supports_vision")
@@ -1919,14 +1914,14 @@ def to_direct_request(params: dict, quirks: Provider, facts: dict) -> dict:
     body = {k: v for k, v in params.items() if k != "model"}
     body["model"] = params["model"].partition("/")[2]
     reasoning = bool(facts.get("supports_reasoning"))
-    if reasoning and not quirks.reasoning_sampling:
-        if "temperature" in body and (body["temperature"] != 1 or quirks.temperature_max is not None):
+    if reasoning and quirks.reasoning_sampling == "default":
+        if body.get("temperature", 1) != 1:
             del body["temperature"]
         body.pop("top_p", None)
-        if quirks.chat_base.startswith("https://api.openai.com") and "max_tokens" in body:
+        if "max_tokens" in body:
             body["max_completion_tokens"] = body.pop("max_tokens")
-    if quirks.temperature_max is not None and "temperature" in body:
-        body["temperature"] = min(body["temperature"], quirks.temperature_max)
+    elif reasoning and quirks.reasoning_sampling == "no temperature":
+        body.pop("temperature", None)
     if quirks.thinking_switch and "reasoning_effort" in body:
         body["thinking"] = {"type": "disabled" if body["reasoning_effort"] == "none" else "enabled"}
         if body["reasoning_effort"] == "none":
@@ -2077,7 +2072,7 @@ class DirectCall:
             self.headers["Authorization"] = f"Bearer {key}"
         self.data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
         self.connect_timeout, self.read_timeout = config.connect_timeout, config.request_timeout
-        self.conn = self.reply = None
+        self.conn = None
         self.closed = False
         self.lock = threading.Lock()
 
@@ -2104,28 +2099,27 @@ class DirectCall:
             except BaseException:
                 conn.close()
                 raise
-            self.reply = reply
             if reply.status >= 400:
                 data = reply.read(1 << 20)
-                self._done(reply)
+                self._done(reply, reply.isclosed())
                 raise provider_http_error(reply.status, data, {k.lower(): v for k, v in reply.getheaders()})
             return reply
 
-    def _done(self, reply):
-        """Give the connection back to the pool when its answer was read to the end."""
+    def _done(self, reply, complete: bool):
+        """Give the connection back to the pool when its answer was read to the end (complete)."""
         with self.lock:
             conn, self.conn = self.conn, None
         if conn is None:
             return
-        if self.closed or reply.will_close or not reply.isclosed():
-            conn.close()
-        else:
+        if complete and not self.closed and not reply.will_close:
             POOL.put(self.url, conn)
+        else:
+            conn.close()
 
     def response(self) -> dict:
         reply = self._send()
         data = reply.read()
-        self._done(reply)
+        self._done(reply, reply.isclosed())
         try:
             answer = json.loads(data)
         except ValueError:
@@ -2179,7 +2173,7 @@ class DirectCall:
                 if not piece:
                     break
                 yield piece
-            self._done(reply)
+            self._done(reply, reply.isclosed())
             return
         fp, buf, left = reply.fp, b"", 0  # left: bytes of the current chunk still to come; -1: its CRLF
         while True:
@@ -2214,14 +2208,8 @@ class DirectCall:
                     tail = buf[end + 1:]
                     if len(tail) < 2:
                         tail += fp.read(2 - len(tail))
-                    reply.close()
-                    with self.lock:
-                        conn, self.conn = self.conn, None
-                    if conn is not None:
-                        if self.closed or reply.will_close or tail != b"\r\n":
-                            conn.close()
-                        else:
-                            POOL.put(self.url, conn)
+                    reply.close()  # http.client's view of the body: done, so the connection takes a new request
+                    self._done(reply, tail == b"\r\n")
                     return
                 pos, left = end + 1, size
             buf = buf[pos:]

@@ -1311,7 +1311,7 @@ BOTH_PATH_CASES = [
     ("reasoning model", "openai/o3-mini", dict(BASIC, temperature=0.2, thinking={"type": "enabled", "budget_tokens": 2048}), THOUGHTFUL),
     ("groq", "groq/llama-3.1-8b-instant", dict(BASIC, tools=TOOLS, messages=HISTORY, temperature=0.7), PARALLEL),
     ("moonshot", "moonshot/moonshot-v1-8k", dict(BASIC, tools=TOOLS, messages=HISTORY, temperature=0.9), text_reply("Kimi.")),
-    ("moonshot reasoning", "moonshot/kimi-k2.5", dict(BASIC, tools=TOOLS, messages=HISTORY, temperature=0.5,
+    ("moonshot reasoning", "moonshot/kimi-k2.5", dict(BASIC, tools=TOOLS, messages=HISTORY, temperature=0.5, top_p=0.9,
                                                       thinking={"type": "enabled", "budget_tokens": 2048}), THOUGHTFUL),
     ("deepseek", "deepseek/deepseek-chat", dict(BASIC, system="Be brief.", messages=HISTORY, tools=TOOLS), text_reply("Seek.")),
     ("deepseek reasoning", "deepseek/deepseek-reasoner", dict(BASIC, tools=TOOLS, messages=HISTORY,
@@ -2698,10 +2698,10 @@ DIRECT_CASES = [
                                              {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
      MOONSHOT_Q, {}, {"model": "kimi", "messages": [{"role": "user", "content": "ab"},
                                                     {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}),
-    ("moonshot reasoning: no temperature, reasoning_content on tool turns",
-     {"model": "moonshot/kimi-k2.5", "temperature": 1, "messages": [
+    ("moonshot reasoning: no temperature (top_p stays), reasoning_content on tool turns",
+     {"model": "moonshot/kimi-k2.5", "temperature": 1, "top_p": 0.9, "messages": [
          USER_HI, {"role": "assistant", "content": None, "tool_calls": [{"id": "c"}]}, {"role": "assistant", "content": "x"}]},
-     MOONSHOT_Q, REASONS, {"model": "kimi-k2.5", "messages": [
+     MOONSHOT_Q, REASONS, {"model": "kimi-k2.5", "top_p": 0.9, "messages": [
          USER_HI, {"role": "assistant", "tool_calls": [{"id": "c"}], "reasoning_content": " "}, {"role": "assistant", "content": "x"}]}),
     ("deepseek: thinking switched on beside the effort",
      {"model": "deepseek/deepseek-reasoner", "messages": [USER_HI], "reasoning_effort": "high"}, DEEPSEEK_Q, REASONS,
