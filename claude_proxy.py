@@ -103,6 +103,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping
+from json.encoder import encode_basestring as encode_json_string  # json.dumps(str, ensure_ascii=False), minus the wrapping
 from typing import NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
@@ -1656,7 +1657,7 @@ def sse_event(name: str, data: dict) -> bytes:
         delta = data["delta"]
         frame = DELTA_FRAMES.get(delta.get("type"))
         if frame and len(delta) == 2 and type(data["index"]) is int and type(delta.get(frame[1])) is str:
-            return frame[0] % (data["index"], json.dumps(delta[frame[1]], ensure_ascii=False).encode("utf-8", "replace"))
+            return frame[0] % (data["index"], encode_json_string(delta[frame[1]]).encode("utf-8", "replace"))
     # "replace": a lone surrogate (a JavaScript client's sliced string) must not break the stream.
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return b"event: %s\ndata: %s\n\n" % (name.encode(), text.encode("utf-8", "replace"))
@@ -2028,6 +2029,23 @@ STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, 
 DONE = object()  # the stream's [DONE] line
 
 
+_scan_json = json.JSONDecoder().scan_once  # the C scanner under json.loads, without its per-call wrapping
+
+
+def load_json(data: bytes):
+    """json.loads for UTF-8 bytes, at half its cost on a stream chunk: the C scanner is
+    called directly, and anything unusual (white space around, a BOM, an error) goes to
+    json.loads, so the result and the errors are the same."""
+    try:
+        text = data.decode("utf-8")
+        value, end = _scan_json(text, 0)
+        if end == len(text):
+            return value
+    except (StopIteration, ValueError):
+        pass
+    return json.loads(data)
+
+
 def sse_chunk(block: bytes):
     """One SSE event of an OpenAI-compatible stream -> its chunk dict, DONE, or None (a
     comment, or no data). An error event, or an error object instead of a chunk, raises.
@@ -2047,7 +2065,7 @@ def sse_chunk(block: bytes):
     if payload.strip() == b"[DONE]":
         return DONE
     try:
-        chunk = json.loads(payload)
+        chunk = load_json(payload)
     except ValueError:
         raise ProviderHTTPError(502, f"The provider sent a malformed stream chunk: {payload[:200]!r}") from None
     if not isinstance(chunk, dict) or event == b"error" or ("error" in chunk and not chunk.get("choices")):
@@ -2156,7 +2174,9 @@ class DirectCall:
                     finished = done = True
                     continue
                 if not finished:
-                    finished = any(isinstance(c, dict) and c.get("finish_reason") for c in chunk.get("choices") or ())
+                    for choice in chunk.get("choices") or ():
+                        if type(choice) is dict and choice.get("finish_reason"):
+                            finished = True
                 chunks.append(chunk)
             if chunks:
                 yield chunks

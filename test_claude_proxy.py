@@ -1078,6 +1078,21 @@ def test_delta_frames_are_the_general_encoding(kind, field, value):
     assert cp.sse_event("content_block_delta", data) == b"event: content_block_delta\ndata: %s\n\n" % general
 
 
+@pytest.mark.parametrize("data", [
+    b'{"a":1}', b' {"a": [1, 2.5, null, true]} \n', b'"s"', b"[]", b"NaN", b"1e999", b'{"t":"\\u00e9\\ud83d\\ude00"}',
+    '{"t":"ünï 漢字"}'.encode(), b'\xef\xbb\xbf{"bom":1}', b'{"a":1} {"b":2}', b'{"a":1', b"", b"  ", b'{"a":"\x01"}',
+    b'{"a":"\xff"}', b"[DONE]", b'{"a":01}', b"-", b'{"a":1}x',
+])
+def test_load_json_is_json_loads(data):
+    try:
+        expected = json.loads(data)
+    except ValueError as exc:
+        with pytest.raises(type(exc)):
+            cp.load_json(data)
+    else:
+        assert repr(cp.load_json(data)) == repr(expected)
+
+
 class RawProvider:
     """A loopback server that answers each request with scripted raw bytes, written in the
     given pieces (to split events and chunk framing anywhere); counts connections."""
