@@ -1267,6 +1267,17 @@ def _json_complete(text: str) -> bool:
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 
 
+class Escaped(bytes):
+    """Text as the body of a JSON string, escaped exactly as json.dumps(ensure_ascii=False)
+    escapes it (only \\" \\\\ \\b \\f \\n \\r \\t; valid UTF-8): a provider's text
+    passed on without decoding and encoding it again. Example: Escaped(b'say \\"hi\\"')."""
+
+    __slots__ = ()
+
+    def text(self) -> str:
+        return load_json(b'"%s"' % self)
+
+
 class _Block:
     __slots__ = ("kind", "key", "index", "tool_id", "name", "parts", "json_started", "raw", "checked")
 
@@ -1342,6 +1353,25 @@ class StreamTranslator:
                 if isinstance(matched, str) and matched in self.stop_sequences:
                     self.stop_sequence = matched
         return self._drain()
+
+    def feed_escaped(self, field: str, escaped: bytes) -> list:
+        """feed() of a chunk that carries nothing but reply text (field "content") or
+        reasoning ("reasoning_content", "reasoning"), given as the escaped body of its JSON
+        string (see Escaped). Text that continues the open block goes out as it came."""
+        key = "text" if field == "content" else "thinking"
+        block = self.open
+        if block is not None and block.key == key and not self.finished and (key == "thinking" or self.think_state == "done"):
+            self.out.append(("content_block_delta", {"type": "content_block_delta", "index": block.index,
+                                                     "delta": {"type": key + "_delta", key: Escaped(escaped)}}))
+            return self._drain()
+        return self.feed({"choices": [{"delta": {field: Escaped(escaped).text()}}]})
+
+    def feed_many(self, chunks) -> list:
+        """The events of a run of chunks: dicts for feed(), (field, escaped) pairs for feed_escaped()."""
+        out = []
+        for chunk in chunks:
+            out += self.feed(chunk) if type(chunk) is dict else self.feed_escaped(*chunk)
+        return out
 
     def finish(self) -> list:
         self._start()
@@ -1593,10 +1623,10 @@ def fold_events(events) -> dict:
         elif name == "content_block_delta":
             block, delta = message["content"][data["index"]], data["delta"]
             kind = delta["type"]
-            if kind == "text_delta":
-                block["text"] += delta["text"]
-            elif kind == "thinking_delta":
-                block["thinking"] += delta["thinking"]
+            if kind in ("text_delta", "thinking_delta"):
+                field = kind[:-6]
+                text = delta[field]
+                block[field] += text.text() if type(text) is Escaped else text
             elif kind == "signature_delta":
                 block["signature"] = delta["signature"]
             elif kind == "input_json_delta":
@@ -1656,11 +1686,21 @@ def sse_event(name: str, data: dict) -> bytes:
     if name == "content_block_delta" and len(data) == 3:
         delta = data["delta"]
         frame = DELTA_FRAMES.get(delta.get("type"))
-        if frame and len(delta) == 2 and type(data["index"]) is int and type(delta.get(frame[1])) is str:
-            return frame[0] % (data["index"], encode_json_string(delta[frame[1]]).encode("utf-8", "replace"))
+        if frame and len(delta) == 2 and type(data["index"]) is int:
+            value = delta.get(frame[1])
+            if type(value) is str:
+                return frame[0] % (data["index"], encode_json_string(value).encode("utf-8", "replace"))
+            if type(value) is Escaped:
+                return frame[0] % (data["index"], b'"%s"' % value)
     # "replace": a lone surrogate (a JavaScript client's sliced string) must not break the stream.
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=_escaped_text)
     return b"event: %s\ndata: %s\n\n" % (name.encode(), text.encode("utf-8", "replace"))
+
+
+def _escaped_text(value):
+    if type(value) is Escaped:
+        return value.text()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
 # ----------------------------------------------------------------------------------------
@@ -2073,6 +2113,112 @@ def sse_chunk(block: bytes):
     return chunk
 
 
+def text_only_field(chunk: dict) -> str | None:
+    """The field of a chunk that carries nothing but reply text or reasoning, else None:
+    one choice (index 0) whose delta has one non-empty string among content,
+    reasoning_content and reasoning, and otherwise only nulls, a role "assistant" and,
+    outside the choice, plain values (no usage, no error).
+    Example: {"id": "c1", "choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": None}]} -> "content"."""
+    choices = chunk.get("choices")
+    if type(choices) is not list or len(choices) != 1 or type(choices[0]) is not dict:
+        return None
+    for key, value in chunk.items():
+        if key != "choices" and (key in ("usage", "error") and value is not None or type(value) in (dict, list)):
+            return None
+    choice, delta = choices[0], choices[0].get("delta")
+    if type(delta) is not dict or choice.get("index", 0) != 0:
+        return None
+    if any(value is not None for key, value in choice.items() if key not in ("index", "delta")):
+        return None
+    field = None
+    for key, value in delta.items():
+        if key in TEXT_FIELDS and type(value) is str and value and field is None:
+            field = key
+        elif value is not None and (key, value) != ("role", "assistant"):
+            return None
+    return field
+
+
+TEXT_FIELDS = ("content", "reasoning_content", "reasoning")
+
+
+class TextChunks:
+    """Recognises a stream's text-only chunks (see text_only_field) without parsing them.
+
+    Providers send most chunks with the same bytes around the text: from a parsed one, learn()
+    keeps what comes before the text (prefix) and after it up to the end of the choices (mid),
+    checking with a probe that any text put there is read back as that text. match() then
+    needs only to compare bytes: the text between must be escaped as json.dumps would (see
+    Escaped) and what follows the choices must be plain top-level members (an id, a changing
+    "obfuscation", "usage": null). Anything else is parsed as usual.
+    Example: after learn(b'data: {"choices":[{"delta":{"content":"Hi"}}]}', ...),
+    match(b'data: {"choices":[{"delta":{"content":"there"}}]}') -> ("content", b"there").
+    """
+
+    SAFE_TEXT = re.compile(rb'(?:[^"\\\x00-\x1f]|\\["\\bfnrt])+')
+    STRING_BODY = re.compile(rb'(?:[^"\\]|\\.)*"')
+    FIELD = re.compile(rb'"(content|reasoning_content|reasoning)"[ \t]*:[ \t]*"')
+    # after the text: the delta's and the choice's other members, then the end of the choices
+    MID = re.compile(rb'"(?:[ \t]*,[ \t]*"[a-z_]+"[ \t]*:[ \t]*(?:null|"assistant"))*[ \t]*\}'
+                     rb'(?:[ \t]*,[ \t]*"[a-z_]+"[ \t]*:[ \t]*(?:null|0))*[ \t]*\}[ \t]*\]')
+    TAIL = re.compile(rb'(?:[ \t]*,[ \t]*(?:"(?!(?:usage|choices|error)")[a-z_]+"[ \t]*:[ \t]*'
+                      rb'(?:"[A-Za-z0-9_.:+/=-]*"|-?[0-9]+|null|true|false)|"usage"[ \t]*:[ \t]*null))*[ \t]*\}[ \t]*')
+    LEARN_LIMIT = 8  # a provider whose every chunk differs around the text is not learned forever
+
+    def __init__(self):
+        self.prefix = self.mid = self.tail = None
+        self.field, self.learned = "", 0
+
+    def match(self, block: bytes):
+        """(field, escaped text) for a text-only chunk in the learned shape, else None."""
+        prefix = self.prefix
+        if prefix is None or not block.startswith(prefix):
+            return None
+        found = self.SAFE_TEXT.match(block, len(prefix))
+        if found is None:
+            return None
+        end = found.end()
+        if not block.startswith(self.mid, end):
+            return None
+        tail = block[end + len(self.mid):]
+        if tail != self.tail and not self.TAIL.fullmatch(tail):
+            return None
+        text = found.group()
+        if not text.isascii():
+            try:
+                text.decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+        return self.field, text
+
+    def learn(self, block: bytes, chunk: dict):
+        """Learn the shape of a parsed chunk when it is text only (a single data line)."""
+        if self.learned >= self.LEARN_LIMIT or not block.startswith(b"data:") or b"\n" in block:
+            return
+        field = text_only_field(chunk)
+        if field is None:
+            return
+        self.learned += 1
+        for key in self.FIELD.finditer(block):
+            if key.group(1).decode() != field:
+                continue
+            start = key.end()
+            body = self.STRING_BODY.match(block, start)
+            mid = body and self.MID.match(block, body.end() - 1)
+            if not mid:
+                continue
+            prefix, tail = block[:start], block[mid.end():]
+            if not self.TAIL.fullmatch(tail):
+                continue
+            try:
+                probe = sse_chunk(prefix + b"\\u0001x" + mid.group() + tail)
+            except ProviderHTTPError:
+                continue
+            if type(probe) is dict and text_only_field(probe) == field and probe["choices"][0]["delta"][field] == "\x01x":
+                self.prefix, self.mid, self.tail, self.field = prefix, mid.group(), tail, field
+                return
+
+
 class DirectCall:
     """One chat-completions request over a pooled keep-alive connection.
 
@@ -2154,6 +2300,7 @@ class DirectCall:
         reply = self._send()
         finished = done = False  # a finish_reason seen; [DONE] seen (what follows is ignored)
         rest = b""
+        texts = TextChunks()
         for piece in self._pieces(reply):
             rest += piece
             if b"\r" in rest:  # CRLF line ends: the same events (a lone CR at the end waits for its LF)
@@ -2162,6 +2309,10 @@ class DirectCall:
             rest = blocks.pop()
             chunks = []
             for block in blocks:
+                text = None if done else texts.match(block)
+                if text is not None:
+                    chunks.append(text)
+                    continue
                 try:
                     chunk = None if done else sse_chunk(block)
                 except ProviderHTTPError:
@@ -2177,6 +2328,7 @@ class DirectCall:
                     for choice in chunk.get("choices") or ():
                         if type(choice) is dict and choice.get("finish_reason"):
                             finished = True
+                texts.learn(block, chunk)
                 chunks.append(chunk)
             if chunks:
                 yield chunks
@@ -2776,7 +2928,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     self._write_events(translator.finish())
                     break
                 elif type(item) is list:  # the direct path: the chunks of one read
-                    self._write_events([event for chunk in item for event in translator.feed(chunk)])
+                    self._write_events(translator.feed_many(item))
                 else:
                     self._write_events(translator.feed(item))
             self._end_chunks()

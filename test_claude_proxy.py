@@ -1154,9 +1154,16 @@ SSE_TEXT = (b": a comment\n\n" + b"".join(b'data: {"choices":[{"index":0,"delta"
             + b'data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":5}}\n\ndata: [DONE]\n\n')
 
 
+def as_chunk(item):
+    """A direct stream's item as the chunk dict it stands for: text-only chunks come as (field, escaped text)."""
+    if type(item) is tuple:
+        return {"choices": [{"index": 0, "delta": {item[0]: cp.Escaped(item[1]).text()}}]}
+    return item
+
+
 def direct_chunks(url, config=None):
     call = cp.DirectCall(url, "sk-raw", {"model": "m", "messages": [], "stream": True}, config or cp.Config.from_env({}))
-    return [chunk for batch in call for chunk in batch]
+    return [as_chunk(chunk) for batch in call for chunk in batch]
 
 
 @pytest.mark.parametrize("body, write", [
@@ -1196,13 +1203,95 @@ def test_direct_stream_delivers_what_came_before_a_bad_event_in_the_same_read():
     with pytest.raises(cp.ProviderHTTPError, match="malformed stream chunk"):
         for batch in call:
             received += batch
-    assert [c["choices"][0]["delta"]["content"] for c in received] == ["kept"]
+    assert [as_chunk(c)["choices"][0]["delta"]["content"] for c in received] == ["kept"]
 
 
 def test_direct_stream_without_chunking_ends_with_the_connection():
     head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
     provider = RawProvider((split_every(head + SSE_TEXT, 9), False))
     assert len(direct_chunks(provider.url)) == 7
+
+
+def openai_chunk(delta, finish=None, n=0, **extra):
+    """An OpenAI stream chunk as OpenAI writes it (obfuscation and usage null included)."""
+    return {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1769092764, "model": "gpt-4.1",
+            "service_tier": "default", "system_fingerprint": "fp_1", "choices": [
+                {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}], "usage": None,
+            "obfuscation": "aZ3kQ"[:n % 5 + 1], **extra}
+
+
+TEXTS = ["Hello", ' "quoted" \\ back', "line\nbreak\ttab\r", "ünïcode 漢字 🎉", "x", "\u2028sep", "a/b", "\x7f"]
+OPENAI_TEXT = [openai_chunk({"role": "assistant", "content": "", "refusal": None})] + [
+    openai_chunk({"content": text}, n=n) for n, text in enumerate(TEXTS * 3)] + [
+    openai_chunk({}, "stop"), dict(openai_chunk({}), choices=[], usage={"prompt_tokens": 3, "completion_tokens": 9})]
+REASONING = [openai_chunk({"role": "assistant", "content": None, "reasoning_content": t}) for t in ("Let", " me", " think")] + [
+    openai_chunk({"content": t, "reasoning_content": None}) for t in ("The", " answer", " is", " 4")] + [openai_chunk({}, "stop")]
+TOOL_TURN = [openai_chunk({"content": t}) for t in ("I", " will", " look")] + [
+    openai_chunk({"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
+                                  "function": {"name": "Read", "arguments": '{"path": "a"}'}}]}),
+    openai_chunk({"content": " then"}), openai_chunk({"content": " more"}), openai_chunk({}, "tool_calls")]
+THINK_TAGS = [openai_chunk({"content": t}) for t in ("<thi", "nk>", "hmm", " ok", "</think>", "Hi", " there", "!")] + [
+    openai_chunk({}, "stop")]
+
+
+def sse_blocks(chunks, **dumps):
+    return [b"data: " + json.dumps(c, **dumps).encode("utf-8", "surrogatepass") for c in chunks] + [b"data: [DONE]"]
+
+
+ODD_BLOCKS = [  # one text-only chunk to learn from, then blocks that must not be taken for text by their bytes
+    b'data: {"id":"c","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}',
+    b'data: {"id":"c","choices":[{"index":0,"delta":{"content":"b"},"finish_reason":null}]}',
+    b'data: {"id":"c","choices":[{"index":0,"delta":{"content":"c"},"finish_reason":"length"}]}',
+    b'data: {"id":"c","choices":[{"index":0,"delta":{"content":"d"},"finish_reason":null}],"usage":{"prompt_tokens":7}}',
+    b'data: {"id":"c","choices":[{"index":0,"delta":{"content":"e\\u00e9\\/"},"finish_reason":null}]}',
+    b'data: {"id":"c","choices":[{"index":0,"delta":{"content":"f"},"finish_reason":null}],"x":{"y":1}}',
+    b'data: {"id":"c","choices":[{"index":0,"delta":{"content":"g"},"finish_reason":null}],"choices":[]}',
+    b'data: {"id":"c","choices":[{"index":0,"delta":{"content":"h"},"finish_reason":null}],"id":"\\"}"}',
+    b'data: {"id":"c","choices":[{"index":0,"delta":{"content":"i"},"finish_reason":null}]}  ',
+    b'data: {"id":"c","choices":[{"index":0,"delta":{"content":"j","content":"k"},"finish_reason":null}]}',
+    b'data: {"id":"c","choices":[{"index":0,"delta":{"content":"l"},"finish_reason":null},{"index":1,"delta":{}}]}',
+    b'data: {"id":"c","choices":[{"index":0,"delta":{"content":"m"},"finish_reason":null}],"error":null}',
+    b'data: {"id":"c","choices":[{"index":0,"delta":{"content":"n"},"finish_reason":null}],"obfuscation":"zz"}',
+    b'data: {"id":"c","choices":[{"index":0,"delta":{"content":"o"},"finish_reason":null}]}',
+    b'data: {"id":"c","choices":[{"index":0,"delta":{"content":"p"},"finish_reason":null}],"usage":null,"e":1}',
+    b'data: {"id":"c","choices":[{"index":0,"delta":{"content":"q"},"finish_reason":"stop"}]}',
+    b"data: [DONE]",
+]
+
+
+@pytest.mark.parametrize("blocks, fast", [
+    (sse_blocks(OPENAI_TEXT, separators=(",", ":"), ensure_ascii=False), 23),  # all text but the first, learnt from
+    (sse_blocks(OPENAI_TEXT), 14),  # spaced JSON; non-ASCII and DEL as \u escapes: those 9 are parsed
+    (sse_blocks(REASONING, separators=(",", ":")), 5),  # learnt again when the text moves from reasoning to content
+    (sse_blocks(TOOL_TURN, separators=(",", ":")), 4),  # text after a tool call waits as parsed text would
+    (sse_blocks(THINK_TAGS, separators=(",", ":")), 7),
+    (ODD_BLOCKS, 4),  # b, i, o, p; a duplicate key is learnt (correctly) and n learns the usual shape back
+    ([b'data: {"choices":[{"delta":{"content":"a"}}]}', b'data: {"choices":[{"delta":{"content":"b\xff"}}]}'], 0),
+    ([b'data: {"choices":[{"delta":{"content":"a"}}]}', b'data: {"choices":[{"delta":{"content":"b\x01"}}]}'], 0),
+])
+def test_text_chunks_recognised_by_their_bytes_give_the_same_answer(blocks, fast):
+    def relay(items):
+        translator = cp.StreamTranslator("msg_1", "claude-x", input_tokens=3, signature="sig")
+        return b"".join(cp.sse_event(*event) for event in translator.feed_many(items) + translator.finish())
+
+    def reference():  # every chunk parsed by json.loads, fed one by one
+        chunks = []
+        for block in blocks:
+            if block != b"data: [DONE]":
+                chunks.append(json.loads(block[6:]))
+        return relay(chunks)
+
+    provider = RawProvider(([SSE_HEAD + chunked_stream(b"".join(b + b"\n\n" for b in blocks), sizes=(4096,))], True))
+    call = cp.DirectCall(provider.url, None, {"model": "m", "messages": [], "stream": True}, cp.Config.from_env({}))
+    try:
+        expected = reference()
+    except ValueError:  # not valid JSON: the direct path fails as the reference does, however the bytes look
+        with pytest.raises(cp.ProviderHTTPError, match="malformed"):
+            list(call)
+        return
+    items = [item for batch in call for item in batch]
+    assert sum(type(item) is tuple for item in items) == fast
+    assert relay(items) == expected
 
 
 def test_workers_never_make_calls_wait_for_each_other():
@@ -3362,6 +3451,28 @@ else:
         event("translated")
         assert isinstance(params, dict) and isinstance(params["messages"], list)
         json.dumps(params, allow_nan=False)  # what litellm must send on: strict JSON, no NaN or Infinity
+
+
+    @settings(max_examples=100, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(st.sampled_from(["content", "reasoning_content"]),
+           st.lists(st.text(st.sampled_from(list('ab <>/"\\\n\té漢🎉\x7f\u2028')), min_size=1, max_size=6)
+                    | st.text(max_size=6), min_size=1, max_size=12),
+           st.booleans(), st.booleans())
+    def test_text_chunks_passed_on_as_bytes_read_as_parsed_text(field, texts, ascii_only, spaced):
+        """Any texts, reasoning or reply, escaped however json.dumps escapes them: the client's bytes
+        are those of the same chunks parsed one by one."""
+        chunks = [openai_chunk({field: text}, n=n) for n, text in enumerate(texts)] + [openai_chunk({}, "stop")]
+        blocks = sse_blocks(chunks, ensure_ascii=ascii_only, separators=(", ", ": ") if spaced else (",", ":"))
+        translator = cp.StreamTranslator("msg_1", "claude-x", signature="sig")
+        expected = translator.feed_many(chunks) + translator.finish()
+        provider = RawProvider(([SSE_HEAD + chunked_stream(b"".join(b + b"\n\n" for b in blocks), sizes=(4096,))], False))
+        call = cp.DirectCall(provider.url, None, {"model": "m", "messages": [], "stream": True}, cp.Config.from_env({}))
+        items = [item for batch in call for item in batch]
+        event(f"{sum(type(item) is tuple for item in items) * 4 // len(items)}/4 recognised by their bytes")
+        translator = cp.StreamTranslator("msg_1", "claude-x", signature="sig")
+        relayed = translator.feed_many(items) + translator.finish()
+        assert b"".join(cp.sse_event(*e) for e in relayed) == b"".join(cp.sse_event(*e) for e in expected)
+        assert cp.fold_events(relayed) == cp.fold_events(expected)
 
 
     # -- the live proxy ---------------------------------------------------------------------------
