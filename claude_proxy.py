@@ -2016,6 +2016,108 @@ def provider_http_error(status: int, data: bytes, headers) -> ProviderHTTPError:
     return exc
 
 
+class Headers:
+    """HTTP header fields: get() the first value of a name in any case, get_all() every value.
+    What the handler and http.client ask of the email.message objects they would build
+    otherwise, at a tenth of the cost."""
+
+    __slots__ = ("fields",)
+
+    def __init__(self, pairs=()):
+        self.fields: dict = {}
+        for name, value in pairs:
+            self.fields.setdefault(name.lower(), []).append(value)
+
+    def get(self, name: str, default=None):
+        values = self.fields.get(name.lower())
+        return values[0] if values else default
+
+    def get_all(self, name: str, default=None):
+        return list(self.fields.get(name.lower(), ())) or default
+
+    def items(self):
+        return [(name, value) for name, values in self.fields.items() for value in values]
+
+    def __contains__(self, name) -> bool:
+        return name.lower() in self.fields
+
+
+class BadHeader(http.client.HTTPException):
+    """A header line that is not `name: value`."""
+
+
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def read_headers(fp) -> Headers:
+    """The header lines up to the empty line, with http.client's limits: at most 100 lines of
+    64 KiB. A line folded onto the next (obsolete) continues the value; a line without a
+    name and a colon (or with space before the colon) raises BadHeader."""
+    pairs: list = []
+    for _ in range(101):
+        line = fp.readline(65537)
+        if len(line) > 65536:
+            raise http.client.LineTooLong("header line")
+        if line in (b"\r\n", b"\n", b""):
+            return Headers(pairs)
+        text = line.decode("iso-8859-1")
+        if text[0] in " \t" and pairs:
+            pairs[-1] = (pairs[-1][0], f"{pairs[-1][1]} {text.strip()}".strip())
+            continue
+        name, colon, value = text.partition(":")
+        if not colon or not HEADER_NAME.fullmatch(name):
+            raise BadHeader(f"Bad header line {text[:60].rstrip()!r}")
+        pairs.append((name, value.strip(" \t\r\n")))
+    raise http.client.HTTPException("got more than 100 headers")
+
+
+class DirectResponse(http.client.HTTPResponse):
+    """http.client's response, its head read by read_headers instead of the email parser."""
+
+    def begin(self):
+        if self.headers is not None:
+            return
+        while True:
+            version, status, reason = self._read_status()
+            if status != 100:
+                break
+            read_headers(self.fp)  # a 100 Continue's own headers
+        self.code = self.status = status
+        self.reason = reason.strip()
+        if version in ("HTTP/1.0", "HTTP/0.9"):
+            self.version = 10
+        elif version.startswith("HTTP/1."):
+            self.version = 11
+        else:
+            raise http.client.UnknownProtocol(version)
+        self.headers = self.msg = read_headers(self.fp)
+        self.chunked = (self.headers.get("transfer-encoding") or "").lower() == "chunked"
+        self.chunk_left = None
+        self.will_close = self._check_close()
+        self.length = None
+        length = self.headers.get("content-length")
+        if length and not self.chunked:
+            try:
+                self.length = int(length)
+            except ValueError:
+                pass
+            else:
+                if self.length < 0:
+                    self.length = None
+        if status in (204, 304) or 100 <= status < 200 or self._method == "HEAD":
+            self.length = 0
+        if not self.will_close and not self.chunked and self.length is None:
+            self.will_close = True
+
+
+class DirectConnection(http.client.HTTPConnection):
+    response_class = DirectResponse
+
+
+class DirectTLSConnection(http.client.HTTPSConnection):
+    response_class = DirectResponse
+
+
 class ConnectionPool:
     """Idle keep-alive connections to providers, per (scheme, host, port). A connection the
     provider has closed meanwhile (readable while idle) is dropped, not reused."""
@@ -2047,9 +2149,9 @@ class ConnectionPool:
                 import ssl
 
                 self._tls = ssl.create_default_context()
-            conn = http.client.HTTPSConnection(url.hostname, url.port, timeout=connect_timeout, context=self._tls)
+            conn = DirectTLSConnection(url.hostname, url.port, timeout=connect_timeout, context=self._tls)
         else:
-            conn = http.client.HTTPConnection(url.hostname, url.port, timeout=connect_timeout)
+            conn = DirectConnection(url.hostname, url.port, timeout=connect_timeout)
         return conn, False
 
     def put(self, url, conn):
@@ -2490,9 +2592,66 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass  # one line per request comes from _log_done
 
     def parse_request(self):
+        """The stdlib's parse_request (request line, version, Connection, Expect), with the
+        headers read by read_headers instead of the email parser, a fifth of a request's CPU."""
         if self.raw_requestline in (b"\r\n", b"\n"):  # one empty line before a request is to be ignored (RFC 9112)
             self.raw_requestline = self.rfile.readline(65537)
-        return super().parse_request()
+        self.command = None
+        self.request_version = version = self.default_request_version
+        self.close_connection = True
+        requestline = self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        words = requestline.split()
+        if not words:
+            return False
+        if len(words) >= 3:
+            version = words[-1]
+            try:
+                if not version.startswith("HTTP/"):
+                    raise ValueError
+                major, minor = version.split("/", 1)[1].split(".")
+                if len(major) > 10 or len(minor) > 10 or not (major + minor).isdigit():
+                    raise ValueError
+                number = int(major), int(minor)
+            except ValueError:
+                self.send_error(400, f"Bad request version ({version!r})")
+                return False
+            if number >= (1, 1):
+                self.close_connection = False
+            if number >= (2, 0):
+                self.send_error(505, f"Invalid HTTP version ({major}.{minor})")
+                return False
+            self.request_version = version
+        if not 2 <= len(words) <= 3:
+            self.send_error(400, f"Bad request syntax ({requestline!r})")
+            return False
+        self.command, self.path = words[:2]
+        if len(words) == 2:
+            self.close_connection = True
+            if self.command != "GET":
+                self.send_error(400, f"Bad HTTP/0.9 request type ({self.command!r})")
+                return False
+        if self.path.startswith("//"):  # as the stdlib: never read as a scheme-less absolute URL
+            self.path = "/" + self.path.lstrip("/")
+        try:
+            self.headers = read_headers(self.rfile)
+        except http.client.LineTooLong as err:
+            self.send_error(431, "Line too long", str(err))
+            return False
+        except BadHeader as err:
+            self.send_error(400, str(err))
+            return False
+        except http.client.HTTPException as err:
+            self.send_error(431, "Too many headers", str(err))
+            return False
+        connection = (self.headers.get("Connection") or "").lower()
+        if connection == "close":
+            self.close_connection = True
+        elif connection == "keep-alive":
+            self.close_connection = False
+        expect = self.headers.get("Expect") or ""
+        if expect.lower() == "100-continue" and self.request_version >= "HTTP/1.1":
+            return self.handle_expect_100()
+        return True
 
     def send_error(self, code, message=None, explain=None):
         """The stdlib's error exit (bad request line, oversized headers ...), in Anthropic's shape."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import http.server
+import io
 import json
 import os
 import socket
@@ -1294,6 +1295,43 @@ def test_text_chunks_recognised_by_their_bytes_give_the_same_answer(blocks, fast
     assert relay(items) == expected
 
 
+@pytest.mark.parametrize("lines, expected", [
+    ([b"Host: a\r\n", b"X-Api-Key:  k1 \r\n", b"x-api-key: k2\r\n", b"\r\n"], {"host": ["a"], "x-api-key": ["k1", "k2"]}),
+    ([b"A: 1\n", b"B:\n", b"\n"], {"a": ["1"], "b": [""]}),
+    ([b"A: one\r\n", b"  two\r\n", b"\ttwo more\r\n", b"\r\n"], {"a": ["one two two more"]}),  # obsolete folding
+    ([b"A: 1\r\n"], {"a": ["1"]}),  # the connection ends: what came so far
+    ([b"Caf\xe9: cr\xe8me\r\n", b"\r\n"], "Bad header line"),
+    ([b"NoColon\r\n", b"\r\n"], "Bad header line"),
+    ([b"A : 1\r\n", b"\r\n"], "Bad header line"),
+    ([b": 1\r\n", b"\r\n"], "Bad header line"),
+    ([b"X-%d: 1\r\n" % n for n in range(101)] + [b"\r\n"], "more than 100 headers"),
+    ([b"X: " + b"a" * 70000 + b"\r\n", b"\r\n"], "header line"),
+])
+def test_read_headers(lines, expected):
+    fp = io.BytesIO(b"".join(lines))
+    if isinstance(expected, str):
+        with pytest.raises(http.client.HTTPException, match=expected):
+            cp.read_headers(fp)
+        return
+    headers = cp.read_headers(fp)
+    assert headers.fields == expected
+    for name, values in expected.items():
+        assert headers.get(name.upper()) == values[0] and headers.get_all(name.title()) == values and name in headers
+    assert headers.get("absent", "d") == "d" and headers.get_all("absent") is None
+    assert headers.items() == [(n, v) for n, vs in expected.items() for v in vs]
+
+
+def test_direct_response_after_100_continue_with_a_folded_header():
+    body = b'{"choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}'
+    answer = (b"HTTP/1.1 100 Continue\r\nX-Early: 1\r\n\r\nHTTP/1.1 200 OK\r\nX-Note: a\r\n b\r\n"
+              b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    provider = RawProvider(([answer], True), ([answer], True))
+    for _ in range(2):
+        call = cp.DirectCall(provider.url, None, {"model": "m", "messages": []}, cp.Config.from_env({}))
+        assert call.response()["choices"][0]["message"]["content"] == "ok"
+    assert provider.connections == 1  # read to its end by Content-Length: kept and reused
+
+
 def test_workers_never_make_calls_wait_for_each_other():
     together = threading.Barrier(9, timeout=TIMEOUT)  # passes only with all eight calls running at once
     for _ in range(8):
@@ -1924,6 +1962,8 @@ BAD_INPUT_CASES = [
      413, "request_too_large"),
     ("a 70 KB header line", post(BASIC_BYTES, headers=["X-Big: " + "a" * 70000]), (431, 413), "request_too_large"),
     ("200 headers", post(BASIC_BYTES, headers=[f"X-H{i}: {i}" for i in range(200)]), (431, 413), "request_too_large"),
+    ("a header line without a colon", post(BASIC_BYTES, headers=["NoColonHere"]), 400, ERR),
+    ("space before a header's colon", post(BASIC_BYTES, headers=["X-Thing : 1"]), 400, ERR),
     ("garbage request line", b"HELLO\r\n\r\n", 400, ERR),
     ("TLS handshake on the plain port", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(range(32)) + b"\r\n\r\n", 400, ERR),
     ("bad HTTP version", http_request("GET", "/", version="HTTP/1.x"), 400, ERR),
