@@ -2066,7 +2066,7 @@ def read_headers(fp) -> Headers:
             continue
         name, colon, value = text.partition(":")
         if not colon or not HEADER_NAME.fullmatch(name):
-            raise BadHeader(f"Bad header line {text[:60].rstrip()!r}")
+            raise BadHeader(f"Bad header line {len(pairs) + 1}: not `name: value`")  # not echoed: it may hold a key
         pairs.append((name, value.strip(" \t\r\n")))
     raise http.client.HTTPException("got more than 100 headers")
 
