@@ -2224,19 +2224,19 @@ def text_only_field(chunk: dict) -> str | None:
     choices = chunk.get("choices")
     if type(choices) is not list or len(choices) != 1 or type(choices[0]) is not dict:
         return None
-    for key, value in chunk.items():
-        if key != "choices" and (key in ("usage", "error") and value is not None or type(value) in (dict, list)):
-            return None
     choice, delta = choices[0], choices[0].get("delta")
     if type(delta) is not dict or choice.get("index", 0) != 0:
         return None
-    if any(value is not None for key, value in choice.items() if key not in ("index", "delta")):
-        return None
-    field = None
+    field = None  # the delta first: a tool call's chunk, parsed on the hot path, is turned down here
     for key, value in delta.items():
         if key in TEXT_FIELDS and type(value) is str and value and field is None:
             field = key
         elif value is not None and (key, value) != ("role", "assistant"):
+            return None
+    if field is None or any(value is not None for key, value in choice.items() if key not in ("index", "delta")):
+        return None
+    for key, value in chunk.items():
+        if key != "choices" and (key in ("usage", "error") and value is not None or type(value) in (dict, list)):
             return None
     return field
 
