@@ -86,6 +86,7 @@ import hashlib
 import http.client
 import http.server
 import importlib.util
+import io
 import json
 import logging
 import hmac
@@ -2071,56 +2072,9 @@ def read_headers(fp) -> Headers:
     raise http.client.HTTPException("got more than 100 headers")
 
 
-class DirectResponse(http.client.HTTPResponse):
-    """http.client's response, its head read by read_headers instead of the email parser."""
-
-    def begin(self):
-        if self.headers is not None:
-            return
-        while True:
-            version, status, reason = self._read_status()
-            if status != 100:
-                break
-            read_headers(self.fp)  # a 100 Continue's own headers
-        self.code = self.status = status
-        self.reason = reason.strip()
-        if version in ("HTTP/1.0", "HTTP/0.9"):
-            self.version = 10
-        elif version.startswith("HTTP/1."):
-            self.version = 11
-        else:
-            raise http.client.UnknownProtocol(version)
-        self.headers = self.msg = read_headers(self.fp)
-        self.chunked = (self.headers.get("transfer-encoding") or "").lower() == "chunked"
-        self.chunk_left = None
-        self.will_close = self._check_close()
-        self.length = None
-        length = self.headers.get("content-length")
-        if length and not self.chunked:
-            try:
-                self.length = int(length)
-            except ValueError:
-                pass
-            else:
-                if self.length < 0:
-                    self.length = None
-        if status in (204, 304) or 100 <= status < 200 or self._method == "HEAD":
-            self.length = 0
-        if not self.will_close and not self.chunked and self.length is None:
-            self.will_close = True
-
-
-class DirectConnection(http.client.HTTPConnection):
-    response_class = DirectResponse
-
-
-class DirectTLSConnection(http.client.HTTPSConnection):
-    response_class = DirectResponse
-
-
 class ConnectionPool:
-    """Idle keep-alive connections to providers, per (scheme, host, port). A connection the
-    provider has closed meanwhile (readable while idle) is dropped, not reused."""
+    """Idle keep-alive sockets to providers, per (scheme, host, port). One the provider has
+    closed meanwhile (readable while idle) is dropped, not reused."""
 
     IDLE_LIMIT = 32  # per host
 
@@ -2129,43 +2083,116 @@ class ConnectionPool:
         self.lock = threading.Lock()
         self._tls = None
 
-    def get(self, url, connect_timeout: float, fresh: bool = False):
-        """(connection, whether it was used before) for a URL's host."""
-        key = (url.scheme, url.hostname, url.port)
-        while not fresh:
+    def get(self, key: tuple):
+        """An idle socket to (scheme, host, port), or None."""
+        while True:
             with self.lock:
                 idle = self.idle.get(key)
-                conn = idle.pop() if idle else None
-            if conn is None:
-                break
+                sock = idle.pop() if idle else None
+            if sock is None:
+                return None
             try:
-                if conn.sock is not None and not select.select([conn.sock], [], [], 0)[0]:
-                    return conn, True
+                if not select.select([sock], [], [], 0)[0]:
+                    return sock
             except (OSError, ValueError):
                 pass
-            conn.close()
-        if url.scheme == "https":
-            if self._tls is None:
-                import ssl
+            sock.close()
 
-                self._tls = ssl.create_default_context()
-            conn = DirectTLSConnection(url.hostname, url.port, timeout=connect_timeout, context=self._tls)
-        else:
-            conn = DirectConnection(url.hostname, url.port, timeout=connect_timeout)
-        return conn, False
+    def connect(self, key: tuple, timeout: float):
+        """A new socket to (scheme, host, port): TCP_NODELAY, TLS for https (verified)."""
+        scheme, host, port = key
+        sock = socket.create_connection((host, port), timeout=timeout)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if scheme == "https":
+                if self._tls is None:
+                    import ssl
 
-    def put(self, url, conn):
-        key = (url.scheme, url.hostname, url.port)
+                    self._tls = ssl.create_default_context()
+                sock = self._tls.wrap_socket(sock, server_hostname=host)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    def put(self, key: tuple, sock):
         with self.lock:
             idle = self.idle.setdefault(key, [])
             if len(idle) < self.IDLE_LIMIT:
-                idle.append(conn)
+                idle.append(sock)
                 return
-        conn.close()
+        sock.close()
 
 
 POOL = ConnectionPool()
-STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+STALE = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)  # a reused connection the provider had closed
+HEAD_END = re.compile(rb"\r?\n\r?\n")
+HEAD_LIMIT = 1 << 18  # bytes of a response head
+ERROR_LIMIT = 1 << 20  # bytes of an error answer kept
+UNSENDABLE = re.compile(r"[^\x21-\x7e]")  # what a request line's path or a header's token cannot hold
+
+
+class Framing:
+    """A response body's framing undone as its bytes arrive: feed(data) -> the body's bytes
+    in them; data b"" is the end of the connection. `done` once the body is complete;
+    `reusable` then says whether the connection may carry another request (nothing came
+    after the body). Chunked transfer coding, Content-Length, or the end of the connection."""
+
+    __slots__ = ("chunked", "left", "buf", "done", "reusable")
+
+    def __init__(self, chunked: bool, length: int | None):
+        self.chunked, self.buf, self.done, self.reusable = chunked, b"", False, False
+        # chunked: bytes of the current chunk still to come; 0: a size line is next; -1: a chunk's CRLF; -2: the last CRLF
+        self.left = 0 if chunked else length
+        if length == 0 and not chunked:
+            self.done = self.reusable = True
+
+    def feed(self, data: bytes) -> bytes:
+        if not data:
+            if self.left is None:  # delimited by the end of the connection
+                self.done = True
+                return b""
+            raise http.client.IncompleteRead(b"")
+        if not self.chunked:
+            if self.left is None:
+                return data
+            take = data[:self.left]
+            self.left -= len(take)
+            if not self.left:
+                self.done, self.reusable = True, len(take) == len(data)
+            return take
+        buf = self.buf + data if self.buf else data
+        pos, out, left = 0, [], self.left
+        while True:
+            if left > 0:
+                take = buf[pos:pos + left]
+                out.append(take)
+                pos += len(take)
+                left -= len(take)
+                if left:
+                    break
+                left = -1
+            if left < 0:
+                if len(buf) - pos < 2:
+                    break
+                if left == -2:  # the last chunk was followed by this: an empty line, or trailers (then not reused)
+                    self.done, self.reusable = True, buf[pos:] == b"\r\n"
+                    return b"".join(out)
+                pos, left = pos + 2, 0
+            end = buf.find(b"\n", pos)
+            if end < 0:
+                if len(buf) - pos > 1024:
+                    raise http.client.IncompleteRead(b"")
+                break
+            try:
+                size = int(buf[pos:end].split(b";", 1)[0], 16)
+            except ValueError:
+                size = -1
+            if size < 0:
+                raise http.client.IncompleteRead(b"")
+            pos, left = end + 1, size or -2
+        self.buf, self.left = buf[pos:], left
+        return b"".join(out)
 
 
 DONE = object()  # the stream's [DONE] line
@@ -2321,71 +2348,205 @@ class TextChunks:
                 return
 
 
-class DirectCall:
-    """One chat-completions request over a pooled keep-alive connection.
+class Quiet(TimeoutError):
+    """Nothing came from the provider in the time a read was given."""
 
-    response() -> the JSON answer as a dict; iterating -> the stream's chunk dicts, read
-    incrementally from the SSE; a provider error raises ProviderHTTPError. close() (from any
-    thread) ends it at once: the socket is shut, and the connection is not reused.
-    """
+
+class DirectCall:
+    """One chat-completions request over a pooled keep-alive connection, read as its bytes
+    arrive by whoever calls step(): on the proxy, the handler's own thread, between its checks
+    of the client and the clock (DirectUpstream). Iterating gives the stream's chunks, a list
+    per read; response() the JSON answer; both wait up to REQUEST_TIMEOUT for each read. A
+    provider error raises ProviderHTTPError. close() (from any thread) ends the call at once:
+    the socket is shut, and not reused."""
 
     def __init__(self, url: str, key: str | None, body: dict, config: Config):
-        self.url = urlsplit(url)
-        self.path = self.url.path + (f"?{self.url.query}" if self.url.query else "")
-        self.headers = {"Content-Type": "application/json", "User-Agent": "claude_proxy",
-                        "Accept": "text/event-stream" if body.get("stream") else "application/json"}
-        if key:
-            self.headers["Authorization"] = f"Bearer {key}"
-        self.data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
+        url = urlsplit(url)
+        self.key = (url.scheme, url.hostname, url.port or (443 if url.scheme == "https" else 80))
+        self.stream = bool(body.get("stream"))
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
+        path = (url.path or "/") + (f"?{url.query}" if url.query else "")
+        host = url.netloc.rpartition("@")[2]
+        self.failure = None
+        if UNSENDABLE.search(path + host + (key or "")):  # a line break would let them write more headers
+            self.failure = ProviderHTTPError(500, "The provider's base URL or key holds a space, a line break or another "
+                                                  "character an HTTP request cannot carry; check their variables.")
+        auth = f"Authorization: Bearer {key}\r\n" if key else ""
+        accept = "text/event-stream" if self.stream else "application/json"
+        self.request = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nAccept-Encoding: identity\r\nUser-Agent: claude_proxy\r\n"
+                        f"Content-Type: application/json\r\nAccept: {accept}\r\n{auth}Content-Length: {len(data)}\r\n\r\n"
+                        ).encode("latin-1", "replace") + data
         self.connect_timeout, self.read_timeout = config.connect_timeout, config.request_timeout
-        self.conn = None
-        self.closed = False
+        self.sock = self.wait = None
+        self.reused = self.closed = self.ended = False
         self.lock = threading.Lock()
+        self.buf = b""  # what came before the answer's head was complete
+        self.status = self.headers = self.framing = None
+        self.keep = False  # the provider keeps the connection open after this answer
+        self.parts, self.size = [], 0  # a JSON answer's bytes
+        self.rest, self.finished, self.done = b"", False, False  # a stream's partial event; finish_reason seen; [DONE] seen
+        self.texts = TextChunks()
 
-    def _send(self):
-        for attempt in (0, 1):
-            conn, reused = POOL.get(self.url, self.connect_timeout, fresh=attempt > 0)
-            with self.lock:
-                if self.closed:
-                    conn.close()
-                    raise ConnectionAbortedError("the call was closed before it was sent")
-                self.conn = conn
+    def step(self, wait: float) -> list:
+        """One read, waiting up to `wait` seconds (the request is sent first): the stream
+        chunks it completed, or at the end of a JSON answer [the answer dict]. `ended` once
+        the answer is complete. Raises Quiet when nothing came; anything else raised ends the call."""
+        if self.failure is not None:
+            failure, self.failure = self.failure, None
+            self.close()
+            raise failure
+        if self.ended:
+            return []
+        try:
+            sock = self.sock or self._send()
+            if wait != self.wait:
+                sock.settimeout(wait)
+                self.wait = wait
             try:
-                if conn.sock is None:
-                    conn.connect()
-                    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                conn.sock.settimeout(self.read_timeout)
-                conn.request("POST", self.path, self.data, self.headers)
-                reply = conn.getresponse()
+                data = sock.recv(65536)
+            except TimeoutError:
+                raise Quiet(f"nothing in {wait:g} s") from None
             except STALE:
-                conn.close()
-                if reused and attempt == 0 and not self.closed:
-                    continue  # the provider closed an idle connection: once more on a new one
-                raise
-            except BaseException:
-                conn.close()
-                raise
-            if reply.status >= 400:
-                data = reply.read(1 << 20)
-                self._done(reply, reply.isclosed())
-                raise provider_http_error(reply.status, data, {k.lower(): v for k, v in reply.getheaders()})
-            return reply
+                if not self._stale():
+                    raise
+                return []
+            if not data and self._stale():
+                return []
+            return self._take(data)
+        except Quiet:
+            raise
+        except BaseException:
+            self.close()
+            raise
 
-    def _done(self, reply, complete: bool):
-        """Give the connection back to the pool when its answer was read to the end (complete)."""
+    def _send(self, fresh: bool = False):
+        sock = None if fresh else POOL.get(self.key)
+        self.reused = sock is not None
+        if sock is None:
+            sock = POOL.connect(self.key, self.connect_timeout)
         with self.lock:
-            conn, self.conn = self.conn, None
-        if conn is None:
-            return
-        if complete and not self.closed and not reply.will_close:
-            POOL.put(self.url, conn)
-        else:
-            conn.close()
+            if self.closed:
+                sock.close()
+                raise ConnectionAbortedError("the call was closed before it was sent")
+            self.sock = sock
+        sock.settimeout(self.read_timeout)
+        self.wait = self.read_timeout
+        try:
+            sock.sendall(self.request)
+        except STALE:
+            if not self.reused:
+                raise
+            return self._send_again()
+        return sock
 
-    def response(self) -> dict:
-        reply = self._send()
-        data = reply.read()
-        self._done(reply, reply.isclosed())
+    def _send_again(self):
+        self._release(False)
+        return self._send(fresh=True)
+
+    def _stale(self) -> bool:
+        """Whether a read that found the connection closed means a reused connection the
+        provider had closed while it was idle: then the request is sent once more on a new one."""
+        if not self.reused or self.status is not None or self.buf or self.closed:
+            return False
+        self._send_again()
+        return True
+
+    def _take(self, data: bytes) -> list:
+        if self.framing is None:
+            if not data:
+                raise http.client.RemoteDisconnected("the provider closed the connection without an answer")
+            self.buf += data
+            if not self._head():
+                return []
+            data, self.buf = self.buf, b""
+            if not data and not self.framing.done:
+                return []
+        payload = self.framing.feed(data) if data or not self.framing.done else b""
+        if self.stream and self.status < 400:
+            chunks = self._chunks(payload) if payload else []
+            if self.failure is None and self.framing.done:
+                if not self.finished:  # the end of the body before [DONE] or a finish_reason: a cut
+                    raise http.client.IncompleteRead(b"")
+                self._end()
+            return chunks
+        if self.size < ERROR_LIMIT or self.status < 400:
+            self.parts.append(payload)
+            self.size += len(payload)
+        if not self.framing.done:
+            if self.status < 400 or self.size < ERROR_LIMIT:
+                return []
+            self.framing.reusable = False  # an endless error answer: what came so far is enough
+        data = b"".join(self.parts)
+        self._end()
+        if self.status >= 400:
+            raise provider_http_error(self.status, data[:ERROR_LIMIT], self.headers)
+        return [self._answer(data)]
+
+    def _head(self) -> bool:
+        """Read the answer's head from self.buf, if it is all there; 1xx answers are skipped."""
+        while True:
+            end = HEAD_END.search(self.buf)
+            if end is None:
+                if len(self.buf) > HEAD_LIMIT:
+                    raise http.client.HTTPException("The provider's answer head is too long.")
+                return False
+            head, self.buf = self.buf[:end.start()], self.buf[end.end():]
+            line, _, fields = head.partition(b"\n")
+            parts = line.decode("iso-8859-1").split(None, 2)
+            if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit() or len(parts[1]) != 3:
+                raise http.client.BadStatusLine(line[:100].decode("iso-8859-1").strip())
+            status = int(parts[1])
+            headers = read_headers(io.BytesIO(fields + b"\r\n"))
+            if status >= 200:
+                break
+        chunked = (headers.get("transfer-encoding") or "").lower() == "chunked"
+        length = headers.get("content-length")
+        length = int(length) if not chunked and length and length.isdigit() else None
+        if status in (204, 304):
+            chunked, length = False, 0
+        self.status, self.headers = status, {k.lower(): v for k, v in headers.items()}
+        self.keep = parts[0] == "HTTP/1.1" and "close" not in self.headers.get("connection", "").lower() and (
+            chunked or length is not None)
+        self.framing = Framing(chunked, length)
+        return True
+
+    def _chunks(self, piece: bytes) -> list:
+        """The chunks of the stream's events completed by this piece of its body."""
+        rest = self.rest + piece if self.rest else piece
+        if b"\r" in rest:  # CRLF line ends: the same events (a lone CR at the end waits for its LF)
+            rest = rest.replace(b"\r\n", b"\n")
+        blocks = rest.split(b"\n\n")
+        self.rest = blocks.pop()
+        chunks, texts = [], self.texts
+        for block in blocks:
+            if self.done:  # what follows [DONE] is ignored
+                break
+            text = texts.match(block)
+            if text is not None:
+                chunks.append(text)
+                continue
+            try:
+                chunk = sse_chunk(block)
+            except ProviderHTTPError as exc:
+                if not chunks:
+                    raise
+                self.failure = exc  # what came before the bad event still reaches the client
+                return chunks
+            if chunk is None:
+                continue
+            if chunk is DONE:
+                self.finished = self.done = True
+                continue
+            if not self.finished:
+                for choice in chunk.get("choices") or ():
+                    if type(choice) is dict and choice.get("finish_reason"):
+                        self.finished = True
+            texts.learn(block, chunk)
+            chunks.append(chunk)
+        return chunks
+
+    @staticmethod
+    def _answer(data: bytes) -> dict:
         try:
             answer = json.loads(data)
         except ValueError:
@@ -2396,111 +2557,44 @@ class DirectCall:
             raise provider_http_error(500, data, {})
         return answer
 
-    def __iter__(self):
-        """Lists of chunk dicts: all the events of each read, so a fast provider's burst
-        costs one hand-over and one write to the client, not one per event."""
-        reply = self._send()
-        finished = done = False  # a finish_reason seen; [DONE] seen (what follows is ignored)
-        rest = b""
-        texts = TextChunks()
-        for piece in self._pieces(reply):
-            rest += piece
-            if b"\r" in rest:  # CRLF line ends: the same events (a lone CR at the end waits for its LF)
-                rest = rest.replace(b"\r\n", b"\n")
-            blocks = rest.split(b"\n\n")
-            rest = blocks.pop()
-            chunks = []
-            for block in blocks:
-                text = None if done else texts.match(block)
-                if text is not None:
-                    chunks.append(text)
-                    continue
-                try:
-                    chunk = None if done else sse_chunk(block)
-                except ProviderHTTPError:
-                    if chunks:  # what came before the bad event still reaches the client
-                        yield chunks
-                    raise
-                if chunk is None:
-                    continue
-                if chunk is DONE:
-                    finished = done = True
-                    continue
-                if not finished:
-                    for choice in chunk.get("choices") or ():
-                        if type(choice) is dict and choice.get("finish_reason"):
-                            finished = True
-                texts.learn(block, chunk)
-                chunks.append(chunk)
-            if chunks:
-                yield chunks
-        if not finished:  # the end of the body before [DONE] or a finish_reason: a cut
-            raise http.client.IncompleteRead(b"")
+    def _end(self):
+        self.ended = True
+        self._release(self.keep and self.framing.reusable)
 
-    def _pieces(self, reply):
-        """The response body as it arrives, in whole reads; chunked transfer coding decoded
-        here (http.client would hand over one chunk, that is one event, per call). The
-        connection goes back to the pool when the body was read to its end."""
-        if not reply.chunked:
-            while True:
-                piece = reply.read1(65536)
-                if not piece:
-                    break
-                yield piece
-            self._done(reply, reply.isclosed())
+    def _release(self, reusable: bool):
+        """Give the connection back to the pool when it may carry another request, else close it."""
+        with self.lock:
+            sock, self.sock = self.sock, None
+            reusable = reusable and not self.closed
+        if sock is None:
             return
-        fp, buf, left = reply.fp, b"", 0  # left: bytes of the current chunk still to come; -1: its CRLF
+        if reusable:
+            POOL.put(self.key, sock)
+        else:
+            sock.close()
+
+    def response(self) -> dict:
         while True:
-            data = fp.read1(65536)
-            if not data:
-                raise http.client.IncompleteRead(b"")
-            buf += data
-            pos, out = 0, []
-            while True:
-                if left > 0:
-                    take = buf[pos:pos + left]
-                    out.append(take)
-                    pos += len(take)
-                    left -= len(take)
-                    if left:
-                        break
-                    left = -1
-                if left == -1:
-                    if len(buf) - pos < 2:
-                        break
-                    pos, left = pos + 2, 0
-                end = buf.find(b"\n", pos)
-                if end < 0:
-                    break
-                try:
-                    size = int(buf[pos:end].split(b";", 1)[0], 16)
-                except ValueError:
-                    raise http.client.IncompleteRead(b"") from None
-                if size == 0:  # the last chunk: the body ends with an empty line (no trailers, or not reused)
-                    if out:
-                        yield b"".join(out)
-                    tail = buf[end + 1:]
-                    if len(tail) < 2:
-                        tail += fp.read(2 - len(tail))
-                    reply.close()  # http.client's view of the body: done, so the connection takes a new request
-                    self._done(reply, tail == b"\r\n")
-                    return
-                pos, left = end + 1, size
-            buf = buf[pos:]
-            if out:
-                yield b"".join(out)
+            batch = self.step(self.read_timeout)
+            if self.ended:
+                return batch[0]
+
+    def __iter__(self):
+        while not self.ended:
+            batch = self.step(self.read_timeout)
+            if batch:
+                yield batch
 
     def close(self):
         with self.lock:
-            self.closed, conn = True, self.conn
-            self.conn = None
-        if conn is not None:
+            self.closed, sock = True, self.sock
+            self.sock = None
+        if sock is not None:
             try:
-                if conn.sock is not None:
-                    conn.sock.shutdown(socket.SHUT_RDWR)
+                sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-            conn.close()
+            sock.close()
 
 
 # ----------------------------------------------------------------------------------------
@@ -3000,8 +3094,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         while True:
             upstream = self._open_upstream(prepared, stream=False)
             item = SILENT
-            while item is SILENT:  # waiting, the client's departure and the deadline are still noticed
-                item = self._next_item(upstream.items, None, deadline)
+            try:
+                while item is SILENT:  # waiting, the client's departure and the deadline are still noticed
+                    item = self._next_item(upstream, None, deadline)
+            finally:
+                upstream.close()
             if not isinstance(item, BaseException):
                 response = item
                 break
@@ -3027,12 +3124,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return {"stop_sequences": prepared.params.get("stop") or (), "signature": thinking_signature(prepared.target),
                 "tool_names": prepared.tool_names}
 
-    def _open_upstream(self, prepared: Prepared, stream: bool = True) -> Upstream:
-        """The provider call on its own thread: over the direct path, or through litellm."""
+    def _open_upstream(self, prepared: Prepared, stream: bool = True):
+        """The provider call: over the direct path, read on this thread (DirectUpstream), or
+        through litellm on a thread of its own (Upstream)."""
         if prepared.url:
             body = dict(prepared.body, stream=True, stream_options={"include_usage": True}) if stream else prepared.body
-            direct = DirectCall(prepared.url, prepared.call.get("api_key"), body, self.config)
-            return Upstream((lambda: direct) if stream else direct.response, stream=stream, lease=self.lease, handle=direct)
+            return DirectUpstream(DirectCall(prepared.url, prepared.call.get("api_key"), body, self.config))
         completion, params, call = self._litellm().completion, prepared.params, prepared.call
         if stream:
             return Upstream(lambda: completion(**params, **call, stream=True, stream_options={"include_usage": True}),
@@ -3057,7 +3154,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         deadline = self.started_at + self.config.request_deadline
         try:
             while True:
-                item = self._next_item(upstream.items, translator if started else None, deadline)
+                item = self._next_item(upstream, translator if started else None, deadline)
                 if isinstance(item, BaseException):
                     error = self._fail(item, prepared)
                     if not started:
@@ -3071,8 +3168,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                             continue
                         if not self._answers_probe(error, prepared):
                             raise error from None  # nothing sent yet: a plain HTTP error
-                        upstream.items.put(response_as_chunk(probe_response(prepared.input_tokens)))
-                        upstream.items.put(END)
+                        upstream.put(response_as_chunk(probe_response(prepared.input_tokens)))
+                        upstream.put(END)
                         continue
                     log.debug("stream from %s failed", prepared.target, exc_info=item)
                     self.fields["error_event"] = f"{error.error_type}: {error.message}"
@@ -3097,7 +3194,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         finally:
             upstream.close()
 
-    def _next_item(self, items: queue.Queue, translator, deadline: float):
+    def _next_item(self, upstream, translator, deadline: float):
         """The next chunk dict, END, or exception from the upstream. While the upstream is
         silent: twice a second, check that the client is still there and the proxy is not
         past its shutdown grace; after KEEPALIVE_SECONDS, send keep-alive events (or, before
@@ -3110,7 +3207,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if time.monotonic() >= deadline:  # checked first: a provider that never stops must stop too
                 return final(ProxyError(504, f"The request took longer than {config.request_deadline:g} s (REQUEST_DEADLINE)."))
             try:
-                return items.get(timeout=min(0.5, interval, config.request_timeout, max(0.0, deadline - time.monotonic())))
+                return upstream.get(min(0.5, interval, config.request_timeout, max(0.0, deadline - time.monotonic())))
             except queue.Empty:
                 pass
             now = time.monotonic()
@@ -3208,16 +3305,15 @@ class Lease:
 
 
 class Upstream:
-    """One provider call on its own thread, so the handler can keep watching the client, the
+    """A litellm call on its own thread, so the handler can keep watching the client, the
     clock and the shutdown meanwhile. `request()` makes the call: it returns the response
-    (not streamed) or an iterable of chunks. `items` receives chunk dicts then END (a
-    stream), or the response dict, or the exception. close() stops the call now when it has
-    a `handle` (the direct path), else a stream as soon as litellm hands it over (a provider
-    may hold its headers for a long time)."""
+    (not streamed) or an iterable of chunks. get() gives chunk dicts then END (a stream), or
+    the response dict, or the exception. close() stops a stream as soon as litellm hands it
+    over (a provider may hold its headers for a long time)."""
 
-    def __init__(self, request, *, stream: bool, lease: Lease, handle=None):
+    def __init__(self, request, *, stream: bool, lease: Lease):
         self.items: queue.SimpleQueue = queue.SimpleQueue()
-        self.stream, self.closed, self.lock = handle, False, threading.Lock()
+        self.stream, self.closed, self.lock = None, False, threading.Lock()
         lease.hold()
         WORKERS.run(self._run, request, stream, lease)
 
@@ -3232,18 +3328,64 @@ class Upstream:
                 self.stream, closed = opened, self.closed
             if closed:
                 return _close_quietly(opened)
-            for chunk in opened:  # litellm's chunk objects, or the direct path's lists of dicts
-                put(chunk if type(chunk) is list else as_dict(chunk))
+            for chunk in opened:  # litellm's chunk objects
+                put(as_dict(chunk))
             put(END)
         except BaseException as exc:  # handed over to the handler, which reports it
             put(exc)
         finally:
             lease.release()
 
+    def get(self, timeout: float):
+        return self.items.get(timeout=timeout)
+
+    def put(self, item):
+        self.items.put(item)
+
     def close(self):
         with self.lock:
             self.closed, stream = True, self.stream
         _close_quietly(stream)
+
+
+class DirectUpstream:
+    """A direct-path call, read on the handler's own thread, with Upstream's get/put/close:
+    get(timeout) makes the reads that come within `timeout` and returns what they completed
+    (a list of chunks, END, the answer, or the exception), or raises queue.Empty. No thread
+    and no hand-over per read."""
+
+    def __init__(self, call: DirectCall):
+        self.call, self.waiting = call, []
+
+    def get(self, timeout: float):
+        if self.waiting:
+            return self.waiting.pop(0)
+        call, until = self.call, None
+        while True:
+            try:
+                batch = call.step(max(timeout, 0.001))
+            except Quiet:
+                raise queue.Empty from None
+            except Exception as exc:  # reported by the handler
+                return exc
+            if call.ended:
+                if not call.stream:
+                    return batch[0]
+                self.waiting.append(END)
+            if batch:
+                return batch
+            if self.waiting:
+                return self.waiting.pop(0)
+            until = until or time.monotonic() + timeout  # a read that completed nothing: wait for the rest
+            timeout = until - time.monotonic()
+            if timeout <= 0:
+                raise queue.Empty
+
+    def put(self, item):
+        self.waiting.append(item)
+
+    def close(self):
+        self.call.close()
 
 
 class Workers:

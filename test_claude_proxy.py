@@ -12,9 +12,11 @@ import http.server
 import io
 import json
 import os
+import queue
 import socket
 import subprocess
 import base64
+import contextlib
 import re
 import sys
 import threading
@@ -1098,11 +1100,12 @@ class RawProvider:
     """A loopback server that answers each request with scripted raw bytes, written in the
     given pieces (to split events and chunk framing anywhere); counts connections."""
 
-    def __init__(self, *answers):
-        self.answers, self.connections = list(answers), 0
+    def __init__(self, *answers, tls=None):
+        self.answers, self.connections, self.tls = list(answers), 0, tls
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.sock.settimeout(TIMEOUT)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/v1/chat/completions"
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.sock.getsockname()[1]}/v1/chat/completions"
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self):
@@ -1113,7 +1116,13 @@ class RawProvider:
                 return
             self.connections += 1
             conn.settimeout(TIMEOUT)
-            with conn:
+            if self.tls:
+                try:
+                    conn = self.tls.wrap_socket(conn, server_side=True)
+                except OSError:  # the client turned the certificate down
+                    conn.close()
+                    continue
+            with conn, contextlib.suppress(OSError):  # a client that left mid-answer: on to the next connection
                 buffer = b""
                 while self.answers:
                     while b"\r\n\r\n" not in buffer:
@@ -1330,6 +1339,153 @@ def test_direct_response_after_100_continue_with_a_folded_header():
         call = cp.DirectCall(provider.url, None, {"model": "m", "messages": []}, cp.Config.from_env({}))
         assert call.response()["choices"][0]["message"]["content"] == "ok"
     assert provider.connections == 1  # read to its end by Content-Length: kept and reused
+
+
+JSON_ANSWER_BODY = b'{"choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}'
+JSON_ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (
+    len(JSON_ANSWER_BODY), JSON_ANSWER_BODY)
+
+
+def direct_answer(url, config=None):
+    return cp.DirectCall(url, None, {"model": "m", "messages": []}, config or cp.Config.from_env({})).response()
+
+
+@pytest.mark.parametrize("answers, calls, connections", [
+    # the provider closed the kept connection without answering: the request goes once more, on a new connection
+    ([([JSON_ANSWER], True), ([], False), ([JSON_ANSWER], True)], ["ok", "ok"], 2),
+    ([([JSON_ANSWER], True), ([], False), ([], False)], ["ok", "RemoteDisconnected"], 2),  # once, not twice
+    ([([], False), ([JSON_ANSWER], True)], ["RemoteDisconnected", "ok"], 2),  # a new connection is not tried again
+])
+def test_direct_call_sends_again_only_when_a_kept_connection_was_closed(answers, calls, connections):
+    provider = RawProvider(*answers)
+    for expected in calls:
+        try:
+            got = direct_answer(provider.url)["choices"][0]["message"]["content"]
+        except http.client.RemoteDisconnected:
+            got = "RemoteDisconnected"
+        assert got == expected
+    assert provider.connections == connections
+
+
+@pytest.mark.parametrize("url, key", [
+    ("http://127.0.0.1:{port}/v1/chat/completions", "sk-secret\r\nX-Injected: 1"),
+    ("http://127.0.0.1:{port}/v1/chat completions", "sk-secret"),
+    ("http://127.0.0.1:{port}/v1/chat/completions", "sk-sécret"),
+])
+def test_direct_call_refuses_what_a_request_head_cannot_carry(url, key):
+    provider = RawProvider()
+    call = cp.DirectCall(url.format(port=provider.sock.getsockname()[1]), key, {"model": "m", "messages": []},
+                         cp.Config.from_env({}))
+    with pytest.raises(cp.ProviderHTTPError, match="cannot carry") as caught:
+        call.response()
+    assert "secret" not in str(caught.value) and "cret" not in str(caught.value)
+    assert provider.connections == 0
+
+
+def test_an_endless_error_answer_is_cut_at_a_mebibyte():
+    head = b"HTTP/1.1 500 Internal Server Error\r\nTransfer-Encoding: chunked\r\n\r\n"
+    endless = [head] + [b"10000\r\n" + b"e" * 0x10000 + b"\r\n"] * 20  # 1.25 MiB and no last chunk, the connection kept
+    provider = RawProvider((endless, True), ([], False))
+    with pytest.raises(cp.ProviderHTTPError) as caught:
+        direct_answer(provider.url, cp.Config.from_env({"REQUEST_TIMEOUT": "5"}))
+    assert caught.value.status_code == 500 and str(caught.value).startswith("eeee")
+
+
+@pytest.mark.parametrize("chunked, length, feeds, body, reusable", [
+    (False, 5, [b"he", b"llo"], b"hello", True),
+    (False, 5, [b"hello!"], b"hello", False),  # bytes after the body: the connection is not reused
+    (False, 0, [], b"", True),
+    (False, None, [b"ab", b"c", b""], b"abc", False),  # delimited by the end of the connection
+    (True, None, [b"3;name=value\r\nabc\r\n0\r\n\r\n"], b"abc", True),
+    (True, None, split_every(b"3\r\nabc\r\n10\r\n" + b"x" * 16 + b"\r\n0\r\n\r\n", 1), b"abc" + b"x" * 16, True),
+    (True, None, [b"1\r\na\r\n0\r\nTrailer: x\r\n\r\n"], b"a", False),  # trailers: not reused
+    (True, None, [b"1\r\na\r\n"], b"a", None),  # not done yet
+    (True, None, [b"zz\r\n"], "IncompleteRead", None),
+    (True, None, [b"-1\r\n"], "IncompleteRead", None),
+    (True, None, [b"1" * 2000], "IncompleteRead", None),  # a size line that never ends
+    (True, None, [b"1\r\na", b""], "IncompleteRead", None),  # the connection ends inside the body
+    (False, 5, [b"abc", b""], "IncompleteRead", None),
+])
+def test_framing(chunked, length, feeds, body, reusable):
+    framing = cp.Framing(chunked, length)
+    try:
+        got = b"".join(framing.feed(data) for data in feeds)
+    except http.client.IncompleteRead:
+        got = "IncompleteRead"
+    assert got == body
+    if reusable is not None:
+        assert framing.done and framing.reusable is reusable
+    elif body != "IncompleteRead":
+        assert not framing.done
+
+
+# A self-signed certificate for 127.0.0.1, valid 2020-2120, that the TLS tests' provider presents.
+TLS_CERT = """-----BEGIN CERTIFICATE-----
+MIIBjDCCATKgAwIBAgIBATAKBggqhkjOPQQDAjAUMRIwEAYDVQQDDAkxMjcuMC4w
+LjEwIBcNMjAwMTAxMDAwMDAwWhgPMjEyMDAxMDEwMDAwMDBaMBQxEjAQBgNVBAMM
+CTEyNy4wLjAuMTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABONJdoe9C4sQW6KC
+Xs/lgNhMUWgUX1ww5RCbVYQzxY3k35YK/movQohNQ8MBDxbTo7eiizgkDvSd9kMK
+KoeeMk6jczBxMBoGA1UdEQQTMBGHBH8AAAGCCWxvY2FsaG9zdDAPBgNVHRMBAf8E
+BTADAQH/MA4GA1UdDwEB/wQEAwIChDAdBgNVHQ4EFgQUTpRTpojW9SFE8TBv/pV6
+Ig06vREwEwYDVR0lBAwwCgYIKwYBBQUHAwEwCgYIKoZIzj0EAwIDSAAwRQIhANmg
+d04TVT9/E3erCJYAZetztcgv9OYSE0t0/ELqY0BmAiAZ6oQy4k+PcFS/TfspJIaU
+/zCAhK/BQqRrgYowmertXw==
+-----END CERTIFICATE-----
+"""
+TLS_KEY = """-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg/H6Dhxuk9R6hOkr3
+MMmmCIrEZCt7A5fBqBwR+RNB+UehRANCAATjSXaHvQuLEFuigl7P5YDYTFFoFF9c
+MOUQm1WEM8WN5N+WCv5qL0KITUPDAQ8W06O3oos4JA70nfZDCiqHnjJO
+-----END PRIVATE KEY-----
+"""
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    """A TLS context for a loopback provider, presenting TLS_CERT."""
+    import ssl
+
+    (tmp_path / "cert.pem").write_text(TLS_CERT)
+    (tmp_path / "key.pem").write_text(TLS_KEY)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    return context
+
+
+def test_direct_stream_over_tls_read_in_short_waits_and_the_connection_reused(tls_server, monkeypatch):
+    import ssl
+
+    monkeypatch.setattr(cp.POOL, "_tls", ssl.create_default_context(cadata=TLS_CERT))  # the proxy trusts the test's CA
+    provider = RawProvider((split_every(SSE_HEAD + chunked_stream(SSE_TEXT), 3), True),  # a TLS record per 3 bytes
+                           ([SSE_HEAD + chunked_stream(SSE_TEXT, sizes=(4096,))], True), tls=tls_server)
+    upstream = cp.DirectUpstream(cp.DirectCall(provider.url, "sk-raw", {"model": "m", "messages": [], "stream": True},
+                                               cp.Config.from_env({})))
+    items, waits, give_up = [], 0, time.monotonic() + TIMEOUT
+    while time.monotonic() < give_up:  # as the handler reads: a millisecond at a time, partial records and all
+        try:
+            item = upstream.get(0.001)
+        except queue.Empty:
+            waits += 1
+            continue
+        if item is cp.END:
+            break
+        assert isinstance(item, list), item
+        items += [as_chunk(chunk) for chunk in item]
+    assert "".join(c["choices"][0]["delta"].get("content", "") for c in items if c["choices"]) == "01234"
+    assert items[-1]["usage"]["completion_tokens"] == 5
+    assert len(direct_chunks(provider.url)) == len(items)
+    assert provider.connections == 1  # over TLS too, the connection read to its end is reused
+
+
+def test_direct_call_turns_down_a_certificate_it_does_not_trust(tls_server, monkeypatch):
+    import ssl
+
+    monkeypatch.setattr(cp.POOL, "_tls", ssl.create_default_context())  # the system's CAs only
+    provider = RawProvider(([JSON_ANSWER], False), tls=tls_server)
+    with pytest.raises(ssl.SSLCertVerificationError) as caught:
+        direct_answer(provider.url)
+    error = cp.map_provider_error(caught.value)
+    assert (error.status, error.error_type) == (500, "api_error") and "certificate verify failed" in error.message
 
 
 def test_workers_never_make_calls_wait_for_each_other():
