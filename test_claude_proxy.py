@@ -446,6 +446,8 @@ def start_proxy(fake, gemini, request):
 
     def start(**extra):
         extra.setdefault("PROXY_VIA", request.param)
+        if extra["PROXY_VIA"] == "litellm":
+            cp.load_litellm()  # imported now: a test's deadline never includes the one-time import
         server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, gemini.url, **extra)))
         serve(server)
         server.url = f"http://127.0.0.1:{server.server_address[1]}"
