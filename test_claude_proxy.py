@@ -1310,6 +1310,7 @@ def test_text_chunks_recognised_by_their_bytes_give_the_same_answer(blocks, fast
     ([b"Host: a\r\n", b"X-Api-Key:  k1 \r\n", b"x-api-key: k2\r\n", b"\r\n"], {"host": ["a"], "x-api-key": ["k1", "k2"]}),
     ([b"A: 1\n", b"B:\n", b"\n"], {"a": ["1"], "b": [""]}),
     ([b"A: one\r\n", b"  two\r\n", b"\ttwo more\r\n", b"\r\n"], {"a": ["one two two more"]}),  # obsolete folding
+    ([b"A:\t v \t\r\n", b"B:" + b" " * 60000 + b"x \r\n", b"\r\n"], {"a": ["v"], "b": ["x"]}),  # blanks around a value
     ([b"A: 1\r\n"], {"a": ["1"]}),  # the connection ends: what came so far
     ([b"Caf\xe9: cr\xe8me\r\n", b"\r\n"], "Bad header line"),
     ([b"A: 1\r\n", b"x-api-key sk-secret\r\n", b"\r\n"], "Bad header line 2: not `name: value`$"),
