@@ -1278,6 +1278,16 @@ class Escaped(bytes):
         return load_json(b'"%s"' % self)
 
 
+class TextRun(list):
+    """The escaped texts (see Escaped) of consecutive deltas to one text or thinking block:
+    one event in the translator's output, one SSE event each on the wire (sse_event)."""
+
+    __slots__ = ()
+
+    def text(self) -> str:
+        return load_json(b'"%s"' % b"".join(self))
+
+
 class _Block:
     __slots__ = ("kind", "key", "index", "tool_id", "name", "parts", "json_started", "raw", "checked")
 
@@ -1327,51 +1337,27 @@ class StreamTranslator:
 
     def feed(self, chunk: dict) -> list:
         self._start()
-        if isinstance(chunk.get("usage"), dict):
-            self.usage = chunk["usage"]
-        if self.finished:  # nothing may follow message_stop
-            return self._drain()
-        for choice in chunk.get("choices") or ():
-            if not isinstance(choice, dict) or choice.get("index", 0) not in (0, None):
-                continue
-            delta = choice.get("delta") or {}
-            for block in delta.get("thinking_blocks") or ():
-                if isinstance(block, dict) and block.get("signature"):
-                    self.provider_signature = block["signature"]
-            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-            if isinstance(reasoning, str) and reasoning:
-                self._content("thinking", "thinking", reasoning)
-            text = delta.get("content")
-            if isinstance(text, str) and text:
-                self._text(text)
-            for call in delta.get("tool_calls") or ():
-                if isinstance(call, dict):
-                    self._tool_fragment(call)
-            if choice.get("finish_reason"):
-                self.finish_reason = choice["finish_reason"]
-                matched = choice.get("stop_reason") or choice.get("matched_stop")
-                if isinstance(matched, str) and matched in self.stop_sequences:
-                    self.stop_sequence = matched
+        self._chunk(chunk)
         return self._drain()
 
-    def feed_escaped(self, field: str, escaped: bytes) -> list:
-        """feed() of a chunk that carries nothing but reply text (field "content") or
-        reasoning ("reasoning_content", "reasoning"), given as the escaped body of its JSON
-        string (see Escaped). Text that continues the open block goes out as it came."""
-        key = "text" if field == "content" else "thinking"
-        block = self.open
-        if block is not None and block.key == key and not self.finished and (key == "thinking" or self.think_state == "done"):
-            self.out.append(("content_block_delta", {"type": "content_block_delta", "index": block.index,
-                                                     "delta": {"type": key + "_delta", key: Escaped(escaped)}}))
-            return self._drain()
-        return self.feed({"choices": [{"delta": {field: Escaped(escaped).text()}}]})
+    def feed_texts(self, field: str, texts: list) -> list:
+        """feed() of a run of chunks that carry nothing but reply text (field "content") or
+        reasoning ("reasoning_content", "reasoning"), each given as the escaped body of its
+        JSON string (see Escaped). Texts that continue the open block go out as they came,
+        as one TextRun event."""
+        self._start()
+        self._texts(field, texts)
+        return self._drain()
 
     def feed_many(self, chunks) -> list:
-        """The events of a run of chunks: dicts for feed(), (field, escaped) pairs for feed_escaped()."""
-        out = []
+        """The events of a run of chunk dicts (feed) and (field, [escaped text, ...]) pairs (feed_texts)."""
+        self._start()
         for chunk in chunks:
-            out += self.feed(chunk) if type(chunk) is dict else self.feed_escaped(*chunk)
-        return out
+            if type(chunk) is dict:
+                self._chunk(chunk)
+            else:
+                self._texts(*chunk)
+        return self._drain()
 
     def finish(self) -> list:
         self._start()
@@ -1426,6 +1412,47 @@ class StreamTranslator:
         return self._drain()
 
     # -- internals ---------------------------------------------------------------------
+
+    def _chunk(self, chunk: dict):
+        if isinstance(chunk.get("usage"), dict):
+            self.usage = chunk["usage"]
+        if self.finished:  # nothing may follow message_stop
+            return
+        for choice in chunk.get("choices") or ():
+            if not isinstance(choice, dict) or choice.get("index", 0) not in (0, None):
+                continue
+            delta = choice.get("delta") or {}
+            for block in delta.get("thinking_blocks") or ():
+                if isinstance(block, dict) and block.get("signature"):
+                    self.provider_signature = block["signature"]
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if isinstance(reasoning, str) and reasoning:
+                self._content("thinking", "thinking", reasoning)
+            text = delta.get("content")
+            if isinstance(text, str) and text:
+                self._text(text)
+            for call in delta.get("tool_calls") or ():
+                if isinstance(call, dict):
+                    self._tool_fragment(call)
+            if choice.get("finish_reason"):
+                self.finish_reason = choice["finish_reason"]
+                matched = choice.get("stop_reason") or choice.get("matched_stop")
+                if isinstance(matched, str) and matched in self.stop_sequences:
+                    self.stop_sequence = matched
+
+    def _texts(self, field: str, texts: list):
+        key = "text" if field == "content" else "thinking"
+        for n, escaped in enumerate(texts):
+            block = self.open
+            if block is not None and block.key == key and not self.finished and (key == "thinking" or self.think_state == "done"):
+                last = self.out[-1][1] if self.out else None
+                if last is not None and last.get("index") == block.index and type(last.get("delta", {}).get(key)) is TextRun:
+                    last["delta"][key] += texts[n:]
+                else:
+                    self.out.append(("content_block_delta", {"type": "content_block_delta", "index": block.index,
+                                                             "delta": {"type": key + "_delta", key: TextRun(texts[n:])}}))
+                return
+            self._chunk({"choices": [{"delta": {field: Escaped(escaped).text()}}]})
 
     def _drain(self) -> list:
         out, self.out = self.out, []
@@ -1626,7 +1653,7 @@ def fold_events(events) -> dict:
             if kind in ("text_delta", "thinking_delta"):
                 field = kind[:-6]
                 text = delta[field]
-                block[field] += text.text() if type(text) is Escaped else text
+                block[field] += text.text() if type(text) is TextRun else text
             elif kind == "signature_delta":
                 block["signature"] = delta["signature"]
             elif kind == "input_json_delta":
@@ -1677,8 +1704,9 @@ def from_openai_response(response: dict, message_id: str, model: str, *, stop_se
 
 # The delta events that are most of a stream, framed without encoding the whole dict again:
 # the same bytes as the general case (a test compares them).
+# a delta event's bytes around its JSON string: (before it, with %d for the index; after it; the delta's field)
 DELTA_FRAMES = {kind: (b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,"delta":{"type":"'
-                       + kind.encode() + b'","' + field.encode() + b'":%s}}\n\n', field)
+                       + kind.encode() + b'","' + field.encode() + b'":', b"}}\n\n", field)
                 for kind, field in (("text_delta", "text"), ("thinking_delta", "thinking"), ("input_json_delta", "partial_json"))}
 
 
@@ -1687,18 +1715,20 @@ def sse_event(name: str, data: dict) -> bytes:
         delta = data["delta"]
         frame = DELTA_FRAMES.get(delta.get("type"))
         if frame and len(delta) == 2 and type(data["index"]) is int:
-            value = delta.get(frame[1])
+            before, after, field = frame
+            value = delta.get(field)
             if type(value) is str:
-                return frame[0] % (data["index"], encode_json_string(value).encode("utf-8", "replace"))
-            if type(value) is Escaped:
-                return frame[0] % (data["index"], b'"%s"' % value)
+                return b"%s%s%s" % (before % data["index"], encode_json_string(value).encode("utf-8", "replace"), after)
+            if type(value) is TextRun:  # one event per text, as they came
+                before = before % data["index"] + b'"'
+                return before + (b'"' + after + before).join(value) + b'"' + after
     # "replace": a lone surrogate (a JavaScript client's sliced string) must not break the stream.
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=_escaped_text)
     return b"event: %s\ndata: %s\n\n" % (name.encode(), text.encode("utf-8", "replace"))
 
 
 def _escaped_text(value):
-    if type(value) is Escaped:
+    if type(value) is TextRun:
         return value.text()
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
@@ -2164,10 +2194,11 @@ class Framing:
     `reusable` then says whether the connection may carry another request (nothing came
     after the body). Chunked transfer coding, Content-Length, or the end of the connection."""
 
-    __slots__ = ("chunked", "left", "buf", "done", "reusable")
+    __slots__ = ("chunked", "left", "buf", "done", "reusable", "split")
 
     def __init__(self, chunked: bool, length: int | None):
         self.chunked, self.buf, self.done, self.reusable = chunked, b"", False, False
+        self.split = True  # whole chunks are cut out by splitting at CRLF while that works
         # chunked: bytes of the current chunk still to come; 0: a size line is next; -1: a chunk's CRLF; -2: the last CRLF
         self.left = 0 if chunked else length
         if length == 0 and not chunked:
@@ -2189,6 +2220,8 @@ class Framing:
             return take
         buf = self.buf + data if self.buf else data
         pos, out, left = 0, [], self.left
+        if left == 0 and self.split:
+            pos, out = self._whole_chunks(buf)
         while True:
             if left > 0:
                 take = buf[pos:pos + left]
@@ -2219,6 +2252,26 @@ class Framing:
             pos, left = end + 1, size or -2
         self.buf, self.left = buf[pos:], left
         return b"".join(out)
+
+    def _whole_chunks(self, buf: bytes) -> tuple:
+        """(bytes used, the data of the whole chunks at the start of buf): split at CRLF, the
+        pieces must alternate size line, data of that size. A read of many small chunks (a
+        provider's burst of events) costs a few C calls instead of a loop turn per chunk.
+        Anything else (an extension, data holding CRLF, the last chunk) is left to feed()."""
+        pieces = buf.split(b"\r\n")
+        whole = (len(pieces) - 1) // 2  # a size line and data followed by CRLF
+        try:
+            sizes = [int(size, 16) for size in pieces[0:2 * whole:2]]
+        except ValueError:
+            sizes = []
+        if 0 in sizes:  # the last chunk: feed() reads it and what follows
+            whole = sizes.index(0)
+            del sizes[whole:]
+        data = pieces[1:2 * whole:2]
+        if sizes != list(map(len, data)):
+            self.split = False  # not worth trying on this body again
+            return 0, []
+        return sum(map(len, pieces[:2 * whole])) + 4 * whole, data
 
 
 DONE = object()  # the stream's [DONE] line
@@ -2321,7 +2374,7 @@ class TextChunks:
     LEARN_LIMIT = 8  # a provider whose every chunk differs around the text is not learned forever
 
     def __init__(self):
-        self.prefix = self.mid = self.tail = None
+        self.prefix = self.rest = None  # rest: a pattern for the text, the mid and the tail
         self.field, self.learned = "", 0
 
     def match(self, block: bytes):
@@ -2329,16 +2382,10 @@ class TextChunks:
         prefix = self.prefix
         if prefix is None or not block.startswith(prefix):
             return None
-        found = self.SAFE_TEXT.match(block, len(prefix))
+        found = self.rest.fullmatch(block, len(prefix))
         if found is None:
             return None
-        end = found.end()
-        if not block.startswith(self.mid, end):
-            return None
-        tail = block[end + len(self.mid):]
-        if tail != self.tail and not self.TAIL.fullmatch(tail):
-            return None
-        text = found.group()
+        text = found.group(1)
         if not text.isascii():
             try:
                 text.decode("utf-8")
@@ -2370,7 +2417,9 @@ class TextChunks:
             except ProviderHTTPError:
                 continue
             if type(probe) is dict and text_only_field(probe) == field and probe["choices"][0]["delta"][field] == "\x01x":
-                self.prefix, self.mid, self.tail, self.field = prefix, mid.group(), tail, field
+                # compiled once per shape (re's cache): the mid rarely changes from one stream to the next
+                self.rest = re.compile(b"(%s)%s%s" % (self.SAFE_TEXT.pattern, re.escape(mid.group()), self.TAIL.pattern))
+                self.prefix, self.field = prefix, field
                 return
 
 
@@ -2545,14 +2594,19 @@ class DirectCall:
             rest = rest.replace(b"\r\n", b"\n")
         blocks = rest.split(b"\n\n")
         self.rest = blocks.pop()
-        chunks, texts = [], self.texts
+        chunks, texts, run = [], self.texts, None
         for block in blocks:
             if self.done:  # what follows [DONE] is ignored
                 break
             text = texts.match(block)
-            if text is not None:
-                chunks.append(text)
+            if text is not None:  # consecutive texts of one field: one (field, [escaped, ...]) item
+                if run is not None and run[0] == text[0]:
+                    run[1].append(text[1])
+                else:
+                    run = (text[0], [text[1]])
+                    chunks.append(run)
                 continue
+            run = None
             try:
                 chunk = sse_chunk(block)
             except ProviderHTTPError as exc:

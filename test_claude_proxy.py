@@ -1166,16 +1166,22 @@ SSE_TEXT = (b": a comment\n\n" + b"".join(b'data: {"choices":[{"index":0,"delta"
             + b'data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":5}}\n\ndata: [DONE]\n\n')
 
 
-def as_chunk(item):
-    """A direct stream's item as the chunk dict it stands for: text-only chunks come as (field, escaped text)."""
+def as_chunks(item):
+    """A direct stream's item as the chunk dicts it stands for: a run of text-only chunks comes
+    as (field, [escaped text, ...])."""
     if type(item) is tuple:
-        return {"choices": [{"index": 0, "delta": {item[0]: cp.Escaped(item[1]).text()}}]}
-    return item
+        return [{"choices": [{"index": 0, "delta": {item[0]: cp.Escaped(text).text()}}]} for text in item[1]]
+    return [item]
+
+
+def fast_texts(items) -> int:
+    """How many of a direct stream's chunks were taken as text by their bytes."""
+    return sum(len(item[1]) for item in items if type(item) is tuple)
 
 
 def direct_chunks(url, config=None):
     call = cp.DirectCall(url, "sk-raw", {"model": "m", "messages": [], "stream": True}, config or cp.Config.from_env({}))
-    return [as_chunk(chunk) for batch in call for chunk in batch]
+    return [chunk for batch in call for item in batch for chunk in as_chunks(item)]
 
 
 @pytest.mark.parametrize("body, write", [
@@ -1215,7 +1221,27 @@ def test_direct_stream_delivers_what_came_before_a_bad_event_in_the_same_read():
     with pytest.raises(cp.ProviderHTTPError, match="malformed stream chunk"):
         for batch in call:
             received += batch
-    assert [as_chunk(c)["choices"][0]["delta"]["content"] for c in received] == ["kept"]
+    assert [c["choices"][0]["delta"]["content"] for item in received for c in as_chunks(item)] == ["kept"]
+
+
+@pytest.mark.parametrize("before, runs, fewer", [
+    ([{"content": "Hi"}], [("content", [b" there", b' \\"quoted\\"', b"\\n\\t\xc3\xa9"])], 2),  # continues the open block
+    ([], [("content", [b"a", b"b", b"c"])], 1),  # no block open yet: the first opens it, the rest follow as a run
+    ([], [("content", [b"<thi", b"nk>", b"hmm", b"</think>", b"ok", b"!", b"?"])], 1),  # <think> tags settled first
+    ([{"reasoning_content": "plan"}], [("reasoning_content", [b"more", b"!"]), ("content", [b"answer", b" here"])], 1),
+    ([{"content": "x"}], [("content", [b"a"]), ("reasoning_content", [b"late"]), ("content", [b"b", b"c"])], 0),
+])
+def test_a_run_of_texts_gives_what_its_chunks_parsed_one_by_one_give(before, runs, fewer):
+    def parsed(field, text):
+        return {"choices": [{"index": 0, "delta": {field: cp.Escaped(text).text()}}]}
+
+    relayed, expected = cp.StreamTranslator("msg_1", "claude-x", signature="s"), cp.StreamTranslator("msg_1", "claude-x", signature="s")
+    events = relayed.feed_many([{"choices": [{"index": 0, "delta": d}]} for d in before] + runs) + relayed.finish()
+    reference = expected.feed_many([{"choices": [{"index": 0, "delta": d}]} for d in before] + [
+        parsed(field, text) for field, texts in runs for text in texts]) + expected.finish()
+    assert b"".join(cp.sse_event(*e) for e in events) == b"".join(cp.sse_event(*e) for e in reference)
+    assert cp.fold_events(events) == cp.fold_events(reference)
+    assert len(reference) - len(events) == fewer  # the texts of a run that continue a block: one event here
 
 
 def test_direct_stream_without_chunking_ends_with_the_connection():
@@ -1302,7 +1328,7 @@ def test_text_chunks_recognised_by_their_bytes_give_the_same_answer(blocks, fast
             list(call)
         return
     items = [item for batch in call for item in batch]
-    assert sum(type(item) is tuple for item in items) == fast
+    assert fast_texts(items) == fast
     assert relay(items) == expected
 
 
@@ -1403,6 +1429,11 @@ def test_an_endless_error_answer_is_cut_at_a_mebibyte():
     (True, None, split_every(b"3\r\nabc\r\n10\r\n" + b"x" * 16 + b"\r\n0\r\n\r\n", 1), b"abc" + b"x" * 16, True),
     (True, None, [b"1\r\na\r\n0\r\nTrailer: x\r\n\r\n"], b"a", False),  # trailers: not reused
     (True, None, [b"1\r\na\r\n"], b"a", None),  # not done yet
+    (True, None, [b"1\r\na\r\n1\r\nb\r\n0\r\n\r\n"], b"ab", True),  # whole chunks, then the last, in one read
+    (True, None, [b"1\r\na\r\n2\r\nb", b"c\r\n0\r\n\r\n"], b"abc", True),  # whole chunks, then part of one
+    (True, None, [b"3\r\nabc\r\n2\r\n\r\n\r\n0\r\n\r\n"], b"abc\r\n", True),  # data holding CRLF
+    (True, None, [b"1\r\na\r\n1;x\r\nb\r\n0\r\n\r\n"], b"ab", True),  # an extension after a whole chunk
+    (True, None, [b"1\r\na\r\n-1\r\n"], "IncompleteRead", None),
     (True, None, [b"zz\r\n"], "IncompleteRead", None),
     (True, None, [b"-1\r\n"], "IncompleteRead", None),
     (True, None, [b"1" * 2000], "IncompleteRead", None),  # a size line that never ends
@@ -1473,7 +1504,7 @@ def test_direct_stream_over_tls_read_in_short_waits_and_the_connection_reused(tl
         if item is cp.END:
             break
         assert isinstance(item, list), item
-        items += [as_chunk(chunk) for chunk in item]
+        items += [chunk for each in item for chunk in as_chunks(each)]
     assert "".join(c["choices"][0]["delta"].get("content", "") for c in items if c["choices"]) == "01234"
     assert items[-1]["usage"]["completion_tokens"] == 5
     assert len(direct_chunks(provider.url)) == len(items)
@@ -3667,7 +3698,7 @@ else:
         provider = RawProvider(([SSE_HEAD + chunked_stream(b"".join(b + b"\n\n" for b in blocks), sizes=(4096,))], False))
         call = cp.DirectCall(provider.url, None, {"model": "m", "messages": [], "stream": True}, cp.Config.from_env({}))
         items = [item for batch in call for item in batch]
-        event(f"{sum(type(item) is tuple for item in items) * 4 // len(items)}/4 recognised by their bytes")
+        event(f"{fast_texts(items) * 4 // len(chunks)}/4 recognised by their bytes")
         translator = cp.StreamTranslator("msg_1", "claude-x", signature="sig")
         relayed = translator.feed_many(items) + translator.finish()
         assert b"".join(cp.sse_event(*e) for e in relayed) == b"".join(cp.sse_event(*e) for e in expected)
