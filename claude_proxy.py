@@ -3260,6 +3260,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if not started:
                     self._start_stream()
                     started = True
+                    if type(item) is list and len(item) > 1:  # the head and message_start go out before a burst is read
+                        self._write_events(translator.feed_many(item[:1]))
+                        item = item[1:]
                 if item is SILENT:
                     self._write_events(translator.keepalive())
                 elif item is END:
