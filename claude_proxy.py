@@ -1644,7 +1644,8 @@ def fold_events(events) -> dict:
     partial: dict = {}
     for name, data in events:
         if name == "message_start":
-            message = json.loads(json.dumps(data["message"]))
+            start = data["message"]
+            message = dict(start, content=list(start["content"]), usage=dict(start["usage"]))
         elif name == "content_block_start":
             message["content"].append(dict(data["content_block"]))
         elif name == "content_block_delta":
@@ -2767,6 +2768,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_request(self, code="-", size="-"):
         pass  # one line per request comes from _log_done
 
+    _date = (0, "")  # (second, the Date header's value then), shared by all handlers
+
+    def date_time_string(self, timestamp=None):
+        """The Date header's value, formatted once a second."""
+        if timestamp is not None:
+            return super().date_time_string(timestamp)
+        second = int(time.time())
+        date = Handler._date
+        if date[0] != second:
+            date = Handler._date = (second, super().date_time_string(second))
+        return date[1]
+
     def parse_request(self):
         """The stdlib's parse_request (request line, version, Connection, Expect), with the
         headers read by read_headers instead of the email parser, a fifth of a request's CPU."""
@@ -3158,7 +3171,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.server.draining.is_set():
             self.close_connection = True
             raise ProxyError(529, "The proxy is shutting down; retry shortly.")
-        if not self.server.slots.acquire(blocking=False):
+        if not self.server.slots.acquire():
             raise ProxyError(529, f"The proxy is serving MAX_CONCURRENCY ({self.config.max_concurrency}) requests; retry shortly.")
         self.lease = Lease(self.server.slots)
         try:
@@ -3369,12 +3382,31 @@ END = object()  # the upstream stream finished
 SILENT = object()  # the upstream has said nothing for KEEPALIVE_SECONDS
 
 
+class Slots:
+    """MAX_CONCURRENCY: a count under a lock (threading's semaphores are Python code around a
+    Condition, several times the cost for a request that never waits)."""
+
+    def __init__(self, limit: int):
+        self.limit, self.used, self.lock = limit, 0, threading.Lock()
+
+    def acquire(self) -> bool:
+        with self.lock:
+            if self.used >= self.limit:
+                return False
+            self.used += 1
+            return True
+
+    def release(self):
+        with self.lock:
+            self.used -= 1
+
+
 class Lease:
     """A MAX_CONCURRENCY slot shared by a request and the provider calls it starts: it comes
     back when the last of them is done, so a call still running upstream after its client
     left keeps counting."""
 
-    def __init__(self, slots: threading.BoundedSemaphore):
+    def __init__(self, slots: Slots):
         self.slots, self.count, self.lock = slots, 1, threading.Lock()
 
     def hold(self):
@@ -3540,7 +3572,7 @@ class Server(http.server.ThreadingHTTPServer):
     def __init__(self, config: Config):
         self.config = config
         guard_logs(config.env)
-        self.slots = threading.BoundedSemaphore(config.max_concurrency)
+        self.slots = Slots(config.max_concurrency)
         self.draining = threading.Event()
         self.drain_deadline = float("inf")
         self.active = 0
@@ -3555,7 +3587,8 @@ class Server(http.server.ThreadingHTTPServer):
     def track(self, change: int):
         with self.active_lock:
             self.active += change
-            self.active_lock.notify_all()
+            if self.draining.is_set():  # drain() waits for the count to reach 0
+                self.active_lock.notify_all()
 
     def past_grace(self) -> bool:
         return self.draining.is_set() and time.monotonic() >= self.drain_deadline

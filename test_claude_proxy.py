@@ -3148,6 +3148,17 @@ def test_max_concurrency_answers_529(start_proxy, fake):
     assert raw(server, "POST", "/v1/messages", BASIC)[0] == 200  # the slot came back
 
 
+def test_date_header_formatted_once_a_second():
+    import email.utils
+
+    handler = cp.Handler.__new__(cp.Handler)  # date_time_string needs no connection
+    value = handler.date_time_string()
+    assert value.endswith(" GMT") and abs(email.utils.parsedate_to_datetime(value).timestamp() - time.time()) < 3
+    assert cp.Handler._date[1] == value and cp.Handler._date[0] <= time.time()
+    assert handler.date_time_string(0) == "Thu, 01 Jan 1970 00:00:00 GMT"  # a given time is formatted, not cached
+    assert cp.Handler._date[1] != "Thu, 01 Jan 1970 00:00:00 GMT"
+
+
 def timed(fn):
     start = time.monotonic()
     result = fn()
