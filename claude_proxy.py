@@ -1340,17 +1340,11 @@ class StreamTranslator:
         self._chunk(chunk)
         return self._drain()
 
-    def feed_texts(self, field: str, texts: list) -> list:
-        """feed() of a run of chunks that carry nothing but reply text (field "content") or
-        reasoning ("reasoning_content", "reasoning"), each given as the escaped body of its
-        JSON string (see Escaped). Texts that continue the open block go out as they came,
-        as one TextRun event."""
-        self._start()
-        self._texts(field, texts)
-        return self._drain()
-
     def feed_many(self, chunks) -> list:
-        """The events of a run of chunk dicts (feed) and (field, [escaped text, ...]) pairs (feed_texts)."""
+        """The events of a run of chunk dicts (as feed) and (field, [escaped text, ...]) pairs:
+        the texts of chunks that carry nothing but reply text (field "content") or reasoning
+        ("reasoning_content", "reasoning"), each the escaped body of its JSON string (see
+        Escaped). Texts that continue the open block go out as they came, as one TextRun event."""
         self._start()
         for chunk in chunks:
             if type(chunk) is dict:
@@ -1704,8 +1698,8 @@ def from_openai_response(response: dict, message_id: str, model: str, *, stop_se
 
 
 # The delta events that are most of a stream, framed without encoding the whole dict again:
-# the same bytes as the general case (a test compares them).
-# a delta event's bytes around its JSON string: (before it, with %d for the index; after it; the delta's field)
+# the same bytes as the general case (a test compares them). Per kind: the bytes before the
+# delta's JSON string (%d: the index), the bytes after it, and the delta's field.
 DELTA_FRAMES = {kind: (b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,"delta":{"type":"'
                        + kind.encode() + b'","' + field.encode() + b'":', b"}}\n\n", field)
                 for kind, field in (("text_delta", "text"), ("thinking_delta", "thinking"), ("input_json_delta", "partial_json"))}
@@ -2361,7 +2355,7 @@ class TextChunks:
     Escaped) and what follows the choices must be plain top-level members (an id, a changing
     "obfuscation", "usage": null). Anything else is parsed as usual.
     Example: after learn(b'data: {"choices":[{"delta":{"content":"Hi"}}]}', ...),
-    match(b'data: {"choices":[{"delta":{"content":"there"}}]}') -> ("content", b"there").
+    run([b'data: {"choices":[{"delta":{"content":"there"}}]}'], 0) -> [b"there"] (field "content").
     """
 
     SAFE_TEXT = re.compile(rb'(?:[^"\\\x00-\x1f]|\\["\\bfnrt])+')
@@ -2378,21 +2372,28 @@ class TextChunks:
         self.prefix = self.rest = None  # rest: a pattern for the text, the mid and the tail
         self.field, self.learned = "", 0
 
-    def match(self, block: bytes):
-        """(field, escaped text) for a text-only chunk in the learned shape, else None."""
-        prefix = self.prefix
-        if prefix is None or not block.startswith(prefix):
-            return None
-        found = self.rest.fullmatch(block, len(prefix))
-        if found is None:
-            return None
-        text = found.group(1)
-        if not text.isascii():
-            try:
-                text.decode("utf-8")
-            except UnicodeDecodeError:
-                return None
-        return self.field, text
+    def run(self, blocks: list, start: int) -> list:
+        """The escaped texts of the text-only chunks in the learned shape that come first in
+        blocks[start:] (the events' bytes), up to the first event that is not one; [] when
+        nothing is learned."""
+        prefix, texts = self.prefix, []
+        if prefix is None:
+            return texts
+        fullmatch, skip, end = self.rest.fullmatch, len(prefix), len(blocks)
+        while start < end:
+            block = blocks[start]
+            found = fullmatch(block, skip) if block.startswith(prefix) else None
+            if found is None:
+                break
+            text = found.group(1)
+            if not text.isascii():
+                try:
+                    text.decode("utf-8")
+                except UnicodeDecodeError:
+                    break
+            texts.append(text)
+            start += 1
+        return texts
 
     def learn(self, block: bytes, chunk: dict):
         """Learn the shape of a parsed chunk when it is text only (a single data line)."""
@@ -2595,19 +2596,15 @@ class DirectCall:
             rest = rest.replace(b"\r\n", b"\n")
         blocks = rest.split(b"\n\n")
         self.rest = blocks.pop()
-        chunks, texts, run = [], self.texts, None
-        for block in blocks:
-            if self.done:  # what follows [DONE] is ignored
-                break
-            text = texts.match(block)
-            if text is not None:  # consecutive texts of one field: one (field, [escaped, ...]) item
-                if run is not None and run[0] == text[0]:
-                    run[1].append(text[1])
-                else:
-                    run = (text[0], [text[1]])
-                    chunks.append(run)
+        chunks, texts, n = [], self.texts, 0
+        while n < len(blocks) and not self.done:  # what follows [DONE] is ignored
+            run = texts.run(blocks, n)
+            if run:  # consecutive text-only chunks: one (field, [escaped, ...]) item
+                chunks.append((texts.field, run))
+                n += len(run)
                 continue
-            run = None
+            block = blocks[n]
+            n += 1
             try:
                 chunk = sse_chunk(block)
             except ProviderHTTPError as exc:
@@ -3234,9 +3231,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _stream_reply(self, prepared: Prepared, attempts):
         """Relay a provider stream as Anthropic SSE.
 
-        The upstream is called and read on its own thread (Upstream), so this one can keep the client's
-        connection alive while the provider is silent, and notice within half a second when the
-        client has gone (then the upstream is closed: nobody pays for tokens nobody reads).
+        The upstream is read in short waits (on this thread for the direct path, DirectUpstream; on a
+        thread of its own for litellm, Upstream), so this one can keep the client's connection alive
+        while the provider is silent, and notice within half a second when the client has gone
+        (then the upstream is closed: nobody pays for tokens nobody reads).
         Headers wait for the first chunk, so a provider error still becomes a proper HTTP
         status (or a fallback), unless the provider stays silent past KEEPALIVE_SECONDS.
         After the headers, a failure is an `event: error` and the stream ends without
@@ -3268,7 +3266,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         continue
                     log.debug("stream from %s failed", prepared.target, exc_info=item)
                     self.fields["error_event"] = f"{error.error_type}: {error.message}"
-                    self._write_events(translator.feed({}) + [("error", error.body())])
+                    self._write_events(translator.feed({}) + [("error", error.body())], last=True)
                     break
                 if not started:
                     self._start_stream()
@@ -3279,13 +3277,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if item is SILENT:
                     self._write_events(translator.keepalive())
                 elif item is END:
-                    self._write_events(translator.finish())
+                    self._write_events(translator.finish(), last=True)
                     break
-                elif type(item) is list:  # the direct path: the chunks of one read
+                elif type(item) is list:  # the direct path: the chunks of one read, and END when the stream ended in it
+                    if item[-1] is END:
+                        self._write_events(translator.feed_many(item[:-1]) + translator.finish(), last=True)
+                        break
                     self._write_events(translator.feed_many(item))
                 else:
                     self._write_events(translator.feed(item))
-            self._end_chunks()
         except ClientGone:
             self.close_connection = True
             self.fields["client_gone"] = True
@@ -3344,8 +3344,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self._headers_buffer.append(b"\r\n")  # sent with the first events, in one write
         self.status = 200
 
-    def _write_events(self, events):
-        if not events:
+    def _write_events(self, events, last: bool = False):
+        """One write of SSE events; `last`: with the end of the chunked body."""
+        if not events and not last:
             return
         for name, payload in events:
             if name == "content_block_delta" and "ttft_ms" not in self.fields:
@@ -3357,11 +3358,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.fields.update(input_tokens=usage["input_tokens"] + usage["cache_read_input_tokens"],
                                    output_tokens=usage["output_tokens"])
         data = b"".join([sse_event(name, payload) for name, payload in events])
-        self._send(b"%x\r\n%s\r\n" % (len(data), data) if self.chunked else data)
-
-    def _end_chunks(self):
         if self.chunked:
-            self._send(b"0\r\n\r\n")
+            data = (b"%x\r\n%s\r\n" % (len(data), data) if data else b"") + (b"0\r\n\r\n" if last else b"")
+        self._send(data)
 
     def _send(self, data: bytes):
         """One write to the client, with the stream's headers if they are still waiting."""
@@ -3468,8 +3467,8 @@ class Upstream:
 class DirectUpstream:
     """A direct-path call, read on the handler's own thread, with Upstream's get/put/close:
     get(timeout) makes the reads that come within `timeout` and returns what they completed
-    (a list of chunks, END, the answer, or the exception), or raises queue.Empty. No thread
-    and no hand-over per read."""
+    (a list of chunks, END last when the stream ended; the answer; or the exception), or
+    raises queue.Empty. No thread and no hand-over per read."""
 
     def __init__(self, call: DirectCall):
         self.call, self.waiting = call, []
@@ -3488,11 +3487,9 @@ class DirectUpstream:
             if call.ended:
                 if not call.stream:
                     return batch[0]
-                self.waiting.append(END)
+                batch.append(END)
             if batch:
                 return batch
-            if self.waiting:
-                return self.waiting.pop(0)
             until = until or time.monotonic() + timeout  # a read that completed nothing: wait for the rest
             timeout = until - time.monotonic()
             if timeout <= 0:

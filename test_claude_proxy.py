@@ -1494,17 +1494,16 @@ def test_direct_stream_over_tls_read_in_short_waits_and_the_connection_reused(tl
                            ([SSE_HEAD + chunked_stream(SSE_TEXT, sizes=(4096,))], True), tls=tls_server)
     upstream = cp.DirectUpstream(cp.DirectCall(provider.url, "sk-raw", {"model": "m", "messages": [], "stream": True},
                                                cp.Config.from_env({})))
-    items, waits, give_up = [], 0, time.monotonic() + TIMEOUT
-    while time.monotonic() < give_up:  # as the handler reads: a millisecond at a time, partial records and all
+    items, ended, give_up = [], False, time.monotonic() + TIMEOUT
+    while not ended and time.monotonic() < give_up:  # as the handler reads: a millisecond at a time, partial records and all
         try:
-            item = upstream.get(0.001)
+            batch = upstream.get(0.001)
         except queue.Empty:
-            waits += 1
             continue
-        if item is cp.END:
-            break
-        assert isinstance(item, list), item
-        items += [chunk for each in item for chunk in as_chunks(each)]
+        assert isinstance(batch, list) and batch, batch
+        ended = batch[-1] is cp.END  # the end comes with the last chunks
+        items += [chunk for each in batch if each is not cp.END for chunk in as_chunks(each)]
+    assert ended
     assert "".join(c["choices"][0]["delta"].get("content", "") for c in items if c["choices"]) == "01234"
     assert items[-1]["usage"]["completion_tokens"] == 5
     assert len(direct_chunks(provider.url)) == len(items)
