@@ -91,9 +91,9 @@ import logging
 import hmac
 import math
 import os
+import random
 import re
 import queue
-import secrets
 import select
 import signal
 import socket
@@ -1181,12 +1181,15 @@ def provider_tool_id(tool_id: str) -> str:
     return head + mark + signature + "=" * (-len(signature) % 4)
 
 
+IDS = random.Random()  # seeded from os.urandom: ids must be unique, not secret (secrets costs a system call each)
+
+
 def new_message_id() -> str:
-    return "msg_" + secrets.token_hex(12)
+    return "msg_%024x" % IDS.getrandbits(96)
 
 
 def new_tool_id() -> str:
-    return "toolu_" + secrets.token_hex(12)
+    return "toolu_%024x" % IDS.getrandbits(96)
 
 
 def thinking_signature(target: str) -> str:
@@ -2454,7 +2457,7 @@ class DirectCall:
                         f"Content-Type: application/json\r\nAccept: {accept}\r\n{auth}Content-Length: {len(data)}\r\n\r\n"
                         ).encode("latin-1", "replace") + data
         self.connect_timeout, self.read_timeout = config.connect_timeout, config.request_timeout
-        self.sock = self.wait = None
+        self.sock = None
         self.reused = self.closed = self.ended = False
         self.lock = threading.Lock()
         self.buf = b""  # what came before the answer's head was complete
@@ -2476,9 +2479,8 @@ class DirectCall:
             return []
         try:
             sock = self.sock or self._send()
-            if wait != self.wait:
+            if sock.gettimeout() != wait:  # each settimeout is a system call: only when it changes
                 sock.settimeout(wait)
-                self.wait = wait
             try:
                 data = sock.recv(65536)
             except TimeoutError:
@@ -2506,8 +2508,8 @@ class DirectCall:
                 sock.close()
                 raise ConnectionAbortedError("the call was closed before it was sent")
             self.sock = sock
-        sock.settimeout(self.read_timeout)
-        self.wait = self.read_timeout
+        if len(self.request) > 65536 or sock.gettimeout() is None:  # a large request may wait for the provider
+            sock.settimeout(self.read_timeout)
         try:
             sock.sendall(self.request)
         except STALE:
@@ -2964,7 +2966,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     }
 
     def _dispatch(self):
-        self.request_id = "req_" + secrets.token_hex(12)
+        self.request_id = "req_%024x" % IDS.getrandbits(96)
         self.status, self.body_read = None, False
         self.started_at = time.monotonic()
         self.fields = {}
