@@ -544,8 +544,13 @@ def _retry_after(exc: BaseException) -> str | None:
             if value:
                 try:
                     return str(min(MAX_RETRY_AFTER, max(0, math.ceil(float(value)))))
-                except ValueError:  # an HTTP date: pass it on as it is
-                    return str(value)
+                except ValueError:  # an HTTP date: passed on as it is, if it looks like one (no line break)
+                    if HTTP_DATE.fullmatch(str(value)):
+                        return str(value)
+    return None
+
+
+HTTP_DATE = re.compile(r"[A-Za-z0-9 ,:+-]{1,64}")
     return None
 
 

@@ -2573,14 +2573,22 @@ def test_keepalive_events():
     assert translator.keepalive() == []  # nothing after message_stop
 
 
-@pytest.mark.parametrize("retry_after, expected", [("7", "7"), ("2.5", "3"), ("600", "60")])
+@pytest.mark.parametrize("retry_after, expected", [
+    ("7", "7"), ("2.5", "3"), ("600", "60"), ("Wed, 21 Oct 2026 07:28:00 GMT", "Wed, 21 Oct 2026 07:28:00 GMT"),
+    ("soon; maybe", None),  # neither seconds nor a date: not passed on
+])
 def test_e2e_retry_after_capped(client, fake, retry_after, expected):
     import anthropic
 
     fake.replies = [{"status": 429, "headers": {"retry-after": retry_after}}]
     with pytest.raises(anthropic.RateLimitError) as caught:
         client.messages.create(**BASIC)
-    assert caught.value.response.headers["retry-after"] == expected
+    assert caught.value.response.headers.get("retry-after") == expected
+
+
+def test_retry_after_with_a_line_break_is_not_passed_on():
+    exc = cp.ProviderHTTPError(429, "slow down", {"retry-after": "Wed, 21 Oct 2026\r\nSet-Cookie: a=b"})
+    assert cp._retry_after(exc) is None and "retry-after" not in cp.map_provider_error(exc).headers
 
 
 def test_e2e_context_overflow_known_in_advance(client, fake):
@@ -3145,6 +3153,12 @@ def test_max_concurrency_answers_529(start_proxy, fake):
     first.join(TIMEOUT)
     assert results[0][0] == 200 and cp.fold_events(parse_sse(results[0][2]))["content"][0]["text"] == "slow answer"
     assert raw(server, "POST", "/v1/messages", BASIC)[0] == 200  # the slot came back
+
+
+def test_ids_are_unique_and_shaped_as_anthropic_shapes_them():
+    for make, prefix in ((cp.new_message_id, "msg_"), (cp.new_tool_id, "toolu_")):
+        ids = {make() for _ in range(2000)}
+        assert len(ids) == 2000 and all(re.fullmatch(prefix + "[0-9a-f]{24}", i) for i in ids)
 
 
 def test_date_header_formatted_once_a_second():
