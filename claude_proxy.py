@@ -551,7 +551,6 @@ def _retry_after(exc: BaseException) -> str | None:
 
 
 HTTP_DATE = re.compile(r"[A-Za-z0-9 ,:+-]{1,64}")
-    return None
 
 
 # ----------------------------------------------------------------------------------------
@@ -2856,19 +2855,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
         text = message or http.server.BaseHTTPRequestHandler.responses.get(code, ("Error",))[0]
         self._send_json(code, ProxyError(code, text).body())
 
+    def _answer_head(self, status: int, fields: list) -> bytes:
+        """An answer's status line and headers, as send_response and send_header write them
+        (Server, Date, then `fields`), in one piece."""
+        lines = [f"{self.protocol_version} {status} {self.responses.get(status, ('',))[0]}",
+                 f"Server: {self.version_string()}", f"Date: {self.date_time_string()}"]
+        lines += [f"{name}: {value}" for name, value in fields]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
     def _send_json(self, status: int, obj: dict, headers: dict | None = None):
         data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
+        fields = [("Content-Type", "application/json"), ("Content-Length", len(data))]
         if self.request_id:
-            self.send_header("request-id", self.request_id)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
+            fields.append(("request-id", self.request_id))
+        fields += (headers or {}).items()
         if self.close_connection:
-            self.send_header("Connection", "close")
-        self._headers_buffer.append(b"\r\n" if self.command == "HEAD" else b"\r\n" + data)
-        self.flush_headers()  # headers and body in one write
+            fields.append(("Connection", "close"))
+        head = self._answer_head(status, fields)
+        self.wfile.write(head if self.command == "HEAD" else head + data)  # headers and body in one write
         self.status = status
 
     def _send_error(self, error: ProxyError):
@@ -3339,16 +3343,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _start_stream(self):
         self.fields["mode"] = "stream"
         self.chunked = self.request_version == "HTTP/1.1"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
-        self.send_header("Cache-Control", "no-cache")
+        fields = [("Content-Type", "text/event-stream; charset=utf-8"), ("Cache-Control", "no-cache")]
         if self.chunked:
-            self.send_header("Transfer-Encoding", "chunked")
+            fields.append(("Transfer-Encoding", "chunked"))
         else:  # an HTTP/1.0 client: the end of the stream is the end of the connection
             self.close_connection = True
-            self.send_header("Connection", "close")
-        self.send_header("request-id", self.request_id)
-        self._headers_buffer.append(b"\r\n")  # sent with the first events, in one write
+            fields.append(("Connection", "close"))
+        fields.append(("request-id", self.request_id))
+        self._headers_buffer = [self._answer_head(200, fields)]  # sent with the first events, in one write
         self.status = 200
 
     def _write_events(self, events, last: bool = False):
