@@ -3155,6 +3155,33 @@ def test_max_concurrency_answers_529(start_proxy, fake):
     assert raw(server, "POST", "/v1/messages", BASIC)[0] == 200  # the slot came back
 
 
+@pytest.mark.parametrize("request_bytes, status, names", [
+    (b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 404 Not Found",
+     ["Server", "Date", "Content-Type", "Content-Length", "request-id"]),
+    (b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "HTTP/1.1 404 Not Found",
+     ["Server", "Date", "Content-Type", "Content-Length", "request-id", "Connection"]),
+    (b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+     % (len(json.dumps(dict(BASIC, stream=True))), json.dumps(dict(BASIC, stream=True)).encode()), "HTTP/1.1 200 OK",
+     ["Server", "Date", "Content-Type", "Cache-Control", "Transfer-Encoding", "request-id"]),
+])
+def test_answer_heads(proxy, request_bytes, status, names):
+    import email.utils
+
+    with socket.create_connection(("127.0.0.1", proxy.server_address[1]), timeout=TIMEOUT) as sock:
+        sock.sendall(request_bytes)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    line, *fields = head.decode("latin-1").split("\r\n")
+    fields = dict(field.split(": ", 1) for field in fields)
+    assert line == status and list(fields) == names and fields["Server"].startswith("claude_proxy")
+    assert abs(email.utils.parsedate_to_datetime(fields["Date"]).timestamp() - time.time()) < 3
+    assert re.fullmatch("req_[0-9a-f]{24}", fields["request-id"])
+    if "Content-Length" in fields:
+        assert int(fields["Content-Length"]) == len(body) and json.loads(body)["type"] == "error"
+
+
 def test_ids_are_unique_and_shaped_as_anthropic_shapes_them():
     for make, prefix in ((cp.new_message_id, "msg_"), (cp.new_tool_id, "toolu_")):
         ids = {make() for _ in range(2000)}
