@@ -1510,6 +1510,15 @@ def test_direct_stream_over_tls_read_in_short_waits_and_the_connection_reused(tl
     assert provider.connections == 1  # over TLS too, the connection read to its end is reused
 
 
+def test_direct_call_trusts_the_ca_bundle_named_by_ssl_cert_file(tls_server, monkeypatch, tmp_path):
+    """What README's troubleshooting advises behind a gateway that re-signs TLS."""
+    (tmp_path / "bundle.pem").write_text(TLS_CERT)
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "bundle.pem"))
+    monkeypatch.setattr(cp.POOL, "_tls", None)  # made again, as at start-up, from the environment
+    provider = RawProvider(([JSON_ANSWER], False), tls=tls_server)
+    assert direct_answer(provider.url)["choices"][0]["message"]["content"] == "ok"
+
+
 def test_direct_call_turns_down_a_certificate_it_does_not_trust(tls_server, monkeypatch):
     import ssl
 
