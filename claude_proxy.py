@@ -2512,7 +2512,9 @@ class DirectCall:
                 sock.close()
                 raise ConnectionAbortedError("the call was closed before it was sent")
             self.sock = sock
-        if len(self.request) > 65536 or sock.gettimeout() is None:  # a large request may wait for the provider
+        # A small request fits the socket's send buffer at once, so the timeout left from the last
+        # read does not matter; a large one may wait for the provider to read it.
+        if len(self.request) > 65536 or sock.gettimeout() is None:
             sock.settimeout(self.read_timeout)
         try:
             sock.sendall(self.request)
