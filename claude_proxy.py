@@ -1292,7 +1292,7 @@ class TextRun(list):
     __slots__ = ()
 
     def text(self) -> str:
-        return load_json(b'"%s"' % b"".join(self))
+        return Escaped(b"".join(self)).text()
 
 
 class _Block:
