@@ -1168,15 +1168,15 @@ SSE_TEXT = (b": a comment\n\n" + b"".join(b'data: {"choices":[{"index":0,"delta"
 
 def as_chunks(item):
     """A direct stream's item as the chunk dicts it stands for: a run of text-only chunks comes
-    as (field, [escaped text, ...])."""
-    if type(item) is tuple:
+    as a TextRunItem (field, [escaped text, ...])."""
+    if type(item) is cp.TextRunItem:
         return [{"choices": [{"index": 0, "delta": {item[0]: cp.Escaped(text).text()}}]} for text in item[1]]
     return [item]
 
 
 def fast_texts(items) -> int:
     """How many of a direct stream's chunks were taken as text by their bytes."""
-    return sum(len(item[1]) for item in items if type(item) is tuple)
+    return sum(len(item.texts) for item in items if type(item) is cp.TextRunItem)
 
 
 def direct_chunks(url, config=None):
