@@ -21,6 +21,7 @@ import re
 import sys
 import threading
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -1528,6 +1529,242 @@ def test_direct_call_turns_down_a_certificate_it_does_not_trust(tls_server, monk
         direct_answer(provider.url)
     error = cp.map_provider_error(caught.value)
     assert (error.status, error.error_type) == (500, "api_error") and "certificate verify failed" in error.message
+
+
+@pytest.mark.parametrize("cut", [1, 7, 4096])
+@pytest.mark.parametrize("events", [SSE_TEXT, SSE_TEXT.replace(b"\n", b"\r\n")])
+def test_sse_decoder_gives_the_same_items_however_the_body_is_cut(events, cut):
+    whole = cp.SSEDecoder().feed(events)
+    decoder = cp.SSEDecoder()
+    items = [item for piece in split_every(events, cut) for item in decoder.feed(piece)]
+    assert [chunk for item in items for chunk in as_chunks(item)] == [chunk for item in whole for chunk in as_chunks(item)]
+    assert decoder.saw_finish and decoder.saw_done and decoder.failure is None
+    decoder.finish()
+    cut_short = cp.SSEDecoder()
+    cut_short.feed(b'data: {"choices":[{"index":0,"delta":{"content":"a"}}]}\n\n')
+    with pytest.raises(http.client.IncompleteRead):  # no finish_reason, no [DONE]: the stream was cut
+        cut_short.finish()
+
+
+def test_sse_decoder_delivers_good_events_before_a_bad_one():
+    decoder = cp.SSEDecoder()
+    items = decoder.feed(b'data: {"choices":[{"index":0,"delta":{"content":"kept"}}]}\n\ndata: {nope\n\n')
+    assert items == [{"choices": [{"index": 0, "delta": {"content": "kept"}}]}]
+    assert isinstance(decoder.failure, cp.ProviderHTTPError) and "malformed" in str(decoder.failure)
+    with pytest.raises(cp.ProviderHTTPError, match="malformed"):  # alone in its piece, a bad event raises at once
+        cp.SSEDecoder().feed(b"data: {nope\n\n")
+
+
+def basic(userinfo: str) -> str:
+    return "Basic " + base64.b64encode(userinfo.encode()).decode()
+
+
+@pytest.mark.parametrize("env, url, expected", [
+    ({}, "https://api.groq.com", None),
+    ({"HTTPS_PROXY": "http://10.0.0.1:3128"}, "https://api.groq.com", ("10.0.0.1", 3128, "")),
+    ({"HTTPS_PROXY": "10.0.0.1:3128"}, "https://api.groq.com", ("10.0.0.1", 3128, "")),  # no scheme: http://
+    ({"HTTPS_PROXY": "http://proxy.corp"}, "https://api.groq.com", ("proxy.corp", 80, "")),
+    ({"HTTP_PROXY": "http://10.0.0.1:3128"}, "https://api.groq.com", None),  # the https provider's variable is not set
+    ({"HTTP_PROXY": "http://10.0.0.1:3128"}, "http://localhost:11434", ("10.0.0.1", 3128, "")),
+    ({"ALL_PROXY": "http://10.0.0.9:1"}, "https://api.groq.com", ("10.0.0.9", 1, "")),
+    ({"ALL_PROXY": "http://10.0.0.9:1", "https_proxy": "http://10.0.0.1:2"}, "https://api.groq.com", ("10.0.0.1", 2, "")),
+    ({"HTTPS_PROXY": "http://a:1", "https_proxy": "http://b:2"}, "https://api.groq.com", ("b", 2, "")),  # lower case first
+    ({"HTTPS_PROXY": "http://a:1", "https_proxy": ""}, "https://api.groq.com", None),  # even set empty
+    ({"HTTPS_PROXY": "http://al%40ce:p%3Ass@a:1"}, "https://api.groq.com", ("a", 1, basic("al@ce:p:ss"))),
+    ({"HTTPS_PROXY": "http://alice@a:1"}, "https://api.groq.com", ("a", 1, basic("alice:"))),
+    ({"HTTPS_PROXY": "http://a:1", "NO_PROXY": "groq.com"}, "https://api.groq.com", None),
+    ({"HTTPS_PROXY": "http://a:1", "no_proxy": ".groq.com, x"}, "https://api.groq.com", None),
+    ({"HTTPS_PROXY": "http://a:1", "NO_PROXY": "*"}, "https://api.groq.com", None),
+    ({"HTTPS_PROXY": "http://a:1", "NO_PROXY": "api.groq.com:443"}, "https://api.groq.com", None),
+    ({"HTTPS_PROXY": "http://a:1", "NO_PROXY": "api.groq.com:8443"}, "https://api.groq.com", ("a", 1, "")),
+    ({"HTTPS_PROXY": "http://a:1", "NO_PROXY": "othergroq.com,localhost"}, "https://api.groq.com", ("a", 1, "")),
+    ({"HTTPS_PROXY": "http://a:1", "NO_PROXY": "groq.com", "no_proxy": ""}, "https://api.groq.com", ("a", 1, "")),
+    ({"HTTPS_PROXY": "socks5://u:hunter22@a:1080"}, "https://api.groq.com", "HTTPS_PROXY names a socks5:// proxy"),
+    ({"https_proxy": "https://a:443"}, "https://api.groq.com", "https_proxy names a https:// proxy"),
+    ({"HTTPS_PROXY": "http://u:hunter22@:99"}, "https://api.groq.com", "HTTPS_PROXY is not a proxy URL"),
+    ({"HTTP_PROXY": "http://u:hunter22@a:port"}, "http://localhost:8000", "HTTP_PROXY is not a proxy URL"),
+])
+def test_proxy_for(env, url, expected):
+    url = urlsplit(url)
+    port = url.port or {"http": 80, "https": 443}[url.scheme]
+    if isinstance(expected, str):
+        with pytest.raises(cp.ProviderHTTPError, match=re.escape(expected)) as caught:
+            cp.proxy_for(url.scheme, url.hostname, port, env)
+        assert "hunter22" not in str(caught.value)
+        return
+    proxy = cp.proxy_for(url.scheme, url.hostname, port, env)
+    assert proxy == (cp.Proxy(*expected) if expected else None)
+    assert proxy is None or "Basic" not in repr(proxy)
+
+
+class LoopbackProxy:
+    """An HTTP proxy on loopback, port 0: CONNECT host:port opens a tunnel, whose bytes it
+    relays both ways; a request in absolute form (POST http://host:port/path) goes on to that
+    host in origin form, without Proxy-Authorization, and what follows is relayed. `seen`
+    holds the request head of each connection, recorded before anything is answered; with
+    `refuse`, CONNECT is answered with that status. close() drops the pool's connections
+    through it."""
+
+    def __init__(self, refuse=None):
+        self.refuse, self.seen = refuse, []
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(TIMEOUT)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            conn.settimeout(TIMEOUT)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        with conn, contextlib.suppress(OSError):
+            data = b""
+            while b"\r\n\r\n" not in data:
+                more = conn.recv(65536)
+                if not more:
+                    return
+                data += more
+            head, _, rest = data.partition(b"\r\n\r\n")
+            self.seen.append(head.decode("latin-1"))
+            method, target, _ = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ", 2)
+            if method == "CONNECT":
+                if self.refuse:
+                    conn.sendall(b'HTTP/1.1 %d No\r\nProxy-Authenticate: Basic realm="t"\r\nContent-Length: 0\r\n\r\n' % self.refuse)
+                    return
+                host, _, port = target.rpartition(":")
+                upstream = socket.create_connection((host, int(port)), timeout=TIMEOUT)
+                conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            else:
+                url = urlsplit(target)
+                upstream = socket.create_connection((url.hostname, url.port), timeout=TIMEOUT)
+                lines = [f"{method} {url.path} HTTP/1.1".encode()] + [
+                    line for line in head.split(b"\r\n")[1:] if not line.lower().startswith(b"proxy-authorization:")]
+                upstream.sendall(b"\r\n".join(lines) + b"\r\n\r\n" + rest)
+            with upstream:
+                back = threading.Thread(target=self._copy, args=(upstream, conn), daemon=True)
+                back.start()
+                self._copy(conn, upstream)
+                back.join(TIMEOUT)
+
+    @staticmethod
+    def _copy(source, sink):
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def close(self):
+        self.sock.close()
+        with cp.POOL.lock:
+            routes = [route for route in cp.POOL.idle if route.proxy and route.proxy.port == self.port]
+            idle = [sock for route in routes for sock in cp.POOL.idle.pop(route)]
+        for sock in idle:
+            sock.close()
+
+
+@pytest.fixture
+def loopback_proxy():
+    """LoopbackProxy(refuse=None) for the test, closed after it."""
+    made = []
+
+    def make(**options):
+        made.append(LoopbackProxy(**options))
+        return made[-1]
+
+    yield make
+    for proxy in made:
+        proxy.close()
+
+
+def test_direct_call_through_http_proxy_sends_the_absolute_form(loopback_proxy):
+    proxy = loopback_proxy()
+    provider = RawProvider(([JSON_ANSWER], True), ([JSON_ANSWER], True))
+    config = cp.Config.from_env({"HTTP_PROXY": proxy.url})
+    for _ in range(2):
+        assert direct_answer(provider.url, config)["choices"][0]["message"]["content"] == "ok"
+    authority = provider.url.split("/")[2]
+    line, *fields = proxy.seen[0].split("\r\n")
+    assert line == f"POST http://{authority}/v1/chat/completions HTTP/1.1" and f"Host: {authority}" in fields
+    assert not any(field.lower().startswith("proxy-authorization") for field in fields)
+    assert len(proxy.seen) == 1 and provider.connections == 1  # the connection to the proxy was kept and reused
+
+
+def test_direct_stream_over_tls_through_https_proxy_tunnel_reused(loopback_proxy, tls_server, monkeypatch, tmp_path):
+    (tmp_path / "bundle.pem").write_text(TLS_CERT)
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "bundle.pem"))
+    monkeypatch.setattr(cp.POOL, "_tls", None)  # made again from the environment: trusts the test's certificate
+    proxy = loopback_proxy()
+    provider = RawProvider((split_every(SSE_HEAD + chunked_stream(SSE_TEXT), 5), True),
+                           ([SSE_HEAD + chunked_stream(SSE_TEXT, sizes=(4096,))], True), tls=tls_server)
+    config = cp.Config.from_env({"HTTPS_PROXY": proxy.url, "HTTP_PROXY": "http://127.0.0.1:1"})
+    for _ in range(2):
+        chunks = direct_chunks(provider.url, config)
+        assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"]) == "01234"
+        assert chunks[-1]["usage"]["completion_tokens"] == 5
+    authority = provider.url.split("/")[2]
+    assert proxy.seen == [f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: claude_proxy"]  # no key: TLS inside
+    assert provider.connections == 1  # one tunnel, read to the end of each answer, carried both calls
+
+
+@pytest.mark.parametrize("no_proxy", ["127.0.0.1", "example.com, 127.0.0.1", "*", "localhost,127.0.0.1:{port}"])
+def test_direct_call_goes_direct_for_hosts_in_no_proxy(loopback_proxy, no_proxy):
+    proxy = loopback_proxy()
+    provider = RawProvider(([JSON_ANSWER], False))
+    port = provider.sock.getsockname()[1]
+    config = cp.Config.from_env({"HTTP_PROXY": proxy.url, "no_proxy": no_proxy.format(port=port)})
+    assert direct_answer(provider.url, config)["choices"][0]["message"]["content"] == "ok"
+    assert proxy.seen == []
+
+
+def test_proxy_credentials_go_as_proxy_authorization_and_never_into_an_error(loopback_proxy, tls_server):
+    proxy = loopback_proxy()
+    provider = RawProvider(([JSON_ANSWER], False))
+    userinfo = "al%40ice:hunter2%3Ahunter2"
+    config = cp.Config.from_env({"http_proxy": f"http://{userinfo}@127.0.0.1:{proxy.port}"})
+    assert direct_answer(provider.url, config)["choices"][0]["message"]["content"] == "ok"
+    assert f"Proxy-Authorization: {basic('al@ice:hunter2:hunter2')}" in proxy.seen[0].split("\r\n")
+
+    refusing = loopback_proxy(refuse=407)
+    secure = RawProvider(([JSON_ANSWER], False), tls=tls_server)
+    config = cp.Config.from_env({"HTTPS_PROXY": f"http://{userinfo}@127.0.0.1:{refusing.port}"})
+    with pytest.raises(cp.ProviderHTTPError) as caught:
+        direct_answer(secure.url, config)
+    assert f"Proxy-Authorization: {basic('al@ice:hunter2:hunter2')}" in refusing.seen[0].split("\r\n")
+    error = cp.map_provider_error(caught.value)
+    for text in (str(caught.value), error.message, repr(cp.proxy_for("https", "127.0.0.1", 1, config.env))):
+        assert "hunter2" not in text and "al@ice" not in text and "al%40ice" not in text and "Basic" not in text
+    assert secure.connections == 0
+
+
+@pytest.mark.parametrize("status, phrase", [(407, "Proxy Authentication Required"), (403, "Forbidden")])
+def test_a_proxy_that_refuses_connect_is_named_with_its_status(loopback_proxy, tls_server, status, phrase):
+    proxy = loopback_proxy(refuse=status)
+    provider = RawProvider(([JSON_ANSWER], False), tls=tls_server)
+    with pytest.raises(cp.ProviderHTTPError) as caught:
+        direct_answer(provider.url, cp.Config.from_env({"HTTPS_PROXY": proxy.url}))
+    authority = provider.url.split("/")[2]
+    assert str(caught.value) == f"The proxy at 127.0.0.1:{proxy.port} refused a tunnel to {authority}: {status} {phrase}."
+    error = cp.map_provider_error(caught.value)
+    assert (error.status, error.error_type) == (500, "api_error") and f"{status} {phrase}" in error.message
+
+
+def test_a_proxy_that_cannot_be_reached_is_a_connection_error():
+    unused = socket.create_server(("127.0.0.1", 0))
+    port = unused.getsockname()[1]
+    unused.close()  # nothing listens there now
+    provider = RawProvider(([JSON_ANSWER], False))
+    with pytest.raises(ConnectionRefusedError) as caught:
+        direct_answer(provider.url, cp.Config.from_env({"HTTP_PROXY": f"http://u:hunter22@127.0.0.1:{port}"}))
+    error = cp.map_provider_error(caught.value)
+    assert error.status == 500 and error.message.startswith("Could not reach the provider") and "hunter22" not in error.message
+    assert provider.connections == 0
 
 
 def test_workers_never_make_calls_wait_for_each_other():
