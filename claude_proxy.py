@@ -2215,7 +2215,8 @@ def open_tunnel(sock, host: str, port: int, proxy: Proxy):
     read b"HTTP/1.1 200 Connection established\\r\\n\\r\\n"."""
     authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     auth = f"Proxy-Authorization: {proxy.authorization}\r\n" if proxy.authorization else ""
-    sock.sendall(f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n{auth}User-Agent: claude_proxy\r\n\r\n".encode("ascii"))
+    request = f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n{auth}User-Agent: claude_proxy\r\n\r\n"
+    sock.sendall(request.encode("ascii"))
     head = b""
     while True:
         data = sock.recv(65536)  # a proxy sends nothing after its answer: the provider's TLS waits for our hello
@@ -2402,7 +2403,7 @@ class Quiet(TimeoutError):
     """Nothing came from the provider in the time a read was given."""
 
 
-class Exchange:
+class HTTPExchange:
     """One HTTP/1.1 request and its answer over a pooled keep-alive connection, read as the
     bytes arrive: read(wait) makes one read of the socket and returns the bytes of the
     answer's body that came in it, the framing undone (Framing). `complete` once the body
@@ -2420,7 +2421,7 @@ class Exchange:
       so a read waiting on it returns, and is never reused.
     Anything read() raises, but Quiet, closes the exchange.
 
-    Example: Exchange(Route("http", "127.0.0.1", 8000), b"POST /v1/chat/completions HTTP/1.1...", 10, 600).read(0.5),
+    Example: HTTPExchange(Route("http", "127.0.0.1", 8000), b"POST /v1/... HTTP/1.1...", 10, 600).read(0.5),
     the answer "HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\n{}" in one piece -> b"{}", complete.
 
     Why not http.client: the proxy reads a provider's answer on the handler's own thread, in
@@ -2431,7 +2432,7 @@ class Exchange:
     module's documentation): after one quiet wait mid-answer it cannot be trusted. Its
     objects also cost: building a request and reading a short streamed answer's head and
     body through HTTPConnection and HTTPResponse measured 39 us, against 19 us for a whole
-    DirectCall (the JSON body included) over an Exchange. What it has that this client had
+    DirectCall (the JSON body included) over an HTTPExchange. What it has that this client had
     to add is HTTP proxies, as httpx (litellm's client) honours them: see proxy_for and
     open_tunnel; the Route says where a connection goes.
     """
@@ -2444,7 +2445,7 @@ class Exchange:
         self.kept = False  # the connection came from the pool: the provider may have closed it meanwhile
         self.cancelled = False  # close() was called: nothing more is sent or read
         self.complete = False  # the answer's body was read to its end
-        self.head = b""  # what came before the answer's head was complete
+        self.head_bytes = b""  # what came before the answer's head was complete
         self.status = self.headers = self.framing = None
         self.keep_alive = False  # the provider keeps the connection open after this answer
         self.error, self.error_size = [], 0  # an error answer's body so far
@@ -2473,10 +2474,10 @@ class Exchange:
             if framing is None:
                 if not data:
                     raise http.client.RemoteDisconnected("the provider closed the connection without an answer")
-                self.head += data
+                self.head_bytes += data
                 if not self._head():
                     return b""
-                data, self.head, framing = self.head, b"", self.framing
+                data, self.head_bytes, framing = self.head_bytes, b"", self.framing
                 if not data and not framing.done:
                     return b""
             body = framing.feed(data) if data or not framing.done else b""
@@ -2522,20 +2523,20 @@ class Exchange:
     def _stale(self) -> bool:
         """Whether a read that found the connection closed means a kept connection the
         provider had closed while it was idle: then the request is sent once more on a new one."""
-        if not self.kept or self.status is not None or self.head or self.cancelled:
+        if not self.kept or self.status is not None or self.head_bytes or self.cancelled:
             return False
         self._send_again()
         return True
 
     def _head(self) -> bool:
-        """Read the answer's head from self.head, if it is all there; 1xx answers are skipped."""
+        """Read the answer's head from head_bytes, if it is all there; 1xx answers are skipped."""
         while True:
-            end = HEAD_END.search(self.head)
+            end = HEAD_END.search(self.head_bytes)
             if end is None:
-                if len(self.head) > HEAD_LIMIT:
+                if len(self.head_bytes) > HEAD_LIMIT:
                     raise http.client.HTTPException("The provider's answer head is too long.")
                 return False
-            head, self.head = self.head[:end.start()], self.head[end.end():]
+            head, self.head_bytes = self.head_bytes[:end.start()], self.head_bytes[end.end():]
             line, _, fields = head.partition(b"\n")
             parts = line.decode("iso-8859-1").split(None, 2)
             if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit() or len(parts[1]) != 3:
@@ -2835,7 +2836,7 @@ class DirectCall:
     """One chat-completions request on the direct path, read by whoever calls step(): on
     the proxy, the handler's own thread, between its checks of the client and the clock
     (DirectUpstream). It builds the request (the JSON body; the head with the key; through
-    a proxy the environment names, see proxy_for, the absolute form for http), an Exchange
+    a proxy the environment names, see proxy_for, the absolute form for http), an HTTPExchange
     sends it and reads the answer, and for a stream an SSEDecoder turns the body into items.
 
     step(wait) makes one read: a stream's items it completed (chunk dicts and TextRunItems),
@@ -2871,7 +2872,8 @@ class DirectCall:
                    f"Content-Type: application/json\r\nAccept: {accept}\r\n{auth}Content-Length: {len(data)}\r\n\r\n"
                    ).encode("latin-1", "replace") + data
         self.read_timeout = config.request_timeout
-        self.exchange = Exchange(Route(scheme, url.hostname, port, proxy), request, config.connect_timeout, self.read_timeout)
+        route = Route(scheme, url.hostname, port, proxy)
+        self.exchange = HTTPExchange(route, request, config.connect_timeout, self.read_timeout)
         self.decoder = SSEDecoder() if self.stream else None
         self.parts = []  # a JSON answer's body
 
