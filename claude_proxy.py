@@ -2684,8 +2684,8 @@ class TextChunks:
     Providers send most chunks with the same bytes around the text: from a parsed one, learn()
     keeps what comes before the text (prefix) and after it up to the end of the choices (mid),
     checking with a probe that any text put there is read back as that text. match() then
-    needs only to compare bytes: the text between must be escaped as json.dumps would (see
-    Escaped) and what follows the choices must be plain top-level members (an id, a changing
+    needs only to compare bytes: the text between must be escaped as json.dumps would
+    (ensure_ascii=False, valid UTF-8) and what follows the choices must be plain top-level members (an id, a changing
     "obfuscation", "usage": null). Anything else is parsed as usual.
     Example: after learn(b'data: {"choices":[{"delta":{"content":"Hi"}}]}', ...),
     run([b'data: {"choices":[{"delta":{"content":"there"}}]}'], 0) -> [b"there"] (field "content").
@@ -2759,8 +2759,8 @@ class TextChunks:
 
 
 class TextRunItem(NamedTuple):
-    """The escaped JSON-string bodies (see Escaped) of consecutive text-only chunks, as
-    TextChunks recognised them: one item of a direct stream in place of those chunks. field
+    """The escaped JSON-string bodies of consecutive text-only chunks, as TextChunks
+    recognised them (escaped as json.dumps(ensure_ascii=False) escapes, valid UTF-8): one item of a direct stream in place of those chunks. field
     is the delta's field that held each text: "content" (reply text), "reasoning_content"
     or "reasoning" (thinking). Example: TextRunItem("content", [b"Hel", b'lo \\"you\\"'])
     stands for two chunks whose deltas are {"content": "Hel"} and {"content": 'lo "you"'}."""
@@ -2834,8 +2834,8 @@ class SSEDecoder:
 
 class DirectCall:
     """One chat-completions request on the direct path, read by whoever calls step(): on
-    the proxy, the handler's own thread, between its checks of the client and the clock
-    (DirectUpstream). It builds the request (the JSON body; the head with the key; through
+    the proxy, the handler's own thread, between its checks of the client and the clock.
+    It builds the request (the JSON body; the head with the key; through
     a proxy the environment names, see proxy_for, the absolute form for http), an HTTPExchange
     sends it and reads the answer, and for a stream an SSEDecoder turns the body into items.
 
