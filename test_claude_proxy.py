@@ -1170,7 +1170,7 @@ def as_chunks(item):
     """A direct stream's item as the chunk dicts it stands for: a run of text-only chunks comes
     as (field, [escaped text, ...])."""
     if type(item) is tuple:
-        return [{"choices": [{"index": 0, "delta": {item[0]: cp.Escaped(text).text()}}]} for text in item[1]]
+        return [{"choices": [{"index": 0, "delta": {item[0]: cp.unescape(text)}}]} for text in item[1]]
     return [item]
 
 
@@ -1233,14 +1233,15 @@ def test_direct_stream_delivers_what_came_before_a_bad_event_in_the_same_read():
 ])
 def test_a_run_of_texts_gives_what_its_chunks_parsed_one_by_one_give(before, runs, fewer):
     def parsed(field, text):
-        return {"choices": [{"index": 0, "delta": {field: cp.Escaped(text).text()}}]}
+        return {"choices": [{"index": 0, "delta": {field: cp.unescape(text)}}]}
 
     relayed, expected = cp.StreamTranslator("msg_1", "claude-x", signature="s"), cp.StreamTranslator("msg_1", "claude-x", signature="s")
-    events = relayed.feed_many([{"choices": [{"index": 0, "delta": d}]} for d in before] + runs) + relayed.finish()
+    events = cp.translate(relayed, [{"choices": [{"index": 0, "delta": d}]} for d in before] + runs) + relayed.finish()
     reference = expected.feed_many([{"choices": [{"index": 0, "delta": d}]} for d in before] + [
         parsed(field, text) for field, texts in runs for text in texts]) + expected.finish()
-    assert b"".join(cp.sse_event(*e) for e in events) == b"".join(cp.sse_event(*e) for e in reference)
-    assert cp.fold_events(events) == cp.fold_events(reference)
+    assert cp.sse_frames(events) == b"".join(cp.sse_event(*e) for e in reference)  # the fast framing ...
+    assert cp.plain_events(events) == reference  # ... is the plain events' framing
+    assert cp.fold_events(cp.plain_events(events)) == cp.fold_events(reference)
     assert len(reference) - len(events) == fewer  # the texts of a run that continue a block: one event here
 
 
@@ -1310,7 +1311,9 @@ ODD_BLOCKS = [  # one text-only chunk to learn from, then blocks that must not b
 def test_text_chunks_recognised_by_their_bytes_give_the_same_answer(blocks, fast):
     def relay(items):
         translator = cp.StreamTranslator("msg_1", "claude-x", input_tokens=3, signature="sig")
-        return b"".join(cp.sse_event(*event) for event in translator.feed_many(items) + translator.finish())
+        events = cp.translate(translator, items) + translator.finish()
+        assert cp.sse_frames(events) == b"".join(cp.sse_event(*event) for event in cp.plain_events(events))
+        return cp.sse_frames(events)
 
     def reference():  # every chunk parsed by json.loads, fed one by one
         chunks = []
@@ -1492,17 +1495,16 @@ def test_direct_stream_over_tls_read_in_short_waits_and_the_connection_reused(tl
     monkeypatch.setattr(cp.POOL, "_tls", ssl.create_default_context(cadata=TLS_CERT))  # the proxy trusts the test's CA
     provider = RawProvider((split_every(SSE_HEAD + chunked_stream(SSE_TEXT), 3), True),  # a TLS record per 3 bytes
                            ([SSE_HEAD + chunked_stream(SSE_TEXT, sizes=(4096,))], True), tls=tls_server)
-    upstream = cp.DirectUpstream(cp.DirectCall(provider.url, "sk-raw", {"model": "m", "messages": [], "stream": True},
-                                               cp.Config.from_env({})))
+    upstream = cp.DirectRead(cp.DirectCall(provider.url, "sk-raw", {"model": "m", "messages": [], "stream": True},
+                                           cp.Config.from_env({})))
     items, ended, give_up = [], False, time.monotonic() + TIMEOUT
-    while not ended and time.monotonic() < give_up:  # as the handler reads: a millisecond at a time, partial records and all
-        try:
-            batch = upstream.get(0.001)
-        except queue.Empty:
+    while not ended and time.monotonic() < give_up:  # as the exchange reads: a millisecond at a time, partial records and all
+        batch = upstream.read(0.001)
+        if batch is None:
             continue
-        assert isinstance(batch, list) and batch, batch
-        ended = batch[-1] is cp.END  # the end comes with the last chunks
-        items += [chunk for each in batch if each is not cp.END for chunk in as_chunks(each)]
+        assert batch.items or batch.end, batch
+        ended = batch.end  # the end comes with the last chunks
+        items += [chunk for each in batch.items for chunk in as_chunks(each)]
     assert ended
     assert "".join(c["choices"][0]["delta"].get("content", "") for c in items if c["choices"]) == "01234"
     assert items[-1]["usage"]["completion_tokens"] == 5
@@ -3760,9 +3762,9 @@ else:
         items = [item for batch in call for item in batch]
         event(f"{fast_texts(items) * 4 // len(chunks)}/4 recognised by their bytes")
         translator = cp.StreamTranslator("msg_1", "claude-x", signature="sig")
-        relayed = translator.feed_many(items) + translator.finish()
-        assert b"".join(cp.sse_event(*e) for e in relayed) == b"".join(cp.sse_event(*e) for e in expected)
-        assert cp.fold_events(relayed) == cp.fold_events(expected)
+        relayed = cp.translate(translator, items) + translator.finish()
+        assert cp.sse_frames(relayed) == b"".join(cp.sse_event(*e) for e in expected)
+        assert cp.fold_events(cp.plain_events(relayed)) == cp.fold_events(expected)
 
 
     # -- the live proxy ---------------------------------------------------------------------------
