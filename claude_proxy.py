@@ -682,6 +682,26 @@ def _integer(value, low, high=MAX_TOKENS_CEILING) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
+# A request's known top-level fields: (name, check, what it must be), checked when present and not null.
+FIELD_CHECKS = (
+    ("temperature", lambda v: _number(v, 0, 1), "a number from 0 to 1"),
+    ("top_p", lambda v: _number(v, 0, 1), "a number from 0 to 1"),
+    ("top_k", lambda v: _integer(v, 0), "a non-negative integer"),
+    ("stream", lambda v: isinstance(v, bool), "a boolean"),
+    ("metadata", lambda v: isinstance(v, dict) and isinstance(v.get("user_id", ""), (str, type(None))),
+     "an object (with a string user_id)"),
+    ("stop_sequences", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of strings"),
+    ("system", lambda v: isinstance(v, str) or (isinstance(v, list) and all(
+        isinstance(b, dict) and isinstance(b.get("text"), str) for b in v)), "a string or a list of text blocks"),
+    ("thinking", lambda v: isinstance(v, dict) and isinstance(v.get("type"), str) and (
+        v["type"] != "enabled" or _integer(v.get("budget_tokens"), 1)), "an object with a type (and, when enabled, "
+     "an integer budget_tokens)"),
+    ("tool_choice", lambda v: isinstance(v, dict) and isinstance(v.get("type"), str) and (
+        v["type"] != "tool" or isinstance(v.get("name"), str)), "an object with a type (and a name for type tool)"),
+    ("tools", lambda v: isinstance(v, list), "a list"),
+)
+
+
 def validate_request(body, *, need_max_tokens: bool) -> None:
     """Reject what Anthropic itself rejects, with a message that says where: a body that is
     not an object; a missing or mistyped model, max_tokens or messages; a known field or
@@ -699,22 +719,7 @@ def validate_request(body, *, need_max_tokens: bool) -> None:
             raise invalid("max_tokens: Field required.")
         if not _integer(body["max_tokens"], 1):
             raise invalid(f"max_tokens: must be an integer from 1 to {MAX_TOKENS_CEILING}.")
-    checks = (("temperature", lambda v: _number(v, 0, 1), "a number from 0 to 1"),
-              ("top_p", lambda v: _number(v, 0, 1), "a number from 0 to 1"),
-              ("top_k", lambda v: _integer(v, 0), "a non-negative integer"),
-              ("stream", lambda v: isinstance(v, bool), "a boolean"),
-              ("metadata", lambda v: isinstance(v, dict) and isinstance(v.get("user_id", ""), (str, type(None))),
-               "an object (with a string user_id)"),
-              ("stop_sequences", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of strings"),
-              ("system", lambda v: isinstance(v, str) or (isinstance(v, list) and all(
-                  isinstance(b, dict) and isinstance(b.get("text"), str) for b in v)), "a string or a list of text blocks"),
-              ("thinking", lambda v: isinstance(v, dict) and isinstance(v.get("type"), str) and (
-                  v["type"] != "enabled" or _integer(v.get("budget_tokens"), 1)), "an object with a type (and, when enabled, "
-               "an integer budget_tokens)"),
-              ("tool_choice", lambda v: isinstance(v, dict) and isinstance(v.get("type"), str) and (
-                  v["type"] != "tool" or isinstance(v.get("name"), str)), "an object with a type (and a name for type tool)"),
-              ("tools", lambda v: isinstance(v, list), "a list"))
-    for name, ok, what in checks:
+    for name, ok, what in FIELD_CHECKS:
         if body.get(name) is not None and not ok(body[name]):
             raise invalid(f"{name}: must be {what}.")
     for i, tool in enumerate(body.get("tools") or ()):
@@ -3075,7 +3080,7 @@ class Exchange:
     """One /v1/messages request, from its planned attempts (plan_attempts) to the last byte.
 
     run(attempts) tries them in order: another model after a 429, a 5xx or no connection, as
-    long as nothing has reached the client; a probe that a reasoning model refused is answered
+    long as nothing has been relayed yet; a probe that a reasoning model refused is answered
     all the same (answers_probe). Each provider call's batches go through one StreamTranslator
     (translate) to a sink, the HTTP layer's JSON or SSE writer:
 
@@ -3110,6 +3115,8 @@ class Exchange:
             error = self.relay(attempt, attempt.path.open(attempt, self.sink.streams, self.lease, self.config))
             if error is None:
                 return
+            if self.started:  # a batch was relayed: another model's answer cannot follow it
+                raise error
             fallback = self.fallback(error, attempts)
             if fallback is not None:
                 attempt = fallback
@@ -3198,8 +3205,8 @@ class Exchange:
 
     def fallback(self, error: ProxyError, attempts) -> Attempt | None:
         """The next attempt when an error is worth another model (rate limit, provider
-        failure, unreachable) and the answer has not begun, or None."""
-        if error.status not in RETRYABLE or error.context_overflow or error.final or self.sink.committed:
+        failure, unreachable), or None."""
+        if error.status not in RETRYABLE or error.context_overflow or error.final:
             return None
         attempt = next(attempts, None)
         if attempt is not None:
@@ -3400,6 +3407,28 @@ def read_chunked(rfile, limit: int) -> bytes:
         chunks.append(chunk)
 
 
+def client_left(connection) -> bool:
+    """Whether a client closed its connection (readable with nothing to read)."""
+    try:
+        readable, _, _ = select.select([connection], [], [], 0)
+        return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
+
+
+def http_version(word: str) -> tuple | None:
+    """A request line's HTTP version, as the stdlib reads it. Example: "HTTP/1.1" -> (1, 1); "HTTP/x" -> None."""
+    try:
+        if not word.startswith("HTTP/"):
+            return None
+        major, minor = word.split("/", 1)[1].split(".")
+        if len(major) > 10 or len(minor) > 10 or not (major + minor).isdigit():
+            return None
+        return int(major), int(minor)
+    except ValueError:
+        return None
+
+
 def too_large(what: str, limit: int) -> ProxyError:
     return ProxyError(413, f"{what} exceeds the limit of {limit} bytes (MAX_BODY_MB).")
 
@@ -3494,20 +3523,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return False
         if len(words) >= 3:
             version = words[-1]
-            try:
-                if not version.startswith("HTTP/"):
-                    raise ValueError
-                major, minor = version.split("/", 1)[1].split(".")
-                if len(major) > 10 or len(minor) > 10 or not (major + minor).isdigit():
-                    raise ValueError
-                number = int(major), int(minor)
-            except ValueError:
+            number = http_version(version)
+            if number is None:
                 self.send_error(400, f"Bad request version ({version!r})")
                 return False
             if number >= (1, 1):
                 self.close_connection = False
             if number >= (2, 0):
-                self.send_error(505, f"Invalid HTTP version ({major}.{minor})")
+                self.send_error(505, f"Invalid HTTP version ({number[0]}.{number[1]})")
                 return False
             self.request_version = version
         if not 2 <= len(words) <= 3:
@@ -3683,14 +3706,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if log.isEnabledFor(level):
             log.log(level, request_line(fields), extra={"fields": fields})
 
-    def _client_gone(self) -> bool:
-        """Whether the client closed its connection (readable with nothing to read)."""
-        try:
-            readable, _, _ = select.select([self.connection], [], [], 0)
-            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
-        except (OSError, ValueError):
-            return True
-
     # -- endpoints ---------------------------------------------------------------------
 
     def handle_health(self, path):
@@ -3733,7 +3748,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         sink = SseAnswer(self) if body.get("stream") else JsonAnswer(self)
         try:
             Exchange(self.config, sink, fields=self.fields, lease=lease, started_at=self.started_at,
-                     client_gone=self._client_gone, shutting_down=server.past_grace).run(
+                     client_gone=lambda: client_left(self.connection), shutting_down=server.past_grace).run(
                 plan_attempts(body, self.config, self.fields))
         finally:
             lease.release()

@@ -1544,6 +1544,205 @@ def test_workers_never_make_calls_wait_for_each_other():
 
 
 # ----------------------------------------------------------------------------------------
+# the exchange: one request's life, from scripted provider calls to a recording sink (no sockets)
+# ----------------------------------------------------------------------------------------
+
+
+class Script:
+    """A provider call that plays its steps, one per read: a Batch, an exception (raised), or
+    None: silence for the read's whole wait, as a provider that sends nothing."""
+
+    def __init__(self, steps):
+        self.steps, self.closed, self.reads = list(steps), False, 0
+
+    def read(self, wait):
+        self.reads += 1
+        step = self.steps.pop(0) if self.steps else None
+        if step is None:
+            threading.Event().wait(wait)  # the scripted silence itself, not a synchronisation
+            return None
+        if isinstance(step, BaseException):
+            raise step
+        return step
+
+    def close(self):
+        self.closed = True
+
+
+class ScriptedPath(cp.ProviderPath):
+    name = "scripted"
+
+    def __init__(self, steps):
+        self.script, self.opened = Script(steps), 0
+
+    def open(self, attempt, stream, lease, config):
+        self.opened += 1
+        return self.script
+
+
+class Recorder:
+    """A sink that keeps what the exchange gave it, committed as the HTTP sinks are: a stream
+    from start(), a JSON answer only at its end."""
+
+    def __init__(self, streams):
+        self.streams, self.committed, self.calls = streams, False, []
+
+    def start(self):
+        self.calls.append(("start",))
+        self.committed = self.streams
+
+    def events(self, events):
+        self.calls.append(("events", cp.plain_events(events)))
+
+    def end(self, events):
+        self.calls.append(("end", cp.plain_events(events)))
+        self.committed = True
+
+    def fail(self, error, events):
+        self.calls.append(("fail", cp.plain_events(events) + [("error", error.body())]))
+
+    def all_events(self):
+        return [event for call in self.calls[1:] for event in call[1]]
+
+
+def scripted_attempt(path, probe=False, target="openai/scripted"):
+    params = {"model": target, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1 if probe else 100}
+    return cp.Attempt("claude-sonnet-4-6", target, params, 12, None, probe, {}, path, cp.Provider(), {})
+
+
+def text_chunk(text):
+    return {"choices": [{"index": 0, "delta": {"content": text}}]}
+
+
+STOP = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 7, "completion_tokens": 2}}
+B = cp.Batch
+
+
+def rate_limited():
+    return cp.ProviderHTTPError(429, "slow down", {"retry-after": "3"})
+
+
+# (case, steps of each attempt's call, probe, what the client gets: text and stop_reason, an
+# error event's type, or the status of a plain HTTP error; how many times each attempt was opened)
+EXCHANGE_CASES = [
+    ("a stream in two reads", [[B([text_chunk("Hi")]), B([text_chunk(" there"), STOP], True)]], False,
+     ("Hi there", "end_turn"), [1]),
+    ("a JSON answer as one batch", [[B([cp.response_as_chunk({"choices": [{"message": {"content": "ok"},
+                                                                              "finish_reason": "stop"}]})], True)]], False,
+     ("ok", "end_turn"), [1]),
+    ("a 429 before anything: the fallback answers", [[rate_limited()], [B([text_chunk("ok"), STOP], True)]], False,
+     ("ok", "end_turn"), [1, 1]),
+    ("a 429 and no fallback left: the 429", [[rate_limited()]], False, 429, [1]),
+    ("a failure after a batch: an error event (a stream) or the error (JSON), never another model",
+     [[B([text_chunk("part")]), rate_limited()], [B([text_chunk("x"), STOP], True)]], False, "rate_limit_error", [1, 0]),
+    ("a 400 is the answer: no fallback", [[cp.ProviderHTTPError(400, "bad field")], [B([STOP], True)]], False, 400, [1, 0]),
+    ("a probe a model refused as too small is answered", [[cp.ProviderHTTPError(400, "max_tokens too small")]], True,
+     ("", "max_tokens"), [1]),
+    ("a context overflow is never taken for a probe's refusal",
+     [[cp.provider_http_error(400, b'{"error": {"code": "context_length_exceeded", "message": "too long"}}', {})]], True,
+     400, [1]),
+    ("silence past REQUEST_TIMEOUT: a 504, and the fallback answers", [[None, None, None, None], [B([STOP], True)]], False,
+     ("", "end_turn"), [1, 1]),
+]
+
+
+@pytest.mark.parametrize("streams", [True, False], ids=["stream", "json"])
+@pytest.mark.parametrize("case, scripts, probe, expected, opened", EXCHANGE_CASES, ids=[c[0] for c in EXCHANGE_CASES])
+def test_exchange(case, scripts, probe, expected, opened, streams):
+    scripts = [[step for step in steps] for steps in scripts]
+    paths = [ScriptedPath(steps) for steps in scripts]
+    attempts = [scripted_attempt(path, probe, target=f"openai/model-{n}") for n, path in enumerate(paths)]
+    config = cp.Config.from_env({"REQUEST_TIMEOUT": "0.15", "KEEPALIVE_SECONDS": "60"})
+    sink, fields = Recorder(streams), {}
+    exchange = cp.Exchange(config, sink, fields=fields)
+    if isinstance(expected, int):
+        with pytest.raises(cp.ProxyError) as caught:
+            exchange.run(attempts)
+        assert caught.value.status == expected and not sink.committed
+    elif isinstance(expected, str) and streams:  # an error event after the content so far
+        exchange.run(attempts)
+        events = sink.all_events()
+        assert [name for name, _ in events] == ["message_start", "ping", "content_block_start", "content_block_delta", "error"]
+        assert events[3][1]["delta"]["text"] == "part"  # what came before the failure reached the client
+        assert events[-1] == ("error", {"type": "error", "error": {"type": expected, "message": "slow down"}})
+        assert fields["error_event"].startswith(expected)
+    elif isinstance(expected, str):  # JSON: nothing was sent yet, so the error is the answer
+        with pytest.raises(cp.ProxyError) as caught:
+            exchange.run(attempts)
+        assert caught.value.error_type == expected and not sink.committed
+    else:
+        exchange.run(attempts)
+        events = sink.all_events()
+        check_protocol(events)
+        message = cp.fold_events(events)
+        text = "".join(b.get("text", "") for b in message["content"])
+        assert (text, message["stop_reason"]) == expected
+        assert message["model"] == "claude-sonnet-4-6"  # the model the client asked for, whatever answered
+        assert sink.calls[0] == ("start",) and sink.calls[-1][0] == "end"
+        assert fields["mode"] == ("stream" if streams else "json") and fields["via"] == "scripted"
+        assert fields["output_tokens"] == message["usage"]["output_tokens"]
+    assert [path.opened for path in paths] == opened
+    assert all(path.script.closed for path in paths if path.opened)  # every call opened is closed
+    if opened[1:2] == [1]:
+        assert fields["fallbacks"] == ["openai/model-1 after " + str(429 if "429" in case else 504)]
+
+
+def test_exchange_keeps_a_silent_stream_alive_and_json_waits():
+    for streams in (True, False):
+        path = ScriptedPath([None, None, None, B([text_chunk("late"), STOP], True)])
+        config = cp.Config.from_env({"KEEPALIVE_SECONDS": "0.05", "REQUEST_TIMEOUT": "5"})
+        sink = Recorder(streams)
+        cp.Exchange(config, sink).run([scripted_attempt(path)])
+        events = sink.all_events()
+        keepalives = [e for e in events if e[0] == "ping"]
+        check_protocol([e for e in events if e[0] != "content_block_delta" or e[1]["delta"].get("text") != ""
+                        and e[1]["delta"].get("thinking") != ""])  # keep-alive deltas are empty on purpose
+        assert cp.fold_events(events)["content"][-1] == {"type": "text", "text": "late"}
+        if streams:  # committed by the first keep-alive: the head and message_start went out while waiting
+            assert sink.calls[0] == ("start",) and len(keepalives) >= 3 and sink.calls[1][1][0][0] == "message_start"
+        else:
+            assert len(keepalives) == 1 and len(sink.calls) == 2  # message_start's ping; one answer at the end
+
+
+@pytest.mark.parametrize("watch, status, error_type", [
+    ({"client_gone": lambda: True}, None, None),
+    ({"shutting_down": lambda: True}, 529, "overloaded_error"),
+    ({"started_at": -1e9}, 504, "timeout_error"),  # past the REQUEST_DEADLINE
+])
+def test_exchange_stops_for_the_client_the_shutdown_and_the_deadline(watch, status, error_type):
+    paths = [ScriptedPath([None] * 50), ScriptedPath([B([STOP], True)])]
+    config = cp.Config.from_env({"REQUEST_TIMEOUT": "30", "KEEPALIVE_SECONDS": "60"})
+    exchange = cp.Exchange(config, Recorder(True), **watch)
+    if status is None:
+        with pytest.raises(cp.ClientGone):
+            exchange.run([scripted_attempt(path) for path in paths])
+    else:
+        with pytest.raises(cp.ProxyError) as caught:
+            exchange.run([scripted_attempt(path) for path in paths])
+        assert (caught.value.status, caught.value.error_type, caught.value.final) == (status, error_type, True)
+    assert paths[0].script.closed and paths[0].script.reads <= 2 and paths[1].opened == 0  # no fallback after these
+
+
+def test_litellm_call_gives_what_came_before_a_failure_then_the_failure():
+    def request():
+        def chunks():
+            yield text_chunk("a")
+            yield text_chunk("b")
+            raise cp.ProviderHTTPError(500, "broke")
+        return chunks()
+
+    call = cp.LitellmCall(request, stream=True, lease=None)
+    items, give_up = [], time.monotonic() + TIMEOUT
+    with pytest.raises(cp.ProviderHTTPError, match="broke"):
+        while time.monotonic() < give_up:
+            batch = call.read(0.05)
+            if batch is not None:
+                assert not batch.end
+                items += batch.items
+    assert [c["choices"][0]["delta"]["content"] for c in items] == ["a", "b"]
+
+
+# ----------------------------------------------------------------------------------------
 # end-to-end: the anthropic SDK -> proxy -> real litellm -> fake provider
 # ----------------------------------------------------------------------------------------
 
