@@ -40,39 +40,8 @@ real environment wins over it, and flags win over both):
     <PROVIDER>_API_BASE    a base URL: GROQ_API_BASE, MOONSHOT_API_BASE, GEMINI_API_BASE,
                            DEEPSEEK_API_BASE, OLLAMA_API_BASE, HOSTED_VLLM_API_BASE ...;
                            OpenAI's is OPENAI_BASE_URL (or OPENAI_API_BASE)
-  model routing
-    PREFERRED_PROVIDER     prefix for bare model names                     (openai)
-    BIG_MODEL              sonnet, opus and other Claude names             (gpt-4.1)
-    SMALL_MODEL            haiku names                                     (gpt-4.1-mini)
-    MIDDLE_MODEL           sonnet names                                    (BIG_MODEL)
-    OPUS_MODEL             opus names                                      (BIG_MODEL)
-    THINK_MODEL            requests that ask for thinking                  (unset)
-    LONG_CONTEXT_MODEL     requests whose input exceeds the threshold      (unset)
-    LONG_CONTEXT_THRESHOLD input tokens for LONG_CONTEXT_MODEL             (60000)
-    VISION_MODEL           requests with images                            (unset)
-    FALLBACK_MODELS        comma list tried on 429, 5xx, no connection     (unset)
-  server
-    HOST / PORT            where to listen                                 (127.0.0.1 / 8082)
-    PROXY_API_KEY          when set, clients must send it (x-api-key or Bearer)
-    KEEPALIVE_SECONDS      provider silence before keep-alive events       (15)
-    SHUTDOWN_GRACE         seconds in-flight requests get on SIGTERM       (10)
-  limits
-    MAX_TOKENS_LIMIT       cap for max_tokens                              (the model's own)
-    MAX_BODY_MB            largest request body                            (32)
-    MAX_CONCURRENCY        /v1/messages at once; more get 529              (256)
-    REQUEST_TIMEOUT        seconds of provider silence                     (600)
-    CONNECT_TIMEOUT        seconds to connect to the provider              (10)
-    REQUEST_DEADLINE       seconds one request may take, start to end      (3600)
-    CLIENT_TIMEOUT         seconds a client may stay silent                (120)
-  provider calls
-    PROXY_VIA              auto or litellm (also --via)                    (auto)
-                           auto: OpenAI-compatible providers (OpenAI, Groq, Moonshot,
-                           DeepSeek, OpenRouter, Ollama, vLLM ...) over the proxy's own
-                           HTTP client, every other provider through litellm;
-                           litellm: every provider through litellm
-  logging
-    LOG_LEVEL              debug, info, warning, error                     (info)
-    LOG_FORMAT             text, or json (one object per line)             (text)
+  settings                 model routing, server, limits, provider calls, logging: each
+                           with its default in --help and the README (from SETTINGS)
 
 The client's own x-api-key is never forwarded: each provider gets the key from its
 own variable, and nothing in a request body can choose where the proxy connects.
@@ -189,7 +158,7 @@ SETTINGS = (
 
     Setting("LOG_LEVEL", "log_level", "choice", "info", "log verbosity: debug, info, warning or error", "logging",
             choices=LOG_LEVELS, flag="--log-level"),
-    Setting("LOG_FORMAT", "log_format", "choice", "text", "text, or json (one object per line)", "logging",
+    Setting("LOG_FORMAT", "log_format", "choice", "text", "text, or json: one object per line", "logging",
             choices=LOG_FORMATS, flag="--log-format"),
 )
 
@@ -317,7 +286,7 @@ def settings_help() -> str:
     """
     import textwrap  # only --help needs it
 
-    lines = ["Settings (the default in parentheses):"]
+    lines = []
     for group in dict.fromkeys(setting.group for setting in SETTINGS):
         lines.append(f"  {group}")
         for setting in [s for s in SETTINGS if s.group == group]:
@@ -3830,18 +3799,19 @@ def launch(server: Server, command: list) -> int:
 
 def main(argv=None) -> int:
     own, command = split_command(list(sys.argv[1:] if argv is None else argv))
+    doc = __doc__[__doc__.index("Environment ("):]
+    settings = doc.index("  settings ")  # the docstring's pointer to --help; --help puts the listing there
     parser = argparse.ArgumentParser(
         prog="claude_proxy.py", formatter_class=argparse.RawDescriptionHelpFormatter,
         usage="%(prog)s [options]\n       %(prog)s [options] -- claude [args...]",
-        description=__doc__.split("\n\n")[1], epilog=__doc__[__doc__.index("Environment ("):].rstrip())
-    parser.add_argument("--host", help="address to listen on (env HOST, default 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="port to listen on (env PORT, default 8082; 0 picks a free one)")
-    parser.add_argument("--log-level", choices=LOG_LEVELS, help="log verbosity (env LOG_LEVEL, default info)")
-    parser.add_argument("--log-format", choices=LOG_FORMATS, help="text, or one JSON object per line (env LOG_FORMAT)")
+        description=__doc__.split("\n\n")[1],
+        epilog=doc[:settings] + settings_help() + doc[doc.index("\n\n", settings):].rstrip())
+    for setting in (s for s in SETTINGS if s.flag):  # dest is the Config field the flag replaces
+        parser.add_argument(setting.flag, dest=setting.field, type=int if setting.kind == "int" else None,
+                            choices=setting.choices or None, metavar=None if setting.choices else setting.variable,
+                            help=f"{setting.help} (env {setting.variable}, default {shown_default(setting)})")
     parser.add_argument("--log-file", metavar="PATH", help="write the log there instead of standard error "
                                                            "(when launching a command: default a file in the temp folder)")
-    parser.add_argument("--via", choices=VIAS, help="auto: OpenAI-compatible providers over the proxy's own HTTP "
-                                                     "client; litellm: every call through litellm (env PROXY_VIA)")
     parser.add_argument("--env-file", metavar="PATH",
                         help="variables to load (default: .env in the working directory, if any); the real environment wins")
     parser.add_argument("--doctor", action="store_true",
@@ -3860,8 +3830,7 @@ def main(argv=None) -> int:
             os.environ.setdefault(name, value)  # litellm reads some variables itself (cloud credentials)
     problems: list = []
     config = Config.from_env(os.environ, problems)
-    flags = {"host": args.host, "port": args.port, "log_level": args.log_level, "log_format": args.log_format,
-             "via": args.via}
+    flags = {s.field: getattr(args, s.field) for s in SETTINGS if s.flag}
     config = dataclasses.replace(config, **{k: v for k, v in flags.items() if v is not None})
     log_file = args.log_file
     if command:  # a private proxy for one command: loopback, a free port, the log out of the terminal's way

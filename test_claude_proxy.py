@@ -3558,13 +3558,46 @@ def test_config_problems_name_the_variable_and_the_fix():
     assert any("PORT='eighty'" in p for p in lenient) and any("KEEPALIVE_SECONDS" in p for p in lenient)
 
 
-def test_help_lists_every_variable_and_flag():
+# Read by name, one per provider, so not settings: README's table, the docstring and --help
+# describe them as families.
+NOT_SETTINGS = {"<PROVIDER>_API_KEY", "<PROVIDER>_API_BASE"}
+
+
+def readme_configuration() -> dict:
+    """README's Configuration table: {variable: (its default, the first cell)} for each row
+    that names one; "| `--port` / `PORT` | `8082` | ..." -> {"PORT": ("8082", "`--port` / `PORT`")}."""
+    with open(os.path.join(os.path.dirname(cp.__file__), "README.md"), encoding="utf-8") as handle:
+        text = handle.read()
+    section = text[text.index("\n## Configuration\n"):]
+    section = section[:section.index("\n## ", 1)]
+    rows = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) >= 3:
+            for name in re.findall(r"`([^`]+)`", cells[0]):
+                if re.fullmatch(r"[A-Z<][A-Z0-9_<>]*", name):
+                    rows[name] = (cells[1].replace("`", ""), cells[0])
+    return rows
+
+
+def test_readme_and_help_list_every_setting_with_its_default():
     help_text = subprocess.run([sys.executable, cp.__file__, "--help"], capture_output=True, text=True, timeout=TIMEOUT).stdout
-    variables = {setting.variable for setting in cp.SETTINGS}
-    assert len(variables) > 20
-    for name in variables:
-        assert name in help_text, name
-    for flag in ("--host", "--port", "--log-level", "--log-format", "--log-file", "--env-file", "-- claude"):
+    flowing = " ".join(help_text.split())  # argparse wraps flag help where it likes
+    readme = readme_configuration()
+    assert len(cp.SETTINGS) > 20
+    for setting in cp.SETTINGS:
+        default = cp.shown_default(setting)
+        assert setting.variable in readme, f"{setting.variable} is not in README's Configuration table"
+        assert readme[setting.variable][0] == default, (setting.variable, readme[setting.variable][0], default)
+        assert re.search(rf"^    {setting.variable} +\S.*\({re.escape(default or 'unset')}\)$", help_text, re.M), setting.variable
+        if setting.flag:
+            assert f"`{setting.flag}`" in readme[setting.variable][1], setting.flag
+            assert f"{setting.flag} " in help_text and f"(env {setting.variable}, default {default})" in flowing, setting.flag
+        assert not re.search(rf"^\s+{setting.variable}\b", cp.__doc__, re.M), f"the docstring lists {setting.variable}"
+    assert set(readme) - set(SETTING) == NOT_SETTINGS  # every row that names a variable names a setting, or a family
+    for family in NOT_SETTINGS:
+        assert family in help_text and family in cp.__doc__, family
+    for flag in ("--host", "--port", "--log-level", "--log-format", "--log-file", "--env-file", "--via", "--doctor", "-- claude"):
         assert flag in help_text, flag
 
 
