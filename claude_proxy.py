@@ -40,39 +40,8 @@ real environment wins over it, and flags win over both):
     <PROVIDER>_API_BASE    a base URL: GROQ_API_BASE, MOONSHOT_API_BASE, GEMINI_API_BASE,
                            DEEPSEEK_API_BASE, OLLAMA_API_BASE, HOSTED_VLLM_API_BASE ...;
                            OpenAI's is OPENAI_BASE_URL (or OPENAI_API_BASE)
-  model routing
-    PREFERRED_PROVIDER     prefix for bare model names                     (openai)
-    BIG_MODEL              sonnet, opus and other Claude names             (gpt-4.1)
-    SMALL_MODEL            haiku names                                     (gpt-4.1-mini)
-    MIDDLE_MODEL           sonnet names                                    (BIG_MODEL)
-    OPUS_MODEL             opus names                                      (BIG_MODEL)
-    THINK_MODEL            requests that ask for thinking                  (unset)
-    LONG_CONTEXT_MODEL     requests whose input exceeds the threshold      (unset)
-    LONG_CONTEXT_THRESHOLD input tokens for LONG_CONTEXT_MODEL             (60000)
-    VISION_MODEL           requests with images                            (unset)
-    FALLBACK_MODELS        comma list tried on 429, 5xx, no connection     (unset)
-  server
-    HOST / PORT            where to listen                                 (127.0.0.1 / 8082)
-    PROXY_API_KEY          when set, clients must send it (x-api-key or Bearer)
-    KEEPALIVE_SECONDS      provider silence before keep-alive events       (15)
-    SHUTDOWN_GRACE         seconds in-flight requests get on SIGTERM       (10)
-  limits
-    MAX_TOKENS_LIMIT       cap for max_tokens                              (the model's own)
-    MAX_BODY_MB            largest request body                            (32)
-    MAX_CONCURRENCY        /v1/messages at once; more get 529              (256)
-    REQUEST_TIMEOUT        seconds of provider silence                     (600)
-    CONNECT_TIMEOUT        seconds to connect to the provider              (10)
-    REQUEST_DEADLINE       seconds one request may take, start to end      (3600)
-    CLIENT_TIMEOUT         seconds a client may stay silent                (120)
-  provider calls
-    PROXY_VIA              auto or litellm (also --via)                    (auto)
-                           auto: OpenAI-compatible providers (OpenAI, Groq, Moonshot,
-                           DeepSeek, OpenRouter, Ollama, vLLM ...) over the proxy's own
-                           HTTP client, every other provider through litellm;
-                           litellm: every provider through litellm
-  logging
-    LOG_LEVEL              debug, info, warning, error                     (info)
-    LOG_FORMAT             text, or json (one object per line)             (text)
+  settings                 model routing, server, limits, provider calls, logging: each
+                           with its default in --help and the README (from SETTINGS)
 
 The client's own x-api-key is never forwarded: each provider gets the key from its
 own variable, and nothing in a request body can choose where the proxy connects.
@@ -118,116 +87,213 @@ class ConfigError(ValueError):
     """A configuration value is malformed; the message names the variable."""
 
 
-def _env_number(env: Mapping[str, str], name: str, default, kind, minimum, problems=None):
-    """A number from the environment. A malformed one raises ConfigError, or, when a
-    `problems` list is given, is reported there and replaced by the default."""
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("text", "json")
+VIAS = ("auto", "litellm")
+
+
+class Setting(NamedTuple):
+    """One row of SETTINGS: an environment variable and the Config field it sets.
+
+    kind says how the variable's text is read (READERS): "text" as written, "lowercase",
+    "choice" (lower-cased, one of `choices`), "int", "float", "comma list" (a tuple) or
+    "megabytes" (a float; the field holds bytes). `default` is in the variable's own units
+    (MAX_BODY_MB's is 32, max_body_bytes's 33554432); None means no value (MAX_TOKENS_LIMIT:
+    the model's own limit). `minimum` bounds a number. `shown` is how --help and the README
+    give the default when the value alone would mislead (MIDDLE_MODEL's "" is "BIG_MODEL").
+    `flag` is the command-line flag that overrides the variable, where there is one.
+    """
+
+    variable: str
+    field: str
+    kind: str
+    default: object
+    help: str
+    group: str
+    minimum: float | None = None
+    choices: tuple = ()
+    flag: str | None = None
+    shown: str | None = None
+
+
+# Every setting, in the order --help lists them. Config, --help and the README check read
+# this table, so a setting is added (or its default changed) here and only here.
+SETTINGS = (
+    Setting("PREFERRED_PROVIDER", "preferred_provider", "lowercase", "openai", "prefix for bare model names", "model routing"),
+    Setting("BIG_MODEL", "big_model", "text", "gpt-4.1", "sonnet, opus and other Claude names", "model routing"),
+    Setting("SMALL_MODEL", "small_model", "text", "gpt-4.1-mini", "haiku names", "model routing"),
+    Setting("MIDDLE_MODEL", "middle_model", "text", "", "sonnet names", "model routing", shown="BIG_MODEL"),
+    Setting("OPUS_MODEL", "opus_model", "text", "", "opus names", "model routing", shown="BIG_MODEL"),
+    Setting("THINK_MODEL", "think_model", "text", "", "requests that ask for thinking", "model routing"),
+    Setting("LONG_CONTEXT_MODEL", "long_context_model", "text", "", "requests whose input exceeds the threshold", "model routing"),
+    Setting("LONG_CONTEXT_THRESHOLD", "long_context_threshold", "int", 60000, "input tokens for LONG_CONTEXT_MODEL",
+            "model routing", minimum=1),
+    Setting("VISION_MODEL", "vision_model", "text", "", "requests with images", "model routing"),
+    Setting("FALLBACK_MODELS", "fallback_models", "comma list", (), "comma list tried on 429, 5xx, no connection",
+            "model routing"),
+
+    Setting("HOST", "host", "text", "127.0.0.1", "address to listen on", "server", flag="--host"),
+    Setting("PORT", "port", "int", 8082, "port to listen on; 0 picks a free one", "server", minimum=0, flag="--port"),
+    Setting("PROXY_API_KEY", "proxy_api_key", "text", "", "clients must send it (x-api-key or Bearer)", "server"),
+    Setting("KEEPALIVE_SECONDS", "keepalive_seconds", "float", 15.0, "provider silence before keep-alive events", "server",
+            minimum=0.05),
+    Setting("SHUTDOWN_GRACE", "shutdown_grace", "float", 10.0, "seconds in-flight requests get on SIGTERM", "server",
+            minimum=0),
+
+    Setting("MAX_TOKENS_LIMIT", "max_tokens_limit", "int", None, "cap for max_tokens", "limits", minimum=1,
+            shown="the model's own limit"),
+    Setting("MAX_BODY_MB", "max_body_bytes", "megabytes", 32, "largest request body", "limits", minimum=0.001),
+    Setting("MAX_CONCURRENCY", "max_concurrency", "int", 256, "/v1/messages at once; more get 529", "limits", minimum=1),
+    Setting("REQUEST_TIMEOUT", "request_timeout", "float", 600.0, "seconds of provider silence", "limits", minimum=0.05),
+    Setting("CONNECT_TIMEOUT", "connect_timeout", "float", 10.0, "seconds to connect to the provider", "limits",
+            minimum=0.05),
+    Setting("REQUEST_DEADLINE", "request_deadline", "float", 3600.0, "seconds one request may take, start to end", "limits",
+            minimum=0.05),
+    Setting("CLIENT_TIMEOUT", "client_timeout", "float", 120.0, "seconds a client may stay silent", "limits", minimum=0.05),
+
+    Setting("PROXY_VIA", "via", "choice", "auto",
+            "auto: OpenAI-compatible providers (OpenAI, Groq, Moonshot, DeepSeek, OpenRouter, Ollama, vLLM ...) over the "
+            "proxy's own HTTP client, every other provider through litellm; litellm: every provider through litellm",
+            "provider calls", choices=VIAS, flag="--via"),
+
+    Setting("LOG_LEVEL", "log_level", "choice", "info", "log verbosity: debug, info, warning or error", "logging",
+            choices=LOG_LEVELS, flag="--log-level"),
+    Setting("LOG_FORMAT", "log_format", "choice", "text", "text, or json: one object per line", "logging",
+            choices=LOG_FORMATS, flag="--log-format"),
+)
+
+# kind -> how a variable's (stripped, non-empty) text becomes its value. A ValueError means
+# the text is malformed, and the message names the reader: "PORT='http' is not a valid int".
+READERS = {
+    "text": str,
+    "lowercase": str.lower,
+    "choice": str.lower,  # LOG_LEVEL=DEBUG is as good as debug
+    "int": int,
+    "float": float,
+    "comma list": lambda text: tuple(item.strip() for item in text.split(",") if item.strip()),
+    "megabytes": float,
+}
+
+MEGABYTE = 1024 * 1024
+
+
+def field_value(setting: Setting, value):
+    """A setting's value, in the variable's units, as its Config field holds it.
+    Example: MAX_BODY_MB's 0.5 -> 524288 (bytes); PORT's 8082 -> 8082."""
+    return int(value * MEGABYTE) if setting.kind == "megabytes" and value is not None else value
+
+
+def shown_default(setting: Setting) -> str:
+    """A setting's default as --help and the README's table give it, "" for none.
+    Example: PORT -> "8082", REQUEST_TIMEOUT -> "600", MIDDLE_MODEL -> "BIG_MODEL", THINK_MODEL -> ""."""
+    if setting.shown is not None:
+        return setting.shown
+    if setting.default in (None, "", ()):
+        return ""
+    return f"{setting.default:g}" if isinstance(setting.default, float) else str(setting.default)
+
+
+def _reading(setting: Setting, text: str) -> tuple:
+    """(the value of non-empty text, "") or (None, what is wrong with it).
+    Example: PORT "8083" -> (8083, ""); PORT "-1" -> (None, "must be at least 0")."""
+    read = READERS[setting.kind]
     try:
-        value = kind(raw)
-        if not math.isfinite(value):
-            raise ValueError(raw)
-        if value < minimum:
-            raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
-    except (ValueError, ConfigError) as exc:
-        message = str(exc) if isinstance(exc, ConfigError) else f"{name}={raw!r} is not a valid {kind.__name__}"
+        value = read(text)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(text)  # "inf" and "nan" parse, but no timeout or size can be either
+    except ValueError:
+        return None, f"is not a valid {read.__name__}"
+    if setting.choices and value not in setting.choices:
+        return None, f"must be one of {', '.join(setting.choices)}"
+    if setting.minimum is not None and value < setting.minimum:
+        return None, f"must be at least {setting.minimum}"
+    return value, ""
+
+
+def read_setting(setting: Setting, env: Mapping[str, str], problems: list | None = None):
+    """One setting's value from `env`, as its Config field holds it; unset or blank gives the
+    default. Malformed text raises ConfigError naming the variable, or, when a `problems`
+    list is given, is reported there and the default used.
+
+    Example: {"MAX_BODY_MB": "0.5"} -> 524288; {"LOG_LEVEL": "DEBUG"} -> "debug";
+    {"PORT": "http"} -> ConfigError("PORT='http' is not a valid int"), or with problems
+    8082 and "PORT='http' is not a valid int; using the default, 8082".
+    """
+    text = env.get(setting.variable, "").strip()
+    value, wrong = _reading(setting, text) if text else (setting.default, "")
+    if wrong:
+        message = f"{setting.variable}={text!r} {wrong}"
         if problems is None:
-            raise ConfigError(message) from None
-        problems.append(f"{message}; using the default, {default}")
-        return default
-    return value
+            raise ConfigError(message)
+        problems.append(f"{message}; using the default, {shown_default(setting) or 'none'}")
+        value = setting.default
+    return field_value(setting, value)
+
+
+# Each Config field's default, from its SETTINGS row.
+DEFAULTS = {setting.field: field_value(setting, setting.default) for setting in SETTINGS}
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    """Everything the proxy reads from its environment, parsed once.
+    """Everything the proxy reads from its environment, parsed once. One field per row of
+    SETTINGS, whose default it takes; the row says which variable sets it and how.
 
     Example: Config.from_env({"BIG_MODEL": "groq/llama-3.3-70b-versatile"}).big_model
     -> "groq/llama-3.3-70b-versatile". Tests pass plain dicts; main() passes os.environ.
     """
 
-    host: str = "127.0.0.1"
-    port: int = 8082
-    log_level: str = "info"
-    log_format: str = "text"
-    preferred_provider: str = "openai"
-    big_model: str = "gpt-4.1"
-    small_model: str = "gpt-4.1-mini"
-    middle_model: str = ""  # sonnet, when set (else BIG_MODEL)
-    opus_model: str = ""  # opus, when set (else BIG_MODEL)
-    think_model: str = ""  # requests that ask for thinking
-    long_context_model: str = ""  # requests whose counted input exceeds long_context_threshold
-    long_context_threshold: int = 60000
-    vision_model: str = ""  # requests with images
-    fallback_models: tuple = ()  # tried in order on a 429, 5xx or connection failure
-    request_timeout: float = 600.0  # the provider's silence, once connected
-    connect_timeout: float = 10.0
-    request_deadline: float = 3600.0  # the longest one request may take, start to end
-    client_timeout: float = 120.0  # a client's silence while sending a request, or between requests
-    proxy_api_key: str = dataclasses.field(default="", repr=False)
-    max_concurrency: int = 256
-    shutdown_grace: float = 10.0
-    max_tokens_limit: int | None = None
-    max_body_bytes: int = 32 * 1024 * 1024
-    keepalive_seconds: float = 15.0
-    via: str = "auto"  # "auto": OpenAI-compatible providers over the proxy's own client; "litellm": all through litellm
+    host: str = DEFAULTS["host"]
+    port: int = DEFAULTS["port"]
+    log_level: str = DEFAULTS["log_level"]
+    log_format: str = DEFAULTS["log_format"]
+    preferred_provider: str = DEFAULTS["preferred_provider"]
+    big_model: str = DEFAULTS["big_model"]
+    small_model: str = DEFAULTS["small_model"]
+    middle_model: str = DEFAULTS["middle_model"]  # sonnet, when set (else BIG_MODEL)
+    opus_model: str = DEFAULTS["opus_model"]  # opus, when set (else BIG_MODEL)
+    think_model: str = DEFAULTS["think_model"]  # requests that ask for thinking
+    long_context_model: str = DEFAULTS["long_context_model"]  # requests whose counted input exceeds long_context_threshold
+    long_context_threshold: int = DEFAULTS["long_context_threshold"]
+    vision_model: str = DEFAULTS["vision_model"]  # requests with images
+    fallback_models: tuple = DEFAULTS["fallback_models"]  # tried in order on a 429, 5xx or connection failure
+    request_timeout: float = DEFAULTS["request_timeout"]  # the provider's silence, once connected
+    connect_timeout: float = DEFAULTS["connect_timeout"]
+    request_deadline: float = DEFAULTS["request_deadline"]  # the longest one request may take, start to end
+    client_timeout: float = DEFAULTS["client_timeout"]  # a client's silence while sending a request, or between requests
+    proxy_api_key: str = dataclasses.field(default=DEFAULTS["proxy_api_key"], repr=False)
+    max_concurrency: int = DEFAULTS["max_concurrency"]
+    shutdown_grace: float = DEFAULTS["shutdown_grace"]
+    max_tokens_limit: int | None = DEFAULTS["max_tokens_limit"]  # None: the model's own output limit
+    max_body_bytes: int = DEFAULTS["max_body_bytes"]
+    keepalive_seconds: float = DEFAULTS["keepalive_seconds"]
+    via: str = DEFAULTS["via"]  # "auto": OpenAI-compatible providers over the proxy's own client; "litellm": all through litellm
     # The raw environment, for provider keys and base URLs. repr=False: never logged.
     env: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], problems: list | None = None) -> Config:
-        """Parse the environment. Strict by default (a malformed value raises ConfigError
-        naming the variable); with a `problems` list, each is reported there instead and
-        the default used, so the proxy can start with the rest."""
-
-        def choice(name, allowed, default):
-            value = env.get(name, "").strip().lower() or default
-            if value in allowed:
-                return value
-            message = f"{name}={value!r} must be one of {', '.join(allowed)}"
-            if problems is None:
-                raise ConfigError(message)
-            problems.append(f"{message}; using {default}")
-            return default
-
-        def number(name, default, kind, minimum):
-            return _env_number(env, name, default, kind, minimum, problems)
-
-        level = choice("LOG_LEVEL", LOG_LEVELS, "info")
-        return cls(
-            host=env.get("HOST", "").strip() or cls.host,
-            port=number("PORT", cls.port, int, 0),
-            log_level=level,
-            log_format=choice("LOG_FORMAT", LOG_FORMATS, "text"),
-            preferred_provider=env.get("PREFERRED_PROVIDER", "").strip().lower() or cls.preferred_provider,
-            big_model=env.get("BIG_MODEL", "").strip() or cls.big_model,
-            small_model=env.get("SMALL_MODEL", "").strip() or cls.small_model,
-            middle_model=env.get("MIDDLE_MODEL", "").strip(),
-            opus_model=env.get("OPUS_MODEL", "").strip(),
-            think_model=env.get("THINK_MODEL", "").strip(),
-            long_context_model=env.get("LONG_CONTEXT_MODEL", "").strip(),
-            long_context_threshold=number("LONG_CONTEXT_THRESHOLD", cls.long_context_threshold, int, 1),
-            vision_model=env.get("VISION_MODEL", "").strip(),
-            fallback_models=tuple(m.strip() for m in env.get("FALLBACK_MODELS", "").split(",") if m.strip()),
-            request_timeout=number("REQUEST_TIMEOUT", cls.request_timeout, float, 0.05),
-            connect_timeout=number("CONNECT_TIMEOUT", cls.connect_timeout, float, 0.05),
-            request_deadline=number("REQUEST_DEADLINE", cls.request_deadline, float, 0.05),
-            client_timeout=number("CLIENT_TIMEOUT", cls.client_timeout, float, 0.05),
-            proxy_api_key=env.get("PROXY_API_KEY", "").strip(),
-            max_concurrency=number("MAX_CONCURRENCY", cls.max_concurrency, int, 1),
-            shutdown_grace=number("SHUTDOWN_GRACE", cls.shutdown_grace, float, 0),
-            max_tokens_limit=number("MAX_TOKENS_LIMIT", None, int, 1),
-            max_body_bytes=int(number("MAX_BODY_MB", 32, float, 0.001) * 1024 * 1024),
-            keepalive_seconds=number("KEEPALIVE_SECONDS", cls.keepalive_seconds, float, 0.05),
-            via=choice("PROXY_VIA", VIAS, "auto"),
-            env=dict(env),
-        )
+        """Parse the environment, one SETTINGS row at a time. Strict by default (a malformed
+        value raises ConfigError naming the variable); with a `problems` list, each is
+        reported there instead and the default used, so the proxy can start with the rest."""
+        return cls(**{setting.field: read_setting(setting, env, problems) for setting in SETTINGS}, env=dict(env))
 
 
-LOG_LEVELS = ("debug", "info", "warning", "error")
-LOG_FORMATS = ("text", "json")
-VIAS = ("auto", "litellm")
+def settings_help() -> str:
+    """The settings part of --help: SETTINGS by group, each with its help and its default.
+    Example line (a longer help wraps under itself):
+        "    PORT                   port to listen on; 0 picks a free one           (8082)"
+    """
+    import textwrap  # only --help needs it
+
+    lines = []
+    for group in dict.fromkeys(setting.group for setting in SETTINGS):
+        lines.append(f"  {group}")
+        for setting in [s for s in SETTINGS if s.group == group]:
+            first, *more = textwrap.wrap(setting.help, 46)
+            lines.append(f"    {setting.variable:<22} {first:<48}({shown_default(setting) or 'unset'})")
+            lines += [f"{'':27}{line}" for line in more]
+    return "\n".join(lines)
 
 
 def parse_dotenv(text: str) -> dict:
@@ -3962,18 +4028,19 @@ def launch(server: Server, command: list) -> int:
 
 def main(argv=None) -> int:
     own, command = split_command(list(sys.argv[1:] if argv is None else argv))
+    doc = __doc__[__doc__.index("Environment ("):]
+    settings = doc.index("  settings ")  # the docstring's pointer to --help; --help puts the listing there
     parser = argparse.ArgumentParser(
         prog="claude_proxy.py", formatter_class=argparse.RawDescriptionHelpFormatter,
         usage="%(prog)s [options]\n       %(prog)s [options] -- claude [args...]",
-        description=__doc__.split("\n\n")[1], epilog=__doc__[__doc__.index("Environment ("):].rstrip())
-    parser.add_argument("--host", help="address to listen on (env HOST, default 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="port to listen on (env PORT, default 8082; 0 picks a free one)")
-    parser.add_argument("--log-level", choices=LOG_LEVELS, help="log verbosity (env LOG_LEVEL, default info)")
-    parser.add_argument("--log-format", choices=LOG_FORMATS, help="text, or one JSON object per line (env LOG_FORMAT)")
+        description=__doc__.split("\n\n")[1],
+        epilog=doc[:settings] + settings_help() + doc[doc.index("\n\n", settings):].rstrip())
+    for setting in (s for s in SETTINGS if s.flag):  # dest is the Config field the flag replaces
+        parser.add_argument(setting.flag, dest=setting.field, type=int if setting.kind == "int" else None,
+                            choices=setting.choices or None, metavar=None if setting.choices else setting.variable,
+                            help=f"{setting.help} (env {setting.variable}, default {shown_default(setting)})")
     parser.add_argument("--log-file", metavar="PATH", help="write the log there instead of standard error "
                                                            "(when launching a command: default a file in the temp folder)")
-    parser.add_argument("--via", choices=VIAS, help="auto: OpenAI-compatible providers over the proxy's own HTTP "
-                                                     "client; litellm: every call through litellm (env PROXY_VIA)")
     parser.add_argument("--env-file", metavar="PATH",
                         help="variables to load (default: .env in the working directory, if any); the real environment wins")
     parser.add_argument("--doctor", action="store_true",
@@ -3992,8 +4059,7 @@ def main(argv=None) -> int:
             os.environ.setdefault(name, value)  # litellm reads some variables itself (cloud credentials)
     problems: list = []
     config = Config.from_env(os.environ, problems)
-    flags = {"host": args.host, "port": args.port, "log_level": args.log_level, "log_format": args.log_format,
-             "via": args.via}
+    flags = {s.field: getattr(args, s.field) for s in SETTINGS if s.flag}
     config = dataclasses.replace(config, **{k: v for k, v in flags.items() if v is not None})
     log_file = args.log_file
     if command:  # a private proxy for one command: loopback, a free port, the log out of the terminal's way

@@ -845,6 +845,74 @@ def test_config_never_shows_keys():
     assert "sk-secret-value" not in repr(config)
 
 
+SETTING = {setting.variable: setting for setting in cp.SETTINGS}
+
+# Every kind of setting: (variable, good text, the field's value, malformed text); None: the
+# kind takes any text.
+SETTING_CASES = [
+    ("BIG_MODEL", " groq/kimi-k2 ", "groq/kimi-k2", None),  # text
+    ("PREFERRED_PROVIDER", "Groq", "groq", None),  # lowercase
+    ("LOG_LEVEL", "DEBUG", "debug", "loud"),  # choice
+    ("PROXY_VIA", "LiteLLM", "litellm", "direct"),
+    ("PORT", "8083", 8083, "http"),  # int
+    ("PORT", "0", 0, "-1"),
+    ("LONG_CONTEXT_THRESHOLD", "1000", 1000, "1e5"),
+    ("MAX_TOKENS_LIMIT", "4096", 4096, "0"),  # int, unset by default
+    ("REQUEST_TIMEOUT", "2.5", 2.5, "soon"),  # float
+    ("SHUTDOWN_GRACE", "0", 0.0, "nan"),
+    ("CONNECT_TIMEOUT", "0.05", 0.05, "0.01"),
+    ("FALLBACK_MODELS", "groq/a, gemini/b,,", ("groq/a", "gemini/b"), None),  # comma list
+    ("MAX_BODY_MB", "0.5", 512 * 1024, "x"),  # megabytes, held in bytes
+    ("MAX_BODY_MB", "1", 1024 * 1024, "0"),
+]
+MALFORMED_SETTINGS = [(variable, bad) for variable, _, _, bad in SETTING_CASES if bad is not None]
+
+
+def test_setting_cases_cover_every_kind():
+    assert {SETTING[variable].kind for variable, *_ in SETTING_CASES} == set(cp.READERS)
+
+
+@pytest.mark.parametrize("variable, text, value, bad", SETTING_CASES)
+def test_setting_read(variable, text, value, bad):
+    field, problems = SETTING[variable].field, []
+    assert getattr(cp.Config.from_env({variable: text}, problems), field) == value and problems == []
+    assert getattr(cp.Config.from_env({variable: "  "}), field) == getattr(cp.Config(), field)  # blank is unset
+
+
+@pytest.mark.parametrize("variable, bad", MALFORMED_SETTINGS)
+def test_malformed_setting_strict(variable, bad):
+    with pytest.raises(cp.ConfigError, match=f"^{variable}={bad!r} "):
+        cp.Config.from_env({variable: bad})
+
+
+@pytest.mark.parametrize("variable, bad", MALFORMED_SETTINGS)
+def test_malformed_setting_lenient(variable, bad):
+    problems: list = []
+    config = cp.Config.from_env({variable: bad, "BIG_MODEL": "groq/kimi-k2"}, problems)
+    field = SETTING[variable].field
+    assert getattr(config, field) == getattr(cp.Config(), field) and config.big_model == "groq/kimi-k2"
+    assert len(problems) == 1 and problems[0].startswith(f"{variable}={bad!r} ")
+    assert problems[0].endswith(f"using the default, {cp.shown_default(SETTING[variable]) or 'none'}")
+
+
+def test_settings_table_drives_config():
+    fields = [f.name for f in cp.dataclasses.fields(cp.Config) if f.name != "env"]
+    assert sorted(fields) == sorted(s.field for s in cp.SETTINGS) and len(SETTING) == len(cp.SETTINGS)
+    assert cp.Config.from_env({}) == cp.Config() and cp.Config().max_body_bytes == 32 * 1024 * 1024
+    for setting in cp.SETTINGS:
+        assert setting.kind in cp.READERS and setting.help and setting.group, setting
+        assert all(choice in setting.help for choice in setting.choices), setting  # help says what it may be
+        if cp.shown_default(setting) and setting.shown is None:  # the default, written out, reads back as itself
+            assert cp.Config.from_env({setting.variable: cp.shown_default(setting)}) == cp.Config(), setting
+
+
+def test_only_config_reads_settings_from_the_environment():
+    source = open(cp.__file__, encoding="utf-8").read()
+    rest = source[:source.index("# configuration: the only reader")] + source[source.index("def parse_dotenv"):]
+    for setting in cp.SETTINGS:
+        assert not re.search(rf'(?:env|environ)(?:\.get\(|\[)\s*"{setting.variable}"|getenv\(\s*"{setting.variable}"', rest), setting
+
+
 @pytest.mark.parametrize("env, target, expected", [
     ({"OPENAI_API_KEY": "k1", "OPENAI_BASE_URL": "http://b"}, "openai/gpt-4.1", {"api_key": "k1", "api_base": "http://b"}),
     ({"OPENAI_API_KEY": "k1", "OPENAI_API_BASE": "http://c"}, "openai/gpt-4.1", {"api_key": "k1", "api_base": "http://c"}),
@@ -3691,16 +3759,46 @@ def test_config_problems_name_the_variable_and_the_fix():
     assert any("PORT='eighty'" in p for p in lenient) and any("KEEPALIVE_SECONDS" in p for p in lenient)
 
 
-def test_help_lists_every_variable_and_flag():
-    help_text = subprocess.run([sys.executable, cp.__file__, "--help"], capture_output=True, text=True, timeout=TIMEOUT).stdout
-    import inspect
+# Read by name, one per provider, so not settings: README's table, the docstring and --help
+# describe them as families.
+NOT_SETTINGS = {"<PROVIDER>_API_KEY", "<PROVIDER>_API_BASE"}
 
-    source = inspect.getsource(cp.Config.from_env)  # every variable the configuration reads
-    variables = set(re.findall(r'(?:env\.get|number|choice)\("([A-Z_]+)"', source))
-    assert len(variables) > 20
-    for name in variables:
-        assert name in help_text, name
-    for flag in ("--host", "--port", "--log-level", "--log-format", "--log-file", "--env-file", "-- claude"):
+
+def readme_configuration() -> dict:
+    """README's Configuration table: {variable: (its default, the first cell)} for each row
+    that names one; "| `--port` / `PORT` | `8082` | ..." -> {"PORT": ("8082", "`--port` / `PORT`")}."""
+    with open(os.path.join(os.path.dirname(cp.__file__), "README.md"), encoding="utf-8") as handle:
+        text = handle.read()
+    section = text[text.index("\n## Configuration\n"):]
+    section = section[:section.index("\n## ", 1)]
+    rows = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) >= 3:
+            for name in re.findall(r"`([^`]+)`", cells[0]):
+                if re.fullmatch(r"[A-Z<][A-Z0-9_<>]*", name):
+                    rows[name] = (cells[1].replace("`", ""), cells[0])
+    return rows
+
+
+def test_readme_and_help_list_every_setting_with_its_default():
+    help_text = subprocess.run([sys.executable, cp.__file__, "--help"], capture_output=True, text=True, timeout=TIMEOUT).stdout
+    flowing = " ".join(help_text.split())  # argparse wraps flag help where it likes
+    readme = readme_configuration()
+    assert len(cp.SETTINGS) > 20
+    for setting in cp.SETTINGS:
+        default = cp.shown_default(setting)
+        assert setting.variable in readme, f"{setting.variable} is not in README's Configuration table"
+        assert readme[setting.variable][0] == default, (setting.variable, readme[setting.variable][0], default)
+        assert re.search(rf"^    {setting.variable} +\S.*\({re.escape(default or 'unset')}\)$", help_text, re.M), setting.variable
+        if setting.flag:
+            assert f"`{setting.flag}`" in readme[setting.variable][1], setting.flag
+            assert f"{setting.flag} " in help_text and f"(env {setting.variable}, default {default})" in flowing, setting.flag
+        assert not re.search(rf"^\s+{setting.variable}\b", cp.__doc__, re.M), f"the docstring lists {setting.variable}"
+    assert set(readme) - set(SETTING) == NOT_SETTINGS  # every row that names a variable names a setting, or a family
+    for family in NOT_SETTINGS:
+        assert family in help_text and family in cp.__doc__, family
+    for flag in ("--host", "--port", "--log-level", "--log-format", "--log-file", "--env-file", "--via", "--doctor", "-- claude"):
         assert flag in help_text, flag
 
 
