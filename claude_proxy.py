@@ -4026,8 +4026,8 @@ def launch(server: Server, command: list) -> int:
         server.server_close()
 
 
-def main(argv=None) -> int:
-    own, command = split_command(list(sys.argv[1:] if argv is None else argv))
+def argument_parser() -> argparse.ArgumentParser:
+    """The command line: the flags of SETTINGS, then the proxy's own; --help lists every setting."""
     doc = __doc__[__doc__.index("Environment ("):]
     settings = doc.index("  settings ")  # the docstring's pointer to --help; --help puts the listing there
     parser = argparse.ArgumentParser(
@@ -4046,17 +4046,30 @@ def main(argv=None) -> int:
     parser.add_argument("--doctor", action="store_true",
                         help="check the configuration and send each routed model the requests Claude Code sends; "
                              "print what passes and how to fix what fails (exit status 0 only if all pass)")
-    args = parser.parse_args(own)
+    return parser
+
+
+def load_env_file(path: str) -> str | None:
+    """Load a .env file into os.environ under the variables already set (litellm reads some
+    variables itself: cloud credentials). None when done, else what went wrong."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            loaded = parse_dotenv(handle.read())
+    except OSError as exc:
+        return f"cannot read --env-file {path}: {exc.strerror}"
+    for name, value in loaded.items():
+        os.environ.setdefault(name, value)
+    return None
+
+
+def main(argv=None) -> int:
+    own, command = split_command(list(sys.argv[1:] if argv is None else argv))
+    args = argument_parser().parse_args(own)
     env_file = args.env_file or (".env" if os.path.isfile(".env") else None)
-    if env_file:
-        try:
-            with open(env_file, encoding="utf-8") as handle:
-                loaded = parse_dotenv(handle.read())
-        except OSError as exc:
-            print(f"claude_proxy: cannot read --env-file {env_file}: {exc.strerror}", file=sys.stderr)
-            return 2
-        for name, value in loaded.items():
-            os.environ.setdefault(name, value)  # litellm reads some variables itself (cloud credentials)
+    failure = load_env_file(env_file) if env_file else None
+    if failure:
+        print(f"claude_proxy: {failure}", file=sys.stderr)
+        return 2
     problems: list = []
     config = Config.from_env(os.environ, problems)
     flags = {s.field: getattr(args, s.field) for s in SETTINGS if s.flag}
@@ -4087,7 +4100,11 @@ def main(argv=None) -> int:
         print(line, flush=True)
     for problem in problems:
         print(f"  WARNING: {problem}", flush=True)
+    return serve_until_stopped(server)
 
+
+def serve_until_stopped(server: Server) -> int:
+    """Serve until Ctrl-C or SIGTERM, then drain: requests in flight get SHUTDOWN_GRACE."""
     def stop(signum, frame):
         raise KeyboardInterrupt  # SIGTERM ends serve_forever as Ctrl-C does
 
@@ -4096,8 +4113,9 @@ def main(argv=None) -> int:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
-    print(f"claude_proxy stopping: {server.active} request(s) in flight get up to {config.shutdown_grace:g} s", flush=True)
-    left = server.drain(config.shutdown_grace)
+    grace = server.config.shutdown_grace
+    print(f"claude_proxy stopping: {server.active} request(s) in flight get up to {grace:g} s", flush=True)
+    left = server.drain(grace)
     server.server_close()
     print(f"claude_proxy stopped{f' ({left} request(s) cut off)' if left else ''}", flush=True)
     return 0
