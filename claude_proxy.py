@@ -40,39 +40,8 @@ real environment wins over it, and flags win over both):
     <PROVIDER>_API_BASE    a base URL: GROQ_API_BASE, MOONSHOT_API_BASE, GEMINI_API_BASE,
                            DEEPSEEK_API_BASE, OLLAMA_API_BASE, HOSTED_VLLM_API_BASE ...;
                            OpenAI's is OPENAI_BASE_URL (or OPENAI_API_BASE)
-  model routing
-    PREFERRED_PROVIDER     prefix for bare model names                     (openai)
-    BIG_MODEL              sonnet, opus and other Claude names             (gpt-4.1)
-    SMALL_MODEL            haiku names                                     (gpt-4.1-mini)
-    MIDDLE_MODEL           sonnet names                                    (BIG_MODEL)
-    OPUS_MODEL             opus names                                      (BIG_MODEL)
-    THINK_MODEL            requests that ask for thinking                  (unset)
-    LONG_CONTEXT_MODEL     requests whose input exceeds the threshold      (unset)
-    LONG_CONTEXT_THRESHOLD input tokens for LONG_CONTEXT_MODEL             (60000)
-    VISION_MODEL           requests with images                            (unset)
-    FALLBACK_MODELS        comma list tried on 429, 5xx, no connection     (unset)
-  server
-    HOST / PORT            where to listen                                 (127.0.0.1 / 8082)
-    PROXY_API_KEY          when set, clients must send it (x-api-key or Bearer)
-    KEEPALIVE_SECONDS      provider silence before keep-alive events       (15)
-    SHUTDOWN_GRACE         seconds in-flight requests get on SIGTERM       (10)
-  limits
-    MAX_TOKENS_LIMIT       cap for max_tokens                              (the model's own)
-    MAX_BODY_MB            largest request body                            (32)
-    MAX_CONCURRENCY        /v1/messages at once; more get 529              (256)
-    REQUEST_TIMEOUT        seconds of provider silence                     (600)
-    CONNECT_TIMEOUT        seconds to connect to the provider              (10)
-    REQUEST_DEADLINE       seconds one request may take, start to end      (3600)
-    CLIENT_TIMEOUT         seconds a client may stay silent                (120)
-  provider calls
-    PROXY_VIA              auto or litellm (also --via)                    (auto)
-                           auto: OpenAI-compatible providers (OpenAI, Groq, Moonshot,
-                           DeepSeek, OpenRouter, Ollama, vLLM ...) over the proxy's own
-                           HTTP client, every other provider through litellm;
-                           litellm: every provider through litellm
-  logging
-    LOG_LEVEL              debug, info, warning, error                     (info)
-    LOG_FORMAT             text, or json (one object per line)             (text)
+  settings                 model routing, server, limits, provider calls, logging: each
+                           with its default in --help and the README (from SETTINGS)
 
 The client's own x-api-key is never forwarded: each provider gets the key from its
 own variable, and nothing in a request body can choose where the proxy connects.
@@ -118,116 +87,213 @@ class ConfigError(ValueError):
     """A configuration value is malformed; the message names the variable."""
 
 
-def _env_number(env: Mapping[str, str], name: str, default, kind, minimum, problems=None):
-    """A number from the environment. A malformed one raises ConfigError, or, when a
-    `problems` list is given, is reported there and replaced by the default."""
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("text", "json")
+VIAS = ("auto", "litellm")
+
+
+class Setting(NamedTuple):
+    """One row of SETTINGS: an environment variable and the Config field it sets.
+
+    kind says how the variable's text is read (READERS): "text" as written, "lowercase",
+    "choice" (lower-cased, one of `choices`), "int", "float", "comma list" (a tuple) or
+    "megabytes" (a float; the field holds bytes). `default` is in the variable's own units
+    (MAX_BODY_MB's is 32, max_body_bytes's 33554432); None means no value (MAX_TOKENS_LIMIT:
+    the model's own limit). `minimum` bounds a number. `shown` is how --help and the README
+    give the default when the value alone would mislead (MIDDLE_MODEL's "" is "BIG_MODEL").
+    `flag` is the command-line flag that overrides the variable, where there is one.
+    """
+
+    variable: str
+    field: str
+    kind: str
+    default: object
+    help: str
+    group: str
+    minimum: float | None = None
+    choices: tuple = ()
+    flag: str | None = None
+    shown: str | None = None
+
+
+# Every setting, in the order --help lists them. Config, --help and the README check read
+# this table, so a setting is added (or its default changed) here and only here.
+SETTINGS = (
+    Setting("PREFERRED_PROVIDER", "preferred_provider", "lowercase", "openai", "prefix for bare model names", "model routing"),
+    Setting("BIG_MODEL", "big_model", "text", "gpt-4.1", "sonnet, opus and other Claude names", "model routing"),
+    Setting("SMALL_MODEL", "small_model", "text", "gpt-4.1-mini", "haiku names", "model routing"),
+    Setting("MIDDLE_MODEL", "middle_model", "text", "", "sonnet names", "model routing", shown="BIG_MODEL"),
+    Setting("OPUS_MODEL", "opus_model", "text", "", "opus names", "model routing", shown="BIG_MODEL"),
+    Setting("THINK_MODEL", "think_model", "text", "", "requests that ask for thinking", "model routing"),
+    Setting("LONG_CONTEXT_MODEL", "long_context_model", "text", "", "requests whose input exceeds the threshold", "model routing"),
+    Setting("LONG_CONTEXT_THRESHOLD", "long_context_threshold", "int", 60000, "input tokens for LONG_CONTEXT_MODEL",
+            "model routing", minimum=1),
+    Setting("VISION_MODEL", "vision_model", "text", "", "requests with images", "model routing"),
+    Setting("FALLBACK_MODELS", "fallback_models", "comma list", (), "comma list tried on 429, 5xx, no connection",
+            "model routing"),
+
+    Setting("HOST", "host", "text", "127.0.0.1", "address to listen on", "server", flag="--host"),
+    Setting("PORT", "port", "int", 8082, "port to listen on; 0 picks a free one", "server", minimum=0, flag="--port"),
+    Setting("PROXY_API_KEY", "proxy_api_key", "text", "", "clients must send it (x-api-key or Bearer)", "server"),
+    Setting("KEEPALIVE_SECONDS", "keepalive_seconds", "float", 15.0, "provider silence before keep-alive events", "server",
+            minimum=0.05),
+    Setting("SHUTDOWN_GRACE", "shutdown_grace", "float", 10.0, "seconds in-flight requests get on SIGTERM", "server",
+            minimum=0),
+
+    Setting("MAX_TOKENS_LIMIT", "max_tokens_limit", "int", None, "cap for max_tokens", "limits", minimum=1,
+            shown="the model's own limit"),
+    Setting("MAX_BODY_MB", "max_body_bytes", "megabytes", 32, "largest request body", "limits", minimum=0.001),
+    Setting("MAX_CONCURRENCY", "max_concurrency", "int", 256, "/v1/messages at once; more get 529", "limits", minimum=1),
+    Setting("REQUEST_TIMEOUT", "request_timeout", "float", 600.0, "seconds of provider silence", "limits", minimum=0.05),
+    Setting("CONNECT_TIMEOUT", "connect_timeout", "float", 10.0, "seconds to connect to the provider", "limits",
+            minimum=0.05),
+    Setting("REQUEST_DEADLINE", "request_deadline", "float", 3600.0, "seconds one request may take, start to end", "limits",
+            minimum=0.05),
+    Setting("CLIENT_TIMEOUT", "client_timeout", "float", 120.0, "seconds a client may stay silent", "limits", minimum=0.05),
+
+    Setting("PROXY_VIA", "via", "choice", "auto",
+            "auto: OpenAI-compatible providers (OpenAI, Groq, Moonshot, DeepSeek, OpenRouter, Ollama, vLLM ...) over the "
+            "proxy's own HTTP client, every other provider through litellm; litellm: every provider through litellm",
+            "provider calls", choices=VIAS, flag="--via"),
+
+    Setting("LOG_LEVEL", "log_level", "choice", "info", "log verbosity: debug, info, warning or error", "logging",
+            choices=LOG_LEVELS, flag="--log-level"),
+    Setting("LOG_FORMAT", "log_format", "choice", "text", "text, or json: one object per line", "logging",
+            choices=LOG_FORMATS, flag="--log-format"),
+)
+
+# kind -> how a variable's (stripped, non-empty) text becomes its value. A ValueError means
+# the text is malformed, and the message names the reader: "PORT='http' is not a valid int".
+READERS = {
+    "text": str,
+    "lowercase": str.lower,
+    "choice": str.lower,  # LOG_LEVEL=DEBUG is as good as debug
+    "int": int,
+    "float": float,
+    "comma list": lambda text: tuple(item.strip() for item in text.split(",") if item.strip()),
+    "megabytes": float,
+}
+
+MEGABYTE = 1024 * 1024
+
+
+def field_value(setting: Setting, value):
+    """A setting's value, in the variable's units, as its Config field holds it.
+    Example: MAX_BODY_MB's 0.5 -> 524288 (bytes); PORT's 8082 -> 8082."""
+    return int(value * MEGABYTE) if setting.kind == "megabytes" and value is not None else value
+
+
+def shown_default(setting: Setting) -> str:
+    """A setting's default as --help and the README's table give it, "" for none.
+    Example: PORT -> "8082", REQUEST_TIMEOUT -> "600", MIDDLE_MODEL -> "BIG_MODEL", THINK_MODEL -> ""."""
+    if setting.shown is not None:
+        return setting.shown
+    if setting.default in (None, "", ()):
+        return ""
+    return f"{setting.default:g}" if isinstance(setting.default, float) else str(setting.default)
+
+
+def _reading(setting: Setting, text: str) -> tuple:
+    """(the value of non-empty text, "") or (None, what is wrong with it).
+    Example: PORT "8083" -> (8083, ""); PORT "-1" -> (None, "must be at least 0")."""
+    read = READERS[setting.kind]
     try:
-        value = kind(raw)
-        if not math.isfinite(value):
-            raise ValueError(raw)
-        if value < minimum:
-            raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
-    except (ValueError, ConfigError) as exc:
-        message = str(exc) if isinstance(exc, ConfigError) else f"{name}={raw!r} is not a valid {kind.__name__}"
+        value = read(text)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(text)  # "inf" and "nan" parse, but no timeout or size can be either
+    except ValueError:
+        return None, f"is not a valid {read.__name__}"
+    if setting.choices and value not in setting.choices:
+        return None, f"must be one of {', '.join(setting.choices)}"
+    if setting.minimum is not None and value < setting.minimum:
+        return None, f"must be at least {setting.minimum}"
+    return value, ""
+
+
+def read_setting(setting: Setting, env: Mapping[str, str], problems: list | None = None):
+    """One setting's value from `env`, as its Config field holds it; unset or blank gives the
+    default. Malformed text raises ConfigError naming the variable, or, when a `problems`
+    list is given, is reported there and the default used.
+
+    Example: {"MAX_BODY_MB": "0.5"} -> 524288; {"LOG_LEVEL": "DEBUG"} -> "debug";
+    {"PORT": "http"} -> ConfigError("PORT='http' is not a valid int"), or with problems
+    8082 and "PORT='http' is not a valid int; using the default, 8082".
+    """
+    text = env.get(setting.variable, "").strip()
+    value, wrong = _reading(setting, text) if text else (setting.default, "")
+    if wrong:
+        message = f"{setting.variable}={text!r} {wrong}"
         if problems is None:
-            raise ConfigError(message) from None
-        problems.append(f"{message}; using the default, {default}")
-        return default
-    return value
+            raise ConfigError(message)
+        problems.append(f"{message}; using the default, {shown_default(setting) or 'none'}")
+        value = setting.default
+    return field_value(setting, value)
+
+
+# Each Config field's default, from its SETTINGS row.
+DEFAULTS = {setting.field: field_value(setting, setting.default) for setting in SETTINGS}
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    """Everything the proxy reads from its environment, parsed once.
+    """Everything the proxy reads from its environment, parsed once. One field per row of
+    SETTINGS, whose default it takes; the row says which variable sets it and how.
 
     Example: Config.from_env({"BIG_MODEL": "groq/llama-3.3-70b-versatile"}).big_model
     -> "groq/llama-3.3-70b-versatile". Tests pass plain dicts; main() passes os.environ.
     """
 
-    host: str = "127.0.0.1"
-    port: int = 8082
-    log_level: str = "info"
-    log_format: str = "text"
-    preferred_provider: str = "openai"
-    big_model: str = "gpt-4.1"
-    small_model: str = "gpt-4.1-mini"
-    middle_model: str = ""  # sonnet, when set (else BIG_MODEL)
-    opus_model: str = ""  # opus, when set (else BIG_MODEL)
-    think_model: str = ""  # requests that ask for thinking
-    long_context_model: str = ""  # requests whose counted input exceeds long_context_threshold
-    long_context_threshold: int = 60000
-    vision_model: str = ""  # requests with images
-    fallback_models: tuple = ()  # tried in order on a 429, 5xx or connection failure
-    request_timeout: float = 600.0  # the provider's silence, once connected
-    connect_timeout: float = 10.0
-    request_deadline: float = 3600.0  # the longest one request may take, start to end
-    client_timeout: float = 120.0  # a client's silence while sending a request, or between requests
-    proxy_api_key: str = dataclasses.field(default="", repr=False)
-    max_concurrency: int = 256
-    shutdown_grace: float = 10.0
-    max_tokens_limit: int | None = None
-    max_body_bytes: int = 32 * 1024 * 1024
-    keepalive_seconds: float = 15.0
-    via: str = "auto"  # "auto": OpenAI-compatible providers over the proxy's own client; "litellm": all through litellm
+    host: str = DEFAULTS["host"]
+    port: int = DEFAULTS["port"]
+    log_level: str = DEFAULTS["log_level"]
+    log_format: str = DEFAULTS["log_format"]
+    preferred_provider: str = DEFAULTS["preferred_provider"]
+    big_model: str = DEFAULTS["big_model"]
+    small_model: str = DEFAULTS["small_model"]
+    middle_model: str = DEFAULTS["middle_model"]  # sonnet, when set (else BIG_MODEL)
+    opus_model: str = DEFAULTS["opus_model"]  # opus, when set (else BIG_MODEL)
+    think_model: str = DEFAULTS["think_model"]  # requests that ask for thinking
+    long_context_model: str = DEFAULTS["long_context_model"]  # requests whose counted input exceeds long_context_threshold
+    long_context_threshold: int = DEFAULTS["long_context_threshold"]
+    vision_model: str = DEFAULTS["vision_model"]  # requests with images
+    fallback_models: tuple = DEFAULTS["fallback_models"]  # tried in order on a 429, 5xx or connection failure
+    request_timeout: float = DEFAULTS["request_timeout"]  # the provider's silence, once connected
+    connect_timeout: float = DEFAULTS["connect_timeout"]
+    request_deadline: float = DEFAULTS["request_deadline"]  # the longest one request may take, start to end
+    client_timeout: float = DEFAULTS["client_timeout"]  # a client's silence while sending a request, or between requests
+    proxy_api_key: str = dataclasses.field(default=DEFAULTS["proxy_api_key"], repr=False)
+    max_concurrency: int = DEFAULTS["max_concurrency"]
+    shutdown_grace: float = DEFAULTS["shutdown_grace"]
+    max_tokens_limit: int | None = DEFAULTS["max_tokens_limit"]  # None: the model's own output limit
+    max_body_bytes: int = DEFAULTS["max_body_bytes"]
+    keepalive_seconds: float = DEFAULTS["keepalive_seconds"]
+    via: str = DEFAULTS["via"]  # "auto": OpenAI-compatible providers over the proxy's own client; "litellm": all through litellm
     # The raw environment, for provider keys and base URLs. repr=False: never logged.
     env: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], problems: list | None = None) -> Config:
-        """Parse the environment. Strict by default (a malformed value raises ConfigError
-        naming the variable); with a `problems` list, each is reported there instead and
-        the default used, so the proxy can start with the rest."""
-
-        def choice(name, allowed, default):
-            value = env.get(name, "").strip().lower() or default
-            if value in allowed:
-                return value
-            message = f"{name}={value!r} must be one of {', '.join(allowed)}"
-            if problems is None:
-                raise ConfigError(message)
-            problems.append(f"{message}; using {default}")
-            return default
-
-        def number(name, default, kind, minimum):
-            return _env_number(env, name, default, kind, minimum, problems)
-
-        level = choice("LOG_LEVEL", LOG_LEVELS, "info")
-        return cls(
-            host=env.get("HOST", "").strip() or cls.host,
-            port=number("PORT", cls.port, int, 0),
-            log_level=level,
-            log_format=choice("LOG_FORMAT", LOG_FORMATS, "text"),
-            preferred_provider=env.get("PREFERRED_PROVIDER", "").strip().lower() or cls.preferred_provider,
-            big_model=env.get("BIG_MODEL", "").strip() or cls.big_model,
-            small_model=env.get("SMALL_MODEL", "").strip() or cls.small_model,
-            middle_model=env.get("MIDDLE_MODEL", "").strip(),
-            opus_model=env.get("OPUS_MODEL", "").strip(),
-            think_model=env.get("THINK_MODEL", "").strip(),
-            long_context_model=env.get("LONG_CONTEXT_MODEL", "").strip(),
-            long_context_threshold=number("LONG_CONTEXT_THRESHOLD", cls.long_context_threshold, int, 1),
-            vision_model=env.get("VISION_MODEL", "").strip(),
-            fallback_models=tuple(m.strip() for m in env.get("FALLBACK_MODELS", "").split(",") if m.strip()),
-            request_timeout=number("REQUEST_TIMEOUT", cls.request_timeout, float, 0.05),
-            connect_timeout=number("CONNECT_TIMEOUT", cls.connect_timeout, float, 0.05),
-            request_deadline=number("REQUEST_DEADLINE", cls.request_deadline, float, 0.05),
-            client_timeout=number("CLIENT_TIMEOUT", cls.client_timeout, float, 0.05),
-            proxy_api_key=env.get("PROXY_API_KEY", "").strip(),
-            max_concurrency=number("MAX_CONCURRENCY", cls.max_concurrency, int, 1),
-            shutdown_grace=number("SHUTDOWN_GRACE", cls.shutdown_grace, float, 0),
-            max_tokens_limit=number("MAX_TOKENS_LIMIT", None, int, 1),
-            max_body_bytes=int(number("MAX_BODY_MB", 32, float, 0.001) * 1024 * 1024),
-            keepalive_seconds=number("KEEPALIVE_SECONDS", cls.keepalive_seconds, float, 0.05),
-            via=choice("PROXY_VIA", VIAS, "auto"),
-            env=dict(env),
-        )
+        """Parse the environment, one SETTINGS row at a time. Strict by default (a malformed
+        value raises ConfigError naming the variable); with a `problems` list, each is
+        reported there instead and the default used, so the proxy can start with the rest."""
+        return cls(**{setting.field: read_setting(setting, env, problems) for setting in SETTINGS}, env=dict(env))
 
 
-LOG_LEVELS = ("debug", "info", "warning", "error")
-LOG_FORMATS = ("text", "json")
-VIAS = ("auto", "litellm")
+def settings_help() -> str:
+    """The settings part of --help: SETTINGS by group, each with its help and its default.
+    Example line (a longer help wraps under itself):
+        "    PORT                   port to listen on; 0 picks a free one           (8082)"
+    """
+    import textwrap  # only --help needs it
+
+    lines = []
+    for group in dict.fromkeys(setting.group for setting in SETTINGS):
+        lines.append(f"  {group}")
+        for setting in [s for s in SETTINGS if s.group == group]:
+            first, *more = textwrap.wrap(setting.help, 46)
+            lines.append(f"    {setting.variable:<22} {first:<48}({shown_default(setting) or 'unset'})")
+            lines += [f"{'':27}{line}" for line in more]
+    return "\n".join(lines)
 
 
 def parse_dotenv(text: str) -> dict:
@@ -329,8 +395,25 @@ def provider_for(name: str) -> Provider:
     variable names and no 401 check (litellm reports their missing credentials)."""
     if name in PROVIDERS:
         return PROVIDERS[name]
-    upper = name.upper().replace("-", "_")
-    return Provider(key_env=(), base_env=(f"{upper}_API_BASE",))
+    return Provider(key_env=(), base_env=(f"{variable_prefix(name)}_API_BASE",))
+
+
+def variable_prefix(name: str) -> str:
+    """The start of a provider's variable names. Example: "nano-gpt" -> "NANO_GPT"."""
+    return name.upper().replace("-", "_")
+
+
+def key_names(name: str) -> tuple:
+    """The variables that may hold a provider's key, the first one set wins: its row's key_env,
+    else {PREFIX}_API_KEY. Example: "gemini" -> ("GEMINI_API_KEY", "GOOGLE_API_KEY");
+    "xai" -> ("XAI_API_KEY",)."""
+    return provider_for(name).key_env or (f"{variable_prefix(name)}_API_KEY",)
+
+
+def configured_base(quirks: Provider, env: Mapping[str, str]) -> str:
+    """A provider's base URL from its variables (the first one set), else "": each use has its
+    own default (litellm's own, default_base, or the direct path's chat_base)."""
+    return next((env[name].strip() for name in quirks.base_env if env.get(name, "").strip()), "")
 
 
 # (context window, output limit) of popular models litellm does not map; litellm's own figures win.
@@ -404,6 +487,7 @@ class ProxyError(Exception):
 
     context_overflow = False  # the provider said the request does not fit the model's window
     final = False  # the proxy's own deadline or shutdown: no fallback model is tried after it
+    close_connection = False  # the request's body is left unread or half read (see unreadable)
 
     def __init__(self, status: int, message: str, error_type: str | None = None, headers: dict | None = None):
         super().__init__(message)
@@ -664,6 +748,26 @@ def _integer(value, low, high=MAX_TOKENS_CEILING) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
+# A request's known top-level fields: (name, check, what it must be), checked when present and not null.
+FIELD_CHECKS = (
+    ("temperature", lambda v: _number(v, 0, 1), "a number from 0 to 1"),
+    ("top_p", lambda v: _number(v, 0, 1), "a number from 0 to 1"),
+    ("top_k", lambda v: _integer(v, 0), "a non-negative integer"),
+    ("stream", lambda v: isinstance(v, bool), "a boolean"),
+    ("metadata", lambda v: isinstance(v, dict) and isinstance(v.get("user_id", ""), (str, type(None))),
+     "an object (with a string user_id)"),
+    ("stop_sequences", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of strings"),
+    ("system", lambda v: isinstance(v, str) or (isinstance(v, list) and all(
+        isinstance(b, dict) and isinstance(b.get("text"), str) for b in v)), "a string or a list of text blocks"),
+    ("thinking", lambda v: isinstance(v, dict) and isinstance(v.get("type"), str) and (
+        v["type"] != "enabled" or _integer(v.get("budget_tokens"), 1)), "an object with a type (and, when enabled, "
+     "an integer budget_tokens)"),
+    ("tool_choice", lambda v: isinstance(v, dict) and isinstance(v.get("type"), str) and (
+        v["type"] != "tool" or isinstance(v.get("name"), str)), "an object with a type (and a name for type tool)"),
+    ("tools", lambda v: isinstance(v, list), "a list"),
+)
+
+
 def validate_request(body, *, need_max_tokens: bool) -> None:
     """Reject what Anthropic itself rejects, with a message that says where: a body that is
     not an object; a missing or mistyped model, max_tokens or messages; a known field or
@@ -681,22 +785,7 @@ def validate_request(body, *, need_max_tokens: bool) -> None:
             raise invalid("max_tokens: Field required.")
         if not _integer(body["max_tokens"], 1):
             raise invalid(f"max_tokens: must be an integer from 1 to {MAX_TOKENS_CEILING}.")
-    checks = (("temperature", lambda v: _number(v, 0, 1), "a number from 0 to 1"),
-              ("top_p", lambda v: _number(v, 0, 1), "a number from 0 to 1"),
-              ("top_k", lambda v: _integer(v, 0), "a non-negative integer"),
-              ("stream", lambda v: isinstance(v, bool), "a boolean"),
-              ("metadata", lambda v: isinstance(v, dict) and isinstance(v.get("user_id", ""), (str, type(None))),
-               "an object (with a string user_id)"),
-              ("stop_sequences", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of strings"),
-              ("system", lambda v: isinstance(v, str) or (isinstance(v, list) and all(
-                  isinstance(b, dict) and isinstance(b.get("text"), str) for b in v)), "a string or a list of text blocks"),
-              ("thinking", lambda v: isinstance(v, dict) and isinstance(v.get("type"), str) and (
-                  v["type"] != "enabled" or _integer(v.get("budget_tokens"), 1)), "an object with a type (and, when enabled, "
-               "an integer budget_tokens)"),
-              ("tool_choice", lambda v: isinstance(v, dict) and isinstance(v.get("type"), str) and (
-                  v["type"] != "tool" or isinstance(v.get("name"), str)), "an object with a type (and a name for type tool)"),
-              ("tools", lambda v: isinstance(v, list), "a list"))
-    for name, ok, what in checks:
+    for name, ok, what in FIELD_CHECKS:
         if body.get(name) is not None and not ok(body[name]):
             raise invalid(f"{name}: must be {what}.")
     for i, tool in enumerate(body.get("tools") or ()):
@@ -1147,7 +1236,7 @@ def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: b
             # Anthropic wants 1024 <= budget < max_tokens; without room for that, no thinking.
             budget = thinking.get("budget_tokens")
             budget = budget if isinstance(budget, int) and not isinstance(budget, bool) else 1024
-            budget = min(max(budget, 1024), params["max_tokens"] - 1)
+            budget = min(max(budget, 1024), params.get("max_tokens", budget + 1) - 1)
             if budget >= 1024:
                 params["thinking"] = {"type": "enabled", "budget_tokens": budget}
         else:
@@ -1274,27 +1363,6 @@ def _json_complete(text: str) -> bool:
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 
 
-class Escaped(bytes):
-    """Text as the body of a JSON string, escaped exactly as json.dumps(ensure_ascii=False)
-    escapes it (only \\" \\\\ \\b \\f \\n \\r \\t; valid UTF-8): a provider's text
-    passed on without decoding and encoding it again. Example: Escaped(b'say \\"hi\\"')."""
-
-    __slots__ = ()
-
-    def text(self) -> str:
-        return load_json(b'"%s"' % self)
-
-
-class TextRun(list):
-    """The escaped texts (see Escaped) of consecutive deltas to one text or thinking block:
-    one event in the translator's output, one SSE event each on the wire (sse_event)."""
-
-    __slots__ = ()
-
-    def text(self) -> str:
-        return Escaped(b"".join(self)).text()
-
-
 class _Block:
     __slots__ = ("kind", "key", "index", "tool_id", "name", "parts", "json_started", "raw", "checked")
 
@@ -1348,17 +1416,22 @@ class StreamTranslator:
         return self._drain()
 
     def feed_many(self, chunks) -> list:
-        """The events of a run of chunk dicts (as feed) and (field, [escaped text, ...]) pairs:
-        the texts of chunks that carry nothing but reply text (field "content") or reasoning
-        ("reasoning_content", "reasoning"), each the escaped body of its JSON string (see
-        Escaped). Texts that continue the open block go out as they came, as one TextRun event."""
+        """The events of a run of chunk dicts: feed() for each, in one pass."""
         self._start()
         for chunk in chunks:
-            if type(chunk) is dict:
-                self._chunk(chunk)
-            else:
-                self._texts(*chunk)
+            self._chunk(chunk)
         return self._drain()
+
+    def open_index(self, key: str) -> int | None:
+        """The index of the open block when reply text ("text") or reasoning ("thinking")
+        would go straight into it as a plain delta, else None. A reader that has the text's
+        bytes already escaped (the direct path's text runs) may then frame the deltas itself:
+        they would change nothing here. Example: after feed(text "Hi") -> open_index("text")
+        is 0 once the reply is past a possible <think> start, open_index("thinking") None."""
+        block = self.open
+        if block is None or block.key != key or self.finished or (key == "text" and self.think_state != "done"):
+            return None
+        return block.index
 
     def finish(self) -> list:
         self._start()
@@ -1440,20 +1513,6 @@ class StreamTranslator:
                 matched = choice.get("stop_reason") or choice.get("matched_stop")
                 if isinstance(matched, str) and matched in self.stop_sequences:
                     self.stop_sequence = matched
-
-    def _texts(self, field: str, texts: list):
-        key = "text" if field == "content" else "thinking"
-        for n, escaped in enumerate(texts):
-            block = self.open
-            if block is not None and block.key == key and not self.finished and (key == "thinking" or self.think_state == "done"):
-                last = self.out[-1][1] if self.out else None
-                if last is not None and last.get("index") == block.index and type(last.get("delta", {}).get(key)) is TextRun:
-                    last["delta"][key] += texts[n:]
-                else:
-                    self.out.append(("content_block_delta", {"type": "content_block_delta", "index": block.index,
-                                                             "delta": {"type": key + "_delta", key: TextRun(texts[n:])}}))
-                return
-            self._chunk({"choices": [{"delta": {field: Escaped(escaped).text()}}]})
 
     def _drain(self) -> list:
         out, self.out = self.out, []
@@ -1654,8 +1713,7 @@ def fold_events(events) -> dict:
             kind = delta["type"]
             if kind in ("text_delta", "thinking_delta"):
                 field = kind[:-6]
-                text = delta[field]
-                block[field] += text.text() if type(text) is TextRun else text
+                block[field] += delta[field]
             elif kind == "signature_delta":
                 block["signature"] = delta["signature"]
             elif kind == "input_json_delta":
@@ -1713,6 +1771,7 @@ DELTA_FRAMES = {kind: (b'event: content_block_delta\ndata: {"type":"content_bloc
 
 
 def sse_event(name: str, data: dict) -> bytes:
+    """One SSE event. Example: ("ping", {"type": "ping"}) -> b'event: ping\ndata: {"type":"ping"}\n\n'."""
     if name == "content_block_delta" and len(data) == 3:
         delta = data["delta"]
         frame = DELTA_FRAMES.get(delta.get("type"))
@@ -1721,18 +1780,53 @@ def sse_event(name: str, data: dict) -> bytes:
             value = delta.get(field)
             if type(value) is str:
                 return b"%s%s%s" % (before % data["index"], encode_json_string(value).encode("utf-8", "replace"), after)
-            if type(value) is TextRun:  # one event per text, as they came
-                before = before % data["index"] + b'"'
-                return before + (b'"' + after + before).join(value) + b'"' + after
     # "replace": a lone surrogate (a JavaScript client's sliced string) must not break the stream.
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=_escaped_text)
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return b"event: %s\ndata: %s\n\n" % (name.encode(), text.encode("utf-8", "replace"))
 
 
-def _escaped_text(value):
-    if type(value) is TextRun:
-        return value.text()
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+def unescape(escaped: bytes) -> str:
+    """The text of an escaped JSON string body. Example: b'say \\"hi\\"' -> 'say "hi"'."""
+    return load_json(b'"%s"' % escaped)
+
+
+class EscapedDeltas(NamedTuple):
+    """Text deltas to one open block, each text still the escaped body of a JSON string as the
+    direct reader found it in the provider's bytes (json.dumps' escaping, checked there; see
+    TextChunks). The exchange puts them into the event list in place of a content_block_delta
+    dict when the translator says the text goes straight into the open block (open_index), so
+    the texts are never decoded and encoded again. events() is the plain equivalent."""
+
+    index: int
+    key: str  # "text" or "thinking"
+    texts: list
+
+    def events(self) -> list:
+        kind = self.key + "_delta"
+        return [("content_block_delta", {"type": "content_block_delta", "index": self.index,
+                                         "delta": {"type": kind, self.key: unescape(text)}}) for text in self.texts]
+
+    def frames(self) -> bytes:
+        """The SSE bytes of events(), one event per text, in a single join."""
+        before, after, _ = DELTA_FRAMES[self.key + "_delta"]
+        before = before % self.index + b'"'
+        return before + (b'"' + after + before).join(self.texts) + b'"' + after
+
+
+def sse_frames(events) -> bytes:
+    """The SSE bytes of a list of events, EscapedDeltas among them."""
+    return b"".join([data.frames() if type(data) is EscapedDeltas else sse_event(name, data) for name, data in events])
+
+
+def plain_events(events) -> list:
+    """The events with every EscapedDeltas as its plain content_block_delta events."""
+    out = []
+    for name, data in events:
+        if type(data) is EscapedDeltas:
+            out += data.events()
+        else:
+            out.append((name, data))
+    return out
 
 
 # ----------------------------------------------------------------------------------------
@@ -1894,23 +1988,15 @@ def provider_credentials(target: str, config: Config) -> dict:
     prefix = target.partition("/")[0]
     quirks = provider_for(prefix)
     out = {}
-    for name in quirks.key_env or (f"{prefix.upper().replace('-', '_')}_API_KEY",):
-        value = config.env.get(name, "").strip()
-        if value:
-            out["api_key"] = value
-            break
-    else:
-        if quirks.key_env:
-            names = " or ".join(quirks.key_env)
-            raise ProxyError(401, f"No API key for provider '{prefix}' (model {target}): set {names} in the proxy's environment.")
-    for name in quirks.base_env:
-        value = config.env.get(name, "").strip()
-        if value:
-            out["api_base"] = value
-            break
-    else:
-        if quirks.default_base:
-            out["api_base"] = quirks.default_base
+    key = next((config.env[name].strip() for name in key_names(prefix) if config.env.get(name, "").strip()), "")
+    if key:
+        out["api_key"] = key
+    elif quirks.key_env:
+        names = " or ".join(quirks.key_env)
+        raise ProxyError(401, f"No API key for provider '{prefix}' (model {target}): set {names} in the proxy's environment.")
+    base = configured_base(quirks, config.env) or quirks.default_base
+    if base:
+        out["api_base"] = base
     return out
 
 
@@ -1966,7 +2052,7 @@ def direct_url(target: str, config: Config) -> str | None:
     quirks = provider_for(target.partition("/")[0])
     if not quirks.compatible:
         return None
-    base = next((config.env[n].strip() for n in quirks.base_env if config.env.get(n, "").strip()), quirks.chat_base)
+    base = configured_base(quirks, config.env) or quirks.chat_base
     if not base or not base.startswith(("http://", "https://")):
         return None
     return base.rstrip("/") + quirks.chat_path
@@ -2936,835 +3022,224 @@ class DirectCall:
 
 
 # ----------------------------------------------------------------------------------------
-# HTTP: the handler, SSE framing, the routing table of paths
+# provider paths: one interface, one class per way of reaching a provider
 # ----------------------------------------------------------------------------------------
 
 
-def request_line(fields: dict) -> str:
-    """The text of a request's log line. Example: "POST /v1/messages?beta=true 200
-    claude-opus-4-8 -> groq/moonshotai/kimi-k2-instruct stream via=direct in=5210 out=87 ttft=412ms 1630ms"."""
-    parts = [fields.get("method") or "-", fields.get("path") or "-", str(fields.get("status") or "-")]
-    if "model" in fields:
-        parts.append(f"{fields['model']} -> {fields.get('target')}")
-    parts += [f"(fallback {fallback})" for fallback in fields.get("fallbacks", ())]
-    if "mode" in fields:
-        parts.append(fields["mode"])
-    if "via" in fields:
-        parts.append(f"via={fields['via']}")
-    if "output_tokens" in fields:
-        parts.append(f"in={fields['input_tokens']} out={fields['output_tokens']}")
-    if "ttft_ms" in fields:
-        parts.append(f"ttft={fields['ttft_ms']}ms")
-    parts.append(f"{fields.get('ms', 0)}ms")
-    if fields.get("client_gone"):
-        parts.append("client gone")
-    for key in ("error", "error_event"):
-        if key in fields:
-            parts.append(("error event " if key == "error_event" else "") + fields[key])
-    return " ".join(parts)
+class Batch(NamedTuple):
+    """What one read of a provider call gives the exchange, whatever the path. `items`, in
+    order: OpenAI chat-completion chunk dicts, and TextRun items (the escaped texts of
+    consecutive text-only chunks, from the direct reader); `end`: the answer is complete with
+    them. A non-streamed answer is one batch: its response as one chunk, end=True.
+    Example: Batch([{"choices": [{"index": 0, "delta": {"content": "Hi"}}]}]) -> text "Hi", more to come."""
+
+    items: list
+    end: bool = False
 
 
-class JsonLogFormatter(logging.Formatter):
-    """LOG_FORMAT=json: one JSON object per line, with a request line's fields as keys."""
-
-    def format(self, record):
-        out = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname.lower(),
-               "logger": record.name, "message": record.getMessage()}
-        out.update(getattr(record, "fields", None) or {})
-        if record.exc_info:  # the redacted text the log filter prepared, never a fresh one
-            out["exception"] = REDACTOR.blank(record.exc_text or self.formatException(record.exc_info))
-        return json.dumps(out, ensure_ascii=False, default=str)
-
-
-class Prepared(NamedTuple):
-    """A validated /v1/messages request, translated and ready for litellm."""
+@dataclasses.dataclass
+class Attempt:
+    """A validated /v1/messages request translated for one target model (prepare_attempt);
+    `request` is what its path sends, set once the attempt is checked (checked_attempt)."""
 
     requested: str  # the model the client asked for: every answer names it
-    target: str  # the litellm model it routes to
-    params: dict  # translated request fields
-    call: dict  # key, base URL, timeout and the other keywords only the proxy sets
-    input_tokens: int  # counted before the call
-    window: int | None  # the model's context window, when litellm knows it
+    target: str  # the litellm model string it routes to
+    params: dict  # the translated request: litellm's keywords, OpenAI's chat format
+    input_tokens: int  # estimated before the call
+    window: int | None  # the model's context window, when known
     probe: bool  # a max_tokens 1 request: Claude Code asking whether the model answers at all
     tool_names: dict  # shortened tool name -> the client's name
-    url: str | None = None  # the direct path's chat-completions URL; None: litellm serves it
-    body: dict | None = None  # what the direct path posts (without the stream fields)
+    path: ProviderPath
+    quirks: Provider
+    facts: dict  # litellm's model map entry
+    request: object = None
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "claude_proxy"
-    sys_version = ""
-    @property
-    def timeout(self):  # the stdlib sets it on each connection: a silent client cannot pin a thread
-        return self.server.config.client_timeout
+class ProviderPath:
+    """One way of reaching a provider. A new path is a subclass of this and rows in the
+    provider tables; PATHS lists them, and the first that serves a request sends it.
 
-    request_id = ""
-    status = None
-    fields: dict = {}  # what the request's log line says: models, tokens, timings, error
-    chunked = True
-    failed = False  # a stream that ended with an error event
+    serves(target, params, config): whether this path sends the translated request.
+    prepare(attempt, credentials, config): what it sends (pure: no I/O); credentials are the
+        provider's api_key and api_base (provider_credentials).
+    open(attempt, stream, lease, config): the call, started. It has read(wait) -> a Batch, or
+        None when nothing came within `wait` seconds (a failure raises), and close(), which
+        ends it at once (nobody pays for tokens nobody reads).
+    """
 
-    # -- plumbing ----------------------------------------------------------------------
+    name = ""
 
-    @property
-    def config(self) -> Config:
-        return self.server.config
+    def serves(self, target: str, params: dict, config: Config) -> bool:
+        raise NotImplementedError
 
-    def setup(self):
-        super().setup()
-        # Headers and body go out as separate small writes; with Nagle's algorithm the body
-        # then waits for the client's delayed ACK, about 40 ms on every answer.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def prepare(self, attempt: Attempt, credentials: dict, config: Config):
+        raise NotImplementedError
 
-    def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
-        log.debug("%s %s", self.address_string(), format % args)
+    def open(self, attempt: Attempt, stream: bool, lease: Lease | None, config: Config):
+        raise NotImplementedError
 
-    def log_request(self, code="-", size="-"):
-        pass  # one line per request comes from _log_done
 
-    _date = (0, "")  # (second, the Date header's value then), shared by all handlers
+class DirectRequest(NamedTuple):
+    url: str  # the chat-completions URL
+    key: str | None
+    body: dict  # without the stream fields
 
-    def date_time_string(self, timestamp=None):
-        """The Date header's value, formatted once a second."""
-        if timestamp is not None:
-            return super().date_time_string(timestamp)
-        second = int(time.time())
-        date = Handler._date
-        if date[0] != second:
-            date = Handler._date = (second, super().date_time_string(second))
-        return date[1]
 
-    def parse_request(self):
-        """The stdlib's parse_request (request line, version, Connection, Expect), with the
-        headers read by read_headers instead of the email parser, a fifth of a request's CPU."""
-        if self.raw_requestline in (b"\r\n", b"\n"):  # one empty line before a request is to be ignored (RFC 9112)
-            self.raw_requestline = self.rfile.readline(65537)
-        self.command = None
-        self.request_version = version = self.default_request_version
-        self.close_connection = True
-        requestline = self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
-        words = requestline.split()
-        if not words:
-            return False
-        if len(words) >= 3:
-            version = words[-1]
-            try:
-                if not version.startswith("HTTP/"):
-                    raise ValueError
-                major, minor = version.split("/", 1)[1].split(".")
-                if len(major) > 10 or len(minor) > 10 or not (major + minor).isdigit():
-                    raise ValueError
-                number = int(major), int(minor)
-            except ValueError:
-                self.send_error(400, f"Bad request version ({version!r})")
-                return False
-            if number >= (1, 1):
-                self.close_connection = False
-            if number >= (2, 0):
-                self.send_error(505, f"Invalid HTTP version ({major}.{minor})")
-                return False
-            self.request_version = version
-        if not 2 <= len(words) <= 3:
-            self.send_error(400, f"Bad request syntax ({requestline!r})")
-            return False
-        self.command, self.path = words[:2]
-        if len(words) == 2:
-            self.close_connection = True
-            if self.command != "GET":
-                self.send_error(400, f"Bad HTTP/0.9 request type ({self.command!r})")
-                return False
-        if self.path.startswith("//"):  # as the stdlib: never read as a scheme-less absolute URL
-            self.path = "/" + self.path.lstrip("/")
-        try:
-            self.headers = read_headers(self.rfile)
-        except http.client.LineTooLong as err:
-            self.send_error(431, "Line too long", str(err))
-            return False
-        except BadHeader as err:
-            self.send_error(400, str(err))
-            return False
-        except http.client.HTTPException as err:
-            self.send_error(431, "Too many headers", str(err))
-            return False
-        connection = (self.headers.get("Connection") or "").lower()
-        if connection == "close":
-            self.close_connection = True
-        elif connection == "keep-alive":
-            self.close_connection = False
-        expect = self.headers.get("Expect") or ""
-        if expect.lower() == "100-continue" and self.request_version >= "HTTP/1.1":
-            return self.handle_expect_100()
+class OpenAICompatiblePath(ProviderPath):
+    """OpenAI-compatible chat completions over the proxy's own HTTP client (DirectCall), read
+    on the exchange's own thread: no thread and no hand-over per read."""
+
+    name = "direct"
+
+    def serves(self, target, params, config):
+        return direct_can_send(params) and direct_url(target, config) is not None
+
+    def prepare(self, attempt, credentials, config):
+        return DirectRequest(direct_url(attempt.target, config), credentials.get("api_key"),
+                             to_direct_request(attempt.params, attempt.quirks, attempt.facts))
+
+    def open(self, attempt, stream, lease, config):
+        request = attempt.request
+        body = dict(request.body, stream=True, stream_options={"include_usage": True}) if stream else request.body
+        return DirectRead(DirectCall(request.url, request.key, body, config))
+
+
+class LitellmPath(ProviderPath):
+    """Every provider, through litellm.completion on a thread of its own (LitellmCall), so the
+    exchange can go on watching the client, the clock and the shutdown meanwhile. It serves
+    whatever the paths before it do not."""
+
+    name = "litellm"
+
+    def serves(self, target, params, config):
         return True
 
-    def send_error(self, code, message=None, explain=None):
-        """The stdlib's error exit (bad request line, oversized headers ...), in Anthropic's shape."""
-        self.close_connection = True
-        if self.request_version == "HTTP/0.9":  # a garbage request line: still answer with a status line
-            self.request_version = "HTTP/1.0"
-        if code == 501:  # a method the stdlib has no do_ method for
-            code, message = 405, f"Method {self.command} is not allowed."
-        text = message or http.server.BaseHTTPRequestHandler.responses.get(code, ("Error",))[0]
-        self._send_json(code, ProxyError(code, text).body())
+    def prepare(self, attempt, credentials, config):
+        return dict(credentials, timeout=provider_timeout(config), max_retries=0, drop_params=True, _skip_mcp_handler=True)
 
-    def _answer_head(self, status: int, fields: list) -> bytes:
-        """An answer's status line and headers, as send_response and send_header write them
-        (Server, Date, then `fields`), in one piece."""
-        lines = [f"{self.protocol_version} {status} {self.responses.get(status, ('',))[0]}",
-                 f"Server: {self.version_string()}", f"Date: {self.date_time_string()}"]
-        lines += [f"{name}: {value}" for name, value in fields]
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-
-    def _send_json(self, status: int, obj: dict, headers: dict | None = None):
-        data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
-        fields = [("Content-Type", "application/json"), ("Content-Length", len(data))]
-        if self.request_id:
-            fields.append(("request-id", self.request_id))
-        fields += (headers or {}).items()
-        if self.close_connection:
-            fields.append(("Connection", "close"))
-        head = self._answer_head(status, fields)
-        self.wfile.write(head if self.command == "HEAD" else head + data)  # headers and body in one write
-        self.status = status
-
-    def _send_error(self, error: ProxyError):
-        error.message = redact(error.message, self.config.env)
-        self.fields["error"] = f"{error.error_type}: {error.message}"
-        self._send_json(error.status, error.body(), error.headers)
-
-    def _read_body(self) -> bytes:
-        self.body_read = True  # from here on, any failure leaves the stream in a known state or closes it
-        size = self._body_size()
-        if size is None:
-            return self._read_chunked()
-        if size > self.config.max_body_bytes:
-            self.close_connection = True  # the body stays unread, so the connection cannot be reused
-            raise ProxyError(413, f"Request body of {size} bytes exceeds the limit of {self.config.max_body_bytes} bytes (MAX_BODY_MB).")
-        data = self.rfile.read(size)
-        if len(data) < size:
-            self.close_connection = True
-            raise invalid("The request body ended before Content-Length bytes arrived.")
-        return data
-
-    def _body_size(self) -> int | None:
-        """The declared body size, or None for a chunked body. Anything ambiguous (two
-        lengths, a length that is not plain digits, an encoding other than chunked) is
-        refused: a front proxy might read the same request differently."""
-        encoding = self.headers.get("Transfer-Encoding")
-        lengths = self.headers.get_all("Content-Length") or []
-        if encoding is not None:
-            if encoding.strip().lower() != "chunked" or lengths:
-                self.close_connection = True
-                raise invalid(f"Transfer-Encoding {encoding!r} is not supported (only chunked, without Content-Length).")
-            return None
-        if not lengths:
-            raise ProxyError(411, "A request body needs a Content-Length header (or chunked transfer encoding).")
-        if len(set(v.strip() for v in lengths)) > 1 or not lengths[0].strip().isdigit() or not lengths[0].strip().isascii():
-            self.close_connection = True
-            raise invalid(f"Content-Length {', '.join(lengths)!r} is not one plain number.")
-        return int(lengths[0])
-
-    def handle_expect_100(self):
-        """Refuse an oversized body before the client sends it, rather than after "100 Continue"."""
-        try:
-            size = self._body_size()
-        except ProxyError as error:
-            size, refusal = None, error
-        else:
-            refusal = None if size is None or size <= self.config.max_body_bytes else ProxyError(
-                413, f"Request body of {size} bytes exceeds the limit of {self.config.max_body_bytes} bytes (MAX_BODY_MB).")
-        if refusal is None:
-            return super().handle_expect_100()
-        self.close_connection = True
-        self.send_error(refusal.status, refusal.message)
-        return False
-
-    def _read_chunked(self) -> bytes:
-        chunks, total = [], 0
-        while True:
-            line = self.rfile.readline(1024)
-            try:
-                size = int(line.split(b";")[0].strip(), 16)
-                if size < 0 or not line.endswith(b"\n"):
-                    raise ValueError(line)
-            except ValueError:
-                self.close_connection = True
-                raise invalid("Malformed chunked request body.") from None
-            if size == 0:
-                while self.rfile.readline(1024).strip():  # trailers
-                    pass
-                return b"".join(chunks)
-            total += size
-            if total > self.config.max_body_bytes:
-                self.close_connection = True
-                raise ProxyError(413, f"Request body exceeds the limit of {self.config.max_body_bytes} bytes (MAX_BODY_MB).")
-            chunk = self.rfile.read(size)
-            if len(chunk) < size or self.rfile.read(2) != b"\r\n":
-                self.close_connection = True
-                raise invalid("Malformed chunked request body.")
-            chunks.append(chunk)
-
-    def _read_json(self) -> dict:
-        data = self._read_body()
-        try:
-            return parse_json(data)
-        except UnicodeDecodeError:
-            raise invalid("The request body is not valid UTF-8.") from None
-        except RecursionError:
-            raise invalid("The request body is nested too deeply.") from None
-        except ValueError as exc:
-            raise invalid(f"The request body is not valid JSON: {exc}") from None
-
-    # -- dispatch ----------------------------------------------------------------------
-
-    ROUTES = {
-        ("GET", "/"): "health", ("HEAD", "/"): "health",
-        ("GET", "/health"): "health", ("HEAD", "/health"): "health",
-        ("HEAD", "/api/hello"): "health", ("GET", "/api/hello"): "health",  # Claude Code's connectivity check
-        ("POST", "/v1/messages"): "messages",
-        ("POST", "/v1/messages/count_tokens"): "count_tokens",
-        ("GET", "/v1/models"): "models", ("HEAD", "/v1/models"): "models",
-    }
-
-    def _dispatch(self):
-        self.request_id = "req_%024x" % IDS.getrandbits(96)
-        self.status, self.body_read = None, False
-        self.started_at = time.monotonic()
-        self.fields = {}
-        path = urlsplit(self.path).path.rstrip("/") or "/"
-        name = self.ROUTES.get((self.command, path))
-        if name is None and path.startswith("/v1/models/") and self.command in ("GET", "HEAD"):
-            name = "model"
-        has_body = bool(self.headers.get("Transfer-Encoding")) or self.headers.get("Content-Length", "0").strip() not in ("", "0")
-        if has_body and (self.command != "POST" or name is None):
-            self.close_connection = True  # a body nobody reads would be taken for the next request
-        self.server.track(+1)
-        try:
-            if name is None:
-                known = {p for (_, p) in self.ROUTES} | ({path} if path.startswith("/v1/models/") else set())
-                if path in known:
-                    raise ProxyError(405, f"Method {self.command} is not allowed for {path}.")
-                raise ProxyError(404, f"Not found: {self.command} {path}")
-            if path.startswith("/v1/"):
-                self._check_client_key()
-            getattr(self, "handle_" + name)(path)
-        except ProxyError as error:
-            if has_body and not self.body_read:
-                self.close_connection = True
-            if self.status is None:
-                self._send_error(error)
-        except (OSError, ClientGone):
-            self.close_connection = True
-        except RecursionError:
-            if self.status is None:
-                self._send_error(invalid("The request is nested too deeply."))
-        except Exception:
-            log.exception("unexpected error serving %s %s", self.command, self.path)
-            self.close_connection = True  # a half-written answer must not be followed by another
-            if self.status is None:
-                self._send_error(ProxyError(500, "Internal proxy error; see the proxy's log."))
-        finally:
-            self.server.track(-1)
-            self._log_done()
-
-    def _check_client_key(self):
-        """With PROXY_API_KEY set, a request must carry it as x-api-key or a Bearer token."""
-        expected = self.config.proxy_api_key
-        if not expected:
-            return
-        presented = self.headers.get("x-api-key") or ""
-        scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
-        if not presented and scheme.lower() == "bearer":
-            presented = token.strip()
-        if not hmac.compare_digest(presented.encode(), expected.encode()):
-            raise ProxyError(401, "Invalid or missing API key for this proxy: send PROXY_API_KEY as x-api-key "
-                                  "(ANTHROPIC_API_KEY in Claude Code) or as a Bearer token.")
-
-    do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _dispatch
-
-    def _log_done(self):
-        """One line per request: what was asked, where it went, what it cost, how long it took."""
-        fields = self.fields
-        fields.update(method=self.command, path=self.path, status=self.status,
-                      ms=round((time.monotonic() - self.started_at) * 1000))
-        if "error_event" in fields or (self.status or 0) >= 500 or self.status in (401, 403, 429):
-            level = logging.WARNING  # worth a look: the provider failed, or keys or limits need attention
-        elif self.command == "HEAD" or self.path.startswith("/v1/models") or fields["path"] in ("/", "/api/hello"):
-            level = logging.DEBUG  # probes Claude Code sends often
-        else:
-            level = logging.INFO
-        if log.isEnabledFor(level):
-            log.log(level, request_line(fields), extra={"fields": fields})
-
-    # -- endpoints ---------------------------------------------------------------------
-
-    def handle_health(self, path):
-        self._send_json(200, {"status": "ok"})
-
-    def _model_entry(self, model_id: str, display: str, tier: str | None) -> dict:
-        target = tier_target(tier, self.config) if tier else model_id
-        return {"type": "model", "id": model_id, "display_name": f"{display} (via {target})",
-                "created_at": MODEL_CREATED_AT}
-
-    def handle_models(self, path):
-        query = parse_qs(urlsplit(self.path).query)
-        entries = [self._model_entry(i, d, t) for i, d, t in MODEL_LIST]
-        ids = [e["id"] for e in entries]
-        after, before = query.get("after_id", [None])[0], query.get("before_id", [None])[0]
-        if after in ids:
-            entries = entries[ids.index(after) + 1:]
-        elif before in ids:
-            entries = entries[:ids.index(before)]
-        try:
-            limit = max(1, min(1000, int(query.get("limit", ["20"])[0])))
-        except ValueError:
-            raise invalid("limit: must be an integer.") from None
-        page = entries[-limit:] if before in ids and after not in ids else entries[:limit]
-        self._send_json(200, {"data": page, "has_more": len(page) < len(entries),
-                              "first_id": page[0]["id"] if page else None, "last_id": page[-1]["id"] if page else None})
-
-    def handle_model(self, path):
-        model_id = path[len("/v1/models/"):]
-        for known, display, tier in MODEL_LIST:
-            if known == model_id:
-                return self._send_json(200, self._model_entry(known, display, tier))
-        lowered = model_id.lower()
-        if not lowered.startswith("claude"):
-            raise ProxyError(404, f"Model {model_id!r} not found.")
-        self._send_json(200, self._model_entry(model_id, model_id, "small" if "haiku" in lowered else "big"))
-
-    def _litellm(self):
-        return load_litellm(self.config.log_level == "debug")
-
-    def _route(self, body: dict) -> str:
-        """The target for a request: its model, what it needs (thinking, images) and, when
-        LONG_CONTEXT_MODEL is set, its size. Noted for the request's log line."""
-        providers = provider_names()
-        thinking, images = request_needs(body)
-        target = route_model(body["model"], self.config, providers, thinking=thinking, images=images)
-        if self.config.long_context_model:
-            params = to_openai_request(body, target, provider_for(target.partition("/")[0]))
-            tokens = estimate_tokens(params)
-            target = route_model(body["model"], self.config, providers, thinking=thinking, images=images, input_tokens=tokens)
-        self.fields.update(model=body["model"], target=target)
-        return target
-
-    def _attempts(self, body: dict):
-        """Prepared calls in the order to try them: the routed target, then FALLBACK_MODELS.
-        A fallback that cannot be prepared (no key, say) is skipped with a warning."""
-        primary = self._route(body)
-        yield self._prepare(body, primary)
-        providers = provider_names()
-        tried = {primary}
-        for name in self.config.fallback_models:
-            target = qualify(name, self.config, providers)
-            if target in tried:
-                continue
-            tried.add(target)
-            try:
-                yield self._prepare(body, target)
-            except ProxyError as error:
-                log.warning("fallback %s skipped: %s", target, error.message)
-
-    def _fallback(self, error: ProxyError, attempts):
-        """The next prepared call when an error is worth another model (rate limit, provider
-        failure, unreachable), or None."""
-        if error.status not in RETRYABLE or error.context_overflow or error.final:
-            return None
-        prepared = next(attempts, None)
-        if prepared is not None:
-            log.info("%s %s; falling back to %s", error.status, error.error_type, prepared.target)
-            self.fields.setdefault("fallbacks", []).append(f"{prepared.target} after {error.status}")
-        return prepared
-
-    def _prepare(self, body: dict, target: str) -> Prepared:
-        call = provider_credentials(target, self.config)
-        quirks = provider_for(target.partition("/")[0])
-        facts = model_facts(target)
-        window, max_output = model_limits(target, facts)
-        if facts and not facts.get("supports_vision") and request_needs(body)[1]:
-            raise invalid(f"The model {target} does not accept images. Set VISION_MODEL to a model that does, "
-                          "and requests with images go there.")
-        reasoning = bool(facts.get("supports_reasoning"))
-        params = to_openai_request(body, target, quirks, reasoning=reasoning, max_output=self.config.max_tokens_limit or max_output)
-        url = direct_url(target, self.config) if direct_can_send(params) else None
-        if url is None:
-            call.update(timeout=provider_timeout(self.config), max_retries=0, drop_params=True, _skip_mcp_handler=True)
-        prepared = Prepared(body["model"], target, params, call, estimate_tokens(params), window, body["max_tokens"] == 1,
-                            tool_name_map(body), url, to_direct_request(params, quirks, facts) if url else None)
-        overflow = context_overflow(prepared.input_tokens, params["max_tokens"], prepared.window)
-        if overflow:  # known before calling: answer in the words Claude Code recovers from
-            raise invalid(overflow)
-        self.fields["via"] = "direct" if url else "litellm"
-        return prepared
-
-    def _fail(self, exc: BaseException, prepared: Prepared) -> ProxyError:
-        """A provider failure as the client sees it: typed, keys blanked, and a context
-        overflow in the words Claude Code recovers from."""
-        error = map_provider_error(exc, _litellm_module)
-        error.message = redact(error.message, self.config.env)
-        if error.context_overflow:
-            log.info("provider reports a context overflow: %s", error.message)
-            error.message = context_overflow(prepared.input_tokens, prepared.params["max_tokens"], prepared.window) or (
-                f"prompt is too long: {prepared.input_tokens} tokens > {prepared.window or prepared.input_tokens} maximum")
-        return error
-
-    @staticmethod
-    def _answers_probe(error: ProxyError, prepared: Prepared) -> bool:
-        """A max_tokens 1 probe that a reasoning model refused as too small still shows the
-        model is there: Claude Code gets its 200 with stop_reason max_tokens."""
-        return prepared.probe and error.status == 400 and not error.context_overflow
-
-    def handle_count_tokens(self, path):
-        body = self._read_json()
-        validate_request(body, need_max_tokens=False)
-        litellm = self._litellm()
-        target = self._route(body)
-        params = to_openai_request(body, target, provider_for(target.partition("/")[0]))
-        self._send_json(200, {"input_tokens": count_tokens(litellm, target, params)})
-
-    def handle_messages(self, path):
-        body = self._read_json()
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("request body: %s", json.dumps(body, ensure_ascii=False)[:20000])
-        validate_request(body, need_max_tokens=True)
-        if self.server.draining.is_set():
-            self.close_connection = True
-            raise ProxyError(529, "The proxy is shutting down; retry shortly.")
-        if not self.server.slots.acquire():
-            raise ProxyError(529, f"The proxy is serving MAX_CONCURRENCY ({self.config.max_concurrency}) requests; retry shortly.")
-        self.lease = Lease(self.server.slots)
-        try:
-            attempts = self._attempts(body)
-            prepared = next(attempts)
-            if body.get("stream"):
-                self._stream_reply(prepared, attempts)
-            else:
-                self._json_reply(prepared, attempts)
-        finally:
-            self.lease.release()
-
-    def _json_reply(self, prepared: Prepared, attempts):
-        deadline = self.started_at + self.config.request_deadline
-        while True:
-            upstream = self._open_upstream(prepared, stream=False)
-            item = SILENT
-            try:
-                while item is SILENT:  # waiting, the client's departure and the deadline are still noticed
-                    item = self._next_item(upstream, None, deadline)
-            finally:
-                upstream.close()
-            if not isinstance(item, BaseException):
-                response = item
-                break
-            error = self._fail(item, prepared)
-            fallback = self._fallback(error, attempts)
-            if fallback is not None:
-                prepared = fallback
-                continue
-            if not self._answers_probe(error, prepared):
-                raise error from None
-            response = probe_response(prepared.input_tokens)
-            break
-        message = from_openai_response(response, new_message_id(), prepared.requested, **self._reply_options(prepared))
-        usage = message["usage"]
-        self.fields.update(mode="json", input_tokens=usage["input_tokens"] + usage["cache_read_input_tokens"],
-                           output_tokens=usage["output_tokens"])
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("response body: %s", json.dumps(message, ensure_ascii=False)[:20000])
-        self._send_json(200, message)
-
-    @staticmethod
-    def _reply_options(prepared: Prepared) -> dict:
-        return {"stop_sequences": prepared.params.get("stop") or (), "signature": thinking_signature(prepared.target),
-                "tool_names": prepared.tool_names}
-
-    def _open_upstream(self, prepared: Prepared, stream: bool = True):
-        """The provider call: over the direct path, read on this thread (DirectUpstream), or
-        through litellm on a thread of its own (Upstream)."""
-        if prepared.url:
-            body = dict(prepared.body, stream=True, stream_options={"include_usage": True}) if stream else prepared.body
-            return DirectUpstream(DirectCall(prepared.url, prepared.call.get("api_key"), body, self.config))
-        completion, params, call = self._litellm().completion, prepared.params, prepared.call
+    def open(self, attempt, stream, lease, config):
+        completion, params, call = load_litellm(config.log_level == "debug").completion, attempt.params, attempt.request
         if stream:
-            return Upstream(lambda: completion(**params, **call, stream=True, stream_options={"include_usage": True}),
-                            stream=True, lease=self.lease)
-        return Upstream(lambda: completion(**params, **call), stream=False, lease=self.lease)
-
-    def _stream_reply(self, prepared: Prepared, attempts):
-        """Relay a provider stream as Anthropic SSE.
-
-        The upstream is read in short waits (on this thread for the direct path, DirectUpstream; on a
-        thread of its own for litellm, Upstream), so this one can keep the client's connection alive
-        while the provider is silent, and notice within half a second when the client has gone
-        (then the upstream is closed: nobody pays for tokens nobody reads).
-        Headers wait for the first chunk, so a provider error still becomes a proper HTTP
-        status (or a fallback), unless the provider stays silent past KEEPALIVE_SECONDS.
-        After the headers, a failure is an `event: error` and the stream ends without
-        message_stop.
-        """
-        upstream = self._open_upstream(prepared)
-        translator = StreamTranslator(new_message_id(), prepared.requested, input_tokens=prepared.input_tokens,
-                                      **self._reply_options(prepared))
-        started = False
-        deadline = self.started_at + self.config.request_deadline
-        try:
-            while True:
-                item = self._next_item(upstream, translator if started else None, deadline)
-                if isinstance(item, BaseException):
-                    error = self._fail(item, prepared)
-                    if not started:
-                        fallback = self._fallback(error, attempts)
-                        if fallback is not None:
-                            upstream.close()
-                            prepared = fallback
-                            upstream = self._open_upstream(prepared)
-                            translator = StreamTranslator(new_message_id(), prepared.requested,
-                                                          input_tokens=prepared.input_tokens, **self._reply_options(prepared))
-                            continue
-                        if not self._answers_probe(error, prepared):
-                            raise error from None  # nothing sent yet: a plain HTTP error
-                        upstream.put(response_as_chunk(probe_response(prepared.input_tokens)))
-                        upstream.put(END)
-                        continue
-                    log.debug("stream from %s failed", prepared.target, exc_info=item)
-                    self.fields["error_event"] = f"{error.error_type}: {error.message}"
-                    self._write_events(translator.feed({}) + [("error", error.body())], last=True)
-                    break
-                if not started:
-                    self._start_stream()
-                    started = True
-                    if type(item) is list and len(item) > 1:  # the head and message_start go out before a burst is read
-                        self._write_events(translator.feed_many(item[:1]))
-                        item = item[1:]
-                if item is SILENT:
-                    self._write_events(translator.keepalive())
-                elif item is END:
-                    self._write_events(translator.finish(), last=True)
-                    break
-                elif type(item) is list:  # the direct path: the chunks of one read, and END when the stream ended in it
-                    if item[-1] is END:
-                        self._write_events(translator.feed_many(item[:-1]) + translator.finish(), last=True)
-                        break
-                    self._write_events(translator.feed_many(item))
-                else:
-                    self._write_events(translator.feed(item))
-        except ClientGone:
-            self.close_connection = True
-            self.fields["client_gone"] = True
-        finally:
-            upstream.close()
-
-    def _next_item(self, upstream, translator, deadline: float):
-        """The next chunk dict, END, or exception from the upstream. While the upstream is
-        silent: twice a second, check that the client is still there and the proxy is not
-        past its shutdown grace; after KEEPALIVE_SECONDS, send keep-alive events (or, before
-        the stream has started, return SILENT). Silence past REQUEST_TIMEOUT, or a request
-        past REQUEST_DEADLINE, comes back as a timeout error."""
-        config = self.config
-        interval = config.keepalive_seconds
-        last_item = quiet_since = time.monotonic()
-        while True:
-            if time.monotonic() >= deadline:  # checked first: a provider that never stops must stop too
-                return final(ProxyError(504, f"The request took longer than {config.request_deadline:g} s (REQUEST_DEADLINE)."))
-            try:
-                return upstream.get(min(0.5, interval, config.request_timeout, max(0.0, deadline - time.monotonic())))
-            except queue.Empty:
-                pass
-            now = time.monotonic()
-            if self._client_gone():
-                raise ClientGone()
-            if self.server.past_grace():
-                return final(ProxyError(529, "The proxy is shutting down; retry shortly."))
-            if now - last_item >= config.request_timeout:
-                return ProxyError(504, f"The provider sent nothing for {config.request_timeout:g} s (REQUEST_TIMEOUT).")
-            if now - quiet_since >= interval:
-                if translator is None:
-                    return SILENT
-                self._write_events(translator.keepalive())
-                quiet_since = now
-
-    def _client_gone(self) -> bool:
-        """Whether the client closed its connection (readable with nothing to read)."""
-        try:
-            readable, _, _ = select.select([self.connection], [], [], 0)
-            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
-        except (OSError, ValueError):
-            return True
-
-    def _start_stream(self):
-        self.fields["mode"] = "stream"
-        self.chunked = self.request_version == "HTTP/1.1"
-        fields = [("Content-Type", "text/event-stream; charset=utf-8"), ("Cache-Control", "no-cache")]
-        if self.chunked:
-            fields.append(("Transfer-Encoding", "chunked"))
-        else:  # an HTTP/1.0 client: the end of the stream is the end of the connection
-            self.close_connection = True
-            fields.append(("Connection", "close"))
-        fields.append(("request-id", self.request_id))
-        self._headers_buffer = [self._answer_head(200, fields)]  # sent with the first events, in one write
-        self.status = 200
-
-    def _write_events(self, events, last: bool = False):
-        """One write of SSE events; `last`: with the end of the chunked body."""
-        if not events and not last:
-            return
-        for name, payload in events:
-            if name == "content_block_delta" and "ttft_ms" not in self.fields:
-                delta = payload["delta"]
-                if delta.get("text") or delta.get("thinking") or delta.get("partial_json"):
-                    self.fields["ttft_ms"] = round((time.monotonic() - self.started_at) * 1000)
-            elif name == "message_delta":
-                usage = payload["usage"]
-                self.fields.update(input_tokens=usage["input_tokens"] + usage["cache_read_input_tokens"],
-                                   output_tokens=usage["output_tokens"])
-        data = b"".join([sse_event(name, payload) for name, payload in events])
-        if self.chunked:
-            data = (b"%x\r\n%s\r\n" % (len(data), data) if data else b"") + (b"0\r\n\r\n" if last else b"")
-        self._send(data)
-
-    def _send(self, data: bytes):
-        """One write to the client, with the stream's headers if they are still waiting."""
-        if getattr(self, "_headers_buffer", None):
-            data = b"".join(self._headers_buffer) + data
-            self._headers_buffer = []
-        try:
-            self.wfile.write(data)
-        except OSError as exc:
-            raise ClientGone() from exc
+            return LitellmCall(lambda: completion(**params, **call, stream=True, stream_options={"include_usage": True}),
+                               stream=True, lease=lease)
+        return LitellmCall(lambda: completion(**params, **call), stream=False, lease=lease)
 
 
-class ClientGone(Exception):
-    """The client closed its connection while we were writing to it."""
+PATHS = (OpenAICompatiblePath(), LitellmPath())
 
 
-END = object()  # the upstream stream finished
-SILENT = object()  # the upstream has said nothing for KEEPALIVE_SECONDS
+class DirectRead:
+    """A DirectCall as a provider call: read(wait) makes the reads that come within `wait`
+    seconds and returns what they completed as one Batch, or None."""
 
-
-class Slots:
-    """MAX_CONCURRENCY: a count under a lock (threading's semaphores are Python code around a
-    Condition, several times the cost for a request that never waits)."""
-
-    def __init__(self, limit: int):
-        self.limit, self.used, self.lock = limit, 0, threading.Lock()
-
-    def acquire(self) -> bool:
-        with self.lock:
-            if self.used >= self.limit:
-                return False
-            self.used += 1
-            return True
-
-    def release(self):
-        with self.lock:
-            self.used -= 1
-
-
-class Lease:
-    """A MAX_CONCURRENCY slot shared by a request and the provider calls it starts: it comes
-    back when the last of them is done, so a call still running upstream after its client
-    left keeps counting."""
-
-    def __init__(self, slots: Slots):
-        self.slots, self.count, self.lock = slots, 1, threading.Lock()
-
-    def hold(self):
-        with self.lock:
-            self.count += 1
-
-    def release(self):
-        with self.lock:
-            self.count -= 1
-            last = self.count == 0
-        if last:
-            self.slots.release()
-
-
-class Upstream:
-    """A litellm call on its own thread, so the handler can keep watching the client, the
-    clock and the shutdown meanwhile. `request()` makes the call: it returns the response
-    (not streamed) or an iterable of chunks. get() gives chunk dicts then END (a stream), or
-    the response dict, or the exception. close() stops a stream as soon as litellm hands it
-    over (a provider may hold its headers for a long time)."""
-
-    def __init__(self, request, *, stream: bool, lease: Lease):
-        self.items: queue.SimpleQueue = queue.SimpleQueue()
-        self.stream, self.closed, self.lock = None, False, threading.Lock()
-        lease.hold()
-        WORKERS.run(self._run, request, stream, lease)
-
-    def _run(self, request, stream, lease):
-        put = self.items.put
-        try:
-            opened = request()
-            if not stream:
-                put(as_dict(opened))
-                return
-            with self.lock:
-                self.stream, closed = opened, self.closed
-            if closed:
-                return _close_quietly(opened)
-            for chunk in opened:  # litellm's chunk objects
-                put(as_dict(chunk))
-            put(END)
-        except BaseException as exc:  # handed over to the handler, which reports it
-            put(exc)
-        finally:
-            lease.release()
-
-    def get(self, timeout: float):
-        return self.items.get(timeout=timeout)
-
-    def put(self, item):
-        self.items.put(item)
-
-    def close(self):
-        with self.lock:
-            self.closed, stream = True, self.stream
-        _close_quietly(stream)
-
-
-class DirectUpstream:
-    """A direct-path call, read on the handler's own thread, with Upstream's get/put/close:
-    get(timeout) makes the reads that come within `timeout` and returns what they completed
-    (a list of chunks, END last when the stream ended; the answer; or the exception), or
-    raises queue.Empty. No thread and no hand-over per read."""
+    __slots__ = ("call",)
 
     def __init__(self, call: DirectCall):
-        self.call, self.waiting = call, []
+        self.call = call
 
-    def get(self, timeout: float):
-        if self.waiting:
-            return self.waiting.pop(0)
+    def read(self, wait: float) -> Batch | None:
         call, until = self.call, None
         while True:
             try:
-                batch = call.step(max(timeout, 0.001))
+                items = call.step(max(wait, 0.001))
             except Quiet:
-                raise queue.Empty from None
-            except Exception as exc:  # reported by the handler
-                return exc
+                return None
             if call.ended:
-                if not call.stream:
-                    return batch[0]
-                batch.append(END)
-            if batch:
-                return batch
-            until = until or time.monotonic() + timeout  # a read that completed nothing: wait for the rest
-            timeout = until - time.monotonic()
-            if timeout <= 0:
-                raise queue.Empty
-
-    def put(self, item):
-        self.waiting.append(item)
+                return Batch(items if call.stream else [response_as_chunk(items[0])], True)
+            if items:
+                return Batch(items)
+            until = until or time.monotonic() + wait  # a read that completed nothing: wait for the rest
+            wait = until - time.monotonic()
+            if wait <= 0:
+                return None
 
     def close(self):
         self.call.close()
 
 
+END = object()  # a litellm stream finished
+
+
+class LitellmCall:
+    """A litellm call on a thread of its own (WORKERS). `request()` makes the call: it returns
+    the response (not streamed) or an iterable of chunks, which the thread queues as plain
+    dicts. read(wait) gives what is queued as one Batch. close() stops a stream as soon as
+    litellm hands it over (a provider may hold its headers for a long time)."""
+
+    def __init__(self, request, *, stream: bool, lease: Lease | None):
+        self.items: queue.SimpleQueue = queue.SimpleQueue()
+        self.stream, self.opened, self.closed, self.lock = stream, None, False, threading.Lock()
+        self.held = None  # a failure queued behind chunks: raised on the next read
+        if lease is not None:
+            lease.hold()
+        WORKERS.run(self._run, request, lease)
+
+    def _run(self, request, lease):
+        put = self.items.put
+        try:
+            opened = request()
+            if not self.stream:
+                put(as_dict(opened))
+                return
+            with self.lock:
+                self.opened, closed = opened, self.closed
+            if closed:
+                return _close_quietly(opened)
+            for chunk in opened:  # litellm's chunk objects
+                put(as_dict(chunk))
+            put(END)
+        except BaseException as exc:  # handed over to the reader, which raises it
+            put(exc)
+        finally:
+            if lease is not None:
+                lease.release()
+
+    def read(self, wait: float) -> Batch | None:
+        item, self.held = self.held, None
+        if item is None:
+            try:
+                item = self.items.get(timeout=max(wait, 0))
+            except queue.Empty:
+                return None
+        if isinstance(item, BaseException):
+            raise item
+        if not self.stream:
+            return Batch([response_as_chunk(item)], True)
+        chunks = []
+        while True:
+            if item is END:
+                return Batch(chunks, True)
+            if isinstance(item, BaseException):
+                self.held = item
+                return Batch(chunks)
+            chunks.append(item)
+            try:
+                item = self.items.get_nowait()
+            except queue.Empty:
+                return Batch(chunks)
+
+    def close(self):
+        with self.lock:
+            self.closed, opened = True, self.opened
+        _close_quietly(opened)
+
+
+class Canned:
+    """A provider call whose one batch is known already: the answer to a probe a model refused."""
+
+    def __init__(self, batch: Batch):
+        self.batch = batch
+
+    def read(self, wait: float) -> Batch | None:
+        batch, self.batch = self.batch, None
+        return batch
+
+    def close(self):
+        pass
+
+
 class Workers:
-    """Threads for provider calls, kept a while for the next call: starting a thread per
+    """Threads for litellm calls, kept a while for the next call: starting a thread per
     call costs more than a fast provider's whole answer. One idle thread takes each job; with
     none idle, a new thread starts, so calls never wait for each other."""
 
@@ -3812,6 +3287,826 @@ def _close_quietly(stream):
             close()
         except Exception:
             log.debug("closing the upstream stream failed", exc_info=True)
+
+
+# ----------------------------------------------------------------------------------------
+# the exchange: one /v1/messages request, from the routed attempts to the last byte
+# ----------------------------------------------------------------------------------------
+
+
+def prepare_attempt(body: dict, target: str, config: Config) -> Attempt:
+    """The request translated for `target`, with the path that will send it; not yet checked.
+    Example: BASIC for "openai/gpt-4.1" -> Attempt(target="openai/gpt-4.1", path=the direct path, ...)."""
+    quirks = provider_for(target.partition("/")[0])
+    facts = model_facts(target)
+    window, max_output = model_limits(target, facts)
+    params = to_openai_request(body, target, quirks, reasoning=bool(facts.get("supports_reasoning")),
+                               max_output=config.max_tokens_limit or max_output)
+    path = next(path for path in PATHS if path.serves(target, params, config))
+    return Attempt(body["model"], target, params, estimate_tokens(params), window, body.get("max_tokens") == 1,
+                   tool_name_map(body), path, quirks, facts)
+
+
+def routed_attempt(body: dict, config: Config) -> Attempt:
+    """The attempt for the target a request routes to by its model, what it needs (thinking,
+    images) and, when LONG_CONTEXT_MODEL is set, its size, which is known once it is
+    translated: translated again only when the size changes the route."""
+    providers = provider_names()
+    thinking, images = request_needs(body)
+    attempt = prepare_attempt(body, route_model(body["model"], config, providers, thinking=thinking, images=images), config)
+    if config.long_context_model:
+        placed = route_model(body["model"], config, providers, thinking=thinking, images=images,
+                             input_tokens=attempt.input_tokens)
+        if placed != attempt.target:
+            attempt = prepare_attempt(body, placed, config)
+    return attempt
+
+
+def checked_attempt(attempt: Attempt, body: dict, config: Config) -> Attempt:
+    """The attempt with its path's request, once what would fail at the provider is ruled
+    out: a missing key (a 401 naming the variable), images for a model without vision, a
+    request that cannot fit the model's window (in the words Claude Code recovers from)."""
+    credentials = provider_credentials(attempt.target, config)
+    if attempt.facts and not attempt.facts.get("supports_vision") and request_needs(body)[1]:
+        raise invalid(f"The model {attempt.target} does not accept images. Set VISION_MODEL to a model that does, "
+                      "and requests with images go there.")
+    overflow = context_overflow(attempt.input_tokens, attempt.params["max_tokens"], attempt.window)
+    if overflow:
+        raise invalid(overflow)
+    attempt.request = attempt.path.prepare(attempt, credentials, config)
+    return attempt
+
+
+def plan_attempts(body: dict, config: Config, fields: dict):
+    """The checked attempts in the order to try them: the routed target, then FALLBACK_MODELS.
+    The first one's failure to check is the client's answer; a fallback that cannot be checked
+    (no key, say) is skipped with a warning. The routed model goes into the log line's fields."""
+    attempt = routed_attempt(body, config)
+    fields.update(model=body["model"], target=attempt.target)
+    yield checked_attempt(attempt, body, config)
+    providers, tried = provider_names(), {attempt.target}
+    for name in config.fallback_models:
+        target = qualify(name, config, providers)
+        if target in tried:
+            continue
+        tried.add(target)
+        try:
+            yield checked_attempt(prepare_attempt(body, target, config), body, config)
+        except ProxyError as error:
+            log.warning("fallback %s skipped: %s", target, error.message)
+
+
+def translate(translator: StreamTranslator, items) -> list:
+    """The events of a batch's items. Chunk dicts go through the translator; a TextRun's texts
+    that go straight into the open block (open_index) become one EscapedDeltas, framed from
+    their escaped bytes; others are decoded and fed as chunks. Either way the client gets
+    the same bytes (a test compares them)."""
+    events, chunks = [], []
+    for item in items:
+        if type(item) is dict:
+            chunks.append(item)
+            continue
+        if chunks:
+            events += translator.feed_many(chunks)
+            chunks = []
+        field, texts = item
+        key = "text" if field == "content" else "thinking"
+        for n, escaped in enumerate(texts):
+            index = translator.open_index(key)
+            if index is not None:
+                events.append(("content_block_delta", EscapedDeltas(index, key, texts[n:])))
+                break
+            events += translator.feed({"choices": [{"delta": {field: unescape(escaped)}}]})
+    if chunks:
+        events += translator.feed_many(chunks)
+    return events
+
+
+def answers_probe(error: ProxyError, attempt: Attempt) -> bool:
+    """A max_tokens 1 probe that a reasoning model refused as too small still shows the
+    model is there: Claude Code gets its 200 with stop_reason max_tokens."""
+    return attempt.probe and error.status == 400 and not error.context_overflow
+
+
+class ClientGone(Exception):
+    """The client closed its connection."""
+
+
+class Exchange:
+    """One /v1/messages request, from its planned attempts (plan_attempts) to the last byte.
+
+    run(attempts) tries them in order: another model after a 429, a 5xx or no connection, as
+    long as nothing has been relayed yet; a probe that a reasoning model refused is answered
+    all the same (answers_probe). Each provider call's batches go through one StreamTranslator
+    (translate) to a sink, the HTTP layer's JSON or SSE writer:
+
+        streams              whether the client reads a stream (keep-alive events while the
+                             provider is silent; the head goes out with the first events)
+        committed            whether the answer has begun: then no fallback, no error status
+        start()              the answer is a 200 from here on
+        events(events)       Anthropic events (EscapedDeltas among them)
+        end(events)          the last events: the answer is complete
+        fail(error, events)  after start: the answer ends with these events and an error event
+
+    While waiting it checks, twice a second, that the client is still there (client_gone) and
+    the proxy not past its shutdown grace (shutting_down), and the clocks: REQUEST_TIMEOUT of
+    provider silence, REQUEST_DEADLINE from the request's start. The request's log line
+    fields (routed model, path, fallbacks, mode, time to first token, tokens) are kept in
+    `fields`. A ProxyError raised before the answer began is the client's answer.
+    """
+
+    def __init__(self, config: Config, sink, *, fields: dict | None = None, lease: Lease | None = None,
+                 started_at: float | None = None, client_gone=lambda: False, shutting_down=lambda: False):
+        self.config, self.sink, self.lease = config, sink, lease
+        self.fields = {} if fields is None else fields
+        self.deadline = (time.monotonic() if started_at is None else started_at) + config.request_deadline
+        self.started_at = time.monotonic() if started_at is None else started_at
+        self.client_gone, self.shutting_down = client_gone, shutting_down
+        self.started = False
+
+    def run(self, attempts):
+        attempts = iter(attempts)
+        attempt = next(attempts)
+        while True:
+            error = self.relay(attempt, attempt.path.open(attempt, self.sink.streams, self.lease, self.config))
+            if error is None:
+                return
+            if self.started:  # a batch was relayed: another model's answer cannot follow it
+                raise error
+            fallback = self.fallback(error, attempts)
+            if fallback is not None:
+                attempt = fallback
+                continue
+            if not answers_probe(error, attempt):
+                raise error
+            self.relay(attempt, Canned(Batch([response_as_chunk(probe_response(attempt.input_tokens))], True)))
+            return
+
+    def relay(self, attempt: Attempt, call) -> ProxyError | None:
+        """Relay one provider call to the sink: None once the answer is complete (or ended
+        with an error event), else the error the call failed with before the answer began."""
+        self.fields["via"] = attempt.path.name
+        translator = StreamTranslator(new_message_id(), attempt.requested, input_tokens=attempt.input_tokens,
+                                      stop_sequences=attempt.params.get("stop") or (),
+                                      signature=thinking_signature(attempt.target), tool_names=attempt.tool_names)
+        try:
+            while True:
+                try:
+                    batch = self.next_batch(call, translator)
+                except ClientGone:
+                    raise
+                except Exception as exc:
+                    return self.failed(exc, attempt, translator)
+                items = batch.items
+                if not self.started:
+                    self.start()
+                    if self.sink.streams and len(items) > 1:  # the head and message_start go out before a burst is translated
+                        self.emit(translate(translator, items[:1]))
+                        items = items[1:]
+                events = translate(translator, items)
+                if batch.end:
+                    self.finish(events + translator.finish())
+                    return None
+                self.emit(events)
+        finally:
+            call.close()
+
+    def next_batch(self, call, translator: StreamTranslator) -> Batch:
+        """The provider call's next batch. While it is silent: keep-alive events every
+        KEEPALIVE_SECONDS (on a stream), and the checks. Raises ClientGone, or a ProxyError for
+        silence past REQUEST_TIMEOUT, the REQUEST_DEADLINE, or the end of the shutdown grace."""
+        config = self.config
+        interval = config.keepalive_seconds
+        last_batch = quiet_since = time.monotonic()
+        while True:
+            now = time.monotonic()
+            if now >= self.deadline:  # checked first: a provider that never stops must stop too
+                raise final(ProxyError(504, f"The request took longer than {config.request_deadline:g} s (REQUEST_DEADLINE)."))
+            batch = call.read(min(0.5, interval, config.request_timeout, self.deadline - now))
+            if batch is not None:
+                return batch
+            if self.client_gone():
+                raise ClientGone()
+            if self.shutting_down():
+                raise final(ProxyError(529, "The proxy is shutting down; retry shortly."))
+            now = time.monotonic()
+            if now - last_batch >= config.request_timeout:
+                raise ProxyError(504, f"The provider sent nothing for {config.request_timeout:g} s (REQUEST_TIMEOUT).")
+            if now - quiet_since >= interval and self.sink.streams:
+                quiet_since = now
+                if not self.started:
+                    self.start()
+                self.emit(translator.keepalive())
+
+    def failed(self, exc: BaseException, attempt: Attempt, translator: StreamTranslator) -> ProxyError | None:
+        """A failed call: its error when the answer has not begun, else the error event."""
+        error = self.client_error(exc, attempt)
+        if not self.sink.committed:
+            return error
+        log.debug("stream from %s failed", attempt.target, exc_info=exc)
+        self.fields["error_event"] = f"{error.error_type}: {error.message}"
+        self.sink.fail(error, translator.feed({}))
+        return None
+
+    def client_error(self, exc: BaseException, attempt: Attempt) -> ProxyError:
+        """A provider failure as the client sees it: typed, keys blanked, and a context
+        overflow in the words Claude Code recovers from."""
+        error = map_provider_error(exc, _litellm_module)
+        error.message = redact(error.message, self.config.env)
+        if error.context_overflow:
+            log.info("provider reports a context overflow: %s", error.message)
+            error.message = context_overflow(attempt.input_tokens, attempt.params["max_tokens"], attempt.window) or (
+                f"prompt is too long: {attempt.input_tokens} tokens > {attempt.window or attempt.input_tokens} maximum")
+        return error
+
+    def fallback(self, error: ProxyError, attempts) -> Attempt | None:
+        """The next attempt when an error is worth another model (rate limit, provider
+        failure, unreachable), or None."""
+        if error.status not in RETRYABLE or error.context_overflow or error.final:
+            return None
+        attempt = next(attempts, None)
+        if attempt is not None:
+            log.info("%s %s; falling back to %s", error.status, error.error_type, attempt.target)
+            self.fields.setdefault("fallbacks", []).append(f"{attempt.target} after {error.status}")
+        return attempt
+
+    def start(self):
+        self.started = True
+        self.fields["mode"] = "stream" if self.sink.streams else "json"
+        self.sink.start()
+
+    def emit(self, events: list):
+        if events:
+            if "ttft_ms" not in self.fields and self.sink.streams:
+                self.note_first_token(events)
+            self.sink.events(events)
+
+    def finish(self, events: list):
+        if "ttft_ms" not in self.fields and self.sink.streams:
+            self.note_first_token(events)
+        for name, data in events:
+            if name == "message_delta":
+                usage = data["usage"]
+                self.fields.update(input_tokens=usage["input_tokens"] + usage["cache_read_input_tokens"],
+                                   output_tokens=usage["output_tokens"])
+        self.sink.end(events)
+
+    def note_first_token(self, events: list):
+        for name, data in events:
+            if name == "content_block_delta" and (type(data) is EscapedDeltas or any(
+                    data["delta"].get(field) for field in ("text", "thinking", "partial_json"))):
+                self.fields["ttft_ms"] = round((time.monotonic() - self.started_at) * 1000)
+                return
+
+
+# ----------------------------------------------------------------------------------------
+# HTTP: the sinks, the handler, the server
+# ----------------------------------------------------------------------------------------
+
+
+def request_line(fields: dict) -> str:
+    """The text of a request's log line. Example: "POST /v1/messages?beta=true 200
+    claude-opus-4-8 -> groq/moonshotai/kimi-k2-instruct stream via=direct in=5210 out=87 ttft=412ms 1630ms"."""
+    parts = [fields.get("method") or "-", fields.get("path") or "-", str(fields.get("status") or "-")]
+    if "model" in fields:
+        parts.append(f"{fields['model']} -> {fields.get('target')}")
+    parts += [f"(fallback {fallback})" for fallback in fields.get("fallbacks", ())]
+    if "mode" in fields:
+        parts.append(fields["mode"])
+    if "via" in fields:
+        parts.append(f"via={fields['via']}")
+    if "output_tokens" in fields:
+        parts.append(f"in={fields['input_tokens']} out={fields['output_tokens']}")
+    if "ttft_ms" in fields:
+        parts.append(f"ttft={fields['ttft_ms']}ms")
+    parts.append(f"{fields.get('ms', 0)}ms")
+    if fields.get("client_gone"):
+        parts.append("client gone")
+    for key in ("error", "error_event"):
+        if key in fields:
+            parts.append(("error event " if key == "error_event" else "") + fields[key])
+    return " ".join(parts)
+
+
+class JsonLogFormatter(logging.Formatter):
+    """LOG_FORMAT=json: one JSON object per line, with a request line's fields as keys."""
+
+    def format(self, record):
+        out = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname.lower(),
+               "logger": record.name, "message": record.getMessage()}
+        out.update(getattr(record, "fields", None) or {})
+        if record.exc_info:  # the redacted text the log filter prepared, never a fresh one
+            out["exception"] = REDACTOR.blank(record.exc_text or self.formatException(record.exc_info))
+        return json.dumps(out, ensure_ascii=False, default=str)
+
+
+class JsonAnswer:
+    """The sink for a request without `stream` (see Exchange): the events folded into one
+    message (fold_events), sent as one JSON answer at the end."""
+
+    streams = False
+
+    def __init__(self, handler: Handler):
+        self.handler, self.collected, self.committed = handler, [], False
+
+    def start(self):
+        pass
+
+    def events(self, events: list):
+        self.collected += events
+
+    def end(self, events: list):
+        message = fold_events(plain_events(self.collected + events))
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("response body: %s", json.dumps(message, ensure_ascii=False)[:20000])
+        self.committed = True
+        self.handler.send_json(200, message)
+
+    def fail(self, error: ProxyError, events: list):
+        raise error  # never called: nothing is sent before the end
+
+
+class SseAnswer:
+    """The sink for a streamed request (see Exchange): SSE events in HTTP/1.1 chunked coding
+    (for an HTTP/1.0 client, a body that ends with the connection). The head waits for the
+    first events, to go out in the same write; the last events go with the end of the body."""
+
+    streams = True
+
+    def __init__(self, handler: Handler):
+        self.handler, self.committed, self.head, self.chunked = handler, False, b"", True
+
+    def start(self):
+        handler = self.handler
+        self.chunked = handler.request_version == "HTTP/1.1"
+        fields = [("Content-Type", "text/event-stream; charset=utf-8"), ("Cache-Control", "no-cache")]
+        if self.chunked:
+            fields.append(("Transfer-Encoding", "chunked"))
+        else:  # the end of the stream is the end of the connection
+            handler.close_connection = True
+            fields.append(("Connection", "close"))
+        fields.append(("request-id", handler.request_id))
+        self.head, self.committed, handler.status = handler.answer_head(200, fields), True, 200
+
+    def events(self, events: list):
+        if events:
+            self.write(sse_frames(events), False)
+
+    def end(self, events: list):
+        self.write(sse_frames(events), True)
+
+    def fail(self, error: ProxyError, events: list):
+        self.end(events + [("error", error.body())])
+
+    def write(self, data: bytes, last: bool):
+        if self.chunked:
+            data = (b"%x\r\n%s\r\n" % (len(data), data) if data else b"") + (b"0\r\n\r\n" if last else b"")
+        if self.head:
+            data, self.head = self.head + data, b""
+        try:
+            self.handler.wfile.write(data)
+        except OSError as exc:
+            raise ClientGone() from exc
+
+
+def body_size(headers: Headers, limit: int) -> int | None:
+    """The declared size of a request body, or None for a chunked one. Anything ambiguous (two
+    lengths, a length that is not plain digits, an encoding other than chunked) is refused: a
+    front proxy might read the same request differently. Example: Content-Length: 12 -> 12."""
+    encoding = headers.get("Transfer-Encoding")
+    lengths = headers.get_all("Content-Length") or []
+    if encoding is not None:
+        if encoding.strip().lower() != "chunked" or lengths:
+            raise unreadable(invalid(f"Transfer-Encoding {encoding!r} is not supported (only chunked, without Content-Length)."))
+        return None
+    if not lengths:
+        raise ProxyError(411, "A request body needs a Content-Length header (or chunked transfer encoding).")
+    if len(set(v.strip() for v in lengths)) > 1 or not lengths[0].strip().isdigit() or not lengths[0].strip().isascii():
+        raise unreadable(invalid(f"Content-Length {', '.join(lengths)!r} is not one plain number."))
+    size = int(lengths[0])
+    if size > limit:  # left unread
+        raise unreadable(too_large(f"Request body of {size} bytes", limit))
+    return size
+
+
+def read_body(rfile, headers: Headers, limit: int) -> bytes:
+    """A request's body, at most `limit` bytes, framed by Content-Length or chunked coding."""
+    size = body_size(headers, limit)
+    if size is None:
+        return read_chunked(rfile, limit)
+    data = rfile.read(size)
+    if len(data) < size:
+        raise unreadable(invalid("The request body ended before Content-Length bytes arrived."))
+    return data
+
+
+def read_chunked(rfile, limit: int) -> bytes:
+    chunks, total = [], 0
+    while True:
+        line = rfile.readline(1024)
+        try:
+            size = int(line.split(b";")[0].strip(), 16)
+            if size < 0 or not line.endswith(b"\n"):
+                raise ValueError(line)
+        except ValueError:
+            raise unreadable(invalid("Malformed chunked request body.")) from None
+        if size == 0:
+            while rfile.readline(1024).strip():  # trailers
+                pass
+            return b"".join(chunks)
+        total += size
+        if total > limit:
+            raise unreadable(too_large("Request body", limit))
+        chunk = rfile.read(size)
+        if len(chunk) < size or rfile.read(2) != b"\r\n":
+            raise unreadable(invalid("Malformed chunked request body."))
+        chunks.append(chunk)
+
+
+def client_left(connection) -> bool:
+    """Whether a client closed its connection (readable with nothing to read)."""
+    try:
+        readable, _, _ = select.select([connection], [], [], 0)
+        return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
+
+
+def http_version(word: str) -> tuple | None:
+    """A request line's HTTP version, as the stdlib reads it. Example: "HTTP/1.1" -> (1, 1); "HTTP/x" -> None."""
+    try:
+        if not word.startswith("HTTP/"):
+            return None
+        major, minor = word.split("/", 1)[1].split(".")
+        if len(major) > 10 or len(minor) > 10 or not (major + minor).isdigit():
+            return None
+        return int(major), int(minor)
+    except ValueError:
+        return None
+
+
+def too_large(what: str, limit: int) -> ProxyError:
+    return ProxyError(413, f"{what} exceeds the limit of {limit} bytes (MAX_BODY_MB).")
+
+
+def unreadable(error: ProxyError) -> ProxyError:
+    """An error that leaves the request's body unread or half read: the connection must close."""
+    error.close_connection = True
+    return error
+
+
+def model_entry(model_id: str, display: str, tier: str | None, config: Config) -> dict:
+    """A GET /v1/models entry: a Claude-style id, and in its display name where it goes."""
+    target = tier_target(tier, config) if tier else model_id
+    return {"type": "model", "id": model_id, "display_name": f"{display} (via {target})", "created_at": MODEL_CREATED_AT}
+
+
+def models_page(entries: list, query: dict) -> dict:
+    """One page of GET /v1/models, paged as Anthropic pages it (after_id, before_id, limit)."""
+    ids = [e["id"] for e in entries]
+    after, before = query.get("after_id", [None])[0], query.get("before_id", [None])[0]
+    if after in ids:
+        entries = entries[ids.index(after) + 1:]
+    elif before in ids:
+        entries = entries[:ids.index(before)]
+    try:
+        limit = max(1, min(1000, int(query.get("limit", ["20"])[0])))
+    except ValueError:
+        raise invalid("limit: must be an integer.") from None
+    page = entries[-limit:] if before in ids and after not in ids else entries[:limit]
+    return {"data": page, "has_more": len(page) < len(entries),
+            "first_id": page[0]["id"] if page else None, "last_id": page[-1]["id"] if page else None}
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    """HTTP only: parse, authenticate, dispatch, read the body, hand /v1/messages over to an
+    Exchange with a JSON or SSE sink, write, and log one line per request."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "claude_proxy"
+    sys_version = ""
+
+    @property
+    def timeout(self):  # the stdlib sets it on each connection: a silent client cannot pin a thread
+        return self.server.config.client_timeout
+
+    request_id = ""
+    status = None
+    fields: dict = {}  # what the request's log line says: models, tokens, timings, error
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    @property
+    def config(self) -> Config:
+        return self.server.config
+
+    def setup(self):
+        super().setup()
+        # Headers and body go out as separate small writes; with Nagle's algorithm the body
+        # then waits for the client's delayed ACK, about 40 ms on every answer.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def log_request(self, code="-", size="-"):
+        pass  # one line per request comes from _log_done
+
+    _date = (0, "")  # (second, the Date header's value then), shared by all handlers
+
+    def date_time_string(self, timestamp=None):
+        """The Date header's value, formatted once a second."""
+        if timestamp is not None:
+            return super().date_time_string(timestamp)
+        second = int(time.time())
+        date = Handler._date
+        if date[0] != second:
+            date = Handler._date = (second, super().date_time_string(second))
+        return date[1]
+
+    def parse_request(self):
+        """The stdlib's parse_request (request line, version, Connection, Expect), with the
+        headers read by read_headers instead of the email parser, a fifth of a request's CPU:
+        a copy, since the stdlib has no hook for the header reader (it mirrors CPython 3.12's)."""
+        if self.raw_requestline in (b"\r\n", b"\n"):  # one empty line before a request is to be ignored (RFC 9112)
+            self.raw_requestline = self.rfile.readline(65537)
+        self.command = None
+        self.request_version = version = self.default_request_version
+        self.close_connection = True
+        requestline = self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        words = requestline.split()
+        if not words:
+            return False
+        if len(words) >= 3:
+            version = words[-1]
+            number = http_version(version)
+            if number is None:
+                self.send_error(400, f"Bad request version ({version!r})")
+                return False
+            if number >= (1, 1):
+                self.close_connection = False
+            if number >= (2, 0):
+                self.send_error(505, f"Invalid HTTP version ({number[0]}.{number[1]})")
+                return False
+            self.request_version = version
+        if not 2 <= len(words) <= 3:
+            self.send_error(400, f"Bad request syntax ({requestline!r})")
+            return False
+        self.command, self.path = words[:2]
+        if len(words) == 2:
+            self.close_connection = True
+            if self.command != "GET":
+                self.send_error(400, f"Bad HTTP/0.9 request type ({self.command!r})")
+                return False
+        if self.path.startswith("//"):  # as the stdlib: never read as a scheme-less absolute URL
+            self.path = "/" + self.path.lstrip("/")
+        try:
+            self.headers = read_headers(self.rfile)
+        except http.client.LineTooLong as err:
+            self.send_error(431, "Line too long", str(err))
+            return False
+        except BadHeader as err:
+            self.send_error(400, str(err))
+            return False
+        except http.client.HTTPException as err:
+            self.send_error(431, "Too many headers", str(err))
+            return False
+        connection = (self.headers.get("Connection") or "").lower()
+        if connection == "close":
+            self.close_connection = True
+        elif connection == "keep-alive":
+            self.close_connection = False
+        expect = self.headers.get("Expect") or ""
+        if expect.lower() == "100-continue" and self.request_version >= "HTTP/1.1":
+            return self.handle_expect_100()
+        return True
+
+    def send_error(self, code, message=None, explain=None):
+        """The stdlib's error exit (bad request line, oversized headers ...), in Anthropic's shape."""
+        self.close_connection = True
+        if self.request_version == "HTTP/0.9":  # a garbage request line: still answer with a status line
+            self.request_version = "HTTP/1.0"
+        if code == 501:  # a method the stdlib has no do_ method for
+            code, message = 405, f"Method {self.command} is not allowed."
+        text = message or http.server.BaseHTTPRequestHandler.responses.get(code, ("Error",))[0]
+        self.send_json(code, ProxyError(code, text).body())
+
+    def answer_head(self, status: int, fields: list) -> bytes:
+        """An answer's status line and headers, as send_response and send_header write them
+        (Server, Date, then `fields`), in one piece."""
+        lines = [f"{self.protocol_version} {status} {self.responses.get(status, ('',))[0]}",
+                 f"Server: {self.version_string()}", f"Date: {self.date_time_string()}"]
+        lines += [f"{name}: {value}" for name, value in fields]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+    def send_json(self, status: int, obj: dict, headers: dict | None = None):
+        data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
+        fields = [("Content-Type", "application/json"), ("Content-Length", len(data))]
+        if self.request_id:
+            fields.append(("request-id", self.request_id))
+        fields += (headers or {}).items()
+        if self.close_connection:
+            fields.append(("Connection", "close"))
+        head = self.answer_head(status, fields)
+        self.wfile.write(head if self.command == "HEAD" else head + data)  # headers and body in one write
+        self.status = status
+
+    def _send_error(self, error: ProxyError):
+        error.message = redact(error.message, self.config.env)
+        self.fields["error"] = f"{error.error_type}: {error.message}"
+        self.send_json(error.status, error.body(), error.headers)
+
+    def handle_expect_100(self):
+        """Refuse an oversized body before the client sends it, rather than after "100 Continue"."""
+        try:
+            body_size(self.headers, self.config.max_body_bytes)
+        except ProxyError as refusal:
+            self.close_connection = True
+            self.send_error(refusal.status, refusal.message)
+            return False
+        return super().handle_expect_100()
+
+    def _read_json(self) -> dict:
+        self.body_read = True  # from here on, a failure says whether the connection can go on
+        data = read_body(self.rfile, self.headers, self.config.max_body_bytes)
+        try:
+            return parse_json(data)
+        except UnicodeDecodeError:
+            raise invalid("The request body is not valid UTF-8.") from None
+        except RecursionError:
+            raise invalid("The request body is nested too deeply.") from None
+        except ValueError as exc:
+            raise invalid(f"The request body is not valid JSON: {exc}") from None
+
+    # -- dispatch ----------------------------------------------------------------------
+
+    ROUTES = {
+        ("GET", "/"): "health", ("HEAD", "/"): "health",
+        ("GET", "/health"): "health", ("HEAD", "/health"): "health",
+        ("HEAD", "/api/hello"): "health", ("GET", "/api/hello"): "health",  # Claude Code's connectivity check
+        ("POST", "/v1/messages"): "messages",
+        ("POST", "/v1/messages/count_tokens"): "count_tokens",
+        ("GET", "/v1/models"): "models", ("HEAD", "/v1/models"): "models",
+    }
+
+    def _dispatch(self):
+        self.request_id = "req_%024x" % IDS.getrandbits(96)
+        self.status, self.body_read = None, False
+        self.started_at = time.monotonic()
+        self.fields = {}
+        path = urlsplit(self.path).path.rstrip("/") or "/"
+        name = self.ROUTES.get((self.command, path))
+        if name is None and path.startswith("/v1/models/") and self.command in ("GET", "HEAD"):
+            name = "model"
+        has_body = bool(self.headers.get("Transfer-Encoding")) or self.headers.get("Content-Length", "0").strip() not in ("", "0")
+        if has_body and (self.command != "POST" or name is None):
+            self.close_connection = True  # a body nobody reads would be taken for the next request
+        self.server.track(+1)
+        try:
+            if name is None:
+                known = {p for (_, p) in self.ROUTES} | ({path} if path.startswith("/v1/models/") else set())
+                if path in known:
+                    raise ProxyError(405, f"Method {self.command} is not allowed for {path}.")
+                raise ProxyError(404, f"Not found: {self.command} {path}")
+            if path.startswith("/v1/"):
+                self._check_client_key()
+            getattr(self, "handle_" + name)(path)
+        except ProxyError as error:
+            if (has_body and not self.body_read) or error.close_connection:
+                self.close_connection = True
+            if self.status is None:
+                self._send_error(error)
+        except ClientGone:
+            self.close_connection = True
+            self.fields["client_gone"] = True
+        except OSError:
+            self.close_connection = True
+        except RecursionError:
+            if self.status is None:
+                self._send_error(invalid("The request is nested too deeply."))
+        except Exception:
+            log.exception("unexpected error serving %s %s", self.command, self.path)
+            self.close_connection = True  # a half-written answer must not be followed by another
+            if self.status is None:
+                self._send_error(ProxyError(500, "Internal proxy error; see the proxy's log."))
+        finally:
+            self.server.track(-1)
+            self._log_done()
+
+    def _check_client_key(self):
+        """With PROXY_API_KEY set, a request must carry it as x-api-key or a Bearer token."""
+        expected = self.config.proxy_api_key
+        if not expected:
+            return
+        presented = self.headers.get("x-api-key") or ""
+        scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
+        if not presented and scheme.lower() == "bearer":
+            presented = token.strip()
+        if not hmac.compare_digest(presented.encode(), expected.encode()):
+            raise ProxyError(401, "Invalid or missing API key for this proxy: send PROXY_API_KEY as x-api-key "
+                                  "(ANTHROPIC_API_KEY in Claude Code) or as a Bearer token.")
+
+    do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _dispatch
+
+    def _log_done(self):
+        """One line per request: what was asked, where it went, what it cost, how long it took."""
+        fields = self.fields
+        fields.update(method=self.command, path=self.path, status=self.status,
+                      ms=round((time.monotonic() - self.started_at) * 1000))
+        if "error_event" in fields or (self.status or 0) >= 500 or self.status in (401, 403, 429):
+            level = logging.WARNING  # worth a look: the provider failed, or keys or limits need attention
+        elif self.command == "HEAD" or self.path.startswith("/v1/models") or fields["path"] in ("/", "/api/hello"):
+            level = logging.DEBUG  # probes Claude Code sends often
+        else:
+            level = logging.INFO
+        if log.isEnabledFor(level):
+            log.log(level, request_line(fields), extra={"fields": fields})
+
+    # -- endpoints ---------------------------------------------------------------------
+
+    def handle_health(self, path):
+        self.send_json(200, {"status": "ok"})
+
+    def handle_models(self, path):
+        entries = [model_entry(i, d, t, self.config) for i, d, t in MODEL_LIST]
+        self.send_json(200, models_page(entries, parse_qs(urlsplit(self.path).query)))
+
+    def handle_model(self, path):
+        model_id = path[len("/v1/models/"):]
+        for known, display, tier in MODEL_LIST:
+            if known == model_id:
+                return self.send_json(200, model_entry(known, display, tier, self.config))
+        lowered = model_id.lower()
+        if not lowered.startswith("claude"):
+            raise ProxyError(404, f"Model {model_id!r} not found.")
+        self.send_json(200, model_entry(model_id, model_id, "small" if "haiku" in lowered else "big", self.config))
+
+    def handle_count_tokens(self, path):
+        body = self._read_json()
+        validate_request(body, need_max_tokens=False)
+        litellm = load_litellm(self.config.log_level == "debug")
+        attempt = routed_attempt(body, self.config)
+        self.fields.update(model=body["model"], target=attempt.target)
+        self.send_json(200, {"input_tokens": count_tokens(litellm, attempt.target, attempt.params)})
+
+    def handle_messages(self, path):
+        body = self._read_json()
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("request body: %s", json.dumps(body, ensure_ascii=False)[:20000])
+        validate_request(body, need_max_tokens=True)
+        server = self.server
+        if server.draining.is_set():
+            self.close_connection = True
+            raise ProxyError(529, "The proxy is shutting down; retry shortly.")
+        if not server.slots.acquire():
+            raise ProxyError(529, f"The proxy is serving MAX_CONCURRENCY ({self.config.max_concurrency}) requests; retry shortly.")
+        lease = Lease(server.slots)
+        sink = SseAnswer(self) if body.get("stream") else JsonAnswer(self)
+        try:
+            Exchange(self.config, sink, fields=self.fields, lease=lease, started_at=self.started_at,
+                     client_gone=lambda: client_left(self.connection), shutting_down=server.past_grace).run(
+                plan_attempts(body, self.config, self.fields))
+        finally:
+            lease.release()
+
+
+class Slots:
+    """MAX_CONCURRENCY: a count under a lock (threading's semaphores are Python code around a
+    Condition, several times the cost for a request that never waits)."""
+
+    def __init__(self, limit: int):
+        self.limit, self.used, self.lock = limit, 0, threading.Lock()
+
+    def acquire(self) -> bool:
+        with self.lock:
+            if self.used >= self.limit:
+                return False
+            self.used += 1
+            return True
+
+    def release(self):
+        with self.lock:
+            self.used -= 1
+
+
+class Lease:
+    """A MAX_CONCURRENCY slot shared by a request and the provider calls it starts: it comes
+    back when the last of them is done, so a call still running upstream after its client
+    left keeps counting."""
+
+    def __init__(self, slots: Slots):
+        self.slots, self.count, self.lock = slots, 1, threading.Lock()
+
+    def hold(self):
+        with self.lock:
+            self.count += 1
+
+    def release(self):
+        with self.lock:
+            self.count -= 1
+            last = self.count == 0
+        if last:
+            self.slots.release()
 
 
 # ----------------------------------------------------------------------------------------
@@ -3981,40 +4276,53 @@ def launch(server: Server, command: list) -> int:
         server.server_close()
 
 
-def main(argv=None) -> int:
-    own, command = split_command(list(sys.argv[1:] if argv is None else argv))
+def argument_parser() -> argparse.ArgumentParser:
+    """The command line: the flags of SETTINGS, then the proxy's own; --help lists every setting."""
+    doc = __doc__[__doc__.index("Environment ("):]
+    settings = doc.index("  settings ")  # the docstring's pointer to --help; --help puts the listing there
     parser = argparse.ArgumentParser(
         prog="claude_proxy.py", formatter_class=argparse.RawDescriptionHelpFormatter,
         usage="%(prog)s [options]\n       %(prog)s [options] -- claude [args...]",
-        description=__doc__.split("\n\n")[1], epilog=__doc__[__doc__.index("Environment ("):].rstrip())
-    parser.add_argument("--host", help="address to listen on (env HOST, default 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="port to listen on (env PORT, default 8082; 0 picks a free one)")
-    parser.add_argument("--log-level", choices=LOG_LEVELS, help="log verbosity (env LOG_LEVEL, default info)")
-    parser.add_argument("--log-format", choices=LOG_FORMATS, help="text, or one JSON object per line (env LOG_FORMAT)")
+        description=__doc__.split("\n\n")[1],
+        epilog=doc[:settings] + settings_help() + doc[doc.index("\n\n", settings):].rstrip())
+    for setting in (s for s in SETTINGS if s.flag):  # dest is the Config field the flag replaces
+        parser.add_argument(setting.flag, dest=setting.field, type=int if setting.kind == "int" else None,
+                            choices=setting.choices or None, metavar=None if setting.choices else setting.variable,
+                            help=f"{setting.help} (env {setting.variable}, default {shown_default(setting)})")
     parser.add_argument("--log-file", metavar="PATH", help="write the log there instead of standard error "
                                                            "(when launching a command: default a file in the temp folder)")
-    parser.add_argument("--via", choices=VIAS, help="auto: OpenAI-compatible providers over the proxy's own HTTP "
-                                                     "client; litellm: every call through litellm (env PROXY_VIA)")
     parser.add_argument("--env-file", metavar="PATH",
                         help="variables to load (default: .env in the working directory, if any); the real environment wins")
     parser.add_argument("--doctor", action="store_true",
                         help="check the configuration and send each routed model the requests Claude Code sends; "
                              "print what passes and how to fix what fails (exit status 0 only if all pass)")
-    args = parser.parse_args(own)
+    return parser
+
+
+def load_env_file(path: str) -> str | None:
+    """Load a .env file into os.environ under the variables already set (litellm reads some
+    variables itself: cloud credentials). None when done, else what went wrong."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            loaded = parse_dotenv(handle.read())
+    except OSError as exc:
+        return f"cannot read --env-file {path}: {exc.strerror}"
+    for name, value in loaded.items():
+        os.environ.setdefault(name, value)
+    return None
+
+
+def main(argv=None) -> int:
+    own, command = split_command(list(sys.argv[1:] if argv is None else argv))
+    args = argument_parser().parse_args(own)
     env_file = args.env_file or (".env" if os.path.isfile(".env") else None)
-    if env_file:
-        try:
-            with open(env_file, encoding="utf-8") as handle:
-                loaded = parse_dotenv(handle.read())
-        except OSError as exc:
-            print(f"claude_proxy: cannot read --env-file {env_file}: {exc.strerror}", file=sys.stderr)
-            return 2
-        for name, value in loaded.items():
-            os.environ.setdefault(name, value)  # litellm reads some variables itself (cloud credentials)
+    failure = load_env_file(env_file) if env_file else None
+    if failure:
+        print(f"claude_proxy: {failure}", file=sys.stderr)
+        return 2
     problems: list = []
     config = Config.from_env(os.environ, problems)
-    flags = {"host": args.host, "port": args.port, "log_level": args.log_level, "log_format": args.log_format,
-             "via": args.via}
+    flags = {s.field: getattr(args, s.field) for s in SETTINGS if s.flag}
     config = dataclasses.replace(config, **{k: v for k, v in flags.items() if v is not None})
     log_file = args.log_file
     if command:  # a private proxy for one command: loopback, a free port, the log out of the terminal's way
@@ -4042,7 +4350,11 @@ def main(argv=None) -> int:
         print(line, flush=True)
     for problem in problems:
         print(f"  WARNING: {problem}", flush=True)
+    return serve_until_stopped(server)
 
+
+def serve_until_stopped(server: Server) -> int:
+    """Serve until Ctrl-C or SIGTERM, then drain: requests in flight get SHUTDOWN_GRACE."""
     def stop(signum, frame):
         raise KeyboardInterrupt  # SIGTERM ends serve_forever as Ctrl-C does
 
@@ -4051,8 +4363,9 @@ def main(argv=None) -> int:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
-    print(f"claude_proxy stopping: {server.active} request(s) in flight get up to {config.shutdown_grace:g} s", flush=True)
-    left = server.drain(config.shutdown_grace)
+    grace = server.config.shutdown_grace
+    print(f"claude_proxy stopping: {server.active} request(s) in flight get up to {grace:g} s", flush=True)
+    left = server.drain(grace)
     server.server_close()
     print(f"claude_proxy stopped{f' ({left} request(s) cut off)' if left else ''}", flush=True)
     return 0
@@ -4131,7 +4444,7 @@ def doctor(config: Config, out=None) -> int:
     try:
         for target, variable in targets:
             quirks = provider_for(target.partition("/")[0])
-            keys = " or ".join(quirks.key_env or (f"{target.partition('/')[0].upper()}_API_KEY",))
+            keys = " or ".join(key_names(target.partition("/")[0]))
             bases = " or ".join(quirks.base_env) or "the provider's base URL variable"
             for check, path, body, verdict in doctor_checks(target):
                 status, answer = doctor_request(server, path, body, config.request_timeout)

@@ -846,6 +846,74 @@ def test_config_never_shows_keys():
     assert "sk-secret-value" not in repr(config)
 
 
+SETTING = {setting.variable: setting for setting in cp.SETTINGS}
+
+# Every kind of setting: (variable, good text, the field's value, malformed text); None: the
+# kind takes any text.
+SETTING_CASES = [
+    ("BIG_MODEL", " groq/kimi-k2 ", "groq/kimi-k2", None),  # text
+    ("PREFERRED_PROVIDER", "Groq", "groq", None),  # lowercase
+    ("LOG_LEVEL", "DEBUG", "debug", "loud"),  # choice
+    ("PROXY_VIA", "LiteLLM", "litellm", "direct"),
+    ("PORT", "8083", 8083, "http"),  # int
+    ("PORT", "0", 0, "-1"),
+    ("LONG_CONTEXT_THRESHOLD", "1000", 1000, "1e5"),
+    ("MAX_TOKENS_LIMIT", "4096", 4096, "0"),  # int, unset by default
+    ("REQUEST_TIMEOUT", "2.5", 2.5, "soon"),  # float
+    ("SHUTDOWN_GRACE", "0", 0.0, "nan"),
+    ("CONNECT_TIMEOUT", "0.05", 0.05, "0.01"),
+    ("FALLBACK_MODELS", "groq/a, gemini/b,,", ("groq/a", "gemini/b"), None),  # comma list
+    ("MAX_BODY_MB", "0.5", 512 * 1024, "x"),  # megabytes, held in bytes
+    ("MAX_BODY_MB", "1", 1024 * 1024, "0"),
+]
+MALFORMED_SETTINGS = [(variable, bad) for variable, _, _, bad in SETTING_CASES if bad is not None]
+
+
+def test_setting_cases_cover_every_kind():
+    assert {SETTING[variable].kind for variable, *_ in SETTING_CASES} == set(cp.READERS)
+
+
+@pytest.mark.parametrize("variable, text, value, bad", SETTING_CASES)
+def test_setting_read(variable, text, value, bad):
+    field, problems = SETTING[variable].field, []
+    assert getattr(cp.Config.from_env({variable: text}, problems), field) == value and problems == []
+    assert getattr(cp.Config.from_env({variable: "  "}), field) == getattr(cp.Config(), field)  # blank is unset
+
+
+@pytest.mark.parametrize("variable, bad", MALFORMED_SETTINGS)
+def test_malformed_setting_strict(variable, bad):
+    with pytest.raises(cp.ConfigError, match=f"^{variable}={bad!r} "):
+        cp.Config.from_env({variable: bad})
+
+
+@pytest.mark.parametrize("variable, bad", MALFORMED_SETTINGS)
+def test_malformed_setting_lenient(variable, bad):
+    problems: list = []
+    config = cp.Config.from_env({variable: bad, "BIG_MODEL": "groq/kimi-k2"}, problems)
+    field = SETTING[variable].field
+    assert getattr(config, field) == getattr(cp.Config(), field) and config.big_model == "groq/kimi-k2"
+    assert len(problems) == 1 and problems[0].startswith(f"{variable}={bad!r} ")
+    assert problems[0].endswith(f"using the default, {cp.shown_default(SETTING[variable]) or 'none'}")
+
+
+def test_settings_table_drives_config():
+    fields = [f.name for f in cp.dataclasses.fields(cp.Config) if f.name != "env"]
+    assert sorted(fields) == sorted(s.field for s in cp.SETTINGS) and len(SETTING) == len(cp.SETTINGS)
+    assert cp.Config.from_env({}) == cp.Config() and cp.Config().max_body_bytes == 32 * 1024 * 1024
+    for setting in cp.SETTINGS:
+        assert setting.kind in cp.READERS and setting.help and setting.group, setting
+        assert all(choice in setting.help for choice in setting.choices), setting  # help says what it may be
+        if cp.shown_default(setting) and setting.shown is None:  # the default, written out, reads back as itself
+            assert cp.Config.from_env({setting.variable: cp.shown_default(setting)}) == cp.Config(), setting
+
+
+def test_only_config_reads_settings_from_the_environment():
+    source = open(cp.__file__, encoding="utf-8").read()
+    rest = source[:source.index("# configuration: the only reader")] + source[source.index("def parse_dotenv"):]
+    for setting in cp.SETTINGS:
+        assert not re.search(rf'(?:env|environ)(?:\.get\(|\[)\s*"{setting.variable}"|getenv\(\s*"{setting.variable}"', rest), setting
+
+
 @pytest.mark.parametrize("env, target, expected", [
     ({"OPENAI_API_KEY": "k1", "OPENAI_BASE_URL": "http://b"}, "openai/gpt-4.1", {"api_key": "k1", "api_base": "http://b"}),
     ({"OPENAI_API_KEY": "k1", "OPENAI_API_BASE": "http://c"}, "openai/gpt-4.1", {"api_key": "k1", "api_base": "http://c"}),
@@ -1171,7 +1239,7 @@ def as_chunks(item):
     """A direct stream's item as the chunk dicts it stands for: a run of text-only chunks comes
     as a TextRunItem (field, [escaped text, ...])."""
     if type(item) is cp.TextRunItem:
-        return [{"choices": [{"index": 0, "delta": {item[0]: cp.Escaped(text).text()}}]} for text in item[1]]
+        return [{"choices": [{"index": 0, "delta": {item[0]: cp.unescape(text)}}]} for text in item[1]]
     return [item]
 
 
@@ -1234,14 +1302,15 @@ def test_direct_stream_delivers_what_came_before_a_bad_event_in_the_same_read():
 ])
 def test_a_run_of_texts_gives_what_its_chunks_parsed_one_by_one_give(before, runs, fewer):
     def parsed(field, text):
-        return {"choices": [{"index": 0, "delta": {field: cp.Escaped(text).text()}}]}
+        return {"choices": [{"index": 0, "delta": {field: cp.unescape(text)}}]}
 
     relayed, expected = cp.StreamTranslator("msg_1", "claude-x", signature="s"), cp.StreamTranslator("msg_1", "claude-x", signature="s")
-    events = relayed.feed_many([{"choices": [{"index": 0, "delta": d}]} for d in before] + runs) + relayed.finish()
+    events = cp.translate(relayed, [{"choices": [{"index": 0, "delta": d}]} for d in before] + runs) + relayed.finish()
     reference = expected.feed_many([{"choices": [{"index": 0, "delta": d}]} for d in before] + [
         parsed(field, text) for field, texts in runs for text in texts]) + expected.finish()
-    assert b"".join(cp.sse_event(*e) for e in events) == b"".join(cp.sse_event(*e) for e in reference)
-    assert cp.fold_events(events) == cp.fold_events(reference)
+    assert cp.sse_frames(events) == b"".join(cp.sse_event(*e) for e in reference)  # the fast framing ...
+    assert cp.plain_events(events) == reference  # ... is the plain events' framing
+    assert cp.fold_events(cp.plain_events(events)) == cp.fold_events(reference)
     assert len(reference) - len(events) == fewer  # the texts of a run that continue a block: one event here
 
 
@@ -1311,7 +1380,9 @@ ODD_BLOCKS = [  # one text-only chunk to learn from, then blocks that must not b
 def test_text_chunks_recognised_by_their_bytes_give_the_same_answer(blocks, fast):
     def relay(items):
         translator = cp.StreamTranslator("msg_1", "claude-x", input_tokens=3, signature="sig")
-        return b"".join(cp.sse_event(*event) for event in translator.feed_many(items) + translator.finish())
+        events = cp.translate(translator, items) + translator.finish()
+        assert cp.sse_frames(events) == b"".join(cp.sse_event(*event) for event in cp.plain_events(events))
+        return cp.sse_frames(events)
 
     def reference():  # every chunk parsed by json.loads, fed one by one
         chunks = []
@@ -1493,17 +1564,16 @@ def test_direct_stream_over_tls_read_in_short_waits_and_the_connection_reused(tl
     monkeypatch.setattr(cp.POOL, "_tls", ssl.create_default_context(cadata=TLS_CERT))  # the proxy trusts the test's CA
     provider = RawProvider((split_every(SSE_HEAD + chunked_stream(SSE_TEXT), 3), True),  # a TLS record per 3 bytes
                            ([SSE_HEAD + chunked_stream(SSE_TEXT, sizes=(4096,))], True), tls=tls_server)
-    upstream = cp.DirectUpstream(cp.DirectCall(provider.url, "sk-raw", {"model": "m", "messages": [], "stream": True},
-                                               cp.Config.from_env({})))
+    upstream = cp.DirectRead(cp.DirectCall(provider.url, "sk-raw", {"model": "m", "messages": [], "stream": True},
+                                           cp.Config.from_env({})))
     items, ended, give_up = [], False, time.monotonic() + TIMEOUT
-    while not ended and time.monotonic() < give_up:  # as the handler reads: a millisecond at a time, partial records and all
-        try:
-            batch = upstream.get(0.001)
-        except queue.Empty:
+    while not ended and time.monotonic() < give_up:  # as the exchange reads: a millisecond at a time, partial records and all
+        batch = upstream.read(0.001)
+        if batch is None:
             continue
-        assert isinstance(batch, list) and batch, batch
-        ended = batch[-1] is cp.END  # the end comes with the last chunks
-        items += [chunk for each in batch if each is not cp.END for chunk in as_chunks(each)]
+        assert batch.items or batch.end, batch
+        ended = batch.end  # the end comes with the last chunks
+        items += [chunk for each in batch.items for chunk in as_chunks(each)]
     assert ended
     assert "".join(c["choices"][0]["delta"].get("content", "") for c in items if c["choices"]) == "01234"
     assert items[-1]["usage"]["completion_tokens"] == 5
@@ -1776,6 +1846,205 @@ def test_workers_never_make_calls_wait_for_each_other():
     for _ in range(8):
         cp.WORKERS.run(again.wait)
     again.wait()
+
+
+# ----------------------------------------------------------------------------------------
+# the exchange: one request's life, from scripted provider calls to a recording sink (no sockets)
+# ----------------------------------------------------------------------------------------
+
+
+class Script:
+    """A provider call that plays its steps, one per read: a Batch, an exception (raised), or
+    None: silence for the read's whole wait, as a provider that sends nothing."""
+
+    def __init__(self, steps):
+        self.steps, self.closed, self.reads = list(steps), False, 0
+
+    def read(self, wait):
+        self.reads += 1
+        step = self.steps.pop(0) if self.steps else None
+        if step is None:
+            threading.Event().wait(wait)  # the scripted silence itself, not a synchronisation
+            return None
+        if isinstance(step, BaseException):
+            raise step
+        return step
+
+    def close(self):
+        self.closed = True
+
+
+class ScriptedPath(cp.ProviderPath):
+    name = "scripted"
+
+    def __init__(self, steps):
+        self.script, self.opened = Script(steps), 0
+
+    def open(self, attempt, stream, lease, config):
+        self.opened += 1
+        return self.script
+
+
+class Recorder:
+    """A sink that keeps what the exchange gave it, committed as the HTTP sinks are: a stream
+    from start(), a JSON answer only at its end."""
+
+    def __init__(self, streams):
+        self.streams, self.committed, self.calls = streams, False, []
+
+    def start(self):
+        self.calls.append(("start",))
+        self.committed = self.streams
+
+    def events(self, events):
+        self.calls.append(("events", cp.plain_events(events)))
+
+    def end(self, events):
+        self.calls.append(("end", cp.plain_events(events)))
+        self.committed = True
+
+    def fail(self, error, events):
+        self.calls.append(("fail", cp.plain_events(events) + [("error", error.body())]))
+
+    def all_events(self):
+        return [event for call in self.calls[1:] for event in call[1]]
+
+
+def scripted_attempt(path, probe=False, target="openai/scripted"):
+    params = {"model": target, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1 if probe else 100}
+    return cp.Attempt("claude-sonnet-4-6", target, params, 12, None, probe, {}, path, cp.Provider(), {})
+
+
+def text_chunk(text):
+    return {"choices": [{"index": 0, "delta": {"content": text}}]}
+
+
+STOP = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 7, "completion_tokens": 2}}
+B = cp.Batch
+
+
+def rate_limited():
+    return cp.ProviderHTTPError(429, "slow down", {"retry-after": "3"})
+
+
+# (case, steps of each attempt's call, probe, what the client gets: text and stop_reason, an
+# error event's type, or the status of a plain HTTP error; how many times each attempt was opened)
+EXCHANGE_CASES = [
+    ("a stream in two reads", [[B([text_chunk("Hi")]), B([text_chunk(" there"), STOP], True)]], False,
+     ("Hi there", "end_turn"), [1]),
+    ("a JSON answer as one batch", [[B([cp.response_as_chunk({"choices": [{"message": {"content": "ok"},
+                                                                              "finish_reason": "stop"}]})], True)]], False,
+     ("ok", "end_turn"), [1]),
+    ("a 429 before anything: the fallback answers", [[rate_limited()], [B([text_chunk("ok"), STOP], True)]], False,
+     ("ok", "end_turn"), [1, 1]),
+    ("a 429 and no fallback left: the 429", [[rate_limited()]], False, 429, [1]),
+    ("a failure after a batch: an error event (a stream) or the error (JSON), never another model",
+     [[B([text_chunk("part")]), rate_limited()], [B([text_chunk("x"), STOP], True)]], False, "rate_limit_error", [1, 0]),
+    ("a 400 is the answer: no fallback", [[cp.ProviderHTTPError(400, "bad field")], [B([STOP], True)]], False, 400, [1, 0]),
+    ("a probe a model refused as too small is answered", [[cp.ProviderHTTPError(400, "max_tokens too small")]], True,
+     ("", "max_tokens"), [1]),
+    ("a context overflow is never taken for a probe's refusal",
+     [[cp.provider_http_error(400, b'{"error": {"code": "context_length_exceeded", "message": "too long"}}', {})]], True,
+     400, [1]),
+    ("silence past REQUEST_TIMEOUT: a 504, and the fallback answers", [[None, None, None, None], [B([STOP], True)]], False,
+     ("", "end_turn"), [1, 1]),
+]
+
+
+@pytest.mark.parametrize("streams", [True, False], ids=["stream", "json"])
+@pytest.mark.parametrize("case, scripts, probe, expected, opened", EXCHANGE_CASES, ids=[c[0] for c in EXCHANGE_CASES])
+def test_exchange(case, scripts, probe, expected, opened, streams):
+    scripts = [[step for step in steps] for steps in scripts]
+    paths = [ScriptedPath(steps) for steps in scripts]
+    attempts = [scripted_attempt(path, probe, target=f"openai/model-{n}") for n, path in enumerate(paths)]
+    config = cp.Config.from_env({"REQUEST_TIMEOUT": "0.15", "KEEPALIVE_SECONDS": "60"})
+    sink, fields = Recorder(streams), {}
+    exchange = cp.Exchange(config, sink, fields=fields)
+    if isinstance(expected, int):
+        with pytest.raises(cp.ProxyError) as caught:
+            exchange.run(attempts)
+        assert caught.value.status == expected and not sink.committed
+    elif isinstance(expected, str) and streams:  # an error event after the content so far
+        exchange.run(attempts)
+        events = sink.all_events()
+        assert [name for name, _ in events] == ["message_start", "ping", "content_block_start", "content_block_delta", "error"]
+        assert events[3][1]["delta"]["text"] == "part"  # what came before the failure reached the client
+        assert events[-1] == ("error", {"type": "error", "error": {"type": expected, "message": "slow down"}})
+        assert fields["error_event"].startswith(expected)
+    elif isinstance(expected, str):  # JSON: nothing was sent yet, so the error is the answer
+        with pytest.raises(cp.ProxyError) as caught:
+            exchange.run(attempts)
+        assert caught.value.error_type == expected and not sink.committed
+    else:
+        exchange.run(attempts)
+        events = sink.all_events()
+        check_protocol(events)
+        message = cp.fold_events(events)
+        text = "".join(b.get("text", "") for b in message["content"])
+        assert (text, message["stop_reason"]) == expected
+        assert message["model"] == "claude-sonnet-4-6"  # the model the client asked for, whatever answered
+        assert sink.calls[0] == ("start",) and sink.calls[-1][0] == "end"
+        assert fields["mode"] == ("stream" if streams else "json") and fields["via"] == "scripted"
+        assert fields["output_tokens"] == message["usage"]["output_tokens"]
+    assert [path.opened for path in paths] == opened
+    assert all(path.script.closed for path in paths if path.opened)  # every call opened is closed
+    if opened[1:2] == [1]:
+        assert fields["fallbacks"] == ["openai/model-1 after " + str(429 if "429" in case else 504)]
+
+
+def test_exchange_keeps_a_silent_stream_alive_and_json_waits():
+    for streams in (True, False):
+        path = ScriptedPath([None, None, None, B([text_chunk("late"), STOP], True)])
+        config = cp.Config.from_env({"KEEPALIVE_SECONDS": "0.05", "REQUEST_TIMEOUT": "5"})
+        sink = Recorder(streams)
+        cp.Exchange(config, sink).run([scripted_attempt(path)])
+        events = sink.all_events()
+        keepalives = [e for e in events if e[0] == "ping"]
+        check_protocol([e for e in events if e[0] != "content_block_delta" or e[1]["delta"].get("text") != ""
+                        and e[1]["delta"].get("thinking") != ""])  # keep-alive deltas are empty on purpose
+        assert cp.fold_events(events)["content"][-1] == {"type": "text", "text": "late"}
+        if streams:  # committed by the first keep-alive: the head and message_start went out while waiting
+            assert sink.calls[0] == ("start",) and len(keepalives) >= 3 and sink.calls[1][1][0][0] == "message_start"
+        else:
+            assert len(keepalives) == 1 and len(sink.calls) == 2  # message_start's ping; one answer at the end
+
+
+@pytest.mark.parametrize("watch, status, error_type", [
+    ({"client_gone": lambda: True}, None, None),
+    ({"shutting_down": lambda: True}, 529, "overloaded_error"),
+    ({"started_at": -1e9}, 504, "timeout_error"),  # past the REQUEST_DEADLINE
+])
+def test_exchange_stops_for_the_client_the_shutdown_and_the_deadline(watch, status, error_type):
+    paths = [ScriptedPath([None] * 50), ScriptedPath([B([STOP], True)])]
+    config = cp.Config.from_env({"REQUEST_TIMEOUT": "30", "KEEPALIVE_SECONDS": "60"})
+    exchange = cp.Exchange(config, Recorder(True), **watch)
+    if status is None:
+        with pytest.raises(cp.ClientGone):
+            exchange.run([scripted_attempt(path) for path in paths])
+    else:
+        with pytest.raises(cp.ProxyError) as caught:
+            exchange.run([scripted_attempt(path) for path in paths])
+        assert (caught.value.status, caught.value.error_type, caught.value.final) == (status, error_type, True)
+    assert paths[0].script.closed and paths[0].script.reads <= 2 and paths[1].opened == 0  # no fallback after these
+
+
+def test_litellm_call_gives_what_came_before_a_failure_then_the_failure():
+    def request():
+        def chunks():
+            yield text_chunk("a")
+            yield text_chunk("b")
+            raise cp.ProviderHTTPError(500, "broke")
+        return chunks()
+
+    call = cp.LitellmCall(request, stream=True, lease=None)
+    items, give_up = [], time.monotonic() + TIMEOUT
+    with pytest.raises(cp.ProviderHTTPError, match="broke"):
+        while time.monotonic() < give_up:
+            batch = call.read(0.05)
+            if batch is not None:
+                assert not batch.end
+                items += batch.items
+    assert [c["choices"][0]["delta"]["content"] for c in items] == ["a", "b"]
 
 
 # ----------------------------------------------------------------------------------------
@@ -3727,16 +3996,46 @@ def test_config_problems_name_the_variable_and_the_fix():
     assert any("PORT='eighty'" in p for p in lenient) and any("KEEPALIVE_SECONDS" in p for p in lenient)
 
 
-def test_help_lists_every_variable_and_flag():
-    help_text = subprocess.run([sys.executable, cp.__file__, "--help"], capture_output=True, text=True, timeout=TIMEOUT).stdout
-    import inspect
+# Read by name, one per provider, so not settings: README's table, the docstring and --help
+# describe them as families.
+NOT_SETTINGS = {"<PROVIDER>_API_KEY", "<PROVIDER>_API_BASE"}
 
-    source = inspect.getsource(cp.Config.from_env)  # every variable the configuration reads
-    variables = set(re.findall(r'(?:env\.get|number|choice)\("([A-Z_]+)"', source))
-    assert len(variables) > 20
-    for name in variables:
-        assert name in help_text, name
-    for flag in ("--host", "--port", "--log-level", "--log-format", "--log-file", "--env-file", "-- claude"):
+
+def readme_configuration() -> dict:
+    """README's Configuration table: {variable: (its default, the first cell)} for each row
+    that names one; "| `--port` / `PORT` | `8082` | ..." -> {"PORT": ("8082", "`--port` / `PORT`")}."""
+    with open(os.path.join(os.path.dirname(cp.__file__), "README.md"), encoding="utf-8") as handle:
+        text = handle.read()
+    section = text[text.index("\n## Configuration\n"):]
+    section = section[:section.index("\n## ", 1)]
+    rows = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) >= 3:
+            for name in re.findall(r"`([^`]+)`", cells[0]):
+                if re.fullmatch(r"[A-Z<][A-Z0-9_<>]*", name):
+                    rows[name] = (cells[1].replace("`", ""), cells[0])
+    return rows
+
+
+def test_readme_and_help_list_every_setting_with_its_default():
+    help_text = subprocess.run([sys.executable, cp.__file__, "--help"], capture_output=True, text=True, timeout=TIMEOUT).stdout
+    flowing = " ".join(help_text.split())  # argparse wraps flag help where it likes
+    readme = readme_configuration()
+    assert len(cp.SETTINGS) > 20
+    for setting in cp.SETTINGS:
+        default = cp.shown_default(setting)
+        assert setting.variable in readme, f"{setting.variable} is not in README's Configuration table"
+        assert readme[setting.variable][0] == default, (setting.variable, readme[setting.variable][0], default)
+        assert re.search(rf"^    {setting.variable} +\S.*\({re.escape(default or 'unset')}\)$", help_text, re.M), setting.variable
+        if setting.flag:
+            assert f"`{setting.flag}`" in readme[setting.variable][1], setting.flag
+            assert f"{setting.flag} " in help_text and f"(env {setting.variable}, default {default})" in flowing, setting.flag
+        assert not re.search(rf"^\s+{setting.variable}\b", cp.__doc__, re.M), f"the docstring lists {setting.variable}"
+    assert set(readme) - set(SETTING) == NOT_SETTINGS  # every row that names a variable names a setting, or a family
+    for family in NOT_SETTINGS:
+        assert family in help_text and family in cp.__doc__, family
+    for flag in ("--host", "--port", "--log-level", "--log-format", "--log-file", "--env-file", "--via", "--doctor", "-- claude"):
         assert flag in help_text, flag
 
 
@@ -3997,9 +4296,9 @@ else:
         items = [item for batch in call for item in batch]
         event(f"{fast_texts(items) * 4 // len(chunks)}/4 recognised by their bytes")
         translator = cp.StreamTranslator("msg_1", "claude-x", signature="sig")
-        relayed = translator.feed_many(items) + translator.finish()
-        assert b"".join(cp.sse_event(*e) for e in relayed) == b"".join(cp.sse_event(*e) for e in expected)
-        assert cp.fold_events(relayed) == cp.fold_events(expected)
+        relayed = cp.translate(translator, items) + translator.finish()
+        assert cp.sse_frames(relayed) == b"".join(cp.sse_event(*e) for e in expected)
+        assert cp.fold_events(cp.plain_events(relayed)) == cp.fold_events(expected)
 
 
     # -- the live proxy ---------------------------------------------------------------------------
