@@ -2844,12 +2844,13 @@ class TextChunks:
                 return
 
 
-class TextRunItem(NamedTuple):
+class TextRun(NamedTuple):
     """The escaped JSON-string bodies of consecutive text-only chunks, as TextChunks
-    recognised them (escaped as json.dumps(ensure_ascii=False) escapes, valid UTF-8): one item of a direct stream in place of those chunks. field
-    is the delta's field that held each text: "content" (reply text), "reasoning_content"
-    or "reasoning" (thinking). Example: TextRunItem("content", [b"Hel", b'lo \\"you\\"'])
-    stands for two chunks whose deltas are {"content": "Hel"} and {"content": 'lo "you"'}."""
+    recognised them (escaped as json.dumps(ensure_ascii=False) escapes; valid UTF-8): one
+    item of a direct stream in place of those chunks. field is the delta's field that held
+    each text: "content" (reply text), "reasoning_content" or "reasoning" (thinking).
+    Example: TextRun("content", [b"Hel", b'lo \\"you\\"']) stands for two chunks whose
+    deltas are {"content": "Hel"} and {"content": 'lo "you"'}."""
 
     field: str
     texts: list
@@ -2858,7 +2859,7 @@ class TextRunItem(NamedTuple):
 class SSEDecoder:
     """An OpenAI-compatible stream's body -> its items, as the bytes arrive: feed(piece)
     returns the items of the events that piece completed: chunk dicts (sse_chunk), and
-    consecutive text-only chunks in a shape TextChunks has learnt as one TextRunItem, read
+    consecutive text-only chunks in a shape TextChunks has learnt as one TextRun, read
     without parsing them. Comments are dropped; after [DONE] nothing more is read. finish()
     at the end of the body raises IncompleteRead unless a finish_reason or [DONE] came
     (`saw_finish`): a stream that just stops was cut. A bad event (not JSON, an error event)
@@ -2887,7 +2888,7 @@ class SSEDecoder:
         while n < len(blocks) and not self.saw_done:
             run = texts.run(blocks, n)
             if run:  # consecutive text-only chunks: one item
-                items.append(TextRunItem(texts.field, run))
+                items.append(TextRun(texts.field, run))
                 n += len(run)
                 continue
             block = blocks[n]
@@ -2925,7 +2926,7 @@ class DirectCall:
     a proxy the environment names, see proxy_for, the absolute form for http), an HTTPExchange
     sends it and reads the answer, and for a stream an SSEDecoder turns the body into items.
 
-    step(wait) makes one read: a stream's items it completed (chunk dicts and TextRunItems),
+    step(wait) makes one read: a stream's items it completed (chunk dicts and TextRuns),
     or at the end of a JSON answer [the answer dict]; `ended` once the answer is complete.
     Iterating gives the stream's items, a list per read; response() the JSON answer; both
     wait up to REQUEST_TIMEOUT for each read. A provider error raises ProviderHTTPError.

@@ -1237,15 +1237,15 @@ SSE_TEXT = (b": a comment\n\n" + b"".join(b'data: {"choices":[{"index":0,"delta"
 
 def as_chunks(item):
     """A direct stream's item as the chunk dicts it stands for: a run of text-only chunks comes
-    as a TextRunItem (field, [escaped text, ...])."""
-    if type(item) is cp.TextRunItem:
+    as a TextRun (field, [escaped text, ...])."""
+    if type(item) is cp.TextRun:
         return [{"choices": [{"index": 0, "delta": {item[0]: cp.unescape(text)}}]} for text in item[1]]
     return [item]
 
 
 def fast_texts(items) -> int:
     """How many of a direct stream's chunks were taken as text by their bytes."""
-    return sum(len(item.texts) for item in items if type(item) is cp.TextRunItem)
+    return sum(len(item.texts) for item in items if type(item) is cp.TextRun)
 
 
 def direct_chunks(url, config=None):
