@@ -1301,6 +1301,22 @@ def context_overflow(input_tokens: int, max_tokens: int, window: int | None) -> 
 # ----------------------------------------------------------------------------------------
 
 
+# A content block's kind -> (its deltas' type, the field that carries their text), for the
+# translator, the folding of a stream and the SSE writer alike.
+DELTA_KINDS = {"text": ("text_delta", "text"), "thinking": ("thinking_delta", "thinking"),
+               "tool_use": ("input_json_delta", "partial_json")}
+DELTA_FIELDS = dict(DELTA_KINDS.values())  # a delta's type -> its text's field
+# The fields of an OpenAI-style delta (or message) that carry reasoning: reasoning_content
+# (DeepSeek, Moonshot, vLLM, litellm), reasoning (Groq, OpenRouter); the first one set wins.
+REASONING_FIELDS = ("reasoning_content", "reasoning")
+TEXT_FIELDS = ("content",) + REASONING_FIELDS  # reply text, then reasoning
+
+
+def block_kind(field: str) -> str:
+    """The block a text field's text goes to. Example: "content" -> "text"; "reasoning" -> "thinking"."""
+    return "text" if field == "content" else "thinking"
+
+
 # litellm carries Gemini's thought signature inside the tool-call id, after this marker,
 # in standard base64; clients get it in base64url, which fits Anthropic's id alphabet.
 THOUGHT_MARK = "__thought__"
@@ -1513,8 +1529,7 @@ class StreamTranslator:
             self._open_block(_Block("thinking", "thinking"))
         block = self.open
         if block is not None:
-            field, kind = {"text": ("text", "text_delta"), "thinking": ("thinking", "thinking_delta")}.get(
-                block.kind, ("partial_json", "input_json_delta"))
+            kind, field = DELTA_KINDS[block.kind]
             self.out.append(("content_block_delta", {"type": "content_block_delta", "index": block.index,
                                                      "delta": {"type": kind, field: ""}}))
         return self._drain()
@@ -1533,7 +1548,10 @@ class StreamTranslator:
             for block in delta.get("thinking_blocks") or ():
                 if isinstance(block, dict) and block.get("signature"):
                     self.provider_signature = block["signature"]
-            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            for field in REASONING_FIELDS:
+                reasoning = delta.get(field)
+                if reasoning:
+                    break
             if isinstance(reasoning, str) and reasoning:
                 self._content("thinking", "thinking", reasoning)
             text = delta.get("content")
@@ -1692,11 +1710,7 @@ class StreamTranslator:
             self._delta(block, buffered)
 
     def _delta(self, block: _Block, text: str):
-        if block.kind == "text":
-            delta = {"type": "text_delta", "text": text}
-        elif block.kind == "thinking":
-            delta = {"type": "thinking_delta", "thinking": text}
-        else:
+        if block.kind == "tool_use":
             block.parts.append(text)
             if not block.json_started:
                 # Arguments that do not start as a JSON object would break the client's
@@ -1708,8 +1722,9 @@ class StreamTranslator:
                     block.raw = True
                     return
                 block.json_started, text = True, "".join(block.parts)
-            delta = {"type": "input_json_delta", "partial_json": text}
-        self.out.append(("content_block_delta", {"type": "content_block_delta", "index": block.index, "delta": delta}))
+        kind, field = DELTA_KINDS[block.kind]
+        self.out.append(("content_block_delta", {"type": "content_block_delta", "index": block.index,
+                                                 "delta": {"type": kind, field: text}}))
 
     def _close_open(self):
         block = self.open
@@ -1717,8 +1732,9 @@ class StreamTranslator:
             return
         if block.raw:
             repaired = json.dumps(parse_tool_input("".join(block.parts)), ensure_ascii=False)
+            kind, field = DELTA_KINDS["tool_use"]
             self.out.append(("content_block_delta", {"type": "content_block_delta", "index": block.index,
-                                                     "delta": {"type": "input_json_delta", "partial_json": repaired}}))
+                                                     "delta": {"type": kind, field: repaired}}))
         if block.kind == "thinking":
             signature = self.provider_signature or self.signature
             self.out.append(("content_block_delta", {"type": "content_block_delta", "index": block.index,
@@ -1745,13 +1761,13 @@ def fold_events(events) -> dict:
         elif name == "content_block_delta":
             block, delta = message["content"][data["index"]], data["delta"]
             kind = delta["type"]
-            if kind in ("text_delta", "thinking_delta"):
-                field = kind[:-6]
-                block[field] += delta[field]
-            elif kind == "signature_delta":
+            if kind == "signature_delta":
                 block["signature"] = delta["signature"]
-            elif kind == "input_json_delta":
+            elif kind == "input_json_delta":  # tool input: parsed once whole, at the block's end
                 partial.setdefault(data["index"], []).append(delta["partial_json"])
+            elif kind in DELTA_FIELDS:
+                field = DELTA_FIELDS[kind]
+                block[field] += delta[field]
         elif name == "content_block_stop":
             block = message["content"][data["index"]]
             if block["type"] == "tool_use":
@@ -1771,7 +1787,7 @@ def response_as_chunk(response: dict) -> dict:
     choices = response.get("choices") or [{}]
     choice = choices[0] if isinstance(choices[0], dict) else {}
     message = choice.get("message") or {}
-    delta = {key: message.get(key) for key in ("content", "reasoning_content", "thinking_blocks")}
+    delta = {key: message.get(key) for key in TEXT_FIELDS + ("thinking_blocks",)}
     delta["tool_calls"] = [dict(call, index=i) for i, call in enumerate(message.get("tool_calls") or ()) if isinstance(call, dict)]
     out_choice = {"index": 0, "delta": delta, "finish_reason": choice.get("finish_reason")}
     for key in ("stop_reason", "matched_stop"):
@@ -2272,7 +2288,7 @@ class Framing:
 # delta's JSON string (%d: the index), the bytes after it, and the delta's field.
 DELTA_FRAMES = {kind: (b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,"delta":{"type":"'
                        + kind.encode() + b'","' + field.encode() + b'":', b"}}\n\n", field)
-                for kind, field in (("text_delta", "text"), ("thinking_delta", "thinking"), ("input_json_delta", "partial_json"))}
+                for kind, field in DELTA_KINDS.values()}
 
 
 def sse_event(name: str, data: dict) -> bytes:
@@ -2307,13 +2323,13 @@ class EscapedDeltas(NamedTuple):
     texts: list
 
     def events(self) -> list:
-        kind = self.key + "_delta"
+        kind = DELTA_KINDS[self.key][0]
         return [("content_block_delta", {"type": "content_block_delta", "index": self.index,
                                          "delta": {"type": kind, self.key: unescape(text)}}) for text in self.texts]
 
     def frames(self) -> bytes:
         """The SSE bytes of events(), one event per text, in a single join."""
-        before, after, _ = DELTA_FRAMES[self.key + "_delta"]
+        before, after, _ = DELTA_FRAMES[DELTA_KINDS[self.key][0]]
         before = before % self.index + b'"'
         return before + (b'"' + after + before).join(self.texts) + b'"' + after
 
@@ -2390,7 +2406,6 @@ def text_only_field(chunk: dict) -> str | None:
     return field
 
 
-TEXT_FIELDS = ("content", "reasoning_content", "reasoning")
 
 
 class TextChunks:
@@ -2408,7 +2423,7 @@ class TextChunks:
 
     SAFE_TEXT = re.compile(rb'(?:[^"\\\x00-\x1f]|\\["\\bfnrt])+')
     STRING_BODY = re.compile(rb'(?:[^"\\]|\\.)*"')
-    FIELD = re.compile(rb'"(content|reasoning_content|reasoning)"[ \t]*:[ \t]*"')
+    FIELD = re.compile(rb'"(%s)"[ \t]*:[ \t]*"' % "|".join(TEXT_FIELDS).encode())
     # after the text: the delta's and the choice's other members, then the end of the choices
     MID = re.compile(rb'"(?:[ \t]*,[ \t]*"[a-z_]+"[ \t]*:[ \t]*(?:null|"assistant"))*[ \t]*\}'
                      rb'(?:[ \t]*,[ \t]*"[a-z_]+"[ \t]*:[ \t]*(?:null|0))*[ \t]*\}[ \t]*\]')
@@ -3250,7 +3265,7 @@ def count_tokens(litellm, target: str, params: dict) -> int:
         return int(fixed) + (litellm.token_counter(model=target, messages=rest, use_default_image_token_count=True) if rest else 0)
     except Exception:  # an unusual message shape must not fail the call: estimate instead
         log.debug("token_counter failed for %s; estimating", target, exc_info=True)
-        return max(1, len(json.dumps([messages, tools], ensure_ascii=False)) // 4)
+        return estimate_tokens(params)
 
 
 class Slots:
@@ -3504,7 +3519,7 @@ def translate(translator: StreamTranslator, items) -> list:
             events += translator.feed_many(chunks)
             chunks = []
         field, texts = item
-        key = "text" if field == "content" else "thinking"
+        key = block_kind(field)
         for n, escaped in enumerate(texts):
             index = translator.open_index(key)
             if index is not None:

@@ -1132,6 +1132,16 @@ def test_folded_stream_equals_non_streamed(deltas, finish, content, stop_reason)
     assert streamed == whole
 
 
+@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+def test_non_streamed_reasoning_becomes_thinking_from_either_field(field):
+    """Groq and OpenRouter name it reasoning, DeepSeek and Moonshot reasoning_content; the
+    stream took both and the non-streamed answer only the second."""
+    response = {"choices": [{"message": {field: "Let me see.", "content": "4"}, "finish_reason": "stop"}]}
+    message = cp.from_openai_response(response, "msg_1", "claude-x", signature="sig")
+    assert [(b["type"], b.get("thinking", b.get("text"))) for b in message["content"]] == [("thinking", "Let me see."),
+                                                                                          ("text", "4")]
+
+
 @pytest.mark.parametrize("arguments, expected", [
     ("", {}), ("  ", {}), ('{"a": 1}', {"a": 1}), ('{"a": "x\ny"}', {"a": "x\ny"}), ('{"a": 1} trailing', {"a": 1}),
     ("nonsense", {"_invalid_arguments": "nonsense"}), ("[1, 2]", {"_invalid_arguments": "[1, 2]"}),
