@@ -2881,9 +2881,9 @@ class HTTPExchange:
     Example: HTTPExchange(Route("http", "127.0.0.1", 8000), b"POST /v1/... HTTP/1.1...", 10, 600).read(0.5),
     the answer "HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\n{}" in one piece -> b"{}", complete.
 
-    Why not http.client: the proxy reads a provider's answer on the handler's own thread, in
-    short waits (at most 0.5 s) between its checks of the client, the deadline and the
-    shutdown, so a read must be able to time out anywhere in an answer and be made again.
+    Why not http.client: the proxy reads a provider's answer on the request's own thread, in
+    short waits (at most 0.5 s) between the exchange's checks of the client, the deadline and
+    the shutdown, so a read must be able to time out anywhere in an answer and be made again.
     http.client reads through a buffered file (socket.makefile), and "the file object's
     internal buffer may end up in an inconsistent state if a timeout occurs" (the socket
     module's documentation): after one quiet wait mid-answer it cannot be trusted. Its
@@ -3061,7 +3061,8 @@ class HTTPExchange:
 
 class DirectCall:
     """One chat-completions request on the direct path, read by whoever calls step(): on
-    the proxy, the handler's own thread, between its checks of the client and the clock.
+    the proxy, the request's own thread (DirectRead), between the exchange's checks of the
+    client and the clock.
     It builds the request (the JSON body; the head with the key; through
     a proxy the environment names, see proxy_for, the absolute form for http), an HTTPExchange
     sends it and reads the answer, and for a stream an SSEDecoder turns the body into items.
