@@ -3453,8 +3453,9 @@ def prepare_attempt(body: dict, target: str, config: Config) -> Attempt:
     params = to_openai_request(body, target, quirks, reasoning=bool(facts.get("supports_reasoning")),
                                max_output=config.max_tokens_limit or max_output)
     path = next(path for path in PATHS if path.serves(target, params, config))
-    return Attempt(body["model"], target, params, estimate_tokens(params), window, body.get("max_tokens") == 1,
-                   tool_name_map(body), path, quirks, facts)
+    return Attempt(requested=body["model"], target=target, params=params, input_tokens=estimate_tokens(params),
+                   window=window, probe=body.get("max_tokens") == 1, tool_names=tool_name_map(body), path=path,
+                   quirks=quirks, facts=facts)
 
 
 def routed_attempt(body: dict, config: Config) -> Attempt:

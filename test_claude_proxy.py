@@ -1922,7 +1922,8 @@ class Recorder:
 
 def scripted_attempt(path, probe=False, target="openai/scripted"):
     params = {"model": target, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1 if probe else 100}
-    return cp.Attempt("claude-sonnet-4-6", target, params, 12, None, probe, {}, path, cp.Provider(), {})
+    return cp.Attempt(requested="claude-sonnet-4-6", target=target, params=params, input_tokens=12, window=None,
+                      probe=probe, tool_names={}, path=path, quirks=cp.Provider(), facts={})
 
 
 def text_chunk(text):
