@@ -346,6 +346,13 @@ class Provider:
     instead of max_tokens) or "no temperature" (Moonshot); reasoning_history: its reasoning models want
     `reasoning_content` on assistant tool-call turns; thinking_switch: reasoning is switched on
     with `thinking: {"type": "enabled"}` beside reasoning_effort.
+
+    What a provider refuses outright, on both paths: images_inline_only: it takes images only
+    inline (base64 `data:` URLs), so an image given by URL becomes a text part naming the URL
+    (the proxy never fetches it: a request must not choose where the proxy connects);
+    forced_tools_while_reasoning: False when its reasoning models (thinking on by default)
+    refuse a forced tool_choice ("required" or a named function), which then becomes the
+    default, "auto".
     """
 
     key_env: tuple[str, ...] = ()
@@ -363,6 +370,8 @@ class Provider:
     reasoning_sampling: str = "all"
     reasoning_history: bool = False
     thinking_switch: bool = False
+    images_inline_only: bool = False
+    forced_tools_while_reasoning: bool = True
 
 
 PROVIDERS: dict[str, Provider] = {
@@ -372,7 +381,8 @@ PROVIDERS: dict[str, Provider] = {
                      compatible=True, chat_base="https://api.groq.com/openai/v1"),
     "moonshot": Provider(("MOONSHOT_API_KEY",), ("MOONSHOT_API_BASE",), later_system=True,
                          compatible=True, chat_base="https://api.moonshot.ai/v1", flat_text=True,
-                         reasoning_sampling="no temperature", reasoning_history=True),
+                         reasoning_sampling="no temperature", reasoning_history=True,
+                         images_inline_only=True, forced_tools_while_reasoning=False),
     "openrouter": Provider(("OPENROUTER_API_KEY",), ("OPENROUTER_API_BASE",), later_system=True, top_k=True,
                            compatible=True, chat_base="https://openrouter.ai/api/v1"),
     "gemini": Provider(("GEMINI_API_KEY", "GOOGLE_API_KEY"), ("GEMINI_API_BASE",), top_k=True, const_as_enum=True),
@@ -419,13 +429,15 @@ def configured_base(quirks: Provider, env: Mapping[str, str]) -> str:
     return next((env[name].strip() for name in quirks.base_env if env.get(name, "").strip()), "")
 
 
-# (context window, output limit) of popular models litellm does not map; litellm's own figures win.
-MODEL_LIMITS = {
-    "groq/moonshotai/kimi-k2-instruct": (131072, 16384),
-    "groq/moonshotai/kimi-k2-instruct-0905": (262144, 16384),
-    "groq/llama-3.3-70b-versatile": (131072, 32768),
-    "groq/llama-3.1-8b-instant": (131072, 131072),
-    "groq/qwen/qwen3-32b": (131072, 40960),
+# The facts (as litellm's map words them) of popular models litellm does not map; where it
+# maps a model, its own figures win. Groq's text models take no images (console.groq.com/docs/vision).
+MODEL_FACTS = {
+    "groq/moonshotai/kimi-k2-instruct": {"max_input_tokens": 131072, "max_output_tokens": 16384, "supports_vision": False},
+    "groq/moonshotai/kimi-k2-instruct-0905": {"max_input_tokens": 262144, "max_output_tokens": 16384,
+                                              "supports_vision": False},
+    "groq/llama-3.3-70b-versatile": {"max_input_tokens": 131072, "max_output_tokens": 32768, "supports_vision": False},
+    "groq/llama-3.1-8b-instant": {"max_input_tokens": 131072, "max_output_tokens": 131072, "supports_vision": False},
+    "groq/qwen/qwen3-32b": {"max_input_tokens": 131072, "max_output_tokens": 40960, "supports_vision": False},
 }
 
 # Statuses (as the client sees them) after which FALLBACK_MODELS are tried.
@@ -564,22 +576,31 @@ def _load_model_map() -> dict:
 def model_facts(target: str) -> dict:
     """What litellm's model map says of a target (window, output limit, reasoning, vision),
     found as litellm.get_model_info finds it: the full name, else the name without its
-    prefix when the entry belongs to that provider. {} for an unmapped model.
+    prefix when the entry belongs to that provider; MODEL_FACTS fill in what it lacks. {} for
+    a model neither knows.
     Example: "openai/gpt-4.1" -> {"max_input_tokens": 1047576, "max_output_tokens": 32768, ...}."""
     facts = _load_model_map()
-    if target in facts:
-        return facts[target]
-    prefix, _, model = target.partition("/")
-    entry = facts.get(model)
-    if entry and str(entry.get("litellm_provider", "")).startswith(prefix):
-        return entry
-    return {}
+    entry = facts.get(target)
+    if entry is None:
+        prefix, _, model = target.partition("/")
+        entry = facts.get(model)
+        if not (entry and str(entry.get("litellm_provider", "")).startswith(prefix)):
+            entry = {}
+    extra = MODEL_FACTS.get(target)
+    return dict(extra, **entry) if extra else entry
+
+
+def accepts_images(facts: dict) -> bool:
+    """Whether a model takes images: what its facts say; a model no map knows is given them
+    (its provider decides). Example: {"supports_vision": False} -> False; {} -> True."""
+    return not facts or bool(facts.get("supports_vision"))
 
 
 def model_limits(target: str, info: dict) -> tuple:
-    """(context window, output limit) of a model: litellm's map, else MODEL_LIMITS', else None."""
-    known = MODEL_LIMITS.get(target, (None, None))
-    return info.get("max_input_tokens") or known[0], info.get("max_output_tokens") or known[1]
+    """(context window, output limit) of a model: litellm's map, else MODEL_FACTS', else None."""
+    known = MODEL_FACTS.get(target, {})
+    return (info.get("max_input_tokens") or known.get("max_input_tokens"),
+            info.get("max_output_tokens") or known.get("max_output_tokens"))
 
 # ----------------------------------------------------------------------------------------
 # model routing: one function, used by every endpoint; a target's key and URL
@@ -923,6 +944,31 @@ def collapse(parts: list[dict]):
     return parts
 
 
+def adapted_images(messages: list[dict], target: str, vision: bool) -> list[dict]:
+    """Image parts a model cannot take replaced by a text that says why, so that the request
+    (and every later turn, which carries the image again) is not refused: all images for a
+    model without vision; images given by URL for a provider that takes them only inline.
+    Example: [user "look" + image] for groq/llama-3.1-8b-instant -> [user "look\n\n[image
+    omitted: groq/llama-3.1-8b-instant does not accept images]"]."""
+    out = []
+    for message in messages:
+        content = message.get("content")
+        if not isinstance(content, list) or not any(part.get("type") == "image_url" for part in content):
+            out.append(message)
+            continue
+        parts = []
+        for part in content:
+            if part.get("type") == "image_url":
+                url = str((part.get("image_url") or {}).get("url") or "")
+                if not vision:
+                    part = {"type": "text", "text": f"[image omitted: {target} does not accept images]"}
+                elif not url.startswith("data:"):
+                    part = {"type": "text", "text": f"[image at {url} not sent: {target} takes only inline images]"}
+            parts.append(part)
+        out.append(dict(message, content=collapse(parts)))
+    return out
+
+
 def tool_result_message(block: dict) -> tuple[dict, list[dict]]:
     """A tool_result block -> (a role "tool" message, image parts to send after it).
 
@@ -973,12 +1019,14 @@ def user_messages(content, native: bool) -> list[dict]:
     return tools + ([{"role": "user", "content": collapse(parts)}] if parts else [])
 
 
-def assistant_message(content, native: bool) -> dict | None:
+def assistant_message(content, native: bool, replay: str = "") -> dict | None:
     """One Anthropic assistant turn -> an OpenAI assistant message with tool_calls.
-    Thinking is kept only for providers that take Anthropic thinking blocks."""
+    Thinking is kept as blocks only for providers that take Anthropic thinking blocks, and as
+    `reasoning_content` when its signature is `replay` (this proxy's, for the model the turn
+    goes to: its own reasoning, which DeepSeek and Moonshot want back in full)."""
     if isinstance(content, str):
         return {"role": "assistant", "content": content} if content else None
-    texts, calls, thinking = [], [], []
+    texts, calls, thinking, reasoning = [], [], [], []
     for block in content:
         kind = block.get("type")
         if kind == "tool_use":
@@ -986,18 +1034,23 @@ def assistant_message(content, native: bool) -> dict | None:
             calls.append({"id": provider_tool_id(str(block.get("id") or "")), "type": "function",
                           "function": {"name": short_tool_name(str(block.get("name") or "")), "arguments": arguments}})
         elif kind in ("thinking", "redacted_thinking"):
-            # Our own signatures mark reasoning from another provider: never replay it.
-            if native and not str(block.get("signature", "")).startswith(SIGNATURE_PREFIX):
+            signature = str(block.get("signature", ""))
+            if replay and signature == replay and isinstance(block.get("thinking"), str) and block["thinking"]:
+                reasoning.append(block["thinking"])
+            # Our own signatures mark reasoning from another provider: never replayed as a block.
+            elif native and not signature.startswith(SIGNATURE_PREFIX):
                 thinking.append(block)
         elif isinstance(block.get("text"), str) and block["text"]:
             texts.append(block["text"])
-    if not (texts or calls or thinking):
+    if not (texts or calls or thinking or reasoning):
         return None
     message = {"role": "assistant", "content": "\n\n".join(texts) or None}
     if calls:
         message["tool_calls"] = calls
     if thinking:
         message["thinking_blocks"] = thinking
+    if reasoning:
+        message["reasoning_content"] = "".join(reasoning)
     return message
 
 
@@ -1007,9 +1060,11 @@ def merge_assistant(into: dict, reply: dict):
     for key in ("tool_calls", "thinking_blocks"):
         if reply.get(key):
             into[key] = into.get(key, []) + reply[key]
+    if reply.get("reasoning_content"):
+        into["reasoning_content"] = (into.get("reasoning_content") or "") + reply["reasoning_content"]
 
 
-def to_openai_messages(body: dict, quirks: Provider) -> list[dict]:
+def to_openai_messages(body: dict, quirks: Provider, replay: str = "") -> list[dict]:
     """Anthropic system + messages -> OpenAI messages.
 
     Example: system "Be brief", messages [user "hi", system "note", assistant "yo"] ->
@@ -1034,7 +1089,7 @@ def to_openai_messages(body: dict, quirks: Provider) -> list[dict]:
         elif role == "user":
             out.extend(user_messages(content, native))
         else:
-            reply = assistant_message(content, native)
+            reply = assistant_message(content, native, replay)
             if reply and out and out[-1]["role"] == "assistant":  # one turn in two messages: one for OpenAI
                 merge_assistant(out[-1], reply)
             elif reply:
@@ -1178,14 +1233,22 @@ def hashed_user(user_id) -> str | None:
 
 
 def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: bool = False,
-                      max_output: int | None = None) -> dict:
+                      max_output: int | None = None, vision: bool = True) -> dict:
     """A validated Anthropic request -> the keyword arguments for litellm.completion.
 
     Only the fields listed here reach litellm: nothing in the body can set api_base,
     api_key, headers or any other litellm keyword. `reasoning` says whether the target
-    model supports reasoning; `max_output` caps max_tokens at the model's output limit.
+    model supports reasoning; `max_output` caps max_tokens at the model's output limit;
+    `vision` whether it takes images (without, each becomes a short text saying so).
     """
-    params: dict = {"model": target, "messages": to_openai_messages(body, quirks)}
+    replay = thinking_signature(target) if quirks.reasoning_history and reasoning else ""
+    messages = to_openai_messages(body, quirks, replay)
+    if replay:  # the provider wants reasoning back on every tool-call turn: its own, else a placeholder
+        messages = [dict(m, reasoning_content=" ") if m["role"] == "assistant" and m.get("tool_calls")
+                    and not m.get("reasoning_content") else m for m in messages]
+    if not vision or quirks.images_inline_only:
+        messages = adapted_images(messages, target, vision)
+    params: dict = {"model": target, "messages": messages}
     max_tokens = body.get("max_tokens")
     if isinstance(max_tokens, int):
         params["max_tokens"] = min(max_tokens, max_output) if max_output else max_tokens
@@ -1194,6 +1257,8 @@ def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: b
     if tools:
         params["tools"] = tools
         mapped = to_openai_tool_choice(choice)
+        if mapped not in (None, "auto", "none") and reasoning and not quirks.forced_tools_while_reasoning:
+            mapped = None  # refused while the model thinks, and the thinking cannot be turned off everywhere
         if mapped is not None:
             params["tool_choice"] = mapped
         if choice.get("disable_parallel_tool_use") is True:
@@ -1259,9 +1324,6 @@ def to_direct_request(params: dict, quirks: Provider, facts: dict) -> dict:
         content = message.get("content")
         if quirks.flat_text and isinstance(content, list) and all(p.get("type") == "text" for p in content):
             message["content"] = "".join(p.get("text", "") for p in content)
-        if (quirks.reasoning_history and reasoning and message["role"] == "assistant" and message.get("tool_calls")
-                and not message.get("reasoning_content")):
-            message["reasoning_content"] = " "
         messages.append(message)
     body["messages"] = messages
     return body
@@ -3451,7 +3513,7 @@ def prepare_attempt(body: dict, target: str, config: Config) -> Attempt:
     facts = model_facts(target)
     window, max_output = model_limits(target, facts)
     params = to_openai_request(body, target, quirks, reasoning=bool(facts.get("supports_reasoning")),
-                               max_output=config.max_tokens_limit or max_output)
+                               max_output=config.max_tokens_limit or max_output, vision=accepts_images(facts))
     path = next(path for path in PATHS if path.serves(target, params, config))
     return Attempt(requested=body["model"], target=target, params=params, input_tokens=estimate_tokens(params),
                    window=window, probe=body.get("max_tokens") == 1, tool_names=tool_name_map(body), path=path,
@@ -3475,17 +3537,22 @@ def routed_attempt(body: dict, config: Config) -> Attempt:
 
 def checked_attempt(attempt: Attempt, body: dict, config: Config) -> Attempt:
     """The attempt with its path's request, once what would fail at the provider is ruled
-    out: a missing key (a 401 naming the variable), images for a model without vision, a
-    request that cannot fit the model's window (in the words Claude Code recovers from)."""
+    out: a missing key (a 401 naming the variable), a request that cannot fit the model's
+    window (in the words Claude Code recovers from). Images for a model without vision were
+    left out in translation; that is said once per model, with the fix."""
     credentials = provider_credentials(attempt.target, config)
-    if attempt.facts and not attempt.facts.get("supports_vision") and request_needs(body)[1]:
-        raise invalid(f"The model {attempt.target} does not accept images. Set VISION_MODEL to a model that does, "
-                      "and requests with images go there.")
+    if not accepts_images(attempt.facts) and attempt.target not in _told_no_vision and request_needs(body)[1]:
+        _told_no_vision.add(attempt.target)
+        log.warning("%s does not accept images: they are left out of its requests, each replaced by a note; set "
+                    "VISION_MODEL to a model that takes images, and requests with images go there", attempt.target)
     overflow = context_overflow(attempt.input_tokens, attempt.params["max_tokens"], attempt.window)
     if overflow:
         raise invalid(overflow)
     attempt.request = attempt.path.prepare(attempt, credentials, config)
     return attempt
+
+
+_told_no_vision: set = set()  # the models whose missing vision the log has named
 
 
 def plan_attempts(body: dict, config: Config, fields: dict):

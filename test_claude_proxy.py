@@ -88,6 +88,45 @@ def scripted_step(handler, reply, n) -> bool:
     return True
 
 
+# What the fake knows of the providers' models, as they document them.
+GROQ_VISION = ("llama-4-scout", "llama-4-maverick")  # console.groq.com/docs/vision; its other models take text only
+MOONSHOT_THINKING = ("kimi-k2.5", "kimi-k2.6", "kimi-k2.7", "kimi-k2-thinking")  # thinking on unless disabled
+DEEPSEEK_THINKING = ("deepseek-v4", "deepseek-reasoner")  # api-docs.deepseek.com/guides/thinking_mode: on by default
+
+
+def provider_refusal(path: str, body: dict) -> str | None:
+    """What the provider behind the fake's `path` says of a request that breaks one of its
+    documented rules (each with its source), or None when the request passes."""
+    model, messages = str(body.get("model", "")), body.get("messages") or []
+    thinking_off = (body.get("thinking") or {}).get("type") == "disabled"
+
+    def missing_reasoning():
+        return next((i for i, m in enumerate(messages)
+                     if m.get("role") == "assistant" and m.get("tool_calls") and not m.get("reasoning_content")), None)
+
+    if path.startswith("/groq/") and not model.startswith(GROQ_VISION):
+        for i, message in enumerate(messages):
+            if isinstance(message.get("content"), list):  # Groq's words, quoted in vercel/ai#2837
+                return f"messages[{i}].content must be a string"
+    if path.startswith("/moonshot/"):
+        for message in messages:
+            for part in message.get("content") if isinstance(message.get("content"), list) else ():
+                url = (part.get("image_url") or {}).get("url", "") if part.get("type") == "image_url" else "data:"
+                if not url.startswith(("data:", "ms://")):  # platform.kimi.ai/docs/api/chat: base64 or ms://<file_id> only
+                    return "Invalid image url: only base64 encoded images or ms:// file ids are supported"
+        if model.startswith(MOONSHOT_THINKING) and not thinking_off:
+            choice = body.get("tool_choice")
+            if choice == "required" or isinstance(choice, dict):  # bestruirui/octopus#251, UKGovernmentBEIS/inspect_ai#5152
+                return f"tool_choice '{'required' if choice == 'required' else 'specified'}' is incompatible with thinking enabled"
+            index = missing_reasoning()
+            if index is not None:  # Moonshot's words, quoted in OnesoftQwQ/opencode-go-copilot#1
+                return f"thinking is enabled but reasoning_content is missing in assistant tool call message at index {index}"
+    if path.startswith("/deepseek/") and model.startswith(DEEPSEEK_THINKING) and not thinking_off:
+        if missing_reasoning() is not None:  # api-docs.deepseek.com/guides/thinking_mode; words from anomalyco/opencode#24083
+            return "The reasoning_content in the thinking mode must be passed back to the API."
+    return None
+
+
 class FakeProvider(http.server.ThreadingHTTPServer):
     """An OpenAI-compatible chat-completions server on loopback, port 0.
 
@@ -134,7 +173,11 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.server.received.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
         self.server.arrived.set()
-        reply = self.server.responder(body) if self.server.responder else self.server.next_reply()
+        refusal = provider_refusal(self.path, body)
+        if refusal:  # the provider's own 400, in the OpenAI-compatible error shape they all answer with
+            reply = {"status": 400, "body": {"error": {"message": refusal, "type": "invalid_request_error"}}}
+        else:
+            reply = self.server.responder(body) if self.server.responder else self.server.next_reply()
         if reply.get("delay"):
             time.sleep(reply["delay"])  # a slow first byte, scripted
         if "status" in reply:
@@ -3320,13 +3363,20 @@ def test_e2e_long_tool_names_round_trip(client, fake):
     assert fake.received[-1][2]["tools"][0]["function"]["name"] == short
 
 
-def test_e2e_model_without_vision_is_a_clear_400(client, fake):
-    import anthropic
-
-    with pytest.raises(anthropic.BadRequestError) as caught:
-        client.messages.create(**dict(BASIC, model="deepseek/deepseek-chat", messages=[{"role": "user", "content": [B64_IMAGE]}]))
-    assert "deepseek/deepseek-chat" in caught.value.body["error"]["message"] and "VISION_MODEL" in caught.value.body["error"]["message"]
-    assert fake.received == []
+@pytest.mark.parametrize("model", ["deepseek/deepseek-chat", "groq/moonshotai/kimi-k2-instruct"])  # litellm's map; ours
+def test_e2e_an_image_for_a_model_without_vision_becomes_a_note(client, fake, model):
+    """A Read of a PNG comes back as a tool result with an image: a 400 for it would fail this
+    turn and every later one (the image stays in the history), so the model gets a note instead."""
+    history = [{"role": "user", "content": "Look at the screenshot"},
+               {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {"p": "a.png"}}]},
+               {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [B64_IMAGE]},
+                                            {"type": "text", "text": "<system-reminder>x</system-reminder>"}]}]
+    message = client.messages.create(**dict(BASIC, model=model, messages=history, tools=TOOLS))
+    assert message.content[0].text == "Hello there!"
+    sent = fake.received[-1][2]["messages"]
+    assert "image_url" not in json.dumps(sent)
+    assert sent[-1] == {"role": "user", "content": f"(image output of tool call toolu_1)\n\n[image omitted: {model} does not "
+                                                  "accept images]\n\n<system-reminder>x</system-reminder>"}
 
 
 def test_e2e_output_limit_of_a_model_litellm_does_not_map(client, fake):
@@ -3565,11 +3615,11 @@ DIRECT_CASES = [
                                              {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
      MOONSHOT_Q, {}, {"model": "kimi", "messages": [{"role": "user", "content": "ab"},
                                                     {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}),
-    ("moonshot reasoning: no temperature (top_p stays), reasoning_content on tool turns",
+    ("moonshot reasoning: no temperature (top_p stays); reasoning_content is the translation's (both paths)",
      {"model": "moonshot/kimi-k2.5", "temperature": 1, "top_p": 0.9, "messages": [
          USER_HI, {"role": "assistant", "content": None, "tool_calls": [{"id": "c"}]}, {"role": "assistant", "content": "x"}]},
      MOONSHOT_Q, REASONS, {"model": "kimi-k2.5", "top_p": 0.9, "messages": [
-         USER_HI, {"role": "assistant", "tool_calls": [{"id": "c"}], "reasoning_content": " "}, {"role": "assistant", "content": "x"}]}),
+         USER_HI, {"role": "assistant", "tool_calls": [{"id": "c"}]}, {"role": "assistant", "content": "x"}]}),
     ("deepseek: thinking switched on beside the effort",
      {"model": "deepseek/deepseek-reasoner", "messages": [USER_HI], "reasoning_effort": "high"}, DEEPSEEK_Q, REASONS,
      {"model": "deepseek-reasoner", "messages": [USER_HI], "reasoning_effort": "high", "thinking": {"type": "enabled"}}),
@@ -4467,3 +4517,100 @@ def test_provider_holding_its_headers_still_gets_keepalive(start_proxy, fake):
     conn.close()
     assert response.status == 200 and first < 1.0
     assert cp.fold_events(events)["content"][-1]["text"] == "Late."
+
+
+# ----------------------------------------------------------------------------------------
+# provider rules: what each provider refuses, translated away on both paths
+# ----------------------------------------------------------------------------------------
+
+MOONSHOT_RULES, GROQ_RULES, DEEPSEEK_RULES = (cp.PROVIDERS[n] for n in ("moonshot", "groq", "deepseek"))
+IMAGE_URL = {"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}}
+MINE = cp.thinking_signature("moonshot/kimi-k2.6")  # the reasoning this proxy relayed from the same model
+CALL_TURN = [{"role": "user", "content": "list"},
+             {"role": "assistant", "content": [{"type": "thinking", "thinking": "I should run ls.", "signature": MINE},
+                                               {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"c": "ls"}}]},
+             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "a.py"}]}]
+
+
+def tool_call_turn(signature):
+    return [dict(CALL_TURN[1], content=[dict(CALL_TURN[1]["content"][0], signature=signature), CALL_TURN[1]["content"][1]])]
+
+
+# (case, body, quirks, model facts -> translation keywords, what the provider must receive)
+RULE_CASES = [
+    ("an image for a model without vision becomes a note, and the content a string (Groq: content must be a string)",
+     req([{"role": "user", "content": [{"type": "text", "text": "what is it?"}, B64_IMAGE]}]), GROQ_RULES, {"vision": False},
+     lambda p: p["messages"][-1]["content"] == "what is it?\n\n[image omitted: moonshot/kimi-k2.6 does not accept images]"),
+    ("an image by URL for a provider that takes only inline images becomes a text naming it (Moonshot)",
+     req([{"role": "user", "content": [IMAGE_URL]}]), MOONSHOT_RULES, {"reasoning": True},
+     lambda p: p["messages"][-1]["content"] == "[image at https://example.com/a.png not sent: moonshot/kimi-k2.6 takes "
+                                               "only inline images]"),
+    ("an inline image still goes to a provider that takes only inline images",
+     req([{"role": "user", "content": [B64_IMAGE]}]), MOONSHOT_RULES, {"reasoning": True},
+     lambda p: p["messages"][-1]["content"][0]["image_url"]["url"].startswith("data:image/png;base64,")),
+    ("a forced tool choice while a Kimi model thinks becomes auto (Moonshot: incompatible with thinking enabled)",
+     req(CALL_TURN[:1], tools=[{"name": "Bash", "input_schema": {"type": "object"}}], tool_choice={"type": "any"}),
+     MOONSHOT_RULES, {"reasoning": True}, lambda p: "tool_choice" not in p),
+    ("a named tool choice too", req(CALL_TURN[:1], tools=[{"name": "Bash", "input_schema": {"type": "object"}}],
+                                    tool_choice={"type": "tool", "name": "Bash"}), MOONSHOT_RULES, {"reasoning": True},
+     lambda p: "tool_choice" not in p),
+    ("a forced tool choice stays for a model that does not think", req(
+        CALL_TURN[:1], tools=[{"name": "Bash", "input_schema": {"type": "object"}}], tool_choice={"type": "any"}),
+     MOONSHOT_RULES, {}, lambda p: p["tool_choice"] == "required"),
+    ("the model's own reasoning goes back as reasoning_content (DeepSeek: must be passed back in full)",
+     req(CALL_TURN), MOONSHOT_RULES, {"reasoning": True},
+     lambda p: p["messages"][1]["reasoning_content"] == "I should run ls." and p["messages"][2]["role"] == "tool"),
+    ("another model's reasoning is never replayed: a placeholder where the field is required",
+     req(CALL_TURN[:1] + tool_call_turn(cp.thinking_signature("openai/gpt-4.1")) + CALL_TURN[2:]), DEEPSEEK_RULES,
+     {"reasoning": True}, lambda p: p["messages"][1]["reasoning_content"] == " "),
+    ("no reasoning_content for a provider that does not take it", req(CALL_TURN), GROQ_RULES, {"reasoning": True},
+     lambda p: "reasoning_content" not in p["messages"][1]),
+]
+
+
+@pytest.mark.parametrize("body, quirks, kwargs, check", [c[1:] for c in RULE_CASES], ids=[c[0] for c in RULE_CASES])
+def test_provider_rules_translated(body, quirks, kwargs, check):
+    params = cp.to_openai_request(body, "moonshot/kimi-k2.6", quirks, **kwargs)
+    assert check(params), params["messages"]
+
+
+def thinking_tool_reply(reasoning, call_id="call_9"):
+    return {"deltas": [{"role": "assistant", "reasoning_content": reasoning},
+                       tool_delta(0, '{"command": "ls"}', call_id, "Bash")], "finish": "tool_calls", "usage": (20, 9)}
+
+
+@pytest.mark.parametrize("model, path", [("deepseek/deepseek-v4-flash", "/deepseek/"), ("moonshot/kimi-k2.6", "/moonshot/")])
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_e2e_a_thinking_tool_loop_passes_the_strict_provider(client, fake, model, path, stream):
+    """Claude Code's loop, fed with the proxy's own answers: the reasoning the model produced
+    goes back with its tool call, as DeepSeek and Moonshot require; a forced tool choice
+    (Claude Code's {"type": "any"}) is not sent to a thinking Kimi model."""
+    fake.replies = [thinking_tool_reply("I will list the files."), text_reply("Two files.")]
+    ask = dict(BASIC, model=model, tools=TOOLS, tool_choice={"type": "any"}, messages=[{"role": "user", "content": "ls"}])
+    if stream:
+        with client.messages.stream(**ask) as s:
+            first = s.get_final_message()
+    else:
+        first = client.messages.create(**ask)
+    assert [b.type for b in first.content] == ["thinking", "tool_use"] and first.stop_reason == "tool_use"
+    history = ask["messages"] + [{"role": "assistant", "content": [b.model_dump() for b in first.content]},
+                                 {"role": "user", "content": [{"type": "tool_result", "tool_use_id": first.content[1].id,
+                                                               "content": "a.py b.py"},
+                                                              {"type": "text", "text": "<system-reminder>ok</system-reminder>"}]}]
+    second = client.messages.create(**dict(ask, messages=history))
+    assert second.content[0].text == "Two files."
+    sent = fake.received[-1]
+    assert sent[0].startswith(path)
+    if path == "/moonshot/":
+        assert "tool_choice" not in sent[2]
+    replayed = [m for m in sent[2]["messages"] if m["role"] == "assistant"]
+    assert replayed[0]["reasoning_content"] == "I will list the files."  # in full, as it came
+
+
+def test_e2e_an_image_url_reaches_moonshot_as_a_text_naming_it(client, fake):
+    message = client.messages.create(**dict(BASIC, model="moonshot/kimi-k2.6", messages=[
+        {"role": "user", "content": [{"type": "text", "text": "What is this?"}, IMAGE_URL]}]))
+    assert message.content[0].text == "Hello there!"
+    assert fake.received[-1][2]["messages"][-1]["content"] == ("What is this?\n\n[image at https://example.com/a.png not sent: "
+                                                              "moonshot/kimi-k2.6 takes only inline images]")
+
