@@ -428,37 +428,40 @@ def proxy_env(fake_url, gemini_url="http://127.0.0.1:9", **extra):
     return env
 
 
+@contextlib.contextmanager
+def running_proxy(fake, gemini=None, **env):
+    """A proxy with this environment: proxy_env's, pointed at these fakes (Gemini at a closed
+    port without one), with `env` over it, serving on port 0 in this process. Yields the
+    server, its address in `.url`; stopped and closed after."""
+    server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, *([gemini.url] if gemini else []), **env)))
+    serve(server)
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 # Every end-to-end test runs on both paths: OpenAI-compatible providers over the proxy's own
 # HTTP client ("auto"), and everything through litellm.
 @pytest.fixture(scope="module", params=cp.VIAS)
 def proxy(fake, gemini, request):
-    server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, gemini.url, PROXY_VIA=request.param)))
-    serve(server)
-    server.url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield server
-    server.shutdown()
-    server.server_close()
+    with running_proxy(fake, gemini, PROXY_VIA=request.param) as server:
+        yield server
 
 
 @pytest.fixture(params=cp.VIAS)
 def start_proxy(fake, gemini, request):
     """Start proxies with extra environment (on one path, as `proxy`); all are stopped after the test."""
-    servers = []
+    with contextlib.ExitStack() as proxies:
+        def start(**extra):
+            extra.setdefault("PROXY_VIA", request.param)
+            if extra["PROXY_VIA"] == "litellm":
+                cp.load_litellm()  # imported now: a test's deadline never includes the one-time import
+            return proxies.enter_context(running_proxy(fake, gemini, **extra))
 
-    def start(**extra):
-        extra.setdefault("PROXY_VIA", request.param)
-        if extra["PROXY_VIA"] == "litellm":
-            cp.load_litellm()  # imported now: a test's deadline never includes the one-time import
-        server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, gemini.url, **extra)))
-        serve(server)
-        server.url = f"http://127.0.0.1:{server.server_address[1]}"
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+        yield start
 
 
 @pytest.fixture
@@ -2199,15 +2202,10 @@ def test_both_paths_give_identical_answers(fake, gemini, model, body, reply, str
     the same bytes (message ids aside) and send the provider the same request."""
     answers, sent = [], []
     for via in cp.VIAS:
-        server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, gemini.url, PROXY_VIA=via)))
-        serve(server)
-        try:
+        with running_proxy(fake, gemini, PROXY_VIA=via) as server:
             fake.replies, fake.received = [reply], []
             answers.append(answer_of(server, dict(body, model=model, stream=stream)))
             sent.append(fake.received[-1][2] if fake.received else None)
-        finally:
-            server.shutdown()
-            server.server_close()
     assert answers[0] == answers[1]
     assert sent[0] == sent[1]
     assert sent[0] is not None and sent[0]["model"] == model.partition("/")[2]
@@ -2355,16 +2353,11 @@ def test_e2e_provider_unreachable(fake):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}/v1"
-    server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, OPENAI_BASE_URL=dead)))
-    serve(server)
-    try:
+    with running_proxy(fake, OPENAI_BASE_URL=dead) as server:
         status, _, data = raw(server, "POST", "/v1/messages", BASIC)
         assert status == 500 and json.loads(data)["error"]["type"] == "api_error"
         status, _, _ = raw(server, "GET", "/")
         assert status == 200
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 # (method, path, body, status, error type or None)
@@ -2400,9 +2393,7 @@ def test_http_surface(proxy, method, path, body, status, error_type):
 
 
 def test_oversized_body_is_413_without_reading_it(fake):
-    server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, MAX_BODY_MB="0.01")))
-    serve(server)
-    try:
+    with running_proxy(fake, MAX_BODY_MB="0.01") as server:
         conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=TIMEOUT)
         conn.putrequest("POST", "/v1/messages")
         conn.putheader("Content-Length", str(50 * 1024 * 1024))
@@ -2411,9 +2402,6 @@ def test_oversized_body_is_413_without_reading_it(fake):
         assert response.status == 413
         assert json.loads(response.read())["error"]["type"] == "request_too_large"
         conn.close()
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_chunked_request_body_is_accepted(proxy):
@@ -2755,11 +2743,8 @@ def send_raw(port: int, data: bytes, half_close: bool = False, timeout: float = 
 
 @pytest.fixture(scope="module")
 def small_proxy(fake):
-    server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, MAX_BODY_MB="0.01")))
-    serve(server)
-    yield server
-    server.shutdown()
-    server.server_close()
+    with running_proxy(fake, MAX_BODY_MB="0.01") as server:
+        yield server
 
 
 @pytest.mark.parametrize("request_, status, error_type", [c[1:] for c in BAD_INPUT_CASES], ids=[c[0] for c in BAD_INPUT_CASES])
@@ -3753,15 +3738,12 @@ def test_provider_that_never_accepts_is_a_connect_timeout(fake, gemini):
             filler.connect_ex(listener.getsockname())
             fillers.append(filler)
         dead = f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
-        server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, gemini.url, OPENAI_BASE_URL=dead, CONNECT_TIMEOUT="0.3")))
-        serve(server)
         try:
-            (status, _, data), took = timed(lambda: raw(server, "POST", "/v1/messages", BASIC))
-            assert status in (500, 504) and json.loads(data)["error"]["type"] in ("api_error", "timeout_error")
-            assert took < 3
+            with running_proxy(fake, gemini, OPENAI_BASE_URL=dead, CONNECT_TIMEOUT="0.3") as server:
+                (status, _, data), took = timed(lambda: raw(server, "POST", "/v1/messages", BASIC))
+                assert status in (500, 504) and json.loads(data)["error"]["type"] in ("api_error", "timeout_error")
+                assert took < 3
         finally:
-            server.shutdown()
-            server.server_close()
             for filler in fillers:
                 filler.close()
 
@@ -3778,15 +3760,10 @@ def test_provider_name_that_does_not_resolve(fake, gemini, monkeypatch):
 
     cp.load_litellm()  # the import is not what is timed here
     monkeypatch.setattr(socket, "getaddrinfo", resolver)
-    server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, gemini.url, OPENAI_BASE_URL="http://api.no-such-provider.invalid/v1")))
-    serve(server)
-    try:
+    with running_proxy(fake, gemini, OPENAI_BASE_URL="http://api.no-such-provider.invalid/v1") as server:
         for stream in (False, True):
             (status, _, data), took = timed(lambda: raw(server, "POST", "/v1/messages", dict(BASIC, stream=stream)))
             assert status == 500 and json.loads(data)["error"]["type"] == "api_error" and took < 2
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_malformed_chunk_from_the_provider(proxy, fake):
