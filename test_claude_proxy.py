@@ -496,10 +496,11 @@ def parse_sse(data: bytes) -> list:
 
 BASIC = {"model": "claude-sonnet-4-6", "max_tokens": 100, "messages": [{"role": "user", "content": "Hi"}]}
 
-# Every byte the in-process proxies send and every log line of the run, for the last test,
-# which greps them all for the fake provider keys.
+# Every byte the in-process proxies send, each connection's TCP_NODELAY and every log line of
+# the run, recorded by `recorded_run` and checked by its teardown, after the last test.
 WIRE: list = []
 LOG_LINES: list = []
+NODELAY: list = []  # TCP_NODELAY of every accepted connection (without it, 40 ms on each answer)
 FAKE_KEYS = ("sk-test-openai", "gsk-test-groq", "sk-test-moonshot", "test-gemini-key", "sk-test-deepseek")
 
 
@@ -515,28 +516,45 @@ class _Tee:
         return getattr(self.inner, name)
 
 
-_handler_setup = cp.Handler.setup
-
-
-NODELAY: list = []  # TCP_NODELAY of every accepted connection (without it, 40 ms on each answer)
-
-
-def _recording_setup(self):
-    _handler_setup(self)
-    NODELAY.append(self.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
-    self.wfile = _Tee(self.wfile)
-
-
-cp.Handler.setup = _recording_setup
-
-
 class _CollectLogs(__import__("logging").Handler):
     def emit(self, record):
         LOG_LINES.append(self.format(record))
 
 
-__import__("logging").getLogger("claude_proxy").setLevel("DEBUG")  # every level is checked for keys
-__import__("logging").getLogger("claude_proxy").addHandler(_CollectLogs())
+@pytest.fixture(scope="session", autouse=True)
+def recorded_run():
+    """For the whole run: every in-process proxy's connection records what it writes (WIRE) and
+    its TCP_NODELAY (NODELAY), and every claude_proxy log line, at every level, is collected
+    (LOG_LINES). The teardown, the last thing the run does, checks them all: no fake provider
+    key in any byte sent or any line logged, TCP_NODELAY on every connection."""
+    import logging
+
+    handler_setup = cp.Handler.setup
+
+    def recording_setup(self):
+        handler_setup(self)
+        NODELAY.append(self.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        self.wfile = _Tee(self.wfile)
+
+    logger, collector = logging.getLogger("claude_proxy"), _CollectLogs()
+    level = logger.level
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cp.Handler, "setup", recording_setup)
+        logger.setLevel(logging.DEBUG)  # every level is checked for keys
+        logger.addHandler(collector)
+        try:
+            yield
+        finally:
+            logger.removeHandler(collector)
+            logger.setLevel(level)
+    wire = b"".join(WIRE).decode("utf-8", "replace")
+    logs = "\n".join(LOG_LINES)
+    if NODELAY:  # some in-process proxy served this run (a -k subset may have started none)
+        assert WIRE and LOG_LINES  # recorded: everything every test produced
+    assert all(NODELAY), "a connection without TCP_NODELAY"
+    for key in FAKE_KEYS:
+        assert key not in wire, f"{key} sent to a client"
+        assert key not in logs, f"{key} in a log line"
 
 
 # ----------------------------------------------------------------------------------------
@@ -3900,14 +3918,16 @@ def test_load_200_concurrent_streams(start_proxy, fake):
     assert growth_mb < 400
 
 
-def test_zz_no_provider_key_in_any_log_line_or_answer(client, fake, gemini, proxy):
-    """Last: with litellm's own debug logging on as well, the keys of every fake provider
-    appear in no log line of the whole run and in no byte any proxy sent."""
+def test_no_provider_key_in_any_log_line_or_answer(client, fake, gemini, proxy):
+    """With litellm's own debug logging on as well, requests that carry and provoke the keys
+    (an error text that quotes one): the keys of every fake provider appear in no log line
+    and in no byte the proxy sent. `recorded_run` checks the same over the whole run, last."""
     import logging
 
     loggers = [logging.getLogger(name) for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")]
     saved = [(lg.level, lg.propagate) for lg in loggers]
     collector = _CollectLogs()
+    wire_from, logs_from, nodelay_from = len(WIRE), len(LOG_LINES), len(NODELAY)
     for lg in loggers:
         lg.setLevel(logging.DEBUG)
         lg.addHandler(collector)
@@ -3925,10 +3945,10 @@ def test_zz_no_provider_key_in_any_log_line_or_answer(client, fake, gemini, prox
             lg.setLevel(level)
             lg.propagate = propagate
             lg.removeHandler(collector)
-    wire = b"".join(WIRE).decode("utf-8", "replace")
-    logs = "\n".join(LOG_LINES)
-    assert WIRE and LOG_LINES  # recorded: in a full run, everything every test produced
-    assert NODELAY and all(NODELAY), "a connection without TCP_NODELAY"
+    wire = b"".join(WIRE[wire_from:]).decode("utf-8", "replace")
+    logs = "\n".join(LOG_LINES[logs_from:])
+    assert wire and logs  # this test's own answers and log lines, litellm's among them
+    assert NODELAY[nodelay_from:] and all(NODELAY[nodelay_from:]), "a connection without TCP_NODELAY"
     for key in FAKE_KEYS:
         assert key not in wire, f"{key} sent to a client"
         assert key not in logs, f"{key} in a log line"
