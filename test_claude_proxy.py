@@ -1,4 +1,5 @@
-"""Tests for claude_proxy: translation tables first, then end-to-end over real sockets.
+"""Tests for claude_proxy, layer by layer in the order of its sections (each layer's pure
+tables first, its socket tests after), then end-to-end over real sockets.
 
 End-to-end tests run the real proxy on port 0 in this process, a fake OpenAI-compatible
 provider on loopback (port 0) that streams like the real one, the real litellm between
@@ -12,7 +13,6 @@ import http.server
 import io
 import json
 import os
-import queue
 import socket
 import subprocess
 import base64
@@ -33,8 +33,9 @@ pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning:litellm"),
               pytest.mark.filterwarnings("ignore::UserWarning:pydantic")]
 TIMEOUT = 20  # seconds: a ceiling on every socket in this file, never a synchronisation
 
+
 # ----------------------------------------------------------------------------------------
-# scripted provider replies: one description serves the streamed and non-streamed form
+# test helpers and fake providers: scripted replies, fake OpenAI-compatible and Gemini servers, shared checks
 # ----------------------------------------------------------------------------------------
 
 
@@ -251,10 +252,7 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(data), data))
 
 
-# ----------------------------------------------------------------------------------------
-# a fake Google Gemini: generateContent and streamGenerateContent, same scripted replies
-# ----------------------------------------------------------------------------------------
-
+# A fake Google Gemini: generateContent and streamGenerateContent, the same scripted replies.
 GOOGLE_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
                  404: "NOT_FOUND", 409: "ABORTED", 429: "RESOURCE_EXHAUSTED", 499: "CANCELLED",
                  500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
@@ -420,8 +418,112 @@ def merge_text(parts) -> list[dict]:
     return merged
 
 
+def raw(proxy, method, path, body=None, headers=None):
+    """One request over http.client; returns (status, headers, bytes)."""
+    conn = http.client.HTTPConnection("127.0.0.1", proxy.server_address[1], timeout=TIMEOUT)
+    try:
+        data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
+        conn.request(method, path, body=data, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+def parse_sse(data: bytes) -> list:
+    """SSE bytes -> [(event, data)], checking that every event has its event: line."""
+    events = []
+    for frame in data.decode().split("\n\n"):
+        if not frame.strip():
+            continue
+        lines = dict(line.split(": ", 1) for line in frame.split("\n"))
+        assert set(lines) == {"event", "data"}, frame
+        events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+def check_protocol(events):
+    """Anthropic's stream grammar, strictly: the invariants every client relies on."""
+    names = [name for name, _ in events]
+    assert names[0] == "message_start" and names[-2:] == ["message_delta", "message_stop"]
+    assert names.count("message_start") == names.count("message_delta") == names.count("message_stop") == 1
+    open_index, next_index, kinds = None, 0, {}
+    for name, data in events:
+        assert data["type"] == name
+        if name == "content_block_start":
+            assert open_index is None, "a block started while another is open"
+            assert data["index"] == next_index, "indexes must increase strictly from 0"
+            open_index, next_index = data["index"], next_index + 1
+            kinds[open_index] = data["content_block"]["type"]
+            seen = []
+        elif name == "content_block_delta":
+            assert data["index"] == open_index, "a delta for a block that is not open"
+            delta = data["delta"]
+            seen.append(delta["type"])
+            expected = {"text": ("text_delta",), "tool_use": ("input_json_delta",),
+                        "thinking": ("thinking_delta", "signature_delta")}[kinds[open_index]]
+            assert delta["type"] in expected
+            if delta["type"] in ("text_delta", "thinking_delta"):
+                assert delta.get("text", delta.get("thinking")), "empty text or thinking delta"
+        elif name == "content_block_stop":
+            assert data["index"] == open_index
+            if kinds[open_index] == "text":
+                assert "text_delta" in seen, "an empty text block"
+            if kinds[open_index] == "thinking":
+                assert seen[-1] == "signature_delta" and seen.count("signature_delta") == 1
+            open_index = None
+        elif name == "message_delta":
+            assert open_index is None, "message_delta while a block is open"
+            assert set(data["delta"]) == {"stop_reason", "stop_sequence"}
+            assert isinstance(data["usage"]["output_tokens"], int)
+
+
+def timed(fn):
+    start = time.monotonic()
+    result = fn()
+    return result, time.monotonic() - start
+
+
+class LogLines(__import__("logging").Handler):
+    """Collects the proxy's records; wait(n) blocks until n request lines have arrived, since
+    the server thread logs a request after the client has its answer."""
+
+    def __init__(self):
+        super().__init__(level=0)
+        self.records, self.arrived = [], threading.Condition()
+
+    def emit(self, record):
+        with self.arrived:
+            self.records.append(record)
+            self.arrived.notify_all()
+
+    def wait(self, count, fragment="/v1/messages"):
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: len(self.lines(fragment)) >= count, timeout=TIMEOUT)
+        return self.lines(fragment)
+
+    def lines(self, fragment):
+        """Request lines (the records that carry fields) mentioning `fragment`."""
+        return [r for r in self.records if hasattr(r, "fields") and fragment in r.getMessage()]
+
+
+BASIC = {"model": "claude-sonnet-4-6", "max_tokens": 100, "messages": [{"role": "user", "content": "Hi"}]}
+
+TOOLS = [{"name": "Bash", "description": "Run a command", "input_schema": {
+    "type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]}},
+    {"name": "Read", "description": "Read a file", "input_schema": {
+        "type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}}]
+
+OPENAI, GROQ, GEMINI, ANTHROPIC = (cp.provider_for(n) for n in ("openai", "groq", "gemini", "anthropic"))
+B64_IMAGE = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+
+
+def req(messages, **fields):
+    return {"model": "claude-sonnet-4-6", "max_tokens": 1000, "messages": messages, **fields}
+
+
 # ----------------------------------------------------------------------------------------
-# fixtures
+# fixtures: the fakes, a proxy with this environment (running_proxy), the run's recording, checked last
 # ----------------------------------------------------------------------------------------
 
 
@@ -471,37 +573,40 @@ def proxy_env(fake_url, gemini_url="http://127.0.0.1:9", **extra):
     return env
 
 
+@contextlib.contextmanager
+def running_proxy(fake, gemini=None, **env):
+    """A proxy with this environment: proxy_env's, pointed at these fakes (Gemini at a closed
+    port without one), with `env` over it, serving on port 0 in this process. Yields the
+    server, its address in `.url`; stopped and closed after."""
+    server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, *([gemini.url] if gemini else []), **env)))
+    serve(server)
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 # Every end-to-end test runs on both paths: OpenAI-compatible providers over the proxy's own
 # HTTP client ("auto"), and everything through litellm.
 @pytest.fixture(scope="module", params=cp.VIAS)
 def proxy(fake, gemini, request):
-    server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, gemini.url, PROXY_VIA=request.param)))
-    serve(server)
-    server.url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield server
-    server.shutdown()
-    server.server_close()
+    with running_proxy(fake, gemini, PROXY_VIA=request.param) as server:
+        yield server
 
 
 @pytest.fixture(params=cp.VIAS)
 def start_proxy(fake, gemini, request):
     """Start proxies with extra environment (on one path, as `proxy`); all are stopped after the test."""
-    servers = []
+    with contextlib.ExitStack() as proxies:
+        def start(**extra):
+            extra.setdefault("PROXY_VIA", request.param)
+            if extra["PROXY_VIA"] == "litellm":
+                cp.load_litellm()  # imported now: a test's deadline never includes the one-time import
+            return proxies.enter_context(running_proxy(fake, gemini, **extra))
 
-    def start(**extra):
-        extra.setdefault("PROXY_VIA", request.param)
-        if extra["PROXY_VIA"] == "litellm":
-            cp.load_litellm()  # imported now: a test's deadline never includes the one-time import
-        server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, gemini.url, **extra)))
-        serve(server)
-        server.url = f"http://127.0.0.1:{server.server_address[1]}"
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+        yield start
 
 
 @pytest.fixture
@@ -510,36 +615,44 @@ def client(proxy):
     return anthropic.Anthropic(base_url=proxy.url, api_key="client-key-never-forwarded", max_retries=0, timeout=TIMEOUT)
 
 
-def raw(proxy, method, path, body=None, headers=None):
-    """One request over http.client; returns (status, headers, bytes)."""
-    conn = http.client.HTTPConnection("127.0.0.1", proxy.server_address[1], timeout=TIMEOUT)
-    try:
-        data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
-        conn.request(method, path, body=data, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
-    finally:
-        conn.close()
+@pytest.fixture(scope="module")
+def small_proxy(fake):
+    with running_proxy(fake, MAX_BODY_MB="0.01") as server:
+        yield server
 
 
-def parse_sse(data: bytes) -> list:
-    """SSE bytes -> [(event, data)], checking that every event has its event: line."""
-    events = []
-    for frame in data.decode().split("\n\n"):
-        if not frame.strip():
-            continue
-        lines = dict(line.split(": ", 1) for line in frame.split("\n"))
-        assert set(lines) == {"event", "data"}, frame
-        events.append((lines["event"], json.loads(lines["data"])))
-    return events
+@pytest.fixture
+def quick_proxy(start_proxy):
+    """A proxy with a 0.2 s keep-alive interval, so slow-stream tests take a second."""
+    return start_proxy(KEEPALIVE_SECONDS="0.2")
 
 
-BASIC = {"model": "claude-sonnet-4-6", "max_tokens": 100, "messages": [{"role": "user", "content": "Hi"}]}
+@pytest.fixture
+def routed_proxy(start_proxy):
+    """A proxy with scenario routes and a fallback, all pointing at the fake provider."""
+    return start_proxy(VISION_MODEL="groq/llama-4-scout", THINK_MODEL="o3-mini",
+                       FALLBACK_MODELS="groq/llama-3.1-8b-instant, deepseek/deepseek-chat",
+                       LONG_CONTEXT_MODEL="deepseek/deepseek-chat", LONG_CONTEXT_THRESHOLD="2000")
 
-# Every byte the in-process proxies send and every log line of the run, for the last test,
-# which greps them all for the fake provider keys.
+
+@pytest.fixture
+def proxy_log():
+    import logging
+
+    logger, handler = logging.getLogger("claude_proxy"), LogLines()
+    previous = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(previous)
+
+
+# Every byte the in-process proxies send, each connection's TCP_NODELAY and every log line of
+# the run, recorded by `recorded_run` and checked by its teardown, after the last test.
 WIRE: list = []
 LOG_LINES: list = []
+NODELAY: list = []  # TCP_NODELAY of every accepted connection (without it, 40 ms on each answer)
 FAKE_KEYS = ("sk-test-openai", "gsk-test-groq", "sk-test-moonshot", "test-gemini-key", "sk-test-deepseek")
 
 
@@ -555,40 +668,351 @@ class _Tee:
         return getattr(self.inner, name)
 
 
-_handler_setup = cp.Handler.setup
-
-
-NODELAY: list = []  # TCP_NODELAY of every accepted connection (without it, 40 ms on each answer)
-
-
-def _recording_setup(self):
-    _handler_setup(self)
-    NODELAY.append(self.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
-    self.wfile = _Tee(self.wfile)
-
-
-cp.Handler.setup = _recording_setup
-
-
 class _CollectLogs(__import__("logging").Handler):
     def emit(self, record):
         LOG_LINES.append(self.format(record))
 
 
-__import__("logging").getLogger("claude_proxy").setLevel("DEBUG")  # every level is checked for keys
-__import__("logging").getLogger("claude_proxy").addHandler(_CollectLogs())
+@pytest.fixture(scope="session", autouse=True)
+def recorded_run():
+    """For the whole run: every in-process proxy's connection records what it writes (WIRE) and
+    its TCP_NODELAY (NODELAY), and every claude_proxy log line, at every level, is collected
+    (LOG_LINES). The teardown, the last thing the run does, checks them all: no fake provider
+    key in any byte sent or any line logged, TCP_NODELAY on every connection."""
+    import logging
+
+    handler_setup = cp.Handler.setup
+
+    def recording_setup(self):
+        handler_setup(self)
+        NODELAY.append(self.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        self.wfile = _Tee(self.wfile)
+
+    logger, collector = logging.getLogger("claude_proxy"), _CollectLogs()
+    level = logger.level
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cp.Handler, "setup", recording_setup)
+        logger.setLevel(logging.DEBUG)  # every level is checked for keys
+        logger.addHandler(collector)
+        try:
+            yield
+        finally:
+            logger.removeHandler(collector)
+            logger.setLevel(level)
+    wire = b"".join(WIRE).decode("utf-8", "replace")
+    logs = "\n".join(LOG_LINES)
+    if NODELAY:  # some in-process proxy served this run (a -k subset may have started none)
+        assert WIRE and LOG_LINES  # recorded: everything every test produced
+    assert all(NODELAY), "a connection without TCP_NODELAY"
+    for key in FAKE_KEYS:
+        assert key not in wire, f"{key} sent to a client"
+        assert key not in logs, f"{key} in a log line"
 
 
 # ----------------------------------------------------------------------------------------
-# request translation (pure)
+# configuration: the settings table, its readers, .env (pure)
 # ----------------------------------------------------------------------------------------
 
-OPENAI, GROQ, GEMINI, ANTHROPIC = (cp.provider_for(n) for n in ("openai", "groq", "gemini", "anthropic"))
-B64_IMAGE = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+
+@pytest.mark.parametrize("env, fragment", [
+    ({"PORT": "http"}, "PORT"), ({"PORT": "-1"}, "PORT"), ({"REQUEST_TIMEOUT": "soon"}, "REQUEST_TIMEOUT"),
+    ({"MAX_TOKENS_LIMIT": "0"}, "MAX_TOKENS_LIMIT"), ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"), ({"MAX_BODY_MB": "x"}, "MAX_BODY_MB"),
+])
+def test_config_errors_name_the_variable(env, fragment):
+    with pytest.raises(cp.ConfigError, match=fragment):
+        cp.Config.from_env(env)
 
 
-def req(messages, **fields):
-    return {"model": "claude-sonnet-4-6", "max_tokens": 1000, "messages": messages, **fields}
+def test_config_never_shows_keys():
+    config = cp.Config.from_env({"OPENAI_API_KEY": "sk-secret-value"})
+    assert "sk-secret-value" not in repr(config)
+
+
+SETTING = {setting.variable: setting for setting in cp.SETTINGS}
+
+# Every kind of setting: (variable, good text, the field's value, malformed text); None: the
+# kind takes any text.
+SETTING_CASES = [
+    ("BIG_MODEL", " groq/kimi-k2 ", "groq/kimi-k2", None),  # text
+    ("PREFERRED_PROVIDER", "Groq", "groq", None),  # lowercase
+    ("LOG_LEVEL", "DEBUG", "debug", "loud"),  # choice
+    ("PROXY_VIA", "LiteLLM", "litellm", "direct"),
+    ("PORT", "8083", 8083, "http"),  # int
+    ("PORT", "0", 0, "-1"),
+    ("LONG_CONTEXT_THRESHOLD", "1000", 1000, "1e5"),
+    ("MAX_TOKENS_LIMIT", "4096", 4096, "0"),  # int, unset by default
+    ("REQUEST_TIMEOUT", "2.5", 2.5, "soon"),  # float
+    ("SHUTDOWN_GRACE", "0", 0.0, "nan"),
+    ("CONNECT_TIMEOUT", "0.05", 0.05, "0.01"),
+    ("FALLBACK_MODELS", "groq/a, gemini/b,,", ("groq/a", "gemini/b"), None),  # comma list
+    ("MAX_BODY_MB", "0.5", 512 * 1024, "x"),  # megabytes, held in bytes
+    ("MAX_BODY_MB", "1", 1024 * 1024, "0"),
+]
+MALFORMED_SETTINGS = [(variable, bad) for variable, _, _, bad in SETTING_CASES if bad is not None]
+
+
+def test_setting_cases_cover_every_kind():
+    assert {SETTING[variable].kind for variable, *_ in SETTING_CASES} == set(cp.READERS)
+
+
+@pytest.mark.parametrize("variable, text, value, bad", SETTING_CASES)
+def test_setting_read(variable, text, value, bad):
+    field, problems = SETTING[variable].field, []
+    assert getattr(cp.Config.from_env({variable: text}, problems), field) == value and problems == []
+    assert getattr(cp.Config.from_env({variable: "  "}), field) == getattr(cp.Config(), field)  # blank is unset
+
+
+@pytest.mark.parametrize("variable, bad", MALFORMED_SETTINGS)
+def test_malformed_setting_strict(variable, bad):
+    with pytest.raises(cp.ConfigError, match=f"^{variable}={bad!r} "):
+        cp.Config.from_env({variable: bad})
+
+
+@pytest.mark.parametrize("variable, bad", MALFORMED_SETTINGS)
+def test_malformed_setting_lenient(variable, bad):
+    problems: list = []
+    config = cp.Config.from_env({variable: bad, "BIG_MODEL": "groq/kimi-k2"}, problems)
+    field = SETTING[variable].field
+    assert getattr(config, field) == getattr(cp.Config(), field) and config.big_model == "groq/kimi-k2"
+    assert len(problems) == 1 and problems[0].startswith(f"{variable}={bad!r} ")
+    assert problems[0].endswith(f"using the default, {cp.shown_default(SETTING[variable]) or 'none'}")
+
+
+def test_settings_table_drives_config():
+    fields = [f.name for f in cp.dataclasses.fields(cp.Config) if f.name != "env"]
+    assert sorted(fields) == sorted(s.field for s in cp.SETTINGS) and len(SETTING) == len(cp.SETTINGS)
+    assert cp.Config.from_env({}) == cp.Config() and cp.Config().max_body_bytes == 32 * 1024 * 1024
+    for setting in cp.SETTINGS:
+        assert setting.kind in cp.READERS and setting.help and setting.group, setting
+        assert all(choice in setting.help for choice in setting.choices), setting  # help says what it may be
+        if cp.shown_default(setting) and setting.shown is None:  # the default, written out, reads back as itself
+            assert cp.Config.from_env({setting.variable: cp.shown_default(setting)}) == cp.Config(), setting
+
+
+def test_only_config_reads_settings_from_the_environment():
+    source = open(cp.__file__, encoding="utf-8").read()
+    rest = source[:source.index("# configuration: the only reader")] + source[source.index("def parse_dotenv"):]
+    for setting in cp.SETTINGS:
+        assert not re.search(rf'(?:env|environ)(?:\.get\(|\[)\s*"{setting.variable}"|getenv\(\s*"{setting.variable}"', rest), setting
+
+
+def test_parse_dotenv():
+    text = 'export OPENAI_API_KEY=sk-1\n# comment\nBIG_MODEL="gemini/gemini-2.5-pro"  \nSMALL_MODEL=llama # inline\nbad line\nEMPTY=\nQ=\'a # b\''
+    assert cp.parse_dotenv(text) == {"OPENAI_API_KEY": "sk-1", "BIG_MODEL": "gemini/gemini-2.5-pro", "SMALL_MODEL": "llama",
+                                     "EMPTY": "", "Q": "a # b"}
+
+
+# ----------------------------------------------------------------------------------------
+# provider knowledge: the quirk tables and litellm's model map
+# ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target, info, expected", [
+    ("openai/gpt-4.1", {"max_input_tokens": 1047576, "max_output_tokens": 32768}, (1047576, 32768)),
+    ("groq/moonshotai/kimi-k2-instruct", {}, (131072, 16384)),
+    ("groq/llama-3.3-70b-versatile", {"max_output_tokens": 8000}, (131072, 8000)),
+    ("someprovider/unknown", {}, (None, None)),
+])
+def test_model_limits(target, info, expected):
+    assert cp.model_limits(target, info) == expected
+
+
+def test_model_facts_come_from_litellms_map_without_importing_it():
+    code = ("import sys, claude_proxy as cp; f = cp.model_facts('openai/gpt-4.1'); "
+            "print(f['max_input_tokens'] > 100000, cp.model_facts('groq/no-such-model'), 'litellm' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         cwd=os.path.dirname(os.path.abspath(cp.__file__)))
+    assert out.stdout.split() == ["True", "{}", "False"], out.stderr
+
+
+# ----------------------------------------------------------------------------------------
+# model routing: route_model and its scenarios, tool names, a target's key and URL (pure)
+# ----------------------------------------------------------------------------------------
+
+PROVIDER_NAMES = frozenset({"openai", "groq", "gemini", "moonshot", "anthropic", "openrouter"})
+ROUTE_CASES = [
+    ({}, "claude-haiku-4-5-20251001", "openai/gpt-4.1-mini"),
+    ({}, "claude-sonnet-4-6", "openai/gpt-4.1"),
+    ({}, "claude-opus-4-8", "openai/gpt-4.1"),
+    ({}, "claude-3-7-something-new", "openai/gpt-4.1"),
+    ({}, "gpt-4o", "openai/gpt-4o"),
+    ({}, "gemini/gemini-2.5-pro", "gemini/gemini-2.5-pro"),
+    ({}, "openrouter/anthropic/claude-sonnet-4", "openrouter/anthropic/claude-sonnet-4"),
+    ({"PREFERRED_PROVIDER": "groq", "BIG_MODEL": "moonshotai/kimi-k2-instruct", "SMALL_MODEL": "llama-3.1-8b-instant"},
+     "claude-opus-4-8", "groq/moonshotai/kimi-k2-instruct"),
+    ({"PREFERRED_PROVIDER": "groq", "SMALL_MODEL": "llama-3.1-8b-instant"}, "claude-3-5-haiku-latest", "groq/llama-3.1-8b-instant"),
+    ({"SMALL_MODEL": "gemini/gemini-2.5-flash"}, "claude-haiku-4-5", "gemini/gemini-2.5-flash"),
+]
+
+
+SCENARIOS = {"BIG_MODEL": "gpt-4.1", "SMALL_MODEL": "gpt-4.1-mini", "MIDDLE_MODEL": "gemini/gemini-2.5-flash",
+             "OPUS_MODEL": "openai/gpt-5", "THINK_MODEL": "o3", "LONG_CONTEXT_MODEL": "gemini/gemini-2.5-pro",
+             "LONG_CONTEXT_THRESHOLD": "100000", "VISION_MODEL": "openai/gpt-4o"}
+# (requested, needs: thinking, images, input_tokens, expected)
+SCENARIO_CASES = [
+    ("claude-sonnet-4-6", (False, False, 10), "gemini/gemini-2.5-flash"),
+    ("claude-opus-4-8", (False, False, 10), "openai/gpt-5"),
+    ("claude-fable-5-2", (False, False, 10), "openai/gpt-4.1"),
+    ("claude-haiku-4-5", (False, False, 10), "openai/gpt-4.1-mini"),
+    ("claude-opus-4-8", (True, False, 10), "openai/o3"),
+    ("claude-haiku-4-5", (False, True, 10), "openai/gpt-4o"),
+    ("claude-opus-4-8", (True, True, 10), "openai/gpt-4o"),
+    ("claude-opus-4-8", (True, True, 100001), "gemini/gemini-2.5-pro"),
+    ("claude-opus-4-8", (False, False, 100000), "openai/gpt-5"),
+    ("groq/llama-3.3-70b-versatile", (True, True, 10 ** 6), "groq/llama-3.3-70b-versatile"),
+    ("gpt-4o-mini", (True, False, 10), "openai/gpt-4o-mini"),
+]
+
+
+@pytest.mark.parametrize("env, requested, expected", ROUTE_CASES)
+def test_route_model(env, requested, expected):
+    assert cp.route_model(requested, cp.Config.from_env(env), PROVIDER_NAMES) == expected
+
+
+@pytest.mark.parametrize("requested, needs, expected", SCENARIO_CASES)
+def test_route_model_scenarios(requested, needs, expected):
+    thinking, images, tokens = needs
+    config = cp.Config.from_env(SCENARIOS)
+    assert cp.route_model(requested, config, PROVIDER_NAMES, thinking=thinking, images=images, input_tokens=tokens) == expected
+
+
+@pytest.mark.parametrize("body, expected", [
+    (req([{"role": "user", "content": "hi"}]), (False, False)),
+    (req([{"role": "user", "content": "hi"}], thinking={"type": "disabled"}), (False, False)),
+    (req([{"role": "user", "content": "hi"}], thinking={"type": "adaptive"}), (True, False)),
+    (req([{"role": "user", "content": [B64_IMAGE]}], thinking={"type": "enabled", "budget_tokens": 2000}), (True, True)),
+    (req([{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": [B64_IMAGE]}]}]), (False, True)),
+])
+def test_request_needs(body, expected):
+    assert cp.request_needs(body) == expected
+
+
+def test_short_tool_names_are_stable_and_reversible():
+    long_name = "mcp__" + "very_long_server_name__" * 4 + "tool"
+    short = cp.short_tool_name(long_name)
+    assert len(short) == 64 and short == cp.short_tool_name(long_name) and short != cp.short_tool_name(long_name + "2")
+    assert cp.short_tool_name("Bash") == "Bash"
+    body = req([{"role": "user", "content": "x"}, {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": long_name, "input": {}}]}],
+               tools=[{"name": long_name, "input_schema": {"type": "object"}}, TOOLS[0]], tool_choice={"type": "tool", "name": long_name})
+    assert cp.tool_name_map(body) == {short: long_name}
+    params = cp.to_openai_request(body, "openai/gpt-4.1", OPENAI)
+    assert [t["function"]["name"] for t in params["tools"]] == [short, "Bash"]
+    assert params["tool_choice"]["function"]["name"] == short
+    assert params["messages"][1]["tool_calls"][0]["function"]["name"] == short
+    translator = cp.StreamTranslator("m", "x", tool_names=cp.tool_name_map(body))
+    events = translator.feed({"choices": [{"index": 0, "delta": tool_delta(0, "{}", "call_1", short)}]}) + translator.finish()
+    assert cp.fold_events(events)["content"][0]["name"] == long_name
+
+
+@pytest.mark.parametrize("env, target, expected", [
+    ({"OPENAI_API_KEY": "k1", "OPENAI_BASE_URL": "http://b"}, "openai/gpt-4.1", {"api_key": "k1", "api_base": "http://b"}),
+    ({"OPENAI_API_KEY": "k1", "OPENAI_API_BASE": "http://c"}, "openai/gpt-4.1", {"api_key": "k1", "api_base": "http://c"}),
+    ({"GOOGLE_API_KEY": "g"}, "gemini/gemini-2.5-pro", {"api_key": "g"}),
+    ({"GEMINI_API_KEY": "g1", "GOOGLE_API_KEY": "g2"}, "gemini/gemini-2.5-pro", {"api_key": "g1"}),
+    ({"XAI_API_KEY": "x"}, "xai/grok-4", {"api_key": "x"}),
+    ({}, "ollama/llama3", {}),
+    ({"OLLAMA_API_BASE": "http://gpu-box:11434"}, "ollama_chat/qwen3", {"api_base": "http://gpu-box:11434"}),
+    ({"LITELLM_PROXY_API_KEY": "team", "LITELLM_PROXY_API_BASE": "http://gw:4000"}, "litellm_proxy/claude-team",
+     {"api_key": "team", "api_base": "http://gw:4000"}),
+    # The client's ANTHROPIC_BASE_URL (this very proxy) must never become the upstream.
+    ({"ANTHROPIC_API_KEY": "a", "ANTHROPIC_BASE_URL": "http://127.0.0.1:8082"}, "anthropic/claude-sonnet-4-5",
+     {"api_key": "a", "api_base": "https://api.anthropic.com"}),
+    ({"ANTHROPIC_API_KEY": "a", "ANTHROPIC_API_BASE": "https://eu.example"}, "anthropic/claude-sonnet-4-5",
+     {"api_key": "a", "api_base": "https://eu.example"}),
+])
+def test_provider_credentials(env, target, expected):
+    assert cp.provider_credentials(target, cp.Config.from_env(env)) == expected
+
+
+def test_missing_key_names_the_variable():
+    with pytest.raises(cp.ProxyError) as caught:
+        cp.provider_credentials("moonshot/kimi-k2", cp.Config.from_env({}))
+    assert caught.value.status == 401 and caught.value.error_type == "authentication_error"
+    assert "MOONSHOT_API_KEY" in caught.value.message
+
+
+@pytest.mark.parametrize("env, target, expected", [
+    ({}, "openai/gpt-4.1", "https://api.openai.com/v1/chat/completions"),
+    ({"OPENAI_BASE_URL": "http://10.0.0.5:8000/v1/"}, "openai/local", "http://10.0.0.5:8000/v1/chat/completions"),
+    ({}, "groq/llama-3.1-8b-instant", "https://api.groq.com/openai/v1/chat/completions"),
+    ({}, "ollama/llama3", "http://localhost:11434/v1/chat/completions"),
+    ({"HOSTED_VLLM_API_BASE": "http://gpu:8000/v1"}, "hosted_vllm/qwen", "http://gpu:8000/v1/chat/completions"),
+    ({}, "hosted_vllm/qwen", None),  # no base URL: litellm reports what is missing
+    ({}, "gemini/gemini-2.5-pro", None),
+    ({}, "anthropic/claude-sonnet-4-5", None),
+    ({"PROXY_VIA": "litellm"}, "openai/gpt-4.1", None),
+    ({"OPENAI_BASE_URL": "file:///etc/passwd"}, "openai/gpt-4.1", None),
+])
+def test_direct_url(env, target, expected):
+    assert cp.direct_url(target, cp.Config.from_env(env)) == expected
+
+
+# ----------------------------------------------------------------------------------------
+# request translation: validation, schemas, Anthropic -> OpenAI, the direct body, the token estimate (pure)
+# ----------------------------------------------------------------------------------------
+
+# (id, body, fragment of the 400 message)
+INVALID_CASES = [
+    ("not an object", [1, 2], "JSON object"),
+    ("no model", {"max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}, "model"),
+    ("model not a string", {"model": 5, "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}, "model"),
+    ("model with a URL", {"model": "openai/http://evil", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}, "model"),
+    ("no max_tokens", {"model": "m", "messages": [{"role": "user", "content": "x"}]}, "max_tokens"),
+    ("max_tokens zero", {"model": "m", "max_tokens": 0, "messages": [{"role": "user", "content": "x"}]}, "max_tokens"),
+    ("max_tokens a string", {"model": "m", "max_tokens": "5", "messages": [{"role": "user", "content": "x"}]}, "max_tokens"),
+    ("max_tokens a bool", {"model": "m", "max_tokens": True, "messages": [{"role": "user", "content": "x"}]}, "max_tokens"),
+    ("no messages", {"model": "m", "max_tokens": 5}, "messages"),
+    ("empty messages", {"model": "m", "max_tokens": 5, "messages": []}, "at least one"),
+    ("message not an object", {"model": "m", "max_tokens": 5, "messages": ["hi"]}, "messages.0"),
+    ("unknown role", {"model": "m", "max_tokens": 5, "messages": [{"role": "robot", "content": "x"}]}, "messages.0.role"),
+    ("content a number", {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": 5}]}, "messages.0.content"),
+    ("block without type", {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [{"text": "x"}]}]}, "messages.0.content.0"),
+    ("system a number", {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "system": 3}, "system"),
+    ("tools not a list", {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "tools": {}}, "tools"),
+    ("tool without name", {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "tools": [{}]}, "tools.0"),
+    ("tool_choice a string", {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "tool_choice": "auto"}, "tool_choice"),
+    ("stream a string", {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "stream": "yes"}, "stream"),
+]
+
+
+@pytest.mark.parametrize("body, fragment", [c[1:] for c in INVALID_CASES], ids=[c[0] for c in INVALID_CASES])
+def test_invalid_requests(body, fragment):
+    with pytest.raises(cp.ProxyError) as caught:
+        cp.validate_request(body, need_max_tokens=True)
+    assert caught.value.status == 400 and caught.value.error_type == "invalid_request_error"
+    assert fragment in caught.value.message
+
+
+SCHEMA_CASES = [
+    ({"type": "object", "required": None}, {"type": "object", "properties": {}}),
+    ({"type": "object"}, {"type": "object", "properties": {}}),
+    ({"type": "object", "properties": {"required": {"type": "string"}, "opts": {"type": "object", "required": None}},
+      "required": ["required"]},
+     {"type": "object", "properties": {"required": {"type": "string"}, "opts": {"type": "object", "properties": {}}},
+      "required": ["required"]}),
+    ({"type": "array", "items": {"type": "object", "additionalProperties": False}},
+     {"type": "array", "items": {"type": "object", "additionalProperties": False, "properties": {}}}),
+    ({"anyOf": [{"type": "object"}, {"type": "string", "enum": [{"type": "object"}]}]},
+     {"anyOf": [{"type": "object", "properties": {}}, {"type": "string", "enum": [{"type": "object"}]}]}),
+    ({"type": "string", "default": {"type": "object"}}, {"type": "string", "default": {"type": "object"}}),
+]
+
+
+@pytest.mark.parametrize("schema, expected", SCHEMA_CASES)
+def test_repair_schema(schema, expected):
+    assert cp.repair_schema(schema) == expected
+
+
+@pytest.mark.parametrize("schema, expected", [
+    ({"const": "search"}, {"type": "string", "enum": ["search"]}),
+    ({"type": "string", "const": "a", "description": "d"}, {"type": "string", "description": "d", "enum": ["a"]}),
+    ({"const": True}, {"type": "boolean"}),
+    ({"type": "object", "properties": {"const": {"type": "string"}, "k": {"const": 3}}},
+     {"type": "object", "properties": {"const": {"type": "string"}, "k": {"type": "integer"}}}),
+    ({"anyOf": [{"const": "a"}, {"const": "b"}]}, {"anyOf": [{"type": "string", "enum": ["a"]}, {"type": "string", "enum": ["b"]}]}),
+])
+def test_const_as_enum(schema, expected):
+    assert cp.const_as_enum(schema) == expected
 
 
 # (id, request body, provider quirks, keyword arguments, expected subset of the litellm params)
@@ -764,228 +1188,120 @@ def test_request_translation_leaves_out(body, quirks, absent):
                            "temperature", "top_p", "top_k", "user", "reasoning_effort", "thinking"}
 
 
-# (id, body, fragment of the 400 message)
-INVALID_CASES = [
-    ("not an object", [1, 2], "JSON object"),
-    ("no model", {"max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}, "model"),
-    ("model not a string", {"model": 5, "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}, "model"),
-    ("model with a URL", {"model": "openai/http://evil", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}, "model"),
-    ("no max_tokens", {"model": "m", "messages": [{"role": "user", "content": "x"}]}, "max_tokens"),
-    ("max_tokens zero", {"model": "m", "max_tokens": 0, "messages": [{"role": "user", "content": "x"}]}, "max_tokens"),
-    ("max_tokens a string", {"model": "m", "max_tokens": "5", "messages": [{"role": "user", "content": "x"}]}, "max_tokens"),
-    ("max_tokens a bool", {"model": "m", "max_tokens": True, "messages": [{"role": "user", "content": "x"}]}, "max_tokens"),
-    ("no messages", {"model": "m", "max_tokens": 5}, "messages"),
-    ("empty messages", {"model": "m", "max_tokens": 5, "messages": []}, "at least one"),
-    ("message not an object", {"model": "m", "max_tokens": 5, "messages": ["hi"]}, "messages.0"),
-    ("unknown role", {"model": "m", "max_tokens": 5, "messages": [{"role": "robot", "content": "x"}]}, "messages.0.role"),
-    ("content a number", {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": 5}]}, "messages.0.content"),
-    ("block without type", {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [{"text": "x"}]}]}, "messages.0.content.0"),
-    ("system a number", {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "system": 3}, "system"),
-    ("tools not a list", {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "tools": {}}, "tools"),
-    ("tool without name", {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "tools": [{}]}, "tools.0"),
-    ("tool_choice a string", {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "tool_choice": "auto"}, "tool_choice"),
-    ("stream a string", {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "stream": "yes"}, "stream"),
+# Provider rules: what each provider refuses, translated away on both paths.
+MOONSHOT_RULES, GROQ_RULES, DEEPSEEK_RULES = (cp.PROVIDERS[n] for n in ("moonshot", "groq", "deepseek"))
+IMAGE_URL = {"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}}
+MINE = cp.thinking_signature("moonshot/kimi-k2.6")  # the reasoning this proxy relayed from the same model
+CALL_TURN = [{"role": "user", "content": "list"},
+             {"role": "assistant", "content": [{"type": "thinking", "thinking": "I should run ls.", "signature": MINE},
+                                               {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"c": "ls"}}]},
+             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "a.py"}]}]
+
+
+def tool_call_turn(signature):
+    return [dict(CALL_TURN[1], content=[dict(CALL_TURN[1]["content"][0], signature=signature), CALL_TURN[1]["content"][1]])]
+
+
+# (case, body, quirks, model facts -> translation keywords, what the provider must receive)
+RULE_CASES = [
+    ("an image for a model without vision becomes a note, and the content a string (Groq: content must be a string)",
+     req([{"role": "user", "content": [{"type": "text", "text": "what is it?"}, B64_IMAGE]}]), GROQ_RULES, {"vision": False},
+     lambda p: p["messages"][-1]["content"] == "what is it?\n\n[image omitted: moonshot/kimi-k2.6 does not accept images]"),
+    ("an image by URL for a provider that takes only inline images becomes a text naming it (Moonshot)",
+     req([{"role": "user", "content": [IMAGE_URL]}]), MOONSHOT_RULES, {"reasoning": True},
+     lambda p: p["messages"][-1]["content"] == "[image at https://example.com/a.png not sent: moonshot/kimi-k2.6 takes "
+                                               "only inline images]"),
+    ("an inline image still goes to a provider that takes only inline images",
+     req([{"role": "user", "content": [B64_IMAGE]}]), MOONSHOT_RULES, {"reasoning": True},
+     lambda p: p["messages"][-1]["content"][0]["image_url"]["url"].startswith("data:image/png;base64,")),
+    ("a forced tool choice while a Kimi model thinks becomes auto (Moonshot: incompatible with thinking enabled)",
+     req(CALL_TURN[:1], tools=[{"name": "Bash", "input_schema": {"type": "object"}}], tool_choice={"type": "any"}),
+     MOONSHOT_RULES, {"reasoning": True}, lambda p: "tool_choice" not in p),
+    ("a named tool choice too", req(CALL_TURN[:1], tools=[{"name": "Bash", "input_schema": {"type": "object"}}],
+                                    tool_choice={"type": "tool", "name": "Bash"}), MOONSHOT_RULES, {"reasoning": True},
+     lambda p: "tool_choice" not in p),
+    ("a forced tool choice stays for a model that does not think", req(
+        CALL_TURN[:1], tools=[{"name": "Bash", "input_schema": {"type": "object"}}], tool_choice={"type": "any"}),
+     MOONSHOT_RULES, {}, lambda p: p["tool_choice"] == "required"),
+    ("the model's own reasoning goes back as reasoning_content (DeepSeek: must be passed back in full)",
+     req(CALL_TURN), MOONSHOT_RULES, {"reasoning": True},
+     lambda p: p["messages"][1]["reasoning_content"] == "I should run ls." and p["messages"][2]["role"] == "tool"),
+    ("another model's reasoning is never replayed: a placeholder where the field is required",
+     req(CALL_TURN[:1] + tool_call_turn(cp.thinking_signature("openai/gpt-4.1")) + CALL_TURN[2:]), DEEPSEEK_RULES,
+     {"reasoning": True}, lambda p: p["messages"][1]["reasoning_content"] == " "),
+    ("no reasoning_content for a provider that does not take it", req(CALL_TURN), GROQ_RULES, {"reasoning": True},
+     lambda p: "reasoning_content" not in p["messages"][1]),
 ]
 
 
-@pytest.mark.parametrize("body, fragment", [c[1:] for c in INVALID_CASES], ids=[c[0] for c in INVALID_CASES])
-def test_invalid_requests(body, fragment):
-    with pytest.raises(cp.ProxyError) as caught:
-        cp.validate_request(body, need_max_tokens=True)
-    assert caught.value.status == 400 and caught.value.error_type == "invalid_request_error"
-    assert fragment in caught.value.message
+@pytest.mark.parametrize("body, quirks, kwargs, check", [c[1:] for c in RULE_CASES], ids=[c[0] for c in RULE_CASES])
+def test_provider_rules_translated(body, quirks, kwargs, check):
+    params = cp.to_openai_request(body, "moonshot/kimi-k2.6", quirks, **kwargs)
+    assert check(params), params["messages"]
+
+
+OPENAI_Q, MOONSHOT_Q, DEEPSEEK_Q, GROQ_Q = (cp.PROVIDERS[n] for n in ("openai", "moonshot", "deepseek", "groq"))
+REASONS = {"supports_reasoning": True}
+USER_HI = {"role": "user", "content": "Hi"}
+DIRECT_CASES = [
+    ("prefix off the model", {"model": "groq/llama-3.1-8b-instant", "messages": [USER_HI]}, GROQ_Q, {},
+     {"model": "llama-3.1-8b-instant", "messages": [USER_HI]}),
+    ("model names keep their inner slashes", {"model": "groq/moonshotai/kimi-k2-instruct", "messages": [USER_HI]}, GROQ_Q, {},
+     {"model": "moonshotai/kimi-k2-instruct", "messages": [USER_HI]}),
+    ("openai reasoning: max_completion_tokens, no sampling",
+     {"model": "openai/o3", "messages": [USER_HI], "max_tokens": 64, "temperature": 0.5, "top_p": 0.9}, OPENAI_Q, REASONS,
+     {"model": "o3", "messages": [USER_HI], "max_completion_tokens": 64}),
+    ("openai reasoning keeps temperature 1", {"model": "openai/o3", "messages": [USER_HI], "temperature": 1}, OPENAI_Q, REASONS,
+     {"model": "o3", "messages": [USER_HI], "temperature": 1}),
+    ("openai chat model keeps everything", {"model": "openai/gpt-4.1", "messages": [USER_HI], "max_tokens": 64, "temperature": 0.5},
+     OPENAI_Q, {}, {"model": "gpt-4.1", "messages": [USER_HI], "max_tokens": 64, "temperature": 0.5}),
+    ("moonshot: text lists become strings, images stay lists",
+     {"model": "moonshot/kimi", "messages": [{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]},
+                                             {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
+     MOONSHOT_Q, {}, {"model": "kimi", "messages": [{"role": "user", "content": "ab"},
+                                                    {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}),
+    ("moonshot reasoning: no temperature (top_p stays); reasoning_content is the translation's (both paths)",
+     {"model": "moonshot/kimi-k2.5", "temperature": 1, "top_p": 0.9, "messages": [
+         USER_HI, {"role": "assistant", "content": None, "tool_calls": [{"id": "c"}]}, {"role": "assistant", "content": "x"}]},
+     MOONSHOT_Q, REASONS, {"model": "kimi-k2.5", "top_p": 0.9, "messages": [
+         USER_HI, {"role": "assistant", "tool_calls": [{"id": "c"}]}, {"role": "assistant", "content": "x"}]}),
+    ("deepseek: thinking switched on beside the effort",
+     {"model": "deepseek/deepseek-reasoner", "messages": [USER_HI], "reasoning_effort": "high"}, DEEPSEEK_Q, REASONS,
+     {"model": "deepseek-reasoner", "messages": [USER_HI], "reasoning_effort": "high", "thinking": {"type": "enabled"}}),
+    ("deepseek: effort none switches thinking off",
+     {"model": "deepseek/deepseek-reasoner", "messages": [USER_HI], "reasoning_effort": "none"}, DEEPSEEK_Q, REASONS,
+     {"model": "deepseek-reasoner", "messages": [USER_HI], "thinking": {"type": "disabled"}}),
+]
+
+
+@pytest.mark.parametrize("params, quirks, facts, expected", [c[1:] for c in DIRECT_CASES], ids=[c[0] for c in DIRECT_CASES])
+def test_to_direct_request(params, quirks, facts, expected):
+    before = json.dumps(params)
+    assert cp.to_direct_request(params, quirks, facts) == expected
+    assert json.dumps(params) == before  # pure: the translated request is left as it was
+
+
+@pytest.mark.parametrize("text, low, high", [
+    ("The quick brown fox jumps over the lazy dog. " * 100, 850, 1300),  # 1000 tokens in cl100k
+    ("这是一个测试句子。" * 100, 800, 1100),  # about 1000
+    ("", 1, 20),
+])
+def test_estimate_tokens(text, low, high):
+    assert low <= cp.estimate_tokens({"messages": [{"role": "user", "content": text}]}) <= high
+
+
+@pytest.mark.parametrize("numbers, expected", [
+    ((150000, 32000, 128000), "prompt is too long: 150000 tokens > 128000 maximum"),
+    ((100000, 32000, 128000), "input length and `max_tokens` exceed context limit: 100000 + 32000 > 128000"),
+    ((1000, 32000, 128000), None),
+    ((10 ** 9, 1, None), None),
+])
+def test_context_overflow_messages(numbers, expected):
+    assert cp.context_overflow(*numbers) == expected
 
 
 # ----------------------------------------------------------------------------------------
-# model routing and configuration (pure)
-# ----------------------------------------------------------------------------------------
-
-PROVIDER_NAMES = frozenset({"openai", "groq", "gemini", "moonshot", "anthropic", "openrouter"})
-ROUTE_CASES = [
-    ({}, "claude-haiku-4-5-20251001", "openai/gpt-4.1-mini"),
-    ({}, "claude-sonnet-4-6", "openai/gpt-4.1"),
-    ({}, "claude-opus-4-8", "openai/gpt-4.1"),
-    ({}, "claude-3-7-something-new", "openai/gpt-4.1"),
-    ({}, "gpt-4o", "openai/gpt-4o"),
-    ({}, "gemini/gemini-2.5-pro", "gemini/gemini-2.5-pro"),
-    ({}, "openrouter/anthropic/claude-sonnet-4", "openrouter/anthropic/claude-sonnet-4"),
-    ({"PREFERRED_PROVIDER": "groq", "BIG_MODEL": "moonshotai/kimi-k2-instruct", "SMALL_MODEL": "llama-3.1-8b-instant"},
-     "claude-opus-4-8", "groq/moonshotai/kimi-k2-instruct"),
-    ({"PREFERRED_PROVIDER": "groq", "SMALL_MODEL": "llama-3.1-8b-instant"}, "claude-3-5-haiku-latest", "groq/llama-3.1-8b-instant"),
-    ({"SMALL_MODEL": "gemini/gemini-2.5-flash"}, "claude-haiku-4-5", "gemini/gemini-2.5-flash"),
-]
-
-
-SCENARIOS = {"BIG_MODEL": "gpt-4.1", "SMALL_MODEL": "gpt-4.1-mini", "MIDDLE_MODEL": "gemini/gemini-2.5-flash",
-             "OPUS_MODEL": "openai/gpt-5", "THINK_MODEL": "o3", "LONG_CONTEXT_MODEL": "gemini/gemini-2.5-pro",
-             "LONG_CONTEXT_THRESHOLD": "100000", "VISION_MODEL": "openai/gpt-4o"}
-# (requested, needs: thinking, images, input_tokens, expected)
-SCENARIO_CASES = [
-    ("claude-sonnet-4-6", (False, False, 10), "gemini/gemini-2.5-flash"),
-    ("claude-opus-4-8", (False, False, 10), "openai/gpt-5"),
-    ("claude-fable-5-2", (False, False, 10), "openai/gpt-4.1"),
-    ("claude-haiku-4-5", (False, False, 10), "openai/gpt-4.1-mini"),
-    ("claude-opus-4-8", (True, False, 10), "openai/o3"),
-    ("claude-haiku-4-5", (False, True, 10), "openai/gpt-4o"),
-    ("claude-opus-4-8", (True, True, 10), "openai/gpt-4o"),
-    ("claude-opus-4-8", (True, True, 100001), "gemini/gemini-2.5-pro"),
-    ("claude-opus-4-8", (False, False, 100000), "openai/gpt-5"),
-    ("groq/llama-3.3-70b-versatile", (True, True, 10 ** 6), "groq/llama-3.3-70b-versatile"),
-    ("gpt-4o-mini", (True, False, 10), "openai/gpt-4o-mini"),
-]
-
-
-@pytest.mark.parametrize("env, requested, expected", ROUTE_CASES)
-def test_route_model(env, requested, expected):
-    assert cp.route_model(requested, cp.Config.from_env(env), PROVIDER_NAMES) == expected
-
-
-@pytest.mark.parametrize("requested, needs, expected", SCENARIO_CASES)
-def test_route_model_scenarios(requested, needs, expected):
-    thinking, images, tokens = needs
-    config = cp.Config.from_env(SCENARIOS)
-    assert cp.route_model(requested, config, PROVIDER_NAMES, thinking=thinking, images=images, input_tokens=tokens) == expected
-
-
-@pytest.mark.parametrize("body, expected", [
-    (req([{"role": "user", "content": "hi"}]), (False, False)),
-    (req([{"role": "user", "content": "hi"}], thinking={"type": "disabled"}), (False, False)),
-    (req([{"role": "user", "content": "hi"}], thinking={"type": "adaptive"}), (True, False)),
-    (req([{"role": "user", "content": [B64_IMAGE]}], thinking={"type": "enabled", "budget_tokens": 2000}), (True, True)),
-    (req([{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": [B64_IMAGE]}]}]), (False, True)),
-])
-def test_request_needs(body, expected):
-    assert cp.request_needs(body) == expected
-
-
-def test_short_tool_names_are_stable_and_reversible():
-    long_name = "mcp__" + "very_long_server_name__" * 4 + "tool"
-    short = cp.short_tool_name(long_name)
-    assert len(short) == 64 and short == cp.short_tool_name(long_name) and short != cp.short_tool_name(long_name + "2")
-    assert cp.short_tool_name("Bash") == "Bash"
-    body = req([{"role": "user", "content": "x"}, {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": long_name, "input": {}}]}],
-               tools=[{"name": long_name, "input_schema": {"type": "object"}}, TOOLS[0]], tool_choice={"type": "tool", "name": long_name})
-    assert cp.tool_name_map(body) == {short: long_name}
-    params = cp.to_openai_request(body, "openai/gpt-4.1", OPENAI)
-    assert [t["function"]["name"] for t in params["tools"]] == [short, "Bash"]
-    assert params["tool_choice"]["function"]["name"] == short
-    assert params["messages"][1]["tool_calls"][0]["function"]["name"] == short
-    translator = cp.StreamTranslator("m", "x", tool_names=cp.tool_name_map(body))
-    events = translator.feed({"choices": [{"index": 0, "delta": tool_delta(0, "{}", "call_1", short)}]}) + translator.finish()
-    assert cp.fold_events(events)["content"][0]["name"] == long_name
-
-
-@pytest.mark.parametrize("env, fragment", [
-    ({"PORT": "http"}, "PORT"), ({"PORT": "-1"}, "PORT"), ({"REQUEST_TIMEOUT": "soon"}, "REQUEST_TIMEOUT"),
-    ({"MAX_TOKENS_LIMIT": "0"}, "MAX_TOKENS_LIMIT"), ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"), ({"MAX_BODY_MB": "x"}, "MAX_BODY_MB"),
-])
-def test_config_errors_name_the_variable(env, fragment):
-    with pytest.raises(cp.ConfigError, match=fragment):
-        cp.Config.from_env(env)
-
-
-def test_config_never_shows_keys():
-    config = cp.Config.from_env({"OPENAI_API_KEY": "sk-secret-value"})
-    assert "sk-secret-value" not in repr(config)
-
-
-SETTING = {setting.variable: setting for setting in cp.SETTINGS}
-
-# Every kind of setting: (variable, good text, the field's value, malformed text); None: the
-# kind takes any text.
-SETTING_CASES = [
-    ("BIG_MODEL", " groq/kimi-k2 ", "groq/kimi-k2", None),  # text
-    ("PREFERRED_PROVIDER", "Groq", "groq", None),  # lowercase
-    ("LOG_LEVEL", "DEBUG", "debug", "loud"),  # choice
-    ("PROXY_VIA", "LiteLLM", "litellm", "direct"),
-    ("PORT", "8083", 8083, "http"),  # int
-    ("PORT", "0", 0, "-1"),
-    ("LONG_CONTEXT_THRESHOLD", "1000", 1000, "1e5"),
-    ("MAX_TOKENS_LIMIT", "4096", 4096, "0"),  # int, unset by default
-    ("REQUEST_TIMEOUT", "2.5", 2.5, "soon"),  # float
-    ("SHUTDOWN_GRACE", "0", 0.0, "nan"),
-    ("CONNECT_TIMEOUT", "0.05", 0.05, "0.01"),
-    ("FALLBACK_MODELS", "groq/a, gemini/b,,", ("groq/a", "gemini/b"), None),  # comma list
-    ("MAX_BODY_MB", "0.5", 512 * 1024, "x"),  # megabytes, held in bytes
-    ("MAX_BODY_MB", "1", 1024 * 1024, "0"),
-]
-MALFORMED_SETTINGS = [(variable, bad) for variable, _, _, bad in SETTING_CASES if bad is not None]
-
-
-def test_setting_cases_cover_every_kind():
-    assert {SETTING[variable].kind for variable, *_ in SETTING_CASES} == set(cp.READERS)
-
-
-@pytest.mark.parametrize("variable, text, value, bad", SETTING_CASES)
-def test_setting_read(variable, text, value, bad):
-    field, problems = SETTING[variable].field, []
-    assert getattr(cp.Config.from_env({variable: text}, problems), field) == value and problems == []
-    assert getattr(cp.Config.from_env({variable: "  "}), field) == getattr(cp.Config(), field)  # blank is unset
-
-
-@pytest.mark.parametrize("variable, bad", MALFORMED_SETTINGS)
-def test_malformed_setting_strict(variable, bad):
-    with pytest.raises(cp.ConfigError, match=f"^{variable}={bad!r} "):
-        cp.Config.from_env({variable: bad})
-
-
-@pytest.mark.parametrize("variable, bad", MALFORMED_SETTINGS)
-def test_malformed_setting_lenient(variable, bad):
-    problems: list = []
-    config = cp.Config.from_env({variable: bad, "BIG_MODEL": "groq/kimi-k2"}, problems)
-    field = SETTING[variable].field
-    assert getattr(config, field) == getattr(cp.Config(), field) and config.big_model == "groq/kimi-k2"
-    assert len(problems) == 1 and problems[0].startswith(f"{variable}={bad!r} ")
-    assert problems[0].endswith(f"using the default, {cp.shown_default(SETTING[variable]) or 'none'}")
-
-
-def test_settings_table_drives_config():
-    fields = [f.name for f in cp.dataclasses.fields(cp.Config) if f.name != "env"]
-    assert sorted(fields) == sorted(s.field for s in cp.SETTINGS) and len(SETTING) == len(cp.SETTINGS)
-    assert cp.Config.from_env({}) == cp.Config() and cp.Config().max_body_bytes == 32 * 1024 * 1024
-    for setting in cp.SETTINGS:
-        assert setting.kind in cp.READERS and setting.help and setting.group, setting
-        assert all(choice in setting.help for choice in setting.choices), setting  # help says what it may be
-        if cp.shown_default(setting) and setting.shown is None:  # the default, written out, reads back as itself
-            assert cp.Config.from_env({setting.variable: cp.shown_default(setting)}) == cp.Config(), setting
-
-
-def test_only_config_reads_settings_from_the_environment():
-    source = open(cp.__file__, encoding="utf-8").read()
-    rest = source[:source.index("# configuration: the only reader")] + source[source.index("def parse_dotenv"):]
-    for setting in cp.SETTINGS:
-        assert not re.search(rf'(?:env|environ)(?:\.get\(|\[)\s*"{setting.variable}"|getenv\(\s*"{setting.variable}"', rest), setting
-
-
-@pytest.mark.parametrize("env, target, expected", [
-    ({"OPENAI_API_KEY": "k1", "OPENAI_BASE_URL": "http://b"}, "openai/gpt-4.1", {"api_key": "k1", "api_base": "http://b"}),
-    ({"OPENAI_API_KEY": "k1", "OPENAI_API_BASE": "http://c"}, "openai/gpt-4.1", {"api_key": "k1", "api_base": "http://c"}),
-    ({"GOOGLE_API_KEY": "g"}, "gemini/gemini-2.5-pro", {"api_key": "g"}),
-    ({"GEMINI_API_KEY": "g1", "GOOGLE_API_KEY": "g2"}, "gemini/gemini-2.5-pro", {"api_key": "g1"}),
-    ({"XAI_API_KEY": "x"}, "xai/grok-4", {"api_key": "x"}),
-    ({}, "ollama/llama3", {}),
-    ({"OLLAMA_API_BASE": "http://gpu-box:11434"}, "ollama_chat/qwen3", {"api_base": "http://gpu-box:11434"}),
-    ({"LITELLM_PROXY_API_KEY": "team", "LITELLM_PROXY_API_BASE": "http://gw:4000"}, "litellm_proxy/claude-team",
-     {"api_key": "team", "api_base": "http://gw:4000"}),
-    # The client's ANTHROPIC_BASE_URL (this very proxy) must never become the upstream.
-    ({"ANTHROPIC_API_KEY": "a", "ANTHROPIC_BASE_URL": "http://127.0.0.1:8082"}, "anthropic/claude-sonnet-4-5",
-     {"api_key": "a", "api_base": "https://api.anthropic.com"}),
-    ({"ANTHROPIC_API_KEY": "a", "ANTHROPIC_API_BASE": "https://eu.example"}, "anthropic/claude-sonnet-4-5",
-     {"api_key": "a", "api_base": "https://eu.example"}),
-])
-def test_provider_credentials(env, target, expected):
-    assert cp.provider_credentials(target, cp.Config.from_env(env)) == expected
-
-
-def test_missing_key_names_the_variable():
-    with pytest.raises(cp.ProxyError) as caught:
-        cp.provider_credentials("moonshot/kimi-k2", cp.Config.from_env({}))
-    assert caught.value.status == 401 and caught.value.error_type == "authentication_error"
-    assert "MOONSHOT_API_KEY" in caught.value.message
-
-
-# ----------------------------------------------------------------------------------------
-# the stream translator (pure): chunk sequences in, a strictly valid event sequence out
+# response and stream translation: chunks in, a strictly valid event sequence out; whole answers, ids (pure)
 # ----------------------------------------------------------------------------------------
 
 
@@ -1071,42 +1387,6 @@ STREAM_CASES = [
 ]
 
 
-def check_protocol(events):
-    """Anthropic's stream grammar, strictly: the invariants every client relies on."""
-    names = [name for name, _ in events]
-    assert names[0] == "message_start" and names[-2:] == ["message_delta", "message_stop"]
-    assert names.count("message_start") == names.count("message_delta") == names.count("message_stop") == 1
-    open_index, next_index, kinds = None, 0, {}
-    for name, data in events:
-        assert data["type"] == name
-        if name == "content_block_start":
-            assert open_index is None, "a block started while another is open"
-            assert data["index"] == next_index, "indexes must increase strictly from 0"
-            open_index, next_index = data["index"], next_index + 1
-            kinds[open_index] = data["content_block"]["type"]
-            seen = []
-        elif name == "content_block_delta":
-            assert data["index"] == open_index, "a delta for a block that is not open"
-            delta = data["delta"]
-            seen.append(delta["type"])
-            expected = {"text": ("text_delta",), "tool_use": ("input_json_delta",),
-                        "thinking": ("thinking_delta", "signature_delta")}[kinds[open_index]]
-            assert delta["type"] in expected
-            if delta["type"] in ("text_delta", "thinking_delta"):
-                assert delta.get("text", delta.get("thinking")), "empty text or thinking delta"
-        elif name == "content_block_stop":
-            assert data["index"] == open_index
-            if kinds[open_index] == "text":
-                assert "text_delta" in seen, "an empty text block"
-            if kinds[open_index] == "thinking":
-                assert seen[-1] == "signature_delta" and seen.count("signature_delta") == 1
-            open_index = None
-        elif name == "message_delta":
-            assert open_index is None, "message_delta while a block is open"
-            assert set(data["delta"]) == {"stop_reason", "stop_sequence"}
-            assert isinstance(data["usage"]["output_tokens"], int)
-
-
 def same_content(actual, expected):
     assert len(actual) == len(expected)
     for got, want in zip(actual, expected):
@@ -1152,6 +1432,18 @@ def test_stream_translator_usage_in_finish_chunk_and_stop_sequence():
     assert message["usage"] == {"input_tokens": 5, "output_tokens": 2, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 4}
 
 
+def test_keepalive_events():
+    translator = cp.StreamTranslator("msg_1", "m", signature="sig")
+    first = translator.keepalive()
+    assert [name for name, _ in first] == ["message_start", "ping", "ping", "content_block_start", "content_block_delta"]
+    assert first[3][1]["content_block"]["type"] == "thinking" and first[4][1]["delta"] == {"type": "thinking_delta", "thinking": ""}
+    events = first + translator.feed({"choices": [{"index": 0, "delta": {"content": "Hi"}}]})
+    assert translator.keepalive()[-1][1]["delta"] == {"type": "text_delta", "text": ""}
+    message = cp.fold_events(events + translator.finish())
+    assert message["content"] == [{"type": "thinking", "thinking": "", "signature": "sig"}, {"type": "text", "text": "Hi"}]
+    assert translator.keepalive() == []  # nothing after message_stop
+
+
 # Orders a whole OpenAI message cannot express (text after tools; one index reused by two calls).
 NOT_EXPRESSIBLE_WHOLE = {"text after a tool", "text while a tool is incomplete waits", "a provider that reuses index 0 for every call",
                          "Groq's reasoning field"}
@@ -1193,16 +1485,104 @@ def test_parse_tool_input(arguments, expected):
     assert cp.parse_tool_input(arguments) == expected
 
 
-def test_sse_framing():
-    assert cp.sse_event("ping", {"type": "ping"}) == b'event: ping\ndata: {"type":"ping"}\n\n'
+@pytest.mark.parametrize("tool_id", ["call_1", "call_1__thought__+/9mYWtlLXQ=", "call_2__thought__ab+d/e==", "call_3__thought__abcd", "toolu_01ABC"])
+def test_tool_ids_round_trip(tool_id):
+    client_id = cp.client_tool_id(tool_id)
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", client_id) and cp.provider_tool_id(client_id) == tool_id
 
 
-@pytest.mark.parametrize("kind, field", [("text_delta", "text"), ("thinking_delta", "thinking"), ("input_json_delta", "partial_json")])
-@pytest.mark.parametrize("value", ["Hi", "", 'quote " back\\slash', "line\nbreak\ttab", "ünïcode 漢字 🎉", "\ud83d lone", "\x00\x1f"])
-def test_delta_frames_are_the_general_encoding(kind, field, value):
-    data = {"type": "content_block_delta", "index": 7, "delta": {"type": kind, field: value}}
-    general = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
-    assert cp.sse_event("content_block_delta", data) == b"event: content_block_delta\ndata: %s\n\n" % general
+def test_ids_are_unique_and_shaped_as_anthropic_shapes_them():
+    for make, prefix in ((cp.new_message_id, "msg_"), (cp.new_tool_id, "toolu_")):
+        ids = {make() for _ in range(2000)}
+        assert len(ids) == 2000 and all(re.fullmatch(prefix + "[0-9a-f]{24}", i) for i in ids)
+
+
+# ----------------------------------------------------------------------------------------
+# errors: provider errors as Anthropic's, retry-after (pure)
+# ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status, data, message, overflow", [
+    (429, b'{"error": {"message": "Slow down", "type": "rate_limit"}}', "Slow down", False),
+    (400, b'{"error": {"message": "too long", "code": "context_length_exceeded"}}', "too long", True),
+    (400, b'{"error": {"message": "This model\'s maximum context length is 8192 tokens"}}', None, True),
+    (400, b'{"error": {"message": "Invalid tool schema"}}', "Invalid tool schema", False),
+    (502, b"<html>Bad gateway</html>", "<html>Bad gateway</html>", False),
+    (503, b"", "HTTP 503", False),
+    (401, b'{"error": "invalid key"}', "invalid key", False),
+])
+def test_provider_http_error(status, data, message, overflow):
+    error = cp.provider_http_error(status, data, {"retry-after": "3"})
+    assert error.status_code == status and error.context_overflow is overflow
+    assert message is None or str(error) == message
+    mapped = cp.map_provider_error(error)
+    assert mapped.status == cp.UPSTREAM_STATUS.get(status, status) and mapped.context_overflow is overflow
+    assert mapped.headers.get("retry-after") == "3"
+
+
+def test_retry_after_with_a_line_break_is_not_passed_on():
+    exc = cp.ProviderHTTPError(429, "slow down", {"retry-after": "Wed, 21 Oct 2026\r\nSet-Cookie: a=b"})
+    assert cp._retry_after(exc) is None and "retry-after" not in cp.map_provider_error(exc).headers
+
+
+# ----------------------------------------------------------------------------------------
+# HTTP wire pieces: headers, bodies, framing, SSE writing and reading (pure)
+# ----------------------------------------------------------------------------------------
+
+
+def chunked_stream(events: bytes, sizes=(7, 1, 30)) -> bytes:
+    """SSE bytes as a chunked body, cut into chunks of the given sizes in turn."""
+    out, n = [], 0
+    while events:
+        size = sizes[n % len(sizes)]
+        out.append(b"%x\r\n%s\r\n" % (len(events[:size]), events[:size]))
+        events, n = events[size:], n + 1
+    return b"".join(out) + b"0\r\n\r\n"
+
+
+def split_every(data: bytes, size: int) -> list:
+    return [data[i:i + size] for i in range(0, len(data), size)]
+
+
+SSE_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+SSE_TEXT = (b": a comment\n\n" + b"".join(b'data: {"choices":[{"index":0,"delta":{"content":"%d"}}]}\n\n' % n for n in range(5))
+            + b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
+            + b'data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":5}}\n\ndata: [DONE]\n\n')
+
+
+def as_chunks(item):
+    """A direct stream's item as the chunk dicts it stands for: a run of text-only chunks comes
+    as a TextRun (field, [escaped text, ...])."""
+    if type(item) is cp.TextRun:
+        return [{"choices": [{"index": 0, "delta": {item[0]: cp.unescape(text)}}]} for text in item[1]]
+    return [item]
+
+
+@pytest.mark.parametrize("lines, expected", [
+    ([b"Host: a\r\n", b"X-Api-Key:  k1 \r\n", b"x-api-key: k2\r\n", b"\r\n"], {"host": ["a"], "x-api-key": ["k1", "k2"]}),
+    ([b"A: 1\n", b"B:\n", b"\n"], {"a": ["1"], "b": [""]}),
+    ([b"A: one\r\n", b"  two\r\n", b"\ttwo more\r\n", b"\r\n"], {"a": ["one two two more"]}),  # obsolete folding
+    ([b"A:\t v \t\r\n", b"B:" + b" " * 60000 + b"x \r\n", b"\r\n"], {"a": ["v"], "b": ["x"]}),  # blanks around a value
+    ([b"A: 1\r\n"], {"a": ["1"]}),  # the connection ends: what came so far
+    ([b"Caf\xe9: cr\xe8me\r\n", b"\r\n"], "Bad header line"),
+    ([b"A: 1\r\n", b"x-api-key sk-secret\r\n", b"\r\n"], "Bad header line 2: not `name: value`$"),
+    ([b"A : 1\r\n", b"\r\n"], "Bad header line"),
+    ([b": 1\r\n", b"\r\n"], "Bad header line"),
+    ([b"X-%d: 1\r\n" % n for n in range(101)] + [b"\r\n"], "more than 100 headers"),
+    ([b"X: " + b"a" * 70000 + b"\r\n", b"\r\n"], "header line"),
+])
+def test_read_headers(lines, expected):
+    fp = io.BytesIO(b"".join(lines))
+    if isinstance(expected, str):
+        with pytest.raises(http.client.HTTPException, match=expected):
+            cp.read_headers(fp)
+        return
+    headers = cp.read_headers(fp)
+    assert headers.fields == expected
+    for name, values in expected.items():
+        assert headers.get(name.upper()) == values[0] and headers.get_all(name.title()) == values and name in headers
+    assert headers.get("absent", "d") == "d" and headers.get_all("absent") is None
+    assert headers.items() == [(n, v) for n, vs in expected.items() for v in vs]
 
 
 @pytest.mark.parametrize("data", [
@@ -1218,6 +1598,184 @@ def test_load_json_is_json_loads(data):
             cp.load_json(data)
     else:
         assert repr(cp.load_json(data)) == repr(expected)
+
+
+@pytest.mark.parametrize("chunked, length, feeds, body, reusable", [
+    (False, 5, [b"he", b"llo"], b"hello", True),
+    (False, 5, [b"hello!"], b"hello", False),  # bytes after the body: the connection is not reused
+    (False, 0, [], b"", True),
+    (False, None, [b"ab", b"c", b""], b"abc", False),  # delimited by the end of the connection
+    (True, None, [b"3;name=value\r\nabc\r\n0\r\n\r\n"], b"abc", True),
+    (True, None, split_every(b"3\r\nabc\r\n10\r\n" + b"x" * 16 + b"\r\n0\r\n\r\n", 1), b"abc" + b"x" * 16, True),
+    (True, None, [b"1\r\na\r\n0\r\nTrailer: x\r\n\r\n"], b"a", False),  # trailers: not reused
+    (True, None, [b"1\r\na\r\n"], b"a", None),  # not done yet
+    (True, None, [b"1\r\na\r\n1\r\nb\r\n0\r\n\r\n"], b"ab", True),  # whole chunks, then the last, in one read
+    (True, None, [b"1\r\na\r\n2\r\nb", b"c\r\n0\r\n\r\n"], b"abc", True),  # whole chunks, then part of one
+    (True, None, [b"3\r\nabc\r\n2\r\n\r\n\r\n0\r\n\r\n"], b"abc\r\n", True),  # data holding CRLF
+    (True, None, [b"1\r\na\r\n1;x\r\nb\r\n0\r\n\r\n"], b"ab", True),  # an extension after a whole chunk
+    (True, None, [b"1\r\na\r\n-1\r\n"], "IncompleteRead", None),
+    (True, None, [b"zz\r\n"], "IncompleteRead", None),
+    (True, None, [b"-1\r\n"], "IncompleteRead", None),
+    (True, None, [b"1" * 2000], "IncompleteRead", None),  # a size line that never ends
+    (True, None, [b"1\r\na", b""], "IncompleteRead", None),  # the connection ends inside the body
+    (False, 5, [b"abc", b""], "IncompleteRead", None),
+])
+def test_framing(chunked, length, feeds, body, reusable):
+    framing = cp.Framing(chunked, length)
+    try:
+        got = b"".join(framing.feed(data) for data in feeds)
+    except http.client.IncompleteRead:
+        got = "IncompleteRead"
+    assert got == body
+    if reusable is not None:
+        assert framing.done and framing.reusable is reusable
+    elif body != "IncompleteRead":
+        assert not framing.done
+
+
+def test_sse_framing():
+    assert cp.sse_event("ping", {"type": "ping"}) == b'event: ping\ndata: {"type":"ping"}\n\n'
+
+
+@pytest.mark.parametrize("kind, field", [("text_delta", "text"), ("thinking_delta", "thinking"), ("input_json_delta", "partial_json")])
+@pytest.mark.parametrize("value", ["Hi", "", 'quote " back\\slash', "line\nbreak\ttab", "ünïcode 漢字 🎉", "\ud83d lone", "\x00\x1f"])
+def test_delta_frames_are_the_general_encoding(kind, field, value):
+    data = {"type": "content_block_delta", "index": 7, "delta": {"type": kind, field: value}}
+    general = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
+    assert cp.sse_event("content_block_delta", data) == b"event: content_block_delta\ndata: %s\n\n" % general
+
+
+@pytest.mark.parametrize("before, runs, fewer", [
+    ([{"content": "Hi"}], [("content", [b" there", b' \\"quoted\\"', b"\\n\\t\xc3\xa9"])], 2),  # continues the open block
+    ([], [("content", [b"a", b"b", b"c"])], 1),  # no block open yet: the first opens it, the rest follow as a run
+    ([], [("content", [b"<thi", b"nk>", b"hmm", b"</think>", b"ok", b"!", b"?"])], 1),  # <think> tags settled first
+    ([{"reasoning_content": "plan"}], [("reasoning_content", [b"more", b"!"]), ("content", [b"answer", b" here"])], 1),
+    ([{"content": "x"}], [("content", [b"a"]), ("reasoning_content", [b"late"]), ("content", [b"b", b"c"])], 0),
+])
+def test_a_run_of_texts_gives_what_its_chunks_parsed_one_by_one_give(before, runs, fewer):
+    def parsed(field, text):
+        return {"choices": [{"index": 0, "delta": {field: cp.unescape(text)}}]}
+
+    relayed, expected = cp.StreamTranslator("msg_1", "claude-x", signature="s"), cp.StreamTranslator("msg_1", "claude-x", signature="s")
+    events = cp.translate(relayed, [{"choices": [{"index": 0, "delta": d}]} for d in before] + runs) + relayed.finish()
+    reference = expected.feed_many([{"choices": [{"index": 0, "delta": d}]} for d in before] + [
+        parsed(field, text) for field, texts in runs for text in texts]) + expected.finish()
+    assert cp.sse_frames(events) == b"".join(cp.sse_event(*e) for e in reference)  # the fast framing ...
+    assert cp.plain_events(events) == reference  # ... is the plain events' framing
+    assert cp.fold_events(cp.plain_events(events)) == cp.fold_events(reference)
+    assert len(reference) - len(events) == fewer  # the texts of a run that continue a block: one event here
+
+
+@pytest.mark.parametrize("cut", [1, 7, 4096])
+@pytest.mark.parametrize("events", [SSE_TEXT, SSE_TEXT.replace(b"\n", b"\r\n")])
+def test_sse_decoder_gives_the_same_items_however_the_body_is_cut(events, cut):
+    whole = cp.SSEDecoder().feed(events)
+    decoder = cp.SSEDecoder()
+    items = [item for piece in split_every(events, cut) for item in decoder.feed(piece)]
+    assert [chunk for item in items for chunk in as_chunks(item)] == [chunk for item in whole for chunk in as_chunks(item)]
+    assert decoder.saw_finish and decoder.saw_done and decoder.failure is None
+    decoder.finish()
+    cut_short = cp.SSEDecoder()
+    cut_short.feed(b'data: {"choices":[{"index":0,"delta":{"content":"a"}}]}\n\n')
+    with pytest.raises(http.client.IncompleteRead):  # no finish_reason, no [DONE]: the stream was cut
+        cut_short.finish()
+
+
+def test_sse_decoder_delivers_good_events_before_a_bad_one():
+    decoder = cp.SSEDecoder()
+    items = decoder.feed(b'data: {"choices":[{"index":0,"delta":{"content":"kept"}}]}\n\ndata: {nope\n\n')
+    assert items == [{"choices": [{"index": 0, "delta": {"content": "kept"}}]}]
+    assert isinstance(decoder.failure, cp.ProviderHTTPError) and "malformed" in str(decoder.failure)
+    with pytest.raises(cp.ProviderHTTPError, match="malformed"):  # alone in its piece, a bad event raises at once
+        cp.SSEDecoder().feed(b"data: {nope\n\n")
+
+
+# ----------------------------------------------------------------------------------------
+# provider paths: proxies, litellm, workers; then the direct client against loopback providers, TLS, CONNECT
+# ----------------------------------------------------------------------------------------
+
+
+def basic(userinfo: str) -> str:
+    return "Basic " + base64.b64encode(userinfo.encode()).decode()
+
+
+@pytest.mark.parametrize("env, url, expected", [
+    ({}, "https://api.groq.com", None),
+    ({"HTTPS_PROXY": "http://10.0.0.1:3128"}, "https://api.groq.com", ("10.0.0.1", 3128, "")),
+    ({"HTTPS_PROXY": "10.0.0.1:3128"}, "https://api.groq.com", ("10.0.0.1", 3128, "")),  # no scheme: http://
+    ({"HTTPS_PROXY": "http://proxy.corp"}, "https://api.groq.com", ("proxy.corp", 80, "")),
+    ({"HTTP_PROXY": "http://10.0.0.1:3128"}, "https://api.groq.com", None),  # the https provider's variable is not set
+    ({"HTTP_PROXY": "http://10.0.0.1:3128"}, "http://localhost:11434", ("10.0.0.1", 3128, "")),
+    ({"ALL_PROXY": "http://10.0.0.9:1"}, "https://api.groq.com", ("10.0.0.9", 1, "")),
+    ({"ALL_PROXY": "http://10.0.0.9:1", "https_proxy": "http://10.0.0.1:2"}, "https://api.groq.com", ("10.0.0.1", 2, "")),
+    ({"HTTPS_PROXY": "http://a:1", "https_proxy": "http://b:2"}, "https://api.groq.com", ("b", 2, "")),  # lower case first
+    ({"HTTPS_PROXY": "http://a:1", "https_proxy": ""}, "https://api.groq.com", None),  # even set empty
+    ({"HTTPS_PROXY": "http://al%40ce:p%3Ass@a:1"}, "https://api.groq.com", ("a", 1, basic("al@ce:p:ss"))),
+    ({"HTTPS_PROXY": "http://alice@a:1"}, "https://api.groq.com", ("a", 1, basic("alice:"))),
+    ({"HTTPS_PROXY": "http://a:1", "NO_PROXY": "groq.com"}, "https://api.groq.com", None),
+    ({"HTTPS_PROXY": "http://a:1", "no_proxy": ".groq.com, x"}, "https://api.groq.com", None),
+    ({"HTTPS_PROXY": "http://a:1", "NO_PROXY": "*"}, "https://api.groq.com", None),
+    ({"HTTPS_PROXY": "http://a:1", "NO_PROXY": "api.groq.com:443"}, "https://api.groq.com", None),
+    ({"HTTPS_PROXY": "http://a:1", "NO_PROXY": "api.groq.com:8443"}, "https://api.groq.com", ("a", 1, "")),
+    ({"HTTPS_PROXY": "http://a:1", "NO_PROXY": "othergroq.com,localhost"}, "https://api.groq.com", ("a", 1, "")),
+    ({"HTTPS_PROXY": "http://a:1", "NO_PROXY": "groq.com", "no_proxy": ""}, "https://api.groq.com", ("a", 1, "")),
+    ({"HTTPS_PROXY": "socks5://u:hunter22@a:1080"}, "https://api.groq.com", "HTTPS_PROXY names a socks5:// proxy"),
+    ({"https_proxy": "https://a:443"}, "https://api.groq.com", "https_proxy names a https:// proxy"),
+    ({"HTTPS_PROXY": "http://u:hunter22@:99"}, "https://api.groq.com", "HTTPS_PROXY is not a proxy URL"),
+    ({"HTTP_PROXY": "http://u:hunter22@a:port"}, "http://localhost:8000", "HTTP_PROXY is not a proxy URL"),
+])
+def test_proxy_for(env, url, expected):
+    url = urlsplit(url)
+    port = url.port or {"http": 80, "https": 443}[url.scheme]
+    if isinstance(expected, str):
+        with pytest.raises(cp.ProviderHTTPError, match=re.escape(expected)) as caught:
+            cp.proxy_for(url.scheme, url.hostname, port, env)
+        assert "hunter22" not in str(caught.value)
+        return
+    proxy = cp.proxy_for(url.scheme, url.hostname, port, env)
+    assert proxy == (cp.Proxy(*expected) if expected else None)
+    assert proxy is None or "Basic" not in repr(proxy)
+
+
+def test_count_tokens_cache_matches_a_full_count():
+    litellm = cp.load_litellm()
+    body = req([{"role": "user", "content": "hi " * 50}, {"role": "assistant", "content": "ok"}], system="S " * 500,
+               tools=[dict(TOOLS[0], description="d " * 300)])
+    params = cp.to_openai_request(body, "openai/gpt-4.1", OPENAI)
+    full = litellm.token_counter(model="openai/gpt-4.1", messages=params["messages"], tools=params["tools"])
+    first = cp.count_tokens(litellm, "openai/gpt-4.1", params)
+    second = cp.count_tokens(litellm, "openai/gpt-4.1", params)
+    assert first == second and abs(first - full) <= 5
+
+
+def test_litellm_call_gives_what_came_before_a_failure_then_the_failure():
+    def request():
+        def chunks():
+            yield text_chunk("a")
+            yield text_chunk("b")
+            raise cp.ProviderHTTPError(500, "broke")
+        return chunks()
+
+    call = cp.LitellmCall(request, stream=True, lease=None)
+    items, give_up = [], time.monotonic() + TIMEOUT
+    with pytest.raises(cp.ProviderHTTPError, match="broke"):
+        while time.monotonic() < give_up:
+            batch = call.read(0.05)
+            if batch is not None:
+                assert not batch.end
+                items += batch.items
+    assert [c["choices"][0]["delta"]["content"] for c in items] == ["a", "b"]
+
+
+def test_workers_never_make_calls_wait_for_each_other():
+    together = threading.Barrier(9, timeout=TIMEOUT)  # passes only with all eight calls running at once
+    for _ in range(8):
+        cp.WORKERS.run(together.wait)
+    together.wait()
+    again = threading.Barrier(9, timeout=TIMEOUT)  # the same threads, idle now, take the next calls
+    for _ in range(8):
+        cp.WORKERS.run(again.wait)
+    again.wait()
 
 
 class RawProvider:
@@ -1268,34 +1826,6 @@ class RawProvider:
                         break
 
 
-def chunked_stream(events: bytes, sizes=(7, 1, 30)) -> bytes:
-    """SSE bytes as a chunked body, cut into chunks of the given sizes in turn."""
-    out, n = [], 0
-    while events:
-        size = sizes[n % len(sizes)]
-        out.append(b"%x\r\n%s\r\n" % (len(events[:size]), events[:size]))
-        events, n = events[size:], n + 1
-    return b"".join(out) + b"0\r\n\r\n"
-
-
-def split_every(data: bytes, size: int) -> list:
-    return [data[i:i + size] for i in range(0, len(data), size)]
-
-
-SSE_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
-SSE_TEXT = (b": a comment\n\n" + b"".join(b'data: {"choices":[{"index":0,"delta":{"content":"%d"}}]}\n\n' % n for n in range(5))
-            + b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
-            + b'data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":5}}\n\ndata: [DONE]\n\n')
-
-
-def as_chunks(item):
-    """A direct stream's item as the chunk dicts it stands for: a run of text-only chunks comes
-    as a TextRun (field, [escaped text, ...])."""
-    if type(item) is cp.TextRun:
-        return [{"choices": [{"index": 0, "delta": {item[0]: cp.unescape(text)}}]} for text in item[1]]
-    return [item]
-
-
 def fast_texts(items) -> int:
     """How many of a direct stream's chunks were taken as text by their bytes."""
     return sum(len(item.texts) for item in items if type(item) is cp.TextRun)
@@ -1344,27 +1874,6 @@ def test_direct_stream_delivers_what_came_before_a_bad_event_in_the_same_read():
         for batch in call:
             received += batch
     assert [c["choices"][0]["delta"]["content"] for item in received for c in as_chunks(item)] == ["kept"]
-
-
-@pytest.mark.parametrize("before, runs, fewer", [
-    ([{"content": "Hi"}], [("content", [b" there", b' \\"quoted\\"', b"\\n\\t\xc3\xa9"])], 2),  # continues the open block
-    ([], [("content", [b"a", b"b", b"c"])], 1),  # no block open yet: the first opens it, the rest follow as a run
-    ([], [("content", [b"<thi", b"nk>", b"hmm", b"</think>", b"ok", b"!", b"?"])], 1),  # <think> tags settled first
-    ([{"reasoning_content": "plan"}], [("reasoning_content", [b"more", b"!"]), ("content", [b"answer", b" here"])], 1),
-    ([{"content": "x"}], [("content", [b"a"]), ("reasoning_content", [b"late"]), ("content", [b"b", b"c"])], 0),
-])
-def test_a_run_of_texts_gives_what_its_chunks_parsed_one_by_one_give(before, runs, fewer):
-    def parsed(field, text):
-        return {"choices": [{"index": 0, "delta": {field: cp.unescape(text)}}]}
-
-    relayed, expected = cp.StreamTranslator("msg_1", "claude-x", signature="s"), cp.StreamTranslator("msg_1", "claude-x", signature="s")
-    events = cp.translate(relayed, [{"choices": [{"index": 0, "delta": d}]} for d in before] + runs) + relayed.finish()
-    reference = expected.feed_many([{"choices": [{"index": 0, "delta": d}]} for d in before] + [
-        parsed(field, text) for field, texts in runs for text in texts]) + expected.finish()
-    assert cp.sse_frames(events) == b"".join(cp.sse_event(*e) for e in reference)  # the fast framing ...
-    assert cp.plain_events(events) == reference  # ... is the plain events' framing
-    assert cp.fold_events(cp.plain_events(events)) == cp.fold_events(reference)
-    assert len(reference) - len(events) == fewer  # the texts of a run that continue a block: one event here
 
 
 def test_direct_stream_without_chunking_ends_with_the_connection():
@@ -1457,33 +1966,6 @@ def test_text_chunks_recognised_by_their_bytes_give_the_same_answer(blocks, fast
     assert relay(items) == expected
 
 
-@pytest.mark.parametrize("lines, expected", [
-    ([b"Host: a\r\n", b"X-Api-Key:  k1 \r\n", b"x-api-key: k2\r\n", b"\r\n"], {"host": ["a"], "x-api-key": ["k1", "k2"]}),
-    ([b"A: 1\n", b"B:\n", b"\n"], {"a": ["1"], "b": [""]}),
-    ([b"A: one\r\n", b"  two\r\n", b"\ttwo more\r\n", b"\r\n"], {"a": ["one two two more"]}),  # obsolete folding
-    ([b"A:\t v \t\r\n", b"B:" + b" " * 60000 + b"x \r\n", b"\r\n"], {"a": ["v"], "b": ["x"]}),  # blanks around a value
-    ([b"A: 1\r\n"], {"a": ["1"]}),  # the connection ends: what came so far
-    ([b"Caf\xe9: cr\xe8me\r\n", b"\r\n"], "Bad header line"),
-    ([b"A: 1\r\n", b"x-api-key sk-secret\r\n", b"\r\n"], "Bad header line 2: not `name: value`$"),
-    ([b"A : 1\r\n", b"\r\n"], "Bad header line"),
-    ([b": 1\r\n", b"\r\n"], "Bad header line"),
-    ([b"X-%d: 1\r\n" % n for n in range(101)] + [b"\r\n"], "more than 100 headers"),
-    ([b"X: " + b"a" * 70000 + b"\r\n", b"\r\n"], "header line"),
-])
-def test_read_headers(lines, expected):
-    fp = io.BytesIO(b"".join(lines))
-    if isinstance(expected, str):
-        with pytest.raises(http.client.HTTPException, match=expected):
-            cp.read_headers(fp)
-        return
-    headers = cp.read_headers(fp)
-    assert headers.fields == expected
-    for name, values in expected.items():
-        assert headers.get(name.upper()) == values[0] and headers.get_all(name.title()) == values and name in headers
-    assert headers.get("absent", "d") == "d" and headers.get_all("absent") is None
-    assert headers.items() == [(n, v) for n, vs in expected.items() for v in vs]
-
-
 def test_direct_response_after_100_continue_with_a_folded_header():
     body = b'{"choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}'
     answer = (b"HTTP/1.1 100 Continue\r\nX-Early: 1\r\n\r\nHTTP/1.1 200 OK\r\nX-Note: a\r\n b\r\n"
@@ -1543,39 +2025,6 @@ def test_an_endless_error_answer_is_cut_at_a_mebibyte():
     with pytest.raises(cp.ProviderHTTPError) as caught:
         direct_answer(provider.url, cp.Config.from_env({"REQUEST_TIMEOUT": "5"}))
     assert caught.value.status_code == 500 and str(caught.value).startswith("eeee")
-
-
-@pytest.mark.parametrize("chunked, length, feeds, body, reusable", [
-    (False, 5, [b"he", b"llo"], b"hello", True),
-    (False, 5, [b"hello!"], b"hello", False),  # bytes after the body: the connection is not reused
-    (False, 0, [], b"", True),
-    (False, None, [b"ab", b"c", b""], b"abc", False),  # delimited by the end of the connection
-    (True, None, [b"3;name=value\r\nabc\r\n0\r\n\r\n"], b"abc", True),
-    (True, None, split_every(b"3\r\nabc\r\n10\r\n" + b"x" * 16 + b"\r\n0\r\n\r\n", 1), b"abc" + b"x" * 16, True),
-    (True, None, [b"1\r\na\r\n0\r\nTrailer: x\r\n\r\n"], b"a", False),  # trailers: not reused
-    (True, None, [b"1\r\na\r\n"], b"a", None),  # not done yet
-    (True, None, [b"1\r\na\r\n1\r\nb\r\n0\r\n\r\n"], b"ab", True),  # whole chunks, then the last, in one read
-    (True, None, [b"1\r\na\r\n2\r\nb", b"c\r\n0\r\n\r\n"], b"abc", True),  # whole chunks, then part of one
-    (True, None, [b"3\r\nabc\r\n2\r\n\r\n\r\n0\r\n\r\n"], b"abc\r\n", True),  # data holding CRLF
-    (True, None, [b"1\r\na\r\n1;x\r\nb\r\n0\r\n\r\n"], b"ab", True),  # an extension after a whole chunk
-    (True, None, [b"1\r\na\r\n-1\r\n"], "IncompleteRead", None),
-    (True, None, [b"zz\r\n"], "IncompleteRead", None),
-    (True, None, [b"-1\r\n"], "IncompleteRead", None),
-    (True, None, [b"1" * 2000], "IncompleteRead", None),  # a size line that never ends
-    (True, None, [b"1\r\na", b""], "IncompleteRead", None),  # the connection ends inside the body
-    (False, 5, [b"abc", b""], "IncompleteRead", None),
-])
-def test_framing(chunked, length, feeds, body, reusable):
-    framing = cp.Framing(chunked, length)
-    try:
-        got = b"".join(framing.feed(data) for data in feeds)
-    except http.client.IncompleteRead:
-        got = "IncompleteRead"
-    assert got == body
-    if reusable is not None:
-        assert framing.done and framing.reusable is reusable
-    elif body != "IncompleteRead":
-        assert not framing.done
 
 
 # A self-signed certificate for 127.0.0.1, valid 2020-2120, that the TLS tests' provider presents.
@@ -1652,72 +2101,6 @@ def test_direct_call_turns_down_a_certificate_it_does_not_trust(tls_server, monk
         direct_answer(provider.url)
     error = cp.map_provider_error(caught.value)
     assert (error.status, error.error_type) == (500, "api_error") and "certificate verify failed" in error.message
-
-
-@pytest.mark.parametrize("cut", [1, 7, 4096])
-@pytest.mark.parametrize("events", [SSE_TEXT, SSE_TEXT.replace(b"\n", b"\r\n")])
-def test_sse_decoder_gives_the_same_items_however_the_body_is_cut(events, cut):
-    whole = cp.SSEDecoder().feed(events)
-    decoder = cp.SSEDecoder()
-    items = [item for piece in split_every(events, cut) for item in decoder.feed(piece)]
-    assert [chunk for item in items for chunk in as_chunks(item)] == [chunk for item in whole for chunk in as_chunks(item)]
-    assert decoder.saw_finish and decoder.saw_done and decoder.failure is None
-    decoder.finish()
-    cut_short = cp.SSEDecoder()
-    cut_short.feed(b'data: {"choices":[{"index":0,"delta":{"content":"a"}}]}\n\n')
-    with pytest.raises(http.client.IncompleteRead):  # no finish_reason, no [DONE]: the stream was cut
-        cut_short.finish()
-
-
-def test_sse_decoder_delivers_good_events_before_a_bad_one():
-    decoder = cp.SSEDecoder()
-    items = decoder.feed(b'data: {"choices":[{"index":0,"delta":{"content":"kept"}}]}\n\ndata: {nope\n\n')
-    assert items == [{"choices": [{"index": 0, "delta": {"content": "kept"}}]}]
-    assert isinstance(decoder.failure, cp.ProviderHTTPError) and "malformed" in str(decoder.failure)
-    with pytest.raises(cp.ProviderHTTPError, match="malformed"):  # alone in its piece, a bad event raises at once
-        cp.SSEDecoder().feed(b"data: {nope\n\n")
-
-
-def basic(userinfo: str) -> str:
-    return "Basic " + base64.b64encode(userinfo.encode()).decode()
-
-
-@pytest.mark.parametrize("env, url, expected", [
-    ({}, "https://api.groq.com", None),
-    ({"HTTPS_PROXY": "http://10.0.0.1:3128"}, "https://api.groq.com", ("10.0.0.1", 3128, "")),
-    ({"HTTPS_PROXY": "10.0.0.1:3128"}, "https://api.groq.com", ("10.0.0.1", 3128, "")),  # no scheme: http://
-    ({"HTTPS_PROXY": "http://proxy.corp"}, "https://api.groq.com", ("proxy.corp", 80, "")),
-    ({"HTTP_PROXY": "http://10.0.0.1:3128"}, "https://api.groq.com", None),  # the https provider's variable is not set
-    ({"HTTP_PROXY": "http://10.0.0.1:3128"}, "http://localhost:11434", ("10.0.0.1", 3128, "")),
-    ({"ALL_PROXY": "http://10.0.0.9:1"}, "https://api.groq.com", ("10.0.0.9", 1, "")),
-    ({"ALL_PROXY": "http://10.0.0.9:1", "https_proxy": "http://10.0.0.1:2"}, "https://api.groq.com", ("10.0.0.1", 2, "")),
-    ({"HTTPS_PROXY": "http://a:1", "https_proxy": "http://b:2"}, "https://api.groq.com", ("b", 2, "")),  # lower case first
-    ({"HTTPS_PROXY": "http://a:1", "https_proxy": ""}, "https://api.groq.com", None),  # even set empty
-    ({"HTTPS_PROXY": "http://al%40ce:p%3Ass@a:1"}, "https://api.groq.com", ("a", 1, basic("al@ce:p:ss"))),
-    ({"HTTPS_PROXY": "http://alice@a:1"}, "https://api.groq.com", ("a", 1, basic("alice:"))),
-    ({"HTTPS_PROXY": "http://a:1", "NO_PROXY": "groq.com"}, "https://api.groq.com", None),
-    ({"HTTPS_PROXY": "http://a:1", "no_proxy": ".groq.com, x"}, "https://api.groq.com", None),
-    ({"HTTPS_PROXY": "http://a:1", "NO_PROXY": "*"}, "https://api.groq.com", None),
-    ({"HTTPS_PROXY": "http://a:1", "NO_PROXY": "api.groq.com:443"}, "https://api.groq.com", None),
-    ({"HTTPS_PROXY": "http://a:1", "NO_PROXY": "api.groq.com:8443"}, "https://api.groq.com", ("a", 1, "")),
-    ({"HTTPS_PROXY": "http://a:1", "NO_PROXY": "othergroq.com,localhost"}, "https://api.groq.com", ("a", 1, "")),
-    ({"HTTPS_PROXY": "http://a:1", "NO_PROXY": "groq.com", "no_proxy": ""}, "https://api.groq.com", ("a", 1, "")),
-    ({"HTTPS_PROXY": "socks5://u:hunter22@a:1080"}, "https://api.groq.com", "HTTPS_PROXY names a socks5:// proxy"),
-    ({"https_proxy": "https://a:443"}, "https://api.groq.com", "https_proxy names a https:// proxy"),
-    ({"HTTPS_PROXY": "http://u:hunter22@:99"}, "https://api.groq.com", "HTTPS_PROXY is not a proxy URL"),
-    ({"HTTP_PROXY": "http://u:hunter22@a:port"}, "http://localhost:8000", "HTTP_PROXY is not a proxy URL"),
-])
-def test_proxy_for(env, url, expected):
-    url = urlsplit(url)
-    port = url.port or {"http": 80, "https": 443}[url.scheme]
-    if isinstance(expected, str):
-        with pytest.raises(cp.ProviderHTTPError, match=re.escape(expected)) as caught:
-            cp.proxy_for(url.scheme, url.hostname, port, env)
-        assert "hunter22" not in str(caught.value)
-        return
-    proxy = cp.proxy_for(url.scheme, url.hostname, port, env)
-    assert proxy == (cp.Proxy(*expected) if expected else None)
-    assert proxy is None or "Basic" not in repr(proxy)
 
 
 class LoopbackProxy:
@@ -1888,17 +2271,6 @@ def test_a_proxy_that_cannot_be_reached_is_a_connection_error():
     error = cp.map_provider_error(caught.value)
     assert error.status == 500 and error.message.startswith("Could not reach the provider") and "hunter22" not in error.message
     assert provider.connections == 0
-
-
-def test_workers_never_make_calls_wait_for_each_other():
-    together = threading.Barrier(9, timeout=TIMEOUT)  # passes only with all eight calls running at once
-    for _ in range(8):
-        cp.WORKERS.run(together.wait)
-    together.wait()
-    again = threading.Barrier(9, timeout=TIMEOUT)  # the same threads, idle now, take the next calls
-    for _ in range(8):
-        cp.WORKERS.run(again.wait)
-    again.wait()
 
 
 # ----------------------------------------------------------------------------------------
@@ -2082,25 +2454,6 @@ def test_exchange_stops_for_the_client_the_shutdown_and_the_deadline(watch, stat
     assert paths[0].script.closed and paths[0].script.reads <= 2 and paths[1].opened == 0  # no fallback after these
 
 
-def test_litellm_call_gives_what_came_before_a_failure_then_the_failure():
-    def request():
-        def chunks():
-            yield text_chunk("a")
-            yield text_chunk("b")
-            raise cp.ProviderHTTPError(500, "broke")
-        return chunks()
-
-    call = cp.LitellmCall(request, stream=True, lease=None)
-    items, give_up = [], time.monotonic() + TIMEOUT
-    with pytest.raises(cp.ProviderHTTPError, match="broke"):
-        while time.monotonic() < give_up:
-            batch = call.read(0.05)
-            if batch is not None:
-                assert not batch.end
-                items += batch.items
-    assert [c["choices"][0]["delta"]["content"] for c in items] == ["a", "b"]
-
-
 # ----------------------------------------------------------------------------------------
 # end-to-end: the anthropic SDK -> proxy -> real litellm -> fake provider
 # ----------------------------------------------------------------------------------------
@@ -2127,12 +2480,6 @@ def test_e2e_stream_text(client, fake):
     assert "".join(texts) == "Hello there!"
     assert final.stop_reason == "end_turn" and final.usage.output_tokens == 5
     assert fake.received[-1][2]["stream_options"] == {"include_usage": True}
-
-
-TOOLS = [{"name": "Bash", "description": "Run a command", "input_schema": {
-    "type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]}},
-    {"name": "Read", "description": "Read a file", "input_schema": {
-        "type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}}]
 
 
 def test_e2e_tool_round_trip(client, fake):
@@ -2181,6 +2528,379 @@ def test_e2e_reasoning_becomes_thinking(client, fake):
         assert [b.type for b in message.content] == ["thinking", "text"]
         assert message.content[0].thinking == "Let me think." and message.content[0].signature
         assert message.content[1].text == "42"
+
+
+def test_e2e_folded_stream_equals_non_streamed(proxy, fake):
+    """Byte-level: the events the proxy streams fold into exactly the JSON it answers."""
+    reply = {"deltas": [{"reasoning_content": "hm"}, {"content": "Sure: "}, tool_delta(0, "", "call_1", "Read"),
+                        tool_delta(0, '{"path": '), tool_delta(0, '"x"}')], "finish": "tool_calls", "usage": (20, 6)}
+    fake.replies = [reply]
+    status, _, data = raw(proxy, "POST", "/v1/messages", dict(BASIC, tools=TOOLS))
+    assert status == 200
+    whole = json.loads(data)
+    status, headers, data = raw(proxy, "POST", "/v1/messages?beta=true", dict(BASIC, tools=TOOLS, stream=True))
+    assert status == 200 and headers["Content-Type"].startswith("text/event-stream")
+    events = parse_sse(data)
+    check_protocol(events)
+    folded = cp.fold_events(events)
+    assert folded["id"] != whole["id"]
+    folded["id"] = whole["id"]
+    folded["usage"]["input_tokens"] = whole["usage"]["input_tokens"] = 0
+    assert folded == whole
+
+
+def test_e2e_count_tokens(client, fake):
+    small = client.messages.count_tokens(model="claude-sonnet-4-6", messages=[{"role": "user", "content": "Hi"}])
+    large = client.messages.count_tokens(model="claude-sonnet-4-6", system="You are a careful assistant. " * 20, tools=TOOLS,
+                                         messages=[{"role": "user", "content": "Hi"}])
+    assert 0 < small.input_tokens < large.input_tokens
+    assert fake.received == []  # counting never calls the provider
+
+
+def test_e2e_count_tokens_query_string_and_no_max_tokens(proxy):
+    status, _, data = raw(proxy, "POST", "/v1/messages/count_tokens?beta=true",
+                          {"model": "claude-haiku-4-5-20251001", "messages": [{"role": "user", "content": "hello world"}], "tools": []})
+    assert status == 200 and json.loads(data)["input_tokens"] > 0
+
+
+def test_e2e_groq_small_model(client, fake):
+    """haiku routes to SMALL_MODEL on another provider, with that provider's own key and base."""
+    for stream in (False, True):
+        request = dict(BASIC, model="claude-haiku-4-5-20251001")
+        if stream:
+            with client.messages.stream(**request) as s:
+                text = s.get_final_message().content[0].text
+        else:
+            text = client.messages.create(**request).content[0].text
+        assert text == "Hello there!"
+        path, headers, body = fake.received[-1]
+        assert path == "/groq/v1/chat/completions"
+        assert headers["authorization"] == "Bearer gsk-test-groq"
+        assert body["model"] == "llama-3.1-8b-instant"
+
+
+def test_e2e_sampling_fields_reach_the_provider_only_where_it_takes_them(client, fake):
+    client.messages.create(**BASIC, stop_sequences=["END"], extra_body={"temperature": 0.3, "top_p": 0.8, "top_k": 12})
+    body = fake.received[-1][2]
+    assert (body["temperature"], body["top_p"], body["stop"]) == (0.3, 0.8, ["END"])
+    assert "top_k" not in body  # OpenAI rejects top_k, and litellm would forward it
+
+
+def test_e2e_tools_work_without_the_optional_mcp_package(client, fake):
+    """litellm imports `mcp` for some tool calls; the plain install has no mcp and must work."""
+    import importlib.util
+
+    if importlib.util.find_spec("mcp") is not None:
+        pytest.skip("mcp is installed here; this pins the plain `uv run --with litellm` install")
+    fake.replies = [{"deltas": [tool_delta(0, '{"command": "ls"}', "call_1", "Bash")], "finish": "tool_calls", "usage": (5, 5)}]
+    for stream in (False, True):
+        if stream:
+            with client.messages.stream(**dict(BASIC, tools=TOOLS)) as s:
+                message = s.get_final_message()
+        else:
+            message = client.messages.create(**dict(BASIC, tools=TOOLS))
+        assert message.content[0].input == {"command": "ls"}
+
+
+def test_e2e_thinking_reaches_a_reasoning_model_as_effort(client, fake):
+    client.messages.create(**dict(BASIC, model="openai/o3-mini", max_tokens=5000),
+                           extra_body={"thinking": {"type": "enabled", "budget_tokens": 2000}})
+    body = fake.received[-1][2]
+    assert body["model"] == "o3-mini" and body["reasoning_effort"] == "low"
+    assert body.get("max_completion_tokens", body.get("max_tokens")) == 5000
+    client.messages.create(**BASIC, extra_body={"thinking": {"type": "enabled", "budget_tokens": 2000}})
+    assert "reasoning_effort" not in fake.received[-1][2]  # gpt-4.1 does not reason: dropped
+
+
+# (upstream status, extra headers, anthropic SDK exception, client status, error type)
+UPSTREAM_ERRORS = [
+    (400, {}, "BadRequestError", 400, "invalid_request_error"),
+    (401, {}, "AuthenticationError", 401, "authentication_error"),
+    (403, {}, "PermissionDeniedError", 403, "permission_error"),
+    (404, {}, "NotFoundError", 404, "not_found_error"),
+    (413, {}, "APIStatusError", 413, "request_too_large"),
+    (422, {}, "BadRequestError", 400, "invalid_request_error"),
+    (429, {"retry-after": "7"}, "RateLimitError", 429, "rate_limit_error"),
+    (500, {}, "InternalServerError", 500, "api_error"),
+    (502, {}, "InternalServerError", 500, "api_error"),
+    (503, {}, "InternalServerError", 529, "overloaded_error"),
+    (504, {}, "InternalServerError", 504, "timeout_error"),
+]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize("upstream, headers, exc_name, status, error_type", UPSTREAM_ERRORS, ids=[str(e[0]) for e in UPSTREAM_ERRORS])
+def test_e2e_upstream_errors(client, fake, stream, upstream, headers, exc_name, status, error_type):
+    import anthropic
+
+    fake.replies = [{"status": upstream, "headers": headers,
+                     "body": {"error": {"message": f"scripted {upstream}", "type": "x", "code": None}}}]
+    with pytest.raises(getattr(anthropic, exc_name)) as caught:
+        if stream:
+            with client.messages.stream(**BASIC) as s:
+                s.get_final_message()
+        else:
+            client.messages.create(**BASIC)
+    error = caught.value
+    assert error.status_code == status
+    assert error.body["type"] == "error" and error.body["error"]["type"] == error_type
+    assert f"scripted {upstream}" in error.body["error"]["message"]
+    assert len(fake.received) == 1, "litellm must not retry: the client does"
+    if "retry-after" in headers:
+        assert error.response.headers["retry-after"] == "7"
+
+
+def test_e2e_cut_mid_stream_is_an_error_event(proxy, fake):
+    fake.replies = [dict(text_reply("Hello there, friend!"), cut_after=1)]
+    status, _, data = raw(proxy, "POST", "/v1/messages", dict(BASIC, stream=True))
+    assert status == 200
+    events = parse_sse(data)
+    names = [name for name, _ in events]
+    assert names[0] == "message_start" and names[-1] == "error"
+    assert "message_stop" not in names and "message_delta" not in names
+    assert events[-1][1]["type"] == "error" and events[-1][1]["error"]["type"] in ("api_error", "overloaded_error")
+
+
+def test_e2e_missing_key_is_401_naming_the_variable(client):
+    import anthropic
+
+    with pytest.raises(anthropic.AuthenticationError) as caught:
+        client.messages.create(**dict(BASIC, model="openrouter/moonshotai/kimi-k2"))
+    assert "OPENROUTER_API_KEY" in caught.value.body["error"]["message"]
+
+
+# ----------------------------------------------------------------------------------------
+# end-to-end: each seed provider, and the routes (the target model's limits, scenarios, fallbacks)
+# ----------------------------------------------------------------------------------------
+
+
+def test_e2e_long_tool_names_round_trip(client, fake):
+    long_name = "mcp__github_enterprise_server__list_pull_request_review_comments_for_repository"
+    short = cp.short_tool_name(long_name)
+    fake.replies = [{"deltas": [tool_delta(0, '{"repo": "x"}', "call_1", short)], "finish": "tool_calls", "usage": (5, 5)}]
+    tools = [{"name": long_name, "description": "d", "input_schema": {"type": "object", "properties": {"repo": {"type": "string"}}}}]
+    message = client.messages.create(**dict(BASIC, tools=tools))
+    assert message.content[0].name == long_name
+    assert fake.received[-1][2]["tools"][0]["function"]["name"] == short
+
+
+@pytest.mark.parametrize("model", ["deepseek/deepseek-chat", "groq/moonshotai/kimi-k2-instruct"])  # litellm's map; ours
+def test_e2e_an_image_for_a_model_without_vision_becomes_a_note(client, fake, model):
+    """A Read of a PNG comes back as a tool result with an image: a 400 for it would fail this
+    turn and every later one (the image stays in the history), so the model gets a note instead."""
+    history = [{"role": "user", "content": "Look at the screenshot"},
+               {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {"p": "a.png"}}]},
+               {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [B64_IMAGE]},
+                                            {"type": "text", "text": "<system-reminder>x</system-reminder>"}]}]
+    message = client.messages.create(**dict(BASIC, model=model, messages=history, tools=TOOLS))
+    assert message.content[0].text == "Hello there!"
+    sent = fake.received[-1][2]["messages"]
+    assert "image_url" not in json.dumps(sent)
+    assert sent[-1] == {"role": "user", "content": f"(image output of tool call toolu_1)\n\n[image omitted: {model} does not "
+                                                  "accept images]\n\n<system-reminder>x</system-reminder>"}
+
+
+def thinking_tool_reply(reasoning, call_id="call_9"):
+    return {"deltas": [{"role": "assistant", "reasoning_content": reasoning},
+                       tool_delta(0, '{"command": "ls"}', call_id, "Bash")], "finish": "tool_calls", "usage": (20, 9)}
+
+
+@pytest.mark.parametrize("model, path", [("deepseek/deepseek-v4-flash", "/deepseek/"), ("moonshot/kimi-k2.6", "/moonshot/")])
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_e2e_a_thinking_tool_loop_passes_the_strict_provider(client, fake, model, path, stream):
+    """Claude Code's loop, fed with the proxy's own answers: the reasoning the model produced
+    goes back with its tool call, as DeepSeek and Moonshot require; a forced tool choice
+    (Claude Code's {"type": "any"}) is not sent to a thinking Kimi model."""
+    fake.replies = [thinking_tool_reply("I will list the files."), text_reply("Two files.")]
+    ask = dict(BASIC, model=model, tools=TOOLS, tool_choice={"type": "any"}, messages=[{"role": "user", "content": "ls"}])
+    if stream:
+        with client.messages.stream(**ask) as s:
+            first = s.get_final_message()
+    else:
+        first = client.messages.create(**ask)
+    assert [b.type for b in first.content] == ["thinking", "tool_use"] and first.stop_reason == "tool_use"
+    history = ask["messages"] + [{"role": "assistant", "content": [b.model_dump() for b in first.content]},
+                                 {"role": "user", "content": [{"type": "tool_result", "tool_use_id": first.content[1].id,
+                                                               "content": "a.py b.py"},
+                                                              {"type": "text", "text": "<system-reminder>ok</system-reminder>"}]}]
+    second = client.messages.create(**dict(ask, messages=history))
+    assert second.content[0].text == "Two files."
+    sent = fake.received[-1]
+    assert sent[0].startswith(path)
+    if path == "/moonshot/":
+        assert "tool_choice" not in sent[2]
+    replayed = [m for m in sent[2]["messages"] if m["role"] == "assistant"]
+    assert replayed[0]["reasoning_content"] == "I will list the files."  # in full, as it came
+
+
+def test_e2e_an_image_url_reaches_moonshot_as_a_text_naming_it(client, fake):
+    message = client.messages.create(**dict(BASIC, model="moonshot/kimi-k2.6", messages=[
+        {"role": "user", "content": [{"type": "text", "text": "What is this?"}, IMAGE_URL]}]))
+    assert message.content[0].text == "Hello there!"
+    assert fake.received[-1][2]["messages"][-1]["content"] == ("What is this?\n\n[image at https://example.com/a.png not sent: "
+                                                              "moonshot/kimi-k2.6 takes only inline images]")
+
+
+def test_e2e_output_limit_of_a_model_litellm_does_not_map(client, fake):
+    client.messages.create(**dict(BASIC, model="groq/moonshotai/kimi-k2-instruct", max_tokens=32000))
+    path, _, body = fake.received[-1]
+    assert path == "/groq/v1/chat/completions" and body["max_tokens"] == 16384
+
+
+def test_e2e_reasoning_model_parameters_it_refuses_are_dropped(client, fake):
+    client.messages.create(**dict(BASIC, model="openai/o3-mini"), extra_body={"temperature": 0.2, "top_p": 0.5})
+    body = fake.received[-1][2]
+    assert body.get("temperature", 1) == 1 and "top_p" not in body
+
+
+def test_e2e_scenario_routes(routed_proxy, fake):
+    assert raw(routed_proxy, "POST", "/v1/messages", dict(BASIC, messages=[{"role": "user", "content": [B64_IMAGE]}]))[0] == 200
+    assert fake.received[-1][0] == "/groq/v1/chat/completions" and fake.received[-1][2]["model"] == "llama-4-scout"
+    assert raw(routed_proxy, "POST", "/v1/messages", dict(BASIC, thinking={"type": "enabled", "budget_tokens": 2000}))[0] == 200
+    assert fake.received[-1][2]["model"] == "o3-mini"
+    long = dict(BASIC, messages=[{"role": "user", "content": "many words here " * 1000}])
+    assert raw(routed_proxy, "POST", "/v1/messages", long)[0] == 200
+    assert fake.received[-1][0] == "/deepseek/v1/chat/completions"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_e2e_fallback_models(routed_proxy, fake, proxy_log, stream):
+    fake.replies = [{"status": 429, "headers": {"retry-after": "3"}}, {"status": 503}, text_reply("From the last resort.")]
+    status, _, data = raw(routed_proxy, "POST", "/v1/messages", dict(BASIC, model="claude-sonnet-4-6-fallback", stream=stream))
+    assert status == 200
+    message = cp.fold_events(parse_sse(data)) if stream else json.loads(data)
+    assert message["content"][0]["text"] == "From the last resort."
+    assert [p for p, _, _ in fake.received] == ["/v1/chat/completions", "/groq/v1/chat/completions", "/deepseek/v1/chat/completions"]
+    line = proxy_log.wait(1, "fallback")[-1].getMessage()
+    assert "fallback groq/llama-3.1-8b-instant" in line and "fallback deepseek/deepseek-chat" in line
+
+
+def test_e2e_no_fallback_for_a_bad_request(routed_proxy, fake):
+    fake.replies = [{"status": 400}, text_reply()]
+    assert raw(routed_proxy, "POST", "/v1/messages", BASIC)[0] == 400
+    assert len(fake.received) == 1
+
+
+# The seed's four providers, each pointed at its fake: (model, fake fixture, path fragment, auth header, its value)
+SEEDS = {
+    "openai": ("openai/gpt-4.1", "fake", "/v1/chat/completions", "authorization", "Bearer sk-test-openai"),
+    "groq": ("groq/llama-3.3-70b-versatile", "fake", "/groq/v1/chat/completions", "authorization", "Bearer gsk-test-groq"),
+    "moonshot": ("moonshot/kimi-k2-0905-preview", "fake", "/moonshot/v1/chat/completions", "authorization", "Bearer sk-test-moonshot"),
+    "gemini": ("gemini/gemini-2.5-flash", "gemini", "/models/gemini-2.5-flash:", "x-goog-api-key", "test-gemini-key"),
+}
+
+
+@pytest.fixture(params=list(SEEDS))
+def seed(request, client):
+    model, fixture, path, header, value = SEEDS[request.param]
+    upstream = request.getfixturevalue(fixture)
+
+    def call(stream=False, **fields):
+        request_body = dict(BASIC, model=model, **fields)
+        if stream:
+            with client.messages.stream(**request_body) as s:
+                return s.get_final_message()
+        return client.messages.create(**request_body)
+
+    def check_last():
+        path_hit, headers, _ = upstream.received[-1]
+        assert path in path_hit and headers[header] == value
+
+    return request.param, upstream, call, check_last
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_seed_text(seed, stream):
+    name, upstream, call, check_last = seed
+    upstream.replies = [text_reply("Plain words.")]
+    message = call(stream)
+    assert [b.type for b in message.content] == ["text"] and message.content[0].text == "Plain words."
+    assert message.stop_reason == "end_turn" and message.usage.output_tokens == 5
+    check_last()
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_seed_tool_round_trip(seed, stream):
+    name, upstream, call, check_last = seed
+    upstream.replies = [{"deltas": [{"content": "Let me check."}, tool_delta(0, "", "call_1", "Bash"),
+                                    tool_delta(0, '{"command": '), tool_delta(0, '"ls"}')], "finish": "tool_calls", "usage": (40, 8)},
+                        text_reply("Done.")]
+    first = call(stream, tools=TOOLS)
+    assert first.stop_reason == "tool_use" and first.content[-1].input == {"command": "ls"}
+    tool_id = first.content[-1].id
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", tool_id), tool_id
+    second = call(stream, tools=TOOLS, messages=[
+        {"role": "user", "content": "list"}, {"role": "assistant", "content": [b.model_dump() for b in first.content]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_id, "content": "a.txt"}]}])
+    assert second.content[0].text == "Done."
+    check_last()
+    sent = upstream.received[-1][2]
+    if name == "gemini":  # the thought signature goes back on the functionCall part, intact
+        calls = [p for c in sent["contents"] for p in c["parts"] if "function_call" in p or "functionCall" in p]
+        assert calls and base64.b64decode(calls[0]["thoughtSignature"]).startswith(b"\xfb\xff")
+        assert "a.txt" in json.dumps(sent["contents"])
+    else:
+        assert sent["messages"][1]["tool_calls"][0]["id"] == tool_id == "call_1"
+        assert sent["messages"][2] == {"role": "tool", "tool_call_id": "call_1", "content": "a.txt"}
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_seed_parallel_tools(seed, stream):
+    name, upstream, call, check_last = seed
+    upstream.replies = [{"deltas": [tool_delta(0, "", "call_a", "Bash"), tool_delta(1, "", "call_b", "Read"),
+                                    tool_delta(0, '{"command": "pwd"}'), tool_delta(1, '{"path": "x"}')],
+                         "finish": "tool_calls", "usage": (30, 10)}]
+    message = call(stream, tools=TOOLS)
+    assert [(b.name, b.input) for b in message.content] == [("Bash", {"command": "pwd"}), ("Read", {"path": "x"})]
+    assert len({b.id for b in message.content}) == 2 and message.stop_reason == "tool_use"
+    check_last()
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_seed_thinking(seed, stream):
+    name, upstream, call, check_last = seed
+    upstream.replies = [{"deltas": [{"reasoning_content": "Two and two."}, {"content": "4"}], "finish": "stop", "usage": (9, 6)}]
+    message = call(stream, extra_body={"thinking": {"type": "enabled", "budget_tokens": 2048}})
+    assert [b.type for b in message.content] == ["thinking", "text"]
+    assert message.content[0].thinking == "Two and two." and message.content[0].signature and message.content[1].text == "4"
+    check_last()
+    if name == "gemini":
+        assert upstream.received[-1][2]["generationConfig"]["thinkingConfig"]["includeThoughts"] is True
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize("status, exc_name, error_type", [(429, "RateLimitError", "rate_limit_error"),
+                                                           (500, "InternalServerError", "api_error"),
+                                                           (503, "InternalServerError", "overloaded_error"),
+                                                           (401, "AuthenticationError", "authentication_error")])
+def test_seed_errors(seed, stream, status, exc_name, error_type):
+    import anthropic
+
+    name, upstream, call, check_last = seed
+    upstream.replies = [{"status": status, "headers": {"retry-after": "7"}, "body": {"error": {"message": f"scripted {status}"}}}]
+    with pytest.raises(getattr(anthropic, exc_name)) as caught:
+        call(stream)
+    assert caught.value.body["error"]["type"] == error_type and "scripted" in caught.value.body["error"]["message"]
+    if status == 429:
+        assert caught.value.response.headers["retry-after"] == "7"
+    assert len(upstream.received) == 1
+    check_last()
+
+
+def test_gemini_schema_cleaned_and_system_merged(client, gemini):
+    tools = [{"name": "Search", "description": "s", "input_schema": PROTOCOL_BODY["tools"][0]["input_schema"]},
+             {"name": "Mode", "description": "m", "input_schema": {"type": "object", "properties": {"kind": {"const": "search"}},
+                                                                  "required": None}}]
+    client.messages.create(**dict(BASIC, model="gemini/gemini-2.5-flash", tools=tools, system="Be brief.",
+                                  messages=[{"role": "user", "content": "hi"}, {"role": "system", "content": "Late note."}]))
+    sent = gemini.received[-1][2]
+    declarations = {d["name"]: d["parameters"] for d in sent["tools"][0]["function_declarations"]}
+    text = json.dumps(declarations)
+    for rejected in ("$schema", "additionalProperties", "propertyNames", "exclusiveMinimum", '"const"'):
+        assert rejected not in text, rejected
+    assert declarations["Mode"]["properties"]["kind"] == {"type": "string", "enum": ["search"]}
+    assert declarations["Search"]["properties"]["kind"]["enum"] == ["x"]
+    assert [p["text"] for p in sent["system_instruction"]["parts"]] == ["Be brief.\n\nLate note."]
 
 
 # ----------------------------------------------------------------------------------------
@@ -2243,78 +2963,18 @@ def test_both_paths_give_identical_answers(fake, gemini, model, body, reply, str
     the same bytes (message ids aside) and send the provider the same request."""
     answers, sent = [], []
     for via in cp.VIAS:
-        server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, gemini.url, PROXY_VIA=via)))
-        serve(server)
-        try:
+        with running_proxy(fake, gemini, PROXY_VIA=via) as server:
             fake.replies, fake.received = [reply], []
             answers.append(answer_of(server, dict(body, model=model, stream=stream)))
             sent.append(fake.received[-1][2] if fake.received else None)
-        finally:
-            server.shutdown()
-            server.server_close()
     assert answers[0] == answers[1]
     assert sent[0] == sent[1]
     assert sent[0] is not None and sent[0]["model"] == model.partition("/")[2]
 
 
-def test_e2e_folded_stream_equals_non_streamed(proxy, fake):
-    """Byte-level: the events the proxy streams fold into exactly the JSON it answers."""
-    reply = {"deltas": [{"reasoning_content": "hm"}, {"content": "Sure: "}, tool_delta(0, "", "call_1", "Read"),
-                        tool_delta(0, '{"path": '), tool_delta(0, '"x"}')], "finish": "tool_calls", "usage": (20, 6)}
-    fake.replies = [reply]
-    status, _, data = raw(proxy, "POST", "/v1/messages", dict(BASIC, tools=TOOLS))
-    assert status == 200
-    whole = json.loads(data)
-    status, headers, data = raw(proxy, "POST", "/v1/messages?beta=true", dict(BASIC, tools=TOOLS, stream=True))
-    assert status == 200 and headers["Content-Type"].startswith("text/event-stream")
-    events = parse_sse(data)
-    check_protocol(events)
-    folded = cp.fold_events(events)
-    assert folded["id"] != whole["id"]
-    folded["id"] = whole["id"]
-    folded["usage"]["input_tokens"] = whole["usage"]["input_tokens"] = 0
-    assert folded == whole
-
-
-def test_e2e_count_tokens(client, fake):
-    small = client.messages.count_tokens(model="claude-sonnet-4-6", messages=[{"role": "user", "content": "Hi"}])
-    large = client.messages.count_tokens(model="claude-sonnet-4-6", system="You are a careful assistant. " * 20, tools=TOOLS,
-                                         messages=[{"role": "user", "content": "Hi"}])
-    assert 0 < small.input_tokens < large.input_tokens
-    assert fake.received == []  # counting never calls the provider
-
-
-def test_e2e_count_tokens_query_string_and_no_max_tokens(proxy):
-    status, _, data = raw(proxy, "POST", "/v1/messages/count_tokens?beta=true",
-                          {"model": "claude-haiku-4-5-20251001", "messages": [{"role": "user", "content": "hello world"}], "tools": []})
-    assert status == 200 and json.loads(data)["input_tokens"] > 0
-
-
-def test_e2e_groq_small_model(client, fake):
-    """haiku routes to SMALL_MODEL on another provider, with that provider's own key and base."""
-    for stream in (False, True):
-        request = dict(BASIC, model="claude-haiku-4-5-20251001")
-        if stream:
-            with client.messages.stream(**request) as s:
-                text = s.get_final_message().content[0].text
-        else:
-            text = client.messages.create(**request).content[0].text
-        assert text == "Hello there!"
-        path, headers, body = fake.received[-1]
-        assert path == "/groq/v1/chat/completions"
-        assert headers["authorization"] == "Bearer gsk-test-groq"
-        assert body["model"] == "llama-3.1-8b-instant"
-
-
-def test_e2e_client_key_never_forwarded_and_body_cannot_redirect(client, fake):
-    client.messages.create(**BASIC, extra_body={"api_base": "http://127.0.0.2:9", "api_key": "stolen",
-                                                "extra_headers": {"Authorization": "Bearer stolen"},
-                                                "mock_response": "fake!"})
-    assert len(fake.received) == 1
-    _, headers, body = fake.received[-1]
-    assert headers["authorization"] == "Bearer sk-test-openai"
-    assert "client-key-never-forwarded" not in json.dumps(headers) + json.dumps(body)
-    assert not {"api_base", "api_key", "extra_headers", "mock_response"} & set(body)
+# ----------------------------------------------------------------------------------------
+# Claude Code's shapes: the requests it sends, its probe, retries and limits, slow streams
+# ----------------------------------------------------------------------------------------
 
 
 def test_e2e_claude_code_shaped_request(client, fake):
@@ -2337,78 +2997,187 @@ def test_e2e_claude_code_shaped_request(client, fake):
     assert len(body["user"]) <= 64
 
 
-# (upstream status, extra headers, anthropic SDK exception, client status, error type)
-UPSTREAM_ERRORS = [
-    (400, {}, "BadRequestError", 400, "invalid_request_error"),
-    (401, {}, "AuthenticationError", 401, "authentication_error"),
-    (403, {}, "PermissionDeniedError", 403, "permission_error"),
-    (404, {}, "NotFoundError", 404, "not_found_error"),
-    (413, {}, "APIStatusError", 413, "request_too_large"),
-    (422, {}, "BadRequestError", 400, "invalid_request_error"),
-    (429, {"retry-after": "7"}, "RateLimitError", 429, "rate_limit_error"),
-    (500, {}, "InternalServerError", 500, "api_error"),
-    (502, {}, "InternalServerError", 500, "api_error"),
-    (503, {}, "InternalServerError", 529, "overloaded_error"),
-    (504, {}, "InternalServerError", 504, "timeout_error"),
-]
+CLAUDE_CODE_HEADERS = {
+    "anthropic-version": "2023-06-01",
+    "anthropic-beta": "claude-code-20250219,context-1m-2025-08-07,interleaved-thinking-2025-05-14,"
+                      "thinking-token-count-2026-05-13,context-management-2025-06-27,prompt-caching-scope-2026-01-05,"
+                      "mid-conversation-system-2026-04-07,effort-2025-11-24",
+    "x-app": "cli", "X-Claude-Code-Session-Id": "0b6f0c1e-5d3a-4c2b-9a7e-1f2e3d4c5b6a",
+    "User-Agent": "claude-cli/2.1.197 (external, sdk-cli)", "X-Stainless-Retry-Count": "0", "X-Stainless-Timeout": "600",
+    "X-Stainless-Lang": "js", "Accept-Encoding": "gzip, deflate, br, zstd", "Connection": "keep-alive",
+    "Content-Type": "application/json",
+}
+
+# Every request shape PROTOCOL.md records from Claude Code, in one conversation.
+PROTOCOL_BODY = {
+    "model": "claude-opus-4-8", "max_tokens": 64000, "stream": True,
+    "thinking": {"type": "adaptive"}, "output_config": {"effort": "high"},
+    "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
+    "metadata": {"user_id": json.dumps({"device_id": "d" * 64, "account_uuid": "a" * 36, "session_id": "s" * 36})},
+    "system": [{"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.197.abc; cc_entrypoint=cli;"},
+               {"type": "text", "text": "You are Claude Code.", "cache_control": {"type": "ephemeral"}},
+               {"type": "text", "text": "Long instructions. " * 300, "cache_control": {"type": "ephemeral", "ttl": "1h"}}],
+    "tools": [
+        {"name": "Bash", "description": "Run", "input_schema": {
+            "$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "additionalProperties": False,
+            "properties": {"command": {"type": "string", "minLength": 1}, "timeout": {"type": "number", "exclusiveMinimum": 0},
+                           "mode": {"type": "string", "enum": ["a", "b"], "default": "a"}, "kind": {"const": "x"},
+                           "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 5},
+                           "env": {"type": "object", "propertyNames": {"pattern": "^[A-Z]+$"}},
+                           "either": {"anyOf": [{"type": "string"}, {"type": "null"}]}},
+            "required": ["command"]}, "cache_control": {"type": "ephemeral"}},
+        {"name": "ToolSearch", "description": "Find tools", "input_schema": {"type": "object", "required": None}, "defer_loading": True},
+        {"name": "Strict", "description": "s", "input_schema": {"type": "object"}, "strict": True},
+        {"type": "web_search_20250305", "name": "web_search", "max_uses": 8},
+    ],
+    "messages": [
+        {"role": "user", "content": [{"type": "text", "text": "<system-reminder>ctx</system-reminder>"},
+                                     {"type": "text", "text": "Fix the bug", "cache_control": {"type": "ephemeral"}}]},
+        {"role": "system", "content": "Mid-conversation system note."},
+        {"role": "assistant", "content": [
+            {"type": "thinking", "thinking": "Let me look.", "signature": "EqQBCkYIBxgCKkD..."},
+            {"type": "redacted_thinking", "data": "EmwKAhgBEgy..."},
+            {"type": "text", "text": "Looking."},
+            {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "bug"}},
+            {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": []},
+            {"type": "tool_use", "id": "toolu_01A", "name": "Bash", "input": {"command": "ls"}},
+            {"type": "tool_use", "id": "toolu_01B", "name": "Read", "input": {"file_path": "/a.png"}}]},
+        {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "toolu_01B", "content": [
+                {"type": "text", "text": "PNG image"}, {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}]},
+            {"type": "tool_result", "tool_use_id": "toolu_01A", "is_error": True, "content": [{"type": "text", "text": "exit 1"}]},
+            {"type": "text", "text": "continue", "cache_control": {"type": "ephemeral"}}]},
+        {"role": "system", "content": [{"type": "text", "text": "Another system entry."}]},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_01C", "name": "ToolSearch", "input": {"query": "web"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01C", "content": [
+            {"type": "tool_reference", "tool_name": "WebFetch"}, {"type": "some_future_block", "payload": 1}]},
+            {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "notes"}}]},
+    ],
+}
 
 
-@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
-@pytest.mark.parametrize("upstream, headers, exc_name, status, error_type", UPSTREAM_ERRORS, ids=[str(e[0]) for e in UPSTREAM_ERRORS])
-def test_e2e_upstream_errors(client, fake, stream, upstream, headers, exc_name, status, error_type):
+@pytest.mark.parametrize("auth", [{"x-api-key": "sk-ant-api03-client"}, {"Authorization": "Bearer sk-ant-oat-client"}])
+@pytest.mark.parametrize("path", ["/v1/messages?beta=true", "/v1/messages"])
+def test_protocol_recorded_request_is_accepted(proxy, fake, auth, path):
+    status, _, data = raw(proxy, "POST", path, PROTOCOL_BODY, dict(CLAUDE_CODE_HEADERS, **auth))
+    assert status == 200, data
+    check_protocol(parse_sse(data))
+    _, headers, body = fake.received[-1]
+    assert headers["authorization"] == "Bearer sk-test-openai"
+    roles = [m["role"] for m in body["messages"]]
+    assert roles == ["system", "user", "system", "assistant", "tool", "tool", "user", "system", "assistant", "tool", "user"]
+    assert [c["id"] for c in body["messages"][3]["tool_calls"]] == ["toolu_01A", "toolu_01B"]
+    assert {t["function"]["name"] for t in body["tools"]} == {"Bash", "ToolSearch", "Strict"}
+    assert body["tools"][1]["function"]["parameters"] == {"type": "object", "properties": {}}
+    assert "Let me look." not in json.dumps(body) and "EmwKAhgBEgy" not in json.dumps(body)  # thinking stays home
+    count_status, _, count = raw(proxy, "POST", "/v1/messages/count_tokens?beta=true",
+                                 {k: v for k, v in PROTOCOL_BODY.items() if k not in ("max_tokens", "stream")},
+                                 dict(CLAUDE_CODE_HEADERS, **auth))
+    assert count_status == 200 and json.loads(count)["input_tokens"] > 1000
+
+
+@pytest.mark.parametrize("retry_after, expected", [
+    ("7", "7"), ("2.5", "3"), ("600", "60"), ("Wed, 21 Oct 2026 07:28:00 GMT", "Wed, 21 Oct 2026 07:28:00 GMT"),
+    ("soon; maybe", None),  # neither seconds nor a date: not passed on
+])
+def test_e2e_retry_after_capped(client, fake, retry_after, expected):
     import anthropic
 
-    fake.replies = [{"status": upstream, "headers": headers,
-                     "body": {"error": {"message": f"scripted {upstream}", "type": "x", "code": None}}}]
-    with pytest.raises(getattr(anthropic, exc_name)) as caught:
-        if stream:
-            with client.messages.stream(**BASIC) as s:
-                s.get_final_message()
-        else:
-            client.messages.create(**BASIC)
-    error = caught.value
-    assert error.status_code == status
-    assert error.body["type"] == "error" and error.body["error"]["type"] == error_type
-    assert f"scripted {upstream}" in error.body["error"]["message"]
-    assert len(fake.received) == 1, "litellm must not retry: the client does"
-    if "retry-after" in headers:
-        assert error.response.headers["retry-after"] == "7"
+    fake.replies = [{"status": 429, "headers": {"retry-after": retry_after}}]
+    with pytest.raises(anthropic.RateLimitError) as caught:
+        client.messages.create(**BASIC)
+    assert caught.value.response.headers.get("retry-after") == expected
 
 
-def test_e2e_cut_mid_stream_is_an_error_event(proxy, fake):
-    fake.replies = [dict(text_reply("Hello there, friend!"), cut_after=1)]
-    status, _, data = raw(proxy, "POST", "/v1/messages", dict(BASIC, stream=True))
+def test_e2e_context_overflow_known_in_advance(client, fake):
+    """gpt-4's 8192-token window is known to litellm: the proxy answers without a call."""
+    import anthropic
+
+    words = "alpha beta gamma delta " * 2500  # about 10,000 tokens
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        client.messages.create(**dict(BASIC, model="openai/gpt-4", messages=[{"role": "user", "content": words}]))
+    assert caught.value.body["error"]["message"].startswith("prompt is too long: ")
+    assert caught.value.body["error"]["message"].endswith(" tokens > 8192 maximum")
+    half = "alpha beta gamma delta " * 1200  # about 4,800 tokens: fits, but not with 4096 more
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        client.messages.create(**dict(BASIC, model="openai/gpt-4", max_tokens=8000, messages=[{"role": "user", "content": half}]))
+    message = caught.value.body["error"]["message"]
+    assert message.startswith("input length and `max_tokens` exceed context limit: ") and message.endswith(" + 4096 > 8192")
+    assert fake.received == []
+
+
+def test_e2e_context_overflow_reported_by_the_provider(client, fake):
+    import anthropic
+
+    fake.replies = [{"status": 400, "body": {"error": {
+        "message": "This model's maximum context length is 128000 tokens. However, your messages resulted in 130001 tokens.",
+        "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}}}]
+    for stream in (False, True):
+        with pytest.raises(anthropic.BadRequestError) as caught:
+            if stream:
+                with client.messages.stream(**BASIC) as s:
+                    s.get_final_message()
+            else:
+                client.messages.create(**BASIC)
+        assert caught.value.body["error"]["type"] == "invalid_request_error"
+        assert caught.value.body["error"]["message"].startswith("prompt is too long: ")
+
+
+def test_e2e_max_tokens_1_probe_on_a_model_that_refuses(client, fake):
+    """Claude Code's availability probe: a 200 with stop_reason max_tokens, not the 400."""
+    fake.replies = [{"status": 400, "body": {"error": {"message": "max_tokens is too small for reasoning", "type": "invalid_request_error"}}}]
+    message = client.messages.create(**dict(BASIC, max_tokens=1))
+    assert (message.stop_reason, message.content) == ("max_tokens", [])
+    assert message.usage.input_tokens > 0
+    with client.messages.stream(**dict(BASIC, max_tokens=1)) as s:
+        assert s.get_final_message().stop_reason == "max_tokens"
+    fake.replies = [text_reply("H", finish="length", usage=(9, 1))]
+    message = client.messages.create(**dict(BASIC, max_tokens=1))
+    assert (message.stop_reason, message.content[0].text) == ("max_tokens", "H")
+
+
+def test_e2e_silent_provider_gets_keepalive_content_events(quick_proxy, fake):
+    """A model silent before its first token and again mid-answer: the client sees content
+    events (empty deltas) in both silences, and the answer is unchanged."""
+    fake.replies = [dict(text_reply("Slow answer."), pauses={0: 0.9, 1: 0.9})]
+    status, _, data = raw(quick_proxy, "POST", "/v1/messages", dict(BASIC, stream=True))
     assert status == 200
     events = parse_sse(data)
-    names = [name for name, _ in events]
-    assert names[0] == "message_start" and names[-1] == "error"
-    assert "message_stop" not in names and "message_delta" not in names
-    assert events[-1][1]["type"] == "error" and events[-1][1]["error"]["type"] in ("api_error", "overloaded_error")
+    empty = [d["index"] for name, d in events if name == "content_block_delta" and d["delta"].get("thinking", d["delta"].get("text")) == ""]
+    assert 0 in empty and 1 in empty  # the keep-alive thinking block, then the text block
+    message = cp.fold_events(events)
+    assert [b["type"] for b in message["content"]] == ["thinking", "text"]
+    assert message["content"][0]["thinking"] == "" and message["content"][1]["text"] == "Slow answer."
+    assert message["stop_reason"] == "end_turn"
 
 
-def test_e2e_missing_key_is_401_naming_the_variable(client):
-    import anthropic
+def test_e2e_client_gone_closes_the_upstream(quick_proxy, fake):
+    fake.replies = [{"deltas": [{"content": "word "}] * 200, "pauses": {n: 0.05 for n in range(1, 200)}, "finish": "stop", "usage": (5, 200)}]
+    conn = http.client.HTTPConnection("127.0.0.1", quick_proxy.server_address[1], timeout=TIMEOUT)
+    conn.request("POST", "/v1/messages", body=json.dumps(dict(BASIC, stream=True)))
+    response = conn.getresponse()
+    assert response.status == 200 and response.read1(100)
+    hung_up = time.monotonic()
+    conn.sock.shutdown(socket.SHUT_RDWR)
+    conn.close()
+    assert fake.aborted.wait(TIMEOUT), "the proxy kept reading a stream nobody wants"
+    assert time.monotonic() - hung_up < 3
 
-    with pytest.raises(anthropic.AuthenticationError) as caught:
-        client.messages.create(**dict(BASIC, model="openrouter/moonshotai/kimi-k2"))
-    assert "OPENROUTER_API_KEY" in caught.value.body["error"]["message"]
+
+# ----------------------------------------------------------------------------------------
+# HTTP surface: endpoints, heads, keep-alive, the client key; a corpus of malformed and hostile requests
+# ----------------------------------------------------------------------------------------
 
 
-def test_e2e_provider_unreachable(fake):
-    """A provider that refuses connections: a typed 5xx, quickly, and the proxy serves on."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{s.getsockname()[1]}/v1"
-    server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, OPENAI_BASE_URL=dead)))
-    serve(server)
-    try:
-        status, _, data = raw(server, "POST", "/v1/messages", BASIC)
-        assert status == 500 and json.loads(data)["error"]["type"] == "api_error"
-        status, _, _ = raw(server, "GET", "/")
-        assert status == 200
-    finally:
-        server.shutdown()
-        server.server_close()
+def test_date_header_formatted_once_a_second():
+    import email.utils
+
+    handler = cp.Handler.__new__(cp.Handler)  # date_time_string needs no connection
+    value = handler.date_time_string()
+    assert value.endswith(" GMT") and abs(email.utils.parsedate_to_datetime(value).timestamp() - time.time()) < 3
+    assert cp.Handler._date[1] == value and cp.Handler._date[0] <= time.time()
+    assert handler.date_time_string(0) == "Thu, 01 Jan 1970 00:00:00 GMT"  # a given time is formatted, not cached
+    assert cp.Handler._date[1] != "Thu, 01 Jan 1970 00:00:00 GMT"
 
 
 # (method, path, body, status, error type or None)
@@ -2443,21 +3212,59 @@ def test_http_surface(proxy, method, path, body, status, error_type):
     assert raw(proxy, "GET", "/")[0] == 200  # and it keeps serving
 
 
-def test_oversized_body_is_413_without_reading_it(fake):
-    server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, MAX_BODY_MB="0.01")))
-    serve(server)
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=TIMEOUT)
-        conn.putrequest("POST", "/v1/messages")
-        conn.putheader("Content-Length", str(50 * 1024 * 1024))
-        conn.endheaders()
-        response = conn.getresponse()
-        assert response.status == 413
-        assert json.loads(response.read())["error"]["type"] == "request_too_large"
-        conn.close()
-    finally:
-        server.shutdown()
-        server.server_close()
+@pytest.mark.parametrize("request_bytes, status, names", [
+    (b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 404 Not Found",
+     ["Server", "Date", "Content-Type", "Content-Length", "request-id"]),
+    (b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "HTTP/1.1 404 Not Found",
+     ["Server", "Date", "Content-Type", "Content-Length", "request-id", "Connection"]),
+    (b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+     % (len(json.dumps(dict(BASIC, stream=True))), json.dumps(dict(BASIC, stream=True)).encode()), "HTTP/1.1 200 OK",
+     ["Server", "Date", "Content-Type", "Cache-Control", "Transfer-Encoding", "request-id"]),
+])
+def test_answer_heads(proxy, request_bytes, status, names):
+    import email.utils
+
+    with socket.create_connection(("127.0.0.1", proxy.server_address[1]), timeout=TIMEOUT) as sock:
+        sock.sendall(request_bytes)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    line, *fields = head.decode("latin-1").split("\r\n")
+    fields = dict(field.split(": ", 1) for field in fields)
+    assert line == status and list(fields) == names and fields["Server"].startswith("claude_proxy")
+    assert abs(email.utils.parsedate_to_datetime(fields["Date"]).timestamp() - time.time()) < 3
+    assert re.fullmatch("req_[0-9a-f]{24}", fields["request-id"])
+    if "Content-Length" in fields:
+        assert int(fields["Content-Length"]) == len(body) and json.loads(body)["type"] == "error"
+
+
+def test_models_endpoints(client):
+    page = client.models.list(limit=1000)
+    ids = [m.id for m in page.data]
+    assert ids and all(i.startswith("claude") for i in ids)
+    assert any("openai/gpt-4.1" in m.display_name for m in page.data)
+    assert any("groq/llama-3.1-8b-instant" in m.display_name for m in page.data)
+    one = client.models.retrieve("claude-haiku-4-5-20251001")
+    assert one.id == "claude-haiku-4-5-20251001" and one.type == "model"
+    first = client.models.list(limit=1)
+    assert len(first.data) == 1 and first.has_more
+
+
+def test_models_paging(proxy):
+    def page(query):
+        status, _, data = raw(proxy, "GET", "/v1/models" + query)
+        assert status == 200
+        return json.loads(data)
+
+    everything = page("?limit=1000")
+    ids = [m["id"] for m in everything["data"]]
+    assert len(ids) >= 3 and not everything["has_more"] and everything["first_id"] == ids[0] and everything["last_id"] == ids[-1]
+    second = page(f"?limit=2&after_id={ids[0]}")
+    assert [m["id"] for m in second["data"]] == ids[1:3] and second["has_more"] == (len(ids) > 3)
+    before = page(f"?limit=1&before_id={ids[2]}")
+    assert [m["id"] for m in before["data"]] == [ids[1]] and before["has_more"]
+    assert raw(proxy, "GET", "/v1/models?limit=many")[0] == 400
 
 
 def test_chunked_request_body_is_accepted(proxy):
@@ -2483,44 +3290,31 @@ def test_keep_alive_serves_many_requests_on_one_connection(proxy):
         conn.close()
 
 
-def test_models_endpoints(client):
-    page = client.models.list(limit=1000)
-    ids = [m.id for m in page.data]
-    assert ids and all(i.startswith("claude") for i in ids)
-    assert any("openai/gpt-4.1" in m.display_name for m in page.data)
-    assert any("groq/llama-3.1-8b-instant" in m.display_name for m in page.data)
-    one = client.models.retrieve("claude-haiku-4-5-20251001")
-    assert one.id == "claude-haiku-4-5-20251001" and one.type == "model"
-    first = client.models.list(limit=1)
-    assert len(first.data) == 1 and first.has_more
-
-
-def test_script_runs_as_a_program(tmp_path):
-    """`python claude_proxy.py --port 0`: starts, prints where it listens, answers, stops."""
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env.update(OPENAI_API_KEY="sk-never-printed", PYTHONUNBUFFERED="1")
-    process = subprocess.Popen([sys.executable, cp.__file__, "--port", "0", "--log-level", "warning"], cwd=tmp_path, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        line = process.stdout.readline()
-        assert "listening on http://127.0.0.1:" in line
-        port = int(line.rsplit(":", 1)[1])
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
-        conn.request("HEAD", "/")
-        assert conn.getresponse().status == 200
+def test_oversized_body_is_413_without_reading_it(fake):
+    with running_proxy(fake, MAX_BODY_MB="0.01") as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=TIMEOUT)
+        conn.putrequest("POST", "/v1/messages")
+        conn.putheader("Content-Length", str(50 * 1024 * 1024))
+        conn.endheaders()
+        response = conn.getresponse()
+        assert response.status == 413
+        assert json.loads(response.read())["error"]["type"] == "request_too_large"
         conn.close()
-    finally:
-        process.terminate()
-        process.wait(timeout=TIMEOUT)
-        output = process.stdout.read()  # the pipe's own buffer holds what readline() read ahead
-    assert "sk-never-printed" not in line + output
-    assert "OPENAI_API_KEY" in output
 
 
-# ----------------------------------------------------------------------------------------
-# a corpus of malformed and hostile requests: each gets the right Anthropic-shaped answer
-# ----------------------------------------------------------------------------------------
-
+def test_client_key_when_configured(start_proxy):
+    anthropic = pytest.importorskip("anthropic")
+    server = start_proxy(PROXY_API_KEY="proxy-secret-123")
+    for headers in ({}, {"x-api-key": "wrong"}, {"Authorization": "Bearer wrong"}, {"x-api-key": "proxy-secret-12"}):
+        status, _, data = raw(server, "POST", "/v1/messages", BASIC, headers)
+        assert status == 401 and json.loads(data)["error"]["type"] == "authentication_error"
+        assert "proxy-secret" not in data.decode()
+    assert raw(server, "GET", "/v1/models")[0] == 401
+    assert raw(server, "POST", "/v1/messages", BASIC, {"x-api-key": "proxy-secret-123"})[0] == 200
+    assert raw(server, "POST", "/v1/messages", BASIC, {"Authorization": "Bearer proxy-secret-123"})[0] == 200
+    assert raw(server, "GET", "/")[0] == 200 and raw(server, "HEAD", "/api/hello")[0] == 200
+    sdk = anthropic.Anthropic(base_url=server.url, api_key="proxy-secret-123", max_retries=0, timeout=TIMEOUT)
+    assert sdk.messages.create(**BASIC).content[0].text == "Hello there!"
 
 
 class Send:
@@ -2797,15 +3591,6 @@ def send_raw(port: int, data: bytes, half_close: bool = False, timeout: float = 
         return status, headers, body, bytes(received)
 
 
-@pytest.fixture(scope="module")
-def small_proxy(fake):
-    server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, MAX_BODY_MB="0.01")))
-    serve(server)
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
 @pytest.mark.parametrize("request_, status, error_type", [c[1:] for c in BAD_INPUT_CASES], ids=[c[0] for c in BAD_INPUT_CASES])
 def test_bad_input_corpus(proxy, small_proxy, request_, status, error_type):
     send = request_ if isinstance(request_, Send) else Send(request_)
@@ -2855,12 +3640,168 @@ def test_http10_client_gets_an_unchunked_stream(proxy):
     assert cp.fold_events(events)["content"][0]["text"] == "Hello there!"
 
 
+# ----------------------------------------------------------------------------------------
+# limits and faults: concurrency, timeouts, broken providers and clients, redirects, keys, shutdown, load
+# ----------------------------------------------------------------------------------------
+
+
+def test_max_concurrency_answers_529(start_proxy, fake):
+    server = start_proxy(MAX_CONCURRENCY="1")
+    fake.replies = [dict(text_reply("slow answer"), pauses={1: 1.0}), text_reply()]
+    results = []
+    first = threading.Thread(target=lambda: results.append(raw(server, "POST", "/v1/messages", dict(BASIC, stream=True))))
+    first.start()
+    assert fake.arrived.wait(TIMEOUT)
+    status, _, data = raw(server, "POST", "/v1/messages", BASIC)
+    assert status == 529 and json.loads(data)["error"]["type"] == "overloaded_error" and "MAX_CONCURRENCY" in data.decode()
+    first.join(TIMEOUT)
+    assert results[0][0] == 200 and cp.fold_events(parse_sse(results[0][2]))["content"][0]["text"] == "slow answer"
+    assert raw(server, "POST", "/v1/messages", BASIC)[0] == 200  # the slot came back
+
+
+def test_e2e_provider_unreachable(fake):
+    """A provider that refuses connections: a typed 5xx, quickly, and the proxy serves on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/v1"
+    with running_proxy(fake, OPENAI_BASE_URL=dead) as server:
+        status, _, data = raw(server, "POST", "/v1/messages", BASIC)
+        assert status == 500 and json.loads(data)["error"]["type"] == "api_error"
+        status, _, _ = raw(server, "GET", "/")
+        assert status == 200
+
+
+def test_provider_silent_past_request_timeout(start_proxy, fake):
+    server = start_proxy(REQUEST_TIMEOUT="0.5")
+    fake.replies = [dict(text_reply("never finished"), pauses={1: 4})]
+    (status, _, data), took = timed(lambda: raw(server, "POST", "/v1/messages", dict(BASIC, stream=True)))
+    events = parse_sse(data)
+    assert status == 200 and events[-1][0] == "error" and events[-1][1]["error"]["type"] == "timeout_error"
+    assert took < 2.5
+    fake.replies = [dict(text_reply(), delay=4)]
+    (status, _, data), took = timed(lambda: raw(server, "POST", "/v1/messages", BASIC))
+    assert status == 504 and json.loads(data)["error"]["type"] == "timeout_error" and took < 2.5
+
+
+def test_provider_that_never_accepts_is_a_connect_timeout(fake, gemini):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        fillers = []
+        for _ in range(4):  # fill the accept queue: later connects get no answer at all
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(listener.getsockname())
+            fillers.append(filler)
+        dead = f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
+        try:
+            with running_proxy(fake, gemini, OPENAI_BASE_URL=dead, CONNECT_TIMEOUT="0.3") as server:
+                (status, _, data), took = timed(lambda: raw(server, "POST", "/v1/messages", BASIC))
+                assert status in (500, 504) and json.loads(data)["error"]["type"] in ("api_error", "timeout_error")
+                assert took < 3
+        finally:
+            for filler in fillers:
+                filler.close()
+
+
+def test_provider_name_that_does_not_resolve(fake, gemini, monkeypatch):
+    """A DNS failure, without asking any DNS server: the resolver says no for one name, as
+    an offline or mistyped host would, and real litellm and httpx take it from there."""
+    real = socket.getaddrinfo
+
+    def resolver(host, *args, **kwargs):
+        if host == "api.no-such-provider.invalid":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    cp.load_litellm()  # the import is not what is timed here
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    with running_proxy(fake, gemini, OPENAI_BASE_URL="http://api.no-such-provider.invalid/v1") as server:
+        for stream in (False, True):
+            (status, _, data), took = timed(lambda: raw(server, "POST", "/v1/messages", dict(BASIC, stream=stream)))
+            assert status == 500 and json.loads(data)["error"]["type"] == "api_error" and took < 2
+
+
+def test_malformed_chunk_from_the_provider(proxy, fake):
+    fake.replies = [dict(text_reply("Hello there!"), garbage_after=1)]
+    (status, _, data), took = timed(lambda: raw(proxy, "POST", "/v1/messages", dict(BASIC, stream=True)))
+    events = parse_sse(data)
+    assert status == 200 and took < 5
+    names = [name for name, _ in events]
+    # Either the bad chunk is a typed error event, or it is skipped and the answer completes intact.
+    if names[-1] == "error":
+        assert "message_stop" not in names and events[-1][1]["error"]["type"] in ("api_error", "overloaded_error")
+    else:
+        check_protocol(events)
+        assert cp.fold_events(events)["content"][0]["text"] == "Hello there!"
+
+
 def test_lone_surrogate_from_the_provider_does_not_break_the_stream(proxy, fake):
     fake.replies = [text_reply("ab\ud83dcd")]
     status, _, data = raw(proxy, "POST", "/v1/messages", dict(BASIC, stream=True))
     events = parse_sse(data)
     check_protocol(events)
     assert cp.fold_events(events)["content"][0]["text"] == "ab?cd"
+
+
+def test_stream_of_comments_only_ends_at_request_timeout(start_proxy, fake):
+    server = start_proxy(REQUEST_TIMEOUT="0.5")
+    fake.replies = [{"comments_forever": True, "deltas": []}]
+    (status, _, data), took = timed(lambda: raw(server, "POST", "/v1/messages", dict(BASIC, stream=True)))
+    assert status == 504 and json.loads(data)["error"]["type"] == "timeout_error" and took < 2.5
+    assert fake.aborted.wait(TIMEOUT)
+
+
+def test_endless_stream_ends_at_the_request_deadline(start_proxy, fake):
+    server = start_proxy(REQUEST_DEADLINE="1")
+    fake.replies = [{"deltas": [{"content": f"word{n} "} for n in range(400)], "pauses": {n: 0.05 for n in range(400)},
+                     "finish": "stop", "usage": (1, 1)}]
+    (status, _, data), took = timed(lambda: raw(server, "POST", "/v1/messages", dict(BASIC, stream=True)))
+    events = parse_sse(data)
+    assert status == 200 and events[-1][0] == "error" and events[-1][1]["error"]["type"] == "timeout_error"
+    assert "REQUEST_DEADLINE" in events[-1][1]["error"]["message"] and took < 3
+    assert fake.aborted.wait(TIMEOUT)
+
+
+def test_a_silent_client_cannot_pin_a_thread(start_proxy):
+    server = start_proxy(CLIENT_TIMEOUT="0.3")
+    with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=TIMEOUT) as sock:
+        sock.sendall(b"POST /v1/messages HTTP/1.1\r\nContent-Length: 500\r\n\r\n{\"mod")  # and then nothing
+        started = time.monotonic()
+        answer = b""
+        while chunk := sock.recv(65536):  # until the proxy gives up and closes
+            answer += chunk
+    assert time.monotonic() - started < 3
+    assert raw(server, "GET", "/")[0] == 200
+
+
+def test_nothing_in_a_request_can_redirect_the_proxy(proxy, fake):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        evil = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        body = dict(BASIC, api_base=evil, base_url=evil, api_key="stolen", extra_headers={"Host": "evil"},
+                    headers={"Authorization": "Bearer x"}, litellm_params={"api_base": evil}, model_list=[{"api_base": evil}])
+        query = f"/v1/messages?beta=true&api_base={evil}&base_url={evil}"
+        headers = {"x-api-base": evil, "X-Forwarded-Host": evil, "anthropic-base-url": evil, "x-api-key": "stolen"}
+        for stream in (False, True):
+            assert raw(proxy, "POST", query, dict(body, stream=stream), headers)[0] == 200
+        assert raw(proxy, "POST", "/v1/messages", dict(BASIC, model=f"openai/{evil}"))[0] == 400
+        listener.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nobody ever connected
+    assert len(fake.received) == 2 and all(h["authorization"] == "Bearer sk-test-openai" for _, h, _ in fake.received)
+
+
+def test_e2e_client_key_never_forwarded_and_body_cannot_redirect(client, fake):
+    client.messages.create(**BASIC, extra_body={"api_base": "http://127.0.0.2:9", "api_key": "stolen",
+                                                "extra_headers": {"Authorization": "Bearer stolen"},
+                                                "mock_response": "fake!"})
+    assert len(fake.received) == 1
+    _, headers, body = fake.received[-1]
+    assert headers["authorization"] == "Bearer sk-test-openai"
+    assert "client-key-never-forwarded" not in json.dumps(headers) + json.dumps(body)
+    assert not {"api_base", "api_key", "extra_headers", "mock_response"} & set(body)
 
 
 def test_provider_error_text_never_echoes_a_key(client, fake):
@@ -2872,87 +3813,111 @@ def test_provider_error_text_never_echoes_a_key(client, fake):
     assert "sk-test-openai" not in json.dumps(caught.value.body) and "***" in caught.value.body["error"]["message"]
 
 
-def test_e2e_sampling_fields_reach_the_provider_only_where_it_takes_them(client, fake):
-    client.messages.create(**BASIC, stop_sequences=["END"], extra_body={"temperature": 0.3, "top_p": 0.8, "top_k": 12})
-    body = fake.received[-1][2]
-    assert (body["temperature"], body["top_p"], body["stop"]) == (0.3, 0.8, ["END"])
-    assert "top_k" not in body  # OpenAI rejects top_k, and litellm would forward it
-
-
-def test_e2e_tools_work_without_the_optional_mcp_package(client, fake):
-    """litellm imports `mcp` for some tool calls; the plain install has no mcp and must work."""
-    import importlib.util
-
-    if importlib.util.find_spec("mcp") is not None:
-        pytest.skip("mcp is installed here; this pins the plain `uv run --with litellm` install")
-    fake.replies = [{"deltas": [tool_delta(0, '{"command": "ls"}', "call_1", "Bash")], "finish": "tool_calls", "usage": (5, 5)}]
-    for stream in (False, True):
-        if stream:
-            with client.messages.stream(**dict(BASIC, tools=TOOLS)) as s:
-                message = s.get_final_message()
-        else:
-            message = client.messages.create(**dict(BASIC, tools=TOOLS))
-        assert message.content[0].input == {"command": "ls"}
-
-
-class LogLines(__import__("logging").Handler):
-    """Collects the proxy's records; wait(n) blocks until n request lines have arrived, since
-    the server thread logs a request after the client has its answer."""
-
-    def __init__(self):
-        super().__init__(level=0)
-        self.records, self.arrived = [], threading.Condition()
-
-    def emit(self, record):
-        with self.arrived:
-            self.records.append(record)
-            self.arrived.notify_all()
-
-    def wait(self, count, fragment="/v1/messages"):
-        with self.arrived:
-            assert self.arrived.wait_for(lambda: len(self.lines(fragment)) >= count, timeout=TIMEOUT)
-        return self.lines(fragment)
-
-    def lines(self, fragment):
-        """Request lines (the records that carry fields) mentioning `fragment`."""
-        return [r for r in self.records if hasattr(r, "fields") and fragment in r.getMessage()]
-
-
-@pytest.fixture
-def proxy_log():
+def test_no_provider_key_in_any_log_line_or_answer(client, fake, gemini, proxy):
+    """With litellm's own debug logging on as well, requests that carry and provoke the keys
+    (an error text that quotes one): the keys of every fake provider appear in no log line
+    and in no byte the proxy sent. `recorded_run` checks the same over the whole run, last."""
     import logging
 
-    logger, handler = logging.getLogger("claude_proxy"), LogLines()
-    previous = logger.level
-    logger.setLevel(logging.DEBUG)
-    logger.addHandler(handler)
-    yield handler
-    logger.removeHandler(handler)
-    logger.setLevel(previous)
+    loggers = [logging.getLogger(name) for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")]
+    saved = [(lg.level, lg.propagate) for lg in loggers]
+    collector = _CollectLogs()
+    wire_from, logs_from, nodelay_from = len(WIRE), len(LOG_LINES), len(NODELAY)
+    for lg in loggers:
+        lg.setLevel(logging.DEBUG)
+        lg.addHandler(collector)
+    try:
+        fake.replies = [text_reply(), text_reply(), {"status": 401, "body": {"error": {"message": "bad key sk-test-openai"}}}]
+        client.messages.create(**BASIC)
+        with client.messages.stream(**dict(BASIC, model="claude-haiku-4-5")) as s:
+            s.get_final_message()
+        gemini.replies = [text_reply()]
+        client.messages.create(**dict(BASIC, model="gemini/gemini-2.5-flash"))
+        with pytest.raises(Exception):
+            client.messages.create(**BASIC)
+    finally:
+        for lg, (level, propagate) in zip(loggers, saved):
+            lg.setLevel(level)
+            lg.propagate = propagate
+            lg.removeHandler(collector)
+    wire = b"".join(WIRE[wire_from:]).decode("utf-8", "replace")
+    logs = "\n".join(LOG_LINES[logs_from:])
+    assert wire and logs  # this test's own answers and log lines, litellm's among them
+    assert NODELAY[nodelay_from:] and all(NODELAY[nodelay_from:]), "a connection without TCP_NODELAY"
+    for key in FAKE_KEYS:
+        assert key not in wire, f"{key} sent to a client"
+        assert key not in logs, f"{key} in a log line"
 
 
-def test_one_log_line_per_request_and_never_a_key(proxy, fake, proxy_log):
-    fake.replies = [{"status": 429, "headers": {"retry-after": "1"},
-                     "body": {"error": {"message": "slow down, sk-test-openai", "type": "x"}}}, text_reply()]
-    request = dict(BASIC, model="claude-sonnet-4-6-logtest")  # a name no other test's late log line carries
-    assert raw(proxy, "POST", "/v1/messages", request)[0] == 429
-    assert raw(proxy, "POST", "/v1/messages?beta=true", dict(request, stream=True))[0] == 200
-    lines = proxy_log.wait(2, "logtest")
-    assert len(lines) == 2
-    assert lines[0].levelname == "WARNING" and "429" in lines[0].getMessage() and "rate_limit_error" in lines[0].getMessage()
-    assert lines[1].levelname == "INFO" and "claude-sonnet-4-6-logtest -> openai/gpt-4.1 stream" in lines[1].getMessage()
-    text = "\n".join(r.getMessage() for r in proxy_log.records)
-    assert "sk-test-openai" not in text and "gsk-test-groq" not in text
+def test_sigterm_drains_then_ends_open_streams(fake, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(proxy_env(fake.url), PYTHONUNBUFFERED="1", SHUTDOWN_GRACE="1", LOG_LEVEL="warning")
+    process = subprocess.Popen([sys.executable, cp.__file__, "--port", "0"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        port = int(process.stdout.readline().rsplit(":", 1)[1])
+        fake.replies = [dict(text_reply("first words and then a long silence"), pauses={1: 30})]
+        results = []
+        client_thread = threading.Thread(target=lambda: results.append(exchange(
+            type("P", (), {"server_address": ("127.0.0.1", port)}),
+            b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
+            % (len(json.dumps(dict(BASIC, stream=True))), json.dumps(dict(BASIC, stream=True)).encode()))))
+        client_thread.start()
+        assert fake.arrived.wait(TIMEOUT)
+        process.terminate()
+        assert process.wait(timeout=TIMEOUT) == 0
+        client_thread.join(TIMEOUT)
+        answer = results[0]
+        assert answer.startswith(b"HTTP/1.1 200")
+        assert b"event: error" in answer and b"overloaded_error" in answer and b"message_stop" not in answer
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT).close()
+        output = process.stdout.read()
+        assert "stopping" in output and "stopped" in output
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
-def test_e2e_thinking_reaches_a_reasoning_model_as_effort(client, fake):
-    client.messages.create(**dict(BASIC, model="openai/o3-mini", max_tokens=5000),
-                           extra_body={"thinking": {"type": "enabled", "budget_tokens": 2000}})
-    body = fake.received[-1][2]
-    assert body["model"] == "o3-mini" and body["reasoning_effort"] == "low"
-    assert body.get("max_completion_tokens", body.get("max_tokens")) == 5000
-    client.messages.create(**BASIC, extra_body={"thinking": {"type": "enabled", "budget_tokens": 2000}})
-    assert "reasoning_effort" not in fake.received[-1][2]  # gpt-4.1 does not reason: dropped
+def rss_kb(field="VmRSS") -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
+
+
+def test_load_200_concurrent_streams(start_proxy, fake):
+    """200 streams at once through one proxy to a paced provider: all complete, each with its
+    own words in order, no errors, and memory stays bounded."""
+    server = start_proxy()
+
+    def responder(body):
+        n = int(body["messages"][-1]["content"].split()[-1])
+        return {"deltas": [{"content": f"{n}:{k} "} for k in range(20)], "pauses": {k: 0.01 for k in range(20)},
+                "finish": "stop", "usage": (5, 20)}
+
+    fake.responder = responder
+    before = rss_kb()
+    results = [None] * 200
+
+    def one(i):
+        results[i] = raw(server, "POST", "/v1/messages", dict(BASIC, stream=True, messages=[{"role": "user", "content": f"count {i}"}]))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(200)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(3 * TIMEOUT)
+    took = time.monotonic() - started
+    for i, result in enumerate(results):
+        assert result is not None and result[0] == 200, (i, result and result[:2])
+        events = parse_sse(result[2])
+        check_protocol(events)
+        assert cp.fold_events(events)["content"][0]["text"] == "".join(f"{i}:{k} " for k in range(20))
+    growth_mb = (rss_kb() - before) / 1024
+    print(f"\n200 concurrent streams: {took:.1f} s, RSS growth {growth_mb:.0f} MB, peak RSS of the test process "
+          f"{rss_kb('VmHWM') / 1024:.0f} MB")
+    assert growth_mb < 400
 
 
 # ----------------------------------------------------------------------------------------
@@ -3095,921 +4060,8 @@ def test_cli_retries_a_429(proxy, fake, tmp_path):
     assert len(fake.received) == 2
 
 
-
 # ----------------------------------------------------------------------------------------
-# Claude Code fidelity: schemas, limits, probes, slow streams
-# ----------------------------------------------------------------------------------------
-
-SCHEMA_CASES = [
-    ({"type": "object", "required": None}, {"type": "object", "properties": {}}),
-    ({"type": "object"}, {"type": "object", "properties": {}}),
-    ({"type": "object", "properties": {"required": {"type": "string"}, "opts": {"type": "object", "required": None}},
-      "required": ["required"]},
-     {"type": "object", "properties": {"required": {"type": "string"}, "opts": {"type": "object", "properties": {}}},
-      "required": ["required"]}),
-    ({"type": "array", "items": {"type": "object", "additionalProperties": False}},
-     {"type": "array", "items": {"type": "object", "additionalProperties": False, "properties": {}}}),
-    ({"anyOf": [{"type": "object"}, {"type": "string", "enum": [{"type": "object"}]}]},
-     {"anyOf": [{"type": "object", "properties": {}}, {"type": "string", "enum": [{"type": "object"}]}]}),
-    ({"type": "string", "default": {"type": "object"}}, {"type": "string", "default": {"type": "object"}}),
-]
-
-
-@pytest.mark.parametrize("schema, expected", SCHEMA_CASES)
-def test_repair_schema(schema, expected):
-    assert cp.repair_schema(schema) == expected
-
-
-@pytest.mark.parametrize("numbers, expected", [
-    ((150000, 32000, 128000), "prompt is too long: 150000 tokens > 128000 maximum"),
-    ((100000, 32000, 128000), "input length and `max_tokens` exceed context limit: 100000 + 32000 > 128000"),
-    ((1000, 32000, 128000), None),
-    ((10 ** 9, 1, None), None),
-])
-def test_context_overflow_messages(numbers, expected):
-    assert cp.context_overflow(*numbers) == expected
-
-
-def test_keepalive_events():
-    translator = cp.StreamTranslator("msg_1", "m", signature="sig")
-    first = translator.keepalive()
-    assert [name for name, _ in first] == ["message_start", "ping", "ping", "content_block_start", "content_block_delta"]
-    assert first[3][1]["content_block"]["type"] == "thinking" and first[4][1]["delta"] == {"type": "thinking_delta", "thinking": ""}
-    events = first + translator.feed({"choices": [{"index": 0, "delta": {"content": "Hi"}}]})
-    assert translator.keepalive()[-1][1]["delta"] == {"type": "text_delta", "text": ""}
-    message = cp.fold_events(events + translator.finish())
-    assert message["content"] == [{"type": "thinking", "thinking": "", "signature": "sig"}, {"type": "text", "text": "Hi"}]
-    assert translator.keepalive() == []  # nothing after message_stop
-
-
-@pytest.mark.parametrize("retry_after, expected", [
-    ("7", "7"), ("2.5", "3"), ("600", "60"), ("Wed, 21 Oct 2026 07:28:00 GMT", "Wed, 21 Oct 2026 07:28:00 GMT"),
-    ("soon; maybe", None),  # neither seconds nor a date: not passed on
-])
-def test_e2e_retry_after_capped(client, fake, retry_after, expected):
-    import anthropic
-
-    fake.replies = [{"status": 429, "headers": {"retry-after": retry_after}}]
-    with pytest.raises(anthropic.RateLimitError) as caught:
-        client.messages.create(**BASIC)
-    assert caught.value.response.headers.get("retry-after") == expected
-
-
-def test_retry_after_with_a_line_break_is_not_passed_on():
-    exc = cp.ProviderHTTPError(429, "slow down", {"retry-after": "Wed, 21 Oct 2026\r\nSet-Cookie: a=b"})
-    assert cp._retry_after(exc) is None and "retry-after" not in cp.map_provider_error(exc).headers
-
-
-def test_e2e_context_overflow_known_in_advance(client, fake):
-    """gpt-4's 8192-token window is known to litellm: the proxy answers without a call."""
-    import anthropic
-
-    words = "alpha beta gamma delta " * 2500  # about 10,000 tokens
-    with pytest.raises(anthropic.BadRequestError) as caught:
-        client.messages.create(**dict(BASIC, model="openai/gpt-4", messages=[{"role": "user", "content": words}]))
-    assert caught.value.body["error"]["message"].startswith("prompt is too long: ")
-    assert caught.value.body["error"]["message"].endswith(" tokens > 8192 maximum")
-    half = "alpha beta gamma delta " * 1200  # about 4,800 tokens: fits, but not with 4096 more
-    with pytest.raises(anthropic.BadRequestError) as caught:
-        client.messages.create(**dict(BASIC, model="openai/gpt-4", max_tokens=8000, messages=[{"role": "user", "content": half}]))
-    message = caught.value.body["error"]["message"]
-    assert message.startswith("input length and `max_tokens` exceed context limit: ") and message.endswith(" + 4096 > 8192")
-    assert fake.received == []
-
-
-def test_e2e_context_overflow_reported_by_the_provider(client, fake):
-    import anthropic
-
-    fake.replies = [{"status": 400, "body": {"error": {
-        "message": "This model's maximum context length is 128000 tokens. However, your messages resulted in 130001 tokens.",
-        "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}}}]
-    for stream in (False, True):
-        with pytest.raises(anthropic.BadRequestError) as caught:
-            if stream:
-                with client.messages.stream(**BASIC) as s:
-                    s.get_final_message()
-            else:
-                client.messages.create(**BASIC)
-        assert caught.value.body["error"]["type"] == "invalid_request_error"
-        assert caught.value.body["error"]["message"].startswith("prompt is too long: ")
-
-
-def test_e2e_max_tokens_1_probe_on_a_model_that_refuses(client, fake):
-    """Claude Code's availability probe: a 200 with stop_reason max_tokens, not the 400."""
-    fake.replies = [{"status": 400, "body": {"error": {"message": "max_tokens is too small for reasoning", "type": "invalid_request_error"}}}]
-    message = client.messages.create(**dict(BASIC, max_tokens=1))
-    assert (message.stop_reason, message.content) == ("max_tokens", [])
-    assert message.usage.input_tokens > 0
-    with client.messages.stream(**dict(BASIC, max_tokens=1)) as s:
-        assert s.get_final_message().stop_reason == "max_tokens"
-    fake.replies = [text_reply("H", finish="length", usage=(9, 1))]
-    message = client.messages.create(**dict(BASIC, max_tokens=1))
-    assert (message.stop_reason, message.content[0].text) == ("max_tokens", "H")
-
-
-@pytest.fixture
-def quick_proxy(start_proxy):
-    """A proxy with a 0.2 s keep-alive interval, so slow-stream tests take a second."""
-    return start_proxy(KEEPALIVE_SECONDS="0.2")
-
-
-def test_e2e_silent_provider_gets_keepalive_content_events(quick_proxy, fake):
-    """A model silent before its first token and again mid-answer: the client sees content
-    events (empty deltas) in both silences, and the answer is unchanged."""
-    fake.replies = [dict(text_reply("Slow answer."), pauses={0: 0.9, 1: 0.9})]
-    status, _, data = raw(quick_proxy, "POST", "/v1/messages", dict(BASIC, stream=True))
-    assert status == 200
-    events = parse_sse(data)
-    empty = [d["index"] for name, d in events if name == "content_block_delta" and d["delta"].get("thinking", d["delta"].get("text")) == ""]
-    assert 0 in empty and 1 in empty  # the keep-alive thinking block, then the text block
-    message = cp.fold_events(events)
-    assert [b["type"] for b in message["content"]] == ["thinking", "text"]
-    assert message["content"][0]["thinking"] == "" and message["content"][1]["text"] == "Slow answer."
-    assert message["stop_reason"] == "end_turn"
-
-
-def test_e2e_client_gone_closes_the_upstream(quick_proxy, fake):
-    fake.replies = [{"deltas": [{"content": "word "}] * 200, "pauses": {n: 0.05 for n in range(1, 200)}, "finish": "stop", "usage": (5, 200)}]
-    conn = http.client.HTTPConnection("127.0.0.1", quick_proxy.server_address[1], timeout=TIMEOUT)
-    conn.request("POST", "/v1/messages", body=json.dumps(dict(BASIC, stream=True)))
-    response = conn.getresponse()
-    assert response.status == 200 and response.read1(100)
-    hung_up = time.monotonic()
-    conn.sock.shutdown(socket.SHUT_RDWR)
-    conn.close()
-    assert fake.aborted.wait(TIMEOUT), "the proxy kept reading a stream nobody wants"
-    assert time.monotonic() - hung_up < 3
-
-
-def test_count_tokens_cache_matches_a_full_count():
-    litellm = cp.load_litellm()
-    body = req([{"role": "user", "content": "hi " * 50}, {"role": "assistant", "content": "ok"}], system="S " * 500,
-               tools=[dict(TOOLS[0], description="d " * 300)])
-    params = cp.to_openai_request(body, "openai/gpt-4.1", OPENAI)
-    full = litellm.token_counter(model="openai/gpt-4.1", messages=params["messages"], tools=params["tools"])
-    first = cp.count_tokens(litellm, "openai/gpt-4.1", params)
-    second = cp.count_tokens(litellm, "openai/gpt-4.1", params)
-    assert first == second and abs(first - full) <= 5
-
-
-CLAUDE_CODE_HEADERS = {
-    "anthropic-version": "2023-06-01",
-    "anthropic-beta": "claude-code-20250219,context-1m-2025-08-07,interleaved-thinking-2025-05-14,"
-                      "thinking-token-count-2026-05-13,context-management-2025-06-27,prompt-caching-scope-2026-01-05,"
-                      "mid-conversation-system-2026-04-07,effort-2025-11-24",
-    "x-app": "cli", "X-Claude-Code-Session-Id": "0b6f0c1e-5d3a-4c2b-9a7e-1f2e3d4c5b6a",
-    "User-Agent": "claude-cli/2.1.197 (external, sdk-cli)", "X-Stainless-Retry-Count": "0", "X-Stainless-Timeout": "600",
-    "X-Stainless-Lang": "js", "Accept-Encoding": "gzip, deflate, br, zstd", "Connection": "keep-alive",
-    "Content-Type": "application/json",
-}
-
-# Every request shape PROTOCOL.md records from Claude Code, in one conversation.
-PROTOCOL_BODY = {
-    "model": "claude-opus-4-8", "max_tokens": 64000, "stream": True,
-    "thinking": {"type": "adaptive"}, "output_config": {"effort": "high"},
-    "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
-    "metadata": {"user_id": json.dumps({"device_id": "d" * 64, "account_uuid": "a" * 36, "session_id": "s" * 36})},
-    "system": [{"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.197.abc; cc_entrypoint=cli;"},
-               {"type": "text", "text": "You are Claude Code.", "cache_control": {"type": "ephemeral"}},
-               {"type": "text", "text": "Long instructions. " * 300, "cache_control": {"type": "ephemeral", "ttl": "1h"}}],
-    "tools": [
-        {"name": "Bash", "description": "Run", "input_schema": {
-            "$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "additionalProperties": False,
-            "properties": {"command": {"type": "string", "minLength": 1}, "timeout": {"type": "number", "exclusiveMinimum": 0},
-                           "mode": {"type": "string", "enum": ["a", "b"], "default": "a"}, "kind": {"const": "x"},
-                           "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 5},
-                           "env": {"type": "object", "propertyNames": {"pattern": "^[A-Z]+$"}},
-                           "either": {"anyOf": [{"type": "string"}, {"type": "null"}]}},
-            "required": ["command"]}, "cache_control": {"type": "ephemeral"}},
-        {"name": "ToolSearch", "description": "Find tools", "input_schema": {"type": "object", "required": None}, "defer_loading": True},
-        {"name": "Strict", "description": "s", "input_schema": {"type": "object"}, "strict": True},
-        {"type": "web_search_20250305", "name": "web_search", "max_uses": 8},
-    ],
-    "messages": [
-        {"role": "user", "content": [{"type": "text", "text": "<system-reminder>ctx</system-reminder>"},
-                                     {"type": "text", "text": "Fix the bug", "cache_control": {"type": "ephemeral"}}]},
-        {"role": "system", "content": "Mid-conversation system note."},
-        {"role": "assistant", "content": [
-            {"type": "thinking", "thinking": "Let me look.", "signature": "EqQBCkYIBxgCKkD..."},
-            {"type": "redacted_thinking", "data": "EmwKAhgBEgy..."},
-            {"type": "text", "text": "Looking."},
-            {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "bug"}},
-            {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": []},
-            {"type": "tool_use", "id": "toolu_01A", "name": "Bash", "input": {"command": "ls"}},
-            {"type": "tool_use", "id": "toolu_01B", "name": "Read", "input": {"file_path": "/a.png"}}]},
-        {"role": "user", "content": [
-            {"type": "tool_result", "tool_use_id": "toolu_01B", "content": [
-                {"type": "text", "text": "PNG image"}, {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}]},
-            {"type": "tool_result", "tool_use_id": "toolu_01A", "is_error": True, "content": [{"type": "text", "text": "exit 1"}]},
-            {"type": "text", "text": "continue", "cache_control": {"type": "ephemeral"}}]},
-        {"role": "system", "content": [{"type": "text", "text": "Another system entry."}]},
-        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_01C", "name": "ToolSearch", "input": {"query": "web"}}]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01C", "content": [
-            {"type": "tool_reference", "tool_name": "WebFetch"}, {"type": "some_future_block", "payload": 1}]},
-            {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "notes"}}]},
-    ],
-}
-
-
-@pytest.mark.parametrize("auth", [{"x-api-key": "sk-ant-api03-client"}, {"Authorization": "Bearer sk-ant-oat-client"}])
-@pytest.mark.parametrize("path", ["/v1/messages?beta=true", "/v1/messages"])
-def test_protocol_recorded_request_is_accepted(proxy, fake, auth, path):
-    status, _, data = raw(proxy, "POST", path, PROTOCOL_BODY, dict(CLAUDE_CODE_HEADERS, **auth))
-    assert status == 200, data
-    check_protocol(parse_sse(data))
-    _, headers, body = fake.received[-1]
-    assert headers["authorization"] == "Bearer sk-test-openai"
-    roles = [m["role"] for m in body["messages"]]
-    assert roles == ["system", "user", "system", "assistant", "tool", "tool", "user", "system", "assistant", "tool", "user"]
-    assert [c["id"] for c in body["messages"][3]["tool_calls"]] == ["toolu_01A", "toolu_01B"]
-    assert {t["function"]["name"] for t in body["tools"]} == {"Bash", "ToolSearch", "Strict"}
-    assert body["tools"][1]["function"]["parameters"] == {"type": "object", "properties": {}}
-    assert "Let me look." not in json.dumps(body) and "EmwKAhgBEgy" not in json.dumps(body)  # thinking stays home
-    count_status, _, count = raw(proxy, "POST", "/v1/messages/count_tokens?beta=true",
-                                 {k: v for k, v in PROTOCOL_BODY.items() if k not in ("max_tokens", "stream")},
-                                 dict(CLAUDE_CODE_HEADERS, **auth))
-    assert count_status == 200 and json.loads(count)["input_tokens"] > 1000
-
-
-def test_models_paging(proxy):
-    def page(query):
-        status, _, data = raw(proxy, "GET", "/v1/models" + query)
-        assert status == 200
-        return json.loads(data)
-
-    everything = page("?limit=1000")
-    ids = [m["id"] for m in everything["data"]]
-    assert len(ids) >= 3 and not everything["has_more"] and everything["first_id"] == ids[0] and everything["last_id"] == ids[-1]
-    second = page(f"?limit=2&after_id={ids[0]}")
-    assert [m["id"] for m in second["data"]] == ids[1:3] and second["has_more"] == (len(ids) > 3)
-    before = page(f"?limit=1&before_id={ids[2]}")
-    assert [m["id"] for m in before["data"]] == [ids[1]] and before["has_more"]
-    assert raw(proxy, "GET", "/v1/models?limit=many")[0] == 400
-
-
-
-# ----------------------------------------------------------------------------------------
-# providers and routing, end to end
-# ----------------------------------------------------------------------------------------
-
-
-def test_e2e_long_tool_names_round_trip(client, fake):
-    long_name = "mcp__github_enterprise_server__list_pull_request_review_comments_for_repository"
-    short = cp.short_tool_name(long_name)
-    fake.replies = [{"deltas": [tool_delta(0, '{"repo": "x"}', "call_1", short)], "finish": "tool_calls", "usage": (5, 5)}]
-    tools = [{"name": long_name, "description": "d", "input_schema": {"type": "object", "properties": {"repo": {"type": "string"}}}}]
-    message = client.messages.create(**dict(BASIC, tools=tools))
-    assert message.content[0].name == long_name
-    assert fake.received[-1][2]["tools"][0]["function"]["name"] == short
-
-
-@pytest.mark.parametrize("model", ["deepseek/deepseek-chat", "groq/moonshotai/kimi-k2-instruct"])  # litellm's map; ours
-def test_e2e_an_image_for_a_model_without_vision_becomes_a_note(client, fake, model):
-    """A Read of a PNG comes back as a tool result with an image: a 400 for it would fail this
-    turn and every later one (the image stays in the history), so the model gets a note instead."""
-    history = [{"role": "user", "content": "Look at the screenshot"},
-               {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {"p": "a.png"}}]},
-               {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [B64_IMAGE]},
-                                            {"type": "text", "text": "<system-reminder>x</system-reminder>"}]}]
-    message = client.messages.create(**dict(BASIC, model=model, messages=history, tools=TOOLS))
-    assert message.content[0].text == "Hello there!"
-    sent = fake.received[-1][2]["messages"]
-    assert "image_url" not in json.dumps(sent)
-    assert sent[-1] == {"role": "user", "content": f"(image output of tool call toolu_1)\n\n[image omitted: {model} does not "
-                                                  "accept images]\n\n<system-reminder>x</system-reminder>"}
-
-
-def test_e2e_output_limit_of_a_model_litellm_does_not_map(client, fake):
-    client.messages.create(**dict(BASIC, model="groq/moonshotai/kimi-k2-instruct", max_tokens=32000))
-    path, _, body = fake.received[-1]
-    assert path == "/groq/v1/chat/completions" and body["max_tokens"] == 16384
-
-
-def test_e2e_reasoning_model_parameters_it_refuses_are_dropped(client, fake):
-    client.messages.create(**dict(BASIC, model="openai/o3-mini"), extra_body={"temperature": 0.2, "top_p": 0.5})
-    body = fake.received[-1][2]
-    assert body.get("temperature", 1) == 1 and "top_p" not in body
-
-
-@pytest.fixture
-def routed_proxy(start_proxy):
-    """A proxy with scenario routes and a fallback, all pointing at the fake provider."""
-    return start_proxy(VISION_MODEL="groq/llama-4-scout", THINK_MODEL="o3-mini",
-                       FALLBACK_MODELS="groq/llama-3.1-8b-instant, deepseek/deepseek-chat",
-                       LONG_CONTEXT_MODEL="deepseek/deepseek-chat", LONG_CONTEXT_THRESHOLD="2000")
-
-
-def test_e2e_scenario_routes(routed_proxy, fake):
-    assert raw(routed_proxy, "POST", "/v1/messages", dict(BASIC, messages=[{"role": "user", "content": [B64_IMAGE]}]))[0] == 200
-    assert fake.received[-1][0] == "/groq/v1/chat/completions" and fake.received[-1][2]["model"] == "llama-4-scout"
-    assert raw(routed_proxy, "POST", "/v1/messages", dict(BASIC, thinking={"type": "enabled", "budget_tokens": 2000}))[0] == 200
-    assert fake.received[-1][2]["model"] == "o3-mini"
-    long = dict(BASIC, messages=[{"role": "user", "content": "many words here " * 1000}])
-    assert raw(routed_proxy, "POST", "/v1/messages", long)[0] == 200
-    assert fake.received[-1][0] == "/deepseek/v1/chat/completions"
-
-
-@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
-def test_e2e_fallback_models(routed_proxy, fake, proxy_log, stream):
-    fake.replies = [{"status": 429, "headers": {"retry-after": "3"}}, {"status": 503}, text_reply("From the last resort.")]
-    status, _, data = raw(routed_proxy, "POST", "/v1/messages", dict(BASIC, model="claude-sonnet-4-6-fallback", stream=stream))
-    assert status == 200
-    message = cp.fold_events(parse_sse(data)) if stream else json.loads(data)
-    assert message["content"][0]["text"] == "From the last resort."
-    assert [p for p, _, _ in fake.received] == ["/v1/chat/completions", "/groq/v1/chat/completions", "/deepseek/v1/chat/completions"]
-    line = proxy_log.wait(1, "fallback")[-1].getMessage()
-    assert "fallback groq/llama-3.1-8b-instant" in line and "fallback deepseek/deepseek-chat" in line
-
-
-def test_e2e_no_fallback_for_a_bad_request(routed_proxy, fake):
-    fake.replies = [{"status": 400}, text_reply()]
-    assert raw(routed_proxy, "POST", "/v1/messages", BASIC)[0] == 400
-    assert len(fake.received) == 1
-
-
-# The seed's four providers, each pointed at its fake: (model, fake fixture, path fragment, auth header, its value)
-SEEDS = {
-    "openai": ("openai/gpt-4.1", "fake", "/v1/chat/completions", "authorization", "Bearer sk-test-openai"),
-    "groq": ("groq/llama-3.3-70b-versatile", "fake", "/groq/v1/chat/completions", "authorization", "Bearer gsk-test-groq"),
-    "moonshot": ("moonshot/kimi-k2-0905-preview", "fake", "/moonshot/v1/chat/completions", "authorization", "Bearer sk-test-moonshot"),
-    "gemini": ("gemini/gemini-2.5-flash", "gemini", "/models/gemini-2.5-flash:", "x-goog-api-key", "test-gemini-key"),
-}
-
-
-@pytest.fixture(params=list(SEEDS))
-def seed(request, client):
-    model, fixture, path, header, value = SEEDS[request.param]
-    upstream = request.getfixturevalue(fixture)
-
-    def call(stream=False, **fields):
-        request_body = dict(BASIC, model=model, **fields)
-        if stream:
-            with client.messages.stream(**request_body) as s:
-                return s.get_final_message()
-        return client.messages.create(**request_body)
-
-    def check_last():
-        path_hit, headers, _ = upstream.received[-1]
-        assert path in path_hit and headers[header] == value
-
-    return request.param, upstream, call, check_last
-
-
-@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
-def test_seed_text(seed, stream):
-    name, upstream, call, check_last = seed
-    upstream.replies = [text_reply("Plain words.")]
-    message = call(stream)
-    assert [b.type for b in message.content] == ["text"] and message.content[0].text == "Plain words."
-    assert message.stop_reason == "end_turn" and message.usage.output_tokens == 5
-    check_last()
-
-
-@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
-def test_seed_tool_round_trip(seed, stream):
-    name, upstream, call, check_last = seed
-    upstream.replies = [{"deltas": [{"content": "Let me check."}, tool_delta(0, "", "call_1", "Bash"),
-                                    tool_delta(0, '{"command": '), tool_delta(0, '"ls"}')], "finish": "tool_calls", "usage": (40, 8)},
-                        text_reply("Done.")]
-    first = call(stream, tools=TOOLS)
-    assert first.stop_reason == "tool_use" and first.content[-1].input == {"command": "ls"}
-    tool_id = first.content[-1].id
-    assert re.fullmatch(r"[A-Za-z0-9_-]+", tool_id), tool_id
-    second = call(stream, tools=TOOLS, messages=[
-        {"role": "user", "content": "list"}, {"role": "assistant", "content": [b.model_dump() for b in first.content]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_id, "content": "a.txt"}]}])
-    assert second.content[0].text == "Done."
-    check_last()
-    sent = upstream.received[-1][2]
-    if name == "gemini":  # the thought signature goes back on the functionCall part, intact
-        calls = [p for c in sent["contents"] for p in c["parts"] if "function_call" in p or "functionCall" in p]
-        assert calls and base64.b64decode(calls[0]["thoughtSignature"]).startswith(b"\xfb\xff")
-        assert "a.txt" in json.dumps(sent["contents"])
-    else:
-        assert sent["messages"][1]["tool_calls"][0]["id"] == tool_id == "call_1"
-        assert sent["messages"][2] == {"role": "tool", "tool_call_id": "call_1", "content": "a.txt"}
-
-
-@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
-def test_seed_parallel_tools(seed, stream):
-    name, upstream, call, check_last = seed
-    upstream.replies = [{"deltas": [tool_delta(0, "", "call_a", "Bash"), tool_delta(1, "", "call_b", "Read"),
-                                    tool_delta(0, '{"command": "pwd"}'), tool_delta(1, '{"path": "x"}')],
-                         "finish": "tool_calls", "usage": (30, 10)}]
-    message = call(stream, tools=TOOLS)
-    assert [(b.name, b.input) for b in message.content] == [("Bash", {"command": "pwd"}), ("Read", {"path": "x"})]
-    assert len({b.id for b in message.content}) == 2 and message.stop_reason == "tool_use"
-    check_last()
-
-
-@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
-def test_seed_thinking(seed, stream):
-    name, upstream, call, check_last = seed
-    upstream.replies = [{"deltas": [{"reasoning_content": "Two and two."}, {"content": "4"}], "finish": "stop", "usage": (9, 6)}]
-    message = call(stream, extra_body={"thinking": {"type": "enabled", "budget_tokens": 2048}})
-    assert [b.type for b in message.content] == ["thinking", "text"]
-    assert message.content[0].thinking == "Two and two." and message.content[0].signature and message.content[1].text == "4"
-    check_last()
-    if name == "gemini":
-        assert upstream.received[-1][2]["generationConfig"]["thinkingConfig"]["includeThoughts"] is True
-
-
-@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
-@pytest.mark.parametrize("status, exc_name, error_type", [(429, "RateLimitError", "rate_limit_error"),
-                                                           (500, "InternalServerError", "api_error"),
-                                                           (503, "InternalServerError", "overloaded_error"),
-                                                           (401, "AuthenticationError", "authentication_error")])
-def test_seed_errors(seed, stream, status, exc_name, error_type):
-    import anthropic
-
-    name, upstream, call, check_last = seed
-    upstream.replies = [{"status": status, "headers": {"retry-after": "7"}, "body": {"error": {"message": f"scripted {status}"}}}]
-    with pytest.raises(getattr(anthropic, exc_name)) as caught:
-        call(stream)
-    assert caught.value.body["error"]["type"] == error_type and "scripted" in caught.value.body["error"]["message"]
-    if status == 429:
-        assert caught.value.response.headers["retry-after"] == "7"
-    assert len(upstream.received) == 1
-    check_last()
-
-
-def test_gemini_schema_cleaned_and_system_merged(client, gemini):
-    tools = [{"name": "Search", "description": "s", "input_schema": PROTOCOL_BODY["tools"][0]["input_schema"]},
-             {"name": "Mode", "description": "m", "input_schema": {"type": "object", "properties": {"kind": {"const": "search"}},
-                                                                  "required": None}}]
-    client.messages.create(**dict(BASIC, model="gemini/gemini-2.5-flash", tools=tools, system="Be brief.",
-                                  messages=[{"role": "user", "content": "hi"}, {"role": "system", "content": "Late note."}]))
-    sent = gemini.received[-1][2]
-    declarations = {d["name"]: d["parameters"] for d in sent["tools"][0]["function_declarations"]}
-    text = json.dumps(declarations)
-    for rejected in ("$schema", "additionalProperties", "propertyNames", "exclusiveMinimum", '"const"'):
-        assert rejected not in text, rejected
-    assert declarations["Mode"]["properties"]["kind"] == {"type": "string", "enum": ["search"]}
-    assert declarations["Search"]["properties"]["kind"]["enum"] == ["x"]
-    assert [p["text"] for p in sent["system_instruction"]["parts"]] == ["Be brief.\n\nLate note."]
-
-
-@pytest.mark.parametrize("tool_id", ["call_1", "call_1__thought__+/9mYWtlLXQ=", "call_2__thought__ab+d/e==", "call_3__thought__abcd", "toolu_01ABC"])
-def test_tool_ids_round_trip(tool_id):
-    client_id = cp.client_tool_id(tool_id)
-    assert re.fullmatch(r"[A-Za-z0-9_-]+", client_id) and cp.provider_tool_id(client_id) == tool_id
-
-
-def test_parse_dotenv():
-    text = 'export OPENAI_API_KEY=sk-1\n# comment\nBIG_MODEL="gemini/gemini-2.5-pro"  \nSMALL_MODEL=llama # inline\nbad line\nEMPTY=\nQ=\'a # b\''
-    assert cp.parse_dotenv(text) == {"OPENAI_API_KEY": "sk-1", "BIG_MODEL": "gemini/gemini-2.5-pro", "SMALL_MODEL": "llama",
-                                     "EMPTY": "", "Q": "a # b"}
-
-
-def test_env_file_loads_and_the_real_environment_wins(tmp_path):
-    (tmp_path / ".env").write_text("BIG_MODEL=from-dotenv\nSMALL_MODEL=small-from-dotenv\nGROQ_API_KEY=gsk-dotenv\n")
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k not in ("BIG_MODEL", "SMALL_MODEL")}
-    env.update(BIG_MODEL="from-real-env", PYTHONUNBUFFERED="1")
-    process = subprocess.Popen([sys.executable, cp.__file__, "--port", "0"], cwd=tmp_path, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        lines = [process.stdout.readline()]
-        while "connect with" not in lines[-1] and lines[-1]:
-            lines.append(process.stdout.readline())
-    finally:
-        process.terminate()
-        process.wait(timeout=TIMEOUT)
-    text = "".join(lines)
-    assert "sonnet -> from-real-env" in text and "opus -> from-real-env" in text and "haiku -> small-from-dotenv" in text
-    assert "variables from .env" in text
-    assert "GROQ_API_KEY" in text and "gsk-dotenv" not in text
-    missing = subprocess.run([sys.executable, cp.__file__, "--env-file", str(tmp_path / "nope.env")], env=env,
-                             capture_output=True, text=True, timeout=TIMEOUT)
-    assert missing.returncode == 2 and "nope.env" in missing.stderr
-
-
-@pytest.mark.parametrize("schema, expected", [
-    ({"const": "search"}, {"type": "string", "enum": ["search"]}),
-    ({"type": "string", "const": "a", "description": "d"}, {"type": "string", "description": "d", "enum": ["a"]}),
-    ({"const": True}, {"type": "boolean"}),
-    ({"type": "object", "properties": {"const": {"type": "string"}, "k": {"const": 3}}},
-     {"type": "object", "properties": {"const": {"type": "string"}, "k": {"type": "integer"}}}),
-    ({"anyOf": [{"const": "a"}, {"const": "b"}]}, {"anyOf": [{"type": "string", "enum": ["a"]}, {"type": "string", "enum": ["b"]}]}),
-])
-def test_const_as_enum(schema, expected):
-    assert cp.const_as_enum(schema) == expected
-
-
-OPENAI_Q, MOONSHOT_Q, DEEPSEEK_Q, GROQ_Q = (cp.PROVIDERS[n] for n in ("openai", "moonshot", "deepseek", "groq"))
-REASONS = {"supports_reasoning": True}
-USER_HI = {"role": "user", "content": "Hi"}
-DIRECT_CASES = [
-    ("prefix off the model", {"model": "groq/llama-3.1-8b-instant", "messages": [USER_HI]}, GROQ_Q, {},
-     {"model": "llama-3.1-8b-instant", "messages": [USER_HI]}),
-    ("model names keep their inner slashes", {"model": "groq/moonshotai/kimi-k2-instruct", "messages": [USER_HI]}, GROQ_Q, {},
-     {"model": "moonshotai/kimi-k2-instruct", "messages": [USER_HI]}),
-    ("openai reasoning: max_completion_tokens, no sampling",
-     {"model": "openai/o3", "messages": [USER_HI], "max_tokens": 64, "temperature": 0.5, "top_p": 0.9}, OPENAI_Q, REASONS,
-     {"model": "o3", "messages": [USER_HI], "max_completion_tokens": 64}),
-    ("openai reasoning keeps temperature 1", {"model": "openai/o3", "messages": [USER_HI], "temperature": 1}, OPENAI_Q, REASONS,
-     {"model": "o3", "messages": [USER_HI], "temperature": 1}),
-    ("openai chat model keeps everything", {"model": "openai/gpt-4.1", "messages": [USER_HI], "max_tokens": 64, "temperature": 0.5},
-     OPENAI_Q, {}, {"model": "gpt-4.1", "messages": [USER_HI], "max_tokens": 64, "temperature": 0.5}),
-    ("moonshot: text lists become strings, images stay lists",
-     {"model": "moonshot/kimi", "messages": [{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]},
-                                             {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
-     MOONSHOT_Q, {}, {"model": "kimi", "messages": [{"role": "user", "content": "ab"},
-                                                    {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}),
-    ("moonshot reasoning: no temperature (top_p stays); reasoning_content is the translation's (both paths)",
-     {"model": "moonshot/kimi-k2.5", "temperature": 1, "top_p": 0.9, "messages": [
-         USER_HI, {"role": "assistant", "content": None, "tool_calls": [{"id": "c"}]}, {"role": "assistant", "content": "x"}]},
-     MOONSHOT_Q, REASONS, {"model": "kimi-k2.5", "top_p": 0.9, "messages": [
-         USER_HI, {"role": "assistant", "tool_calls": [{"id": "c"}]}, {"role": "assistant", "content": "x"}]}),
-    ("deepseek: thinking switched on beside the effort",
-     {"model": "deepseek/deepseek-reasoner", "messages": [USER_HI], "reasoning_effort": "high"}, DEEPSEEK_Q, REASONS,
-     {"model": "deepseek-reasoner", "messages": [USER_HI], "reasoning_effort": "high", "thinking": {"type": "enabled"}}),
-    ("deepseek: effort none switches thinking off",
-     {"model": "deepseek/deepseek-reasoner", "messages": [USER_HI], "reasoning_effort": "none"}, DEEPSEEK_Q, REASONS,
-     {"model": "deepseek-reasoner", "messages": [USER_HI], "thinking": {"type": "disabled"}}),
-]
-
-
-@pytest.mark.parametrize("params, quirks, facts, expected", [c[1:] for c in DIRECT_CASES], ids=[c[0] for c in DIRECT_CASES])
-def test_to_direct_request(params, quirks, facts, expected):
-    before = json.dumps(params)
-    assert cp.to_direct_request(params, quirks, facts) == expected
-    assert json.dumps(params) == before  # pure: the translated request is left as it was
-
-
-@pytest.mark.parametrize("env, target, expected", [
-    ({}, "openai/gpt-4.1", "https://api.openai.com/v1/chat/completions"),
-    ({"OPENAI_BASE_URL": "http://10.0.0.5:8000/v1/"}, "openai/local", "http://10.0.0.5:8000/v1/chat/completions"),
-    ({}, "groq/llama-3.1-8b-instant", "https://api.groq.com/openai/v1/chat/completions"),
-    ({}, "ollama/llama3", "http://localhost:11434/v1/chat/completions"),
-    ({"HOSTED_VLLM_API_BASE": "http://gpu:8000/v1"}, "hosted_vllm/qwen", "http://gpu:8000/v1/chat/completions"),
-    ({}, "hosted_vllm/qwen", None),  # no base URL: litellm reports what is missing
-    ({}, "gemini/gemini-2.5-pro", None),
-    ({}, "anthropic/claude-sonnet-4-5", None),
-    ({"PROXY_VIA": "litellm"}, "openai/gpt-4.1", None),
-    ({"OPENAI_BASE_URL": "file:///etc/passwd"}, "openai/gpt-4.1", None),
-])
-def test_direct_url(env, target, expected):
-    assert cp.direct_url(target, cp.Config.from_env(env)) == expected
-
-
-@pytest.mark.parametrize("status, data, message, overflow", [
-    (429, b'{"error": {"message": "Slow down", "type": "rate_limit"}}', "Slow down", False),
-    (400, b'{"error": {"message": "too long", "code": "context_length_exceeded"}}', "too long", True),
-    (400, b'{"error": {"message": "This model\'s maximum context length is 8192 tokens"}}', None, True),
-    (400, b'{"error": {"message": "Invalid tool schema"}}', "Invalid tool schema", False),
-    (502, b"<html>Bad gateway</html>", "<html>Bad gateway</html>", False),
-    (503, b"", "HTTP 503", False),
-    (401, b'{"error": "invalid key"}', "invalid key", False),
-])
-def test_provider_http_error(status, data, message, overflow):
-    error = cp.provider_http_error(status, data, {"retry-after": "3"})
-    assert error.status_code == status and error.context_overflow is overflow
-    assert message is None or str(error) == message
-    mapped = cp.map_provider_error(error)
-    assert mapped.status == cp.UPSTREAM_STATUS.get(status, status) and mapped.context_overflow is overflow
-    assert mapped.headers.get("retry-after") == "3"
-
-
-def test_model_facts_come_from_litellms_map_without_importing_it():
-    code = ("import sys, claude_proxy as cp; f = cp.model_facts('openai/gpt-4.1'); "
-            "print(f['max_input_tokens'] > 100000, cp.model_facts('groq/no-such-model'), 'litellm' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                         cwd=os.path.dirname(os.path.abspath(cp.__file__)))
-    assert out.stdout.split() == ["True", "{}", "False"], out.stderr
-
-
-@pytest.mark.parametrize("text, low, high", [
-    ("The quick brown fox jumps over the lazy dog. " * 100, 850, 1300),  # 1000 tokens in cl100k
-    ("这是一个测试句子。" * 100, 800, 1100),  # about 1000
-    ("", 1, 20),
-])
-def test_estimate_tokens(text, low, high):
-    assert low <= cp.estimate_tokens({"messages": [{"role": "user", "content": text}]}) <= high
-
-
-@pytest.mark.parametrize("target, info, expected", [
-    ("openai/gpt-4.1", {"max_input_tokens": 1047576, "max_output_tokens": 32768}, (1047576, 32768)),
-    ("groq/moonshotai/kimi-k2-instruct", {}, (131072, 16384)),
-    ("groq/llama-3.3-70b-versatile", {"max_output_tokens": 8000}, (131072, 8000)),
-    ("someprovider/unknown", {}, (None, None)),
-])
-def test_model_limits(target, info, expected):
-    assert cp.model_limits(target, info) == expected
-
-
-# ----------------------------------------------------------------------------------------
-# reliability and security
-# ----------------------------------------------------------------------------------------
-
-
-def test_client_key_when_configured(start_proxy):
-    anthropic = pytest.importorskip("anthropic")
-    server = start_proxy(PROXY_API_KEY="proxy-secret-123")
-    for headers in ({}, {"x-api-key": "wrong"}, {"Authorization": "Bearer wrong"}, {"x-api-key": "proxy-secret-12"}):
-        status, _, data = raw(server, "POST", "/v1/messages", BASIC, headers)
-        assert status == 401 and json.loads(data)["error"]["type"] == "authentication_error"
-        assert "proxy-secret" not in data.decode()
-    assert raw(server, "GET", "/v1/models")[0] == 401
-    assert raw(server, "POST", "/v1/messages", BASIC, {"x-api-key": "proxy-secret-123"})[0] == 200
-    assert raw(server, "POST", "/v1/messages", BASIC, {"Authorization": "Bearer proxy-secret-123"})[0] == 200
-    assert raw(server, "GET", "/")[0] == 200 and raw(server, "HEAD", "/api/hello")[0] == 200
-    sdk = anthropic.Anthropic(base_url=server.url, api_key="proxy-secret-123", max_retries=0, timeout=TIMEOUT)
-    assert sdk.messages.create(**BASIC).content[0].text == "Hello there!"
-
-
-def test_max_concurrency_answers_529(start_proxy, fake):
-    server = start_proxy(MAX_CONCURRENCY="1")
-    fake.replies = [dict(text_reply("slow answer"), pauses={1: 1.0}), text_reply()]
-    results = []
-    first = threading.Thread(target=lambda: results.append(raw(server, "POST", "/v1/messages", dict(BASIC, stream=True))))
-    first.start()
-    assert fake.arrived.wait(TIMEOUT)
-    status, _, data = raw(server, "POST", "/v1/messages", BASIC)
-    assert status == 529 and json.loads(data)["error"]["type"] == "overloaded_error" and "MAX_CONCURRENCY" in data.decode()
-    first.join(TIMEOUT)
-    assert results[0][0] == 200 and cp.fold_events(parse_sse(results[0][2]))["content"][0]["text"] == "slow answer"
-    assert raw(server, "POST", "/v1/messages", BASIC)[0] == 200  # the slot came back
-
-
-@pytest.mark.parametrize("request_bytes, status, names", [
-    (b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 404 Not Found",
-     ["Server", "Date", "Content-Type", "Content-Length", "request-id"]),
-    (b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "HTTP/1.1 404 Not Found",
-     ["Server", "Date", "Content-Type", "Content-Length", "request-id", "Connection"]),
-    (b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-     % (len(json.dumps(dict(BASIC, stream=True))), json.dumps(dict(BASIC, stream=True)).encode()), "HTTP/1.1 200 OK",
-     ["Server", "Date", "Content-Type", "Cache-Control", "Transfer-Encoding", "request-id"]),
-])
-def test_answer_heads(proxy, request_bytes, status, names):
-    import email.utils
-
-    with socket.create_connection(("127.0.0.1", proxy.server_address[1]), timeout=TIMEOUT) as sock:
-        sock.sendall(request_bytes)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            data += sock.recv(65536)
-    head, _, body = data.partition(b"\r\n\r\n")
-    line, *fields = head.decode("latin-1").split("\r\n")
-    fields = dict(field.split(": ", 1) for field in fields)
-    assert line == status and list(fields) == names and fields["Server"].startswith("claude_proxy")
-    assert abs(email.utils.parsedate_to_datetime(fields["Date"]).timestamp() - time.time()) < 3
-    assert re.fullmatch("req_[0-9a-f]{24}", fields["request-id"])
-    if "Content-Length" in fields:
-        assert int(fields["Content-Length"]) == len(body) and json.loads(body)["type"] == "error"
-
-
-def test_ids_are_unique_and_shaped_as_anthropic_shapes_them():
-    for make, prefix in ((cp.new_message_id, "msg_"), (cp.new_tool_id, "toolu_")):
-        ids = {make() for _ in range(2000)}
-        assert len(ids) == 2000 and all(re.fullmatch(prefix + "[0-9a-f]{24}", i) for i in ids)
-
-
-def test_date_header_formatted_once_a_second():
-    import email.utils
-
-    handler = cp.Handler.__new__(cp.Handler)  # date_time_string needs no connection
-    value = handler.date_time_string()
-    assert value.endswith(" GMT") and abs(email.utils.parsedate_to_datetime(value).timestamp() - time.time()) < 3
-    assert cp.Handler._date[1] == value and cp.Handler._date[0] <= time.time()
-    assert handler.date_time_string(0) == "Thu, 01 Jan 1970 00:00:00 GMT"  # a given time is formatted, not cached
-    assert cp.Handler._date[1] != "Thu, 01 Jan 1970 00:00:00 GMT"
-
-
-def timed(fn):
-    start = time.monotonic()
-    result = fn()
-    return result, time.monotonic() - start
-
-
-def test_provider_silent_past_request_timeout(start_proxy, fake):
-    server = start_proxy(REQUEST_TIMEOUT="0.5")
-    fake.replies = [dict(text_reply("never finished"), pauses={1: 4})]
-    (status, _, data), took = timed(lambda: raw(server, "POST", "/v1/messages", dict(BASIC, stream=True)))
-    events = parse_sse(data)
-    assert status == 200 and events[-1][0] == "error" and events[-1][1]["error"]["type"] == "timeout_error"
-    assert took < 2.5
-    fake.replies = [dict(text_reply(), delay=4)]
-    (status, _, data), took = timed(lambda: raw(server, "POST", "/v1/messages", BASIC))
-    assert status == 504 and json.loads(data)["error"]["type"] == "timeout_error" and took < 2.5
-
-
-def test_provider_that_never_accepts_is_a_connect_timeout(fake, gemini):
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(0)
-        fillers = []
-        for _ in range(4):  # fill the accept queue: later connects get no answer at all
-            filler = socket.socket()
-            filler.setblocking(False)
-            filler.connect_ex(listener.getsockname())
-            fillers.append(filler)
-        dead = f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
-        server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, gemini.url, OPENAI_BASE_URL=dead, CONNECT_TIMEOUT="0.3")))
-        serve(server)
-        try:
-            (status, _, data), took = timed(lambda: raw(server, "POST", "/v1/messages", BASIC))
-            assert status in (500, 504) and json.loads(data)["error"]["type"] in ("api_error", "timeout_error")
-            assert took < 3
-        finally:
-            server.shutdown()
-            server.server_close()
-            for filler in fillers:
-                filler.close()
-
-
-def test_provider_name_that_does_not_resolve(fake, gemini, monkeypatch):
-    """A DNS failure, without asking any DNS server: the resolver says no for one name, as
-    an offline or mistyped host would, and real litellm and httpx take it from there."""
-    real = socket.getaddrinfo
-
-    def resolver(host, *args, **kwargs):
-        if host == "api.no-such-provider.invalid":
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return real(host, *args, **kwargs)
-
-    cp.load_litellm()  # the import is not what is timed here
-    monkeypatch.setattr(socket, "getaddrinfo", resolver)
-    server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, gemini.url, OPENAI_BASE_URL="http://api.no-such-provider.invalid/v1")))
-    serve(server)
-    try:
-        for stream in (False, True):
-            (status, _, data), took = timed(lambda: raw(server, "POST", "/v1/messages", dict(BASIC, stream=stream)))
-            assert status == 500 and json.loads(data)["error"]["type"] == "api_error" and took < 2
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def test_malformed_chunk_from_the_provider(proxy, fake):
-    fake.replies = [dict(text_reply("Hello there!"), garbage_after=1)]
-    (status, _, data), took = timed(lambda: raw(proxy, "POST", "/v1/messages", dict(BASIC, stream=True)))
-    events = parse_sse(data)
-    assert status == 200 and took < 5
-    names = [name for name, _ in events]
-    # Either the bad chunk is a typed error event, or it is skipped and the answer completes intact.
-    if names[-1] == "error":
-        assert "message_stop" not in names and events[-1][1]["error"]["type"] in ("api_error", "overloaded_error")
-    else:
-        check_protocol(events)
-        assert cp.fold_events(events)["content"][0]["text"] == "Hello there!"
-
-
-def test_stream_of_comments_only_ends_at_request_timeout(start_proxy, fake):
-    server = start_proxy(REQUEST_TIMEOUT="0.5")
-    fake.replies = [{"comments_forever": True, "deltas": []}]
-    (status, _, data), took = timed(lambda: raw(server, "POST", "/v1/messages", dict(BASIC, stream=True)))
-    assert status == 504 and json.loads(data)["error"]["type"] == "timeout_error" and took < 2.5
-    assert fake.aborted.wait(TIMEOUT)
-
-
-def test_endless_stream_ends_at_the_request_deadline(start_proxy, fake):
-    server = start_proxy(REQUEST_DEADLINE="1")
-    fake.replies = [{"deltas": [{"content": f"word{n} "} for n in range(400)], "pauses": {n: 0.05 for n in range(400)},
-                     "finish": "stop", "usage": (1, 1)}]
-    (status, _, data), took = timed(lambda: raw(server, "POST", "/v1/messages", dict(BASIC, stream=True)))
-    events = parse_sse(data)
-    assert status == 200 and events[-1][0] == "error" and events[-1][1]["error"]["type"] == "timeout_error"
-    assert "REQUEST_DEADLINE" in events[-1][1]["error"]["message"] and took < 3
-    assert fake.aborted.wait(TIMEOUT)
-
-
-def test_a_silent_client_cannot_pin_a_thread(start_proxy):
-    server = start_proxy(CLIENT_TIMEOUT="0.3")
-    with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=TIMEOUT) as sock:
-        sock.sendall(b"POST /v1/messages HTTP/1.1\r\nContent-Length: 500\r\n\r\n{\"mod")  # and then nothing
-        started = time.monotonic()
-        answer = b""
-        while chunk := sock.recv(65536):  # until the proxy gives up and closes
-            answer += chunk
-    assert time.monotonic() - started < 3
-    assert raw(server, "GET", "/")[0] == 200
-
-
-def test_nothing_in_a_request_can_redirect_the_proxy(proxy, fake):
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(8)
-        evil = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        body = dict(BASIC, api_base=evil, base_url=evil, api_key="stolen", extra_headers={"Host": "evil"},
-                    headers={"Authorization": "Bearer x"}, litellm_params={"api_base": evil}, model_list=[{"api_base": evil}])
-        query = f"/v1/messages?beta=true&api_base={evil}&base_url={evil}"
-        headers = {"x-api-base": evil, "X-Forwarded-Host": evil, "anthropic-base-url": evil, "x-api-key": "stolen"}
-        for stream in (False, True):
-            assert raw(proxy, "POST", query, dict(body, stream=stream), headers)[0] == 200
-        assert raw(proxy, "POST", "/v1/messages", dict(BASIC, model=f"openai/{evil}"))[0] == 400
-        listener.setblocking(False)
-        with pytest.raises(BlockingIOError):
-            listener.accept()  # nobody ever connected
-    assert len(fake.received) == 2 and all(h["authorization"] == "Bearer sk-test-openai" for _, h, _ in fake.received)
-
-
-def test_sigterm_drains_then_ends_open_streams(fake, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env.update(proxy_env(fake.url), PYTHONUNBUFFERED="1", SHUTDOWN_GRACE="1", LOG_LEVEL="warning")
-    process = subprocess.Popen([sys.executable, cp.__file__, "--port", "0"], cwd=tmp_path, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        port = int(process.stdout.readline().rsplit(":", 1)[1])
-        fake.replies = [dict(text_reply("first words and then a long silence"), pauses={1: 30})]
-        results = []
-        client_thread = threading.Thread(target=lambda: results.append(exchange(
-            type("P", (), {"server_address": ("127.0.0.1", port)}),
-            b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
-            % (len(json.dumps(dict(BASIC, stream=True))), json.dumps(dict(BASIC, stream=True)).encode()))))
-        client_thread.start()
-        assert fake.arrived.wait(TIMEOUT)
-        process.terminate()
-        assert process.wait(timeout=TIMEOUT) == 0
-        client_thread.join(TIMEOUT)
-        answer = results[0]
-        assert answer.startswith(b"HTTP/1.1 200")
-        assert b"event: error" in answer and b"overloaded_error" in answer and b"message_stop" not in answer
-        with pytest.raises(OSError):
-            socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT).close()
-        output = process.stdout.read()
-        assert "stopping" in output and "stopped" in output
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-
-
-def rss_kb(field="VmRSS") -> int:
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
-
-
-def test_load_200_concurrent_streams(start_proxy, fake):
-    """200 streams at once through one proxy to a paced provider: all complete, each with its
-    own words in order, no errors, and memory stays bounded."""
-    server = start_proxy()
-
-    def responder(body):
-        n = int(body["messages"][-1]["content"].split()[-1])
-        return {"deltas": [{"content": f"{n}:{k} "} for k in range(20)], "pauses": {k: 0.01 for k in range(20)},
-                "finish": "stop", "usage": (5, 20)}
-
-    fake.responder = responder
-    before = rss_kb()
-    results = [None] * 200
-
-    def one(i):
-        results[i] = raw(server, "POST", "/v1/messages", dict(BASIC, stream=True, messages=[{"role": "user", "content": f"count {i}"}]))
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(200)]
-    started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(3 * TIMEOUT)
-    took = time.monotonic() - started
-    for i, result in enumerate(results):
-        assert result is not None and result[0] == 200, (i, result and result[:2])
-        events = parse_sse(result[2])
-        check_protocol(events)
-        assert cp.fold_events(events)["content"][0]["text"] == "".join(f"{i}:{k} " for k in range(20))
-    growth_mb = (rss_kb() - before) / 1024
-    print(f"\n200 concurrent streams: {took:.1f} s, RSS growth {growth_mb:.0f} MB, peak RSS of the test process "
-          f"{rss_kb('VmHWM') / 1024:.0f} MB")
-    assert growth_mb < 400
-
-
-def test_zz_no_provider_key_in_any_log_line_or_answer(client, fake, gemini, proxy):
-    """Last: with litellm's own debug logging on as well, the keys of every fake provider
-    appear in no log line of the whole run and in no byte any proxy sent."""
-    import logging
-
-    loggers = [logging.getLogger(name) for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")]
-    saved = [(lg.level, lg.propagate) for lg in loggers]
-    collector = _CollectLogs()
-    for lg in loggers:
-        lg.setLevel(logging.DEBUG)
-        lg.addHandler(collector)
-    try:
-        fake.replies = [text_reply(), text_reply(), {"status": 401, "body": {"error": {"message": "bad key sk-test-openai"}}}]
-        client.messages.create(**BASIC)
-        with client.messages.stream(**dict(BASIC, model="claude-haiku-4-5")) as s:
-            s.get_final_message()
-        gemini.replies = [text_reply()]
-        client.messages.create(**dict(BASIC, model="gemini/gemini-2.5-flash"))
-        with pytest.raises(Exception):
-            client.messages.create(**BASIC)
-    finally:
-        for lg, (level, propagate) in zip(loggers, saved):
-            lg.setLevel(level)
-            lg.propagate = propagate
-            lg.removeHandler(collector)
-    wire = b"".join(WIRE).decode("utf-8", "replace")
-    logs = "\n".join(LOG_LINES)
-    assert WIRE and LOG_LINES  # recorded: in a full run, everything every test produced
-    assert NODELAY and all(NODELAY), "a connection without TCP_NODELAY"
-    for key in FAKE_KEYS:
-        assert key not in wire, f"{key} sent to a client"
-        assert key not in logs, f"{key} in a log line"
-
-
-# ----------------------------------------------------------------------------------------
-# user experience: start-up, launcher, logs
+# command line: the banner, --help and README, the program, .env, the launcher, logs
 # ----------------------------------------------------------------------------------------
 
 
@@ -4100,6 +4152,50 @@ def test_readme_and_help_list_every_setting_with_its_default():
         assert flag in help_text, flag
 
 
+def test_script_runs_as_a_program(tmp_path):
+    """`python claude_proxy.py --port 0`: starts, prints where it listens, answers, stops."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(OPENAI_API_KEY="sk-never-printed", PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([sys.executable, cp.__file__, "--port", "0", "--log-level", "warning"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = process.stdout.readline()
+        assert "listening on http://127.0.0.1:" in line
+        port = int(line.rsplit(":", 1)[1])
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+        conn.request("HEAD", "/")
+        assert conn.getresponse().status == 200
+        conn.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=TIMEOUT)
+        output = process.stdout.read()  # the pipe's own buffer holds what readline() read ahead
+    assert "sk-never-printed" not in line + output
+    assert "OPENAI_API_KEY" in output
+
+
+def test_env_file_loads_and_the_real_environment_wins(tmp_path):
+    (tmp_path / ".env").write_text("BIG_MODEL=from-dotenv\nSMALL_MODEL=small-from-dotenv\nGROQ_API_KEY=gsk-dotenv\n")
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k not in ("BIG_MODEL", "SMALL_MODEL")}
+    env.update(BIG_MODEL="from-real-env", PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([sys.executable, cp.__file__, "--port", "0"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = [process.stdout.readline()]
+        while "connect with" not in lines[-1] and lines[-1]:
+            lines.append(process.stdout.readline())
+    finally:
+        process.terminate()
+        process.wait(timeout=TIMEOUT)
+    text = "".join(lines)
+    assert "sonnet -> from-real-env" in text and "opus -> from-real-env" in text and "haiku -> small-from-dotenv" in text
+    assert "variables from .env" in text
+    assert "GROQ_API_KEY" in text and "gsk-dotenv" not in text
+    missing = subprocess.run([sys.executable, cp.__file__, "--env-file", str(tmp_path / "nope.env")], env=env,
+                             capture_output=True, text=True, timeout=TIMEOUT)
+    assert missing.returncode == 2 and "nope.env" in missing.stderr
+
+
 def test_launcher_runs_a_command_against_a_private_proxy(fake, tmp_path):
     """`claude_proxy.py -- CMD`: CMD gets ANTHROPIC_BASE_URL and a key, its requests are
     served, and its exit status becomes the proxy's."""
@@ -4155,6 +4251,25 @@ def test_json_log_format(fake, tmp_path):
     assert request["status"] == 200 and request["model"] == "claude-sonnet-4-6" and request["target"] == "openai/gpt-4.1"
     assert request["mode"] == "stream" and request["output_tokens"] == 5 and request["ttft_ms"] <= request["ms"]
     assert request["level"] == "info" and "time" in request
+
+
+def test_one_log_line_per_request_and_never_a_key(proxy, fake, proxy_log):
+    fake.replies = [{"status": 429, "headers": {"retry-after": "1"},
+                     "body": {"error": {"message": "slow down, sk-test-openai", "type": "x"}}}, text_reply()]
+    request = dict(BASIC, model="claude-sonnet-4-6-logtest")  # a name no other test's late log line carries
+    assert raw(proxy, "POST", "/v1/messages", request)[0] == 429
+    assert raw(proxy, "POST", "/v1/messages?beta=true", dict(request, stream=True))[0] == 200
+    lines = proxy_log.wait(2, "logtest")
+    assert len(lines) == 2
+    assert lines[0].levelname == "WARNING" and "429" in lines[0].getMessage() and "rate_limit_error" in lines[0].getMessage()
+    assert lines[1].levelname == "INFO" and "claude-sonnet-4-6-logtest -> openai/gpt-4.1 stream" in lines[1].getMessage()
+    text = "\n".join(r.getMessage() for r in proxy_log.records)
+    assert "sk-test-openai" not in text and "gsk-test-groq" not in text
+
+
+# ----------------------------------------------------------------------------------------
+# doctor: the requests Claude Code sends, through this proxy, to each routed model
+# ----------------------------------------------------------------------------------------
 
 
 def doctor_responder(body):
@@ -4517,100 +4632,3 @@ def test_provider_holding_its_headers_still_gets_keepalive(start_proxy, fake):
     conn.close()
     assert response.status == 200 and first < 1.0
     assert cp.fold_events(events)["content"][-1]["text"] == "Late."
-
-
-# ----------------------------------------------------------------------------------------
-# provider rules: what each provider refuses, translated away on both paths
-# ----------------------------------------------------------------------------------------
-
-MOONSHOT_RULES, GROQ_RULES, DEEPSEEK_RULES = (cp.PROVIDERS[n] for n in ("moonshot", "groq", "deepseek"))
-IMAGE_URL = {"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}}
-MINE = cp.thinking_signature("moonshot/kimi-k2.6")  # the reasoning this proxy relayed from the same model
-CALL_TURN = [{"role": "user", "content": "list"},
-             {"role": "assistant", "content": [{"type": "thinking", "thinking": "I should run ls.", "signature": MINE},
-                                               {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"c": "ls"}}]},
-             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "a.py"}]}]
-
-
-def tool_call_turn(signature):
-    return [dict(CALL_TURN[1], content=[dict(CALL_TURN[1]["content"][0], signature=signature), CALL_TURN[1]["content"][1]])]
-
-
-# (case, body, quirks, model facts -> translation keywords, what the provider must receive)
-RULE_CASES = [
-    ("an image for a model without vision becomes a note, and the content a string (Groq: content must be a string)",
-     req([{"role": "user", "content": [{"type": "text", "text": "what is it?"}, B64_IMAGE]}]), GROQ_RULES, {"vision": False},
-     lambda p: p["messages"][-1]["content"] == "what is it?\n\n[image omitted: moonshot/kimi-k2.6 does not accept images]"),
-    ("an image by URL for a provider that takes only inline images becomes a text naming it (Moonshot)",
-     req([{"role": "user", "content": [IMAGE_URL]}]), MOONSHOT_RULES, {"reasoning": True},
-     lambda p: p["messages"][-1]["content"] == "[image at https://example.com/a.png not sent: moonshot/kimi-k2.6 takes "
-                                               "only inline images]"),
-    ("an inline image still goes to a provider that takes only inline images",
-     req([{"role": "user", "content": [B64_IMAGE]}]), MOONSHOT_RULES, {"reasoning": True},
-     lambda p: p["messages"][-1]["content"][0]["image_url"]["url"].startswith("data:image/png;base64,")),
-    ("a forced tool choice while a Kimi model thinks becomes auto (Moonshot: incompatible with thinking enabled)",
-     req(CALL_TURN[:1], tools=[{"name": "Bash", "input_schema": {"type": "object"}}], tool_choice={"type": "any"}),
-     MOONSHOT_RULES, {"reasoning": True}, lambda p: "tool_choice" not in p),
-    ("a named tool choice too", req(CALL_TURN[:1], tools=[{"name": "Bash", "input_schema": {"type": "object"}}],
-                                    tool_choice={"type": "tool", "name": "Bash"}), MOONSHOT_RULES, {"reasoning": True},
-     lambda p: "tool_choice" not in p),
-    ("a forced tool choice stays for a model that does not think", req(
-        CALL_TURN[:1], tools=[{"name": "Bash", "input_schema": {"type": "object"}}], tool_choice={"type": "any"}),
-     MOONSHOT_RULES, {}, lambda p: p["tool_choice"] == "required"),
-    ("the model's own reasoning goes back as reasoning_content (DeepSeek: must be passed back in full)",
-     req(CALL_TURN), MOONSHOT_RULES, {"reasoning": True},
-     lambda p: p["messages"][1]["reasoning_content"] == "I should run ls." and p["messages"][2]["role"] == "tool"),
-    ("another model's reasoning is never replayed: a placeholder where the field is required",
-     req(CALL_TURN[:1] + tool_call_turn(cp.thinking_signature("openai/gpt-4.1")) + CALL_TURN[2:]), DEEPSEEK_RULES,
-     {"reasoning": True}, lambda p: p["messages"][1]["reasoning_content"] == " "),
-    ("no reasoning_content for a provider that does not take it", req(CALL_TURN), GROQ_RULES, {"reasoning": True},
-     lambda p: "reasoning_content" not in p["messages"][1]),
-]
-
-
-@pytest.mark.parametrize("body, quirks, kwargs, check", [c[1:] for c in RULE_CASES], ids=[c[0] for c in RULE_CASES])
-def test_provider_rules_translated(body, quirks, kwargs, check):
-    params = cp.to_openai_request(body, "moonshot/kimi-k2.6", quirks, **kwargs)
-    assert check(params), params["messages"]
-
-
-def thinking_tool_reply(reasoning, call_id="call_9"):
-    return {"deltas": [{"role": "assistant", "reasoning_content": reasoning},
-                       tool_delta(0, '{"command": "ls"}', call_id, "Bash")], "finish": "tool_calls", "usage": (20, 9)}
-
-
-@pytest.mark.parametrize("model, path", [("deepseek/deepseek-v4-flash", "/deepseek/"), ("moonshot/kimi-k2.6", "/moonshot/")])
-@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
-def test_e2e_a_thinking_tool_loop_passes_the_strict_provider(client, fake, model, path, stream):
-    """Claude Code's loop, fed with the proxy's own answers: the reasoning the model produced
-    goes back with its tool call, as DeepSeek and Moonshot require; a forced tool choice
-    (Claude Code's {"type": "any"}) is not sent to a thinking Kimi model."""
-    fake.replies = [thinking_tool_reply("I will list the files."), text_reply("Two files.")]
-    ask = dict(BASIC, model=model, tools=TOOLS, tool_choice={"type": "any"}, messages=[{"role": "user", "content": "ls"}])
-    if stream:
-        with client.messages.stream(**ask) as s:
-            first = s.get_final_message()
-    else:
-        first = client.messages.create(**ask)
-    assert [b.type for b in first.content] == ["thinking", "tool_use"] and first.stop_reason == "tool_use"
-    history = ask["messages"] + [{"role": "assistant", "content": [b.model_dump() for b in first.content]},
-                                 {"role": "user", "content": [{"type": "tool_result", "tool_use_id": first.content[1].id,
-                                                               "content": "a.py b.py"},
-                                                              {"type": "text", "text": "<system-reminder>ok</system-reminder>"}]}]
-    second = client.messages.create(**dict(ask, messages=history))
-    assert second.content[0].text == "Two files."
-    sent = fake.received[-1]
-    assert sent[0].startswith(path)
-    if path == "/moonshot/":
-        assert "tool_choice" not in sent[2]
-    replayed = [m for m in sent[2]["messages"] if m["role"] == "assistant"]
-    assert replayed[0]["reasoning_content"] == "I will list the files."  # in full, as it came
-
-
-def test_e2e_an_image_url_reaches_moonshot_as_a_text_naming_it(client, fake):
-    message = client.messages.create(**dict(BASIC, model="moonshot/kimi-k2.6", messages=[
-        {"role": "user", "content": [{"type": "text", "text": "What is this?"}, IMAGE_URL]}]))
-    assert message.content[0].text == "Hello there!"
-    assert fake.received[-1][2]["messages"][-1]["content"] == ("What is this?\n\n[image at https://example.com/a.png not sent: "
-                                                              "moonshot/kimi-k2.6 takes only inline images]")
-
