@@ -352,7 +352,9 @@ class Provider:
     (the proxy never fetches it: a request must not choose where the proxy connects);
     forced_tools_while_reasoning: False when its reasoning models (thinking on by default)
     refuse a forced tool_choice ("required" or a named function), which then becomes the
-    default, "auto".
+    default, "auto"; text_in_results: its turns must alternate and a function-response turn
+    holds nothing but the responses (Gemini), so text that follows tool results in one user
+    turn (Claude Code's <system-reminder>s) goes into the last result.
     """
 
     key_env: tuple[str, ...] = ()
@@ -372,6 +374,7 @@ class Provider:
     thinking_switch: bool = False
     images_inline_only: bool = False
     forced_tools_while_reasoning: bool = True
+    text_in_results: bool = False
 
 
 PROVIDERS: dict[str, Provider] = {
@@ -385,8 +388,9 @@ PROVIDERS: dict[str, Provider] = {
                          images_inline_only=True, forced_tools_while_reasoning=False),
     "openrouter": Provider(("OPENROUTER_API_KEY",), ("OPENROUTER_API_BASE",), later_system=True, top_k=True,
                            compatible=True, chat_base="https://openrouter.ai/api/v1"),
-    "gemini": Provider(("GEMINI_API_KEY", "GOOGLE_API_KEY"), ("GEMINI_API_BASE",), top_k=True, const_as_enum=True),
-    "vertex_ai": Provider((), ("VERTEX_API_BASE",), top_k=True, const_as_enum=True),
+    "gemini": Provider(("GEMINI_API_KEY", "GOOGLE_API_KEY"), ("GEMINI_API_BASE",), top_k=True, const_as_enum=True,
+                       text_in_results=True),
+    "vertex_ai": Provider((), ("VERTEX_API_BASE",), top_k=True, const_as_enum=True, text_in_results=True),
     "anthropic": Provider(("ANTHROPIC_API_KEY",), ("ANTHROPIC_API_BASE",), "https://api.anthropic.com",
                           top_k=True, native_thinking=True),
     "deepseek": Provider(("DEEPSEEK_API_KEY",), ("DEEPSEEK_API_BASE",), later_system=True,
@@ -1002,9 +1006,12 @@ def tool_result_message(block: dict) -> tuple[dict, list[dict]]:
     return {"role": "tool", "tool_call_id": tool_id, "content": text}, images
 
 
-def user_messages(content, native: bool) -> list[dict]:
+def user_messages(content, native: bool, text_in_results: bool = False) -> list[dict]:
     """One Anthropic user turn -> tool messages first (they must follow the assistant's
-    tool_calls), then one user message with the rest (text, images, documents)."""
+    tool_calls), then one user message with the rest (text, images, documents); with
+    `text_in_results`, text alone after tool results goes into the last one instead.
+    Example: [tool_result a "ok", text "note"] -> [tool a "ok", user "note"]; with
+    text_in_results [tool a "ok\n\nnote"]."""
     if isinstance(content, str):
         return [{"role": "user", "content": content}]
     tools, parts = [], []
@@ -1016,6 +1023,10 @@ def user_messages(content, native: bool) -> list[dict]:
                 parts.append({"type": "text", "text": f"(image output of tool call {message['tool_call_id']})"})
                 parts.extend(images)
     parts.extend(content_parts(content, native))
+    if text_in_results and tools and parts and all(p["type"] == "text" for p in parts):
+        last = tools[-1]
+        tools[-1] = dict(last, content="\n\n".join([last["content"]] * bool(last["content"]) + [p["text"] for p in parts]))
+        return tools
     return tools + ([{"role": "user", "content": collapse(parts)}] if parts else [])
 
 
@@ -1087,7 +1098,7 @@ def to_openai_messages(body: dict, quirks: Provider, replay: str = "") -> list[d
             else:
                 head.append(text)
         elif role == "user":
-            out.extend(user_messages(content, native))
+            out.extend(user_messages(content, native, quirks.text_in_results))
         else:
             reply = assistant_message(content, native, replay)
             if reply and out and out[-1]["role"] == "assistant":  # one turn in two messages: one for OpenAI

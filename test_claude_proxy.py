@@ -334,6 +334,23 @@ class GeminiFake(http.server.ThreadingHTTPServer):
     handle_error = FakeProvider.handle_error
 
 
+def gemini_refusal(body: dict) -> str | None:
+    """What Gemini says of contents that break its turn rules, or None."""
+    contents = body.get("contents") or []
+    for before, content in zip([None] + contents, contents):
+        role = content.get("role", "user")
+        if (before is None and role != "user") or (before is not None and before.get("role", "user") == role):
+            # Gemini's words, quoted in NousResearch/hermes-agent#55125
+            return "Please ensure that multiturn requests alternate between user and model."
+        calls = [p for p in (before or {}).get("parts", ()) if "functionCall" in p or "function_call" in p]
+        answers = [p for p in content.get("parts", ()) if "functionResponse" in p or "function_response" in p]
+        if calls and (len(answers) != len(calls) or len(answers) != len(content.get("parts", ()))):
+            # google-gemini/gemini-cli#2347, #16543 (the words); #16137 (a sibling part beside the responses)
+            return ("Please ensure that the number of function response parts is equal to the number of function call "
+                    "parts of the function call turn.")
+    return None
+
+
 class GeminiHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = TIMEOUT
@@ -360,6 +377,10 @@ class GeminiHandler(http.server.BaseHTTPRequestHandler):
         server.models.append(match.group(1) if match else None)
         if not match:
             self._json(404, google_error(404, {"error": {"message": f"unknown path {self.path}"}}))
+            return
+        refusal = gemini_refusal(body)
+        if refusal:
+            self._json(400, google_error(400, {"error": {"message": refusal}}))
             return
         reply = server.responder(body) if server.responder else server.next_reply()
         if "status" in reply:
@@ -1231,6 +1252,13 @@ RULE_CASES = [
      {"reasoning": True}, lambda p: p["messages"][1]["reasoning_content"] == " "),
     ("no reasoning_content for a provider that does not take it", req(CALL_TURN), GROQ_RULES, {"reasoning": True},
      lambda p: "reasoning_content" not in p["messages"][1]),
+    ("text after tool results goes into the last result where turns must alternate (Gemini)",
+     req(CALL_TURN[:2] + [{"role": "user", "content": CALL_TURN[2]["content"] + [{"type": "text", "text": "<r>x</r>"}]}]),
+     cp.PROVIDERS["gemini"], {}, lambda p: p["messages"][-1] == {"role": "tool", "tool_call_id": "toolu_1",
+                                                                 "content": "a.py\n\n<r>x</r>"}),
+    ("... and after them as a user message elsewhere",
+     req(CALL_TURN[:2] + [{"role": "user", "content": CALL_TURN[2]["content"] + [{"type": "text", "text": "<r>x</r>"}]}]),
+     GROQ_RULES, {}, lambda p: [m["role"] for m in p["messages"][-2:]] == ["tool", "user"]),
 ]
 
 
@@ -2885,6 +2913,31 @@ def test_seed_errors(seed, stream, status, exc_name, error_type):
         assert caught.value.response.headers["retry-after"] == "7"
     assert len(upstream.received) == 1
     check_last()
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_gemini_tool_loop_with_text_after_the_results_alternates_turns(client, gemini, stream):
+    """Claude Code puts a <system-reminder> after tool results in the same user turn; Gemini
+    takes only alternating turns, and a function-response turn of nothing but the responses,
+    so the text goes into the last result. Parallel calls, fed with the proxy's own answer."""
+    gemini.replies = [PARALLEL, text_reply("Both read.")]
+    ask = dict(BASIC, model="gemini/gemini-2.5-flash", tools=TOOLS, messages=[{"role": "user", "content": "read both"}])
+    if stream:
+        with client.messages.stream(**ask) as s:
+            first = s.get_final_message()
+    else:
+        first = client.messages.create(**ask)
+    calls = [b for b in first.content if b.type == "tool_use"]
+    assert len(calls) == 2
+    results = [{"type": "tool_result", "tool_use_id": c.id, "content": f"output {n}"} for n, c in enumerate(calls)]
+    history = ask["messages"] + [{"role": "assistant", "content": [b.model_dump() for b in first.content]},
+                                 {"role": "user", "content": results + [
+                                     {"type": "text", "text": "<system-reminder>todo list empty</system-reminder>"}]}]
+    second = client.messages.create(**dict(ask, messages=history))
+    assert second.content[0].text == "Both read."
+    contents = gemini.received[-1][2]["contents"]
+    assert [c["role"] for c in contents] == ["user", "model", "user"]
+    assert "todo list empty" in json.dumps(contents[-1])  # not lost: inside the last function response
 
 
 def test_gemini_schema_cleaned_and_system_merged(client, gemini):
