@@ -3751,14 +3751,19 @@ class Exchange:
         return None
 
     def client_error(self, exc: BaseException, attempt: Attempt) -> ProxyError:
-        """A provider failure as the client sees it: typed, keys blanked, and a context
-        overflow in the words Claude Code recovers from."""
+        """A provider failure as the client sees it: typed, keys blanked, a context overflow in
+        the words Claude Code recovers from, and a refusal (400) naming the model and path,
+        with the provider's own words, which name the field."""
         error = map_provider_error(exc, _litellm_module)
         error.message = redact(error.message, self.config.env)
         if error.context_overflow:
             log.info("provider reports a context overflow: %s", error.message)
             error.message = context_overflow(attempt.input_tokens, attempt.params["max_tokens"], attempt.window) or (
                 f"prompt is too long: {attempt.input_tokens} tokens > {attempt.window or attempt.input_tokens} maximum")
+        elif error.status == 400 and not isinstance(exc, ProxyError):  # the provider's own refusal: say whose, and the way out
+            error.message = (f"The provider refused the request for {attempt.target} ({attempt.path.name} path): "
+                             f"{error.message} -- if every turn now fails the same way, see \"A provider refuses a request\" "
+                             "in the proxy's README (Troubleshooting)")
         return error
 
     def fallback(self, error: ProxyError, attempts) -> Attempt | None:

@@ -2678,6 +2678,17 @@ def test_e2e_upstream_errors(client, fake, stream, upstream, headers, exc_name, 
         assert error.response.headers["retry-after"] == "7"
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_e2e_a_provider_refusal_names_the_model_the_path_and_the_way_out(proxy, fake, stream):
+    fake.replies = [{"status": 400, "body": {"error": {"message": "messages[2].content must be a string", "type": "x"}}}]
+    status, _, data = raw(proxy, "POST", "/v1/messages", dict(BASIC, stream=stream))
+    error = json.loads(data)["error"]
+    assert status == 400 and error["type"] == "invalid_request_error"
+    assert "openai/gpt-4.1" in error["message"] and "messages[2].content must be a string" in error["message"]
+    assert ("direct path" if proxy.config.via == "auto" else "litellm path") in error["message"]
+    assert "Troubleshooting" in error["message"]
+
+
 def test_e2e_cut_mid_stream_is_an_error_event(proxy, fake):
     fake.replies = [dict(text_reply("Hello there, friend!"), cut_after=1)]
     status, _, data = raw(proxy, "POST", "/v1/messages", dict(BASIC, stream=True))
