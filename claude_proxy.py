@@ -2171,11 +2171,25 @@ def unreadable(error: ProxyError) -> ProxyError:
     return error
 
 
+POLL = getattr(select, "poll", None)
+
+
+def readable_now(sock) -> bool:
+    """Whether a socket has something to read (or has closed), without waiting. select.poll
+    where there is one: select.select cannot take a descriptor of 1024 or more (FD_SETSIZE),
+    which a busy proxy reaches with a thousand connections open. Windows has no poll, and its
+    select has no such limit."""
+    if POLL is None:
+        return bool(select.select([sock], [], [], 0)[0])
+    poller = POLL()
+    poller.register(sock, select.POLLIN)  # POLLHUP and POLLERR come whatever the mask
+    return bool(poller.poll(0))
+
+
 def client_left(connection) -> bool:
     """Whether a client closed its connection (readable with nothing to read)."""
     try:
-        readable, _, _ = select.select([connection], [], [], 0)
-        return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+        return readable_now(connection) and connection.recv(1, socket.MSG_PEEK) == b""
     except (OSError, ValueError):
         return True
 
@@ -2808,7 +2822,7 @@ class ConnectionPool:
             if sock is None:
                 return None
             try:
-                if not select.select([sock], [], [], 0)[0]:
+                if not readable_now(sock):
                     return sock
             except (OSError, ValueError):
                 pass

@@ -4466,3 +4466,79 @@ def test_provider_holding_its_headers_still_gets_keepalive(start_proxy, fake):
     conn.close()
     assert response.status == 200 and first < 1.0
     assert cp.fold_events(events)["content"][-1]["text"] == "Late."
+
+
+# ---- hardening: a broken provider, a busy server, a hostile value ----
+
+
+@contextlib.contextmanager
+def open_files(count: int):
+    """The soft limit on open files at least `count` for the block, then as it was."""
+    resource = pytest.importorskip("resource")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < count:
+        pytest.skip(f"the hard limit on open files ({hard}) is below {count}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, count), hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def high_socket(sock, above: int = 1100):
+    """The same socket under a descriptor of `above` or more (past select's FD_SETSIZE of 1024)."""
+    import fcntl
+
+    number = fcntl.fcntl(sock.fileno(), fcntl.F_DUPFD, above)
+    sock.close()
+    return socket.socket(fileno=number)
+
+
+def test_socket_checks_take_descriptors_past_1024():
+    with open_files(1300):
+        near, far = socket.socketpair()
+        near = high_socket(near)
+        try:
+            assert near.fileno() >= 1100
+            assert not cp.client_left(near)  # select.select raised ValueError here, read as "client gone"
+            route = cp.Route("http", "127.0.0.1", 1)
+            cp.POOL.put(route, near)
+            assert cp.POOL.get(route) is near  # select.select dropped every idle socket past 1024
+            far.sendall(b"x")
+            assert not cp.client_left(near)  # a client sending its next request is still there
+            assert near.recv(1) == b"x"
+            far.close()
+            assert cp.client_left(near)
+        finally:
+            near.close()
+            far.close()
+
+
+def test_a_stream_is_served_with_1100_connections_open(start_proxy, fake):
+    """1,100 idle keep-alive connections, each served once (so each has its thread and a
+    descriptor past 1024), then a stream whose provider pauses, so the proxy checks that its
+    client is there: it must find it is."""
+    with open_files(4000):
+        server = start_proxy(REQUEST_TIMEOUT="5")
+        port, idle = server.server_address[1], []
+        before = rss_kb()
+        try:
+            for _ in range(1100):
+                sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+                idle.append(sock)
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            for sock in idle:
+                answer = b""
+                while not answer.endswith(b'{"status":"ok"}'):
+                    answer += sock.recv(65536)
+            per_connection = (rss_kb() - before) / len(idle)
+            fake.replies = [dict(text_reply("still here"), pauses={1: 0.7})]
+            status, _, data = raw(server, "POST", "/v1/messages", dict(BASIC, stream=True))
+            events = parse_sse(data)
+            assert status == 200
+            check_protocol(events)
+            assert cp.fold_events(events)["content"][0]["text"] == "still here"
+            print(f"\n1,100 idle connections: {per_connection:.0f} KB of RSS each (client and proxy sides, one process)")
+        finally:
+            for sock in idle:
+                sock.close()
