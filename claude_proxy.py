@@ -3571,9 +3571,10 @@ class Exchange:
         end(events)          the last events: the answer is complete
         fail(error, events)  after start: the answer ends with these events and an error event
 
-    While waiting it checks, twice a second, that the client is still there (client_gone) and
-    the proxy not past its shutdown grace (shutting_down), and the clocks: REQUEST_TIMEOUT of
-    provider silence, REQUEST_DEADLINE from the request's start. The request's log line
+    Before every read it checks the clocks that end a request however busy its provider is:
+    REQUEST_DEADLINE from the request's start and the end of the shutdown grace (shutting_down);
+    while waiting, twice a second, that the client is still there (client_gone) and REQUEST_TIMEOUT
+    of provider silence. The request's log line
     fields (routed model, path, fallbacks, mode, time to first token, tokens) are kept in
     `fields`. A ProxyError raised before the answer began is the client's answer. The
     request's MAX_CONCURRENCY slot (`lease`) is the exchange's to give back.
@@ -3658,13 +3659,13 @@ class Exchange:
             now = time.monotonic()
             if now >= self.deadline:  # checked first: a provider that never stops must stop too
                 raise final(ProxyError(504, f"The request took longer than {config.request_deadline:g} s (REQUEST_DEADLINE)."))
+            if self.shutting_down():  # before every read too: a stream whose provider never pauses ends on time
+                raise final(ProxyError(529, "The proxy is shutting down; retry shortly."))
             batch = call.read(min(0.5, interval, config.request_timeout, self.deadline - now))
             if batch is not None:
                 return batch
             if self.client_gone():
                 raise ClientGone()
-            if self.shutting_down():
-                raise final(ProxyError(529, "The proxy is shutting down; retry shortly."))
             now = time.monotonic()
             if now - last_batch >= config.request_timeout:
                 raise ProxyError(504, f"The provider sent nothing for {config.request_timeout:g} s (REQUEST_TIMEOUT).")

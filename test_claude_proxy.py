@@ -4542,3 +4542,50 @@ def test_a_stream_is_served_with_1100_connections_open(start_proxy, fake):
         finally:
             for sock in idle:
                 sock.close()
+
+
+def test_sigterm_ends_busy_streams_on_the_clock(fake, tmp_path):
+    """50 streams that get a chunk every 10 ms: on SIGTERM each ends with an event: error
+    (overloaded_error) once SHUTDOWN_GRACE is past, and the process exits soon after."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(proxy_env(fake.url), PYTHONUNBUFFERED="1", SHUTDOWN_GRACE="1", LOG_LEVEL="warning")
+    process = subprocess.Popen([sys.executable, cp.__file__, "--port", "0"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    fake.responder = lambda body: {"deltas": [{"content": "w "}] * 3000, "pauses": {k: 0.01 for k in range(3000)},
+                                   "finish": "stop", "usage": (1, 1)}
+    body = json.dumps(dict(BASIC, stream=True)).encode()
+    request = b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    answers, begun = [b""] * 50, threading.Semaphore(0)
+
+    def one(i):
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+            sock.sendall(request)
+            while chunk := sock.recv(65536):
+                if not answers[i]:
+                    begun.release()
+                answers[i] += chunk
+
+    try:
+        port = int(process.stdout.readline().rsplit(":", 1)[1])
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(50)]
+        for thread in threads:
+            thread.start()
+        for _ in threads:
+            assert begun.acquire(timeout=TIMEOUT)
+        stopped_at = time.monotonic()
+        process.terminate()
+        assert process.wait(timeout=TIMEOUT) == 0
+        took = time.monotonic() - stopped_at
+        for thread in threads:
+            thread.join(TIMEOUT)
+        for answer in answers:
+            assert answer.startswith(b"HTTP/1.1 200") and b"message_stop" not in answer
+            last = answer.rsplit(b"event: ", 1)[-1]
+            assert answer.endswith(b"0\r\n\r\n") and last.startswith(b"error\n") and b'"overloaded_error"' in last
+        print(f"\nSIGTERM with 50 busy streams, SHUTDOWN_GRACE=1: all ended with event: error, exit after {took:.1f} s")
+        assert took < 5
+    finally:
+        fake.responder = None
+        if process.poll() is None:
+            process.kill()
+            process.wait()
