@@ -1988,7 +1988,10 @@ MAX_RETRY_AFTER = 60
 
 
 def _retry_after(exc: BaseException) -> str | None:
-    """The provider's retry-after, in whole seconds, capped at MAX_RETRY_AFTER."""
+    """The provider's retry-after, in whole seconds from 0 to MAX_RETRY_AFTER, or an HTTP date
+    as it came; anything else is dropped (a hostile provider's "inf", "1e309" or "nan" too).
+    Example: "2.5" -> "3"; "600" -> "60"; "-4" -> "0"; "Wed, 21 Oct 2026 07:28:00 GMT" -> as it is;
+    "nan", "inf", "soon" -> None."""
     for headers in (getattr(exc, "litellm_response_headers", None), getattr(getattr(exc, "response", None), "headers", None),
                     getattr(exc, "headers", None)):
         if headers is not None:
@@ -1997,12 +2000,21 @@ def _retry_after(exc: BaseException) -> str | None:
             except Exception:
                 value = None
             if value:
-                try:
-                    return str(min(MAX_RETRY_AFTER, max(0, math.ceil(float(value)))))
-                except ValueError:  # an HTTP date: passed on as it is, if it looks like one (no line break)
-                    if HTTP_DATE.fullmatch(str(value)):
-                        return str(value)
+                return retry_after_value(str(value))
     return None
+
+
+def retry_after_value(text: str) -> str | None:
+    """One retry-after value, read as _retry_after says."""
+    try:
+        seconds = float(text)
+    except ValueError:  # an HTTP date: passed on as it is, if it is one (and so holds no line break)
+        from email.utils import parsedate_tz
+
+        return text if HTTP_DATE.fullmatch(text) and parsedate_tz(text) is not None else None
+    if not math.isfinite(seconds):
+        return None
+    return str(math.ceil(min(MAX_RETRY_AFTER, max(0.0, seconds))))
 
 
 HTTP_DATE = re.compile(r"[A-Za-z0-9 ,:+-]{1,64}")

@@ -4589,3 +4589,23 @@ def test_sigterm_ends_busy_streams_on_the_clock(fake, tmp_path):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@pytest.mark.parametrize("value, seconds", [
+    ("7", "7"), ("2.5", "3"), ("600", "60"), ("-4", "0"), ("0", "0"), ("1e300", "60"), ("1e-400", "0"),
+    ("inf", None), ("1e309", None), ("nan", None), ("-inf", None), ("Infinity", None), ("NaN", None),
+    ("Wed, 21 Oct 2026 07:28:00 GMT", "Wed, 21 Oct 2026 07:28:00 GMT"), ("soon", None), ("12 monkeys", None),
+])
+def test_retry_after_value(value, seconds):
+    assert cp.retry_after_value(value) == seconds
+    assert cp._retry_after(cp.ProviderHTTPError(429, "slow", {"retry-after": value})) == seconds
+
+
+@pytest.mark.parametrize("value, seconds", [("inf", None), ("1e309", None), ("nan", None), ("-3", "0")])
+def test_e2e_hostile_retry_after_is_dropped_not_a_500(client, fake, value, seconds):
+    import anthropic
+
+    fake.replies = [{"status": 429, "headers": {"retry-after": value}}]
+    with pytest.raises(anthropic.RateLimitError) as caught:
+        client.messages.create(**BASIC)
+    assert caught.value.response.headers.get("retry-after") == seconds
