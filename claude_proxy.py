@@ -3777,6 +3777,41 @@ def request_line(fields: dict) -> str:
     return " ".join(parts)
 
 
+# What a text log line must not hold raw: C0 and C1 control characters (line breaks, ESC, DEL ...)
+# and the Unicode line and paragraph separators. Each is shown escaped, as Python writes it.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+CONTROL_NAMES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def log_safe(text: str) -> str:
+    """Text for one log line, every control character escaped, so that a value from a client
+    or a provider (a model name, a path, an error message) cannot start a forged line or
+    drive a terminal. Example: "m" LF "2099-01-01 CRITICAL x" ESC "[2J" -> the one line
+    m\\n2099-01-01 CRITICAL x\\x1b[2J (a backslash and n, a backslash and x1b)."""
+    if CONTROL.search(text) is None:
+        return text
+    return CONTROL.sub(lambda m: CONTROL_NAMES.get(m.group()) or repr(m.group())[1:-1], text)
+
+
+class TextLogFormatter(logging.Formatter):
+    """LOG_FORMAT=text: the message on one line, control characters escaped (log_safe); an
+    exception's traceback follows on lines of its own, each indented, so that no line but a
+    record's first can begin at the margin where a timestamp would."""
+
+    def format(self, record):
+        record.message = log_safe(record.getMessage())
+        if self.usesTime():
+            record.asctime = self.formatTime(record, self.datefmt)
+        text = self.formatMessage(record)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        for extra in (record.exc_text, record.stack_info and self.formatStack(record.stack_info)):
+            if extra:
+                text += "".join("\n    " + log_safe(line) for line in extra.splitlines())
+        return text
+
+
 class JsonLogFormatter(logging.Formatter):
     """LOG_FORMAT=json: one JSON object per line, with a request line's fields as keys."""
 
@@ -4291,7 +4326,7 @@ def setup_logging(config: Config, stream=None, path: str | None = None):
     if config.log_format == "json":
         handler.setFormatter(JsonLogFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        handler.setFormatter(TextLogFormatter("%(asctime)s %(levelname)s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(config.log_level.upper())

@@ -4609,3 +4609,38 @@ def test_e2e_hostile_retry_after_is_dropped_not_a_500(client, fake, value, secon
     with pytest.raises(anthropic.RateLimitError) as caught:
         client.messages.create(**BASIC)
     assert caught.value.response.headers.get("retry-after") == seconds
+
+
+def test_log_lines_escape_what_clients_and_providers_send(proxy, fake, proxy_log):
+    formatter = cp.TextLogFormatter("%(asctime)s %(levelname)s %(message)s")
+    forged = "\n2099-01-01 00:00:00,000 CRITICAL forged"
+    fake.replies = [text_reply()]
+    assert raw(proxy, "POST", "/v1/messages", dict(BASIC, model="\n2099-01-01-CRITICAL-model-forged"))[0] == 200
+    with socket.create_connection(("127.0.0.1", proxy.server_address[1]), timeout=TIMEOUT) as sock:
+        sock.sendall(b"GET /\x1b[2J\x1b[31mred\r HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        while sock.recv(65536):
+            pass
+    fake.replies = [{"status": 500, "body": {"error": {"message": "bad" + forged, "type": "x"}}}]
+    assert raw(proxy, "POST", "/v1/messages", dict(BASIC, model="claude-sonnet-4-6-logforge"))[0] == 500
+    proxy_log.wait(1, "logforge")
+    text = "\n".join(formatter.format(record) for record in proxy_log.records)
+    assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ |    ", line) for line in text.split("\n"))
+    assert not re.search(r"^2099", text, re.M) and "\x1b" not in text and "\r" not in text
+    assert "\\n2099-01-01-CRITICAL-model-forged" in text and "\\n2099-01-01 00:00:00,000 CRITICAL forged" in text
+    assert "\\x1b[2J\\x1b[31mred" in text or "Bad request" in text  # a request line the proxy refuses is not logged raw
+
+
+def test_text_logs_use_the_escaping_formatter():
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    stream = io.StringIO()
+    try:
+        cp.setup_logging(cp.Config.from_env({}), stream=stream)
+        logging.getLogger("claude_proxy.test").warning("model %s", "x\ny\x1bz")
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    assert stream.getvalue().count("\n") == 1 and "model x\\ny\\x1bz" in stream.getvalue()
+    assert cp.log_safe("plain é text") == "plain é text" and cp.log_safe("\u2028\x85\x7f\t") == "\\u2028\\x85\\x7f\\t"
