@@ -2526,6 +2526,9 @@ class TextRun(NamedTuple):
     texts: list
 
 
+MAX_EVENT_BYTES = 32 * MEGABYTE  # one event of a provider's stream (the direct path)
+
+
 class SSEDecoder:
     """An OpenAI-compatible stream's body -> its items, as the bytes arrive: feed(piece)
     returns the items of the events that piece completed: chunk dicts (sse_chunk), and
@@ -2537,23 +2540,51 @@ class SSEDecoder:
     returned and the error waits in `failure`, so what came first still reaches the client.
     No I/O: tests feed it a byte at a time.
 
+    An event still open is kept as the pieces that brought it (`partial`), and only the bytes
+    of a new piece are searched for its end: joined only once it ends, so a provider's endless
+    event costs a search per read, not a copy of all it sent so far. One event may hold at most
+    `limit` bytes (MAX_EVENT_BYTES): beyond, a 502 api_error.
+
     Example: feed(b'data: {"choices":[]}\\n\\ndata: [DO') -> [{"choices": []}];
     feed(b"NE]\\n\\n") -> [], saw_done; finish() -> None.
     """
 
-    def __init__(self):
-        self.partial = b""  # the start of an event that a later piece completes
+    def __init__(self, limit: int | None = None):
+        self.partial = []  # the pieces of an event that a later piece completes, the first one CRLF-normalised
+        self.partial_size = 0
+        self.tail = b""  # the partial's last two bytes: an event's end may begin there
+        self.limit = MAX_EVENT_BYTES if limit is None else limit
         self.saw_finish = False  # a choice's finish_reason or [DONE] came: the end of the body is the stream's end
         self.saw_done = False  # [DONE] came: what follows is ignored
         self.failure = None  # a bad event after good ones in one piece, raised after those are delivered
         self.texts = TextChunks()
 
     def feed(self, piece: bytes) -> list:
-        rest = self.partial + piece if self.partial else piece
+        if self.saw_done or not piece:
+            return []
+        partial = self.partial
+        if partial:
+            # An event's end, once CRLF is LF, is a blank line: raw, b"\n\n" or b"\n\r\n", maybe
+            # begun in the last two bytes that came before.
+            window = self.tail + piece[:2]
+            if b"\n\n" not in piece and b"\n\r\n" not in piece and b"\n\n" not in window and b"\n\r\n" not in window:
+                partial.append(piece)
+                self.tail = (self.tail + piece[-2:])[-2:]
+                self.partial_size += len(piece)
+                if self.partial_size > self.limit:
+                    raise self.too_large()
+                return []
+            partial.append(piece)
+            rest = b"".join(partial)
+            self.partial, self.partial_size = [], 0
+        else:
+            rest = piece
         if b"\r" in rest:  # CRLF line ends: the same events (a lone CR at the end waits for its LF)
             rest = rest.replace(b"\r\n", b"\n")
         blocks = rest.split(b"\n\n")
-        self.partial = blocks.pop()
+        last = blocks.pop()
+        if last:
+            self.partial, self.partial_size, self.tail = [last], len(last), last[-2:]
         items, texts, n = [], self.texts, 0
         while n < len(blocks) and not self.saw_done:
             run = texts.run(blocks, n)
@@ -2581,7 +2612,14 @@ class SSEDecoder:
                         self.saw_finish = True
             texts.learn(block, chunk)
             items.append(chunk)
+        if self.partial_size > self.limit:
+            if not items:
+                raise self.too_large()
+            self.failure = self.too_large()
         return items
+
+    def too_large(self) -> ProxyError:
+        return ProxyError(502, f"The provider sent a stream event of more than {self.limit} bytes; the proxy reads no more.")
 
     def finish(self):
         """The end of the body: raises IncompleteRead when the stream was cut."""
@@ -2879,6 +2917,8 @@ HEAD_LIMIT = 1 << 18  # bytes of a response head
 
 ERROR_LIMIT = 1 << 20  # bytes of an error answer kept
 
+MAX_ANSWER_BYTES = 32 * MEGABYTE  # a non-streamed answer's body (the direct path; a stream's events: MAX_EVENT_BYTES)
+
 UNSENDABLE = re.compile(r"[^\x21-\x7e]")  # what a request line's path or a header's token cannot hold
 
 
@@ -3095,8 +3135,9 @@ class DirectCall:
     step(wait) makes one read: a stream's items it completed (chunk dicts and TextRuns),
     or at the end of a JSON answer [the answer dict]; `ended` once the answer is complete.
     Iterating gives the stream's items, a list per read; response() the JSON answer; both
-    wait up to REQUEST_TIMEOUT for each read. A provider error raises ProviderHTTPError.
-    close() (from any thread) ends the call at once: the socket is shut, and not reused.
+    wait up to REQUEST_TIMEOUT for each read. A provider error raises ProviderHTTPError; a
+    JSON answer beyond MAX_ANSWER_BYTES, or a stream's event beyond MAX_EVENT_BYTES, a 502
+    ProxyError (the call is closed: nothing more is read). close() (from any thread) ends the call at once: the socket is shut, and not reused.
     """
 
     def __init__(self, url: str, key: str | None, body: dict, config: Config):
@@ -3128,7 +3169,7 @@ class DirectCall:
         route = Route(scheme, url.hostname, port, proxy)
         self.exchange = HTTPExchange(route, request, config.connect_timeout, self.read_timeout)
         self.decoder = SSEDecoder() if self.stream else None
-        self.parts = []  # a JSON answer's body
+        self.parts, self.size = [], 0  # a JSON answer's body, at most MAX_ANSWER_BYTES
 
     def step(self, wait: float) -> list:
         """One read, waiting up to `wait` seconds (the request is sent first): the stream
@@ -3144,6 +3185,10 @@ class DirectCall:
         body = exchange.read(wait)
         if decoder is None:
             self.parts.append(body)
+            self.size += len(body)
+            if self.size > MAX_ANSWER_BYTES:
+                self.close()
+                raise ProxyError(502, f"The provider's answer is larger than {MAX_ANSWER_BYTES} bytes; the proxy reads no more.")
             if not exchange.complete:
                 return []
             self.ended = True

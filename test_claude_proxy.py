@@ -4644,3 +4644,22 @@ def test_text_logs_use_the_escaping_formatter():
         root.setLevel(level)
     assert stream.getvalue().count("\n") == 1 and "model x\\ny\\x1bz" in stream.getvalue()
     assert cp.log_safe("plain é text") == "plain é text" and cp.log_safe("\u2028\x85\x7f\t") == "\\u2028\\x85\\x7f\\t"
+
+
+def test_an_endless_event_is_cut_at_its_cap_at_the_cost_of_a_search_per_read():
+    decoder = cp.SSEDecoder()
+    assert decoder.feed(b'data: {"choices":[]}\n\ndata: {"choices":[{"delta":{"content":"') == [{"choices": []}]
+    piece = b"x" * 65536
+    started = time.process_time()
+    with pytest.raises(cp.ProxyError) as caught:
+        for _ in range(cp.MAX_EVENT_BYTES // len(piece) + 2):
+            decoder.feed(piece)
+    took = time.process_time() - started
+    assert caught.value.status == 502 and caught.value.error_type == "api_error" and "stream event" in caught.value.message
+    assert took < 2  # re-copying the event on every read took 25 s of CPU for the same bytes
+    small = cp.SSEDecoder(limit=100)
+    good = b'data: {"choices":[]}\n\n'
+    assert small.feed(good + b"data: " + b"y" * 200) == [{"choices": []}] and small.failure.status == 502
+    split = cp.SSEDecoder(limit=100)  # an event's end split across reads, one byte at a time, CRLF
+    items = [item for byte in (b"data: [DONE]\r\n\r\n") for item in split.feed(bytes([byte]))]
+    assert items == [] and split.saw_done
