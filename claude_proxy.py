@@ -1946,6 +1946,32 @@ def redact(text: str, env: Mapping[str, str]) -> str:
     return text
 
 
+def secret_texts(env: Mapping[str, str]) -> tuple:
+    """The environment's secrets, longest first (one that holds another is blanked whole)."""
+    return tuple(sorted(secrets_of(env), key=len, reverse=True))
+
+
+def answer_secrets(env: Mapping[str, str]) -> tuple:
+    """The environment's secrets as an answer's JSON holds them (escaped, UTF-8), longest first:
+    what the stream sink blanks out of the bytes it writes."""
+    return tuple(dict.fromkeys(encode_json_string(value)[1:-1].encode("utf-8") for value in secret_texts(env)))
+
+
+def blank_secrets(value, secrets: tuple):
+    """A JSON value (a provider's answer, made plain) with every secret in its strings blanked.
+    Example: {"text": "my key is sk-abc12345"} with ("sk-abc12345",) -> {"text": "my key is ***"}."""
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, "***")
+        return value
+    if isinstance(value, dict):
+        return {key: blank_secrets(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [blank_secrets(item, secrets) for item in value]
+    return value
+
+
 class Redactor(logging.Filter):
     """A logger filter that blanks out secrets in every record, litellm's own included
     (its debug lines echo provider error bodies, which may quote the key)."""
@@ -3886,6 +3912,9 @@ class JsonAnswer:
 
     def end(self, events: list):
         message = fold_events(plain_events(self.collected + events))
+        secrets = self.handler.server.secrets
+        if secrets:  # a provider's answer that quotes its key (or another configured secret)
+            message = blank_secrets(message, secrets)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("response body: %s", json.dumps(message, ensure_ascii=False)[:20000])
         self.committed = True
@@ -3928,6 +3957,12 @@ class SseAnswer:
         self.end(events + [("error", error.body())])
 
     def write(self, data: bytes, last: bool):
+        # A provider's text that quotes its key (or another configured secret) is blanked here, in
+        # the bytes, where a search costs a C call per secret and write; nothing is decoded per event.
+        # A secret split across two events (a model writing a key token by token) is not caught.
+        for secret in self.handler.server.answer_secrets:
+            if secret in data:
+                data = data.replace(secret, b"***")
         if self.chunked:
             data = (b"%x\r\n%s\r\n" % (len(data), data) if data else b"") + (b"0\r\n\r\n" if last else b"")
         if self.head:
@@ -4260,6 +4295,7 @@ class Server(http.server.ThreadingHTTPServer):
     def __init__(self, config: Config):
         self.config = config
         guard_logs(config.env)
+        self.secrets, self.answer_secrets = secret_texts(config.env), answer_secrets(config.env)  # blanked out of answers
         self.slots = Slots(config.max_concurrency)
         self.draining = threading.Event()
         self.drain_deadline = float("inf")

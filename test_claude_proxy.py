@@ -4663,3 +4663,24 @@ def test_an_endless_event_is_cut_at_its_cap_at_the_cost_of_a_search_per_read():
     split = cp.SSEDecoder(limit=100)  # an event's end split across reads, one byte at a time, CRLF
     items = [item for byte in (b"data: [DONE]\r\n\r\n") for item in split.feed(bytes([byte]))]
     assert items == [] and split.saw_done
+
+
+def test_a_provider_answer_quoting_the_key_reaches_the_client_blanked(client, fake):
+    """Streamed, the key is blanked where one event holds it whole (one split across events is not
+    caught: see SseAnswer.write)."""
+    fake.replies = [dict(text_reply(), deltas=[{"role": "assistant", "content": "your key is "},
+                                               {"content": "sk-test-openai, keep it safe"}])]
+    assert client.messages.create(**BASIC).content[0].text == "your key is ***, keep it safe"
+    with client.messages.stream(**BASIC) as stream:
+        assert stream.get_final_message().content[0].text == "your key is ***, keep it safe"
+    fake.replies = [dict(text_reply(), deltas=[{"content": "sk-test-openai "}] * 50)]  # many events, each quoting it
+    with client.messages.stream(**BASIC) as stream:
+        assert stream.get_final_message().content[0].text == "*** " * 50
+
+
+def test_blank_secrets_and_answer_secrets():
+    env = {"OPENAI_API_KEY": "sk-abc12345", "A_TOKEN": 'tok"en\\12345', "SHORT_KEY": "abc", "PATH": "/usr/bin:/bin"}
+    assert cp.answer_secrets(env) == (b'tok\\"en\\\\12345', b"sk-abc12345")  # as JSON writes them; short and non-secrets left out
+    answer = {"content": [{"type": "tool_use", "input": {"cmd": "echo sk-abc12345"}}, {"type": "text", "text": 'tok"en\\12345'}]}
+    assert cp.blank_secrets(answer, cp.secret_texts(env)) == {"content": [{"type": "tool_use", "input": {"cmd": "echo ***"}},
+                                                                          {"type": "text", "text": "***"}]}
