@@ -153,6 +153,8 @@ SETTINGS = (
     Setting("REQUEST_DEADLINE", "request_deadline", "float", 3600.0, "seconds one request may take, start to end", "limits",
             minimum=0.05),
     Setting("CLIENT_TIMEOUT", "client_timeout", "float", 120.0, "seconds a client may stay silent", "limits", minimum=0.05),
+    Setting("ALLOWED_PROVIDERS", "allowed_providers", "comma list", (),
+            "providers a client may name beyond the configured ones; * for any", "limits"),
 
     Setting("PROXY_VIA", "via", "choice", "auto",
             "auto: OpenAI-compatible providers (OpenAI, Groq, Moonshot, DeepSeek, OpenRouter, Ollama, vLLM ...) over the "
@@ -270,6 +272,7 @@ class Config:
     max_tokens_limit: int | None = DEFAULTS["max_tokens_limit"]  # None: the model's own output limit
     max_body_bytes: int = DEFAULTS["max_body_bytes"]
     keepalive_seconds: float = DEFAULTS["keepalive_seconds"]
+    allowed_providers: tuple = DEFAULTS["allowed_providers"]  # beyond those configured (allowed_provider); "*": any
     via: str = DEFAULTS["via"]  # "auto": OpenAI-compatible providers over the proxy's own client; "litellm": all through litellm
     # The raw environment, for provider keys and base URLs. repr=False: never logged.
     env: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False, compare=False)
@@ -707,6 +710,59 @@ def direct_url(target: str, config: Config) -> str | None:
     if not base or not base.startswith(("http://", "https://")):
         return None
     return base.rstrip("/") + quirks.chat_path
+
+
+# Providers whose default base URL (the direct path's chat_base or litellm's own) is this machine or
+# its network. A key alone never lets a client name one (the key says nothing of where the proxy
+# connects): only its base URL variable, a routed model setting or ALLOWED_PROVIDERS.
+LOCAL_DEFAULTS = frozenset("""
+ollama ollama_chat lm_studio hosted_vllm vllm litellm_proxy llamafile xinference lemonade docker_model_runner
+langflow langgraph a2a a2a_agent oobabooga triton infinity petals openai_like custom_openai custom
+""".split())
+
+_allowed_cache: dict = {}  # id(config) -> (config, {provider: allowed}); a Config is frozen
+
+_allowed_lock = threading.Lock()
+
+
+def allowed_provider(prefix: str, config: Config) -> bool:
+    """Whether a client may name a provider: the operator configured it. ALLOWED_PROVIDERS lists
+    it (or is "*"); a routed model setting (BIG_MODEL ... FALLBACK_MODELS, PREFERRED_PROVIDER for
+    bare names) uses it; its base URL variable is set; or its key is, unless it is LOCAL_DEFAULTS.
+    So no request can make the proxy connect where its operator did not point it (a client's
+    "ollama/x" would otherwise probe 127.0.0.1:11434).
+    Example: {"GROQ_API_KEY": "g"} -> "groq" True, "ollama" False; {"OLLAMA_API_BASE": "http://gpu:11434"}
+    -> "ollama" True; {"ALLOWED_PROVIDERS": "ollama"} -> "ollama" True (at its default base)."""
+    entry = _allowed_cache.get(id(config))
+    if entry is None or entry[0] is not config:
+        with _allowed_lock:
+            if len(_allowed_cache) > 64:
+                _allowed_cache.clear()
+            entry = _allowed_cache[id(config)] = (config, {})
+    answers = entry[1]
+    answer = answers.get(prefix)
+    if answer is None:
+        providers = provider_names()
+        routed = {qualify(value, config, providers).partition("/")[0] for _, value in configured_targets(config)}
+        env = config.env
+        answer = answers[prefix] = (
+            "*" in config.allowed_providers or prefix in config.allowed_providers or prefix in routed
+            or prefix == config.preferred_provider or bool(configured_base(provider_for(prefix), env))
+            or (prefix not in LOCAL_DEFAULTS and any(env.get(name, "").strip() for name in key_names(prefix))))
+    return answer
+
+
+def check_provider(target: str, config: Config):
+    """A 400 naming the provider and how to allow it, for a target on a provider the operator did
+    not configure (allowed_provider); checked before any call, on every path."""
+    prefix = target.partition("/")[0]
+    if allowed_provider(prefix, config):
+        return
+    quirks = provider_for(prefix)
+    ways = [" or ".join(quirks.base_env)] if prefix in LOCAL_DEFAULTS else [" or ".join(key_names(prefix)),
+                                                                           " or ".join(quirks.base_env)]
+    raise invalid(f"The provider '{prefix}' (model {target}) is not configured on this proxy. Its operator can allow "
+                  f"it: set {' or '.join(ways)}, route a model setting to it, or add {prefix} to ALLOWED_PROVIDERS.")
 
 # ----------------------------------------------------------------------------------------
 # request translation, Anthropic -> OpenAI chat format (pure)
@@ -3571,8 +3627,10 @@ def routed_attempt(body: dict, config: Config) -> Attempt:
 def checked_attempt(attempt: Attempt, body: dict, config: Config) -> Attempt:
     """The attempt with its path's request, once what would fail at the provider is ruled
     out: a missing key (a 401 naming the variable), images for a model without vision, a
-    request that cannot fit the model's window (in the words Claude Code recovers from)."""
-    credentials = provider_credentials(attempt.target, config)
+    request that cannot fit the model's window (in the words Claude Code recovers from), and
+    a provider the operator did not configure (check_provider: a 400, whatever the path)."""
+    credentials = provider_credentials(attempt.target, config)  # a missing key's 401 names the variable to set
+    check_provider(attempt.target, config)
     if attempt.facts and not attempt.facts.get("supports_vision") and request_needs(body)[1]:
         raise invalid(f"The model {attempt.target} does not accept images. Set VISION_MODEL to a model that does, "
                       "and requests with images go there.")

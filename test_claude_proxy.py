@@ -4684,3 +4684,36 @@ def test_blank_secrets_and_answer_secrets():
     answer = {"content": [{"type": "tool_use", "input": {"cmd": "echo sk-abc12345"}}, {"type": "text", "text": 'tok"en\\12345'}]}
     assert cp.blank_secrets(answer, cp.secret_texts(env)) == {"content": [{"type": "tool_use", "input": {"cmd": "echo ***"}},
                                                                           {"type": "text", "text": "***"}]}
+
+
+@pytest.mark.parametrize("env, provider, allowed", [
+    ({}, "ollama", False),  # a local default: never by itself
+    ({}, "ollama_chat", False), ({}, "lm_studio", False), ({}, "hosted_vllm", False), ({}, "xinference", False),
+    ({}, "mistral", False),  # no key, no base URL, not routed
+    ({"MISTRAL_API_KEY": "m"}, "mistral", True),  # its key is set
+    ({"OLLAMA_API_KEY": "o"}, "ollama", False),  # a key says nothing of where a local default is
+    ({"OLLAMA_API_BASE": "http://gpu:11434"}, "ollama", True),  # its base URL is set
+    ({"SMALL_MODEL": "ollama/llama3"}, "ollama", True),  # a routed setting uses it
+    ({"FALLBACK_MODELS": "lm_studio/qwen"}, "lm_studio", True),
+    ({"BIG_MODEL": "llama3", "PREFERRED_PROVIDER": "ollama"}, "ollama", True),  # bare names go there
+    ({"ALLOWED_PROVIDERS": "ollama, vllm"}, "vllm", True),
+    ({"ALLOWED_PROVIDERS": "*"}, "xinference", True),
+    ({"ALLOWED_PROVIDERS": "ollama"}, "mistral", False),
+    ({}, "openai", True),  # the default BIG_MODEL's provider
+])
+def test_allowed_provider(env, provider, allowed):
+    assert cp.allowed_provider(provider, cp.Config.from_env(env)) is allowed
+
+
+def test_a_client_names_only_providers_the_operator_configured(start_proxy, fake):
+    server = start_proxy(HOSTED_VLLM_API_BASE=fake.url + "/v1")
+    for model in ("ollama/llama3", "ollama_chat/llama3", "lm_studio/qwen", "xinference/qwen", "mistral/mistral-large"):
+        for stream in (False, True):
+            status, _, data = raw(server, "POST", "/v1/messages", dict(BASIC, model=model, stream=stream))
+            error = json.loads(data)["error"]
+            assert status == 400 and error["type"] == "invalid_request_error", (model, data)
+            assert f"'{model.split('/')[0]}'" in error["message"] and "ALLOWED_PROVIDERS" in error["message"]
+    assert fake.received == []  # nothing was called, on either path
+    assert raw(server, "POST", "/v1/messages", dict(BASIC, model="hosted_vllm/qwen"))[0] == 200  # its base URL is set
+    allowed = start_proxy(ALLOWED_PROVIDERS="hosted_vllm", HOSTED_VLLM_API_BASE=fake.url + "/v1")
+    assert raw(allowed, "POST", "/v1/messages", dict(BASIC, model="hosted_vllm/qwen", stream=True))[0] == 200
