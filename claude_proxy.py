@@ -50,7 +50,9 @@ own variable, and nothing in a request body can choose where the proxy connects.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import errno
 import hashlib
 import http.client
 import http.server
@@ -153,6 +155,8 @@ SETTINGS = (
     Setting("REQUEST_DEADLINE", "request_deadline", "float", 3600.0, "seconds one request may take, start to end", "limits",
             minimum=0.05),
     Setting("CLIENT_TIMEOUT", "client_timeout", "float", 120.0, "seconds a client may stay silent", "limits", minimum=0.05),
+    Setting("MAX_CONNECTIONS", "max_connections", "int", 4096, "open client connections; more get 529 and are closed",
+            "limits", minimum=1),
     Setting("ALLOWED_PROVIDERS", "allowed_providers", "comma list", (),
             "providers a client may name beyond the configured ones; * for any", "limits"),
 
@@ -272,6 +276,7 @@ class Config:
     max_tokens_limit: int | None = DEFAULTS["max_tokens_limit"]  # None: the model's own output limit
     max_body_bytes: int = DEFAULTS["max_body_bytes"]
     keepalive_seconds: float = DEFAULTS["keepalive_seconds"]
+    max_connections: int = DEFAULTS["max_connections"]  # open client connections, idle keep-alive ones included
     allowed_providers: tuple = DEFAULTS["allowed_providers"]  # beyond those configured (allowed_provider); "*": any
     via: str = DEFAULTS["via"]  # "auto": OpenAI-compatible providers over the proxy's own client; "litellm": all through litellm
     # The raw environment, for provider keys and base URLs. repr=False: never logged.
@@ -4344,16 +4349,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 class Server(http.server.ThreadingHTTPServer):
     """The HTTP server, with what handlers share: the request slots, the count of requests
-    in flight, and the shutdown state."""
+    in flight, the shutdown state, the configured secrets the sinks blank out of answers, and
+    the count of open client connections: one more than MAX_CONNECTIONS gets a 529 and is
+    closed (refuse), on the accepting thread, which never waits for it.
+
+    An open connection costs a thread (its stack is reserved, 8 MiB of address space on Linux, but
+    only what it uses is memory: about 20 KB for an idle one, measured), a file descriptor, and
+    while it is served a provider connection (another descriptor); the open-file limit is raised
+    for them (raise_file_limit)."""
 
     daemon_threads = True
     allow_reuse_address = True
-    request_queue_size = 512  # many Claude Code agents connect at once
+    request_queue_size = max(socket.SOMAXCONN, 4096)  # the listen backlog: a burst of connections waits, none is dropped
+    OVERLOADED = b"HTTP/1.1 529 Overloaded\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
 
     def __init__(self, config: Config):
         self.config = config
         guard_logs(config.env)
-        self.secrets, self.answer_secrets = secret_texts(config.env), answer_secrets(config.env)  # blanked out of answers
+        self.secrets, self.answer_secrets = secret_texts(config.env), answer_secrets(config.env)
+        self.connections = 0
+        self.connections_lock = threading.Lock()
+        raise_file_limit(2 * config.max_connections + 64)
         self.slots = Slots(config.max_concurrency)
         self.draining = threading.Event()
         self.drain_deadline = float("inf")
@@ -4365,6 +4381,54 @@ class Server(http.server.ThreadingHTTPServer):
         if isinstance(sys.exc_info()[1], OSError):
             return  # a client that went away mid-answer: nothing to report
         log.error("unexpected error on a connection from %s", client_address[0], exc_info=True)
+
+    def get_request(self):
+        try:
+            return super().get_request()
+        except OSError as exc:
+            if exc.errno in (errno.EMFILE, errno.ENFILE):  # the listening socket stays readable: pause, not spin
+                log.warning("out of file descriptors: new connections wait (raise `ulimit -n` or lower MAX_CONNECTIONS)")
+                time.sleep(0.05)
+            raise
+
+    def process_request(self, request, client_address):
+        """A connection on a thread of its own, counted until shutdown_request; beyond
+        MAX_CONNECTIONS, or when no thread can start, a 529 (refuse)."""
+        with self.connections_lock:
+            full = self.connections >= self.config.max_connections
+            if not full:
+                self.connections += 1
+        if full:
+            return self.refuse(request, f"The proxy has MAX_CONNECTIONS ({self.config.max_connections}) connections open")
+        try:
+            super().process_request(request, client_address)
+        except RuntimeError:  # "can't start new thread": the system's own limit on threads
+            self.forget()
+            self.refuse(request, "The proxy cannot start another thread")
+
+    def shutdown_request(self, request):
+        self.forget()
+        super().shutdown_request(request)
+
+    def forget(self):
+        with self.connections_lock:
+            self.connections -= 1
+
+    def refuse(self, request, why: str):
+        """Answer a connection the proxy cannot serve with a 529 and close it, without waiting:
+        what the client sent already is read first (a close with unread bytes would reset the
+        connection and could lose the answer), the answer fits the socket's buffer."""
+        body = json.dumps(ProxyError(529, f"{why}; retry shortly.").body()).encode()
+        try:
+            request.setblocking(False)
+            with contextlib.suppress(BlockingIOError, InterruptedError):
+                while request.recv(65536):
+                    pass
+            request.send(self.OVERLOADED % (len(body), body))
+            request.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        request.close()
 
     def track(self, change: int):
         with self.active_lock:
@@ -4385,6 +4449,23 @@ class Server(http.server.ThreadingHTTPServer):
         with self.active_lock:
             self.active_lock.wait_for(lambda: self.active == 0, timeout=grace + 3)
             return self.active
+
+
+def raise_file_limit(wanted: int):
+    """Raise the soft limit on open files towards `wanted`, as far as the hard limit allows:
+    a common default of 1024 would refuse connections long before MAX_CONNECTIONS. Where there
+    is no such limit to raise (Windows), nothing."""
+    try:
+        import resource
+    except ImportError:
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (OSError, ValueError):
+            log.debug("could not raise the open-file limit to %d", target, exc_info=True)
 
 
 def make_server(config: Config) -> Server:

@@ -4717,3 +4717,26 @@ def test_a_client_names_only_providers_the_operator_configured(start_proxy, fake
     assert raw(server, "POST", "/v1/messages", dict(BASIC, model="hosted_vllm/qwen"))[0] == 200  # its base URL is set
     allowed = start_proxy(ALLOWED_PROVIDERS="hosted_vllm", HOSTED_VLLM_API_BASE=fake.url + "/v1")
     assert raw(allowed, "POST", "/v1/messages", dict(BASIC, model="hosted_vllm/qwen", stream=True))[0] == 200
+
+
+def test_max_connections_answers_529_and_the_server_keeps_serving(start_proxy):
+    server = start_proxy(MAX_CONNECTIONS="3")
+    port = server.server_address[1]
+    held = [socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) for _ in range(3)]
+    try:
+        for sock in held:  # served once each: all three are counted
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        status, headers, body, _ = send_raw(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert status == 529 and headers["connection"] == "close"
+        assert json.loads(body) == {"type": "error", "error": {"type": "overloaded_error", "message": json.loads(body)["error"]["message"]}}
+        assert "MAX_CONNECTIONS (3)" in json.loads(body)["error"]["message"]
+        held.pop().close()
+        deadline = time.monotonic() + TIMEOUT  # the proxy counts the closed one out once its thread sees the close
+        while (status := send_raw(port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")[0]) == 529:
+            assert time.monotonic() < deadline
+        assert status == 200
+    finally:
+        for sock in held:
+            sock.close()
+    assert cp.Server.request_queue_size >= 4096  # the listen backlog: a burst waits rather than being refused
