@@ -4740,3 +4740,94 @@ def test_max_connections_answers_529_and_the_server_keeps_serving(start_proxy):
         for sock in held:
             sock.close()
     assert cp.Server.request_queue_size >= 4096  # the listen backlog: a burst waits rather than being refused
+
+
+class FaultProvider:
+    """A loopback provider that answers one request with scripted bytes, then closes ("close"),
+    resets the connection ("reset"), or stays open and silent ("hold") until the proxy hangs up.
+    `pieces` may be an iterator: it is sent until the proxy stops reading."""
+
+    def __init__(self, pieces, then="close"):
+        self.pieces, self.then = pieces, then
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(TIMEOUT)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/v1"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        with contextlib.suppress(OSError), self.sock:
+            conn, _ = self.sock.accept()
+            with conn:
+                received = b""
+                while b"\r\n\r\n" not in received:
+                    received += conn.recv(65536)
+                head, _, body = received.partition(b"\r\n\r\n")
+                length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+                while len(body) < length:
+                    body += conn.recv(65536)
+                for piece in self.pieces:
+                    conn.sendall(piece)
+                if self.then == "reset":
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                elif self.then == "hold":
+                    while conn.recv(65536):
+                        pass
+
+
+STREAM_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
+ONE_EVENT = b'data: {"choices":[{"index":0,"delta":{"content":"Hel"}}]}\n\n'
+
+
+def endless(first: bytes, piece: bytes = b"x" * (1 << 20)):
+    yield first
+    while True:
+        yield piece
+
+
+def free_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}/v1"  # closed: nothing listens there
+
+
+FAULTS = [  # (fault, the provider, streamed, the client's status, its error type (final event's for a stream), bound in s)
+    ("connection refused", lambda: free_port_url(), True, 500, "api_error", 2),
+    ("reset mid-stream", lambda: FaultProvider([STREAM_HEAD, ONE_EVENT], "reset"), True, 200, "api_error", 2),
+    ("stall past REQUEST_TIMEOUT", lambda: FaultProvider([STREAM_HEAD, ONE_EVENT], "hold"), True, 200, "timeout_error", 4),
+    ("malformed chunk", lambda: FaultProvider([STREAM_HEAD, ONE_EVENT, b"data: {not json\n\n"], "hold"), True, 200,
+     "api_error", 2),
+    ("never-ending event", lambda: FaultProvider(endless(STREAM_HEAD + ONE_EVENT + b"data: {"), "hold"), True, 200,
+     "api_error", 10),
+    ("oversized answer", lambda: FaultProvider(endless(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                                       b"Content-Length: 42000000\r\n\r\n{\"choices\":\""), "hold"),
+     False, 502, "api_error", 10),
+]
+
+
+@pytest.mark.parametrize("fault, provider, stream, status, error_type, bound", FAULTS, ids=[f[0] for f in FAULTS])
+def test_fault_table(fake, gemini, fault, provider, stream, status, error_type, bound):
+    """Each upstream fault, on the direct path (REQUEST_TIMEOUT=2, CONNECT_TIMEOUT=1): the client's
+    Anthropic-shaped error and how long it took to come; the proxy keeps serving."""
+    made = provider()
+    url = made if isinstance(made, str) else made.url
+    server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, gemini.url, OPENAI_BASE_URL=url, REQUEST_TIMEOUT="2",
+                                                         CONNECT_TIMEOUT="1")))
+    serve(server)
+    try:
+        (got, _, data), took = timed(lambda: raw(server, "POST", "/v1/messages", dict(BASIC, stream=stream)))
+        if got == 200:
+            events = parse_sse(data)
+            assert events[0][0] == "message_start" and events[-1][0] == "error"
+            assert "message_stop" not in [name for name, _ in events]
+            error = events[-1][1]["error"]
+        else:
+            error = json.loads(data)["error"]
+            assert b"Traceback" not in data
+        assert (got, error["type"]) == (status, error_type), data[-300:]
+        assert took < bound
+        print(f"\nfault table: {fault:28} {got} {error['type']:14} {took * 1000:6.0f} ms  {error['message'][:70]}")
+        assert raw(server, "GET", "/")[0] == 200
+    finally:
+        server.shutdown()
+        server.server_close()
