@@ -50,7 +50,9 @@ own variable, and nothing in a request body can choose where the proxy connects.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import errno
 import hashlib
 import http.client
 import http.server
@@ -153,6 +155,10 @@ SETTINGS = (
     Setting("REQUEST_DEADLINE", "request_deadline", "float", 3600.0, "seconds one request may take, start to end", "limits",
             minimum=0.05),
     Setting("CLIENT_TIMEOUT", "client_timeout", "float", 120.0, "seconds a client may stay silent", "limits", minimum=0.05),
+    Setting("MAX_CONNECTIONS", "max_connections", "int", 4096, "open client connections; more get 529 and are closed",
+            "limits", minimum=1),
+    Setting("ALLOWED_PROVIDERS", "allowed_providers", "comma list", (),
+            "providers a client may name beyond the configured ones; * for any", "limits"),
 
     Setting("PROXY_VIA", "via", "choice", "auto",
             "auto: OpenAI-compatible providers (OpenAI, Groq, Moonshot, DeepSeek, OpenRouter, Ollama, vLLM ...) over the "
@@ -270,6 +276,8 @@ class Config:
     max_tokens_limit: int | None = DEFAULTS["max_tokens_limit"]  # None: the model's own output limit
     max_body_bytes: int = DEFAULTS["max_body_bytes"]
     keepalive_seconds: float = DEFAULTS["keepalive_seconds"]
+    max_connections: int = DEFAULTS["max_connections"]  # open client connections, idle keep-alive ones included
+    allowed_providers: tuple = DEFAULTS["allowed_providers"]  # beyond those configured (allowed_provider); "*": any
     via: str = DEFAULTS["via"]  # "auto": OpenAI-compatible providers over the proxy's own client; "litellm": all through litellm
     # The raw environment, for provider keys and base URLs. repr=False: never logged.
     env: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False, compare=False)
@@ -732,6 +740,59 @@ def direct_url(target: str, config: Config) -> str | None:
     if not base or not base.startswith(("http://", "https://")):
         return None
     return base.rstrip("/") + quirks.chat_path
+
+
+# Providers whose default base URL (the direct path's chat_base or litellm's own) is this machine or
+# its network. A key alone never lets a client name one (the key says nothing of where the proxy
+# connects): only its base URL variable, a routed model setting or ALLOWED_PROVIDERS.
+LOCAL_DEFAULTS = frozenset("""
+ollama ollama_chat lm_studio hosted_vllm vllm litellm_proxy llamafile xinference lemonade docker_model_runner
+langflow langgraph a2a a2a_agent oobabooga triton infinity petals openai_like custom_openai custom
+""".split())
+
+_allowed_cache: dict = {}  # id(config) -> (config, {provider: allowed}); a Config is frozen
+
+_allowed_lock = threading.Lock()
+
+
+def allowed_provider(prefix: str, config: Config) -> bool:
+    """Whether a client may name a provider: the operator configured it. ALLOWED_PROVIDERS lists
+    it (or is "*"); a routed model setting (BIG_MODEL ... FALLBACK_MODELS, PREFERRED_PROVIDER for
+    bare names) uses it; its base URL variable is set; or its key is, unless it is LOCAL_DEFAULTS.
+    So no request can make the proxy connect where its operator did not point it (a client's
+    "ollama/x" would otherwise probe 127.0.0.1:11434).
+    Example: {"GROQ_API_KEY": "g"} -> "groq" True, "ollama" False; {"OLLAMA_API_BASE": "http://gpu:11434"}
+    -> "ollama" True; {"ALLOWED_PROVIDERS": "ollama"} -> "ollama" True (at its default base)."""
+    entry = _allowed_cache.get(id(config))
+    if entry is None or entry[0] is not config:
+        with _allowed_lock:
+            if len(_allowed_cache) > 64:
+                _allowed_cache.clear()
+            entry = _allowed_cache[id(config)] = (config, {})
+    answers = entry[1]
+    answer = answers.get(prefix)
+    if answer is None:
+        providers = provider_names()
+        routed = {qualify(value, config, providers).partition("/")[0] for _, value in configured_targets(config)}
+        env = config.env
+        answer = answers[prefix] = (
+            "*" in config.allowed_providers or prefix in config.allowed_providers or prefix in routed
+            or prefix == config.preferred_provider or bool(configured_base(provider_for(prefix), env))
+            or (prefix not in LOCAL_DEFAULTS and any(env.get(name, "").strip() for name in key_names(prefix))))
+    return answer
+
+
+def check_provider(target: str, config: Config):
+    """A 400 naming the provider and how to allow it, for a target on a provider the operator did
+    not configure (allowed_provider); checked before any call, on every path."""
+    prefix = target.partition("/")[0]
+    if allowed_provider(prefix, config):
+        return
+    quirks = provider_for(prefix)
+    ways = [" or ".join(quirks.base_env)] if prefix in LOCAL_DEFAULTS else [" or ".join(key_names(prefix)),
+                                                                           " or ".join(quirks.base_env)]
+    raise invalid(f"The provider '{prefix}' (model {target}) is not configured on this proxy. Its operator can allow "
+                  f"it: set {' or '.join(ways)}, route a model setting to it, or add {prefix} to ALLOWED_PROVIDERS.")
 
 # ----------------------------------------------------------------------------------------
 # request translation, Anthropic -> OpenAI chat format (pure)
@@ -2019,6 +2080,32 @@ def redact(text: str, env: Mapping[str, str]) -> str:
     return text
 
 
+def secret_texts(env: Mapping[str, str]) -> tuple:
+    """The environment's secrets, longest first (one that holds another is blanked whole)."""
+    return tuple(sorted(secrets_of(env), key=len, reverse=True))
+
+
+def answer_secrets(env: Mapping[str, str]) -> tuple:
+    """The environment's secrets as an answer's JSON holds them (escaped, UTF-8), longest first:
+    what the stream sink blanks out of the bytes it writes."""
+    return tuple(dict.fromkeys(encode_json_string(value)[1:-1].encode("utf-8") for value in secret_texts(env)))
+
+
+def blank_secrets(value, secrets: tuple):
+    """A JSON value (a provider's answer, made plain) with every secret in its strings blanked.
+    Example: {"text": "my key is sk-abc12345"} with ("sk-abc12345",) -> {"text": "my key is ***"}."""
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, "***")
+        return value
+    if isinstance(value, dict):
+        return {key: blank_secrets(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [blank_secrets(item, secrets) for item in value]
+    return value
+
+
 class Redactor(logging.Filter):
     """A logger filter that blanks out secrets in every record, litellm's own included
     (its debug lines echo provider error bodies, which may quote the key)."""
@@ -2061,7 +2148,10 @@ MAX_RETRY_AFTER = 60
 
 
 def _retry_after(exc: BaseException) -> str | None:
-    """The provider's retry-after, in whole seconds, capped at MAX_RETRY_AFTER."""
+    """The provider's retry-after, in whole seconds from 0 to MAX_RETRY_AFTER, or an HTTP date
+    as it came; anything else is dropped (a hostile provider's "inf", "1e309" or "nan" too).
+    Example: "2.5" -> "3"; "600" -> "60"; "-4" -> "0"; "Wed, 21 Oct 2026 07:28:00 GMT" -> as it is;
+    "nan", "inf", "soon" -> None."""
     for headers in (getattr(exc, "litellm_response_headers", None), getattr(getattr(exc, "response", None), "headers", None),
                     getattr(exc, "headers", None)):
         if headers is not None:
@@ -2070,12 +2160,21 @@ def _retry_after(exc: BaseException) -> str | None:
             except Exception:
                 value = None
             if value:
-                try:
-                    return str(min(MAX_RETRY_AFTER, max(0, math.ceil(float(value)))))
-                except ValueError:  # an HTTP date: passed on as it is, if it looks like one (no line break)
-                    if HTTP_DATE.fullmatch(str(value)):
-                        return str(value)
+                return retry_after_value(str(value))
     return None
+
+
+def retry_after_value(text: str) -> str | None:
+    """One retry-after value, read as _retry_after says."""
+    try:
+        seconds = float(text)
+    except ValueError:  # an HTTP date: passed on as it is, if it is one (and so holds no line break)
+        from email.utils import parsedate_tz
+
+        return text if HTTP_DATE.fullmatch(text) and parsedate_tz(text) is not None else None
+    if not math.isfinite(seconds):
+        return None
+    return str(math.ceil(min(MAX_RETRY_AFTER, max(0.0, seconds))))
 
 
 HTTP_DATE = re.compile(r"[A-Za-z0-9 ,:+-]{1,64}")
@@ -2244,11 +2343,25 @@ def unreadable(error: ProxyError) -> ProxyError:
     return error
 
 
+POLL = getattr(select, "poll", None)
+
+
+def readable_now(sock) -> bool:
+    """Whether a socket has something to read (or has closed), without waiting. select.poll
+    where there is one: select.select cannot take a descriptor of 1024 or more (FD_SETSIZE),
+    which a busy proxy reaches with a thousand connections open. Windows has no poll, and its
+    select has no such limit."""
+    if POLL is None:
+        return bool(select.select([sock], [], [], 0)[0])
+    poller = POLL()
+    poller.register(sock, select.POLLIN)  # POLLHUP and POLLERR come whatever the mask
+    return bool(poller.poll(0))
+
+
 def client_left(connection) -> bool:
     """Whether a client closed its connection (readable with nothing to read)."""
     try:
-        readable, _, _ = select.select([connection], [], [], 0)
-        return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+        return readable_now(connection) and connection.recv(1, socket.MSG_PEEK) == b""
     except (OSError, ValueError):
         return True
 
@@ -2573,6 +2686,9 @@ class TextRun(NamedTuple):
     texts: list
 
 
+MAX_EVENT_BYTES = 32 * MEGABYTE  # one event of a provider's stream (the direct path)
+
+
 class SSEDecoder:
     """An OpenAI-compatible stream's body -> its items, as the bytes arrive: feed(piece)
     returns the items of the events that piece completed: chunk dicts (sse_chunk), and
@@ -2584,23 +2700,51 @@ class SSEDecoder:
     returned and the error waits in `failure`, so what came first still reaches the client.
     No I/O: tests feed it a byte at a time.
 
+    An event still open is kept as the pieces that brought it (`partial`), and only the bytes
+    of a new piece are searched for its end: joined only once it ends, so a provider's endless
+    event costs a search per read, not a copy of all it sent so far. One event may hold at most
+    `limit` bytes (MAX_EVENT_BYTES): beyond, a 502 api_error.
+
     Example: feed(b'data: {"choices":[]}\\n\\ndata: [DO') -> [{"choices": []}];
     feed(b"NE]\\n\\n") -> [], saw_done; finish() -> None.
     """
 
-    def __init__(self):
-        self.partial = b""  # the start of an event that a later piece completes
+    def __init__(self, limit: int | None = None):
+        self.partial = []  # the pieces of an event that a later piece completes, the first one CRLF-normalised
+        self.partial_size = 0
+        self.tail = b""  # the partial's last two bytes: an event's end may begin there
+        self.limit = MAX_EVENT_BYTES if limit is None else limit
         self.saw_finish = False  # a choice's finish_reason or [DONE] came: the end of the body is the stream's end
         self.saw_done = False  # [DONE] came: what follows is ignored
         self.failure = None  # a bad event after good ones in one piece, raised after those are delivered
         self.texts = TextChunks()
 
     def feed(self, piece: bytes) -> list:
-        rest = self.partial + piece if self.partial else piece
+        if self.saw_done or not piece:
+            return []
+        partial = self.partial
+        if partial:
+            # An event's end, once CRLF is LF, is a blank line: raw, b"\n\n" or b"\n\r\n", maybe
+            # begun in the last two bytes that came before.
+            window = self.tail + piece[:2]
+            if b"\n\n" not in piece and b"\n\r\n" not in piece and b"\n\n" not in window and b"\n\r\n" not in window:
+                partial.append(piece)
+                self.tail = (self.tail + piece[-2:])[-2:]
+                self.partial_size += len(piece)
+                if self.partial_size > self.limit:
+                    raise self.too_large()
+                return []
+            partial.append(piece)
+            rest = b"".join(partial)
+            self.partial, self.partial_size = [], 0
+        else:
+            rest = piece
         if b"\r" in rest:  # CRLF line ends: the same events (a lone CR at the end waits for its LF)
             rest = rest.replace(b"\r\n", b"\n")
         blocks = rest.split(b"\n\n")
-        self.partial = blocks.pop()
+        last = blocks.pop()
+        if last:
+            self.partial, self.partial_size, self.tail = [last], len(last), last[-2:]
         items, texts, n = [], self.texts, 0
         while n < len(blocks) and not self.saw_done:
             run = texts.run(blocks, n)
@@ -2628,7 +2772,14 @@ class SSEDecoder:
                         self.saw_finish = True
             texts.learn(block, chunk)
             items.append(chunk)
+        if self.partial_size > self.limit:
+            if not items:
+                raise self.too_large()
+            self.failure = self.too_large()
         return items
+
+    def too_large(self) -> ProxyError:
+        return ProxyError(502, f"The provider sent a stream event of more than {self.limit} bytes; the proxy reads no more.")
 
     def finish(self):
         """The end of the body: raises IncompleteRead when the stream was cut."""
@@ -2881,7 +3032,7 @@ class ConnectionPool:
             if sock is None:
                 return None
             try:
-                if not select.select([sock], [], [], 0)[0]:
+                if not readable_now(sock):
                     return sock
             except (OSError, ValueError):
                 pass
@@ -2925,6 +3076,8 @@ HEAD_END = re.compile(rb"\r?\n\r?\n")
 HEAD_LIMIT = 1 << 18  # bytes of a response head
 
 ERROR_LIMIT = 1 << 20  # bytes of an error answer kept
+
+MAX_ANSWER_BYTES = 32 * MEGABYTE  # a non-streamed answer's body (the direct path; a stream's events: MAX_EVENT_BYTES)
 
 UNSENDABLE = re.compile(r"[^\x21-\x7e]")  # what a request line's path or a header's token cannot hold
 
@@ -3143,8 +3296,9 @@ class DirectCall:
     step(wait) makes one read: a stream's items it completed (chunk dicts and TextRuns),
     or at the end of a JSON answer [the answer dict]; `ended` once the answer is complete.
     Iterating gives the stream's items, a list per read; response() the JSON answer; both
-    wait up to REQUEST_TIMEOUT for each read. A provider error raises ProviderHTTPError.
-    close() (from any thread) ends the call at once: the socket is shut, and not reused.
+    wait up to REQUEST_TIMEOUT for each read. A provider error raises ProviderHTTPError; a
+    JSON answer beyond MAX_ANSWER_BYTES, or a stream's event beyond MAX_EVENT_BYTES, a 502
+    ProxyError (the call is closed: nothing more is read). close() (from any thread) ends the call at once: the socket is shut, and not reused.
     """
 
     def __init__(self, url: str, key: str | None, body: dict, config: Config):
@@ -3176,7 +3330,7 @@ class DirectCall:
         route = Route(scheme, url.hostname, port, proxy)
         self.exchange = HTTPExchange(route, request, config.connect_timeout, self.read_timeout)
         self.decoder = SSEDecoder() if self.stream else None
-        self.parts = []  # a JSON answer's body
+        self.parts, self.size = [], 0  # a JSON answer's body, at most MAX_ANSWER_BYTES
 
     def step(self, wait: float) -> list:
         """One read, waiting up to `wait` seconds (the request is sent first): the stream
@@ -3192,6 +3346,10 @@ class DirectCall:
         body = exchange.read(wait)
         if decoder is None:
             self.parts.append(body)
+            self.size += len(body)
+            if self.size > MAX_ANSWER_BYTES:
+                self.close()
+                raise ProxyError(502, f"The provider's answer is larger than {MAX_ANSWER_BYTES} bytes; the proxy reads no more.")
             if not exchange.complete:
                 return []
             self.ended = True
@@ -3548,10 +3706,12 @@ def routed_attempt(body: dict, config: Config) -> Attempt:
 
 def checked_attempt(attempt: Attempt, body: dict, config: Config) -> Attempt:
     """The attempt with its path's request, once what would fail at the provider is ruled
-    out: a missing key (a 401 naming the variable), a request that cannot fit the model's
-    window (in the words Claude Code recovers from). Images for a model without vision were
-    left out in translation; that is said once per model, with the fix."""
-    credentials = provider_credentials(attempt.target, config)
+    out: a missing key (a 401 naming the variable), a provider the operator did not configure
+    (check_provider: a 400, whatever the path), a request that cannot fit the model's window
+    (in the words Claude Code recovers from). Images for a model without vision were left out
+    in translation; that is said once per model, with the fix."""
+    credentials = provider_credentials(attempt.target, config)  # a missing key's 401 names the variable to set
+    check_provider(attempt.target, config)
     if not accepts_images(attempt.facts) and attempt.target not in _told_no_vision and request_needs(body)[1]:
         _told_no_vision.add(attempt.target)
         log.warning("%s does not accept images: they are left out of its requests, each replaced by a note; set "
@@ -3637,9 +3797,10 @@ class Exchange:
         end(events)          the last events: the answer is complete
         fail(error, events)  after start: the answer ends with these events and an error event
 
-    While waiting it checks, twice a second, that the client is still there (client_gone) and
-    the proxy not past its shutdown grace (shutting_down), and the clocks: REQUEST_TIMEOUT of
-    provider silence, REQUEST_DEADLINE from the request's start. The request's log line
+    Before every read it checks the clocks that end a request however busy its provider is:
+    REQUEST_DEADLINE from the request's start and the end of the shutdown grace (shutting_down);
+    while waiting, twice a second, that the client is still there (client_gone) and REQUEST_TIMEOUT
+    of provider silence. The request's log line
     fields (routed model, path, fallbacks, mode, time to first token, tokens) are kept in
     `fields`. A ProxyError raised before the answer began is the client's answer. The
     request's MAX_CONCURRENCY slot (`lease`) is the exchange's to give back.
@@ -3724,13 +3885,13 @@ class Exchange:
             now = time.monotonic()
             if now >= self.deadline:  # checked first: a provider that never stops must stop too
                 raise final(ProxyError(504, f"The request took longer than {config.request_deadline:g} s (REQUEST_DEADLINE)."))
+            if self.shutting_down():  # before every read too: a stream whose provider never pauses ends on time
+                raise final(ProxyError(529, "The proxy is shutting down; retry shortly."))
             batch = call.read(min(0.5, interval, config.request_timeout, self.deadline - now))
             if batch is not None:
                 return batch
             if self.client_gone():
                 raise ClientGone()
-            if self.shutting_down():
-                raise final(ProxyError(529, "The proxy is shutting down; retry shortly."))
             now = time.monotonic()
             if now - last_batch >= config.request_timeout:
                 raise ProxyError(504, f"The provider sent nothing for {config.request_timeout:g} s (REQUEST_TIMEOUT).")
@@ -3835,6 +3996,41 @@ def request_line(fields: dict) -> str:
     return " ".join(parts)
 
 
+# What a text log line must not hold raw: C0 and C1 control characters (line breaks, ESC, DEL ...)
+# and the Unicode line and paragraph separators. Each is shown escaped, as Python writes it.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+CONTROL_NAMES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def log_safe(text: str) -> str:
+    """Text for one log line, every control character escaped, so that a value from a client
+    or a provider (a model name, a path, an error message) cannot start a forged line or
+    drive a terminal. Example: "m" LF "2099-01-01 CRITICAL x" ESC "[2J" -> the one line
+    m\\n2099-01-01 CRITICAL x\\x1b[2J (a backslash and n, a backslash and x1b)."""
+    if CONTROL.search(text) is None:
+        return text
+    return CONTROL.sub(lambda m: CONTROL_NAMES.get(m.group()) or repr(m.group())[1:-1], text)
+
+
+class TextLogFormatter(logging.Formatter):
+    """LOG_FORMAT=text: the message on one line, control characters escaped (log_safe); an
+    exception's traceback follows on lines of its own, each indented, so that no line but a
+    record's first can begin at the margin where a timestamp would."""
+
+    def format(self, record):
+        record.message = log_safe(record.getMessage())
+        if self.usesTime():
+            record.asctime = self.formatTime(record, self.datefmt)
+        text = self.formatMessage(record)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        for extra in (record.exc_text, record.stack_info and self.formatStack(record.stack_info)):
+            if extra:
+                text += "".join("\n    " + log_safe(line) for line in extra.splitlines())
+        return text
+
+
 class JsonLogFormatter(logging.Formatter):
     """LOG_FORMAT=json: one JSON object per line, with a request line's fields as keys."""
 
@@ -3864,6 +4060,9 @@ class JsonAnswer:
 
     def end(self, events: list):
         message = fold_events(plain_events(self.collected + events))
+        secrets = self.handler.server.secrets
+        if secrets:  # a provider's answer that quotes its key (or another configured secret)
+            message = blank_secrets(message, secrets)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("response body: %s", json.dumps(message, ensure_ascii=False)[:20000])
         self.committed = True
@@ -3906,6 +4105,12 @@ class SseAnswer:
         self.end(events + [("error", error.body())])
 
     def write(self, data: bytes, last: bool):
+        # A provider's text that quotes its key (or another configured secret) is blanked here, in
+        # the bytes, where a search costs a C call per secret and write; nothing is decoded per event.
+        # A secret split across two events (a model writing a key token by token) is not caught.
+        for secret in self.handler.server.answer_secrets:
+            if secret in data:
+                data = data.replace(secret, b"***")
         if self.chunked:
             data = (b"%x\r\n%s\r\n" % (len(data), data) if data else b"") + (b"0\r\n\r\n" if last else b"")
         if self.head:
@@ -4229,15 +4434,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 class Server(http.server.ThreadingHTTPServer):
     """The HTTP server, with what handlers share: the request slots, the count of requests
-    in flight, and the shutdown state."""
+    in flight, the shutdown state, the configured secrets the sinks blank out of answers, and
+    the count of open client connections: one more than MAX_CONNECTIONS gets a 529 and is
+    closed (refuse), on the accepting thread, which never waits for it.
+
+    An open connection costs a thread (its stack is reserved, 8 MiB of address space on Linux, but
+    only what it uses is memory: about 20 KB for an idle one, measured), a file descriptor, and
+    while it is served a provider connection (another descriptor); the open-file limit is raised
+    for them (raise_file_limit)."""
 
     daemon_threads = True
     allow_reuse_address = True
-    request_queue_size = 512  # many Claude Code agents connect at once
+    request_queue_size = max(socket.SOMAXCONN, 4096)  # the listen backlog: a burst of connections waits, none is dropped
+    OVERLOADED = b"HTTP/1.1 529 Overloaded\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
 
     def __init__(self, config: Config):
         self.config = config
         guard_logs(config.env)
+        self.secrets, self.answer_secrets = secret_texts(config.env), answer_secrets(config.env)
+        self.connections = 0
+        self.connections_lock = threading.Lock()
+        raise_file_limit(2 * config.max_connections + 64)
         self.slots = Slots(config.max_concurrency)
         self.draining = threading.Event()
         self.drain_deadline = float("inf")
@@ -4249,6 +4466,54 @@ class Server(http.server.ThreadingHTTPServer):
         if isinstance(sys.exc_info()[1], OSError):
             return  # a client that went away mid-answer: nothing to report
         log.error("unexpected error on a connection from %s", client_address[0], exc_info=True)
+
+    def get_request(self):
+        try:
+            return super().get_request()
+        except OSError as exc:
+            if exc.errno in (errno.EMFILE, errno.ENFILE):  # the listening socket stays readable: pause, not spin
+                log.warning("out of file descriptors: new connections wait (raise `ulimit -n` or lower MAX_CONNECTIONS)")
+                time.sleep(0.05)
+            raise
+
+    def process_request(self, request, client_address):
+        """A connection on a thread of its own, counted until shutdown_request; beyond
+        MAX_CONNECTIONS, or when no thread can start, a 529 (refuse)."""
+        with self.connections_lock:
+            full = self.connections >= self.config.max_connections
+            if not full:
+                self.connections += 1
+        if full:
+            return self.refuse(request, f"The proxy has MAX_CONNECTIONS ({self.config.max_connections}) connections open")
+        try:
+            super().process_request(request, client_address)
+        except RuntimeError:  # "can't start new thread": the system's own limit on threads
+            self.forget()
+            self.refuse(request, "The proxy cannot start another thread")
+
+    def shutdown_request(self, request):
+        self.forget()
+        super().shutdown_request(request)
+
+    def forget(self):
+        with self.connections_lock:
+            self.connections -= 1
+
+    def refuse(self, request, why: str):
+        """Answer a connection the proxy cannot serve with a 529 and close it, without waiting:
+        what the client sent already is read first (a close with unread bytes would reset the
+        connection and could lose the answer), the answer fits the socket's buffer."""
+        body = json.dumps(ProxyError(529, f"{why}; retry shortly.").body()).encode()
+        try:
+            request.setblocking(False)
+            with contextlib.suppress(BlockingIOError, InterruptedError):
+                while request.recv(65536):
+                    pass
+            request.send(self.OVERLOADED % (len(body), body))
+            request.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        request.close()
 
     def track(self, change: int):
         with self.active_lock:
@@ -4269,6 +4534,23 @@ class Server(http.server.ThreadingHTTPServer):
         with self.active_lock:
             self.active_lock.wait_for(lambda: self.active == 0, timeout=grace + 3)
             return self.active
+
+
+def raise_file_limit(wanted: int):
+    """Raise the soft limit on open files towards `wanted`, as far as the hard limit allows:
+    a common default of 1024 would refuse connections long before MAX_CONNECTIONS. Where there
+    is no such limit to raise (Windows), nothing."""
+    try:
+        import resource
+    except ImportError:
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (OSError, ValueError):
+            log.debug("could not raise the open-file limit to %d", target, exc_info=True)
 
 
 def make_server(config: Config) -> Server:
@@ -4349,7 +4631,7 @@ def setup_logging(config: Config, stream=None, path: str | None = None):
     if config.log_format == "json":
         handler.setFormatter(JsonLogFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        handler.setFormatter(TextLogFormatter("%(asctime)s %(levelname)s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(config.log_level.upper())

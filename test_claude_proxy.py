@@ -4696,3 +4696,368 @@ def test_provider_holding_its_headers_still_gets_keepalive(start_proxy, fake):
     conn.close()
     assert response.status == 200 and first < 1.0
     assert cp.fold_events(events)["content"][-1]["text"] == "Late."
+
+
+# ---- hardening: a broken provider, a busy server, a hostile value ----
+
+
+@contextlib.contextmanager
+def open_files(count: int):
+    """The soft limit on open files at least `count` for the block, then as it was."""
+    resource = pytest.importorskip("resource")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < count:
+        pytest.skip(f"the hard limit on open files ({hard}) is below {count}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, count), hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def high_socket(sock, above: int = 1100):
+    """The same socket under a descriptor of `above` or more (past select's FD_SETSIZE of 1024)."""
+    import fcntl
+
+    number = fcntl.fcntl(sock.fileno(), fcntl.F_DUPFD, above)
+    sock.close()
+    return socket.socket(fileno=number)
+
+
+def test_socket_checks_take_descriptors_past_1024():
+    with open_files(1300):
+        near, far = socket.socketpair()
+        near = high_socket(near)
+        try:
+            assert near.fileno() >= 1100
+            assert not cp.client_left(near)  # select.select raised ValueError here, read as "client gone"
+            route = cp.Route("http", "127.0.0.1", 1)
+            cp.POOL.put(route, near)
+            assert cp.POOL.get(route) is near  # select.select dropped every idle socket past 1024
+            far.sendall(b"x")
+            assert not cp.client_left(near)  # a client sending its next request is still there
+            assert near.recv(1) == b"x"
+            far.close()
+            assert cp.client_left(near)
+        finally:
+            near.close()
+            far.close()
+
+
+def test_a_stream_is_served_with_1100_connections_open(start_proxy, fake):
+    """1,100 idle keep-alive connections, each served once (so each has its thread and a
+    descriptor past 1024), then a stream whose provider pauses, so the proxy checks that its
+    client is there: it must find it is."""
+    with open_files(4000):
+        server = start_proxy(REQUEST_TIMEOUT="5")
+        port, idle = server.server_address[1], []
+        before = rss_kb()
+        try:
+            for _ in range(1100):
+                sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+                idle.append(sock)
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            for sock in idle:
+                answer = b""
+                while not answer.endswith(b'{"status":"ok"}'):
+                    answer += sock.recv(65536)
+            per_connection = (rss_kb() - before) / len(idle)
+            fake.replies = [dict(text_reply("still here"), pauses={1: 0.7})]
+            status, _, data = raw(server, "POST", "/v1/messages", dict(BASIC, stream=True))
+            events = parse_sse(data)
+            assert status == 200
+            check_protocol(events)
+            assert cp.fold_events(events)["content"][0]["text"] == "still here"
+            print(f"\n1,100 idle connections: {per_connection:.0f} KB of RSS each (client and proxy sides, one process)")
+        finally:
+            for sock in idle:
+                sock.close()
+
+
+def test_sigterm_ends_busy_streams_on_the_clock(fake, tmp_path):
+    """50 streams that get a chunk every 10 ms: on SIGTERM each ends with an event: error
+    (overloaded_error) once SHUTDOWN_GRACE is past, and the process exits soon after."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(proxy_env(fake.url), PYTHONUNBUFFERED="1", SHUTDOWN_GRACE="1", LOG_LEVEL="warning")
+    process = subprocess.Popen([sys.executable, cp.__file__, "--port", "0"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    fake.responder = lambda body: {"deltas": [{"content": "w "}] * 3000, "pauses": {k: 0.01 for k in range(3000)},
+                                   "finish": "stop", "usage": (1, 1)}
+    body = json.dumps(dict(BASIC, stream=True)).encode()
+    request = b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    answers, begun = [b""] * 50, threading.Semaphore(0)
+
+    def one(i):
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+            sock.sendall(request)
+            while chunk := sock.recv(65536):
+                if not answers[i]:
+                    begun.release()
+                answers[i] += chunk
+
+    try:
+        port = int(process.stdout.readline().rsplit(":", 1)[1])
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(50)]
+        for thread in threads:
+            thread.start()
+        for _ in threads:
+            assert begun.acquire(timeout=TIMEOUT)
+        stopped_at = time.monotonic()
+        process.terminate()
+        assert process.wait(timeout=TIMEOUT) == 0
+        took = time.monotonic() - stopped_at
+        for thread in threads:
+            thread.join(TIMEOUT)
+        for answer in answers:
+            assert answer.startswith(b"HTTP/1.1 200") and b"message_stop" not in answer
+            last = answer.rsplit(b"event: ", 1)[-1]
+            assert answer.endswith(b"0\r\n\r\n") and last.startswith(b"error\n") and b'"overloaded_error"' in last
+        print(f"\nSIGTERM with 50 busy streams, SHUTDOWN_GRACE=1: all ended with event: error, exit after {took:.1f} s")
+        assert took < 5
+    finally:
+        fake.responder = None
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.parametrize("value, seconds", [
+    ("7", "7"), ("2.5", "3"), ("600", "60"), ("-4", "0"), ("0", "0"), ("1e300", "60"), ("1e-400", "0"),
+    ("inf", None), ("1e309", None), ("nan", None), ("-inf", None), ("Infinity", None), ("NaN", None),
+    ("Wed, 21 Oct 2026 07:28:00 GMT", "Wed, 21 Oct 2026 07:28:00 GMT"), ("soon", None), ("12 monkeys", None),
+])
+def test_retry_after_value(value, seconds):
+    assert cp.retry_after_value(value) == seconds
+    assert cp._retry_after(cp.ProviderHTTPError(429, "slow", {"retry-after": value})) == seconds
+
+
+@pytest.mark.parametrize("value, seconds", [("inf", None), ("1e309", None), ("nan", None), ("-3", "0")])
+def test_e2e_hostile_retry_after_is_dropped_not_a_500(client, fake, value, seconds):
+    import anthropic
+
+    fake.replies = [{"status": 429, "headers": {"retry-after": value}}]
+    with pytest.raises(anthropic.RateLimitError) as caught:
+        client.messages.create(**BASIC)
+    assert caught.value.response.headers.get("retry-after") == seconds
+
+
+def test_log_lines_escape_what_clients_and_providers_send(proxy, fake, proxy_log):
+    formatter = cp.TextLogFormatter("%(asctime)s %(levelname)s %(message)s")
+    forged = "\n2099-01-01 00:00:00,000 CRITICAL forged"
+    fake.replies = [text_reply()]
+    assert raw(proxy, "POST", "/v1/messages", dict(BASIC, model="\n2099-01-01-CRITICAL-model-forged"))[0] == 200
+    with socket.create_connection(("127.0.0.1", proxy.server_address[1]), timeout=TIMEOUT) as sock:
+        sock.sendall(b"GET /\x1b[2J\x1b[31mred\r HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        while sock.recv(65536):
+            pass
+    fake.replies = [{"status": 500, "body": {"error": {"message": "bad" + forged, "type": "x"}}}]
+    assert raw(proxy, "POST", "/v1/messages", dict(BASIC, model="claude-sonnet-4-6-logforge"))[0] == 500
+    proxy_log.wait(1, "logforge")
+    text = "\n".join(formatter.format(record) for record in proxy_log.records)
+    assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ |    ", line) for line in text.split("\n"))
+    assert not re.search(r"^2099", text, re.M) and "\x1b" not in text and "\r" not in text
+    assert "\\n2099-01-01-CRITICAL-model-forged" in text and "\\n2099-01-01 00:00:00,000 CRITICAL forged" in text
+    assert "\\x1b[2J\\x1b[31mred" in text or "Bad request" in text  # a request line the proxy refuses is not logged raw
+
+
+def test_text_logs_use_the_escaping_formatter():
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    stream = io.StringIO()
+    try:
+        cp.setup_logging(cp.Config.from_env({}), stream=stream)
+        logging.getLogger("claude_proxy.test").warning("model %s", "x\ny\x1bz")
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    assert stream.getvalue().count("\n") == 1 and "model x\\ny\\x1bz" in stream.getvalue()
+    assert cp.log_safe("plain é text") == "plain é text" and cp.log_safe("\u2028\x85\x7f\t") == "\\u2028\\x85\\x7f\\t"
+
+
+def test_an_endless_event_is_cut_at_its_cap_at_the_cost_of_a_search_per_read():
+    decoder = cp.SSEDecoder()
+    assert decoder.feed(b'data: {"choices":[]}\n\ndata: {"choices":[{"delta":{"content":"') == [{"choices": []}]
+    piece = b"x" * 65536
+    started = time.process_time()
+    with pytest.raises(cp.ProxyError) as caught:
+        for _ in range(cp.MAX_EVENT_BYTES // len(piece) + 2):
+            decoder.feed(piece)
+    took = time.process_time() - started
+    assert caught.value.status == 502 and caught.value.error_type == "api_error" and "stream event" in caught.value.message
+    assert took < 2  # re-copying the event on every read took 25 s of CPU for the same bytes
+    small = cp.SSEDecoder(limit=100)
+    good = b'data: {"choices":[]}\n\n'
+    assert small.feed(good + b"data: " + b"y" * 200) == [{"choices": []}] and small.failure.status == 502
+    split = cp.SSEDecoder(limit=100)  # an event's end split across reads, one byte at a time, CRLF
+    items = [item for byte in (b"data: [DONE]\r\n\r\n") for item in split.feed(bytes([byte]))]
+    assert items == [] and split.saw_done
+
+
+def test_a_provider_answer_quoting_the_key_reaches_the_client_blanked(client, fake):
+    """Streamed, the key is blanked where one event holds it whole (one split across events is not
+    caught: see SseAnswer.write)."""
+    fake.replies = [dict(text_reply(), deltas=[{"role": "assistant", "content": "your key is "},
+                                               {"content": "sk-test-openai, keep it safe"}])]
+    assert client.messages.create(**BASIC).content[0].text == "your key is ***, keep it safe"
+    with client.messages.stream(**BASIC) as stream:
+        assert stream.get_final_message().content[0].text == "your key is ***, keep it safe"
+    fake.replies = [dict(text_reply(), deltas=[{"content": "sk-test-openai "}] * 50)]  # many events, each quoting it
+    with client.messages.stream(**BASIC) as stream:
+        assert stream.get_final_message().content[0].text == "*** " * 50
+
+
+def test_blank_secrets_and_answer_secrets():
+    env = {"OPENAI_API_KEY": "sk-abc12345", "A_TOKEN": 'tok"en\\12345', "SHORT_KEY": "abc", "PATH": "/usr/bin:/bin"}
+    assert cp.answer_secrets(env) == (b'tok\\"en\\\\12345', b"sk-abc12345")  # as JSON writes them; short and non-secrets left out
+    answer = {"content": [{"type": "tool_use", "input": {"cmd": "echo sk-abc12345"}}, {"type": "text", "text": 'tok"en\\12345'}]}
+    assert cp.blank_secrets(answer, cp.secret_texts(env)) == {"content": [{"type": "tool_use", "input": {"cmd": "echo ***"}},
+                                                                          {"type": "text", "text": "***"}]}
+
+
+@pytest.mark.parametrize("env, provider, allowed", [
+    ({}, "ollama", False),  # a local default: never by itself
+    ({}, "ollama_chat", False), ({}, "lm_studio", False), ({}, "hosted_vllm", False), ({}, "xinference", False),
+    ({}, "mistral", False),  # no key, no base URL, not routed
+    ({"MISTRAL_API_KEY": "m"}, "mistral", True),  # its key is set
+    ({"OLLAMA_API_KEY": "o"}, "ollama", False),  # a key says nothing of where a local default is
+    ({"OLLAMA_API_BASE": "http://gpu:11434"}, "ollama", True),  # its base URL is set
+    ({"SMALL_MODEL": "ollama/llama3"}, "ollama", True),  # a routed setting uses it
+    ({"FALLBACK_MODELS": "lm_studio/qwen"}, "lm_studio", True),
+    ({"BIG_MODEL": "llama3", "PREFERRED_PROVIDER": "ollama"}, "ollama", True),  # bare names go there
+    ({"ALLOWED_PROVIDERS": "ollama, vllm"}, "vllm", True),
+    ({"ALLOWED_PROVIDERS": "*"}, "xinference", True),
+    ({"ALLOWED_PROVIDERS": "ollama"}, "mistral", False),
+    ({}, "openai", True),  # the default BIG_MODEL's provider
+])
+def test_allowed_provider(env, provider, allowed):
+    assert cp.allowed_provider(provider, cp.Config.from_env(env)) is allowed
+
+
+def test_a_client_names_only_providers_the_operator_configured(start_proxy, fake):
+    server = start_proxy(HOSTED_VLLM_API_BASE=fake.url + "/v1")
+    for model in ("ollama/llama3", "ollama_chat/llama3", "lm_studio/qwen", "xinference/qwen", "mistral/mistral-large"):
+        for stream in (False, True):
+            status, _, data = raw(server, "POST", "/v1/messages", dict(BASIC, model=model, stream=stream))
+            error = json.loads(data)["error"]
+            assert status == 400 and error["type"] == "invalid_request_error", (model, data)
+            assert f"'{model.split('/')[0]}'" in error["message"] and "ALLOWED_PROVIDERS" in error["message"]
+    assert fake.received == []  # nothing was called, on either path
+    assert raw(server, "POST", "/v1/messages", dict(BASIC, model="hosted_vllm/qwen"))[0] == 200  # its base URL is set
+    allowed = start_proxy(ALLOWED_PROVIDERS="hosted_vllm", HOSTED_VLLM_API_BASE=fake.url + "/v1")
+    assert raw(allowed, "POST", "/v1/messages", dict(BASIC, model="hosted_vllm/qwen", stream=True))[0] == 200
+
+
+def test_max_connections_answers_529_and_the_server_keeps_serving(start_proxy):
+    server = start_proxy(MAX_CONNECTIONS="3")
+    port = server.server_address[1]
+    held = [socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) for _ in range(3)]
+    try:
+        for sock in held:  # served once each: all three are counted
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        status, headers, body, _ = send_raw(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert status == 529 and headers["connection"] == "close"
+        assert json.loads(body) == {"type": "error", "error": {"type": "overloaded_error", "message": json.loads(body)["error"]["message"]}}
+        assert "MAX_CONNECTIONS (3)" in json.loads(body)["error"]["message"]
+        held.pop().close()
+        deadline = time.monotonic() + TIMEOUT  # the proxy counts the closed one out once its thread sees the close
+        while (status := send_raw(port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")[0]) == 529:
+            assert time.monotonic() < deadline
+        assert status == 200
+    finally:
+        for sock in held:
+            sock.close()
+    assert cp.Server.request_queue_size >= 4096  # the listen backlog: a burst waits rather than being refused
+
+
+class FaultProvider:
+    """A loopback provider that answers one request with scripted bytes, then closes ("close"),
+    resets the connection ("reset"), or stays open and silent ("hold") until the proxy hangs up.
+    `pieces` may be an iterator: it is sent until the proxy stops reading."""
+
+    def __init__(self, pieces, then="close"):
+        self.pieces, self.then = pieces, then
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(TIMEOUT)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/v1"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        with contextlib.suppress(OSError), self.sock:
+            conn, _ = self.sock.accept()
+            with conn:
+                received = b""
+                while b"\r\n\r\n" not in received:
+                    received += conn.recv(65536)
+                head, _, body = received.partition(b"\r\n\r\n")
+                length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+                while len(body) < length:
+                    body += conn.recv(65536)
+                for piece in self.pieces:
+                    conn.sendall(piece)
+                if self.then == "reset":
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                elif self.then == "hold":
+                    while conn.recv(65536):
+                        pass
+
+
+STREAM_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
+ONE_EVENT = b'data: {"choices":[{"index":0,"delta":{"content":"Hel"}}]}\n\n'
+
+
+def endless(first: bytes, piece: bytes = b"x" * (1 << 20)):
+    yield first
+    while True:
+        yield piece
+
+
+def free_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}/v1"  # closed: nothing listens there
+
+
+FAULTS = [  # (fault, the provider, streamed, the client's status, its error type (final event's for a stream), bound in s)
+    ("connection refused", lambda: free_port_url(), True, 500, "api_error", 2),
+    ("reset mid-stream", lambda: FaultProvider([STREAM_HEAD, ONE_EVENT], "reset"), True, 200, "api_error", 2),
+    ("stall past REQUEST_TIMEOUT", lambda: FaultProvider([STREAM_HEAD, ONE_EVENT], "hold"), True, 200, "timeout_error", 4),
+    ("malformed chunk", lambda: FaultProvider([STREAM_HEAD, ONE_EVENT, b"data: {not json\n\n"], "hold"), True, 200,
+     "api_error", 2),
+    ("never-ending event", lambda: FaultProvider(endless(STREAM_HEAD + ONE_EVENT + b"data: {"), "hold"), True, 200,
+     "api_error", 10),
+    ("oversized answer", lambda: FaultProvider(endless(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                                       b"Content-Length: 42000000\r\n\r\n{\"choices\":\""), "hold"),
+     False, 502, "api_error", 10),
+]
+
+
+@pytest.mark.parametrize("fault, provider, stream, status, error_type, bound", FAULTS, ids=[f[0] for f in FAULTS])
+def test_fault_table(fake, gemini, fault, provider, stream, status, error_type, bound):
+    """Each upstream fault, on the direct path (REQUEST_TIMEOUT=2, CONNECT_TIMEOUT=1): the client's
+    Anthropic-shaped error and how long it took to come; the proxy keeps serving."""
+    made = provider()
+    url = made if isinstance(made, str) else made.url
+    server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, gemini.url, OPENAI_BASE_URL=url, REQUEST_TIMEOUT="2",
+                                                         CONNECT_TIMEOUT="1")))
+    serve(server)
+    try:
+        (got, _, data), took = timed(lambda: raw(server, "POST", "/v1/messages", dict(BASIC, stream=stream)))
+        if got == 200:
+            events = parse_sse(data)
+            assert events[0][0] == "message_start" and events[-1][0] == "error"
+            assert "message_stop" not in [name for name, _ in events]
+            error = events[-1][1]["error"]
+        else:
+            error = json.loads(data)["error"]
+            assert b"Traceback" not in data
+        assert (got, error["type"]) == (status, error_type), data[-300:]
+        assert took < bound
+        print(f"\nfault table: {fault:28} {got} {error['type']:14} {took * 1000:6.0f} ms  {error['message'][:70]}")
+        assert raw(server, "GET", "/")[0] == 200
+    finally:
+        server.shutdown()
+        server.server_close()
