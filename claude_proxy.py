@@ -362,7 +362,8 @@ class Provider:
     refuse a forced tool_choice ("required" or a named function), which then becomes the
     default, "auto"; text_in_results: its turns must alternate and a function-response turn
     holds nothing but the responses (Gemini), so text that follows tool results in one user
-    turn (Claude Code's <system-reminder>s) goes into the last result.
+    turn (Claude Code's <system-reminder>s) goes into the last result, and images after them
+    come after a placeholder model turn (RESULTS_PLACEHOLDER).
     """
 
     key_env: tuple[str, ...] = ()
@@ -1070,7 +1071,8 @@ def tool_result_message(block: dict) -> tuple[dict, list[dict]]:
 def user_messages(content, native: bool, text_in_results: bool = False) -> list[dict]:
     """One Anthropic user turn -> tool messages first (they must follow the assistant's
     tool_calls), then one user message with the rest (text, images, documents); with
-    `text_in_results`, text alone after tool results goes into the last one instead.
+    `text_in_results`, text alone after tool results goes into the last one instead, and
+    anything else after them follows a placeholder model turn.
     Example: [tool_result a "ok", text "note"] -> [tool a "ok", user "note"]; with
     text_in_results [tool a "ok\n\nnote"]."""
     if isinstance(content, str):
@@ -1084,11 +1086,18 @@ def user_messages(content, native: bool, text_in_results: bool = False) -> list[
                 parts.append({"type": "text", "text": f"(image output of tool call {message['tool_call_id']})"})
                 parts.extend(images)
     parts.extend(content_parts(content, native))
-    if text_in_results and tools and parts and all(p["type"] == "text" for p in parts):
-        last = tools[-1]
-        tools[-1] = dict(last, content="\n\n".join([last["content"]] * bool(last["content"]) + [p["text"] for p in parts]))
-        return tools
+    if text_in_results and tools and parts:
+        if all(p["type"] == "text" for p in parts):
+            last = tools[-1]
+            tools[-1] = dict(last, content="\n\n".join([last["content"]] * bool(last["content"]) + [p["text"] for p in parts]))
+            return tools
+        # Images cannot go into a result: a placeholder model turn keeps the turns alternating (as gemini-cli#28700 does)
+        tools.append({"role": "assistant", "content": RESULTS_PLACEHOLDER})
     return tools + ([{"role": "user", "content": collapse(parts)}] if parts else [])
+
+
+# The model turn between tool results and the images that came with them, where turns must alternate.
+RESULTS_PLACEHOLDER = "[Tool results received; the images follow.]"
 
 
 def assistant_message(content, native: bool, replay: str = "") -> dict | None:

@@ -95,11 +95,35 @@ MOONSHOT_THINKING = ("kimi-k2.5", "kimi-k2.6", "kimi-k2.7", "kimi-k2-thinking") 
 DEEPSEEK_THINKING = ("deepseek-v4", "deepseek-reasoner")  # api-docs.deepseek.com/guides/thinking_mode: on by default
 
 
+def openai_refusal(body: dict) -> str | None:
+    """OpenAI's chat-completions rules, which the OpenAI-compatible providers here enforce alike."""
+    pending = set()  # tool calls of the last assistant message not yet answered
+    for message in body.get("messages") or []:
+        if message.get("role") == "tool":
+            if message.get("tool_call_id") not in pending:  # OpenAI's words, quoted in FoundationAgents/OpenManus#744
+                return "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'."
+            pending.discard(message["tool_call_id"])
+            continue
+        if pending:  # OpenAI's words, quoted in QwenLM/qwen-code#606 and BloomLabsInc/genkit-plugins#225
+            return ("An assistant message with 'tool_calls' must be followed by tool messages responding to each "
+                    f"'tool_call_id'. The following tool_call_ids did not have response messages: {', '.join(sorted(pending))}")
+        pending = {c.get("id") for c in message.get("tool_calls") or ()} if message.get("role") == "assistant" else set()
+    for i, tool in enumerate(body.get("tools") or ()):
+        name = str((tool.get("function") or {}).get("name", ""))
+        if not re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", name):  # platform.openai.com/docs/api-reference/chat/create (tools)
+            return (f"Invalid 'tools[{i}].function.name': string does not match pattern. Expected a string that matches "
+                    "the pattern '^[a-zA-Z0-9_-]{1,64}$'.")
+    return None
+
+
 def provider_refusal(path: str, body: dict) -> str | None:
     """What the provider behind the fake's `path` says of a request that breaks one of its
     documented rules (each with its source), or None when the request passes."""
     model, messages = str(body.get("model", "")), body.get("messages") or []
     thinking_off = (body.get("thinking") or {}).get("type") == "disabled"
+    refusal = openai_refusal(body)
+    if refusal:
+        return refusal
 
     def missing_reasoning():
         return next((i for i, m in enumerate(messages)
@@ -3138,6 +3162,29 @@ def test_protocol_recorded_request_is_accepted(proxy, fake, auth, path):
                                  {k: v for k, v in PROTOCOL_BODY.items() if k not in ("max_tokens", "stream")},
                                  dict(CLAUDE_CODE_HEADERS, **auth))
     assert count_status == 200 and json.loads(count)["input_tokens"] > 1000
+
+
+LONG_MCP = "mcp__claude_ai_Google_Drive__" + "search_files_in_a_shared_drive_with_a_very_long_name"
+STRICT_TARGETS = ["openai/gpt-4.1", "groq/moonshotai/kimi-k2-instruct", "groq/llama-3.3-70b-versatile", "moonshot/kimi-k2.6",
+                  "moonshot/kimi-k2-0905-preview", "deepseek/deepseek-v4-flash", "deepseek/deepseek-chat",
+                  "gemini/gemini-2.5-flash"]
+
+
+@pytest.mark.parametrize("forced", [False, True], ids=["auto", "forced tool choice"])
+@pytest.mark.parametrize("target", STRICT_TARGETS)
+def test_the_recorded_claude_code_request_passes_every_strict_provider(proxy, fake, gemini, target, forced):
+    """Claude Code's recorded request (system entries among the messages, tool results out of
+    order and with an image, text after them, thinking from Anthropic, tool_reference, a
+    document), with a long MCP tool and a forced tool choice, against each provider's
+    documented rules (provider_refusal, gemini_refusal): no 400 on either path."""
+    body = dict(PROTOCOL_BODY, model=target, tools=PROTOCOL_BODY["tools"] + [
+        {"name": LONG_MCP, "description": "m", "input_schema": {"type": "object", "properties": {}}}])
+    if forced:
+        body["tool_choice"] = {"type": "any"}
+    status, _, data = raw(proxy, "POST", "/v1/messages", body, CLAUDE_CODE_HEADERS)
+    events = parse_sse(data) if status == 200 else []
+    assert status == 200 and events[-1][0] == "message_stop", data[:600]
+    assert (gemini if target.startswith("gemini/") else fake).received  # it reached the strict fake, and passed
 
 
 @pytest.mark.parametrize("retry_after, expected", [
