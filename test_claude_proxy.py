@@ -2790,13 +2790,13 @@ def exchange(proxy, data: bytes) -> bytes:
 
 
 def test_malformed_chunked_body_is_400(proxy):
-    answer = exchange(proxy, b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n")
+    answer = exchange(proxy, b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n")
     assert answer.startswith(b"HTTP/1.1 400") and b"invalid_request_error" in answer
 
 
 def test_get_with_a_body_closes_the_connection(proxy):
     """An unread body must never be taken for the next request."""
-    answer = exchange(proxy, b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nGET /v1/nothing HTTP/1.1\r\n\r\n")
+    answer = exchange(proxy, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\nGET /v1/nothing HTTP/1.1\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 200") and answer.count(b"HTTP/1.1") == 1
     assert b"Connection: close" in answer
 
@@ -3681,11 +3681,11 @@ def test_max_concurrency_answers_529(start_proxy, fake):
 
 
 @pytest.mark.parametrize("request_bytes, status, names", [
-    (b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 404 Not Found",
+    (b"GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "HTTP/1.1 404 Not Found",
      ["Server", "Date", "Content-Type", "Content-Length", "request-id"]),
-    (b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "HTTP/1.1 404 Not Found",
+    (b"GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", "HTTP/1.1 404 Not Found",
      ["Server", "Date", "Content-Type", "Content-Length", "request-id", "Connection"]),
-    (b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+    (b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
      % (len(json.dumps(dict(BASIC, stream=True))), json.dumps(dict(BASIC, stream=True)).encode()), "HTTP/1.1 200 OK",
      ["Server", "Date", "Content-Type", "Cache-Control", "Transfer-Encoding", "request-id"]),
 ])
@@ -3863,7 +3863,7 @@ def test_sigterm_drains_then_ends_open_streams(fake, tmp_path):
         results = []
         client_thread = threading.Thread(target=lambda: results.append(exchange(
             type("P", (), {"server_address": ("127.0.0.1", port)}),
-            b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
+            b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
             % (len(json.dumps(dict(BASIC, stream=True))), json.dumps(dict(BASIC, stream=True)).encode()))))
         client_thread.start()
         assert fake.arrived.wait(TIMEOUT)
