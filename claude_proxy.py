@@ -4096,7 +4096,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body: the wait for its first byte (an idle kept-alive connection) may last CLIENT_TIMEOUT,
         and from that byte on the rest must arrive within CLIENT_TIMEOUT too (ClientReader), else
         408 and the connection closed (_read_json answers for a late body)."""
-        self.command, self.request_id, self.status = None, "", None
+        self.command, self.request_id, self.status, self.requestline = None, "", None, ""
+        self.request_version = self.default_request_version  # nothing of the last request's stays
         self.reader.deadline = None
         try:
             if not self.rfile.peek(1):  # the client closed the connection
