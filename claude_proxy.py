@@ -57,6 +57,7 @@ import hashlib
 import http.client
 import http.server
 import importlib.util
+import io
 import json
 import logging
 import hmac
@@ -144,6 +145,10 @@ SETTINGS = (
             minimum=0.05),
     Setting("SHUTDOWN_GRACE", "shutdown_grace", "float", 10.0, "seconds in-flight requests get on SIGTERM", "server",
             minimum=0),
+    Setting("ALLOWED_ORIGINS", "allowed_origins", "comma list", (),
+            "web page origins that may call the proxy (a browser sends Origin); * allows any", "server"),
+    Setting("ALLOWED_HOSTS", "allowed_hosts", "comma list", (),
+            "Host names served besides loopback and the listen address (a LAN name); * allows any", "server"),
 
     Setting("MAX_TOKENS_LIMIT", "max_tokens_limit", "int", None, "cap for max_tokens", "limits", minimum=1,
             shown="the model's own limit"),
@@ -154,7 +159,8 @@ SETTINGS = (
             minimum=0.05),
     Setting("REQUEST_DEADLINE", "request_deadline", "float", 3600.0, "seconds one request may take, start to end", "limits",
             minimum=0.05),
-    Setting("CLIENT_TIMEOUT", "client_timeout", "float", 120.0, "seconds a client may stay silent", "limits", minimum=0.05),
+    Setting("CLIENT_TIMEOUT", "client_timeout", "float", 120.0, "seconds a connection may idle, and a request's head and body take", "limits",
+            minimum=0.05),
     Setting("MAX_CONNECTIONS", "max_connections", "int", 4096, "open client connections; more get 529 and are closed",
             "limits", minimum=1),
     Setting("ALLOWED_PROVIDERS", "allowed_providers", "comma list", (),
@@ -269,10 +275,12 @@ class Config:
     request_timeout: float = DEFAULTS["request_timeout"]  # the provider's silence, once connected
     connect_timeout: float = DEFAULTS["connect_timeout"]
     request_deadline: float = DEFAULTS["request_deadline"]  # the longest one request may take, start to end
-    client_timeout: float = DEFAULTS["client_timeout"]  # a client's silence while sending a request, or between requests
+    client_timeout: float = DEFAULTS["client_timeout"]  # idle between requests; a request's head and body in all
     proxy_api_key: str = dataclasses.field(default=DEFAULTS["proxy_api_key"], repr=False)
     max_concurrency: int = DEFAULTS["max_concurrency"]
     shutdown_grace: float = DEFAULTS["shutdown_grace"]
+    allowed_origins: tuple = DEFAULTS["allowed_origins"]  # a request with another Origin header gets 403
+    allowed_hosts: tuple = DEFAULTS["allowed_hosts"]  # besides loopback and the listen address; others get 403
     max_tokens_limit: int | None = DEFAULTS["max_tokens_limit"]  # None: the model's own output limit
     max_body_bytes: int = DEFAULTS["max_body_bytes"]
     keepalive_seconds: float = DEFAULTS["keepalive_seconds"]
@@ -921,13 +929,80 @@ def _reject_constant(name):
     raise ValueError(f"{name} is not a JSON number")
 
 
+class UnsafeJSON(ValueError):
+    """JSON that parses but would be read differently by another reader (a key given twice), or
+    could not be sent on as JSON (a number beyond a double's range, which becomes Infinity)."""
+
+
+class _Twice(dict):
+    """An object in which a key came twice (its last value kept): parse_json names the key."""
+
+    key = ""
+
+
+class _Huge(float):
+    """A number beyond a double's range (inf), as written: parse_json names it."""
+
+    literal = ""
+
+
+_unsafe = [0]  # how many _Twice or _Huge were made (by any thread): parse_json looks for one only when it moved
+
+
+def _unique_keys(pairs):
+    obj = dict(pairs)
+    if len(obj) < len(pairs):
+        obj, keys = _Twice(pairs), set()
+        obj.key = next(key for key, _ in pairs if key in keys or keys.add(key))
+        _unsafe[0] += 1
+    return obj
+
+
+def _finite_float(literal):
+    value = float(literal)
+    if math.isinf(value):
+        value = _Huge(value)
+        value.literal = literal[:40]
+        _unsafe[0] += 1
+    return value
+
+
+_request_decoder = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_unique_keys,
+                                    parse_float=_finite_float)
+
+
 def parse_json(data: bytes):
     """A request body: strict UTF-8, JSON without NaN or Infinity, and any lone surrogate
     escape (a JavaScript client's sliced string) replaced by U+FFFD so it can be sent on.
-    Example: b'{"t": "a\\ud800b"}' -> {"t": "a\ufffdb"}."""
+    Refused (UnsafeJSON, naming where): a key twice in one object, which a front proxy or a
+    logger may read as its first value while this reads the last; and a number too large for
+    a double (1e400), which json.loads reads as inf and json.dumps writes as Infinity.
+    Example: b'{"t": "a\\ud800b"}' -> {"t": "a\ufffdb"};
+    b'{"tools": [{"m": 1e400}]}' -> UnsafeJSON("tools.0.m: the number 1e400 is too large ...")."""
     text = data.decode("utf-8")
-    value = json.loads(text, parse_constant=_reject_constant)
+    seen = _unsafe[0]
+    value = _request_decoder.decode(text)
+    if _unsafe[0] != seen:  # made here, or by a parse in another thread at the same time
+        found = _find(value, lambda node: type(node) in (_Twice, _Huge))
+        if found:
+            where, node = found
+            what = (f"the key {node.key!r} appears twice in one object" if type(node) is _Twice else
+                    f"the number {node.literal} is too large (it would be sent on as Infinity, which is not JSON)")
+            raise UnsafeJSON(f"{where}: {what}." if where else f"{what[:1].upper()}{what[1:]}.")
     return _mend_surrogates(value) if _SURROGATE_ESCAPE.search(text) else value
+
+
+def _find(value, test) -> tuple | None:
+    """(where, node): the first node of a parsed body for which test(node) is true, and where it
+    lies ("" for the top), or None. Example: ({"a": [1, {"b": 2}]}, lambda n: n == 2) -> ("a.1.b", 2)."""
+    stack = [("", value)]
+    while stack:
+        path, node = stack.pop()
+        if test(node):
+            return path, node
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        stack += reversed([(f"{path}.{key}" if path else str(key), item) for key, item in items])
+    return None
 
 
 def _mend_surrogates(value):
@@ -2229,15 +2304,98 @@ HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 def read_headers(fp) -> Headers:
     """The header lines up to the empty line, with http.client's limits: at most 100 lines of
     64 KiB; then as header_fields."""
+    return header_fields(read_header_block(fp))
+
+
+def read_header_block(fp) -> bytes:
+    """The header lines up to the empty line (not included), at most 100 lines of 64 KiB."""
     lines: list = []
     for _ in range(101):
         line = fp.readline(65537)
         if len(line) > 65536:
             raise http.client.LineTooLong("header line")
         if line in (b"\r\n", b"\n", b""):
-            return header_fields(b"".join(lines))
+            return b"".join(lines)
         lines.append(line)
     raise http.client.HTTPException("got more than 100 headers")
+
+
+# What a request's header block must not hold (RFC 9110 5.5, RFC 9112 5.2): a control character
+# other than HTAB in a field (NUL, a CR not ending a line, DEL ...), or a line folded onto the one
+# before it. Each is read one way here and another way by some other parser on the request's path.
+FORBIDDEN_IN_HEAD = re.compile(rb"(\n[ \t])|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)")
+
+
+def read_request_head(fp, version: tuple) -> Headers:
+    """A request's header fields, refused (BadHeader, a 400) where RFC 9112 lets a server refuse
+    what another reader of the same bytes might frame differently (request smuggling): a folded
+    line, a control character, no Host (HTTP/1.1) or more than one, and any Transfer-Encoding
+    but one plain chunked (see transfer_coding_problem).
+    Example: b"Host: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n" -> BadHeader."""
+    block = read_header_block(fp)
+    bad = FORBIDDEN_IN_HEAD.search(block)
+    if bad or block[:1] in (b" ", b"\t"):
+        raise BadHeader("A header line is folded onto the one before it (obsolete line folding is refused)."
+                        if block[:1] in (b" ", b"\t") or bad[1] else
+                        "A header field holds a control character (NUL, CR, ...): refused.")
+    headers = header_fields(block)
+    hosts = headers.get_all("Host") or ()
+    if len(hosts) > 1:
+        raise BadHeader("A request must have one Host header, not several.")
+    if not hosts and version >= (1, 1):
+        raise BadHeader("An HTTP/1.1 request must have a Host header.")
+    problem = transfer_coding_problem(headers, version)
+    if problem:
+        raise BadHeader(problem)
+    return headers
+
+
+def transfer_coding_problem(headers: Headers, version: tuple = (1, 1)) -> str | None:
+    """What is wrong with a request's Transfer-Encoding, or None: anything but one header that
+    says chunked, alone (no Content-Length beside it, not in HTTP/1.0). Two readers of a request
+    that framed it differently would each find a different request after it.
+    Example: ["chunked", "identity"] -> "Transfer-Encoding 'chunked, identity' is not ..."."""
+    codings = headers.get_all("Transfer-Encoding")
+    if codings is None:
+        return None
+    if len(codings) > 1 or codings[0].strip().lower() != "chunked" or version < (1, 1):
+        return (f"Transfer-Encoding {', '.join(codings)[:100]!r} is not supported (only chunked, in one header, "
+                "in HTTP/1.1).")
+    if "Content-Length" in headers:
+        return "Transfer-Encoding and Content-Length together are refused (the framing would be ambiguous)."
+    return None
+
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]"})
+
+
+def host_name(value: str) -> str:
+    """A Host header's name, lower-cased, without its port.
+    Example: "LocalHost:8082" -> "localhost"; "[::1]:8082" -> "[::1]"; "a:b" -> "a:b" (no port)."""
+    value = value.strip().lower()
+    name, colon, port = value.rpartition(":")
+    return name if colon and port.isdigit() and not name.endswith(":") and (name.endswith("]") or "]" not in name) else value
+
+
+def host_allowed(value: str, listen_host: str, allowed: tuple) -> bool:
+    """Whether a request's Host (or absolute URL's authority) names this proxy: a loopback name,
+    the address it listens on, or a name in ALLOWED_HOSTS ("*": any), with any port (an ssh or
+    container port forward changes it). A web page can make its own name resolve to 127.0.0.1
+    (DNS rebinding) and then send requests, and read their answers, as the same origin; only
+    this header tells such a request apart.
+    Example: ("localhost:8082", "127.0.0.1", ()) -> True; ("attacker.example:8082", "127.0.0.1", ()) -> False."""
+    if "*" in allowed:
+        return True
+    name = host_name(value)
+    listen = (f"[{listen_host}]" if ":" in listen_host else listen_host).lower()
+    return (name in LOOPBACK_NAMES or name == listen
+            or any(entry.lower() in (name, value.strip().lower()) for entry in allowed))
+
+
+def origin_allowed(origin: str, allowed: tuple) -> bool:
+    """Whether a request's Origin (sent by a browser for a web page's request) is in ALLOWED_ORIGINS
+    ("*": any). Example: ("http://localhost:3000", ("http://localhost:3000/",)) -> True."""
+    return "*" in allowed or origin.strip().rstrip("/").lower() in {entry.rstrip("/").lower() for entry in allowed}
 
 
 HEADER_LINE = re.compile(r"^([!#$%&'*+.^_`|~0-9A-Za-z-]+):(.*)$", re.M)
@@ -2292,11 +2450,11 @@ def body_size(headers: Headers, limit: int) -> int | None:
     """The declared size of a request body, or None for a chunked one. Anything ambiguous (two
     lengths, a length that is not plain digits, an encoding other than chunked) is refused: a
     front proxy might read the same request differently. Example: Content-Length: 12 -> 12."""
-    encoding = headers.get("Transfer-Encoding")
     lengths = headers.get_all("Content-Length") or []
-    if encoding is not None:
-        if encoding.strip().lower() != "chunked" or lengths:
-            raise unreadable(invalid(f"Transfer-Encoding {encoding!r} is not supported (only chunked, without Content-Length)."))
+    if "Transfer-Encoding" in headers:
+        problem = transfer_coding_problem(headers)
+        if problem:
+            raise unreadable(invalid(problem))
         return None
     if not lengths:
         raise ProxyError(411, "A request body needs a Content-Length header (or chunked transfer encoding).")
@@ -2319,20 +2477,28 @@ def read_body(rfile, headers: Headers, limit: int) -> bytes:
     return data
 
 
+# A chunk's size line (RFC 9112 7.1): hex digits only (int(x, 16) would also take "0x61", "+61"
+# and "6_1"), an optional extension, CRLF.
+CHUNK_SIZE_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})(?:[ \t]*;[\t\x20-\x7e\x80-\xff]*)?\r\n")
+
+
 def read_chunked(rfile, limit: int) -> bytes:
+    """A chunked request body, at most `limit` bytes. Example: b"5\r\nhello\r\n0\r\n\r\n" -> b"hello"."""
     chunks, total = [], 0
     while True:
-        line = rfile.readline(1024)
-        try:
-            size = int(line.split(b";")[0].strip(), 16)
-            if size < 0 or not line.endswith(b"\n"):
-                raise ValueError(line)
-        except ValueError:
-            raise unreadable(invalid("Malformed chunked request body.")) from None
+        match = CHUNK_SIZE_LINE.fullmatch(rfile.readline(1024))
+        if not match:
+            raise unreadable(invalid("Malformed chunked request body: a chunk size is hex digits (then an optional "
+                                     ";extension) and CRLF."))
+        size = int(match[1], 16)
         if size == 0:
-            while rfile.readline(1024).strip():  # trailers
-                pass
-            return b"".join(chunks)
+            for _ in range(101):  # trailers, up to the empty line
+                line = rfile.readline(65537)
+                if line == b"\r\n":
+                    return b"".join(chunks)
+                if not line.endswith(b"\r\n") or FORBIDDEN_IN_HEAD.search(line):
+                    break
+            raise unreadable(invalid("Malformed chunked request body: its trailer section does not end properly."))
         total += size
         if total > limit:
             raise unreadable(too_large("Request body", limit))
@@ -2340,6 +2506,46 @@ def read_chunked(rfile, limit: int) -> bytes:
         if len(chunk) < size or rfile.read(2) != b"\r\n":
             raise unreadable(invalid("Malformed chunked request body."))
         chunks.append(chunk)
+
+
+class RequestDeadline(TimeoutError):
+    """A request's head and body did not arrive within CLIENT_TIMEOUT of its first byte."""
+
+
+class ClientReader(io.RawIOBase):
+    """A client connection's reads (under the handler's buffered rfile), bounded by the request's
+    deadline. Between requests `deadline` is None and a read waits `idle` seconds, the socket's
+    timeout (CLIENT_TIMEOUT); once a request's first byte is in, the handler sets `deadline`
+    (monotonic) and every read ends by then: a socket timeout alone is per read, so a client
+    sending a byte a second would hold a request open, and its thread, for ever.
+
+    The socket's timeout is lowered (a system call, and set back after) only once the deadline is
+    nearer than `idle` by more than a twentieth of it (at most a second), so the reads of a request
+    that arrives in good time cost nothing more, and a late one is cut within that margin."""
+
+    def __init__(self, sock, idle: float):
+        self.sock, self.idle, self.deadline = sock, idle, None
+        self.slack = min(idle / 20, 1.0)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.deadline is None:
+            return self.sock.recv_into(buffer)
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise RequestDeadline("past the request's deadline")
+        try:
+            if left + self.slack >= self.idle:
+                return self.sock.recv_into(buffer)
+            self.sock.settimeout(left)
+            try:
+                return self.sock.recv_into(buffer)
+            finally:
+                self.sock.settimeout(self.idle)
+        except TimeoutError:
+            raise RequestDeadline("past the request's deadline") from None
 
 
 def too_large(what: str, limit: int) -> ProxyError:
@@ -4180,6 +4386,46 @@ class Handler(http.server.BaseHTTPRequestHandler):
         # Headers and body go out as separate small writes; with Nagle's algorithm the body
         # then waits for the client's delayed ACK, about 40 ms on every answer.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.rfile.close()  # the stdlib's socket file, replaced by one whose reads keep each request's deadline
+        self.reader = ClientReader(self.connection, self.config.client_timeout)
+        self.rfile = io.BufferedReader(self.reader)
+
+    def handle_one_request(self):
+        """The stdlib's (it mirrors CPython 3.12's), with one deadline for a request's head and
+        body: the wait for its first byte (an idle kept-alive connection) may last CLIENT_TIMEOUT,
+        and from that byte on the rest must arrive within CLIENT_TIMEOUT too (ClientReader), else
+        408 and the connection closed (_read_json answers for a late body)."""
+        self.command, self.request_id, self.status, self.requestline = None, "", None, ""
+        self.request_version = self.default_request_version  # nothing of the last request's stays
+        self.reader.deadline = None
+        try:
+            if not self.rfile.peek(1):  # the client closed the connection
+                self.close_connection = True
+                return
+            self.reader.deadline = time.monotonic() + self.config.client_timeout
+            self.raw_requestline = self.rfile.readline(65537)
+            if len(self.raw_requestline) > 65536:
+                self.requestline = self.request_version = self.command = ""
+                self.send_error(414)
+                return
+            if not self.parse_request():
+                return  # an error was answered
+            if not hasattr(self, "do_" + self.command):
+                self.send_error(501)
+                return
+            getattr(self, "do_" + self.command)()
+            self.wfile.flush()
+        except RequestDeadline:
+            try:
+                self.send_error(408, self.late())
+            except OSError:
+                self.close_connection = True
+        except TimeoutError:  # silent between requests, or not reading an answer: the connection goes
+            self.close_connection = True
+
+    def late(self) -> str:
+        return (f"The request did not arrive in time: its head and body must arrive within CLIENT_TIMEOUT "
+                f"({self.config.client_timeout:g} s) of its first byte.")
 
     def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
         log.debug("%s %s", self.address_string(), format % args)
@@ -4207,6 +4453,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.raw_requestline = self.rfile.readline(65537)
         self.command = None
         self.request_version = version = self.default_request_version
+        number = (0, 9)
         self.close_connection = True
         requestline = self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
         words = requestline.split()
@@ -4236,7 +4483,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.path.startswith("//"):  # as the stdlib: never read as a scheme-less absolute URL
             self.path = "/" + self.path.lstrip("/")
         try:
-            self.headers = read_headers(self.rfile)
+            self.headers = read_request_head(self.rfile, number)
         except http.client.LineTooLong as err:
             self.send_error(431, "Line too long", str(err))
             return False
@@ -4303,13 +4550,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _read_json(self) -> dict:
         self.body_read = True  # from here on, a failure says whether the connection can go on
-        data = read_body(self.rfile, self.headers, self.config.max_body_bytes)
+        try:
+            data = read_body(self.rfile, self.headers, self.config.max_body_bytes)
+        except RequestDeadline:
+            raise unreadable(ProxyError(408, self.late())) from None
         try:
             return parse_json(data)
         except UnicodeDecodeError:
             raise invalid("The request body is not valid UTF-8.") from None
         except RecursionError:
             raise invalid("The request body is nested too deeply.") from None
+        except UnsafeJSON as exc:
+            raise invalid(f"The request body is refused: {exc}") from None
         except ValueError as exc:
             raise invalid(f"The request body is not valid JSON: {exc}") from None
 
@@ -4338,6 +4590,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True  # a body nobody reads would be taken for the next request
         self.server.track(+1)
         try:
+            self._check_browser()
             if name is None:
                 known = {p for (_, p) in self.ROUTES} | ({path} if path.startswith("/v1/models/") else set())
                 if path in known:
@@ -4367,6 +4620,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
         finally:
             self.server.track(-1)
             self._log_done()
+
+    def _check_browser(self):
+        """Refuse what a web page in the user's browser can send to a local server: a request
+        carrying an Origin not in ALLOWED_ORIGINS (any page can POST to 127.0.0.1, though it may
+        not read the answer), and one whose Host is not this proxy's (DNS rebinding: a page whose
+        own name resolves to 127.0.0.1 can also read it). Either would spend the provider keys."""
+        config = self.config
+        for host in filter(None, (self.headers.get("Host"), urlsplit(self.path).netloc)):
+            if not host_allowed(host, self.server.server_address[0], config.allowed_hosts):
+                name = host_name(host)
+                raise unreadable(ProxyError(403, f"Host {host[:100]!r} is not an address of this proxy: refused, since a web "
+                                                 f"page can reach a local server under a name of its own (DNS rebinding). "
+                                                 f"To serve clients that call the proxy {name[:100]!r}, set ALLOWED_HOSTS="
+                                                 f"{name[:100]} (a comma list; * allows any name)."))
+        for origin in self.headers.get_all("Origin") or ():
+            if not origin_allowed(origin, config.allowed_origins):
+                raise unreadable(ProxyError(403, f"Requests from web pages are refused: this one came from Origin "
+                                                 f"{origin[:100]!r}, which is not in ALLOWED_ORIGINS. To let a browser "
+                                                 f"tool at that origin use the proxy, set ALLOWED_ORIGINS={origin[:100]} "
+                                                 "(a comma list; * allows any origin)."))
 
     def _check_client_key(self):
         """With PROXY_API_KEY set, a request must carry it as x-api-key or a Bearer token."""
@@ -4469,6 +4742,7 @@ class Server(http.server.ThreadingHTTPServer):
         self.drain_deadline = float("inf")
         self.active = 0
         self.active_lock = threading.Condition()
+        self.address_family = socket.AF_INET6 if ":" in config.host else socket.AF_INET  # --host ::1
         super().__init__((config.host, config.port), Handler)
 
     def handle_error(self, request, client_address):
@@ -4628,9 +4902,18 @@ def banner(config: Config, url: str, env_file: str | None = None, *, windows: bo
     if config.proxy_api_key:
         lines.append("  clients must send PROXY_API_KEY (in Claude Code: ANTHROPIC_API_KEY)")
     host = url.split("//", 1)[1].rsplit(":", 1)[0].strip("[]")
-    if not (host.startswith("127.") or host in ("localhost", "::1")) and not config.proxy_api_key:
+    beyond = not (host.startswith("127.") or host in ("localhost", "::1"))
+    if beyond and not config.proxy_api_key:
         lines.append(f"  WARNING: listening on {host}, beyond this machine, without PROXY_API_KEY: anyone who can reach "
                      "it spends your provider keys. Set PROXY_API_KEY, or listen on 127.0.0.1.")
+    if config.allowed_hosts:
+        lines.append(f"  serves requests addressed to: {', '.join(config.allowed_hosts)} (ALLOWED_HOSTS), "
+                     "besides localhost and the listen address")
+    elif beyond:
+        lines.append("  other machines must call it by a name or address in ALLOWED_HOSTS (e.g. ALLOWED_HOSTS="
+                     "mybox.lan,192.168.1.20); any other Host gets 403, so web pages cannot reach it by DNS rebinding")
+    if config.allowed_origins:
+        lines.append(f"  web pages from {', '.join(config.allowed_origins)} may call it (ALLOWED_ORIGINS)")
     return lines
 
 

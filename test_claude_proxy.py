@@ -3324,11 +3324,11 @@ def test_http_surface(proxy, method, path, body, status, error_type):
 
 
 @pytest.mark.parametrize("request_bytes, status, names", [
-    (b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 404 Not Found",
+    (b"GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", "HTTP/1.1 404 Not Found",
      ["Server", "Date", "Content-Type", "Content-Length", "request-id"]),
-    (b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "HTTP/1.1 404 Not Found",
+    (b"GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", "HTTP/1.1 404 Not Found",
      ["Server", "Date", "Content-Type", "Content-Length", "request-id", "Connection"]),
-    (b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+    (b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
      % (len(json.dumps(dict(BASIC, stream=True))), json.dumps(dict(BASIC, stream=True)).encode()), "HTTP/1.1 200 OK",
      ["Server", "Date", "Content-Type", "Cache-Control", "Transfer-Encoding", "request-id"]),
 ])
@@ -3730,13 +3730,13 @@ def exchange(proxy, data: bytes) -> bytes:
 
 
 def test_malformed_chunked_body_is_400(proxy):
-    answer = exchange(proxy, b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n")
+    answer = exchange(proxy, b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n")
     assert answer.startswith(b"HTTP/1.1 400") and b"invalid_request_error" in answer
 
 
 def test_get_with_a_body_closes_the_connection(proxy):
     """An unread body must never be taken for the next request."""
-    answer = exchange(proxy, b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nGET /v1/nothing HTTP/1.1\r\n\r\n")
+    answer = exchange(proxy, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\nGET /v1/nothing HTTP/1.1\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 200") and answer.count(b"HTTP/1.1") == 1
     assert b"Connection: close" in answer
 
@@ -3971,7 +3971,7 @@ def test_sigterm_drains_then_ends_open_streams(fake, tmp_path):
         results = []
         client_thread = threading.Thread(target=lambda: results.append(exchange(
             type("P", (), {"server_address": ("127.0.0.1", port)}),
-            b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
+            b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
             % (len(json.dumps(dict(BASIC, stream=True))), json.dumps(dict(BASIC, stream=True)).encode()))))
         client_thread.start()
         assert fake.arrived.wait(TIMEOUT)
@@ -4803,7 +4803,7 @@ def test_a_stream_is_served_with_1100_connections_open(start_proxy, fake):
             for _ in range(1100):
                 sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
                 idle.append(sock)
-                sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             for sock in idle:
                 answer = b""
                 while not answer.endswith(b'{"status":"ok"}'):
@@ -4831,7 +4831,7 @@ def test_sigterm_ends_busy_streams_on_the_clock(fake, tmp_path):
     fake.responder = lambda body: {"deltas": [{"content": "w "}] * 3000, "pauses": {k: 0.01 for k in range(3000)},
                                    "finish": "stop", "usage": (1, 1)}
     body = json.dumps(dict(BASIC, stream=True)).encode()
-    request = b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    request = b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
     answers, begun = [b""] * 50, threading.Semaphore(0)
 
     def one(i):
@@ -4894,7 +4894,7 @@ def test_log_lines_escape_what_clients_and_providers_send(proxy, fake, proxy_log
     fake.replies = [text_reply()]
     assert raw(proxy, "POST", "/v1/messages", dict(BASIC, model="\n2099-01-01-CRITICAL-model-forged"))[0] == 200
     with socket.create_connection(("127.0.0.1", proxy.server_address[1]), timeout=TIMEOUT) as sock:
-        sock.sendall(b"GET /\x1b[2J\x1b[31mred\r HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        sock.sendall(b"GET /\x1b[2J\x1b[31mred\r HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         while sock.recv(65536):
             pass
     fake.replies = [{"status": 500, "body": {"error": {"message": "bad" + forged, "type": "x"}}}]
@@ -5002,15 +5002,15 @@ def test_max_connections_answers_529_and_the_server_keeps_serving(start_proxy):
     held = [socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) for _ in range(3)]
     try:
         for sock in held:  # served once each: all three are counted
-            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             assert sock.recv(65536).startswith(b"HTTP/1.1 200")
-        status, headers, body, _ = send_raw(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        status, headers, body, _ = send_raw(port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert status == 529 and headers["connection"] == "close"
         assert json.loads(body) == {"type": "error", "error": {"type": "overloaded_error", "message": json.loads(body)["error"]["message"]}}
         assert "MAX_CONNECTIONS (3)" in json.loads(body)["error"]["message"]
         held.pop().close()
         deadline = time.monotonic() + TIMEOUT  # the proxy counts the closed one out once its thread sees the close
-        while (status := send_raw(port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")[0]) == 529:
+        while (status := send_raw(port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")[0]) == 529:
             assert time.monotonic() < deadline
         assert status == 200
     finally:
@@ -5105,6 +5105,367 @@ def test_fault_table(fake, gemini, fault, provider, stream, status, error_type, 
         assert took < bound
         print(f"\nfault table: {fault:28} {got} {error['type']:14} {took * 1000:6.0f} ms  {error['message'][:70]}")
         assert raw(server, "GET", "/")[0] == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# ----------------------------------------------------------------------------------------
+# ---- hardening: what a hostile client or web page sends ----
+# ----------------------------------------------------------------------------------------
+
+import select  # noqa: E402 - the trickling clients' pacing, here only
+
+
+def head(*lines, body=b"", request_line="POST /v1/messages HTTP/1.1") -> bytes:
+    """A raw request with exactly these header lines (no Host unless given) and body."""
+    return b"\r\n".join([request_line.encode()] + [h if isinstance(h, bytes) else h.encode() for h in lines]) + b"\r\n\r\n" + body
+
+
+def sized(*lines, body=BASIC_BYTES, **kwargs) -> bytes:
+    return head(*lines, f"Content-Length: {len(body)}", body=body, **kwargs)
+
+
+LOCAL = "Host: 127.0.0.1"
+TE = "Transfer-Encoding: chunked"
+BROWSER = ("Content-Type: text/plain;charset=UTF-8", "Origin: http://attacker.example")
+SCHEMA_1E400 = with_raw(b'"tools": [{"name": "f", "input_schema": {"type": "object", "properties": {"n": {"type": "number", '
+                        b'"maximum": 1e400}}}}]')
+DENIED = "permission_error"
+
+# (id, raw request, status, error type or None for a success, a fragment of the error's message)
+HOSTILE_CASES = [
+    # -- a web page in the user's browser -------------------------------------------------------
+    ("browser POST text/plain from another origin, no key", sized(LOCAL, *BROWSER), 403, DENIED, "ALLOWED_ORIGINS="),
+    ("browser POST, Origin null (a sandboxed frame)", sized(LOCAL, "Origin: null"), 403, DENIED, "ALLOWED_ORIGINS"),
+    ("browser preflight OPTIONS", head(LOCAL, "Origin: http://attacker.example", "Access-Control-Request-Method: POST",
+                                        request_line="OPTIONS /v1/messages HTTP/1.1"), 403, DENIED, "ALLOWED_ORIGINS"),
+    ("browser GET of the health check", head(LOCAL, "Origin: http://attacker.example", request_line="GET / HTTP/1.1"),
+     403, DENIED, "ALLOWED_ORIGINS"),
+    ("DNS rebinding: Host attacker.example:8082", sized("Host: attacker.example:8082", "Content-Type: text/plain"), 403,
+     DENIED, "ALLOWED_HOSTS=attacker.example"),
+    ("DNS rebinding, GET", head("Host: attacker.example", request_line="GET /v1/models HTTP/1.1"), 403, DENIED, "ALLOWED_HOSTS"),
+    ("Host 127.0.0.1.attacker.example", sized("Host: 127.0.0.1.attacker.example:8082"), 403, DENIED, "ALLOWED_HOSTS"),
+    ("Host localhost.", sized("Host: localhost."), 403, DENIED, "ALLOWED_HOSTS"),
+    ("absolute URL naming another host", sized(LOCAL, request_line="POST http://attacker.example/v1/messages HTTP/1.1"), 403,
+     DENIED, "ALLOWED_HOSTS"),
+    ("HTTP/1.0 with Host attacker.example", sized("Host: attacker.example", request_line="POST /v1/messages HTTP/1.0"), 403,
+     DENIED, "ALLOWED_HOSTS"),
+    ("Host localhost:8082", sized("Host: localhost:8082"), 200, None, ""),
+    ("Host LocalHost, no port", sized("Host: LocalHost"), 200, None, ""),
+    ("Host [::1]:8082", sized("Host: [::1]:8082"), 200, None, ""),
+    ("Host 127.0.0.1 on another port (a port forward)", sized("Host: 127.0.0.1:9999"), 200, None, ""),
+    ("HTTP/1.0 without Host", sized(request_line="POST /v1/messages HTTP/1.0"), 200, None, ""),
+    ("HTTP/1.0 GET without Host", head(request_line="GET / HTTP/1.0"), 200, None, ""),
+    # -- framing two readers could take differently (RFC 9112) -----------------------------------
+    ("no Host in HTTP/1.1", sized(), 400, ERR, "Host"),
+    ("two Host headers", sized(LOCAL, "Host: attacker.example"), 400, ERR, "one Host"),
+    ("two Transfer-Encoding headers: chunked, identity",
+     head(LOCAL, TE, "Transfer-Encoding: identity", body=chunked(BASIC_BYTES)), 400, ERR, "Transfer-Encoding"),
+    ("Transfer-Encoding: chunked, chunked", head(LOCAL, "Transfer-Encoding: chunked, chunked", body=chunked(BASIC_BYTES)),
+     400, ERR, "Transfer-Encoding"),
+    ("Transfer-Encoding: gzip, chunked", head(LOCAL, "Transfer-Encoding: gzip, chunked", body=chunked(BASIC_BYTES)), 400, ERR,
+     "Transfer-Encoding"),
+    ("Transfer-Encoding: identity", head(LOCAL, "Transfer-Encoding: identity", body=BASIC_BYTES), 400, ERR, "Transfer-Encoding"),
+    ("Transfer-Encoding with Content-Length", sized(LOCAL, TE, body=chunked(BASIC_BYTES)), 400, ERR, "Content-Length"),
+    ("Transfer-Encoding in HTTP/1.0", head(TE, body=chunked(BASIC_BYTES), request_line="POST /v1/messages HTTP/1.0"), 400, ERR,
+     "HTTP/1.1"),
+    ("folded Transfer-Encoding", head(LOCAL, "Transfer-Encoding:", " chunked", body=chunked(BASIC_BYTES)), 400, ERR, "folded"),
+    ("a folded X- header", sized(LOCAL, "X-Note: a", "\tb"), 400, ERR, "folded"),
+    ("white space before the first header", sized(" X-Note: a", LOCAL), 400, ERR, "folded"),
+    ("chunk size 0x61", head(LOCAL, TE, body=b"0x%x\r\n%s\r\n0\r\n\r\n" % (len(BASIC_BYTES), BASIC_BYTES)), 400, ERR, "hex digits"),
+    ("chunk size +61", head(LOCAL, TE, body=b"+%x\r\n%s\r\n0\r\n\r\n" % (len(BASIC_BYTES), BASIC_BYTES)), 400, ERR, "hex digits"),
+    ("chunk size 6_1", head(LOCAL, TE, body=b"%s\r\n%s\r\n0\r\n\r\n" % ("_".join("%x" % len(BASIC_BYTES)).encode(), BASIC_BYTES)),
+     400, ERR, "hex digits"),
+    ("chunk size with a space before it", head(LOCAL, TE, body=b" %x\r\n%s\r\n0\r\n\r\n" % (len(BASIC_BYTES), BASIC_BYTES)),
+     400, ERR, "hex digits"),
+    ("chunk size line ending in a bare LF", head(LOCAL, TE, body=b"%x\n%s\r\n0\r\n\r\n" % (len(BASIC_BYTES), BASIC_BYTES)),
+     400, ERR, "hex digits"),
+    ("chunk size with an extension", head(LOCAL, TE, body=b"%X;name=value\r\n%s\r\n0\r\n\r\n" % (len(BASIC_BYTES), BASIC_BYTES)),
+     200, None, ""),
+    ("chunked body with a trailer", head(LOCAL, TE, body=chunked(BASIC_BYTES, end=b"0\r\nX-Trailer: 1\r\n\r\n")), 200, None, ""),
+    ("NUL in a header value", sized(LOCAL, b"X-Note: a\x00b"), 400, ERR, "control character"),
+    ("bare CR in a header value", sized(LOCAL, b"X-Note: a\rb"), 400, ERR, "control character"),
+    ("escape character in a header value", sized(LOCAL, b"X-Note: \x1b[31m"), 400, ERR, "control character"),
+    ("DEL in a header value", sized(LOCAL, b"X-Note: a\x7fb"), 400, ERR, "control character"),
+    ("NUL in the Host header", sized(b"Host: 127.0.0.1\x00.attacker.example"), 400, ERR, "control character"),
+    ("tab in a header value is fine", sized(LOCAL, b"X-Note: a\tb"), 200, None, ""),
+    ("obs-text (Latin-1) in a header value is fine", sized(LOCAL, b"X-Note: caf\xe9"), 200, None, ""),
+    # -- bodies: JSON that another reader would take differently, numbers that are not JSON ------
+    ("model given twice", sized(LOCAL, body=BASIC_BYTES[:-1] + b', "model": "openai/gpt-4o"}'), 400, ERR, "'model' appears twice"),
+    ("a key twice in a nested block",
+     sized(LOCAL, body=BASIC_BYTES.replace(b'"content": "Hi"', b'"content": [{"type": "text", "text": "a", "text": "b"}]')),
+     400, ERR, "messages.0.content.0: the key 'text' appears twice"),
+    ("tool schema maximum 1e400", sized(LOCAL, body=SCHEMA_1E400), 400, ERR, "tools.0.input_schema.properties.n.maximum: the number 1e400"),
+    ("-1e400 in metadata", sized(LOCAL, body=with_raw(b'"metadata": {"x": [1, -1e400]}')), 400, ERR, "metadata.x.1"),
+    ("1e400 as the whole body", sized(LOCAL, body=b"1e400"), 400, ERR, "1e400"),
+    ("Infinity literal", sized(LOCAL, body=with_raw(b'"temperature": Infinity')), 400, ERR, "Infinity"),
+    ("1e-400 (rounds to 0) is a number", sized(LOCAL, body=with_raw(b'"metadata": {"x": 1e-400}')), 200, None, ""),
+]
+
+
+@pytest.mark.parametrize("request_, status, error_type, fragment", [c[1:] for c in HOSTILE_CASES], ids=[c[0] for c in HOSTILE_CASES])
+def test_hostile_requests(proxy, request_, status, error_type, fragment):
+    got, headers, body, received = send_raw(proxy.server_address[1], request_)
+    assert got == status, received[:400]
+    assert not any(name.startswith("access-control-") for name in headers), headers  # no page may read an answer
+    if error_type:
+        error = json.loads(body)["error"]
+        assert error["type"] == error_type and fragment in error["message"], error
+        if status in (400, 403) and error_type != ERR or b"Content-Length" not in request_ or b"Transfer-Encoding" in request_:
+            assert headers.get("connection") == "close"  # whatever follows the refused request is never read as one
+    else:
+        assert json.loads(body).get("type", "message") == "message"
+    assert not any(leak in received for leak in LEAKS), received[:500]
+    assert raw(proxy, "GET", "/")[0] == 200  # and it keeps serving
+
+
+SMUGGLED = b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n%s" % (
+    len(json.dumps(dict(BASIC, model="claude-smuggled"))), json.dumps(dict(BASIC, model="claude-smuggled")).encode())
+
+
+@pytest.mark.parametrize("first", [
+    head(LOCAL, TE, "Transfer-Encoding: identity", "Content-Length: 5", body=b"0\r\n\r\n"),
+    head(LOCAL, "Transfer-Encoding: chunked, identity", body=b"0\r\n\r\n"),
+    head(LOCAL, "Transfer-Encoding:", " chunked", "Content-Length: 5", body=b"0\r\n\r\n"),
+    head(LOCAL, TE, body=b"0x0\r\n\r\n"),
+    head(LOCAL, "Content-Length: 2", b"X-Note: \x00", body=b"{}"),
+    sized("Host: a", "Host: b", body=b"{}"),
+    head(LOCAL, "Origin: http://attacker.example", "Content-Length: 2", body=b"{}"),
+], ids=["TE chunked then identity", "TE chunked, identity", "folded TE", "chunk size 0x0", "NUL", "two Hosts", "Origin"])
+def test_the_bytes_after_a_refused_request_are_never_run(proxy, fake, first):
+    answer = exchange(proxy, first + SMUGGLED)
+    assert answer.count(b"HTTP/1.1 ") == 1 and answer.startswith((b"HTTP/1.1 400", b"HTTP/1.1 403")), answer[:300]
+    assert not any("smuggled" in json.dumps(r) for r in fake.received)
+
+
+def test_allowed_origins_and_hosts_let_a_tool_in_yet_answers_carry_no_cors(start_proxy):
+    server = start_proxy(ALLOWED_ORIGINS="chrome-extension://abcdef, http://localhost:3000/", ALLOWED_HOSTS="mybox.lan,other.lan:8082")
+    port = server.server_address[1]
+    for lines, status in [(("Host: 127.0.0.1", "Origin: chrome-extension://abcdef"), 200),
+                          (("Host: 127.0.0.1", "Origin: http://LOCALHOST:3000"), 200),
+                          (("Host: 127.0.0.1", "Origin: http://localhost:3001"), 403),
+                          (("Host: mybox.lan:%d" % port,), 200), (("Host: MyBox.lan",), 200),
+                          (("Host: other.lan:8082",), 200), (("Host: other.lan:8083",), 403), (("Host: third.lan",), 403)]:
+        got, headers, body, received = send_raw(port, sized(*lines))
+        assert got == status, (lines, received[:300])
+        assert not any(name.startswith("access-control-") for name in headers)
+    anything = start_proxy(ALLOWED_ORIGINS="*", ALLOWED_HOSTS="*")
+    assert send_raw(anything.server_address[1], sized("Host: attacker.example", "Origin: http://attacker.example"))[0] == 200
+
+
+def test_clients_that_send_their_own_host_keep_working(proxy, client):
+    """Claude Code and the SDKs send Host: 127.0.0.1:PORT or localhost:PORT, and no Origin."""
+    assert client.messages.create(**BASIC).content[0].text == "Hello there!"
+    conn = http.client.HTTPConnection("localhost", proxy.server_address[1], timeout=TIMEOUT)
+    try:
+        conn.request("POST", "/v1/messages", body=json.dumps(BASIC), headers={"Content-Type": "application/json"})
+        assert conn.getresponse().status == 200
+    finally:
+        conn.close()
+
+
+def test_banner_beyond_loopback_says_how_to_name_the_proxy():
+    lan = cp.Config.from_env({"HOST": "0.0.0.0"})
+    text = "\n".join(cp.banner(lan, "http://0.0.0.0:8082"))
+    assert "ALLOWED_HOSTS=" in text and "PROXY_API_KEY" in text and "WARNING: listening on 0.0.0.0" in text
+    named = cp.Config.from_env({"HOST": "0.0.0.0", "ALLOWED_HOSTS": "mybox.lan", "PROXY_API_KEY": "k" * 20,
+                                "ALLOWED_ORIGINS": "chrome-extension://abc"})
+    text = "\n".join(cp.banner(named, "http://0.0.0.0:8082"))
+    assert "mybox.lan (ALLOWED_HOSTS)" in text and "chrome-extension://abc" in text and "WARNING" not in text
+    assert "ALLOWED_HOSTS" not in "\n".join(cp.banner(cp.Config.from_env({}), "http://127.0.0.1:8082"))
+
+
+@pytest.mark.parametrize("value, listen, allowed, expected", [
+    ("127.0.0.1:8082", "127.0.0.1", (), True),
+    ("localhost", "127.0.0.1", (), True),
+    ("[::1]:8082", "::1", (), True),
+    ("[::1]", "127.0.0.1", (), True),
+    ("192.168.1.20:8082", "192.168.1.20", (), True),  # the listen address
+    ("[fe80::1]:8082", "fe80::1", (), True),
+    ("192.168.1.20:8082", "0.0.0.0", (), False),
+    ("attacker.example:8082", "127.0.0.1", (), False),
+    ("localhost.attacker.example", "127.0.0.1", (), False),
+    ("::1", "127.0.0.1", (), False),  # not a valid Host: an IPv6 address goes in brackets
+    ("", "127.0.0.1", (), False),
+    ("mybox.lan:8082", "0.0.0.0", ("mybox.lan",), True),
+    ("mybox.lan:8083", "0.0.0.0", ("mybox.lan:8082",), False),
+    ("anything", "127.0.0.1", ("*",), True),
+])
+def test_host_allowed(value, listen, allowed, expected):
+    assert cp.host_allowed(value, listen, allowed) is expected
+
+
+@pytest.mark.parametrize("data, expected", [
+    (b'{"a": 1, "b": {"c": 1.5e3}}', {"a": 1, "b": {"c": 1500.0}}),
+    (b'{"a": "x\\ud800"}', {"a": "x\ufffd"}),
+    (b'{"a": 1e-400}', {"a": 0.0}),
+    (b'{"a": 1, "a": 1}', "The key 'a' appears twice in one object."),
+    (b'[{"x": {"k": 1, "j": 2, "k": 3}}]', "0.x: the key 'k' appears twice"),
+    (b'{"a.b": [{"t": 1, "t": 1}]}', "a.b.0: the key 't' appears twice"),
+    (b'{"a": [2, 1E+999]}', "a.1: the number 1E+999 is too large"),
+    (b'{"a": -9' + b"9" * 400 + b'.0}', "a: the number -999"),
+    (b'{"a": NaN}', "NaN is not a JSON number"),
+    (b'{"a": -Infinity}', "-Infinity is not a JSON number"),
+])
+def test_parse_json_refuses_duplicate_keys_and_numbers_beyond_a_double(data, expected):
+    if isinstance(expected, str):
+        with pytest.raises(ValueError, match=re.escape(expected)):
+            cp.parse_json(data)
+    else:
+        assert cp.parse_json(data) == expected
+
+
+def claude_code_body() -> bytes:
+    """A 30 KB request shaped as Claude Code's: long system text, ten tools, a run of tool turns."""
+    tools = [{"name": name, "description": f"Use this tool to {name}. " * 60,
+              "input_schema": {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "additionalProperties": False,
+                               "required": ["a"], "properties": {p: {"type": "string", "description": f"The {p} to use"} for p in "abcd"}}}
+             for name in ("Bash", "Read", "Edit", "Write", "Glob", "Grep", "TodoWrite", "WebFetch", "Task", "NotebookEdit")]
+    messages = [{"role": "user", "content": [{"type": "text", "text": "Fix the failing test, please."}]}]
+    for i in range(6):
+        messages.append({"role": "assistant", "content": [{"type": "text", "text": "Let me look."}, {
+            "type": "tool_use", "id": f"toolu_{i:02d}", "name": "Read", "input": {"file_path": f"/src/module_{i}.py"}}]})
+        messages.append({"role": "user", "content": [{"type": "tool_result", "tool_use_id": f"toolu_{i:02d}",
+                                                      "content": "    def f(x):\n        return x\n" * 25}]})
+    return json.dumps({"model": "claude-sonnet-4-6", "max_tokens": 32000, "stream": True, "metadata": {"user_id": "u" * 64},
+                       "system": [{"type": "text", "text": "You are Claude Code, Anthropic's official CLI for Claude."},
+                                  {"type": "text", "text": "Instructions for the agent. " * 250, "cache_control": {"type": "ephemeral"}}],
+                       "tools": tools, "messages": messages}).encode()
+
+
+def test_the_json_checks_cost_a_claude_code_body_little():
+    """parse_json's hooks (duplicate keys, numbers beyond a double) run on every request: the
+    proxy's handling of a 30 KB Claude Code body (parse, validate, translate) stays within
+    about a fifth of what it is with json.loads alone. CPU time of this thread, best of rounds."""
+    data, quirks = claude_code_body(), cp.provider_for("openai")
+    assert 28000 < len(data) < 40000
+
+    def plain(data):  # the parse without the hooks, as before them
+        text = data.decode("utf-8")
+        value = json.loads(text, parse_constant=cp._reject_constant)
+        return cp._mend_surrogates(value) if cp._SURROGATE_ESCAPE.search(text) else value
+
+    def handling(parse):
+        body = parse(data)
+        cp.validate_request(body, need_max_tokens=True)
+        return cp.to_openai_request(body, "openai/gpt-4.1", quirks)
+
+    assert handling(plain) == handling(cp.parse_json)
+    best = {plain: float("inf"), cp.parse_json: float("inf")}
+    for _ in range(15):
+        for parse in best:
+            started = time.thread_time()
+            for _ in range(20):
+                handling(parse)
+            best[parse] = min(best[parse], time.thread_time() - started)
+    assert best[cp.parse_json] < 1.25 * best[plain], best
+
+
+def trickle(port: int, pieces: list, count: int, pace: float = 0.1, family=socket.AF_INET, host="127.0.0.1"):
+    """`count` connections that each send `pieces[0]` at once and then the bytes of
+    `pieces[1]` one every `pace` seconds, until the proxy closes them. Returns, per
+    connection, (seconds from its first byte to the close, the bytes it received). The pace
+    is a select() timeout, and every socket has one, so nothing waits unbounded."""
+    socks = [socket.socket(family, socket.SOCK_STREAM) for _ in range(count)]
+    started, results, left = {}, {}, {}
+    try:
+        for sock in socks:
+            sock.settimeout(TIMEOUT)
+            sock.connect((host, port))
+            sock.sendall(pieces[0])
+            started[sock], left[sock] = time.monotonic(), bytearray(pieces[1])
+            results[sock] = [None, b""]
+        open_ = set(socks)
+        give_up = time.monotonic() + TIMEOUT
+        while open_ and time.monotonic() < give_up:
+            readable, _, _ = select.select(list(open_), [], [], pace)
+            for sock in readable:
+                try:
+                    data = sock.recv(65536)
+                except OSError:
+                    data = b""
+                results[sock][1] += data
+                if not data:
+                    results[sock][0] = time.monotonic() - started[sock]
+                    open_.discard(sock)
+            if not readable:
+                for sock in list(open_):
+                    try:
+                        if left[sock]:
+                            sock.send(bytes(left[sock][:1]))
+                            del left[sock][:1]
+                    except OSError:
+                        pass  # closed: the next select() says so
+        return [tuple(results[sock]) for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+@pytest.mark.parametrize("pieces", [
+    (b"P", b"OST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"X-Slow: " + b"a" * 200),  # the request line and head
+    (b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ", b"a" * 200),  # the head
+    (b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n" % len(BASIC_BYTES), BASIC_BYTES),  # the body
+    (b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n", chunked(*[bytes([b]) for b in BASIC_BYTES])),
+], ids=["request line", "head", "body", "chunked body"])
+def test_a_trickling_client_is_cut_at_the_deadline_and_its_thread_freed(start_proxy, pieces):
+    deadline = 0.5
+    server = start_proxy(CLIENT_TIMEOUT=str(deadline))
+    before = set(threading.enumerate())
+    results = trickle(server.server_address[1], pieces, count=12)
+    for took, received in results:
+        assert took is not None and deadline - 0.05 <= took < deadline + 1.0, results
+        assert received == b"" or received.startswith(b"HTTP/1.1 408"), received[:200]
+        if received:
+            assert json.loads(received.partition(b"\r\n\r\n")[2])["error"]["type"] == "timeout_error"
+            assert b"CLIENT_TIMEOUT" in received
+    assert sum(received.startswith(b"HTTP/1.1 408") for _, received in results) >= len(results) // 2
+    for thread in set(threading.enumerate()) - before:  # the handler threads of those connections
+        thread.join(TIMEOUT)
+        assert not thread.is_alive(), thread
+    assert raw(server, "GET", "/")[0] == 200
+
+
+def test_the_deadline_starts_at_a_requests_first_byte(start_proxy):
+    """A kept-alive connection may idle for most of CLIENT_TIMEOUT, then take most of it again
+    to send its next request: idle and request each get CLIENT_TIMEOUT."""
+    server = start_proxy(CLIENT_TIMEOUT="0.6")
+    request = http_request("GET", "/", length=None)
+    with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=TIMEOUT) as sock:
+        sock.sendall(request)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        assert select.select([sock], [], [], 0.35) == ([], [], [])  # idle, and the proxy keeps the connection
+        sock.sendall(request[:5])
+        assert select.select([sock], [], [], 0.35) == ([], [], [])  # 0.7 s since the answer, 0.35 into the request
+        sock.sendall(request[5:])
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+
+
+def test_ipv6_loopback(fake, gemini):
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except (OSError, AttributeError) as exc:
+        pytest.skip(f"this machine cannot listen on ::1: {exc}")
+    server = cp.make_server(cp.Config.from_env(proxy_env(fake.url, gemini.url, HOST="::1", CLIENT_TIMEOUT="0.5")))
+    serve(server)
+    try:
+        port = server.server_address[1]
+        conn = http.client.HTTPConnection("::1", port, timeout=TIMEOUT)  # sends Host: [::1]:PORT
+        conn.request("POST", "/v1/messages", body=json.dumps(BASIC))
+        response = conn.getresponse()
+        assert response.status == 200 and json.loads(response.read())["content"][0]["text"] == "Hello there!"
+        conn.close()
+        for host, status in (("[::1]:%d" % port, 200), ("localhost", 200), ("attacker.example", 403)):
+            with socket.create_connection(("::1", port), timeout=TIMEOUT) as sock:
+                sock.sendall(head(f"Host: {host}", request_line="GET / HTTP/1.1"))
+                assert sock.recv(65536).startswith(b"HTTP/1.1 %d" % status), host
+        with socket.create_connection(("::1", port), timeout=TIMEOUT) as sock:
+            sock.sendall(head(request_line="GET / HTTP/1.0"))
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        results = trickle(port, (b"G", b"ET / HTTP/1.1\r\n" + b"X" * 100), count=3, family=socket.AF_INET6, host="::1")
+        assert all(took is not None and took < 0.5 + 1.0 and received.startswith(b"HTTP/1.1 408") for took, received in results), results
     finally:
         server.shutdown()
         server.server_close()
