@@ -992,6 +992,20 @@ def parse_json(data: bytes):
     return _mend_surrogates(value) if _SURROGATE_ESCAPE.search(text) else value
 
 
+def request_json(data: bytes) -> object:
+    """A request body's JSON, or a 400 that says what is wrong with it."""
+    try:
+        return parse_json(data)
+    except UnicodeDecodeError:
+        raise invalid("The request body is not valid UTF-8.") from None
+    except RecursionError:
+        raise invalid("The request body is nested too deeply.") from None
+    except UnsafeJSON as exc:
+        raise invalid(f"The request body is refused: {exc}") from None
+    except ValueError as exc:
+        raise invalid(f"The request body is not valid JSON: {exc}") from None
+
+
 def _find(value, test) -> tuple | None:
     """(where, node): the first node of a parsed body for which test(node) is true, and where it
     lies ("" for the top), or None. Example: ({"a": [1, {"b": 2}]}, lambda n: n == 2) -> ("a.1.b", 2)."""
@@ -2398,6 +2412,40 @@ def origin_allowed(origin: str, allowed: tuple) -> bool:
     return "*" in allowed or origin.strip().rstrip("/").lower() in {entry.rstrip("/").lower() for entry in allowed}
 
 
+def check_browser(headers: Headers, target: str, listen_host: str, config: Config):
+    """Refuse what a web page in the user's browser can send to a local server: a request
+    carrying an Origin not in ALLOWED_ORIGINS (any page can POST to 127.0.0.1, though it may
+    not read the answer), and one whose Host (or absolute request target) is not this proxy's
+    (DNS rebinding: a page whose own name resolves to 127.0.0.1 can also read it). Either
+    would spend the provider keys. Raises a 403 that names the setting which would allow it."""
+    for host in filter(None, (headers.get("Host"), urlsplit(target).netloc)):
+        if not host_allowed(host, listen_host, config.allowed_hosts):
+            name = host_name(host)
+            raise unreadable(ProxyError(403, f"Host {host[:100]!r} is not an address of this proxy: refused, since a web "
+                                             f"page can reach a local server under a name of its own (DNS rebinding). "
+                                             f"To serve clients that call the proxy {name[:100]!r}, set ALLOWED_HOSTS="
+                                             f"{name[:100]} (a comma list; * allows any name)."))
+    for origin in headers.get_all("Origin") or ():
+        if not origin_allowed(origin, config.allowed_origins):
+            raise unreadable(ProxyError(403, f"Requests from web pages are refused: this one came from Origin "
+                                             f"{origin[:100]!r}, which is not in ALLOWED_ORIGINS. To let a browser "
+                                             f"tool at that origin use the proxy, set ALLOWED_ORIGINS={origin[:100]} "
+                                             "(a comma list; * allows any origin)."))
+
+
+def check_client_key(headers: Headers, expected: str):
+    """With PROXY_API_KEY set, a request must carry it as x-api-key or a Bearer token."""
+    if not expected:
+        return
+    presented = headers.get("x-api-key") or ""
+    scheme, _, token = (headers.get("Authorization") or "").partition(" ")
+    if not presented and scheme.lower() == "bearer":
+        presented = token.strip()
+    if not hmac.compare_digest(presented.encode(), expected.encode()):
+        raise ProxyError(401, "Invalid or missing API key for this proxy: send PROXY_API_KEY as x-api-key "
+                              "(ANTHROPIC_API_KEY in Claude Code) or as a Bearer token.")
+
+
 HEADER_LINE = re.compile(r"^([!#$%&'*+.^_`|~0-9A-Za-z-]+):(.*)$", re.M)
 
 
@@ -2510,6 +2558,11 @@ def read_chunked(rfile, limit: int) -> bytes:
 
 class RequestDeadline(TimeoutError):
     """A request's head and body did not arrive within CLIENT_TIMEOUT of its first byte."""
+
+
+def late_message(timeout: float) -> str:
+    return (f"The request did not arrive in time: its head and body must arrive within CLIENT_TIMEOUT "
+            f"({timeout:g} s) of its first byte.")
 
 
 class ClientReader(io.RawIOBase):
@@ -4211,6 +4264,17 @@ def request_line(fields: dict) -> str:
     return " ".join(parts)
 
 
+def request_log_level(fields: dict, command: str, path: str) -> int:
+    """A request line's level: WARNING when it is worth a look (the provider failed, or keys or
+    limits need attention), DEBUG for the probes Claude Code sends often, else INFO."""
+    status = fields.get("status")
+    if "error_event" in fields or (status or 0) >= 500 or status in (401, 403, 429):
+        return logging.WARNING
+    if command == "HEAD" or path.startswith("/v1/models") or path in ("/", "/api/hello"):
+        return logging.DEBUG
+    return logging.INFO
+
+
 # What a text log line must not hold raw: C0 and C1 control characters (line breaks, ESC, DEL ...)
 # and the Unicode line and paragraph separators. Each is shown escaped, as Python writes it.
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -4342,6 +4406,17 @@ def model_entry(model_id: str, display: str, tier: str | None, config: Config) -
     return {"type": "model", "id": model_id, "display_name": f"{display} (via {target})", "created_at": MODEL_CREATED_AT}
 
 
+def model_by_id(model_id: str, config: Config) -> dict:
+    """GET /v1/models/{id}: a listed id, or any Claude-style id (routed by its tier); else a 404."""
+    for known, display, tier in MODEL_LIST:
+        if known == model_id:
+            return model_entry(known, display, tier, config)
+    lowered = model_id.lower()
+    if not lowered.startswith("claude"):
+        raise ProxyError(404, f"Model {model_id!r} not found.")
+    return model_entry(model_id, model_id, "small" if "haiku" in lowered else "big", config)
+
+
 def models_page(entries: list, query: dict) -> dict:
     """One page of GET /v1/models, paged as Anthropic pages it (after_id, before_id, limit)."""
     ids = [e["id"] for e in entries]
@@ -4417,15 +4492,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
         except RequestDeadline:
             try:
-                self.send_error(408, self.late())
+                self.send_error(408, late_message(self.config.client_timeout))
             except OSError:
                 self.close_connection = True
         except TimeoutError:  # silent between requests, or not reading an answer: the connection goes
             self.close_connection = True
-
-    def late(self) -> str:
-        return (f"The request did not arrive in time: its head and body must arrive within CLIENT_TIMEOUT "
-                f"({self.config.client_timeout:g} s) of its first byte.")
 
     def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
         log.debug("%s %s", self.address_string(), format % args)
@@ -4553,17 +4624,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             data = read_body(self.rfile, self.headers, self.config.max_body_bytes)
         except RequestDeadline:
-            raise unreadable(ProxyError(408, self.late())) from None
-        try:
-            return parse_json(data)
-        except UnicodeDecodeError:
-            raise invalid("The request body is not valid UTF-8.") from None
-        except RecursionError:
-            raise invalid("The request body is nested too deeply.") from None
-        except UnsafeJSON as exc:
-            raise invalid(f"The request body is refused: {exc}") from None
-        except ValueError as exc:
-            raise invalid(f"The request body is not valid JSON: {exc}") from None
+            raise unreadable(ProxyError(408, late_message(self.config.client_timeout))) from None
+        return request_json(data)
 
     # -- dispatch ----------------------------------------------------------------------
 
@@ -4590,14 +4652,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True  # a body nobody reads would be taken for the next request
         self.server.track(+1)
         try:
-            self._check_browser()
+            check_browser(self.headers, self.path, self.server.server_address[0], self.config)
             if name is None:
                 known = {p for (_, p) in self.ROUTES} | ({path} if path.startswith("/v1/models/") else set())
                 if path in known:
                     raise ProxyError(405, f"Method {self.command} is not allowed for {path}.")
                 raise ProxyError(404, f"Not found: {self.command} {path}")
             if path.startswith("/v1/"):
-                self._check_client_key()
+                check_client_key(self.headers, self.config.proxy_api_key)
             getattr(self, "handle_" + name)(path)
         except ProxyError as error:
             if (has_body and not self.body_read) or error.close_connection:
@@ -4621,39 +4683,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.server.track(-1)
             self._log_done()
 
-    def _check_browser(self):
-        """Refuse what a web page in the user's browser can send to a local server: a request
-        carrying an Origin not in ALLOWED_ORIGINS (any page can POST to 127.0.0.1, though it may
-        not read the answer), and one whose Host is not this proxy's (DNS rebinding: a page whose
-        own name resolves to 127.0.0.1 can also read it). Either would spend the provider keys."""
-        config = self.config
-        for host in filter(None, (self.headers.get("Host"), urlsplit(self.path).netloc)):
-            if not host_allowed(host, self.server.server_address[0], config.allowed_hosts):
-                name = host_name(host)
-                raise unreadable(ProxyError(403, f"Host {host[:100]!r} is not an address of this proxy: refused, since a web "
-                                                 f"page can reach a local server under a name of its own (DNS rebinding). "
-                                                 f"To serve clients that call the proxy {name[:100]!r}, set ALLOWED_HOSTS="
-                                                 f"{name[:100]} (a comma list; * allows any name)."))
-        for origin in self.headers.get_all("Origin") or ():
-            if not origin_allowed(origin, config.allowed_origins):
-                raise unreadable(ProxyError(403, f"Requests from web pages are refused: this one came from Origin "
-                                                 f"{origin[:100]!r}, which is not in ALLOWED_ORIGINS. To let a browser "
-                                                 f"tool at that origin use the proxy, set ALLOWED_ORIGINS={origin[:100]} "
-                                                 "(a comma list; * allows any origin)."))
-
-    def _check_client_key(self):
-        """With PROXY_API_KEY set, a request must carry it as x-api-key or a Bearer token."""
-        expected = self.config.proxy_api_key
-        if not expected:
-            return
-        presented = self.headers.get("x-api-key") or ""
-        scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
-        if not presented and scheme.lower() == "bearer":
-            presented = token.strip()
-        if not hmac.compare_digest(presented.encode(), expected.encode()):
-            raise ProxyError(401, "Invalid or missing API key for this proxy: send PROXY_API_KEY as x-api-key "
-                                  "(ANTHROPIC_API_KEY in Claude Code) or as a Bearer token.")
-
     do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _dispatch
 
     def _log_done(self):
@@ -4661,12 +4690,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         fields = self.fields
         fields.update(method=self.command, path=self.path, status=self.status,
                       ms=round((time.monotonic() - self.started_at) * 1000))
-        if "error_event" in fields or (self.status or 0) >= 500 or self.status in (401, 403, 429):
-            level = logging.WARNING  # worth a look: the provider failed, or keys or limits need attention
-        elif self.command == "HEAD" or self.path.startswith("/v1/models") or fields["path"] in ("/", "/api/hello"):
-            level = logging.DEBUG  # probes Claude Code sends often
-        else:
-            level = logging.INFO
+        level = request_log_level(fields, self.command or "", self.path or "")
         if log.isEnabledFor(level):
             log.log(level, request_line(fields), extra={"fields": fields})
 
@@ -4680,14 +4704,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_json(200, models_page(entries, parse_qs(urlsplit(self.path).query)))
 
     def handle_model(self, path):
-        model_id = path[len("/v1/models/"):]
-        for known, display, tier in MODEL_LIST:
-            if known == model_id:
-                return self.send_json(200, model_entry(known, display, tier, self.config))
-        lowered = model_id.lower()
-        if not lowered.startswith("claude"):
-            raise ProxyError(404, f"Model {model_id!r} not found.")
-        self.send_json(200, model_entry(model_id, model_id, "small" if "haiku" in lowered else "big", self.config))
+        self.send_json(200, model_by_id(path[len("/v1/models/"):], self.config))
 
     def handle_count_tokens(self, path):
         body = self._read_json()
