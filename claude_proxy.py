@@ -628,6 +628,41 @@ def model_limits(target: str, info: dict) -> tuple:
 # ----------------------------------------------------------------------------------------
 
 
+class Caller(NamedTuple):
+    """Who sent a request, as Claude Code tells it. session: its session id (the
+    X-Claude-Code-Session-Id header, else the session_id in metadata.user_id); agent: a
+    subagent's id (x-claude-code-agent-id); subagent: that header, or cc_is_subagent=true in
+    the billing line Claude Code puts first in its system prompt; app: the x-app header."""
+
+    session: str = ""
+    agent: str = ""
+    subagent: bool = False
+    app: str = ""
+
+
+BILLING_LINE = "x-anthropic-billing-header:"  # the start of Claude Code's first system block
+
+
+def caller_of(headers, body: dict) -> Caller:
+    """Example: headers {"X-Claude-Code-Session-Id": "s1", "x-claude-code-agent-id": "a1f"} ->
+    Caller(session="s1", agent="a1f", subagent=True, app="")."""
+    session = (headers.get("X-Claude-Code-Session-Id") or "").strip()
+    if not session:
+        user = (body.get("metadata") or {}).get("user_id") if isinstance(body.get("metadata"), dict) else None
+        try:
+            parsed = json.loads(user) if isinstance(user, str) and user.startswith("{") else None
+        except ValueError:
+            parsed = None
+        session = str(parsed.get("session_id") or "") if isinstance(parsed, dict) else ""
+    agent = (headers.get("x-claude-code-agent-id") or "").strip()
+    system = body.get("system")
+    first = system[0].get("text", "") if isinstance(system, list) and system and isinstance(system[0], dict) else (
+        system if isinstance(system, str) else "")
+    billing = first.split("\n", 1)[0] if first.startswith(BILLING_LINE) else ""
+    return Caller(session[:200], agent[:200], bool(agent) or "cc_is_subagent=true" in billing,
+                  (headers.get("x-app") or "").strip()[:50])
+
+
 def route_model(requested: str, config: Config, providers, *, thinking: bool = False, images: bool = False,
                 input_tokens: int = 0) -> str:
     """The litellm model string for a requested model name and what the request needs.
@@ -3085,6 +3120,7 @@ class Attempt:
     path: ProviderPath
     quirks: Provider
     facts: dict  # litellm's model map entry
+    caller: Caller = None  # who sent the request (caller_of)
     request: object = None
 
 
@@ -3943,7 +3979,7 @@ class Canned:
 # ----------------------------------------------------------------------------------------
 
 
-def prepare_attempt(body: dict, target: str, config: Config) -> Attempt:
+def prepare_attempt(body: dict, target: str, config: Config, caller: Caller | None = None) -> Attempt:
     """The request translated for `target`, with the path that will send it; not yet checked.
     Example: BASIC for "openai/gpt-4.1" -> Attempt(target="openai/gpt-4.1", path=the direct path, ...)."""
     quirks = provider_for(target.partition("/")[0])
@@ -3954,21 +3990,22 @@ def prepare_attempt(body: dict, target: str, config: Config) -> Attempt:
     path = next(path for path in PATHS if path.serves(target, params, config))
     return Attempt(requested=body["model"], target=target, params=params, input_tokens=estimate_tokens(params),
                    window=window, probe=body.get("max_tokens") == 1, tool_names=tool_name_map(body), path=path,
-                   quirks=quirks, facts=facts)
+                   quirks=quirks, facts=facts, caller=caller or Caller())
 
 
-def routed_attempt(body: dict, config: Config) -> Attempt:
+def routed_attempt(body: dict, config: Config, caller: Caller | None = None) -> Attempt:
     """The attempt for the target a request routes to by its model, what it needs (thinking,
     images) and, when LONG_CONTEXT_MODEL is set, its size, which is known once it is
     translated: translated again only when the size changes the route."""
     providers = provider_names()
     thinking, images = request_needs(body)
-    attempt = prepare_attempt(body, route_model(body["model"], config, providers, thinking=thinking, images=images), config)
+    attempt = prepare_attempt(body, route_model(body["model"], config, providers, thinking=thinking, images=images), config,
+                              caller)
     if config.long_context_model:
         placed = route_model(body["model"], config, providers, thinking=thinking, images=images,
                              input_tokens=attempt.input_tokens)
         if placed != attempt.target:
-            attempt = prepare_attempt(body, placed, config)
+            attempt = prepare_attempt(body, placed, config, caller)
     return attempt
 
 
@@ -3994,11 +4031,11 @@ def checked_attempt(attempt: Attempt, body: dict, config: Config) -> Attempt:
 _told_no_vision: set = set()  # the models whose missing vision the log has named
 
 
-def plan_attempts(body: dict, config: Config, fields: dict):
+def plan_attempts(body: dict, config: Config, fields: dict, caller: Caller | None = None):
     """The checked attempts in the order to try them: the routed target, then FALLBACK_MODELS.
     The first one's failure to check is the client's answer; a fallback that cannot be checked
     (no key, say) is skipped with a warning. The routed model goes into the log line's fields."""
-    attempt = routed_attempt(body, config)
+    attempt = routed_attempt(body, config, caller)
     fields.update(model=body["model"], target=attempt.target)
     yield checked_attempt(attempt, body, config)
     providers, tried = provider_names(), {attempt.target}
@@ -4008,7 +4045,7 @@ def plan_attempts(body: dict, config: Config, fields: dict):
             continue
         tried.add(target)
         try:
-            yield checked_attempt(prepare_attempt(body, target, config), body, config)
+            yield checked_attempt(prepare_attempt(body, target, config, caller), body, config)
         except ProxyError as error:
             log.warning("fallback %s skipped: %s", target, error.message)
 
@@ -4710,7 +4747,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = self._read_json()
         validate_request(body, need_max_tokens=False)
         litellm = load_litellm(self.config.log_level == "debug")
-        attempt = routed_attempt(body, self.config)
+        attempt = routed_attempt(body, self.config, caller_of(self.headers, body))
         self.fields.update(model=body["model"], target=attempt.target)
         self.send_json(200, {"input_tokens": count_tokens(litellm, attempt.target, attempt.params)})
 
@@ -4728,7 +4765,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         sink = SseAnswer(self) if body.get("stream") else JsonAnswer(self)
         exchange = Exchange(self.config, sink, fields=self.fields, lease=Lease(server.slots), started_at=self.started_at,
                             client_gone=lambda: client_left(self.connection), shutting_down=server.past_grace)
-        exchange.run(plan_attempts(body, self.config, self.fields))  # gives the slot back
+        exchange.run(plan_attempts(body, self.config, self.fields, caller_of(self.headers, body)))  # gives the slot back
 
 
 class Server(http.server.ThreadingHTTPServer):

@@ -909,6 +909,23 @@ SCENARIO_CASES = [
 ]
 
 
+CALLER_CASES = [
+    ({}, {}, cp.Caller()),
+    ({"X-Claude-Code-Session-Id": "s1"}, {"metadata": {"user_id": json.dumps({"session_id": "other"})}}, cp.Caller("s1")),
+    ({}, {"metadata": {"user_id": json.dumps({"device_id": "d", "session_id": "s2"})}}, cp.Caller("s2")),
+    ({}, {"metadata": {"user_id": "not json"}}, cp.Caller()),
+    ({"x-claude-code-agent-id": "a1b2c3", "x-app": "cli"}, {}, cp.Caller("", "a1b2c3", True, "cli")),
+    ({}, {"system": [{"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.332.0b8; cc_is_subagent=true;"},
+                     {"type": "text", "text": "You are Claude Code."}]}, cp.Caller(subagent=True)),
+    ({}, {"system": "You are Claude Code. cc_is_subagent=true"}, cp.Caller()),  # only the billing line says so
+]
+
+
+@pytest.mark.parametrize("headers, body, expected", CALLER_CASES)
+def test_caller_of(headers, body, expected):
+    assert cp.caller_of(cp.Headers(headers.items()), body) == expected
+
+
 @pytest.mark.parametrize("env, requested, expected", ROUTE_CASES)
 def test_route_model(env, requested, expected):
     assert cp.route_model(requested, cp.Config.from_env(env), PROVIDER_NAMES) == expected
