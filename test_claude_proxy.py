@@ -4052,7 +4052,7 @@ def test_load_200_concurrent_streams(start_proxy, fake):
 # the real Claude Code CLI -> proxy -> real litellm -> fake provider
 # ----------------------------------------------------------------------------------------
 
-CLAUDE_CODE_VERSION = "2.1.331"  # the version .ci/run installs; keep the two in step
+CLAUDE_CODE_VERSION = "2.1.332"  # the version .ci/run installs; keep the two in step
 
 
 def find_claude() -> str | None:
