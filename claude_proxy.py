@@ -1327,14 +1327,24 @@ def tool_replies_first(messages: list[dict]) -> list[dict]:
     return out
 
 
+# Tools Claude Code offers only so that Anthropic's tool search has somewhere to load tools into:
+# "never call this tool" (PROTOCOL.md, 2.1.332). Another provider's model, offered it as a plain
+# function, may call it all the same; it is left out for them.
+CLIENT_PLACEHOLDER_TOOLS = frozenset({"DeferredToolPlaceholder"})
+
+
 def to_openai_tools(tools, quirks: Provider = Provider()) -> list[dict]:
     """Anthropic tool definitions -> OpenAI function tools. Server tools (web search and
-    the like, which carry no input_schema) are left out: the provider cannot run them."""
+    the like, which carry no input_schema) are left out: the provider cannot run them; so is
+    Claude Code's deferred-tool placeholder. Deferred tools Claude Code has loaded (after a
+    tool_reference) are offered as plain functions."""
     out = []
     for tool in tools or ():
         schema = tool.get("input_schema")
         if schema is None:
             log.debug("leaving out server tool %r (type %r)", tool.get("name"), tool.get("type"))
+            continue
+        if tool.get("defer_loading") is True and tool["name"] in CLIENT_PLACEHOLDER_TOOLS and not quirks.native_thinking:
             continue
         schema = repair_schema(schema)
         if quirks.const_as_enum:

@@ -3195,13 +3195,20 @@ def test_the_recorded_claude_code_request_passes_every_strict_provider(proxy, fa
     document), with a long MCP tool and a forced tool choice, against each provider's
     documented rules (provider_refusal, gemini_refusal): no 400 on either path."""
     body = dict(PROTOCOL_BODY, model=target, tools=PROTOCOL_BODY["tools"] + [
-        {"name": LONG_MCP, "description": "m", "input_schema": {"type": "object", "properties": {}}}])
+        {"name": LONG_MCP, "description": "m", "input_schema": {"type": "object", "properties": {}}},
+        {"name": "DeferredToolPlaceholder", "description": "Never call this tool.", "defer_loading": True,
+         "input_schema": {"type": "object", "properties": {}}},
+        {"name": "WebFetch", "description": "Fetch", "defer_loading": True,  # loaded by a tool_reference
+         "input_schema": {"type": "object", "properties": {"url": {"type": "string", "format": "uri"}}}}])
     if forced:
         body["tool_choice"] = {"type": "any"}
     status, _, data = raw(proxy, "POST", "/v1/messages", body, CLAUDE_CODE_HEADERS)
     events = parse_sse(data) if status == 200 else []
     assert status == 200 and events[-1][0] == "message_stop", data[:600]
-    assert (gemini if target.startswith("gemini/") else fake).received  # it reached the strict fake, and passed
+    provider = gemini if target.startswith("gemini/") else fake
+    assert provider.received  # it reached the strict fake, and passed
+    offered = json.dumps(provider.received[-1][2].get("tools"))
+    assert "WebFetch" in offered and "DeferredToolPlaceholder" not in offered  # no model calls the placeholder
 
 
 @pytest.mark.parametrize("retry_after, expected", [
