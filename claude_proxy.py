@@ -40,11 +40,14 @@ real environment wins over it, and flags win over both):
     <PROVIDER>_API_BASE    a base URL: GROQ_API_BASE, MOONSHOT_API_BASE, GEMINI_API_BASE,
                            DEEPSEEK_API_BASE, OLLAMA_API_BASE, HOSTED_VLLM_API_BASE ...;
                            OpenAI's is OPENAI_BASE_URL (or OPENAI_API_BASE)
+    HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY   an outbound HTTP proxy, as litellm honours them
   settings                 model routing, server, limits, provider calls, logging: each
                            with its default in --help and the README (from SETTINGS)
 
 The client's own x-api-key is never forwarded: each provider gets the key from its
-own variable, and nothing in a request body can choose where the proxy connects.
+own variable; nothing in a request can choose where the proxy connects (a client names
+only providers the operator configured, or ALLOWED_PROVIDERS lists); and a web page in
+the user's browser cannot use it (Origin and Host are checked: ALLOWED_ORIGINS, ALLOWED_HOSTS).
 """
 
 from __future__ import annotations
