@@ -349,7 +349,9 @@ class Provider:
     litellm would otherwise read a variable of the client's (ANTHROPIC_BASE_URL, which
     points at this proxy when both run from one shell). later_system: accepts {"role": "system"} messages after
     the first one (otherwise they are merged into the leading system prompt).
-    const_as_enum: its tool schemas cannot say `const`. user_param: takes OpenAI's `user` field. top_k: takes top_k (litellm forwards it
+    const_as_enum: its tool schemas cannot say `const`. user_param: takes OpenAI's `user` field.
+    prompt_cache_key: takes OpenAI's `prompt_cache_key`, which routes the requests of one
+    session to the same prompt cache (platform.openai.com/docs/guides/prompt-caching). top_k: takes top_k (litellm forwards it
     unchecked, and OpenAI-style APIs reject it). native_thinking: takes Anthropic thinking
     blocks in history, `thinking` as a parameter and `cache_control` on content parts.
 
@@ -379,6 +381,7 @@ class Provider:
     default_base: str = ""
     later_system: bool = False
     user_param: bool = False
+    prompt_cache_key: bool = False
     top_k: bool = False
     native_thinking: bool = False
     const_as_enum: bool = False
@@ -396,7 +399,7 @@ class Provider:
 
 PROVIDERS: dict[str, Provider] = {
     "openai": Provider(("OPENAI_API_KEY",), ("OPENAI_BASE_URL", "OPENAI_API_BASE"), later_system=True, user_param=True,
-                       compatible=True, chat_base="https://api.openai.com/v1", reasoning_sampling="default"),
+                       prompt_cache_key=True, compatible=True, chat_base="https://api.openai.com/v1", reasoning_sampling="default"),
     "groq": Provider(("GROQ_API_KEY",), ("GROQ_API_BASE",), later_system=True,
                      compatible=True, chat_base="https://api.groq.com/openai/v1"),
     "moonshot": Provider(("MOONSHOT_API_KEY",), ("MOONSHOT_API_BASE",), later_system=True,
@@ -1277,10 +1280,10 @@ def to_openai_messages(body: dict, quirks: Provider, replay: str = "") -> list[d
     takes later system messages; [system "Be brief\\n\\nnote", user "hi", assistant "yo"]
     for one that does not.
     """
-    system = text_of(body.get("system"))
+    native = quirks.native_thinking
+    system = text_of(body.get("system") if native else without_billing_line(body.get("system")))
     head = [system] if system else []
     out: list[dict] = []
-    native = quirks.native_thinking
     for message in body["messages"]:
         role, content = message["role"], message["content"]
         if role == "system":
@@ -1303,6 +1306,19 @@ def to_openai_messages(body: dict, quirks: Provider, replay: str = "") -> list[d
     if head:
         out.insert(0, {"role": "system", "content": "\n\n".join(head)})
     return out
+
+
+def without_billing_line(system):
+    """The system prompt without Claude Code's billing line (BILLING_LINE), which differs between
+    sessions and subagents, and in some versions on every request (its cch= value): sent first,
+    it would leave no two of them a prefix in common for the provider's prompt cache. Only
+    Anthropic reads it. Example: [{"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.332.a1f;"},
+    {"type": "text", "text": "You are Claude Code"}] -> [{"type": "text", "text": "You are Claude Code"}]."""
+    if isinstance(system, str):
+        return system.partition("\n")[2] if system.startswith(BILLING_LINE) else system
+    if isinstance(system, list):
+        return [b for b in system if not (isinstance(b, dict) and str(b.get("text", "")).startswith(BILLING_LINE))]
+    return system
 
 
 def tool_replies_first(messages: list[dict]) -> list[dict]:
@@ -1438,13 +1454,14 @@ def hashed_user(user_id) -> str | None:
 
 
 def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: bool = False,
-                      max_output: int | None = None, vision: bool = True) -> dict:
+                      max_output: int | None = None, vision: bool = True, session: str = "") -> dict:
     """A validated Anthropic request -> the keyword arguments for litellm.completion.
 
     Only the fields listed here reach litellm: nothing in the body can set api_base,
     api_key, headers or any other litellm keyword. `reasoning` says whether the target
     model supports reasoning; `max_output` caps max_tokens at the model's output limit;
-    `vision` whether it takes images (without, each becomes a short text saying so).
+    `vision` whether it takes images (without, each becomes a short text saying so);
+    `session` the Claude Code session (Caller.session), whose hash is the prompt cache key.
     """
     replay = thinking_signature(target) if quirks.reasoning_history and reasoning else ""
     messages = to_openai_messages(body, quirks, replay)
@@ -1480,6 +1497,8 @@ def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: b
         user = hashed_user(metadata.get("user_id"))
         if user:
             params["user"] = user
+    if quirks.prompt_cache_key and session:
+        params["prompt_cache_key"] = hashed_user(session)
     thinking = body.get("thinking")
     if reasoning:
         if quirks.native_thinking and isinstance(thinking, dict) and thinking.get("type") == "enabled":
@@ -1625,19 +1644,48 @@ def thinking_signature(target: str) -> str:
     return SIGNATURE_PREFIX + target
 
 
+# Where each provider's usage says how many of its prompt tokens it read from its prompt
+# cache: the first of these paths that holds a number. prompt_tokens counts them too.
+CACHED_TOKEN_FIELDS = (
+    ("prompt_tokens_details", "cached_tokens"),  # OpenAI, Groq, OpenRouter; litellm's usage for every provider
+    ("prompt_cache_hit_tokens",),  # DeepSeek (api-docs.deepseek.com/guides/kv_cache), beside prompt_cache_miss_tokens
+    ("cached_tokens",),  # Moonshot, at the top of its usage
+    ("cache_read_input_tokens",),  # Anthropic's own name, which litellm keeps beside prompt_tokens_details
+)
+
+# The prompt tokens a provider wrote to its cache (Anthropic, through litellm: inside prompt_tokens).
+CACHE_WRITE_FIELDS = (("cache_creation_input_tokens",),)
+
+# The output tokens spent on reasoning, when the provider says (already inside completion_tokens).
+REASONING_TOKEN_FIELDS = (("completion_tokens_details", "reasoning_tokens"),)
+
+
+def usage_count(usage: dict, paths) -> int:
+    """The first whole number found at one of `paths` in a usage dict, else 0.
+    Example: {"prompt_cache_hit_tokens": 60}, CACHED_TOKEN_FIELDS -> 60."""
+    for path in paths:
+        value = usage
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return 0
+
+
 def usage_of(usage) -> dict:
-    """OpenAI usage -> Anthropic usage. Example: {"prompt_tokens": 100,
-    "completion_tokens": 7, "prompt_tokens_details": {"cached_tokens": 60}} ->
+    """OpenAI usage -> Anthropic usage: cached prompt tokens (CACHED_TOKEN_FIELDS) become
+    cache_read_input_tokens, and input_tokens the rest, as Anthropic counts them. Example:
+    {"prompt_tokens": 100, "completion_tokens": 7, "prompt_tokens_details": {"cached_tokens": 60}} ->
     {"input_tokens": 40, "output_tokens": 7, "cache_creation_input_tokens": 0,
     "cache_read_input_tokens": 60}."""
     usage = usage if isinstance(usage, dict) else {}
-    prompt = usage.get("prompt_tokens") or 0
-    details = usage.get("prompt_tokens_details") or {}
-    cached = (details.get("cached_tokens") if isinstance(details, dict) else 0) or usage.get("cache_read_input_tokens") or 0
+    cached = usage_count(usage, CACHED_TOKEN_FIELDS)
+    written = usage_count(usage, CACHE_WRITE_FIELDS)
+    prompt = usage.get("prompt_tokens") or usage_count(usage, (("prompt_cache_miss_tokens",),)) + cached
     return {
-        "input_tokens": max(prompt - cached, 0),
+        "input_tokens": max(prompt - cached - written, 0),
         "output_tokens": usage.get("completion_tokens") or 0,
-        "cache_creation_input_tokens": usage.get("cache_creation_input_tokens") or 0,
+        "cache_creation_input_tokens": written,
         "cache_read_input_tokens": cached,
     }
 
@@ -3986,7 +4034,8 @@ def prepare_attempt(body: dict, target: str, config: Config, caller: Caller | No
     facts = model_facts(target)
     window, max_output = model_limits(target, facts)
     params = to_openai_request(body, target, quirks, reasoning=bool(facts.get("supports_reasoning")),
-                               max_output=config.max_tokens_limit or max_output, vision=accepts_images(facts))
+                               max_output=config.max_tokens_limit or max_output, vision=accepts_images(facts),
+                               session=(caller or Caller()).session)
     path = next(path for path in PATHS if path.serves(target, params, config))
     return Attempt(requested=body["model"], target=target, params=params, input_tokens=estimate_tokens(params),
                    window=window, probe=body.get("max_tokens") == 1, tool_names=tool_name_map(body), path=path,
