@@ -19,6 +19,7 @@ Endpoints:
     POST /v1/messages                 (also ?beta=true), streaming and not
     POST /v1/messages/count_tokens    {"input_tokens": N}
     GET  /v1/models, /v1/models/{id}  the routed models under Claude-style ids
+    GET  /proxy/usage                 tokens and cost since start, per Claude Code session
     GET  /, HEAD /                    health
 
 Model routing: a name with a litellm provider prefix ("groq/llama-3.3-70b-versatile")
@@ -40,7 +41,7 @@ real environment wins over it, and flags win over both):
     <PROVIDER>_API_BASE    a base URL: GROQ_API_BASE, MOONSHOT_API_BASE, GEMINI_API_BASE,
                            DEEPSEEK_API_BASE, OLLAMA_API_BASE, HOSTED_VLLM_API_BASE ...;
                            OpenAI's is OPENAI_BASE_URL (or OPENAI_API_BASE)
-  settings                 model routing, server, limits, provider calls, logging: each
+  settings                 model routing, server, limits, provider calls, logging, cost: each
                            with its default in --help and the README (from SETTINGS)
 
 The client's own x-api-key is never forwarded: each provider gets the key from its
@@ -102,8 +103,8 @@ class Setting(NamedTuple):
     """One row of SETTINGS: an environment variable and the Config field it sets.
 
     kind says how the variable's text is read (READERS): "text" as written, "lowercase",
-    "choice" (lower-cased, one of `choices`), "int", "float", "comma list" (a tuple) or
-    "megabytes" (a float; the field holds bytes). `default` is in the variable's own units
+    "choice" (lower-cased, one of `choices`), "int", "float", "comma list" (a tuple),
+    "megabytes" (a float; the field holds bytes) or "prices" (price_list). `default` is in the variable's own units
     (MAX_BODY_MB's is 32, max_body_bytes's 33554432); None means no value (MAX_TOKENS_LIMIT:
     the model's own limit). `minimum` bounds a number. `shown` is how --help and the README
     give the default when the value alone would mislead (MIDDLE_MODEL's "" is "BIG_MODEL").
@@ -175,7 +176,45 @@ SETTINGS = (
             choices=LOG_LEVELS, flag="--log-level"),
     Setting("LOG_FORMAT", "log_format", "choice", "text", "text, or json: one object per line", "logging",
             choices=LOG_FORMATS, flag="--log-format"),
+
+    Setting("MODEL_PRICES", "model_prices", "prices", (),
+            "comma list of MODEL=IN/OUT[/CACHED], USD per million tokens, for models litellm's map does not price "
+            "(or prices it otherwise)", "cost"),
+    Setting("USAGE_LOG", "usage_log", "text", "", "a file that gets one JSON line per /v1/messages request", "cost"),
 )
+
+
+class Prices(NamedTuple):
+    """A model's prices in USD per token; None where the model has no price of that kind
+    (cached input then costs what input costs, reasoning what output costs)."""
+
+    input: float
+    output: float
+    cached: float | None = None
+    cache_write: float | None = None
+    reasoning: float | None = None
+
+
+def price_list(text: str) -> tuple:
+    """MODEL_PRICES' text -> ((model, Prices), ...), in USD per token. Each item is the routed
+    model, "=", then USD per million input and output tokens, optionally cached input tokens.
+    Example: "groq/moonshotai/kimi-k2-instruct=1.0/3.0/0.5" -> (("groq/moonshotai/kimi-k2-instruct",
+    Prices(1e-06, 3e-06, 5e-07)),). A malformed item raises ValueError."""
+    out = []
+    for item in (item.strip() for item in text.split(",")):
+        if not item:
+            continue
+        model, eq, numbers = item.rpartition("=")
+        figures = [float(n) for n in numbers.split("/")]
+        if not eq or not model.strip() or not 2 <= len(figures) <= 3 or not all(
+                math.isfinite(f) and f >= 0 for f in figures):
+            raise ValueError(item)
+        per_token = [f / 1e6 for f in figures]
+        out.append((model.strip(), Prices(per_token[0], per_token[1], per_token[2] if len(figures) == 3 else None)))
+    return tuple(out)
+
+
+price_list.expects = "list of MODEL=IN/OUT[/CACHED] prices (USD per million tokens)"
 
 # kind -> how a variable's (stripped, non-empty) text becomes its value. A ValueError means
 # the text is malformed, and the message names the reader: "PORT='http' is not a valid int".
@@ -187,6 +226,7 @@ READERS = {
     "float": float,
     "comma list": lambda text: tuple(item.strip() for item in text.split(",") if item.strip()),
     "megabytes": float,
+    "prices": price_list,
 }
 
 MEGABYTE = 1024 * 1024
@@ -217,7 +257,7 @@ def _reading(setting: Setting, text: str) -> tuple:
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(text)  # "inf" and "nan" parse, but no timeout or size can be either
     except ValueError:
-        return None, f"is not a valid {read.__name__}"
+        return None, f"is not a valid {getattr(read, 'expects', read.__name__)}"
     if setting.choices and value not in setting.choices:
         return None, f"must be one of {', '.join(setting.choices)}"
     if setting.minimum is not None and value < setting.minimum:
@@ -287,6 +327,8 @@ class Config:
     max_connections: int = DEFAULTS["max_connections"]  # open client connections, idle keep-alive ones included
     allowed_providers: tuple = DEFAULTS["allowed_providers"]  # beyond those configured (allowed_provider); "*": any
     via: str = DEFAULTS["via"]  # "auto": OpenAI-compatible providers over the proxy's own client; "litellm": all through litellm
+    model_prices: tuple = DEFAULTS["model_prices"]  # ((routed model, Prices), ...): over litellm's map
+    usage_log: str = DEFAULTS["usage_log"]  # a path: one JSON line per /v1/messages request
     # The raw environment, for provider keys and base URLs. repr=False: never logged.
     env: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
@@ -571,7 +613,9 @@ _model_map: dict | None = None
 
 _model_map_lock = threading.Lock()
 
-FACT_FIELDS = ("litellm_provider", "max_input_tokens", "max_output_tokens", "supports_reasoning", "supports_vision")
+FACT_FIELDS = ("litellm_provider", "max_input_tokens", "max_output_tokens", "supports_reasoning", "supports_vision",
+               "input_cost_per_token", "output_cost_per_token", "cache_read_input_token_cost",
+               "cache_creation_input_token_cost", "output_cost_per_reasoning_token")
 
 
 def _load_model_map() -> dict:
@@ -618,6 +662,19 @@ def accepts_images(facts: dict) -> bool:
     """Whether a model takes images: what its facts say; a model no map knows is given them
     (its provider decides). Example: {"supports_vision": False} -> False; {} -> True."""
     return not facts or bool(facts.get("supports_vision"))
+
+
+def model_prices(target: str, facts: dict, config: Config) -> Prices | None:
+    """A target's prices: MODEL_PRICES' entry for it, else litellm's map (its facts), else None.
+    Example: "openai/gpt-4.1" -> Prices(input=2e-06, output=8e-06, cached=5e-07, ...)."""
+    for model, prices in config.model_prices:
+        if model == target:
+            return prices
+    if not isinstance(facts.get("input_cost_per_token"), (int, float)) or not isinstance(
+            facts.get("output_cost_per_token"), (int, float)):
+        return None
+    return Prices(facts["input_cost_per_token"], facts["output_cost_per_token"], facts.get("cache_read_input_token_cost"),
+                  facts.get("cache_creation_input_token_cost"), facts.get("output_cost_per_reasoning_token"))
 
 
 def model_limits(target: str, info: dict) -> tuple:
@@ -1688,6 +1745,18 @@ def usage_of(usage) -> dict:
         "cache_creation_input_tokens": written,
         "cache_read_input_tokens": cached,
     }
+
+
+def cost_of(usage: dict, reasoning: int, prices: Prices) -> float:
+    """What a request cost in USD: Anthropic usage (usage_of) at a model's prices; `reasoning`
+    output tokens (inside output_tokens) at the reasoning price where the model has one.
+    Example: 1000 input, 3000 cached, 100 output at Prices(2e-06, 8e-06, 5e-07) -> 0.0043."""
+    cached = prices.cached if prices.cached is not None else prices.input
+    written = prices.cache_write if prices.cache_write is not None else prices.input
+    reasoning = min(reasoning, usage["output_tokens"]) if prices.reasoning is not None else 0
+    return (usage["input_tokens"] * prices.input + usage["cache_read_input_tokens"] * cached
+            + usage["cache_creation_input_tokens"] * written
+            + (usage["output_tokens"] - reasoning) * prices.output + reasoning * (prices.reasoning or 0))
 
 
 def stop_reason_of(finish_reason, used_tools: bool) -> str:
@@ -4079,6 +4148,8 @@ def checked_attempt(attempt: Attempt, body: dict, config: Config) -> Attempt:
 
 _told_no_vision: set = set()  # the models whose missing vision the log has named
 
+_told_no_price: set = set()  # the models whose missing price the log has named
+
 
 def plan_attempts(body: dict, config: Config, fields: dict, caller: Caller | None = None):
     """The checked attempts in the order to try them: the routed target, then FALLBACK_MODELS.
@@ -4222,7 +4293,7 @@ class Exchange:
                         items = items[1:]
                 events = translate(translator, items)
                 if batch.end:
-                    self.finish(events + translator.finish())
+                    self.finish(events + translator.finish(), attempt, translator.usage)
                     return None
                 self.emit(events)
         finally:
@@ -4303,16 +4374,30 @@ class Exchange:
                 self.note_first_token(events)
             self.sink.events(events)
 
-    def finish(self, events: list):
+    def finish(self, events: list, attempt: Attempt, provider_usage=None):
         if "ttft_ms" not in self.fields and self.sink.streams:
             self.note_first_token(events)
         for name, data in events:
             if name == "message_delta":
-                usage = data["usage"]
-                self.fields.update(input_tokens=usage["input_tokens"] + usage["cache_read_input_tokens"],
-                                   output_tokens=usage["output_tokens"])
+                self.note_usage(data["usage"], attempt, provider_usage)
         self.release()
         self.sink.end(events)
+
+    def note_usage(self, usage: dict, attempt: Attempt, provider_usage):
+        """The answer's tokens and, at the routed model's prices (model_prices), its cost, once,
+        into the log line's fields. A model without a price is named once, with the fix."""
+        fields = self.fields
+        fields.update(input_tokens=usage["input_tokens"] + usage["cache_read_input_tokens"]
+                      + usage["cache_creation_input_tokens"], output_tokens=usage["output_tokens"],
+                      cached_tokens=usage["cache_read_input_tokens"])
+        prices = model_prices(attempt.target, attempt.facts, self.config)
+        if prices is not None:
+            reasoning = usage_count(provider_usage, REASONING_TOKEN_FIELDS) if isinstance(provider_usage, dict) else 0
+            fields["cost_usd"] = round(cost_of(usage, reasoning, prices), 8)
+        elif attempt.target not in _told_no_price:
+            _told_no_price.add(attempt.target)
+            log.warning("litellm's model map has no price for %s: its requests show no cost; set MODEL_PRICES="
+                        "%s=IN/OUT (USD per million input and output tokens)", attempt.target, attempt.target)
 
     def note_first_token(self, events: list):
         for name, data in events:
@@ -4328,7 +4413,7 @@ class Exchange:
 
 def request_line(fields: dict) -> str:
     """The text of a request's log line. Example: "POST /v1/messages?beta=true 200
-    claude-opus-4-8 -> groq/moonshotai/kimi-k2-instruct stream via=direct in=5210 out=87 ttft=412ms 1630ms"."""
+    claude-opus-4-8 -> openai/gpt-4.1 stream via=direct in=5210 out=87 cached=4096 cost=$0.0050 ttft=412ms 1630ms"."""
     parts = [fields.get("method") or "-", fields.get("path") or "-", str(fields.get("status") or "-")]
     if "model" in fields:
         parts.append(f"{fields['model']} -> {fields.get('target')}")
@@ -4339,6 +4424,10 @@ def request_line(fields: dict) -> str:
         parts.append(f"via={fields['via']}")
     if "output_tokens" in fields:
         parts.append(f"in={fields['input_tokens']} out={fields['output_tokens']}")
+        if fields.get("cached_tokens"):
+            parts.append(f"cached={fields['cached_tokens']}")
+    if "cost_usd" in fields:
+        parts.append(f"cost={dollars(fields['cost_usd'])}")
     if "ttft_ms" in fields:
         parts.append(f"ttft={fields['ttft_ms']}ms")
     parts.append(f"{fields.get('ms', 0)}ms")
@@ -4348,6 +4437,12 @@ def request_line(fields: dict) -> str:
         if key in fields:
             parts.append(("error event " if key == "error_event" else "") + fields[key])
     return " ".join(parts)
+
+
+def dollars(amount: float) -> str:
+    """An amount in USD, to four decimals, six below a hundredth of a cent. Example: 0.0123 ->
+    "$0.0123"; 0.0000321 -> "$0.000032"; 0 -> "$0.0000"."""
+    return f"${amount:.4f}" if amount >= 0.0001 or amount == 0 else f"${amount:.6f}"
 
 
 def request_log_level(fields: dict, command: str, path: str) -> int:
@@ -4518,6 +4613,97 @@ def models_page(entries: list, query: dict) -> dict:
     page = entries[-limit:] if before in ids and after not in ids else entries[:limit]
     return {"data": page, "has_more": len(page) < len(entries),
             "first_id": page[0]["id"] if page else None, "last_id": page[-1]["id"] if page else None}
+
+
+MAX_SESSIONS = 1000  # sessions UsageBook keeps; the one seen longest ago goes first
+
+MAX_SESSION_MODELS = 50  # routed models counted per session; more are counted as "other"
+
+
+def utc_time(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+class UsageBook:
+    """What the proxy has served since it started, in memory, for GET /proxy/usage and the line
+    at shutdown: totals, and per Claude Code session (Caller.session) its requests, input
+    tokens (those not read from a prompt cache), cached and output tokens, cost, routed models
+    and when it was first and last seen. At most MAX_SESSIONS sessions are kept. Only answered
+    requests count. With USAGE_LOG, each is also appended there as one JSON line (its models,
+    tokens and cost: never a key or a prompt). Thread-safe: handlers record from their threads.
+
+    Example: record({"model": "claude-opus-4-8", "target": "openai/gpt-4.1", "input_tokens": 5000,
+    "cached_tokens": 4096, "output_tokens": 80, "cost_usd": 0.0043}, Caller("s1")) ->
+    snapshot()["sessions"]["s1"]["cached_tokens"] == 4096."""
+
+    COUNTS = ("requests", "input_tokens", "cached_tokens", "output_tokens", "cost_usd", "unpriced_requests")
+
+    def __init__(self, path: str = "", limit: int = MAX_SESSIONS):
+        self.path, self.limit = path, limit
+        self.lock = threading.Lock()
+        self.started = time.time()
+        self.totals = dict.fromkeys(self.COUNTS, 0)
+        self.sessions: dict = {}  # session id -> its counts, in the order last seen
+        self.log_failed = False
+
+    def record(self, fields: dict, caller: Caller):
+        if "output_tokens" not in fields:
+            return  # no answer: nothing was spent, or nothing is known of it
+        now = time.time()
+        cached = fields.get("cached_tokens", 0)
+        counts = {"requests": 1, "input_tokens": fields["input_tokens"] - cached, "cached_tokens": cached,
+                  "output_tokens": fields["output_tokens"], "cost_usd": fields.get("cost_usd", 0),
+                  "unpriced_requests": int("cost_usd" not in fields)}
+        target = fields.get("target") or "-"
+        with self.lock:
+            session = self.sessions.pop(caller.session, None)
+            if session is None:
+                session = dict(dict.fromkeys(self.COUNTS, 0), subagent_requests=0, models={}, first_seen=utc_time(now))
+                if len(self.sessions) >= self.limit:
+                    del self.sessions[next(iter(self.sessions))]
+            self.sessions[caller.session] = session
+            for name, value in counts.items():
+                self.totals[name] += value
+                session[name] += value
+            session["subagent_requests"] += caller.subagent
+            models = session["models"]
+            key = target if target in models or len(models) < MAX_SESSION_MODELS else "other"
+            models[key] = models.get(key, 0) + 1
+            session["last_seen"] = utc_time(now)
+        if self.path:
+            self.append({"time": utc_time(now), "session": caller.session, "subagent": caller.subagent,
+                         "model": fields.get("model"), "target": target, "via": fields.get("via"),
+                         **{name: counts[name] for name in ("input_tokens", "cached_tokens", "output_tokens")},
+                         "cost_usd": fields.get("cost_usd")})
+
+    def append(self, entry: dict):
+        line = json.dumps(entry, ensure_ascii=False) + "\n"
+        try:
+            with self.lock, open(self.path, "a", encoding="utf-8") as handle:  # opened each time: a rotated file is followed
+                handle.write(line)
+        except OSError as exc:
+            if not self.log_failed:
+                self.log_failed = True
+                log.warning("cannot write USAGE_LOG %s: %s", self.path, exc.strerror or exc)
+
+    def snapshot(self) -> dict:
+        """GET /proxy/usage's answer. Example: {"since": "2026-12-01T12:00:00Z", "totals": {"requests": 3,
+        ...}, "sessions": {"s1": {"requests": 3, ..., "models": {"openai/gpt-4.1": 3}, "first_seen": ...}}}."""
+        with self.lock:
+            sessions = {session or "(none)": dict(counts, models=dict(counts["models"]),
+                                                  cost_usd=round(counts["cost_usd"], 6))
+                        for session, counts in self.sessions.items()}
+            totals = dict(self.totals, cost_usd=round(self.totals["cost_usd"], 6), sessions=len(self.sessions))
+        return {"since": utc_time(self.started), "totals": totals, "sessions": sessions}
+
+    def summary(self) -> str:
+        """The line at shutdown. Example: "served 12 request(s) in 2 session(s): input 20210, cached
+        180224, output 3120 tokens, cost $0.2321"."""
+        totals = self.snapshot()["totals"]
+        unpriced = f" (and {totals['unpriced_requests']} without a price)" if totals["unpriced_requests"] else ""
+        return (f"served {totals['requests']} request(s) in {totals['sessions']} session(s): input {totals['input_tokens']}, "
+                f"cached {totals['cached_tokens']}, output {totals['output_tokens']} tokens, "
+                f"cost {dollars(totals['cost_usd'])}{unpriced}")
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -4722,6 +4908,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         ("POST", "/v1/messages"): "messages",
         ("POST", "/v1/messages/count_tokens"): "count_tokens",
         ("GET", "/v1/models"): "models", ("HEAD", "/v1/models"): "models",
+        ("GET", "/proxy/usage"): "usage",
     }
 
     def _dispatch(self):
@@ -4744,7 +4931,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if path in known:
                     raise ProxyError(405, f"Method {self.command} is not allowed for {path}.")
                 raise ProxyError(404, f"Not found: {self.command} {path}")
-            if path.startswith("/v1/"):
+            if path.startswith(("/v1/", "/proxy/")):
                 check_client_key(self.headers, self.config.proxy_api_key)
             getattr(self, "handle_" + name)(path)
         except ProxyError as error:
@@ -4792,6 +4979,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def handle_model(self, path):
         self.send_json(200, model_by_id(path[len("/v1/models/"):], self.config))
 
+    def handle_usage(self, path):
+        self.send_json(200, self.server.usage.snapshot())
+
     def handle_count_tokens(self, path):
         body = self._read_json()
         validate_request(body, need_max_tokens=False)
@@ -4814,7 +5004,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         sink = SseAnswer(self) if body.get("stream") else JsonAnswer(self)
         exchange = Exchange(self.config, sink, fields=self.fields, lease=Lease(server.slots), started_at=self.started_at,
                             client_gone=lambda: client_left(self.connection), shutting_down=server.past_grace)
-        exchange.run(plan_attempts(body, self.config, self.fields, caller_of(self.headers, body)))  # gives the slot back
+        caller = caller_of(self.headers, body)
+        try:
+            exchange.run(plan_attempts(body, self.config, self.fields, caller))  # gives the slot back
+        finally:
+            server.usage.record(self.fields, caller)
 
 
 class Server(http.server.ThreadingHTTPServer):
@@ -4841,6 +5035,7 @@ class Server(http.server.ThreadingHTTPServer):
         self.connections_lock = threading.Lock()
         raise_file_limit(2 * config.max_connections + 64)
         self.slots = Slots(config.max_concurrency)
+        self.usage = UsageBook(config.usage_log)
         self.draining = threading.Event()
         self.drain_deadline = float("inf")
         self.active = 0
@@ -5137,6 +5332,7 @@ def serve_until_stopped(server: Server) -> int:
     print(f"claude_proxy stopping: {server.active} request(s) in flight get up to {grace:g} s", flush=True)
     left = server.drain(grace)
     server.server_close()
+    print(f"claude_proxy {server.usage.summary()}", flush=True)
     print(f"claude_proxy stopped{f' ({left} request(s) cut off)' if left else ''}", flush=True)
     return 0
 

@@ -790,6 +790,8 @@ SETTING_CASES = [
     ("SHUTDOWN_GRACE", "0", 0.0, "nan"),
     ("CONNECT_TIMEOUT", "0.05", 0.05, "0.01"),
     ("FALLBACK_MODELS", "groq/a, gemini/b,,", ("groq/a", "gemini/b"), None),  # comma list
+    ("MODEL_PRICES", "groq/a=1/3, b=2/8/0.5", (("groq/a", cp.Prices(1e-06, 3e-06)), ("b", cp.Prices(2e-06, 8e-06, 5e-07))),
+     "groq/a=1"),  # prices
     ("MAX_BODY_MB", "0.5", 512 * 1024, "x"),  # megabytes, held in bytes
     ("MAX_BODY_MB", "1", 1024 * 1024, "0"),
 ]
