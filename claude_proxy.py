@@ -19,6 +19,7 @@ Endpoints:
     POST /v1/messages                 (also ?beta=true), streaming and not
     POST /v1/messages/count_tokens    {"input_tokens": N}
     GET  /v1/models, /v1/models/{id}  the routed models under Claude-style ids
+    GET  /proxy/usage                 tokens and cost since start, per Claude Code session
     GET  /, HEAD /                    health
 
 Model routing: a name with a litellm provider prefix ("groq/llama-3.3-70b-versatile")
@@ -41,7 +42,7 @@ real environment wins over it, and flags win over both):
                            DEEPSEEK_API_BASE, OLLAMA_API_BASE, HOSTED_VLLM_API_BASE ...;
                            OpenAI's is OPENAI_BASE_URL (or OPENAI_API_BASE)
     HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY   an outbound HTTP proxy, as litellm honours them
-  settings                 model routing, server, limits, provider calls, logging: each
+  settings                 model routing, server, limits, provider calls, logging, cost: each
                            with its default in --help and the README (from SETTINGS)
 
 The client's own x-api-key is never forwarded: each provider gets the key from its
@@ -105,8 +106,8 @@ class Setting(NamedTuple):
     """One row of SETTINGS: an environment variable and the Config field it sets.
 
     kind says how the variable's text is read (READERS): "text" as written, "lowercase",
-    "choice" (lower-cased, one of `choices`), "int", "float", "comma list" (a tuple) or
-    "megabytes" (a float; the field holds bytes). `default` is in the variable's own units
+    "choice" (lower-cased, one of `choices`), "int", "float", "comma list" (a tuple),
+    "megabytes" (a float; the field holds bytes) or "prices" (price_list). `default` is in the variable's own units
     (MAX_BODY_MB's is 32, max_body_bytes's 33554432); None means no value (MAX_TOKENS_LIMIT:
     the model's own limit). `minimum` bounds a number. `shown` is how --help and the README
     give the default when the value alone would mislead (MIDDLE_MODEL's "" is "BIG_MODEL").
@@ -178,7 +179,45 @@ SETTINGS = (
             choices=LOG_LEVELS, flag="--log-level"),
     Setting("LOG_FORMAT", "log_format", "choice", "text", "text, or json: one object per line", "logging",
             choices=LOG_FORMATS, flag="--log-format"),
+
+    Setting("MODEL_PRICES", "model_prices", "prices", (),
+            "comma list of MODEL=IN/OUT[/CACHED], USD per million tokens, for models litellm's map does not price "
+            "(or prices it otherwise)", "cost"),
+    Setting("USAGE_LOG", "usage_log", "text", "", "a file that gets one JSON line per /v1/messages request", "cost"),
 )
+
+
+class Prices(NamedTuple):
+    """A model's prices in USD per token; None where the model has no price of that kind
+    (cached input then costs what input costs, reasoning what output costs)."""
+
+    input: float
+    output: float
+    cached: float | None = None
+    cache_write: float | None = None
+    reasoning: float | None = None
+
+
+def price_list(text: str) -> tuple:
+    """MODEL_PRICES' text -> ((model, Prices), ...), in USD per token. Each item is the routed
+    model, "=", then USD per million input and output tokens, optionally cached input tokens.
+    Example: "groq/moonshotai/kimi-k2-instruct=1.0/3.0/0.5" -> (("groq/moonshotai/kimi-k2-instruct",
+    Prices(1e-06, 3e-06, 5e-07)),). A malformed item raises ValueError."""
+    out = []
+    for item in (item.strip() for item in text.split(",")):
+        if not item:
+            continue
+        model, eq, numbers = item.rpartition("=")
+        figures = [float(n) for n in numbers.split("/")]
+        if not eq or not model.strip() or not 2 <= len(figures) <= 3 or not all(
+                math.isfinite(f) and f >= 0 for f in figures):
+            raise ValueError(item)
+        per_token = [f / 1e6 for f in figures]
+        out.append((model.strip(), Prices(per_token[0], per_token[1], per_token[2] if len(figures) == 3 else None)))
+    return tuple(out)
+
+
+price_list.expects = "list of MODEL=IN/OUT[/CACHED] prices (USD per million tokens)"
 
 # kind -> how a variable's (stripped, non-empty) text becomes its value. A ValueError means
 # the text is malformed, and the message names the reader: "PORT='http' is not a valid int".
@@ -190,6 +229,7 @@ READERS = {
     "float": float,
     "comma list": lambda text: tuple(item.strip() for item in text.split(",") if item.strip()),
     "megabytes": float,
+    "prices": price_list,
 }
 
 MEGABYTE = 1024 * 1024
@@ -220,7 +260,7 @@ def _reading(setting: Setting, text: str) -> tuple:
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(text)  # "inf" and "nan" parse, but no timeout or size can be either
     except ValueError:
-        return None, f"is not a valid {read.__name__}"
+        return None, f"is not a valid {getattr(read, 'expects', read.__name__)}"
     if setting.choices and value not in setting.choices:
         return None, f"must be one of {', '.join(setting.choices)}"
     if setting.minimum is not None and value < setting.minimum:
@@ -290,6 +330,8 @@ class Config:
     max_connections: int = DEFAULTS["max_connections"]  # open client connections, idle keep-alive ones included
     allowed_providers: tuple = DEFAULTS["allowed_providers"]  # beyond those configured (allowed_provider); "*": any
     via: str = DEFAULTS["via"]  # "auto": OpenAI-compatible providers over the proxy's own client; "litellm": all through litellm
+    model_prices: tuple = DEFAULTS["model_prices"]  # ((routed model, Prices), ...): over litellm's map
+    usage_log: str = DEFAULTS["usage_log"]  # a path: one JSON line per /v1/messages request
     # The raw environment, for provider keys and base URLs. repr=False: never logged.
     env: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
@@ -352,7 +394,9 @@ class Provider:
     litellm would otherwise read a variable of the client's (ANTHROPIC_BASE_URL, which
     points at this proxy when both run from one shell). later_system: accepts {"role": "system"} messages after
     the first one (otherwise they are merged into the leading system prompt).
-    const_as_enum: its tool schemas cannot say `const`. user_param: takes OpenAI's `user` field. top_k: takes top_k (litellm forwards it
+    const_as_enum: its tool schemas cannot say `const`. user_param: takes OpenAI's `user` field.
+    prompt_cache_key: takes OpenAI's `prompt_cache_key`, which routes the requests of one
+    session to the same prompt cache (platform.openai.com/docs/guides/prompt-caching). top_k: takes top_k (litellm forwards it
     unchecked, and OpenAI-style APIs reject it). native_thinking: takes Anthropic thinking
     blocks in history, `thinking` as a parameter and `cache_control` on content parts.
 
@@ -382,6 +426,7 @@ class Provider:
     default_base: str = ""
     later_system: bool = False
     user_param: bool = False
+    prompt_cache_key: bool = False
     top_k: bool = False
     native_thinking: bool = False
     const_as_enum: bool = False
@@ -399,7 +444,7 @@ class Provider:
 
 PROVIDERS: dict[str, Provider] = {
     "openai": Provider(("OPENAI_API_KEY",), ("OPENAI_BASE_URL", "OPENAI_API_BASE"), later_system=True, user_param=True,
-                       compatible=True, chat_base="https://api.openai.com/v1", reasoning_sampling="default"),
+                       prompt_cache_key=True, compatible=True, chat_base="https://api.openai.com/v1", reasoning_sampling="default"),
     "groq": Provider(("GROQ_API_KEY",), ("GROQ_API_BASE",), later_system=True,
                      compatible=True, chat_base="https://api.groq.com/openai/v1"),
     "moonshot": Provider(("MOONSHOT_API_KEY",), ("MOONSHOT_API_BASE",), later_system=True,
@@ -571,7 +616,9 @@ _model_map: dict | None = None
 
 _model_map_lock = threading.Lock()
 
-FACT_FIELDS = ("litellm_provider", "max_input_tokens", "max_output_tokens", "supports_reasoning", "supports_vision")
+FACT_FIELDS = ("litellm_provider", "max_input_tokens", "max_output_tokens", "supports_reasoning", "supports_vision",
+               "input_cost_per_token", "output_cost_per_token", "cache_read_input_token_cost",
+               "cache_creation_input_token_cost", "output_cost_per_reasoning_token")
 
 
 def _load_model_map() -> dict:
@@ -618,6 +665,19 @@ def accepts_images(facts: dict) -> bool:
     """Whether a model takes images: what its facts say; a model no map knows is given them
     (its provider decides). Example: {"supports_vision": False} -> False; {} -> True."""
     return not facts or bool(facts.get("supports_vision"))
+
+
+def model_prices(target: str, facts: dict, config: Config) -> Prices | None:
+    """A target's prices: MODEL_PRICES' entry for it, else litellm's map (its facts), else None.
+    Example: "openai/gpt-4.1" -> Prices(input=2e-06, output=8e-06, cached=5e-07, ...)."""
+    for model, prices in config.model_prices:
+        if model == target:
+            return prices
+    if not isinstance(facts.get("input_cost_per_token"), (int, float)) or not isinstance(
+            facts.get("output_cost_per_token"), (int, float)):
+        return None
+    return Prices(facts["input_cost_per_token"], facts["output_cost_per_token"], facts.get("cache_read_input_token_cost"),
+                  facts.get("cache_creation_input_token_cost"), facts.get("output_cost_per_reasoning_token"))
 
 
 def model_limits(target: str, info: dict) -> tuple:
@@ -1280,10 +1340,10 @@ def to_openai_messages(body: dict, quirks: Provider, replay: str = "") -> list[d
     takes later system messages; [system "Be brief\\n\\nnote", user "hi", assistant "yo"]
     for one that does not.
     """
-    system = text_of(body.get("system"))
+    native = quirks.native_thinking
+    system = text_of(body.get("system") if native else without_billing_line(body.get("system")))
     head = [system] if system else []
     out: list[dict] = []
-    native = quirks.native_thinking
     for message in body["messages"]:
         role, content = message["role"], message["content"]
         if role == "system":
@@ -1306,6 +1366,19 @@ def to_openai_messages(body: dict, quirks: Provider, replay: str = "") -> list[d
     if head:
         out.insert(0, {"role": "system", "content": "\n\n".join(head)})
     return out
+
+
+def without_billing_line(system):
+    """The system prompt without Claude Code's billing line (BILLING_LINE), which differs between
+    sessions and subagents, and in some versions on every request (its cch= value): sent first,
+    it would leave no two of them a prefix in common for the provider's prompt cache. Only
+    Anthropic reads it. Example: [{"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.332.a1f;"},
+    {"type": "text", "text": "You are Claude Code"}] -> [{"type": "text", "text": "You are Claude Code"}]."""
+    if isinstance(system, str):
+        return system.partition("\n")[2] if system.startswith(BILLING_LINE) else system
+    if isinstance(system, list):
+        return [b for b in system if not (isinstance(b, dict) and str(b.get("text", "")).startswith(BILLING_LINE))]
+    return system
 
 
 def tool_replies_first(messages: list[dict]) -> list[dict]:
@@ -1451,13 +1524,14 @@ def hashed_user(user_id) -> str | None:
 
 
 def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: bool = False,
-                      max_output: int | None = None, vision: bool = True) -> dict:
+                      max_output: int | None = None, vision: bool = True, session: str = "") -> dict:
     """A validated Anthropic request -> the keyword arguments for litellm.completion.
 
     Only the fields listed here reach litellm: nothing in the body can set api_base,
     api_key, headers or any other litellm keyword. `reasoning` says whether the target
     model supports reasoning; `max_output` caps max_tokens at the model's output limit;
-    `vision` whether it takes images (without, each becomes a short text saying so).
+    `vision` whether it takes images (without, each becomes a short text saying so);
+    `session` the Claude Code session (Caller.session), whose hash is the prompt cache key.
     """
     replay = thinking_signature(target) if quirks.reasoning_history and reasoning else ""
     messages = to_openai_messages(body, quirks, replay)
@@ -1493,6 +1567,8 @@ def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: b
         user = hashed_user(metadata.get("user_id"))
         if user:
             params["user"] = user
+    if quirks.prompt_cache_key and session:
+        params["prompt_cache_key"] = hashed_user(session)
     thinking = body.get("thinking")
     if reasoning:
         if quirks.native_thinking and isinstance(thinking, dict) and thinking.get("type") == "enabled":
@@ -1638,21 +1714,62 @@ def thinking_signature(target: str) -> str:
     return SIGNATURE_PREFIX + target
 
 
+# Where each provider's usage says how many of its prompt tokens it read from its prompt
+# cache: the first of these paths that holds a number. prompt_tokens counts them too.
+CACHED_TOKEN_FIELDS = (
+    ("prompt_tokens_details", "cached_tokens"),  # OpenAI, Groq, OpenRouter; litellm's usage for every provider
+    ("prompt_cache_hit_tokens",),  # DeepSeek (api-docs.deepseek.com/guides/kv_cache), beside prompt_cache_miss_tokens
+    ("cached_tokens",),  # Moonshot, at the top of its usage
+    ("cache_read_input_tokens",),  # Anthropic's own name, which litellm keeps beside prompt_tokens_details
+)
+
+# The prompt tokens a provider wrote to its cache (Anthropic, through litellm: inside prompt_tokens).
+CACHE_WRITE_FIELDS = (("cache_creation_input_tokens",),)
+
+# The output tokens spent on reasoning, when the provider says (already inside completion_tokens).
+REASONING_TOKEN_FIELDS = (("completion_tokens_details", "reasoning_tokens"),)
+
+
+def usage_count(usage: dict, paths) -> int:
+    """The first whole number found at one of `paths` in a usage dict, else 0.
+    Example: {"prompt_cache_hit_tokens": 60}, CACHED_TOKEN_FIELDS -> 60."""
+    for path in paths:
+        value = usage
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return 0
+
+
 def usage_of(usage) -> dict:
-    """OpenAI usage -> Anthropic usage. Example: {"prompt_tokens": 100,
-    "completion_tokens": 7, "prompt_tokens_details": {"cached_tokens": 60}} ->
+    """OpenAI usage -> Anthropic usage: cached prompt tokens (CACHED_TOKEN_FIELDS) become
+    cache_read_input_tokens, and input_tokens the rest, as Anthropic counts them. Example:
+    {"prompt_tokens": 100, "completion_tokens": 7, "prompt_tokens_details": {"cached_tokens": 60}} ->
     {"input_tokens": 40, "output_tokens": 7, "cache_creation_input_tokens": 0,
     "cache_read_input_tokens": 60}."""
     usage = usage if isinstance(usage, dict) else {}
-    prompt = usage.get("prompt_tokens") or 0
-    details = usage.get("prompt_tokens_details") or {}
-    cached = (details.get("cached_tokens") if isinstance(details, dict) else 0) or usage.get("cache_read_input_tokens") or 0
+    cached = usage_count(usage, CACHED_TOKEN_FIELDS)
+    written = usage_count(usage, CACHE_WRITE_FIELDS)
+    prompt = usage.get("prompt_tokens") or usage_count(usage, (("prompt_cache_miss_tokens",),)) + cached
     return {
-        "input_tokens": max(prompt - cached, 0),
+        "input_tokens": max(prompt - cached - written, 0),
         "output_tokens": usage.get("completion_tokens") or 0,
-        "cache_creation_input_tokens": usage.get("cache_creation_input_tokens") or 0,
+        "cache_creation_input_tokens": written,
         "cache_read_input_tokens": cached,
     }
+
+
+def cost_of(usage: dict, reasoning: int, prices: Prices) -> float:
+    """What a request cost in USD: Anthropic usage (usage_of) at a model's prices; `reasoning`
+    output tokens (inside output_tokens) at the reasoning price where the model has one.
+    Example: 1000 input, 3000 cached, 100 output at Prices(2e-06, 8e-06, 5e-07) -> 0.0043."""
+    cached = prices.cached if prices.cached is not None else prices.input
+    written = prices.cache_write if prices.cache_write is not None else prices.input
+    reasoning = min(reasoning, usage["output_tokens"]) if prices.reasoning is not None else 0
+    return (usage["input_tokens"] * prices.input + usage["cache_read_input_tokens"] * cached
+            + usage["cache_creation_input_tokens"] * written
+            + (usage["output_tokens"] - reasoning) * prices.output + reasoning * (prices.reasoning or 0))
 
 
 def stop_reason_of(finish_reason, used_tools: bool) -> str:
@@ -3999,7 +4116,8 @@ def prepare_attempt(body: dict, target: str, config: Config, caller: Caller | No
     facts = model_facts(target)
     window, max_output = model_limits(target, facts)
     params = to_openai_request(body, target, quirks, reasoning=bool(facts.get("supports_reasoning")),
-                               max_output=config.max_tokens_limit or max_output, vision=accepts_images(facts))
+                               max_output=config.max_tokens_limit or max_output, vision=accepts_images(facts),
+                               session=(caller or Caller()).session)
     path = next(path for path in PATHS if path.serves(target, params, config))
     return Attempt(requested=body["model"], target=target, params=params, input_tokens=estimate_tokens(params),
                    window=window, probe=body.get("max_tokens") == 1, tool_names=tool_name_map(body), path=path,
@@ -4042,6 +4160,8 @@ def checked_attempt(attempt: Attempt, body: dict, config: Config) -> Attempt:
 
 
 _told_no_vision: set = set()  # the models whose missing vision the log has named
+
+_told_no_price: set = set()  # the models whose missing price the log has named
 
 
 def plan_attempts(body: dict, config: Config, fields: dict, caller: Caller | None = None):
@@ -4186,7 +4306,7 @@ class Exchange:
                         items = items[1:]
                 events = translate(translator, items)
                 if batch.end:
-                    self.finish(events + translator.finish())
+                    self.finish(events + translator.finish(), attempt, translator.usage)
                     return None
                 self.emit(events)
         finally:
@@ -4267,16 +4387,30 @@ class Exchange:
                 self.note_first_token(events)
             self.sink.events(events)
 
-    def finish(self, events: list):
+    def finish(self, events: list, attempt: Attempt, provider_usage=None):
         if "ttft_ms" not in self.fields and self.sink.streams:
             self.note_first_token(events)
         for name, data in events:
             if name == "message_delta":
-                usage = data["usage"]
-                self.fields.update(input_tokens=usage["input_tokens"] + usage["cache_read_input_tokens"],
-                                   output_tokens=usage["output_tokens"])
+                self.note_usage(data["usage"], attempt, provider_usage)
         self.release()
         self.sink.end(events)
+
+    def note_usage(self, usage: dict, attempt: Attempt, provider_usage):
+        """The answer's tokens and, at the routed model's prices (model_prices), its cost, once,
+        into the log line's fields. A model without a price is named once, with the fix."""
+        fields = self.fields
+        fields.update(input_tokens=usage["input_tokens"] + usage["cache_read_input_tokens"]
+                      + usage["cache_creation_input_tokens"], output_tokens=usage["output_tokens"],
+                      cached_tokens=usage["cache_read_input_tokens"])
+        prices = model_prices(attempt.target, attempt.facts, self.config)
+        if prices is not None:
+            reasoning = usage_count(provider_usage, REASONING_TOKEN_FIELDS) if isinstance(provider_usage, dict) else 0
+            fields["cost_usd"] = round(cost_of(usage, reasoning, prices), 8)
+        elif attempt.target not in _told_no_price:
+            _told_no_price.add(attempt.target)
+            log.warning("litellm's model map has no price for %s: its requests show no cost; set MODEL_PRICES="
+                        "%s=IN/OUT (USD per million input and output tokens)", attempt.target, attempt.target)
 
     def note_first_token(self, events: list):
         for name, data in events:
@@ -4292,7 +4426,7 @@ class Exchange:
 
 def request_line(fields: dict) -> str:
     """The text of a request's log line. Example: "POST /v1/messages?beta=true 200
-    claude-opus-4-8 -> groq/moonshotai/kimi-k2-instruct stream via=direct in=5210 out=87 ttft=412ms 1630ms"."""
+    claude-opus-4-8 -> openai/gpt-4.1 stream via=direct in=5210 out=87 cached=4096 cost=$0.0050 ttft=412ms 1630ms"."""
     parts = [fields.get("method") or "-", fields.get("path") or "-", str(fields.get("status") or "-")]
     if "model" in fields:
         parts.append(f"{fields['model']} -> {fields.get('target')}")
@@ -4303,6 +4437,10 @@ def request_line(fields: dict) -> str:
         parts.append(f"via={fields['via']}")
     if "output_tokens" in fields:
         parts.append(f"in={fields['input_tokens']} out={fields['output_tokens']}")
+        if fields.get("cached_tokens"):
+            parts.append(f"cached={fields['cached_tokens']}")
+    if "cost_usd" in fields:
+        parts.append(f"cost={dollars(fields['cost_usd'])}")
     if "ttft_ms" in fields:
         parts.append(f"ttft={fields['ttft_ms']}ms")
     parts.append(f"{fields.get('ms', 0)}ms")
@@ -4312,6 +4450,12 @@ def request_line(fields: dict) -> str:
         if key in fields:
             parts.append(("error event " if key == "error_event" else "") + fields[key])
     return " ".join(parts)
+
+
+def dollars(amount: float) -> str:
+    """An amount in USD, to four decimals, six below a hundredth of a cent. Example: 0.0123 ->
+    "$0.0123"; 0.0000321 -> "$0.000032"; 0 -> "$0.0000"."""
+    return f"${amount:.4f}" if amount >= 0.0001 or amount == 0 else f"${amount:.6f}"
 
 
 def request_log_level(fields: dict, command: str, path: str) -> int:
@@ -4482,6 +4626,97 @@ def models_page(entries: list, query: dict) -> dict:
     page = entries[-limit:] if before in ids and after not in ids else entries[:limit]
     return {"data": page, "has_more": len(page) < len(entries),
             "first_id": page[0]["id"] if page else None, "last_id": page[-1]["id"] if page else None}
+
+
+MAX_SESSIONS = 1000  # sessions UsageBook keeps; the one seen longest ago goes first
+
+MAX_SESSION_MODELS = 50  # routed models counted per session; more are counted as "other"
+
+
+def utc_time(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+class UsageBook:
+    """What the proxy has served since it started, in memory, for GET /proxy/usage and the line
+    at shutdown: totals, and per Claude Code session (Caller.session) its requests, input
+    tokens (those not read from a prompt cache), cached and output tokens, cost, routed models
+    and when it was first and last seen. At most MAX_SESSIONS sessions are kept. Only answered
+    requests count. With USAGE_LOG, each is also appended there as one JSON line (its models,
+    tokens and cost: never a key or a prompt). Thread-safe: handlers record from their threads.
+
+    Example: record({"model": "claude-opus-4-8", "target": "openai/gpt-4.1", "input_tokens": 5000,
+    "cached_tokens": 4096, "output_tokens": 80, "cost_usd": 0.0043}, Caller("s1")) ->
+    snapshot()["sessions"]["s1"]["cached_tokens"] == 4096."""
+
+    COUNTS = ("requests", "input_tokens", "cached_tokens", "output_tokens", "cost_usd", "unpriced_requests")
+
+    def __init__(self, path: str = "", limit: int = MAX_SESSIONS):
+        self.path, self.limit = path, limit
+        self.lock = threading.Lock()
+        self.started = time.time()
+        self.totals = dict.fromkeys(self.COUNTS, 0)
+        self.sessions: dict = {}  # session id -> its counts, in the order last seen
+        self.log_failed = False
+
+    def record(self, fields: dict, caller: Caller):
+        if "output_tokens" not in fields:
+            return  # no answer: nothing was spent, or nothing is known of it
+        now = time.time()
+        cached = fields.get("cached_tokens", 0)
+        counts = {"requests": 1, "input_tokens": fields["input_tokens"] - cached, "cached_tokens": cached,
+                  "output_tokens": fields["output_tokens"], "cost_usd": fields.get("cost_usd", 0),
+                  "unpriced_requests": int("cost_usd" not in fields)}
+        target = fields.get("target") or "-"
+        with self.lock:
+            session = self.sessions.pop(caller.session, None)
+            if session is None:
+                session = dict(dict.fromkeys(self.COUNTS, 0), subagent_requests=0, models={}, first_seen=utc_time(now))
+                if len(self.sessions) >= self.limit:
+                    del self.sessions[next(iter(self.sessions))]
+            self.sessions[caller.session] = session
+            for name, value in counts.items():
+                self.totals[name] += value
+                session[name] += value
+            session["subagent_requests"] += caller.subagent
+            models = session["models"]
+            key = target if target in models or len(models) < MAX_SESSION_MODELS else "other"
+            models[key] = models.get(key, 0) + 1
+            session["last_seen"] = utc_time(now)
+        if self.path:
+            self.append({"time": utc_time(now), "session": caller.session, "subagent": caller.subagent,
+                         "model": fields.get("model"), "target": target, "via": fields.get("via"),
+                         **{name: counts[name] for name in ("input_tokens", "cached_tokens", "output_tokens")},
+                         "cost_usd": fields.get("cost_usd")})
+
+    def append(self, entry: dict):
+        line = json.dumps(entry, ensure_ascii=False) + "\n"
+        try:
+            with self.lock, open(self.path, "a", encoding="utf-8") as handle:  # opened each time: a rotated file is followed
+                handle.write(line)
+        except OSError as exc:
+            if not self.log_failed:
+                self.log_failed = True
+                log.warning("cannot write USAGE_LOG %s: %s", self.path, exc.strerror or exc)
+
+    def snapshot(self) -> dict:
+        """GET /proxy/usage's answer. Example: {"since": "2026-12-01T12:00:00Z", "totals": {"requests": 3,
+        ...}, "sessions": {"s1": {"requests": 3, ..., "models": {"openai/gpt-4.1": 3}, "first_seen": ...}}}."""
+        with self.lock:
+            sessions = {session or "(none)": dict(counts, models=dict(counts["models"]),
+                                                  cost_usd=round(counts["cost_usd"], 6))
+                        for session, counts in self.sessions.items()}
+            totals = dict(self.totals, cost_usd=round(self.totals["cost_usd"], 6), sessions=len(self.sessions))
+        return {"since": utc_time(self.started), "totals": totals, "sessions": sessions}
+
+    def summary(self) -> str:
+        """The line at shutdown. Example: "served 12 request(s) in 2 session(s): input 20210, cached
+        180224, output 3120 tokens, cost $0.2321"."""
+        totals = self.snapshot()["totals"]
+        unpriced = f" (and {totals['unpriced_requests']} without a price)" if totals["unpriced_requests"] else ""
+        return (f"served {totals['requests']} request(s) in {totals['sessions']} session(s): input {totals['input_tokens']}, "
+                f"cached {totals['cached_tokens']}, output {totals['output_tokens']} tokens, "
+                f"cost {dollars(totals['cost_usd'])}{unpriced}")
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -4686,6 +4921,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         ("POST", "/v1/messages"): "messages",
         ("POST", "/v1/messages/count_tokens"): "count_tokens",
         ("GET", "/v1/models"): "models", ("HEAD", "/v1/models"): "models",
+        ("GET", "/proxy/usage"): "usage",
     }
 
     def _dispatch(self):
@@ -4708,7 +4944,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if path in known:
                     raise ProxyError(405, f"Method {self.command} is not allowed for {path}.")
                 raise ProxyError(404, f"Not found: {self.command} {path}")
-            if path.startswith("/v1/"):
+            if path.startswith(("/v1/", "/proxy/")):
                 check_client_key(self.headers, self.config.proxy_api_key)
             getattr(self, "handle_" + name)(path)
         except ProxyError as error:
@@ -4756,6 +4992,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def handle_model(self, path):
         self.send_json(200, model_by_id(path[len("/v1/models/"):], self.config))
 
+    def handle_usage(self, path):
+        self.send_json(200, self.server.usage.snapshot())
+
     def handle_count_tokens(self, path):
         body = self._read_json()
         validate_request(body, need_max_tokens=False)
@@ -4778,7 +5017,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         sink = SseAnswer(self) if body.get("stream") else JsonAnswer(self)
         exchange = Exchange(self.config, sink, fields=self.fields, lease=Lease(server.slots), started_at=self.started_at,
                             client_gone=lambda: client_left(self.connection), shutting_down=server.past_grace)
-        exchange.run(plan_attempts(body, self.config, self.fields, caller_of(self.headers, body)))  # gives the slot back
+        caller = caller_of(self.headers, body)
+        try:
+            exchange.run(plan_attempts(body, self.config, self.fields, caller))  # gives the slot back
+        finally:
+            server.usage.record(self.fields, caller)
 
 
 class Server(http.server.ThreadingHTTPServer):
@@ -4805,6 +5048,7 @@ class Server(http.server.ThreadingHTTPServer):
         self.connections_lock = threading.Lock()
         raise_file_limit(2 * config.max_connections + 64)
         self.slots = Slots(config.max_concurrency)
+        self.usage = UsageBook(config.usage_log)
         self.draining = threading.Event()
         self.drain_deadline = float("inf")
         self.active = 0
@@ -5101,6 +5345,7 @@ def serve_until_stopped(server: Server) -> int:
     print(f"claude_proxy stopping: {server.active} request(s) in flight get up to {grace:g} s", flush=True)
     left = server.drain(grace)
     server.server_close()
+    print(f"claude_proxy {server.usage.summary()}", flush=True)
     print(f"claude_proxy stopped{f' ({left} request(s) cut off)' if left else ''}", flush=True)
     return 0
 

@@ -790,6 +790,8 @@ SETTING_CASES = [
     ("SHUTDOWN_GRACE", "0", 0.0, "nan"),
     ("CONNECT_TIMEOUT", "0.05", 0.05, "0.01"),
     ("FALLBACK_MODELS", "groq/a, gemini/b,,", ("groq/a", "gemini/b"), None),  # comma list
+    ("MODEL_PRICES", "groq/a=1/3, b=2/8/0.5", (("groq/a", cp.Prices(1e-06, 3e-06)), ("b", cp.Prices(2e-06, 8e-06, 5e-07))),
+     "groq/a=1"),  # prices
     ("MAX_BODY_MB", "0.5", 512 * 1024, "x"),  # megabytes, held in bytes
     ("MAX_BODY_MB", "1", 1024 * 1024, "0"),
 ]
@@ -5493,3 +5495,370 @@ def test_ipv6_loopback(fake, gemini):
     finally:
         server.shutdown()
         server.server_close()
+
+
+# ---- cost: warm prompt caches and a price for every request ----
+
+
+BILLING = "x-anthropic-billing-header: cc_version=2.1.332.{}; cc_entrypoint=cli;{}"
+
+
+def claude_code_turn(session_hash: str, messages, *, subagent=False, cch="", stream=False, tools=None) -> dict:
+    """A Claude Code turn as 2.1.332 sends it: the billing line first (its hash differs between sessions and
+    subagents, `cch=` on every request), then the long, stable system prompt, then the tools and history."""
+    billing = BILLING.format(session_hash, (" cc_is_subagent=true;" if subagent else "") + (f" cch={cch};" if cch else ""))
+    system = [{"type": "text", "text": billing},
+              {"type": "text", "text": "You are Claude Code, Anthropic's official CLI for Claude.",
+               "cache_control": {"type": "ephemeral"}},
+              {"type": "text", "text": " ".join(f"Rule {n}: read files before editing them, and keep diffs small."
+                                                for n in range(400)), "cache_control": {"type": "ephemeral"}}]
+    tools = tools if tools is not None else [
+        {"name": f"Tool{n}", "description": f"Tool number {n}: does one thing well. " * 8,
+         "input_schema": {"type": "object", "properties": {"arg": {"type": "string"}}, "required": ["arg"]}}
+        for n in range(12)]
+    return {"model": "claude-sonnet-4-6", "max_tokens": 1000, "stream": stream, "system": system, "tools": tools,
+            "messages": messages}
+
+
+def test_without_billing_line():
+    line = BILLING.format("a1f", " cch=93ab1;")
+    assert cp.without_billing_line([{"type": "text", "text": line}, {"type": "text", "text": "Be brief"}]) == [
+        {"type": "text", "text": "Be brief"}]
+    assert cp.without_billing_line(line + "\nBe brief") == "Be brief"
+    assert cp.without_billing_line("Be brief") == "Be brief" and cp.without_billing_line(None) is None
+    assert cp.without_billing_line([{"type": "text", "text": "Be brief"}]) == [{"type": "text", "text": "Be brief"}]
+
+
+@pytest.mark.parametrize("provider, kept", [("openai", False), ("groq", False), ("moonshot", False), ("deepseek", False),
+                                            ("gemini", False), ("openrouter", False), ("anthropic", True)])
+def test_the_billing_line_reaches_only_anthropic(provider, kept):
+    params = cp.to_openai_request(claude_code_turn("a1f", [{"role": "user", "content": "hi"}], cch="77"),
+                                  f"{provider}/m", cp.provider_for(provider), session="s1")
+    assert ("x-anthropic-billing-header" in json.dumps(params)) is kept
+    assert params["messages"][0]["content"].startswith("x-anthropic" if kept else "You are Claude Code")
+
+
+def test_provider_requests_are_byte_stable_across_sessions_subagents_and_cch():
+    """Two sessions, a subagent, and a new cch= each request: the same bytes up to the first message of their own."""
+    first = [{"role": "user", "content": "hi"}]
+    bodies = [claude_code_turn("a1f", first, cch="1"), claude_code_turn("b2e", first, cch="2"),
+              claude_code_turn("c3d", first, subagent=True, cch="3")]
+    for provider in ("openai", "groq", "deepseek", "moonshot"):
+        quirks = cp.provider_for(provider)
+        sent = [cp.to_direct_request(cp.to_openai_request(b, f"{provider}/m", quirks), quirks, {}) for b in bodies]
+        assert len({json.dumps(s) for s in sent}) == 1, provider
+
+
+@pytest.mark.parametrize("provider, session, key", [
+    ("openai", "5c0d-session", cp.hashed_user("5c0d-session")),
+    ("openai", "", None),  # no session id: no key
+    ("groq", "5c0d-session", None), ("deepseek", "5c0d-session", None), ("moonshot", "5c0d-session", None),
+    ("gemini", "5c0d-session", None), ("anthropic", "5c0d-session", None),
+])
+def test_prompt_cache_key_only_where_the_provider_takes_it(provider, session, key):
+    params = cp.to_openai_request(BASIC, f"{provider}/m", cp.provider_for(provider), session=session)
+    assert params.get("prompt_cache_key") == key
+    assert [name for name, quirks in cp.PROVIDERS.items() if quirks.prompt_cache_key] == ["openai"]
+
+
+# Each provider's usage with 100 prompt tokens of which 60 came from its cache, as it reports them.
+PROVIDER_USAGE = [
+    ("openai", {"prompt_tokens": 100, "completion_tokens": 7, "prompt_tokens_details": {"cached_tokens": 60},
+                "completion_tokens_details": {"reasoning_tokens": 3}}, (40, 60, 0, 7)),
+    ("groq", {"prompt_tokens": 100, "completion_tokens": 7, "prompt_tokens_details": {"cached_tokens": 60}}, (40, 60, 0, 7)),
+    ("deepseek", {"prompt_tokens": 100, "completion_tokens": 7, "prompt_cache_hit_tokens": 60,
+                  "prompt_cache_miss_tokens": 40}, (40, 60, 0, 7)),
+    ("deepseek without prompt_tokens", {"completion_tokens": 7, "prompt_cache_hit_tokens": 60,
+                                        "prompt_cache_miss_tokens": 40}, (40, 60, 0, 7)),
+    ("moonshot", {"prompt_tokens": 100, "completion_tokens": 7, "cached_tokens": 60}, (40, 60, 0, 7)),
+    ("gemini through litellm", {"prompt_tokens": 100, "completion_tokens": 7, "prompt_tokens_details": {
+        "cached_tokens": 60, "text_tokens": 40}, "completion_tokens_details": {"reasoning_tokens": 2}}, (40, 60, 0, 7)),
+    ("anthropic through litellm", {"prompt_tokens": 100, "completion_tokens": 7, "cache_read_input_tokens": 60,
+                                   "cache_creation_input_tokens": 30, "prompt_tokens_details": {"cached_tokens": 60}},
+     (10, 60, 30, 7)),
+    ("no cache", {"prompt_tokens": 100, "completion_tokens": 7}, (100, 0, 0, 7)),
+    ("no usage", None, (0, 0, 0, 0)),
+]
+
+
+@pytest.mark.parametrize("provider, usage, expected", PROVIDER_USAGE, ids=[row[0] for row in PROVIDER_USAGE])
+def test_usage_of_maps_each_providers_cached_tokens(provider, usage, expected):
+    mapped = cp.usage_of(usage)
+    assert (mapped["input_tokens"], mapped["cache_read_input_tokens"], mapped["cache_creation_input_tokens"],
+            mapped["output_tokens"]) == expected
+
+
+def test_litellm_reports_geminis_cached_tokens_where_usage_of_reads_them():
+    """litellm's own Usage, as it builds it for Gemini (cachedContentTokenCount) and DeepSeek, seen through as_dict."""
+    litellm = cp.load_litellm()
+    for usage in (litellm.Usage(prompt_tokens=100, completion_tokens=7,
+                                prompt_tokens_details={"cached_tokens": 60}),
+                  litellm.Usage(prompt_tokens=100, completion_tokens=7, prompt_cache_hit_tokens=60)):
+        mapped = cp.usage_of(cp.as_dict(usage))
+        assert (mapped["input_tokens"], mapped["cache_read_input_tokens"]) == (40, 60)
+
+
+GPT_41 = cp.Prices(2e-06, 8e-06, 5e-07)
+
+
+@pytest.mark.parametrize("usage, reasoning, prices, expected", [
+    ((1000, 3000, 0, 100), 0, GPT_41, 1000 * 2e-06 + 3000 * 5e-07 + 100 * 8e-06),
+    ((1000, 3000, 0, 100), 0, cp.Prices(2e-06, 8e-06), 4000 * 2e-06 + 100 * 8e-06),  # no cached price: input's
+    ((1000, 0, 0, 100), 40, GPT_41, 1000 * 2e-06 + 100 * 8e-06),  # reasoning inside output, never twice
+    ((1000, 0, 0, 100), 40, cp.Prices(1e-06, 2e-06, None, None, 3e-06), 1000 * 1e-06 + 60 * 2e-06 + 40 * 3e-06),
+    ((10, 60, 30, 7), 0, cp.Prices(3e-06, 1.5e-05, 3e-07, 3.75e-06), 10 * 3e-06 + 60 * 3e-07 + 30 * 3.75e-06 + 7 * 1.5e-05),
+    ((0, 0, 0, 0), 0, GPT_41, 0.0),
+])
+def test_cost_of(usage, reasoning, prices, expected):
+    fields = dict(zip(("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "output_tokens"), usage))
+    assert cp.cost_of(fields, reasoning, prices) == pytest.approx(expected)
+
+
+def test_model_prices_from_litellms_map_and_model_prices():
+    entry = cp._load_model_map()["gpt-4.1"]
+    expected = (entry["input_cost_per_token"], entry["output_cost_per_token"], entry["cache_read_input_token_cost"])
+    assert cp.model_prices("openai/gpt-4.1", cp.model_facts("openai/gpt-4.1"), cp.Config())[:3] == expected
+    assert cp.model_prices("groq/moonshotai/kimi-k2-instruct", cp.model_facts("groq/moonshotai/kimi-k2-instruct"),
+                           cp.Config()) is None  # the map does not price it
+    config = cp.Config.from_env({"MODEL_PRICES": "groq/moonshotai/kimi-k2-instruct=1.0/3.0/0.5,openai/gpt-4.1=1/2"})
+    assert cp.model_prices("groq/moonshotai/kimi-k2-instruct", {}, config) == cp.Prices(1e-06, 3e-06, 5e-07)
+    assert cp.model_prices("openai/gpt-4.1", cp.model_facts("openai/gpt-4.1"), config) == cp.Prices(1e-06, 2e-06)
+
+
+@pytest.mark.parametrize("text", ["groq/a", "groq/a=1", "groq/a=1/2/3/4", "groq/a=x/2", "=1/2", "groq/a=-1/2",
+                                  "groq/a=1/inf", "groq/a=1/2,b"])
+def test_malformed_model_prices_name_the_variable(text):
+    with pytest.raises(cp.ConfigError, match=r"^MODEL_PRICES=.* is not a valid list of MODEL=IN/OUT\[/CACHED\] prices"):
+        cp.Config.from_env({"MODEL_PRICES": text})
+    problems: list = []
+    assert cp.Config.from_env({"MODEL_PRICES": text}, problems).model_prices == () and len(problems) == 1
+    assert problems[0].startswith("MODEL_PRICES=") and problems[0].endswith("using the default, none")
+
+
+@pytest.mark.parametrize("amount, shown", [(0.0123, "$0.0123"), (1.5, "$1.5000"), (0.0000321, "$0.000032"), (0, "$0.0000")])
+def test_dollars(amount, shown):
+    assert cp.dollars(amount) == shown
+
+
+def test_request_line_shows_cached_tokens_and_cost():
+    fields = {"method": "POST", "path": "/v1/messages", "status": 200, "model": "claude-opus-4-8",
+              "target": "openai/gpt-4.1", "mode": "stream", "via": "direct", "input_tokens": 5210, "output_tokens": 87,
+              "cached_tokens": 4096, "cost_usd": 0.00502, "ttft_ms": 412, "ms": 1630}
+    assert cp.request_line(fields) == ("POST /v1/messages 200 claude-opus-4-8 -> openai/gpt-4.1 stream via=direct "
+                                       "in=5210 out=87 cached=4096 cost=$0.0050 ttft=412ms 1630ms")
+    del fields["cached_tokens"], fields["cost_usd"]
+    assert "cached=" not in cp.request_line(fields) and "cost=" not in cp.request_line(fields)
+
+
+def usage_fields(target="openai/gpt-4.1", cost=0.01, cached=100):
+    return {"model": "claude-sonnet-4-6", "target": target, "via": "direct", "input_tokens": 1000, "cached_tokens": cached,
+            "output_tokens": 10, **({"cost_usd": cost} if cost is not None else {})}
+
+
+def test_usage_book_counts_per_session_bounded_and_thread_safe(tmp_path):
+    book = cp.UsageBook(str(tmp_path / "usage.jsonl"), limit=3)
+    threads = [threading.Thread(target=lambda n=n: [book.record(usage_fields(), cp.Caller(f"s{n % 2}", subagent=n == 0))
+                                                    for _ in range(50)]) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT)
+    book.record({"model": "x"}, cp.Caller("s0"))  # no answer: not counted
+    book.record(usage_fields("groq/unpriced", cost=None), cp.Caller(""))
+    usage = book.snapshot()
+    assert usage["totals"] == {"requests": 201, "input_tokens": 201 * 900, "cached_tokens": 201 * 100,
+                               "output_tokens": 2010, "cost_usd": 2.0, "unpriced_requests": 1, "sessions": 3}
+    assert usage["sessions"]["s0"]["requests"] == 100 and usage["sessions"]["s0"]["subagent_requests"] == 50
+    assert usage["sessions"]["s1"]["models"] == {"openai/gpt-4.1": 100}
+    assert usage["sessions"]["(none)"]["unpriced_requests"] == 1
+    for n in range(3):
+        book.record(usage_fields(), cp.Caller(f"new{n}"))
+    assert list(book.snapshot()["sessions"]) == ["new0", "new1", "new2"]  # the sessions seen longest ago went first
+    lines = [json.loads(line) for line in (tmp_path / "usage.jsonl").read_text().splitlines()]
+    assert len(lines) == 204 and set(lines[0]) == {"time", "session", "subagent", "model", "target", "via",
+                                                    "input_tokens", "cached_tokens", "output_tokens", "cost_usd"}
+    assert book.summary() == ("served 204 request(s) in 3 session(s): input 183600, cached 20400, output 2040 tokens, "
+                              "cost $2.0300 (and 1 without a price)")
+
+
+class PrefixCache:
+    """A provider's prompt cache as OpenAI documents it: prompts of 1024 tokens or more are cached by prefix, in
+    128-token steps, and a request reads the longest cached prefix of its own, reported as
+    prompt_tokens_details.cached_tokens. A token is four characters of the prompt: the tools, then the messages, as
+    JSON. A responder for the fake; `keys` records each request's prompt_cache_key."""
+
+    MINIMUM, STEP = 1024, 128
+
+    def __init__(self):
+        self.prefixes, self.keys, self.lock = set(), [], threading.Lock()
+
+    def __call__(self, body):
+        prompt = json.dumps([body.get("tools") or [], body["messages"]], ensure_ascii=False)
+        tokens = len(prompt) // 4
+        steps = [n for n in range(self.MINIMUM, tokens + 1, self.STEP)]
+        with self.lock:
+            self.keys.append(body.get("prompt_cache_key"))
+            cached = max([n for n in steps if hash(prompt[:4 * n]) in self.prefixes] or [0])
+            self.prefixes.update(hash(prompt[:4 * n]) for n in steps)
+        return dict(text_reply("Done."), usage={"prompt_tokens": tokens, "completion_tokens": 5, "total_tokens": tokens + 5,
+                                               "prompt_tokens_details": {"cached_tokens": cached}})
+
+
+@pytest.fixture
+def usage_as_reported(monkeypatch):
+    """The fakes send a reply's "usage" as it is when it is a dict (a provider's own usage object)."""
+    plain = usage_dict
+    monkeypatch.setattr(sys.modules[__name__], "usage_dict", lambda usage: usage if isinstance(usage, dict) else plain(usage))
+
+
+def cached_share(answer: dict) -> float:
+    usage = answer["usage"]
+    return usage["cache_read_input_tokens"] / (usage["input_tokens"] + usage["cache_read_input_tokens"])
+
+
+def test_two_sessions_and_a_subagent_share_the_cached_prefix(start_proxy, fake, usage_as_reported):
+    server = start_proxy()
+    cache = fake.responder = PrefixCache()
+    turn = lambda text: [{"role": "user", "content": text}]
+
+    def send(session, billing_hash, messages, subagent=False, stream=False):
+        headers = {"X-Claude-Code-Session-Id": session, **({"x-claude-code-agent-id": "a1b2c3d4e5f60718"} if subagent else {})}
+        body = claude_code_turn(billing_hash, messages, subagent=subagent, cch=str(len(cache.keys)), stream=stream)
+        status, _, data = raw(server, "POST", "/v1/messages", body, headers)
+        assert status == 200, data
+        return cp.fold_events(parse_sse(data)) if stream else json.loads(data)
+
+    first = send("session-a", "a1f", turn("Fix the failing test."))
+    assert cached_share(first) == 0  # nothing cached yet
+    history = turn("Fix the failing test.") + [{"role": "assistant", "content": "Done."}, *turn("Now run it.")]
+    assert cached_share(send("session-a", "a1f", history, stream=True)) >= 0.9
+    other = send("session-b", "b2e", turn("Explain this repository."))
+    assert cached_share(other) >= 0.8  # another session's first turn: the same system prompt and tools
+    later = turn("Explain this repository.") + [{"role": "assistant", "content": "Done."}, *turn("And its tests?")]
+    assert cached_share(send("session-b", "b2e", later, stream=True)) >= 0.9
+    assert cached_share(send("session-a", "c3d", turn("Search for TODOs."), subagent=True)) >= 0.8
+    assert other["usage"]["input_tokens"] + other["usage"]["cache_read_input_tokens"] >= 4000  # a Claude Code sized prefix
+    a, b = cp.hashed_user("session-a"), cp.hashed_user("session-b")
+    assert cache.keys == [a, a, b, b, a]  # one cache key per session, the subagent's its session's
+    assert not any("x-anthropic-billing-header" in json.dumps(body) for _, _, body in fake.received)
+
+
+@pytest.mark.parametrize("model", ["openai/gpt-4.1", "groq/llama-3.3-70b-versatile", "deepseek/deepseek-chat",
+                                   "moonshot/kimi-k2-0711-preview", "gemini/gemini-2.5-flash"])
+def test_no_provider_request_carries_the_billing_line(proxy, fake, gemini, model):
+    body = dict(claude_code_turn("a1f", [{"role": "user", "content": "hi"}], cch="42", tools=TOOLS), model=model)
+    status, _, data = raw(proxy, "POST", "/v1/messages", body)
+    assert status == 200, data
+    received = (gemini if model.startswith("gemini/") else fake).received
+    assert received and all("x-anthropic-billing-header" not in json.dumps(b) and "cch=" not in json.dumps(b)
+                            for _, _, b in received)
+    assert "You are Claude Code" in json.dumps(received[-1][2])
+
+
+def test_gemini_cached_tokens_through_litellm(proxy, gemini, monkeypatch):
+    """Gemini's cachedContentTokenCount, as litellm reports it, becomes cache_read_input_tokens."""
+    plain = usage_metadata
+    monkeypatch.setattr(sys.modules[__name__], "usage_metadata", lambda reply: dict(plain(reply), cachedContentTokenCount=8))
+    for stream in (False, True):
+        status, _, data = raw(proxy, "POST", "/v1/messages", dict(BASIC, model="gemini/gemini-2.5-flash", stream=stream))
+        answer = cp.fold_events(parse_sse(data)) if stream else json.loads(data)
+        assert status == 200 and (answer["usage"]["input_tokens"], answer["usage"]["cache_read_input_tokens"]) == (3, 8)
+
+
+@pytest.mark.parametrize("provider, usage", [
+    ("/deepseek/v1", {"prompt_tokens": 2000, "completion_tokens": 5, "prompt_cache_hit_tokens": 1536,
+                      "prompt_cache_miss_tokens": 464}),
+    ("/moonshot/v1", {"prompt_tokens": 2000, "completion_tokens": 5, "cached_tokens": 1536}),
+    ("/groq/v1", {"prompt_tokens": 2000, "completion_tokens": 5, "prompt_tokens_details": {"cached_tokens": 1536}}),
+])
+def test_each_providers_cached_tokens_reach_the_client(proxy, fake, usage_as_reported, provider, usage):
+    model = {"/deepseek/v1": "deepseek/deepseek-chat", "/moonshot/v1": "moonshot/kimi-k2-0711-preview",
+             "/groq/v1": "groq/llama-3.3-70b-versatile"}[provider]
+    fake.replies = [dict(text_reply(), usage=usage)]
+    # litellm's stream wrapper rebuilds usage from the fields it knows, without Moonshot's top-level cached_tokens
+    litellm_loses_it = proxy.config.via == "litellm" and provider == "/moonshot/v1"
+    for stream in (False,) if litellm_loses_it else (False, True):
+        status, _, data = raw(proxy, "POST", "/v1/messages", dict(BASIC, model=model, stream=stream))
+        answer = cp.fold_events(parse_sse(data)) if stream else json.loads(data)
+        assert status == 200 and (answer["usage"]["input_tokens"], answer["usage"]["cache_read_input_tokens"]) == (464, 1536)
+    assert fake.received[-1][0].startswith(provider)
+
+
+def test_cost_of_each_request_in_the_log_line_and_the_json_log(start_proxy, fake, proxy_log, usage_as_reported):
+    server = start_proxy()
+    fake.replies = [dict(text_reply(), usage={"prompt_tokens": 3000, "completion_tokens": 40,
+                                              "prompt_tokens_details": {"cached_tokens": 2048}})]
+    entry = cp._load_model_map()["gpt-4.1"]  # openai/gpt-4.1, BIG_MODEL, at the map's prices
+    expected = (952 * entry["input_cost_per_token"] + 2048 * entry["cache_read_input_token_cost"]
+                + 40 * entry["output_cost_per_token"])
+    for stream in (False, True):
+        assert raw(server, "POST", "/v1/messages", dict(BASIC, stream=stream))[0] == 200
+    for record in proxy_log.wait(2):
+        assert record.fields["cost_usd"] == pytest.approx(expected) and record.fields["cached_tokens"] == 2048
+        assert f"in=3000 out=40 cached=2048 cost={cp.dollars(expected)} " in record.getMessage()
+        assert json.loads(cp.JsonLogFormatter().format(record))["cost_usd"] == pytest.approx(expected)
+
+
+def test_a_model_without_a_price_is_named_once_and_model_prices_fills_the_gap(start_proxy, fake, proxy_log, monkeypatch):
+    monkeypatch.setattr(cp, "_told_no_price", set())
+    server = start_proxy()
+    small = dict(BASIC, model="claude-haiku-4-5")  # SMALL_MODEL, groq/llama-3.1-8b-instant: not in the map's prices
+    for _ in range(2):
+        assert raw(server, "POST", "/v1/messages", small)[0] == 200
+    lines = proxy_log.wait(2)
+    assert all("cost_usd" not in r.fields and "cost=" not in r.getMessage() for r in lines)
+    warnings = [r.getMessage() for r in proxy_log.records if "no price" in r.getMessage()]
+    assert warnings == ["litellm's model map has no price for groq/llama-3.1-8b-instant: its requests show no cost; "
+                        "set MODEL_PRICES=groq/llama-3.1-8b-instant=IN/OUT (USD per million input and output tokens)"]
+    priced = start_proxy(MODEL_PRICES="groq/llama-3.1-8b-instant=0.05/0.08")
+    assert raw(priced, "POST", "/v1/messages", small)[0] == 200
+    assert proxy_log.wait(3)[-1].fields["cost_usd"] == pytest.approx(11 * 0.05e-6 + 5 * 0.08e-6)
+
+
+def test_proxy_usage_end_to_end(start_proxy, fake, tmp_path):
+    usage_log = tmp_path / "usage.jsonl"
+    server = start_proxy(PROXY_API_KEY="proxy-key-for-usage", USAGE_LOG=str(usage_log))
+    key = {"x-api-key": "proxy-key-for-usage"}
+    secret_prompt = "my secret prompt text"
+    for headers, model in (({"X-Claude-Code-Session-Id": "s-1"}, "claude-sonnet-4-6"),
+                           ({"X-Claude-Code-Session-Id": "s-1", "x-claude-code-agent-id": "a1b2"}, "claude-haiku-4-5"),
+                           ({"X-Claude-Code-Session-Id": "s-2"}, "claude-sonnet-4-6")):
+        body = dict(BASIC, model=model, stream=True, messages=[{"role": "user", "content": secret_prompt}])
+        assert raw(server, "POST", "/v1/messages", body, dict(key, **headers))[0] == 200
+    assert raw(server, "GET", "/proxy/usage")[0] == 401  # behind PROXY_API_KEY, as /v1/ is
+    status, headers, data = raw(server, "GET", "/proxy/usage", headers=key)
+    usage = json.loads(data)
+    assert status == 200 and headers["Content-Type"] == "application/json"
+    assert usage["totals"]["requests"] == 3 and usage["totals"]["sessions"] == 2
+    assert usage["totals"]["input_tokens"] == 33 and usage["totals"]["output_tokens"] == 15
+    one = usage["sessions"]["s-1"]
+    assert one["requests"] == 2 and one["subagent_requests"] == 1 and one["unpriced_requests"] == 1
+    assert one["models"] == {"openai/gpt-4.1": 1, "groq/llama-3.1-8b-instant": 1}
+    assert one["cost_usd"] == pytest.approx(11 * 2e-06 + 5 * 8e-06) and one["first_seen"] <= one["last_seen"]
+    assert usage["sessions"]["s-2"]["requests"] == 1
+    text = usage_log.read_text()
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert [(line["session"], line["subagent"], line["target"]) for line in lines] == [
+        ("s-1", False, "openai/gpt-4.1"), ("s-1", True, "groq/llama-3.1-8b-instant"), ("s-2", False, "openai/gpt-4.1")]
+    assert lines[0]["via"] in ("direct", "litellm") and lines[0]["cost_usd"] == pytest.approx(11 * 2e-06 + 5 * 8e-06)
+    assert secret_prompt not in text and "proxy-key-for-usage" not in text and "sk-test" not in text
+
+
+def test_the_proxy_prints_what_it_served_when_it_stops(fake, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(proxy_env(fake.url), PYTHONUNBUFFERED="1", SHUTDOWN_GRACE="1", LOG_LEVEL="warning")
+    process = subprocess.Popen([sys.executable, cp.__file__, "--port", "0"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        port = int(process.stdout.readline().rsplit(":", 1)[1])
+        target = type("P", (), {"server_address": ("127.0.0.1", port)})
+        assert raw(target, "POST", "/v1/messages", BASIC, {"X-Claude-Code-Session-Id": "s-1"})[0] == 200
+        process.terminate()
+        assert process.wait(timeout=TIMEOUT) == 0
+        output = process.stdout.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert f"claude_proxy served 1 request(s) in 1 session(s): input 11, cached 0, output 5 tokens, cost " \
+           f"{cp.dollars(11 * 2e-06 + 5 * 8e-06)}" in output
