@@ -4719,6 +4719,18 @@ class UsageBook:
                 f"cost {dollars(totals['cost_usd'])}{unpriced}")
 
 
+# (method, path) -> the handler's handle_<name> method; GET/HEAD /v1/models/{id} is "model".
+ROUTES = {
+    ("GET", "/"): "health", ("HEAD", "/"): "health",
+    ("GET", "/health"): "health", ("HEAD", "/health"): "health",
+    ("HEAD", "/api/hello"): "health", ("GET", "/api/hello"): "health",  # Claude Code's connectivity check
+    ("POST", "/v1/messages"): "messages",
+    ("POST", "/v1/messages/count_tokens"): "count_tokens",
+    ("GET", "/v1/models"): "models", ("HEAD", "/v1/models"): "models",
+    ("GET", "/proxy/usage"): "usage",
+}
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     """HTTP only: parse, authenticate, dispatch, read the body, hand /v1/messages over to an
     Exchange with a JSON or SSE sink, write, and log one line per request."""
@@ -4914,23 +4926,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # -- dispatch ----------------------------------------------------------------------
 
-    ROUTES = {
-        ("GET", "/"): "health", ("HEAD", "/"): "health",
-        ("GET", "/health"): "health", ("HEAD", "/health"): "health",
-        ("HEAD", "/api/hello"): "health", ("GET", "/api/hello"): "health",  # Claude Code's connectivity check
-        ("POST", "/v1/messages"): "messages",
-        ("POST", "/v1/messages/count_tokens"): "count_tokens",
-        ("GET", "/v1/models"): "models", ("HEAD", "/v1/models"): "models",
-        ("GET", "/proxy/usage"): "usage",
-    }
-
     def _dispatch(self):
         self.request_id = "req_%024x" % IDS.getrandbits(96)
         self.status, self.body_read = None, False
         self.started_at = time.monotonic()
         self.fields = {}
         path = urlsplit(self.path).path.rstrip("/") or "/"
-        name = self.ROUTES.get((self.command, path))
+        name = ROUTES.get((self.command, path))
         if name is None and path.startswith("/v1/models/") and self.command in ("GET", "HEAD"):
             name = "model"
         has_body = bool(self.headers.get("Transfer-Encoding")) or self.headers.get("Content-Length", "0").strip() not in ("", "0")
@@ -4940,7 +4942,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             check_browser(self.headers, self.path, self.server.server_address[0], self.config)
             if name is None:
-                known = {p for (_, p) in self.ROUTES} | ({path} if path.startswith("/v1/models/") else set())
+                known = {p for (_, p) in ROUTES} | ({path} if path.startswith("/v1/models/") else set())
                 if path in known:
                     raise ProxyError(405, f"Method {self.command} is not allowed for {path}.")
                 raise ProxyError(404, f"Not found: {self.command} {path}")
