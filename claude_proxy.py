@@ -21,8 +21,9 @@ Endpoints:
     GET  /v1/models, /v1/models/{id}  the routed models under Claude-style ids
     GET  /, HEAD /                    health
 
-Model routing: a name with a litellm provider prefix ("groq/llama-3.3-70b-versatile")
-passes through unchanged. A Claude name goes to LONG_CONTEXT_MODEL, VISION_MODEL or
+Model routing: a name with a litellm provider prefix ("groq/llama-3.3-70b-versatile"), or
+a picker id from GET /v1/models ("claude-via-groq--llama-3.3-70b-versatile"), goes to that
+model. A Claude name goes to LONG_CONTEXT_MODEL, VISION_MODEL, SUBAGENT_MODEL or
 THINK_MODEL when the request calls for one and it is set, else by tier: haiku ->
 SMALL_MODEL, opus -> OPUS_MODEL, sonnet -> MIDDLE_MODEL, others -> BIG_MODEL (the
 second and third default to BIG_MODEL). Bare targets get PREFERRED_PROVIDER's prefix.
@@ -135,8 +136,11 @@ SETTINGS = (
     Setting("LONG_CONTEXT_THRESHOLD", "long_context_threshold", "int", 60000, "input tokens for LONG_CONTEXT_MODEL",
             "model routing", minimum=1),
     Setting("VISION_MODEL", "vision_model", "text", "", "requests with images", "model routing"),
+    Setting("SUBAGENT_MODEL", "subagent_model", "text", "", "requests from Claude Code's subagents", "model routing"),
     Setting("FALLBACK_MODELS", "fallback_models", "comma list", (), "comma list tried on 429, 5xx, no connection",
             "model routing"),
+    Setting("EXTRA_MODELS", "extra_models", "comma list", (),
+            "comma list of more provider/model targets offered in Claude Code's /model picker", "model routing"),
 
     Setting("HOST", "host", "text", "127.0.0.1", "address to listen on", "server", flag="--host"),
     Setting("PORT", "port", "int", 8082, "port to listen on; 0 picks a free one", "server", minimum=0, flag="--port"),
@@ -271,6 +275,8 @@ class Config:
     long_context_model: str = DEFAULTS["long_context_model"]  # requests whose counted input exceeds long_context_threshold
     long_context_threshold: int = DEFAULTS["long_context_threshold"]
     vision_model: str = DEFAULTS["vision_model"]  # requests with images
+    subagent_model: str = DEFAULTS["subagent_model"]  # requests from Claude Code's subagents (Caller.subagent)
+    extra_models: tuple = DEFAULTS["extra_models"]  # offered by GET /v1/models beside the routed targets
     fallback_models: tuple = DEFAULTS["fallback_models"]  # tried in order on a 429, 5xx or connection failure
     request_timeout: float = DEFAULTS["request_timeout"]  # the provider's silence, once connected
     connect_timeout: float = DEFAULTS["connect_timeout"]
@@ -664,25 +670,32 @@ def caller_of(headers, body: dict) -> Caller:
 
 
 def route_model(requested: str, config: Config, providers, *, thinking: bool = False, images: bool = False,
-                input_tokens: int = 0) -> str:
+                input_tokens: int = 0, subagent: bool = False) -> str:
     """The litellm model string for a requested model name and what the request needs.
 
-    A name with a provider prefix is the client's explicit choice and passes unchanged; a
-    bare non-Claude name gets PREFERRED_PROVIDER's prefix. A Claude name goes, in order of
+    A name with a provider prefix is the client's explicit choice and passes unchanged, and
+    so does a target picked by its picker id (picked_target: "claude-via-groq--llama-3.1-8b-instant");
+    a bare non-Claude name gets PREFERRED_PROVIDER's prefix. A Claude name goes, in order of
     precedence, to LONG_CONTEXT_MODEL (counted input above LONG_CONTEXT_THRESHOLD),
-    VISION_MODEL (images), THINK_MODEL (thinking asked for), then its tier: haiku ->
-    SMALL_MODEL, opus -> OPUS_MODEL, sonnet -> MIDDLE_MODEL, all else -> BIG_MODEL (each
-    of the three falling back to BIG_MODEL when unset).
+    VISION_MODEL (images), SUBAGENT_MODEL (a subagent's request), THINK_MODEL (thinking
+    asked for), then its tier: haiku -> SMALL_MODEL, opus -> OPUS_MODEL, sonnet ->
+    MIDDLE_MODEL, all else -> BIG_MODEL (each of the three falling back to BIG_MODEL when
+    unset). A window suffix ("[1m]", which Claude Code's own ids carry) never changes a route.
 
     Examples (BIG_MODEL=gpt-4.1, SMALL_MODEL=groq/llama-3.1-8b-instant, PREFERRED_PROVIDER=openai):
         claude-haiku-4-5-20251001   -> groq/llama-3.1-8b-instant
         claude-sonnet-4-6           -> openai/gpt-4.1
+        claude-opus-4-8[1m]         -> openai/gpt-4.1
         gemini/gemini-2.5-pro       -> gemini/gemini-2.5-pro   (provider prefix: unchanged)
+        claude-via-gemini--gemini-2.5-pro[1m] -> gemini/gemini-2.5-pro   (a picker id)
         gpt-4o                      -> openai/gpt-4o
     """
-    name = requested.strip()
+    name = WINDOW_SUFFIX.sub("", requested.strip())
     if _has_provider(name, providers):
         return name
+    picked = picked_target(name, config, providers)
+    if picked:
+        return picked
     lowered = name.lower()
     if not (lowered.startswith("claude") or any(tier in lowered for tier in ("haiku", "sonnet", "opus"))):
         return qualify(name, config, providers)
@@ -690,6 +703,9 @@ def route_model(requested: str, config: Config, providers, *, thinking: bool = F
         target = config.long_context_model
     elif config.vision_model and images:
         target = config.vision_model
+    elif config.subagent_model and subagent:
+        # before THINK_MODEL: Claude Code's subagents ask for thinking as its main loop does
+        target = config.subagent_model
     elif config.think_model and thinking:
         target = config.think_model
     elif "haiku" in lowered:
@@ -706,6 +722,46 @@ def route_model(requested: str, config: Config, providers, *, thinking: bool = F
 def qualify(target: str, config: Config, providers) -> str:
     """A target with its provider prefix: bare names get PREFERRED_PROVIDER's."""
     return target if _has_provider(target, providers) else f"{config.preferred_provider}/{target}"
+
+
+# Claude Code marks a model with a 1M-token window by this suffix on its id (and assumes 200k
+# without); the suffix is the client's note, never part of a route.
+WINDOW_SUFFIX = re.compile(r"\[\d+m\]$", re.IGNORECASE)
+
+# The picker ids of GET /v1/models: this prefix, then the target with each "/" as "--", so the
+# id names its target and contains "claude" (Claude Code's model discovery keeps no other ids).
+PICKER_PREFIX = "claude-via-"
+
+LARGE_WINDOW = 1_000_000  # input tokens from which a picker id carries "[1m]"
+
+
+def picker_id(target: str) -> str:
+    """The id under which GET /v1/models offers a target.
+    Example: "groq/moonshotai/kimi-k2-instruct" -> "claude-via-groq--moonshotai--kimi-k2-instruct";
+    "openai/gpt-4.1" (a 1,047,576-token window) -> "claude-via-openai--gpt-4.1[1m]"."""
+    window = model_limits(target, model_facts(target))[0]
+    return PICKER_PREFIX + target.replace("/", "--") + ("[1m]" if window and window >= LARGE_WINDOW else "")
+
+
+def offered_targets(config: Config, providers) -> dict:
+    """Every target the configuration routes to or offers (EXTRA_MODELS), qualified, in order,
+    each with the variables that name it. Example: {"openai/gpt-4.1": ["BIG_MODEL", "THINK_MODEL"], ...}."""
+    offered: dict = {}
+    for variable, value in configured_targets(config):
+        offered.setdefault(qualify(value, config, providers), []).append(variable)
+    return offered
+
+
+def picked_target(name: str, config: Config, providers) -> str | None:
+    """The target a picker id names (picker_id, its window suffix removed), else None: an
+    offered target whose id it is, else the id read back ("--" -> "/"), qualified.
+    Example: "claude-via-groq--llama-3.1-8b-instant" -> "groq/llama-3.1-8b-instant"."""
+    if not name.startswith(PICKER_PREFIX) or len(name) == len(PICKER_PREFIX):
+        return None
+    for target in offered_targets(config, providers):
+        if WINDOW_SUFFIX.sub("", picker_id(target)) == name:
+            return target
+    return qualify(name[len(PICKER_PREFIX):].replace("--", "/"), config, providers)
 
 
 def request_needs(body: dict) -> tuple[bool, bool]:
@@ -3999,11 +4055,12 @@ def routed_attempt(body: dict, config: Config, caller: Caller | None = None) -> 
     translated: translated again only when the size changes the route."""
     providers = provider_names()
     thinking, images = request_needs(body)
-    attempt = prepare_attempt(body, route_model(body["model"], config, providers, thinking=thinking, images=images), config,
-                              caller)
+    subagent = bool(caller and caller.subagent)
+    attempt = prepare_attempt(body, route_model(body["model"], config, providers, thinking=thinking, images=images,
+                                                subagent=subagent), config, caller)
     if config.long_context_model:
         placed = route_model(body["model"], config, providers, thinking=thinking, images=images,
-                             input_tokens=attempt.input_tokens)
+                             input_tokens=attempt.input_tokens, subagent=subagent)
         if placed != attempt.target:
             attempt = prepare_attempt(body, placed, config, caller)
     return attempt
@@ -4037,6 +4094,8 @@ def plan_attempts(body: dict, config: Config, fields: dict, caller: Caller | Non
     (no key, say) is skipped with a warning. The routed model goes into the log line's fields."""
     attempt = routed_attempt(body, config, caller)
     fields.update(model=body["model"], target=attempt.target)
+    if attempt.caller.subagent:
+        fields["subagent"] = True
     yield checked_attempt(attempt, body, config)
     providers, tried = provider_names(), {attempt.target}
     for name in config.fallback_models:
@@ -4279,10 +4338,13 @@ class Exchange:
 
 def request_line(fields: dict) -> str:
     """The text of a request's log line. Example: "POST /v1/messages?beta=true 200
-    claude-opus-4-8 -> groq/moonshotai/kimi-k2-instruct stream via=direct in=5210 out=87 ttft=412ms 1630ms"."""
+    claude-opus-4-8 -> groq/moonshotai/kimi-k2-instruct stream via=direct in=5210 out=87 ttft=412ms 1630ms";
+    a subagent's request says "subagent" after its route."""
     parts = [fields.get("method") or "-", fields.get("path") or "-", str(fields.get("status") or "-")]
     if "model" in fields:
         parts.append(f"{fields['model']} -> {fields.get('target')}")
+    if fields.get("subagent"):
+        parts.append("subagent")
     parts += [f"(fallback {fallback})" for fallback in fields.get("fallbacks", ())]
     if "mode" in fields:
         parts.append(fields["mode"])
@@ -4443,11 +4505,31 @@ def model_entry(model_id: str, display: str, tier: str | None, config: Config) -
     return {"type": "model", "id": model_id, "display_name": f"{display} (via {target})", "created_at": MODEL_CREATED_AT}
 
 
+def picker_entry(target: str, variables: list) -> dict:
+    """A GET /v1/models entry for an offered target: its picker id, and in its display name the
+    target and the settings that name it. Example: "groq/llama-3.1-8b-instant", ["SMALL_MODEL"] ->
+    {"id": "claude-via-groq--llama-3.1-8b-instant", "display_name": "groq/llama-3.1-8b-instant (SMALL_MODEL)", ...}."""
+    return {"type": "model", "id": picker_id(target), "display_name": f"{target} ({', '.join(variables)})",
+            "created_at": MODEL_CREATED_AT}
+
+
+def listed_models(config: Config) -> list:
+    """GET /v1/models: the Claude ids of MODEL_LIST (routed by tier), then every offered target."""
+    return ([model_entry(i, d, t, config) for i, d, t in MODEL_LIST]
+            + [picker_entry(target, variables) for target, variables in offered_targets(config, provider_names()).items()])
+
+
 def model_by_id(model_id: str, config: Config) -> dict:
-    """GET /v1/models/{id}: a listed id, or any Claude-style id (routed by its tier); else a 404."""
+    """GET /v1/models/{id}: a listed id, a picker id, or any Claude-style id (routed by its tier); else a 404."""
     for known, display, tier in MODEL_LIST:
         if known == model_id:
             return model_entry(known, display, tier, config)
+    if model_id.startswith(PICKER_PREFIX):  # only the offered targets are listed under their picker ids
+        offered = offered_targets(config, provider_names())
+        picked = picked_target(WINDOW_SUFFIX.sub("", model_id), config, provider_names())
+        if picked in offered:
+            return picker_entry(picked, offered[picked])
+        raise ProxyError(404, f"Model {model_id!r} not found.")
     lowered = model_id.lower()
     if not lowered.startswith("claude"):
         raise ProxyError(404, f"Model {model_id!r} not found.")
@@ -4737,8 +4819,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_json(200, {"status": "ok"})
 
     def handle_models(self, path):
-        entries = [model_entry(i, d, t, self.config) for i, d, t in MODEL_LIST]
-        self.send_json(200, models_page(entries, parse_qs(urlsplit(self.path).query)))
+        self.send_json(200, models_page(listed_models(self.config), parse_qs(urlsplit(self.path).query)))
 
     def handle_model(self, path):
         self.send_json(200, model_by_id(path[len("/v1/models/"):], self.config))
@@ -4748,7 +4829,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         validate_request(body, need_max_tokens=False)
         litellm = load_litellm(self.config.log_level == "debug")
         attempt = routed_attempt(body, self.config, caller_of(self.headers, body))
-        self.fields.update(model=body["model"], target=attempt.target)
+        self.fields.update(model=body["model"], target=attempt.target, **({"subagent": True} if attempt.caller.subagent else {}))
         self.send_json(200, {"input_tokens": count_tokens(litellm, attempt.target, attempt.params)})
 
     def handle_messages(self, path):
@@ -4899,14 +4980,16 @@ def make_server(config: Config) -> Server:
 # ----------------------------------------------------------------------------------------
 
 
-ROUTE_VARIABLES = ("BIG_MODEL", "SMALL_MODEL", "MIDDLE_MODEL", "OPUS_MODEL", "THINK_MODEL", "LONG_CONTEXT_MODEL", "VISION_MODEL")
+ROUTE_VARIABLES = ("BIG_MODEL", "SMALL_MODEL", "MIDDLE_MODEL", "OPUS_MODEL", "THINK_MODEL", "LONG_CONTEXT_MODEL", "VISION_MODEL",
+                   "SUBAGENT_MODEL")
 
 
 def configured_targets(config: Config) -> list:
-    """(variable, value) for every model the configuration routes to."""
+    """(variable, value) for every model the configuration routes to or offers for picking."""
     values = [config.big_model, config.small_model, config.middle_model, config.opus_model, config.think_model,
-              config.long_context_model, config.vision_model]
-    return [(n, v) for n, v in zip(ROUTE_VARIABLES, values) if v] + [("FALLBACK_MODELS", m) for m in config.fallback_models]
+              config.long_context_model, config.vision_model, config.subagent_model]
+    return ([(n, v) for n, v in zip(ROUTE_VARIABLES, values) if v] + [("FALLBACK_MODELS", m) for m in config.fallback_models]
+            + [("EXTRA_MODELS", m) for m in config.extra_models])
 
 
 def config_problems(config: Config, providers) -> list:
@@ -4939,7 +5022,8 @@ def banner(config: Config, url: str, env_file: str | None = None, *, windows: bo
     lines.append(f"  haiku -> {config.small_model}; sonnet -> {config.middle_model or config.big_model}; "
                  f"opus -> {config.opus_model or config.big_model}; other Claude names -> {config.big_model}")
     scenarios = [(config.think_model, "thinking"), (config.vision_model, "images"),
-                 (config.long_context_model, f"input over {config.long_context_threshold} tokens")]
+                 (config.long_context_model, f"input over {config.long_context_threshold} tokens"),
+                 (config.subagent_model, "subagents")]
     lines += [f"  {what} -> {model}" for model, what in scenarios if model]
     if config.fallback_models:
         lines.append(f"  on 429, 5xx or no connection, fall back to: {', '.join(config.fallback_models)}")
