@@ -378,6 +378,10 @@ class Provider:
     holds nothing but the responses (Gemini), so text that follows tool results in one user
     turn (Claude Code's <system-reminder>s) goes into the last result, and images after them
     come after a placeholder model turn (RESULTS_PLACEHOLDER).
+
+    top_efforts: the reasoning efforts above "high" its reasoning models take, whatever litellm's
+    map says of a model (DeepSeek's "max", api-docs.deepseek.com/guides/thinking_mode); the map
+    adds a model's own (supports_xhigh_reasoning_effort, reasoning_effort_levels), see efforts_of.
     """
 
     key_env: tuple[str, ...] = ()
@@ -398,6 +402,7 @@ class Provider:
     images_inline_only: bool = False
     forced_tools_while_reasoning: bool = True
     text_in_results: bool = False
+    top_efforts: tuple = ()
 
 
 PROVIDERS: dict[str, Provider] = {
@@ -418,7 +423,7 @@ PROVIDERS: dict[str, Provider] = {
                           top_k=True, native_thinking=True),
     "deepseek": Provider(("DEEPSEEK_API_KEY",), ("DEEPSEEK_API_BASE",), later_system=True,
                          compatible=True, chat_base="https://api.deepseek.com", flat_text=True,
-                         reasoning_history=True, thinking_switch=True),
+                         reasoning_history=True, thinking_switch=True, top_efforts=("max",)),
     # Local and self-hosted servers: no key required; litellm's own base URL variables.
     "ollama": Provider((), ("OLLAMA_API_BASE",), compatible=True, chat_base="http://localhost:11434",
                        chat_path="/v1/chat/completions"),
@@ -574,7 +579,8 @@ _model_map: dict | None = None
 
 _model_map_lock = threading.Lock()
 
-FACT_FIELDS = ("litellm_provider", "max_input_tokens", "max_output_tokens", "supports_reasoning", "supports_vision")
+FACT_FIELDS = ("litellm_provider", "max_input_tokens", "max_output_tokens", "supports_reasoning", "supports_vision",
+               "supports_xhigh_reasoning_effort", "supports_max_reasoning_effort", "reasoning_effort_levels")
 
 
 def _load_model_map() -> dict:
@@ -1466,12 +1472,30 @@ def to_openai_tool_choice(choice: dict):
     return {"auto": "auto", "any": "required", "none": "none"}.get(kind)
 
 
-def reasoning_effort(thinking, output_config) -> str | None:
-    """Anthropic thinking -> an OpenAI-style reasoning effort.
+# Claude Code's efforts (--effort, output_config.effort), lowest first. "xhigh" and "max" go to a
+# provider only where it takes them (efforts_of); elsewhere they become the highest it does take.
+EFFORTS = ("low", "medium", "high", "xhigh", "max")
+
+
+def efforts_of(quirks: Provider, facts: dict) -> tuple:
+    """The efforts above "high" a target takes: its provider's top_efforts, and what litellm's map
+    says of the model. Example: OpenAI's gpt-5.2 ({"supports_xhigh_reasoning_effort": True}) ->
+    ("xhigh",); any DeepSeek model -> ("max",); moonshot/kimi-k3 ({"reasoning_effort_levels":
+    ["low", "high", "max"]}) -> ("max",); gpt-4.1 -> ()."""
+    levels = facts.get("reasoning_effort_levels")
+    levels = levels if isinstance(levels, list) else ()
+    return tuple(e for e in EFFORTS[3:] if e in quirks.top_efforts or facts.get(f"supports_{e}_reasoning_effort")
+                 or e in levels)
+
+
+def reasoning_effort(thinking, output_config, efforts: tuple = ()) -> str | None:
+    """Anthropic thinking -> an OpenAI-style reasoning effort; `efforts` are those above "high"
+    the target takes (efforts_of), for Claude Code's "xhigh" and "max".
 
     Examples: {"type": "enabled", "budget_tokens": 1024} -> "low"; budget 8000 ->
     "medium"; budget 31999 -> "high"; {"type": "adaptive"} with output_config
-    {"effort": "low"} -> "low"; {"type": "disabled"} -> None.
+    {"effort": "low"} -> "low"; {"type": "disabled"} -> None; "max" -> "max" with efforts
+    ("max",), "xhigh" with ("xhigh",), "high" with ().
     """
     if not isinstance(thinking, dict):
         return None
@@ -1482,7 +1506,9 @@ def reasoning_effort(thinking, output_config) -> str | None:
         return "low" if budget < 4096 else "medium" if budget < 16384 else "high"
     if kind == "adaptive":
         effort = (output_config or {}).get("effort") if isinstance(output_config, dict) else None
-        return effort if effort in ("low", "medium", "high") else "high"
+        if effort in EFFORTS[3:]:  # the highest the target takes, up to the one asked for
+            return next((e for e in reversed(EFFORTS[3:EFFORTS.index(effort) + 1]) if e in efforts), "high")
+        return effort if effort in EFFORTS else "high"
     return None
 
 
@@ -1494,13 +1520,14 @@ def hashed_user(user_id) -> str | None:
 
 
 def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: bool = False,
-                      max_output: int | None = None, vision: bool = True) -> dict:
+                      max_output: int | None = None, vision: bool = True, efforts: tuple = ()) -> dict:
     """A validated Anthropic request -> the keyword arguments for litellm.completion.
 
     Only the fields listed here reach litellm: nothing in the body can set api_base,
     api_key, headers or any other litellm keyword. `reasoning` says whether the target
     model supports reasoning; `max_output` caps max_tokens at the model's output limit;
-    `vision` whether it takes images (without, each becomes a short text saying so).
+    `vision` whether it takes images (without, each becomes a short text saying so); `efforts`
+    the reasoning efforts above "high" it takes (efforts_of).
     """
     replay = thinking_signature(target) if quirks.reasoning_history and reasoning else ""
     messages = to_openai_messages(body, quirks, replay)
@@ -1546,7 +1573,7 @@ def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: b
             if budget >= 1024:
                 params["thinking"] = {"type": "enabled", "budget_tokens": budget}
         else:
-            effort = reasoning_effort(thinking, body.get("output_config"))
+            effort = reasoning_effort(thinking, body.get("output_config"), efforts)
             if effort:
                 params["reasoning_effort"] = effort
     return params
@@ -1646,20 +1673,39 @@ THOUGHT_MARK = "__thought__"
 
 _TO_CLIENT, _TO_PROVIDER = str.maketrans("+/", "-_"), str.maketrans("-_", "+/")
 
+# A client id that carries a provider's id: Anthropic's shape, then "_" and the provider's id in hex
+# (hex, so that no encoded id can hold THOUGHT_MARK or this pattern's own "_").
+CARRIED_ID = re.compile(r"toolu_[0-9a-f]{24}_((?:[0-9a-f]{2})*)")
+
 
 def client_tool_id(tool_id: str) -> str:
-    """A provider's tool-call id as the client sees it: only [A-Za-z0-9_-], as Anthropic's
-    ids (Claude Code also names files after them). Example: "call_1__thought__a+b/c=" ->
-    "call_1__thought__a-b_c"; ids without a signature are unchanged."""
+    """A provider's tool-call id as the client sees it: Anthropic's shape ("toolu_" and 24 hex,
+    new for every call: a provider such as Moonshot numbers its calls afresh each turn, and Claude
+    Code keys a call's state by its id), then "_" and the provider's id in hex, so that
+    provider_tool_id reads it back with no state kept (another proxy process, a restart). A
+    Gemini thought signature follows in base64url. Only [A-Za-z0-9_-], as Anthropic's ids
+    (Claude Code also names files after them).
+    Example: "call_1" -> "toolu_<24 hex>_63616c6c5f31"; "call_1__thought__a+b/c=" ->
+    "toolu_<24 hex>_63616c6c5f31__thought__a-b_c"."""
     head, mark, signature = tool_id.partition(THOUGHT_MARK)
-    return head + mark + signature.translate(_TO_CLIENT).rstrip("=") if mark else tool_id
+    carried = f"{new_tool_id()}_{head.encode('utf-8', 'surrogatepass').hex()}"  # a JSON string may hold a lone surrogate
+    return carried + mark + signature.translate(_TO_CLIENT).rstrip("=") if mark else carried
 
 
 def provider_tool_id(tool_id: str) -> str:
-    """The inverse of client_tool_id, so the signature reaches the provider intact."""
+    """The inverse of client_tool_id: the provider's own id, its signature intact. An id that
+    carries none (Anthropic's own, one the proxy made up for a call without an id, or one from
+    before ids carried theirs) is the provider's as it is.
+    Example: "toolu_<24 hex>_63616c6c5f31" -> "call_1"; "toolu_01ABC" -> "toolu_01ABC"."""
     head, mark, signature = tool_id.partition(THOUGHT_MARK)
+    carried = CARRIED_ID.fullmatch(head)
+    if carried:
+        try:
+            head = bytes.fromhex(carried.group(1)).decode("utf-8", "surrogatepass")
+        except UnicodeDecodeError:
+            pass  # not one of ours: passed on as it came
     if not mark:
-        return tool_id
+        return head
     signature = signature.translate(_TO_PROVIDER)
     return head + mark + signature + "=" * (-len(signature) % 4)
 
@@ -2024,9 +2070,12 @@ class StreamTranslator:
         elif block.kind == "thinking":
             content = {"type": "thinking", "thinking": "", "signature": ""}
         else:
-            block.tool_id = block.tool_id or new_tool_id()
+            if block.tool_id:
+                tool_id = client_tool_id(block.tool_id)
+            else:  # the provider gave none: one made up here, which goes back to it as it is
+                block.tool_id = tool_id = new_tool_id()
             name = self.tool_names.get(block.name, block.name) or ""
-            content = {"type": "tool_use", "id": client_tool_id(block.tool_id), "name": name, "input": {}}
+            content = {"type": "tool_use", "id": tool_id, "name": name, "input": {}}
         self.out.append(("content_block_start", {"type": "content_block_start", "index": block.index, "content_block": content}))
         if block.parts:  # content that waited while another tool call was open
             buffered, block.parts = "".join(block.parts), []
@@ -4042,7 +4091,8 @@ def prepare_attempt(body: dict, target: str, config: Config, caller: Caller | No
     facts = model_facts(target)
     window, max_output = model_limits(target, facts)
     params = to_openai_request(body, target, quirks, reasoning=bool(facts.get("supports_reasoning")),
-                               max_output=config.max_tokens_limit or max_output, vision=accepts_images(facts))
+                               max_output=config.max_tokens_limit or max_output, vision=accepts_images(facts),
+                               efforts=efforts_of(quirks, facts))
     path = next(path for path in PATHS if path.serves(target, params, config))
     return Attempt(requested=body["model"], target=target, params=params, input_tokens=estimate_tokens(params),
                    window=window, probe=body.get("max_tokens") == 1, tool_names=tool_name_map(body), path=path,

@@ -1462,6 +1462,9 @@ def same_content(actual, expected):
         if want.get("id") == "*":
             assert got["id"].startswith("toolu_")
             want = dict(want, id=got["id"])
+        elif got.get("type") == "tool_use":  # the client's id carries the provider's (client_tool_id)
+            assert got["id"].startswith("toolu_")
+            got = dict(got, id=cp.provider_tool_id(got["id"]))
         assert got == want
 
 
@@ -2562,13 +2565,13 @@ def test_e2e_tool_round_trip(client, fake):
     assert first.stop_reason == "tool_use"
     assert [b.type for b in first.content] == ["text", "tool_use"]
     call = first.content[1]
-    assert (call.id, call.name, call.input) == ("call_abc", "Bash", {"command": "ls -la"})
+    assert (cp.provider_tool_id(call.id), call.name, call.input) == ("call_abc", "Bash", {"command": "ls -la"})
     sent_tools = fake.received[-1][2]["tools"]
     assert [t["function"]["name"] for t in sent_tools] == ["Bash", "Read"]
     second = client.messages.create(**dict(BASIC, tools=TOOLS, messages=[
         {"role": "user", "content": "List files"},
         {"role": "assistant", "content": [b.model_dump() for b in first.content]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "call_abc", "content": "a.txt\nb.txt"}]}]))
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "a.txt\nb.txt"}]}]))
     assert second.content[0].text == "Two files."
     messages = fake.received[-1][2]["messages"]
     assert messages[1]["tool_calls"][0]["id"] == "call_abc"
@@ -2583,7 +2586,8 @@ def test_e2e_stream_parallel_tools(client, fake):
     with client.messages.stream(**dict(BASIC, tools=TOOLS)) as stream:
         final = stream.get_final_message()
     assert final.stop_reason == "tool_use"
-    assert [(b.id, b.input) for b in final.content] == [("call_1", {"command": "pwd"}), ("call_2", {"path": "a.txt"})]
+    assert [(cp.provider_tool_id(b.id), b.input) for b in final.content] == [("call_1", {"command": "pwd"}),
+                                                                            ("call_2", {"path": "a.txt"})]
 
 
 def test_e2e_reasoning_becomes_thinking(client, fake):
@@ -2615,6 +2619,9 @@ def test_e2e_folded_stream_equals_non_streamed(proxy, fake):
     assert folded["id"] != whole["id"]
     folded["id"] = whole["id"]
     folded["usage"]["input_tokens"] = whole["usage"]["input_tokens"] = 0
+    for block in folded["content"] + whole["content"]:  # each answer's tool ids are new; the provider's inside are not
+        if block["type"] == "tool_use":
+            block["id"] = cp.provider_tool_id(block["id"])
     assert folded == whole
 
 
@@ -2920,7 +2927,7 @@ def test_seed_tool_round_trip(seed, stream):
         assert calls and base64.b64decode(calls[0]["thoughtSignature"]).startswith(b"\xfb\xff")
         assert "a.txt" in json.dumps(sent["contents"])
     else:
-        assert sent["messages"][1]["tool_calls"][0]["id"] == tool_id == "call_1"
+        assert sent["messages"][1]["tool_calls"][0]["id"] == cp.provider_tool_id(tool_id) == "call_1" != tool_id
         assert sent["messages"][2] == {"role": "tool", "tool_call_id": "call_1", "content": "a.txt"}
 
 
@@ -3052,9 +3059,9 @@ BOTH_PATH_CASES = [
 
 
 def answer_of(server, body) -> tuple:
-    """(status, retry-after, the answer with its message id blanked): what a client sees."""
+    """(status, retry-after, the answer with its message id and its tool ids' random part blanked): what a client sees."""
     status, headers, data = raw(server, "POST", "/v1/messages", body)
-    text = re.sub(rb'"msg_[0-9a-f]+"', b'"msg_"', data).decode()
+    text = re.sub(rb'"toolu_[0-9a-f]{24}', b'"toolu_', re.sub(rb'"msg_[0-9a-f]+"', b'"msg_"', data)).decode()
     if status != 200:
         error = json.loads(text)["error"]
         return status, headers.get("retry-after"), error["type"], "prompt is too long" in error["message"]
