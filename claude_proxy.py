@@ -905,7 +905,8 @@ def check_provider(target: str, config: Config):
 # ----------------------------------------------------------------------------------------
 
 
-MODEL_NAME = re.compile(r"[A-Za-z0-9._:/@+\-]+")  # provider model names: no spaces, queries, fragments or escapes
+# Provider model names: no spaces, queries, fragments or escapes; a window suffix ("[1m]") may end one.
+MODEL_NAME = re.compile(r"[A-Za-z0-9._:/@+\-]+(?:\[\d+[mM]\])?")
 
 MAX_TOKENS_CEILING = 2 ** 31 - 1
 
@@ -949,7 +950,7 @@ def validate_request(body, *, need_max_tokens: bool) -> None:
     if not isinstance(model, str) or not model.strip():
         raise invalid("model: a non-empty string is required.")
     if len(model) > 256 or not MODEL_NAME.fullmatch(model.strip()) or ".." in model or "//" in model:
-        raise invalid("model: not a valid model name (letters, digits and . _ - : / @ + only).")
+        raise invalid("model: not a valid model name (letters, digits and . _ - : / @ + only, and a window suffix like [1m]).")
     if need_max_tokens or "max_tokens" in body:
         if "max_tokens" not in body:
             raise invalid("max_tokens: Field required.")
