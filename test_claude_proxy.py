@@ -2016,7 +2016,7 @@ def test_text_chunks_recognised_by_their_bytes_give_the_same_answer(blocks, fast
         translator = cp.StreamTranslator("msg_1", "claude-x", input_tokens=3, signature="sig")
         events = cp.translate(translator, items) + translator.finish()
         assert cp.sse_frames(events) == b"".join(cp.sse_event(*event) for event in cp.plain_events(events))
-        return cp.sse_frames(events)
+        return re.sub(rb"toolu_[0-9a-f]{24}", b"toolu_", cp.sse_frames(events))  # a tool id's random part is new each time
 
     def reference():  # every chunk parsed by json.loads, fed one by one
         chunks = []
