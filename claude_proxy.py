@@ -22,8 +22,9 @@ Endpoints:
     GET  /proxy/usage                 tokens and cost since start, per Claude Code session
     GET  /, HEAD /                    health
 
-Model routing: a name with a litellm provider prefix ("groq/llama-3.3-70b-versatile")
-passes through unchanged. A Claude name goes to LONG_CONTEXT_MODEL, VISION_MODEL or
+Model routing: a name with a litellm provider prefix ("groq/llama-3.3-70b-versatile"), or
+a picker id from GET /v1/models ("claude-via-groq--llama-3.3-70b-versatile"), goes to that
+model. A Claude name goes to LONG_CONTEXT_MODEL, VISION_MODEL, SUBAGENT_MODEL or
 THINK_MODEL when the request calls for one and it is set, else by tier: haiku ->
 SMALL_MODEL, opus -> OPUS_MODEL, sonnet -> MIDDLE_MODEL, others -> BIG_MODEL (the
 second and third default to BIG_MODEL). Bare targets get PREFERRED_PROVIDER's prefix.
@@ -139,8 +140,11 @@ SETTINGS = (
     Setting("LONG_CONTEXT_THRESHOLD", "long_context_threshold", "int", 60000, "input tokens for LONG_CONTEXT_MODEL",
             "model routing", minimum=1),
     Setting("VISION_MODEL", "vision_model", "text", "", "requests with images", "model routing"),
+    Setting("SUBAGENT_MODEL", "subagent_model", "text", "", "requests from Claude Code's subagents", "model routing"),
     Setting("FALLBACK_MODELS", "fallback_models", "comma list", (), "comma list tried on 429, 5xx, no connection",
             "model routing"),
+    Setting("EXTRA_MODELS", "extra_models", "comma list", (),
+            "comma list of more provider/model targets offered in Claude Code's /model picker", "model routing"),
 
     Setting("HOST", "host", "text", "127.0.0.1", "address to listen on", "server", flag="--host"),
     Setting("PORT", "port", "int", 8082, "port to listen on; 0 picks a free one", "server", minimum=0, flag="--port"),
@@ -314,6 +318,8 @@ class Config:
     long_context_model: str = DEFAULTS["long_context_model"]  # requests whose counted input exceeds long_context_threshold
     long_context_threshold: int = DEFAULTS["long_context_threshold"]
     vision_model: str = DEFAULTS["vision_model"]  # requests with images
+    subagent_model: str = DEFAULTS["subagent_model"]  # requests from Claude Code's subagents (Caller.subagent)
+    extra_models: tuple = DEFAULTS["extra_models"]  # offered by GET /v1/models beside the routed targets
     fallback_models: tuple = DEFAULTS["fallback_models"]  # tried in order on a 429, 5xx or connection failure
     request_timeout: float = DEFAULTS["request_timeout"]  # the provider's silence, once connected
     connect_timeout: float = DEFAULTS["connect_timeout"]
@@ -419,6 +425,10 @@ class Provider:
     holds nothing but the responses (Gemini), so text that follows tool results in one user
     turn (Claude Code's <system-reminder>s) goes into the last result, and images after them
     come after a placeholder model turn (RESULTS_PLACEHOLDER).
+
+    top_efforts: the reasoning efforts above "high" its reasoning models take, whatever litellm's
+    map says of a model (DeepSeek's "max", api-docs.deepseek.com/guides/thinking_mode); the map
+    adds a model's own (supports_xhigh_reasoning_effort, reasoning_effort_levels), see efforts_of.
     """
 
     key_env: tuple[str, ...] = ()
@@ -440,6 +450,7 @@ class Provider:
     images_inline_only: bool = False
     forced_tools_while_reasoning: bool = True
     text_in_results: bool = False
+    top_efforts: tuple = ()
 
 
 PROVIDERS: dict[str, Provider] = {
@@ -460,7 +471,7 @@ PROVIDERS: dict[str, Provider] = {
                           top_k=True, native_thinking=True),
     "deepseek": Provider(("DEEPSEEK_API_KEY",), ("DEEPSEEK_API_BASE",), later_system=True,
                          compatible=True, chat_base="https://api.deepseek.com", flat_text=True,
-                         reasoning_history=True, thinking_switch=True),
+                         reasoning_history=True, thinking_switch=True, top_efforts=("max",)),
     # Local and self-hosted servers: no key required; litellm's own base URL variables.
     "ollama": Provider((), ("OLLAMA_API_BASE",), compatible=True, chat_base="http://localhost:11434",
                        chat_path="/v1/chat/completions"),
@@ -618,7 +629,8 @@ _model_map_lock = threading.Lock()
 
 FACT_FIELDS = ("litellm_provider", "max_input_tokens", "max_output_tokens", "supports_reasoning", "supports_vision",
                "input_cost_per_token", "output_cost_per_token", "cache_read_input_token_cost",
-               "cache_creation_input_token_cost", "output_cost_per_reasoning_token")
+               "cache_creation_input_token_cost", "output_cost_per_reasoning_token",
+               "supports_xhigh_reasoning_effort", "supports_max_reasoning_effort", "reasoning_effort_levels")
 
 
 def _load_model_map() -> dict:
@@ -727,25 +739,32 @@ def caller_of(headers, body: dict) -> Caller:
 
 
 def route_model(requested: str, config: Config, providers, *, thinking: bool = False, images: bool = False,
-                input_tokens: int = 0) -> str:
+                input_tokens: int = 0, subagent: bool = False) -> str:
     """The litellm model string for a requested model name and what the request needs.
 
-    A name with a provider prefix is the client's explicit choice and passes unchanged; a
-    bare non-Claude name gets PREFERRED_PROVIDER's prefix. A Claude name goes, in order of
+    A name with a provider prefix is the client's explicit choice and passes unchanged, and
+    so does a target picked by its picker id (picked_target: "claude-via-groq--llama-3.1-8b-instant");
+    a bare non-Claude name gets PREFERRED_PROVIDER's prefix. A Claude name goes, in order of
     precedence, to LONG_CONTEXT_MODEL (counted input above LONG_CONTEXT_THRESHOLD),
-    VISION_MODEL (images), THINK_MODEL (thinking asked for), then its tier: haiku ->
-    SMALL_MODEL, opus -> OPUS_MODEL, sonnet -> MIDDLE_MODEL, all else -> BIG_MODEL (each
-    of the three falling back to BIG_MODEL when unset).
+    VISION_MODEL (images), SUBAGENT_MODEL (a subagent's request), THINK_MODEL (thinking
+    asked for), then its tier: haiku -> SMALL_MODEL, opus -> OPUS_MODEL, sonnet ->
+    MIDDLE_MODEL, all else -> BIG_MODEL (each of the three falling back to BIG_MODEL when
+    unset). A window suffix ("[1m]", which Claude Code's own ids carry) never changes a route.
 
     Examples (BIG_MODEL=gpt-4.1, SMALL_MODEL=groq/llama-3.1-8b-instant, PREFERRED_PROVIDER=openai):
         claude-haiku-4-5-20251001   -> groq/llama-3.1-8b-instant
         claude-sonnet-4-6           -> openai/gpt-4.1
+        claude-opus-4-8[1m]         -> openai/gpt-4.1
         gemini/gemini-2.5-pro       -> gemini/gemini-2.5-pro   (provider prefix: unchanged)
+        claude-via-gemini--gemini-2.5-pro[1m] -> gemini/gemini-2.5-pro   (a picker id)
         gpt-4o                      -> openai/gpt-4o
     """
-    name = requested.strip()
+    name = WINDOW_SUFFIX.sub("", requested.strip())
     if _has_provider(name, providers):
         return name
+    picked = picked_target(name, config, providers)
+    if picked:
+        return picked
     lowered = name.lower()
     if not (lowered.startswith("claude") or any(tier in lowered for tier in ("haiku", "sonnet", "opus"))):
         return qualify(name, config, providers)
@@ -753,6 +772,9 @@ def route_model(requested: str, config: Config, providers, *, thinking: bool = F
         target = config.long_context_model
     elif config.vision_model and images:
         target = config.vision_model
+    elif config.subagent_model and subagent:
+        # before THINK_MODEL: Claude Code's subagents ask for thinking as its main loop does
+        target = config.subagent_model
     elif config.think_model and thinking:
         target = config.think_model
     elif "haiku" in lowered:
@@ -769,6 +791,46 @@ def route_model(requested: str, config: Config, providers, *, thinking: bool = F
 def qualify(target: str, config: Config, providers) -> str:
     """A target with its provider prefix: bare names get PREFERRED_PROVIDER's."""
     return target if _has_provider(target, providers) else f"{config.preferred_provider}/{target}"
+
+
+# Claude Code marks a model with a 1M-token window by this suffix on its id (and assumes 200k
+# without); the suffix is the client's note, never part of a route.
+WINDOW_SUFFIX = re.compile(r"\[\d+m\]$", re.IGNORECASE)
+
+# The picker ids of GET /v1/models: this prefix, then the target with each "/" as "--", so the
+# id names its target and contains "claude" (Claude Code's model discovery keeps no other ids).
+PICKER_PREFIX = "claude-via-"
+
+LARGE_WINDOW = 1_000_000  # input tokens from which a picker id carries "[1m]"
+
+
+def picker_id(target: str) -> str:
+    """The id under which GET /v1/models offers a target.
+    Example: "groq/moonshotai/kimi-k2-instruct" -> "claude-via-groq--moonshotai--kimi-k2-instruct";
+    "openai/gpt-4.1" (a 1,047,576-token window) -> "claude-via-openai--gpt-4.1[1m]"."""
+    window = model_limits(target, model_facts(target))[0]
+    return PICKER_PREFIX + target.replace("/", "--") + ("[1m]" if window and window >= LARGE_WINDOW else "")
+
+
+def offered_targets(config: Config, providers) -> dict:
+    """Every target the configuration routes to or offers (EXTRA_MODELS), qualified, in order,
+    each with the variables that name it. Example: {"openai/gpt-4.1": ["BIG_MODEL", "THINK_MODEL"], ...}."""
+    offered: dict = {}
+    for variable, value in configured_targets(config):
+        offered.setdefault(qualify(value, config, providers), []).append(variable)
+    return offered
+
+
+def picked_target(name: str, config: Config, providers) -> str | None:
+    """The target a picker id names (picker_id, its window suffix removed), else None: an
+    offered target whose id it is, else the id read back ("--" -> "/"), qualified.
+    Example: "claude-via-groq--llama-3.1-8b-instant" -> "groq/llama-3.1-8b-instant"."""
+    if not name.startswith(PICKER_PREFIX) or len(name) == len(PICKER_PREFIX):
+        return None
+    for target in offered_targets(config, providers):
+        if WINDOW_SUFFIX.sub("", picker_id(target)) == name:
+            return target
+    return qualify(name[len(PICKER_PREFIX):].replace("--", "/"), config, providers)
 
 
 def request_needs(body: dict) -> tuple[bool, bool]:
@@ -906,7 +968,8 @@ def check_provider(target: str, config: Config):
 # ----------------------------------------------------------------------------------------
 
 
-MODEL_NAME = re.compile(r"[A-Za-z0-9._:/@+\-]+")  # provider model names: no spaces, queries, fragments or escapes
+# Provider model names: no spaces, queries, fragments or escapes; a window suffix ("[1m]") may end one.
+MODEL_NAME = re.compile(r"[A-Za-z0-9._:/@+\-]+(?:\[\d+[mM]\])?")
 
 MAX_TOKENS_CEILING = 2 ** 31 - 1
 
@@ -950,7 +1013,7 @@ def validate_request(body, *, need_max_tokens: bool) -> None:
     if not isinstance(model, str) or not model.strip():
         raise invalid("model: a non-empty string is required.")
     if len(model) > 256 or not MODEL_NAME.fullmatch(model.strip()) or ".." in model or "//" in model:
-        raise invalid("model: not a valid model name (letters, digits and . _ - : / @ + only).")
+        raise invalid("model: not a valid model name (letters, digits and . _ - : / @ + only, and a window suffix like [1m]).")
     if need_max_tokens or "max_tokens" in body:
         if "max_tokens" not in body:
             raise invalid("max_tokens: Field required.")
@@ -1496,12 +1559,30 @@ def to_openai_tool_choice(choice: dict):
     return {"auto": "auto", "any": "required", "none": "none"}.get(kind)
 
 
-def reasoning_effort(thinking, output_config) -> str | None:
-    """Anthropic thinking -> an OpenAI-style reasoning effort.
+# Claude Code's efforts (--effort, output_config.effort), lowest first. "xhigh" and "max" go to a
+# provider only where it takes them (efforts_of); elsewhere they become the highest it does take.
+EFFORTS = ("low", "medium", "high", "xhigh", "max")
+
+
+def efforts_of(quirks: Provider, facts: dict) -> tuple:
+    """The efforts above "high" a target takes: its provider's top_efforts, and what litellm's map
+    says of the model. Example: OpenAI's gpt-5.2 ({"supports_xhigh_reasoning_effort": True}) ->
+    ("xhigh",); any DeepSeek model -> ("max",); moonshot/kimi-k3 ({"reasoning_effort_levels":
+    ["low", "high", "max"]}) -> ("max",); gpt-4.1 -> ()."""
+    levels = facts.get("reasoning_effort_levels")
+    levels = levels if isinstance(levels, list) else ()
+    return tuple(e for e in EFFORTS[3:] if e in quirks.top_efforts or facts.get(f"supports_{e}_reasoning_effort")
+                 or e in levels)
+
+
+def reasoning_effort(thinking, output_config, efforts: tuple = ()) -> str | None:
+    """Anthropic thinking -> an OpenAI-style reasoning effort; `efforts` are those above "high"
+    the target takes (efforts_of), for Claude Code's "xhigh" and "max".
 
     Examples: {"type": "enabled", "budget_tokens": 1024} -> "low"; budget 8000 ->
     "medium"; budget 31999 -> "high"; {"type": "adaptive"} with output_config
-    {"effort": "low"} -> "low"; {"type": "disabled"} -> None.
+    {"effort": "low"} -> "low"; {"type": "disabled"} -> None; "max" -> "max" with efforts
+    ("max",), "xhigh" with ("xhigh",), "high" with ().
     """
     if not isinstance(thinking, dict):
         return None
@@ -1512,7 +1593,9 @@ def reasoning_effort(thinking, output_config) -> str | None:
         return "low" if budget < 4096 else "medium" if budget < 16384 else "high"
     if kind == "adaptive":
         effort = (output_config or {}).get("effort") if isinstance(output_config, dict) else None
-        return effort if effort in ("low", "medium", "high") else "high"
+        if effort in EFFORTS[3:]:  # the highest the target takes, up to the one asked for
+            return next((e for e in reversed(EFFORTS[3:EFFORTS.index(effort) + 1]) if e in efforts), "high")
+        return effort if effort in EFFORTS else "high"
     return None
 
 
@@ -1524,14 +1607,16 @@ def hashed_user(user_id) -> str | None:
 
 
 def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: bool = False,
-                      max_output: int | None = None, vision: bool = True, session: str = "") -> dict:
+                      max_output: int | None = None, vision: bool = True, session: str = "",
+                      efforts: tuple = ()) -> dict:
     """A validated Anthropic request -> the keyword arguments for litellm.completion.
 
     Only the fields listed here reach litellm: nothing in the body can set api_base,
     api_key, headers or any other litellm keyword. `reasoning` says whether the target
     model supports reasoning; `max_output` caps max_tokens at the model's output limit;
     `vision` whether it takes images (without, each becomes a short text saying so);
-    `session` the Claude Code session (Caller.session), whose hash is the prompt cache key.
+    `session` the Claude Code session (Caller.session), whose hash is the prompt cache key;
+    `efforts` the reasoning efforts above "high" it takes (efforts_of).
     """
     replay = thinking_signature(target) if quirks.reasoning_history and reasoning else ""
     messages = to_openai_messages(body, quirks, replay)
@@ -1579,7 +1664,7 @@ def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: b
             if budget >= 1024:
                 params["thinking"] = {"type": "enabled", "budget_tokens": budget}
         else:
-            effort = reasoning_effort(thinking, body.get("output_config"))
+            effort = reasoning_effort(thinking, body.get("output_config"), efforts)
             if effort:
                 params["reasoning_effort"] = effort
     return params
@@ -1679,20 +1764,39 @@ THOUGHT_MARK = "__thought__"
 
 _TO_CLIENT, _TO_PROVIDER = str.maketrans("+/", "-_"), str.maketrans("-_", "+/")
 
+# A client id that carries a provider's id: Anthropic's shape, then "_" and the provider's id in hex
+# (hex, so that no encoded id can hold THOUGHT_MARK or this pattern's own "_").
+CARRIED_ID = re.compile(r"toolu_[0-9a-f]{24}_((?:[0-9a-f]{2})*)")
+
 
 def client_tool_id(tool_id: str) -> str:
-    """A provider's tool-call id as the client sees it: only [A-Za-z0-9_-], as Anthropic's
-    ids (Claude Code also names files after them). Example: "call_1__thought__a+b/c=" ->
-    "call_1__thought__a-b_c"; ids without a signature are unchanged."""
+    """A provider's tool-call id as the client sees it: Anthropic's shape ("toolu_" and 24 hex,
+    new for every call: a provider such as Moonshot numbers its calls afresh each turn, and Claude
+    Code keys a call's state by its id), then "_" and the provider's id in hex, so that
+    provider_tool_id reads it back with no state kept (another proxy process, a restart). A
+    Gemini thought signature follows in base64url. Only [A-Za-z0-9_-], as Anthropic's ids
+    (Claude Code also names files after them).
+    Example: "call_1" -> "toolu_<24 hex>_63616c6c5f31"; "call_1__thought__a+b/c=" ->
+    "toolu_<24 hex>_63616c6c5f31__thought__a-b_c"."""
     head, mark, signature = tool_id.partition(THOUGHT_MARK)
-    return head + mark + signature.translate(_TO_CLIENT).rstrip("=") if mark else tool_id
+    carried = f"{new_tool_id()}_{head.encode('utf-8', 'surrogatepass').hex()}"  # a JSON string may hold a lone surrogate
+    return carried + mark + signature.translate(_TO_CLIENT).rstrip("=") if mark else carried
 
 
 def provider_tool_id(tool_id: str) -> str:
-    """The inverse of client_tool_id, so the signature reaches the provider intact."""
+    """The inverse of client_tool_id: the provider's own id, its signature intact. An id that
+    carries none (Anthropic's own, one the proxy made up for a call without an id, or one from
+    before ids carried theirs) is the provider's as it is.
+    Example: "toolu_<24 hex>_63616c6c5f31" -> "call_1"; "toolu_01ABC" -> "toolu_01ABC"."""
     head, mark, signature = tool_id.partition(THOUGHT_MARK)
+    carried = CARRIED_ID.fullmatch(head)
+    if carried:
+        try:
+            head = bytes.fromhex(carried.group(1)).decode("utf-8", "surrogatepass")
+        except UnicodeDecodeError:
+            pass  # not one of ours: passed on as it came
     if not mark:
-        return tool_id
+        return head
     signature = signature.translate(_TO_PROVIDER)
     return head + mark + signature + "=" * (-len(signature) % 4)
 
@@ -2098,9 +2202,12 @@ class StreamTranslator:
         elif block.kind == "thinking":
             content = {"type": "thinking", "thinking": "", "signature": ""}
         else:
-            block.tool_id = block.tool_id or new_tool_id()
+            if block.tool_id:
+                tool_id = client_tool_id(block.tool_id)
+            else:  # the provider gave none: one made up here, which goes back to it as it is
+                block.tool_id = tool_id = new_tool_id()
             name = self.tool_names.get(block.name, block.name) or ""
-            content = {"type": "tool_use", "id": client_tool_id(block.tool_id), "name": name, "input": {}}
+            content = {"type": "tool_use", "id": tool_id, "name": name, "input": {}}
         self.out.append(("content_block_start", {"type": "content_block_start", "index": block.index, "content_block": content}))
         if block.parts:  # content that waited while another tool call was open
             buffered, block.parts = "".join(block.parts), []
@@ -4117,7 +4224,7 @@ def prepare_attempt(body: dict, target: str, config: Config, caller: Caller | No
     window, max_output = model_limits(target, facts)
     params = to_openai_request(body, target, quirks, reasoning=bool(facts.get("supports_reasoning")),
                                max_output=config.max_tokens_limit or max_output, vision=accepts_images(facts),
-                               session=(caller or Caller()).session)
+                               session=(caller or Caller()).session, efforts=efforts_of(quirks, facts))
     path = next(path for path in PATHS if path.serves(target, params, config))
     return Attempt(requested=body["model"], target=target, params=params, input_tokens=estimate_tokens(params),
                    window=window, probe=body.get("max_tokens") == 1, tool_names=tool_name_map(body), path=path,
@@ -4130,11 +4237,12 @@ def routed_attempt(body: dict, config: Config, caller: Caller | None = None) -> 
     translated: translated again only when the size changes the route."""
     providers = provider_names()
     thinking, images = request_needs(body)
-    attempt = prepare_attempt(body, route_model(body["model"], config, providers, thinking=thinking, images=images), config,
-                              caller)
+    subagent = bool(caller and caller.subagent)
+    attempt = prepare_attempt(body, route_model(body["model"], config, providers, thinking=thinking, images=images,
+                                                subagent=subagent), config, caller)
     if config.long_context_model:
         placed = route_model(body["model"], config, providers, thinking=thinking, images=images,
-                             input_tokens=attempt.input_tokens)
+                             input_tokens=attempt.input_tokens, subagent=subagent)
         if placed != attempt.target:
             attempt = prepare_attempt(body, placed, config, caller)
     return attempt
@@ -4170,6 +4278,8 @@ def plan_attempts(body: dict, config: Config, fields: dict, caller: Caller | Non
     (no key, say) is skipped with a warning. The routed model goes into the log line's fields."""
     attempt = routed_attempt(body, config, caller)
     fields.update(model=body["model"], target=attempt.target)
+    if attempt.caller.subagent:
+        fields["subagent"] = True
     yield checked_attempt(attempt, body, config)
     providers, tried = provider_names(), {attempt.target}
     for name in config.fallback_models:
@@ -4426,10 +4536,13 @@ class Exchange:
 
 def request_line(fields: dict) -> str:
     """The text of a request's log line. Example: "POST /v1/messages?beta=true 200
-    claude-opus-4-8 -> openai/gpt-4.1 stream via=direct in=5210 out=87 cached=4096 cost=$0.0050 ttft=412ms 1630ms"."""
+    claude-opus-4-8 -> openai/gpt-4.1 stream via=direct in=5210 out=87 cached=4096 cost=$0.0050 ttft=412ms 1630ms";
+    a subagent's request says "subagent" after its route."""
     parts = [fields.get("method") or "-", fields.get("path") or "-", str(fields.get("status") or "-")]
     if "model" in fields:
         parts.append(f"{fields['model']} -> {fields.get('target')}")
+    if fields.get("subagent"):
+        parts.append("subagent")
     parts += [f"(fallback {fallback})" for fallback in fields.get("fallbacks", ())]
     if "mode" in fields:
         parts.append(fields["mode"])
@@ -4600,11 +4713,31 @@ def model_entry(model_id: str, display: str, tier: str | None, config: Config) -
     return {"type": "model", "id": model_id, "display_name": f"{display} (via {target})", "created_at": MODEL_CREATED_AT}
 
 
+def picker_entry(target: str, variables: list) -> dict:
+    """A GET /v1/models entry for an offered target: its picker id, and in its display name the
+    target and the settings that name it. Example: "groq/llama-3.1-8b-instant", ["SMALL_MODEL"] ->
+    {"id": "claude-via-groq--llama-3.1-8b-instant", "display_name": "groq/llama-3.1-8b-instant (SMALL_MODEL)", ...}."""
+    return {"type": "model", "id": picker_id(target), "display_name": f"{target} ({', '.join(variables)})",
+            "created_at": MODEL_CREATED_AT}
+
+
+def listed_models(config: Config) -> list:
+    """GET /v1/models: the Claude ids of MODEL_LIST (routed by tier), then every offered target."""
+    return ([model_entry(i, d, t, config) for i, d, t in MODEL_LIST]
+            + [picker_entry(target, variables) for target, variables in offered_targets(config, provider_names()).items()])
+
+
 def model_by_id(model_id: str, config: Config) -> dict:
-    """GET /v1/models/{id}: a listed id, or any Claude-style id (routed by its tier); else a 404."""
+    """GET /v1/models/{id}: a listed id, a picker id, or any Claude-style id (routed by its tier); else a 404."""
     for known, display, tier in MODEL_LIST:
         if known == model_id:
             return model_entry(known, display, tier, config)
+    if model_id.startswith(PICKER_PREFIX):  # only the offered targets are listed under their picker ids
+        offered = offered_targets(config, provider_names())
+        picked = picked_target(WINDOW_SUFFIX.sub("", model_id), config, provider_names())
+        if picked in offered:
+            return picker_entry(picked, offered[picked])
+        raise ProxyError(404, f"Model {model_id!r} not found.")
     lowered = model_id.lower()
     if not lowered.startswith("claude"):
         raise ProxyError(404, f"Model {model_id!r} not found.")
@@ -4988,8 +5121,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_json(200, {"status": "ok"})
 
     def handle_models(self, path):
-        entries = [model_entry(i, d, t, self.config) for i, d, t in MODEL_LIST]
-        self.send_json(200, models_page(entries, parse_qs(urlsplit(self.path).query)))
+        self.send_json(200, models_page(listed_models(self.config), parse_qs(urlsplit(self.path).query)))
 
     def handle_model(self, path):
         self.send_json(200, model_by_id(path[len("/v1/models/"):], self.config))
@@ -5002,7 +5134,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         validate_request(body, need_max_tokens=False)
         litellm = load_litellm(self.config.log_level == "debug")
         attempt = routed_attempt(body, self.config, caller_of(self.headers, body))
-        self.fields.update(model=body["model"], target=attempt.target)
+        self.fields.update(model=body["model"], target=attempt.target, **({"subagent": True} if attempt.caller.subagent else {}))
         self.send_json(200, {"input_tokens": count_tokens(litellm, attempt.target, attempt.params)})
 
     def handle_messages(self, path):
@@ -5158,14 +5290,16 @@ def make_server(config: Config) -> Server:
 # ----------------------------------------------------------------------------------------
 
 
-ROUTE_VARIABLES = ("BIG_MODEL", "SMALL_MODEL", "MIDDLE_MODEL", "OPUS_MODEL", "THINK_MODEL", "LONG_CONTEXT_MODEL", "VISION_MODEL")
+ROUTE_VARIABLES = ("BIG_MODEL", "SMALL_MODEL", "MIDDLE_MODEL", "OPUS_MODEL", "THINK_MODEL", "LONG_CONTEXT_MODEL", "VISION_MODEL",
+                   "SUBAGENT_MODEL")
 
 
 def configured_targets(config: Config) -> list:
-    """(variable, value) for every model the configuration routes to."""
+    """(variable, value) for every model the configuration routes to or offers for picking."""
     values = [config.big_model, config.small_model, config.middle_model, config.opus_model, config.think_model,
-              config.long_context_model, config.vision_model]
-    return [(n, v) for n, v in zip(ROUTE_VARIABLES, values) if v] + [("FALLBACK_MODELS", m) for m in config.fallback_models]
+              config.long_context_model, config.vision_model, config.subagent_model]
+    return ([(n, v) for n, v in zip(ROUTE_VARIABLES, values) if v] + [("FALLBACK_MODELS", m) for m in config.fallback_models]
+            + [("EXTRA_MODELS", m) for m in config.extra_models])
 
 
 def config_problems(config: Config, providers) -> list:
@@ -5198,7 +5332,8 @@ def banner(config: Config, url: str, env_file: str | None = None, *, windows: bo
     lines.append(f"  haiku -> {config.small_model}; sonnet -> {config.middle_model or config.big_model}; "
                  f"opus -> {config.opus_model or config.big_model}; other Claude names -> {config.big_model}")
     scenarios = [(config.think_model, "thinking"), (config.vision_model, "images"),
-                 (config.long_context_model, f"input over {config.long_context_threshold} tokens")]
+                 (config.long_context_model, f"input over {config.long_context_threshold} tokens"),
+                 (config.subagent_model, "subagents")]
     lines += [f"  {what} -> {model}" for model, what in scenarios if model]
     if config.fallback_models:
         lines.append(f"  on 429, 5xx or no connection, fall back to: {', '.join(config.fallback_models)}")

@@ -1464,6 +1464,9 @@ def same_content(actual, expected):
         if want.get("id") == "*":
             assert got["id"].startswith("toolu_")
             want = dict(want, id=got["id"])
+        elif got.get("type") == "tool_use":  # the client's id carries the provider's (client_tool_id)
+            assert got["id"].startswith("toolu_")
+            got = dict(got, id=cp.provider_tool_id(got["id"]))
         assert got == want
 
 
@@ -2015,7 +2018,7 @@ def test_text_chunks_recognised_by_their_bytes_give_the_same_answer(blocks, fast
         translator = cp.StreamTranslator("msg_1", "claude-x", input_tokens=3, signature="sig")
         events = cp.translate(translator, items) + translator.finish()
         assert cp.sse_frames(events) == b"".join(cp.sse_event(*event) for event in cp.plain_events(events))
-        return cp.sse_frames(events)
+        return re.sub(rb"toolu_[0-9a-f]{24}", b"toolu_", cp.sse_frames(events))  # a tool id's random part is new each time
 
     def reference():  # every chunk parsed by json.loads, fed one by one
         chunks = []
@@ -2564,13 +2567,13 @@ def test_e2e_tool_round_trip(client, fake):
     assert first.stop_reason == "tool_use"
     assert [b.type for b in first.content] == ["text", "tool_use"]
     call = first.content[1]
-    assert (call.id, call.name, call.input) == ("call_abc", "Bash", {"command": "ls -la"})
+    assert (cp.provider_tool_id(call.id), call.name, call.input) == ("call_abc", "Bash", {"command": "ls -la"})
     sent_tools = fake.received[-1][2]["tools"]
     assert [t["function"]["name"] for t in sent_tools] == ["Bash", "Read"]
     second = client.messages.create(**dict(BASIC, tools=TOOLS, messages=[
         {"role": "user", "content": "List files"},
         {"role": "assistant", "content": [b.model_dump() for b in first.content]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "call_abc", "content": "a.txt\nb.txt"}]}]))
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "a.txt\nb.txt"}]}]))
     assert second.content[0].text == "Two files."
     messages = fake.received[-1][2]["messages"]
     assert messages[1]["tool_calls"][0]["id"] == "call_abc"
@@ -2585,7 +2588,8 @@ def test_e2e_stream_parallel_tools(client, fake):
     with client.messages.stream(**dict(BASIC, tools=TOOLS)) as stream:
         final = stream.get_final_message()
     assert final.stop_reason == "tool_use"
-    assert [(b.id, b.input) for b in final.content] == [("call_1", {"command": "pwd"}), ("call_2", {"path": "a.txt"})]
+    assert [(cp.provider_tool_id(b.id), b.input) for b in final.content] == [("call_1", {"command": "pwd"}),
+                                                                            ("call_2", {"path": "a.txt"})]
 
 
 def test_e2e_reasoning_becomes_thinking(client, fake):
@@ -2617,6 +2621,9 @@ def test_e2e_folded_stream_equals_non_streamed(proxy, fake):
     assert folded["id"] != whole["id"]
     folded["id"] = whole["id"]
     folded["usage"]["input_tokens"] = whole["usage"]["input_tokens"] = 0
+    for block in folded["content"] + whole["content"]:  # each answer's tool ids are new; the provider's inside are not
+        if block["type"] == "tool_use":
+            block["id"] = cp.provider_tool_id(block["id"])
     assert folded == whole
 
 
@@ -2922,7 +2929,7 @@ def test_seed_tool_round_trip(seed, stream):
         assert calls and base64.b64decode(calls[0]["thoughtSignature"]).startswith(b"\xfb\xff")
         assert "a.txt" in json.dumps(sent["contents"])
     else:
-        assert sent["messages"][1]["tool_calls"][0]["id"] == tool_id == "call_1"
+        assert sent["messages"][1]["tool_calls"][0]["id"] == cp.provider_tool_id(tool_id) == "call_1" != tool_id
         assert sent["messages"][2] == {"role": "tool", "tool_call_id": "call_1", "content": "a.txt"}
 
 
@@ -3054,9 +3061,9 @@ BOTH_PATH_CASES = [
 
 
 def answer_of(server, body) -> tuple:
-    """(status, retry-after, the answer with its message id blanked): what a client sees."""
+    """(status, retry-after, the answer with its message id and its tool ids' random part blanked): what a client sees."""
     status, headers, data = raw(server, "POST", "/v1/messages", body)
-    text = re.sub(rb'"msg_[0-9a-f]+"', b'"msg_"', data).decode()
+    text = re.sub(rb'"toolu_[0-9a-f]{24}', b'"toolu_', re.sub(rb'"msg_[0-9a-f]+"', b'"msg_"', data)).decode()
     if status != 200:
         error = json.loads(text)["error"]
         return status, headers.get("retry-after"), error["type"], "prompt is too long" in error["message"]
@@ -5862,3 +5869,238 @@ def test_the_proxy_prints_what_it_served_when_it_stops(fake, tmp_path):
             process.wait()
     assert f"claude_proxy served 1 request(s) in 1 session(s): input 11, cached 0, output 5 tokens, cost " \
            f"{cp.dollars(11 * 2e-06 + 5 * 8e-06)}" in output
+
+
+# ----------------------------------------------------------------------------------------
+# ---- Claude Code integration: subagents, the model picker, effort, ids ----
+# ----------------------------------------------------------------------------------------
+
+
+PICKING = {"BIG_MODEL": "gpt-4.1", "SMALL_MODEL": "groq/llama-3.1-8b-instant", "THINK_MODEL": "openai/o3",
+           "VISION_MODEL": "openai/gpt-4o", "LONG_CONTEXT_MODEL": "gemini/gemini-2.5-pro", "LONG_CONTEXT_THRESHOLD": "100000",
+           "SUBAGENT_MODEL": "deepseek/deepseek-chat", "EXTRA_MODELS": "groq/moonshotai/kimi-k2-instruct, ollama_chat/qwen3:8b"}
+
+# (requested, (thinking, images, input tokens, subagent), expected target) under PICKING
+CLAUDE_CODE_ROUTES = [
+    ("claude-opus-5-5", (True, False, 10, True), "deepseek/deepseek-chat"),  # a subagent: before THINK_MODEL
+    ("claude-haiku-5-5", (False, False, 10, True), "deepseek/deepseek-chat"),
+    ("claude-opus-5-5", (True, False, 10, False), "openai/o3"),
+    ("claude-opus-5-5", (False, True, 10, True), "openai/gpt-4o"),  # images still need VISION_MODEL
+    ("claude-opus-5-5", (False, False, 100001, True), "gemini/gemini-2.5-pro"),  # and a long input LONG_CONTEXT_MODEL
+    ("groq/llama-3.3-70b-versatile", (True, False, 10, True), "groq/llama-3.3-70b-versatile"),  # explicit wins
+    ("gpt-4o-mini", (False, False, 10, True), "openai/gpt-4o-mini"),  # not a Claude name
+    ("claude-via-groq--moonshotai--kimi-k2-instruct", (True, True, 100001, True), "groq/moonshotai/kimi-k2-instruct"),
+    ("claude-via-openai--gpt-4.1[1m]", (True, False, 10, False), "openai/gpt-4.1"),
+    ("claude-via-openai--gpt-4.1", (False, False, 10, False), "openai/gpt-4.1"),
+    ("claude-via-ollama_chat--qwen3:8b", (False, False, 10, False), "ollama_chat/qwen3:8b"),
+    ("claude-via-gpt-4.1-mini", (False, False, 10, False), "openai/gpt-4.1-mini"),  # a bare target, qualified
+    ("claude-opus-4-8[1m]", (False, False, 10, False), "openai/gpt-4.1"),
+    ("claude-haiku-5-5[1M]", (False, False, 10, False), "groq/llama-3.1-8b-instant"),
+    ("claude-via-", (False, False, 10, False), "openai/gpt-4.1"),  # no target named: a Claude name
+]
+
+
+PICKING_PROVIDERS = PROVIDER_NAMES | {"deepseek", "ollama_chat"}
+
+
+@pytest.mark.parametrize("requested, needs, expected", CLAUDE_CODE_ROUTES)
+def test_route_model_for_claude_code(requested, needs, expected):
+    thinking, images, tokens, subagent = needs
+    assert cp.route_model(requested, cp.Config.from_env(PICKING), PICKING_PROVIDERS, thinking=thinking, images=images,
+                          input_tokens=tokens, subagent=subagent) == expected
+
+
+@pytest.mark.parametrize("target, expected", [
+    ("groq/moonshotai/kimi-k2-instruct", "claude-via-groq--moonshotai--kimi-k2-instruct"),
+    ("openai/gpt-4.1", "claude-via-openai--gpt-4.1[1m]"),  # litellm's map: 1,047,576 tokens
+    ("ollama_chat/qwen3:8b", "claude-via-ollama_chat--qwen3:8b"),
+    ("groq/llama-3.1-8b-instant", "claude-via-groq--llama-3.1-8b-instant"),
+])
+def test_picker_ids_name_their_target_and_read_back(target, expected):
+    config = cp.Config.from_env(PICKING)
+    assert cp.picker_id(target) == expected and "claude" in expected
+    assert cp.route_model(expected, config, PICKING_PROVIDERS) == target
+    assert cp.picked_target(cp.WINDOW_SUFFIX.sub("", expected), config, PICKING_PROVIDERS) == target
+
+
+def test_picker_id_of_a_target_with_a_double_dash_is_found_among_the_offered():
+    config = cp.Config.from_env(dict(PICKING, EXTRA_MODELS="openrouter/vendor/odd--name"))
+    assert cp.route_model(cp.picker_id("openrouter/vendor/odd--name"), config, PROVIDER_NAMES) == "openrouter/vendor/odd--name"
+
+
+def test_configured_targets_include_the_new_settings():
+    names = [n for n, _ in cp.configured_targets(cp.Config.from_env(PICKING))]
+    assert "SUBAGENT_MODEL" in names and names.count("EXTRA_MODELS") == 2
+    assert cp.allowed_provider("ollama_chat", cp.Config.from_env(PICKING))  # offered: the operator configured it
+
+
+# (effort, the efforts above "high" the target takes, expected reasoning_effort)
+EFFORT_CASES = [
+    ("low", (), "low"), ("medium", (), "medium"), ("high", (), "high"), (None, (), "high"), ("odd", (), "high"),
+    ("xhigh", (), "high"), ("max", (), "high"),
+    ("xhigh", ("xhigh",), "xhigh"), ("max", ("xhigh",), "xhigh"),
+    ("xhigh", ("max",), "high"), ("max", ("max",), "max"),
+    ("xhigh", ("xhigh", "max"), "xhigh"), ("max", ("xhigh", "max"), "max"),
+    ("high", ("xhigh", "max"), "high"),
+]
+
+
+@pytest.mark.parametrize("effort, efforts, expected", EFFORT_CASES)
+def test_reasoning_effort_reaches_the_top_the_target_takes(effort, efforts, expected):
+    output_config = {"effort": effort} if effort else None
+    assert cp.reasoning_effort({"type": "adaptive", "display": "omitted"}, output_config, efforts) == expected
+
+
+@pytest.mark.parametrize("provider, facts, expected", [
+    ("openai", {}, ()),
+    ("openai", {"supports_reasoning": True, "supports_xhigh_reasoning_effort": True}, ("xhigh",)),
+    ("openai", {"supports_xhigh_reasoning_effort": True, "supports_max_reasoning_effort": True}, ("xhigh", "max")),
+    ("deepseek", {}, ("max",)),  # api-docs.deepseek.com/guides/thinking_mode: low, high, max
+    ("moonshot", {"reasoning_effort_levels": ["low", "high", "max"]}, ("max",)),
+    ("gemini", {"supports_reasoning": True}, ()),
+    ("groq", {"reasoning_effort_levels": "max"}, ()),  # not a list: ignored
+])
+def test_efforts_of(provider, facts, expected):
+    assert cp.efforts_of(cp.provider_for(provider), facts) == expected
+
+
+@pytest.mark.parametrize("target, effort, expected", [
+    ("openai/gpt-5.2", "max", "xhigh"), ("openai/gpt-5.2", "xhigh", "xhigh"), ("openai/o3", "max", "high"),
+    ("deepseek/deepseek-v4-pro", "max", "max"), ("deepseek/deepseek-v4-pro", "xhigh", "high"),
+])
+def test_effort_in_the_translated_request(target, effort, expected):
+    """With litellm's own map: what prepare_attempt sends for Claude Code's effort."""
+    if not cp.model_facts(target).get("supports_reasoning"):
+        pytest.skip(f"litellm's map here does not know {target} as a reasoning model")
+    body = req([{"role": "user", "content": "hi"}], thinking={"type": "adaptive"}, output_config={"effort": effort})
+    attempt = cp.prepare_attempt(body, target, cp.Config.from_env({}))
+    assert attempt.params["reasoning_effort"] == expected
+
+
+@pytest.mark.parametrize("tool_id", [
+    "call_abc123", "functions.Bash:0", "", "call_1__thought__+/9mYWtlLXQ=", "__thought__abc=", "id with spaces/é",
+    "call_\ud800", "toolu_01A09q90qw90lq917835lq9", "call_" + "x" * 300, "a__thought__" + "Q+/9" * 500 + "Q+==",
+])
+def test_client_tool_ids_carry_the_providers_and_read_back(tool_id):
+    client_id = cp.client_tool_id(tool_id)
+    assert re.fullmatch(r"toolu_[0-9a-f]{24}_[A-Za-z0-9_-]*", client_id), client_id
+    assert cp.provider_tool_id(client_id) == tool_id
+    assert cp.client_tool_id(tool_id) != client_id  # new for every call
+
+
+@pytest.mark.parametrize("client_id", [
+    "toolu_01A09q90qw90lq917835lq9", "toolu_0123456789abcdef01234567", "call_1", "toolu_0123456789abcdef01234567_ff",
+    "toolu_0123456789abcdef01234567_abc", "",
+])
+def test_ids_that_carry_no_provider_id_pass_unchanged(client_id):
+    """Anthropic's own, one made up for a call without an id, an id from before ids carried the
+    provider's, and what is not valid hex or UTF-8: the provider gets them as they are."""
+    assert cp.provider_tool_id(client_id) == client_id
+
+
+def subagent_request(client, stream=False, header=True, **fields):
+    """A subagent's turn as Claude Code 2.1.332 sends it: the agent header and the billing flag."""
+    system = [{"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.332.a1f; cc_entrypoint=sdk-cli; cc_is_subagent=true;"},
+              {"type": "text", "text": "You are an agent for Claude Code."}]
+    headers = {"x-claude-code-agent-id": "0123456789abcdef0"} if header else {}
+    body = dict(BASIC, model="claude-opus-5-5", system=system, **fields)
+    if stream:
+        with client.messages.stream(**body, extra_headers=headers) as s:
+            return s.get_final_message()
+    return client.messages.create(**body, extra_headers=headers)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_e2e_subagents_go_to_subagent_model(start_proxy, fake, proxy_log, stream):
+    anthropic = pytest.importorskip("anthropic")
+    server = start_proxy(SUBAGENT_MODEL="deepseek/deepseek-chat", THINK_MODEL="openai/o3-mini")
+    client = anthropic.Anthropic(base_url=server.url, api_key="k", max_retries=0, timeout=TIMEOUT)
+    for header in (True, False):  # the header, or only the billing line's flag
+        assert subagent_request(client, stream, header, extra_body={"thinking": {"type": "adaptive"}}).content[0].text
+        path, _, sent = fake.received[-1]
+        assert path == "/deepseek/v1/chat/completions" and sent["model"] == "deepseek-chat"
+    client.messages.create(**dict(BASIC, model="claude-opus-5-5", stream=stream), extra_body={"thinking": {"type": "adaptive"}})
+    assert fake.received[-1][0] == "/v1/chat/completions" and fake.received[-1][2]["model"] == "o3-mini"  # the main loop
+    lines = [r.getMessage() for r in proxy_log.wait(3, "claude-opus-5-5")]
+    assert [" subagent " in line for line in lines] == [True, True, False], lines
+    assert " -> deepseek/deepseek-chat subagent " in lines[0]
+    assert all(r.fields.get("subagent") for r in proxy_log.lines("deepseek-chat"))
+
+
+def test_e2e_subagent_count_tokens_routes_the_same(start_proxy, fake, proxy_log):
+    server = start_proxy(SUBAGENT_MODEL="deepseek/deepseek-chat")
+    body = {"model": "claude-opus-5-5", "messages": [{"role": "user", "content": "hi"}]}
+    status, _, data = raw(server, "POST", "/v1/messages/count_tokens", body, {"x-claude-code-agent-id": "abc"})
+    assert status == 200 and json.loads(data)["input_tokens"] > 0
+    line = proxy_log.wait(1, "count_tokens")[-1]
+    assert line.fields["target"] == "deepseek/deepseek-chat" and "subagent" in line.getMessage()
+
+
+def test_e2e_models_offer_every_target_under_a_claude_id(start_proxy, fake):
+    anthropic = pytest.importorskip("anthropic")
+    server = start_proxy(SUBAGENT_MODEL="deepseek/deepseek-chat", THINK_MODEL="o3-mini",
+                         FALLBACK_MODELS="groq/llama-3.3-70b-versatile",
+                         EXTRA_MODELS="moonshot/kimi-k2-0711-preview, groq/moonshotai/kimi-k2-instruct")
+    client = anthropic.Anthropic(base_url=server.url, api_key="k", max_retries=0, timeout=TIMEOUT)
+    models = client.models.list(limit=1000).data
+    assert all("claude" in m.id for m in models)  # what Claude Code's discovery keeps
+    by_id = {m.id: m.display_name for m in models}
+    assert {i for i, _, _ in cp.MODEL_LIST} <= set(by_id)
+    expected = {"claude-via-openai--gpt-4.1[1m]": "openai/gpt-4.1 (BIG_MODEL)",
+                "claude-via-groq--llama-3.1-8b-instant": "groq/llama-3.1-8b-instant (SMALL_MODEL)",
+                "claude-via-openai--o3-mini": "openai/o3-mini (THINK_MODEL)",
+                "claude-via-deepseek--deepseek-chat": "deepseek/deepseek-chat (SUBAGENT_MODEL)",
+                "claude-via-groq--llama-3.3-70b-versatile": "groq/llama-3.3-70b-versatile (FALLBACK_MODELS)",
+                "claude-via-moonshot--kimi-k2-0711-preview": "moonshot/kimi-k2-0711-preview (EXTRA_MODELS)",
+                "claude-via-groq--moonshotai--kimi-k2-instruct": "groq/moonshotai/kimi-k2-instruct (EXTRA_MODELS)"}
+    assert {i: by_id.get(i) for i in expected} == expected
+    one = client.models.retrieve("claude-via-moonshot--kimi-k2-0711-preview")
+    assert one.display_name == "moonshot/kimi-k2-0711-preview (EXTRA_MODELS)"
+    assert raw(server, "GET", "/v1/models/claude-via-nowhere--model")[0] == 404  # only the offered are listed
+    for stream in (False, True):
+        for picked, path, model in [("claude-via-moonshot--kimi-k2-0711-preview", "/moonshot/v1/chat/completions", "kimi-k2-0711-preview"),
+                                    ("claude-via-groq--moonshotai--kimi-k2-instruct", "/groq/v1/chat/completions", "moonshotai/kimi-k2-instruct"),
+                                    ("claude-via-openai--gpt-4.1[1m]", "/v1/chat/completions", "gpt-4.1"),
+                                    ("claude-via-openai--gpt-4.1", "/v1/chat/completions", "gpt-4.1")]:
+            body = dict(BASIC, model=picked, stream=stream)
+            status, _, data = raw(server, "POST", "/v1/messages", body, {"x-claude-code-agent-id": "abc"})  # wins over SUBAGENT_MODEL
+            assert status == 200 and fake.received[-1][0] == path and fake.received[-1][2]["model"] == model
+            message = cp.fold_events(parse_sse(data)) if stream else json.loads(data)
+            assert message["model"] == picked  # every answer names what the client asked for
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_e2e_repeated_provider_ids_reach_the_client_unique_and_go_back_as_they_were(client, fake, stream):
+    """Moonshot numbers its calls afresh each turn ("functions.Bash:0"); the client sees a new
+    Anthropic-shaped id each time, and the provider gets its own ids back, on both paths."""
+    call = {"deltas": [tool_delta(0, '{"command": "ls"}', "functions.Bash:0", "Bash")], "finish": "tool_calls", "usage": (9, 3)}
+    fake.replies = [call, call, text_reply("Done.")]
+    history = [{"role": "user", "content": "list twice"}]
+    ids = []
+    for turn in range(3):
+        body = dict(BASIC, tools=TOOLS, messages=history)
+        if stream:
+            with client.messages.stream(**body) as s:
+                message = s.get_final_message()
+        else:
+            message = client.messages.create(**body)
+        if turn == 2:
+            break
+        ids.append(message.content[-1].id)
+        assert re.fullmatch(r"toolu_[0-9a-f]{24}_[0-9a-f]+", ids[-1])
+        history = history + [{"role": "assistant", "content": [b.model_dump() for b in message.content]},
+                             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": ids[-1], "content": "a.txt"}]}]
+    assert message.content[0].text == "Done." and len(set(ids)) == 2
+    sent = fake.received[-1][2]["messages"]
+    assert [c["id"] for m in sent if m.get("tool_calls") for c in m["tool_calls"]] == ["functions.Bash:0"] * 2
+    assert [m["tool_call_id"] for m in sent if m["role"] == "tool"] == ["functions.Bash:0"] * 2
+
+
+def test_e2e_effort_max_reaches_deepseek_as_max(start_proxy, fake):
+    if not cp.model_facts("deepseek/deepseek-v4-pro").get("supports_reasoning"):
+        pytest.skip("litellm's map here does not know deepseek-v4-pro as a reasoning model")
+    server = start_proxy()
+    body = dict(BASIC, model="deepseek/deepseek-v4-pro", thinking={"type": "adaptive"}, output_config={"effort": "max"})
+    assert raw(server, "POST", "/v1/messages", body)[0] == 200
+    sent = fake.received[-1][2]
+    assert sent["reasoning_effort"] == "max" and sent["thinking"] == {"type": "enabled"}
