@@ -1629,17 +1629,7 @@ def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: b
     max_tokens = body.get("max_tokens")
     if isinstance(max_tokens, int):
         params["max_tokens"] = min(max_tokens, max_output) if max_output else max_tokens
-    tools = to_openai_tools(body.get("tools"), quirks)
-    choice = body.get("tool_choice") if isinstance(body.get("tool_choice"), dict) else {}
-    if tools:
-        params["tools"] = tools
-        mapped = to_openai_tool_choice(choice)
-        if mapped not in (None, "auto", "none") and reasoning and not quirks.forced_tools_while_reasoning:
-            mapped = None  # refused while the model thinks, and the thinking cannot be turned off everywhere
-        if mapped is not None:
-            params["tool_choice"] = mapped
-        if choice.get("disable_parallel_tool_use") is True:
-            params["parallel_tool_calls"] = False
+    params.update(tool_params(body, quirks, reasoning))
     stops = body.get("stop_sequences")
     if isinstance(stops, list) and all(isinstance(s, str) for s in stops) and stops:
         params["stop"] = stops
@@ -1654,20 +1644,41 @@ def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: b
             params["user"] = user
     if quirks.prompt_cache_key and session:
         params["prompt_cache_key"] = hashed_user(session)
-    thinking = body.get("thinking")
     if reasoning:
-        if quirks.native_thinking and isinstance(thinking, dict) and thinking.get("type") == "enabled":
-            # Anthropic wants 1024 <= budget < max_tokens; without room for that, no thinking.
-            budget = thinking.get("budget_tokens")
-            budget = budget if isinstance(budget, int) and not isinstance(budget, bool) else 1024
-            budget = min(max(budget, 1024), params.get("max_tokens", budget + 1) - 1)
-            if budget >= 1024:
-                params["thinking"] = {"type": "enabled", "budget_tokens": budget}
-        else:
-            effort = reasoning_effort(thinking, body.get("output_config"), efforts)
-            if effort:
-                params["reasoning_effort"] = effort
+        params.update(reasoning_params(body, quirks, params.get("max_tokens"), efforts))
     return params
+
+
+def tool_params(body: dict, quirks: Provider, reasoning: bool) -> dict:
+    """tools, tool_choice and parallel_tool_calls for a request that offers tools. Example:
+    tool_choice {"type": "any"} -> "required", unless the provider's thinking models refuse it."""
+    tools = to_openai_tools(body.get("tools"), quirks)
+    if not tools:
+        return {}
+    out: dict = {"tools": tools}
+    choice = body.get("tool_choice") if isinstance(body.get("tool_choice"), dict) else {}
+    mapped = to_openai_tool_choice(choice)
+    if mapped not in (None, "auto", "none") and reasoning and not quirks.forced_tools_while_reasoning:
+        mapped = None  # refused while the model thinks, and the thinking cannot be turned off everywhere
+    if mapped is not None:
+        out["tool_choice"] = mapped
+    if choice.get("disable_parallel_tool_use") is True:
+        out["parallel_tool_calls"] = False
+    return out
+
+
+def reasoning_params(body: dict, quirks: Provider, max_tokens, efforts: tuple) -> dict:
+    """A reasoning model's thinking: Anthropic's own `thinking` (a budget that fits under
+    max_tokens) where the provider takes it, else an OpenAI-style reasoning_effort."""
+    thinking = body.get("thinking")
+    if quirks.native_thinking and isinstance(thinking, dict) and thinking.get("type") == "enabled":
+        # Anthropic wants 1024 <= budget < max_tokens; without room for that, no thinking.
+        budget = thinking.get("budget_tokens")
+        budget = budget if isinstance(budget, int) and not isinstance(budget, bool) else 1024
+        budget = min(max(budget, 1024), (max_tokens if max_tokens is not None else budget + 1) - 1)
+        return {"thinking": {"type": "enabled", "budget_tokens": budget}} if budget >= 1024 else {}
+    effort = reasoning_effort(thinking, body.get("output_config"), efforts)
+    return {"reasoning_effort": effort} if effort else {}
 
 
 def direct_can_send(params: dict) -> bool:
