@@ -619,6 +619,22 @@ def proxy_env(fake_url, gemini_url="http://127.0.0.1:9", **extra):
 
 
 @contextlib.contextmanager
+def proxy_process(fake, tmp_path):
+    """The proxy as its own process (SHUTDOWN_GRACE=1) on a free port: (process, port); killed
+    after, if the test has not stopped it."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(proxy_env(fake.url), PYTHONUNBUFFERED="1", SHUTDOWN_GRACE="1", LOG_LEVEL="warning")
+    process = subprocess.Popen([sys.executable, cp.__file__, "--port", "0"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        yield process, int(process.stdout.readline().rsplit(":", 1)[1])
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
 def running_proxy(fake, gemini=None, **env):
     """A proxy with this environment: proxy_env's, pointed at these fakes (Gemini at a closed
     port without one), with `env` over it, serving on port 0 in this process. Yields the
@@ -3994,12 +4010,7 @@ def test_no_provider_key_in_any_log_line_or_answer(client, fake, gemini, proxy):
 
 
 def test_sigterm_drains_then_ends_open_streams(fake, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env.update(proxy_env(fake.url), PYTHONUNBUFFERED="1", SHUTDOWN_GRACE="1", LOG_LEVEL="warning")
-    process = subprocess.Popen([sys.executable, cp.__file__, "--port", "0"], cwd=tmp_path, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        port = int(process.stdout.readline().rsplit(":", 1)[1])
+    with proxy_process(fake, tmp_path) as (process, port):
         fake.replies = [dict(text_reply("first words and then a long silence"), pauses={1: 30})]
         results = []
         client_thread = threading.Thread(target=lambda: results.append(exchange(
@@ -4018,10 +4029,6 @@ def test_sigterm_drains_then_ends_open_streams(fake, tmp_path):
             socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT).close()
         output = process.stdout.read()
         assert "stopping" in output and "stopped" in output
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def rss_kb(field="VmRSS") -> int:
@@ -4857,10 +4864,6 @@ def test_a_stream_is_served_with_1100_connections_open(start_proxy, fake):
 def test_sigterm_ends_busy_streams_on_the_clock(fake, tmp_path):
     """50 streams that get a chunk every 10 ms: on SIGTERM each ends with an event: error
     (overloaded_error) once SHUTDOWN_GRACE is past, and the process exits soon after."""
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env.update(proxy_env(fake.url), PYTHONUNBUFFERED="1", SHUTDOWN_GRACE="1", LOG_LEVEL="warning")
-    process = subprocess.Popen([sys.executable, cp.__file__, "--port", "0"], cwd=tmp_path, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     fake.responder = lambda body: {"deltas": [{"content": "w "}] * 3000, "pauses": {k: 0.01 for k in range(3000)},
                                    "finish": "stop", "usage": (1, 1)}
     body = json.dumps(dict(BASIC, stream=True)).encode()
@@ -4875,8 +4878,7 @@ def test_sigterm_ends_busy_streams_on_the_clock(fake, tmp_path):
                     begun.release()
                 answers[i] += chunk
 
-    try:
-        port = int(process.stdout.readline().rsplit(":", 1)[1])
+    with proxy_process(fake, tmp_path) as (process, port):
         threads = [threading.Thread(target=one, args=(i,)) for i in range(50)]
         for thread in threads:
             thread.start()
@@ -4894,11 +4896,7 @@ def test_sigterm_ends_busy_streams_on_the_clock(fake, tmp_path):
             assert answer.endswith(b"0\r\n\r\n") and last.startswith(b"error\n") and b'"overloaded_error"' in last
         print(f"\nSIGTERM with 50 busy streams, SHUTDOWN_GRACE=1: all ended with event: error, exit after {took:.1f} s")
         assert took < 5
-    finally:
-        fake.responder = None
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    fake.responder = None
 
 
 @pytest.mark.parametrize("value, seconds", [
@@ -5852,21 +5850,12 @@ def test_proxy_usage_end_to_end(start_proxy, fake, tmp_path):
 
 
 def test_the_proxy_prints_what_it_served_when_it_stops(fake, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env.update(proxy_env(fake.url), PYTHONUNBUFFERED="1", SHUTDOWN_GRACE="1", LOG_LEVEL="warning")
-    process = subprocess.Popen([sys.executable, cp.__file__, "--port", "0"], cwd=tmp_path, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        port = int(process.stdout.readline().rsplit(":", 1)[1])
+    with proxy_process(fake, tmp_path) as (process, port):
         target = type("P", (), {"server_address": ("127.0.0.1", port)})
         assert raw(target, "POST", "/v1/messages", BASIC, {"X-Claude-Code-Session-Id": "s-1"})[0] == 200
         process.terminate()
         assert process.wait(timeout=TIMEOUT) == 0
         output = process.stdout.read()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     assert f"claude_proxy served 1 request(s) in 1 session(s): input 11, cached 0, output 5 tokens, cost " \
            f"{cp.dollars(11 * 2e-06 + 5 * 8e-06)}" in output
 
