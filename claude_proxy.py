@@ -2318,19 +2318,6 @@ def probe_response(input_tokens: int) -> dict:
             "usage": {"prompt_tokens": input_tokens, "completion_tokens": 0}}
 
 
-def from_openai_response(response: dict, message_id: str, model: str, *, stop_sequences=(),
-                         signature: str = "", tool_names=None) -> dict:
-    """A non-streamed OpenAI response -> an Anthropic message, through the same
-    StreamTranslator the streamed path uses, so both give the same content."""
-    translator = StreamTranslator(message_id, model, stop_sequences=stop_sequences, signature=signature,
-                                  tool_names=tool_names)
-    return fold_events(translator.feed(response_as_chunk(response)) + translator.finish())
-
-# ----------------------------------------------------------------------------------------
-# errors: one exception type for everything a client can see
-# ----------------------------------------------------------------------------------------
-
-
 class ProxyError(Exception):
     """An error the client receives, in Anthropic's shape and with its status."""
 

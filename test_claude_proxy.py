@@ -53,6 +53,13 @@ def tool_delta(index, fragment, call_id=None, name=None):
     return {"tool_calls": [call]}
 
 
+def from_openai_response(response: dict, message_id: str, model: str, **options) -> dict:
+    """A non-streamed OpenAI response as the proxy answers it: its one chunk (response_as_chunk)
+    through the translator, folded, as the Exchange and JsonAnswer do."""
+    translator = cp.StreamTranslator(message_id, model, **options)
+    return cp.fold_events(translator.feed(cp.response_as_chunk(response)) + translator.finish())
+
+
 def merge_deltas(deltas) -> dict:
     """The non-streamed message equivalent to a list of stream deltas."""
     message = {"role": "assistant", "content": None}
@@ -1549,7 +1556,7 @@ def test_folded_stream_equals_non_streamed(deltas, finish, content, stop_reason)
         events += translator.feed(chunk)
     streamed = cp.fold_events(events + translator.finish())
     response = {"choices": [{"index": 0, "message": merge_deltas(deltas), "finish_reason": finish}], "usage": usage_dict((10, 3))}
-    whole = cp.from_openai_response(response, "msg_1", "m", signature="sig")
+    whole = from_openai_response(response, "msg_1", "m", signature="sig")
     for message in (streamed, whole):
         for block in message["content"]:
             if block["type"] == "tool_use" and block["id"].startswith("toolu_"):
@@ -1562,7 +1569,7 @@ def test_non_streamed_reasoning_becomes_thinking_from_either_field(field):
     """Groq and OpenRouter name it reasoning, DeepSeek and Moonshot reasoning_content; the
     stream took both and the non-streamed answer only the second."""
     response = {"choices": [{"message": {field: "Let me see.", "content": "4"}, "finish_reason": "stop"}]}
-    message = cp.from_openai_response(response, "msg_1", "claude-x", signature="sig")
+    message = from_openai_response(response, "msg_1", "claude-x", signature="sig")
     assert [(b["type"], b.get("thinking", b.get("text"))) for b in message["content"]] == [("thinking", "Let me see."),
                                                                                           ("text", "4")]
 
@@ -4146,7 +4153,7 @@ def test_cli_agent_writes_a_file_then_runs_bash(proxy, fake, tmp_path):
     assert target.read_text() == "hi from the proxy\n"
     turns = [body for _, _, body in fake.received if body["model"] == "gpt-4.1"]
     assert len(turns) == 3
-    second, third = turns[1]["messages"], turns[2]["messages"]
+    second = turns[1]["messages"]
     calls = [m for m in second if m.get("tool_calls")]
     assert calls[-1]["tool_calls"][0]["id"] == "call_write"
     assert json.loads(calls[-1]["tool_calls"][0]["function"]["arguments"]) == json.loads(write_args)
