@@ -29,8 +29,12 @@ THINK_MODEL when the request calls for one and it is set, else by tier: haiku ->
 SMALL_MODEL, opus -> OPUS_MODEL, sonnet -> MIDDLE_MODEL, others -> BIG_MODEL (the
 second and third default to BIG_MODEL). Bare targets get PREFERRED_PROVIDER's prefix.
 
-Launching Claude Code through it (a free port, stopped when the command ends):
+Launching Claude Code through it (a free port, stopped when the command ends; its status
+line shows the routed model, the session's cost and cache share, unless you have your own):
     python claude_proxy.py -- claude [args...]     (or: claude_proxy.py run claude ...)
+
+Claude Code's status line for a proxy you run yourself (settings.json "statusLine" command):
+    python claude_proxy.py statusline              -> "kimi-k2 via groq | $0.42 | cache 87%"
 
 Environment (a .env file in the working directory, or --env-file, is loaded too; the
 real environment wins over it, and flags win over both):
@@ -72,6 +76,7 @@ import random
 import re
 import queue
 import select
+import shlex
 import signal
 import socket
 import subprocess
@@ -82,7 +87,7 @@ import time
 from collections.abc import Mapping
 from json.encoder import encode_basestring as encode_json_string  # json.dumps(str, ensure_ascii=False), minus the wrapping
 from typing import NamedTuple
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 log = logging.getLogger("claude_proxy")
 
@@ -4349,12 +4354,14 @@ class Exchange:
     of provider silence. The request's log line
     fields (routed model, path, fallbacks, mode, time to first token, tokens) are kept in
     `fields`. A ProxyError raised before the answer began is the client's answer. The
-    request's MAX_CONCURRENCY slot (`lease`) is the exchange's to give back.
+    request's MAX_CONCURRENCY slot (`lease`) is the exchange's to give back, and `settled` (the
+    usage book's record) is called once the fields are final, before the answer's last write.
     """
 
     def __init__(self, config: Config, sink, *, fields: dict | None = None, lease: Lease | None = None,
-                 started_at: float | None = None, client_gone=lambda: False, shutting_down=lambda: False):
-        self.config, self.sink, self.lease = config, sink, lease
+                 started_at: float | None = None, client_gone=lambda: False, shutting_down=lambda: False,
+                 settled=None):
+        self.config, self.sink, self.lease, self.settled = config, sink, lease, settled
         self.fields = {} if fields is None else fields
         self.deadline = (time.monotonic() if started_at is None else started_at) + config.request_deadline
         self.started_at = time.monotonic() if started_at is None else started_at
@@ -4368,11 +4375,15 @@ class Exchange:
             self.release()
 
     def release(self):
-        """Give back the request's share of its MAX_CONCURRENCY slot, once: before the answer's
-        last write, so a client that sends its next request at once finds the slot free."""
+        """Give back the request's share of its MAX_CONCURRENCY slot and settle its usage, once:
+        before the answer's last write, so a client that sends its next request at once finds the
+        slot free, and a status line that asks as the answer ends finds it counted."""
         lease, self.lease = self.lease, None
         if lease is not None:
             lease.release()
+        settled, self.settled = self.settled, None
+        if settled is not None:
+            settled()
 
     def attempt_all(self, attempts):
         attempt = next(attempts)
@@ -4830,13 +4841,14 @@ class UsageBook:
                 self.log_failed = True
                 log.warning("cannot write USAGE_LOG %s: %s", self.path, exc.strerror or exc)
 
-    def snapshot(self) -> dict:
-        """GET /proxy/usage's answer. Example: {"since": "2026-12-01T12:00:00Z", "totals": {"requests": 3,
-        ...}, "sessions": {"s1": {"requests": 3, ..., "models": {"openai/gpt-4.1": 3}, "first_seen": ...}}}."""
+    def snapshot(self, only: str | None = None) -> dict:
+        """GET /proxy/usage's answer; with `only`, of that session alone (none if it has not been seen).
+        Example: {"since": "2026-12-01T12:00:00Z", "totals": {"requests": 3, ...}, "sessions": {"s1":
+        {"requests": 3, ..., "models": {"openai/gpt-4.1": 3}, "first_seen": ...}}}."""
         with self.lock:
             sessions = {session or "(none)": dict(counts, models=dict(counts["models"]),
                                                   cost_usd=round(counts["cost_usd"], 6))
-                        for session, counts in self.sessions.items()}
+                        for session, counts in self.sessions.items() if only is None or session == only}
             totals = dict(self.totals, cost_usd=round(self.totals["cost_usd"], 6), sessions=len(self.sessions))
         return {"since": utc_time(self.started), "totals": totals, "sessions": sessions}
 
@@ -5125,7 +5137,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_json(200, model_by_id(path[len("/v1/models/"):], self.config))
 
     def handle_usage(self, path):
-        self.send_json(200, self.server.usage.snapshot())
+        """GET /proxy/usage; ?session=ID answers that session alone, and ?model=M adds where M routes
+        now (`route`): what the status line shows."""
+        query = parse_qs(urlsplit(self.path).query)
+        answer = self.server.usage.snapshot(query["session"][0] if "session" in query else None)
+        if "model" in query:
+            try:
+                # thinking: Claude Code's main loop asks for it (adaptive), so THINK_MODEL is where it goes
+                answer["route"] = route_model(query["model"][0], self.config, provider_names(), thinking=True)
+            except ProxyError:
+                pass  # a model it would refuse: the status line shows the model alone
+        self.send_json(200, answer)
 
     def handle_count_tokens(self, path):
         body = self._read_json()
@@ -5147,13 +5169,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not server.slots.acquire():
             raise ProxyError(529, f"The proxy is serving MAX_CONCURRENCY ({self.config.max_concurrency}) requests; retry shortly.")
         sink = SseAnswer(self) if body.get("stream") else JsonAnswer(self)
-        exchange = Exchange(self.config, sink, fields=self.fields, lease=Lease(server.slots), started_at=self.started_at,
-                            client_gone=lambda: client_left(self.connection), shutting_down=server.past_grace)
         caller = caller_of(self.headers, body)
-        try:
-            exchange.run(plan_attempts(body, self.config, self.fields, caller))  # gives the slot back
-        finally:
-            server.usage.record(self.fields, caller)
+        exchange = Exchange(self.config, sink, fields=self.fields, lease=Lease(server.slots), started_at=self.started_at,
+                            client_gone=lambda: client_left(self.connection), shutting_down=server.past_grace,
+                            settled=lambda: server.usage.record(self.fields, caller))
+        exchange.run(plan_attempts(body, self.config, self.fields, caller))  # gives the slot back, settles the usage
 
 
 class Server(http.server.ThreadingHTTPServer):
@@ -5400,7 +5420,7 @@ def launch(server: Server, command: list) -> int:
     thread.start()
     previous = signal.signal(signal.SIGINT, lambda signum, frame: None)  # Ctrl-C belongs to the command
     try:
-        return subprocess.run(command, env=env).returncode
+        return subprocess.run(statusline_settings(command, os.getcwd(), env), env=env).returncode
     except FileNotFoundError:
         print(f"claude_proxy: command not found: {command[0]}" +
               (" (install Claude Code: npm install -g @anthropic-ai/claude-code)" if command[0] == "claude" else ""),
@@ -5411,6 +5431,96 @@ def launch(server: Server, command: list) -> int:
         server.shutdown()
         server.drain(min(server.config.shutdown_grace, 2))
         server.server_close()
+
+
+STATUS_TIMEOUT = 1.0  # seconds the status line waits for the proxy: Claude Code reruns it often
+
+
+def status_text(status: dict, usage: dict | None, where: str) -> str:
+    """The status line: where the session's model goes, what the session cost, how much of its
+    input came from a prompt cache. `status` is Claude Code's status-line JSON, `usage` the
+    proxy's /proxy/usage?session=..&model=.. answer (None: the proxy did not answer).
+    Example: {"session_id": "s1", "model": {"id": "claude-opus-4-8"}}, {"route": "groq/moonshotai/kimi-k2",
+    "sessions": {"s1": {"cost_usd": 0.42, "input_tokens": 1300, "cached_tokens": 8700, ...}}}
+    -> "kimi-k2 via groq | $0.42 | cache 87%"."""
+    model = status.get("model") if isinstance(status.get("model"), dict) else {}
+    name = str(model.get("display_name") or model.get("id") or "Claude")
+    if usage is None:
+        return f"{name} | claude_proxy not answering at {where}"
+    route = usage.get("route")
+    provider, _, rest = route.partition("/") if isinstance(route, str) else ("", "", "")
+    parts = [f"{rest.rpartition('/')[2]} via {provider}" if rest else name]
+    session = (usage.get("sessions") or {}).get(str(status.get("session_id") or "")) or {}
+    if session.get("requests"):
+        priced = session["requests"] > session.get("unpriced_requests", 0)
+        parts.append(dollars(session.get("cost_usd", 0)) if priced else "no price")
+        cached, fresh = session.get("cached_tokens", 0), session.get("input_tokens", 0)
+        if cached + fresh:
+            parts.append(f"cache {round(100 * cached / (cached + fresh))}%")
+    else:
+        parts.append("$0.00")
+    return " | ".join(parts)
+
+
+def fetch_usage(base: str, session: str, model: str, env: Mapping[str, str]) -> dict | None:
+    """The proxy's usage answer for one session and model (the status line's question), or None
+    when it does not answer within STATUS_TIMEOUT. The client's key goes with it, as Claude Code's would."""
+    url = urlsplit(base)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        return None
+    connection_type = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+    connection = connection_type(url.hostname, url.port, timeout=STATUS_TIMEOUT)
+    headers = {"x-api-key": env["ANTHROPIC_API_KEY"]} if env.get("ANTHROPIC_API_KEY") else (
+        {"Authorization": f"Bearer {env['ANTHROPIC_AUTH_TOKEN']}"} if env.get("ANTHROPIC_AUTH_TOKEN") else {})
+    query = urlencode({"session": session, "model": model})
+    try:
+        connection.request("GET", f"{url.path.rstrip('/')}/proxy/usage?{query}", headers=headers)
+        response = connection.getresponse()
+        answer = json.loads(response.read(1 << 20)) if response.status == 200 else None
+    except (OSError, http.client.HTTPException, ValueError):
+        return None
+    finally:
+        connection.close()
+    return answer if isinstance(answer, dict) else None
+
+
+def statusline(stdin, stdout, env: Mapping[str, str]) -> int:
+    """`claude_proxy.py statusline`: Claude Code's status-line command. It reads the status JSON
+    on stdin, asks the proxy at ANTHROPIC_BASE_URL, prints one line and exits 0 whatever happens
+    (a failing command blanks Claude Code's line; this one says why instead)."""
+    try:
+        status = json.loads(stdin.read(1 << 20) or "{}")
+    except ValueError:
+        status = {}
+    status = status if isinstance(status, dict) else {}
+    base = env.get("ANTHROPIC_BASE_URL") or "http://127.0.0.1:8082"
+    model = status.get("model") if isinstance(status.get("model"), dict) else {}
+    usage = fetch_usage(base, str(status.get("session_id") or ""), str(model.get("id") or ""), env)
+    print(log_safe(status_text(status, usage, base)), file=stdout, flush=True)
+    return 0
+
+
+def statusline_settings(command: list, cwd: str, env: Mapping[str, str]) -> list:
+    """The launched command with the proxy's status line turned on through Claude Code's
+    --settings, unless it is not Claude Code, already has --settings, or the user has a status
+    line of their own in a settings file. Example: ["claude", "-c"] -> ["claude", "--settings",
+    '{"statusLine": {"type": "command", "command": "python3 claude_proxy.py statusline"}}', "-c"]."""
+    name = os.path.basename(command[0]).lower() if command else ""
+    if name not in ("claude", "claude.exe", "claude.cmd") or any(a.split("=")[0] == "--settings" for a in command):
+        return command
+    home = env.get("CLAUDE_CONFIG_DIR") or os.path.join(os.path.expanduser("~"), ".claude")
+    for path in (os.path.join(home, "settings.json"), os.path.join(cwd, ".claude", "settings.json"),
+                 os.path.join(cwd, ".claude", "settings.local.json")):
+        try:
+            with open(path, encoding="utf-8") as handle:
+                if "statusLine" in json.load(handle):
+                    return command
+        except (OSError, ValueError, TypeError):
+            continue
+    words = [sys.executable, os.path.abspath(__file__), "statusline"]
+    shell_line = subprocess.list2cmdline(words) if os.name == "nt" else shlex.join(words)
+    settings = json.dumps({"statusLine": {"type": "command", "command": shell_line}})
+    return [command[0], "--settings", settings, *command[1:]]
 
 
 def argument_parser() -> argparse.ArgumentParser:
@@ -5486,7 +5596,10 @@ def serve_until_stopped(server: Server) -> int:
 
 
 def main(argv=None) -> int:
-    own, command = split_command(list(sys.argv[1:] if argv is None else argv))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["statusline"]:
+        return statusline(sys.stdin, sys.stdout, os.environ)
+    own, command = split_command(argv)
     args = argument_parser().parse_args(own)
     env_file = args.env_file or (".env" if os.path.isfile(".env") else None)
     failure = load_env_file(env_file) if env_file else None

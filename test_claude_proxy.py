@@ -18,6 +18,8 @@ import subprocess
 import base64
 import contextlib
 import re
+import shlex
+import signal
 import sys
 import threading
 import time
@@ -5866,6 +5868,133 @@ def test_the_proxy_prints_what_it_served_when_it_stops(fake, tmp_path):
         output = process.stdout.read()
     assert f"claude_proxy served 1 request(s) in 1 session(s): input 11, cached 0, output 5 tokens, cost " \
            f"{cp.dollars(11 * 2e-06 + 5 * 8e-06)}" in output
+
+
+STATUS = {"session_id": "s-1", "model": {"id": "claude-opus-5-5", "display_name": "Opus 5.5"}}
+
+
+@pytest.mark.parametrize("usage, expected", [
+    (None, "Opus 5.5 | claude_proxy not answering at http://127.0.0.1:9"),
+    ({"route": "groq/moonshotai/kimi-k2", "sessions": {}}, "kimi-k2 via groq | $0.00"),  # no request yet
+    ({"route": "groq/moonshotai/kimi-k2", "sessions": {"s-1": {"requests": 4, "unpriced_requests": 0, "cost_usd": 0.4213,
+                                                               "input_tokens": 1300, "cached_tokens": 8700}}},
+     "kimi-k2 via groq | $0.4213 | cache 87%"),
+    ({"route": "openai/gpt-4.1", "sessions": {"s-1": {"requests": 1, "unpriced_requests": 1, "cost_usd": 0,
+                                                      "input_tokens": 0, "cached_tokens": 0}}},
+     "gpt-4.1 via openai | no price"),
+    ({"sessions": {"s-1": {"requests": 2, "unpriced_requests": 1, "cost_usd": 0.000031, "input_tokens": 10,
+                           "cached_tokens": 0}}}, "Opus 5.5 | $0.000031 | cache 0%"),  # a model it would refuse: no route
+])
+def test_status_text(usage, expected):
+    assert cp.status_text(STATUS, usage, "http://127.0.0.1:9") == expected
+
+
+def test_status_text_takes_what_claude_code_may_leave_out():
+    assert cp.status_text({}, None, "x") == "Claude | claude_proxy not answering at x"
+    assert cp.status_text({"model": "odd", "session_id": 5}, {"sessions": None}, "x") == "Claude | $0.00"
+
+
+@pytest.mark.parametrize("command, files, expected", [
+    (["claude", "-c"], {}, "settings"),
+    (["/opt/bin/claude"], {}, "settings"),
+    (["claude", "--settings", "my.json"], {}, "unchanged"),
+    (["claude", "--settings=my.json"], {}, "unchanged"),
+    (["python3", "client.py"], {}, "unchanged"),  # not Claude Code
+    (["claude"], {"config/settings.json": {"statusLine": {"type": "command", "command": "mine"}}}, "unchanged"),
+    (["claude"], {"work/.claude/settings.json": {"statusLine": {"type": "command", "command": "mine"}}}, "unchanged"),
+    (["claude"], {"work/.claude/settings.local.json": {"statusLine": {}}}, "unchanged"),
+    (["claude"], {"config/settings.json": {"model": "opus"}}, "settings"),  # settings, but no status line of their own
+])
+def test_the_launcher_turns_the_status_line_on_unless_the_user_has_one(tmp_path, command, files, expected):
+    for name, content in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(json.dumps(content))
+    (tmp_path / "work").mkdir(exist_ok=True)
+    launched = cp.statusline_settings(command, str(tmp_path / "work"), {"CLAUDE_CONFIG_DIR": str(tmp_path / "config")})
+    if expected == "unchanged":
+        assert launched == command
+        return
+    assert launched[0] == command[0] and launched[1] == "--settings" and launched[3:] == command[1:]
+    line = json.loads(launched[2])["statusLine"]
+    assert line["type"] == "command" and shlex.split(line["command"]) == [sys.executable, cp.__file__, "statusline"]
+
+
+def run_statusline(base: str, status, **env) -> subprocess.CompletedProcess:
+    env = {"PATH": os.environ.get("PATH", ""), "ANTHROPIC_BASE_URL": base, **env}
+    return subprocess.run([sys.executable, cp.__file__, "statusline"], input=json.dumps(status) if isinstance(status, dict)
+                          else status, env=env, capture_output=True, text=True, timeout=3 * TIMEOUT)
+
+
+def test_statusline_end_to_end(start_proxy, fake, usage_as_reported):
+    """A session's requests, then `claude_proxy.py statusline` with Claude Code's status JSON: the
+    routed model, the session's cost and cache share; behind PROXY_API_KEY with the client's key."""
+    server = start_proxy(PROXY_API_KEY="proxy-key-for-status")
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    fake.replies = [{"deltas": [{"content": "Hi"}], "finish": "stop",
+                     "usage": {"prompt_tokens": 10000, "completion_tokens": 100, "total_tokens": 10100,
+                               "prompt_tokens_details": {"cached_tokens": 8704}}}]
+    headers = {"x-api-key": "proxy-key-for-status", "X-Claude-Code-Session-Id": "s-1"}
+    for stream in (True, False):
+        assert raw(server, "POST", "/v1/messages", dict(BASIC, model="claude-opus-5-5", stream=stream), headers)[0] == 200
+    run = run_statusline(base, STATUS, ANTHROPIC_API_KEY="proxy-key-for-status")
+    assert run.returncode == 0 and run.stderr == ""
+    cost = 2 * (1296 * 2e-06 + 8704 * 5e-07 + 100 * 8e-06)  # gpt-4.1 at litellm's prices: input, cached input, output
+    assert run.stdout == f"gpt-4.1 via openai | {cp.dollars(cost)} | cache 87%\n"
+    other = run_statusline(base, dict(STATUS, session_id="s-new"), ANTHROPIC_API_KEY="proxy-key-for-status")
+    assert other.stdout == "gpt-4.1 via openai | $0.00\n"
+    refused = run_statusline(base, STATUS, ANTHROPIC_API_KEY="wrong-key")  # the proxy says 401: said, not a traceback
+    assert refused.returncode == 0 and refused.stdout == f"Opus 5.5 | claude_proxy not answering at {base}\n"
+
+
+@pytest.mark.parametrize("status", [STATUS, "not json", ""])
+def test_statusline_when_the_proxy_is_down(status):
+    with socket.socket() as unused:  # a port nobody listens on
+        unused.bind(("127.0.0.1", 0))
+        base = f"http://127.0.0.1:{unused.getsockname()[1]}"
+    run = run_statusline(base, status)
+    assert run.returncode == 0 and "Traceback" not in run.stderr
+    name = "Opus 5.5" if isinstance(status, dict) else "Claude"
+    assert run.stdout == f"{name} | claude_proxy not answering at {base}\n"
+
+
+@needs_claude
+def test_the_launched_real_cli_shows_the_status_line(fake, tmp_path):
+    """Interactive Claude Code (in a pseudo-terminal) launched through the proxy runs its status
+    line, which shows the routed model and the session's cost once the answer is in."""
+    import pty
+    import select as select_module
+
+    fake.replies = [{"deltas": [{"content": "Hello from the status test."}], "finish": "stop", "usage": (40000, 1000)}]
+    home = tmp_path / "home"
+    home.mkdir()
+    # what a first interactive run asks (theme, trust of the folder, the custom key) answered beforehand
+    (home / ".claude.json").write_text(json.dumps({
+        "hasCompletedOnboarding": True, "theme": "dark", "customApiKeyResponses": {"approved": ["claude-proxy"]},
+        "projects": {str(home): {"hasTrustDialogAccepted": True, "hasCompletedProjectOnboarding": True}}}))
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "TERM": "xterm-256color", "DISABLE_TELEMETRY": "1",
+           "DISABLE_ERROR_REPORTING": "1", "DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+           "LITELLM_LOCAL_MODEL_COST_MAP": "True", **proxy_env(fake.url)}
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: the launcher, in the terminal
+        os.chdir(home)
+        os.execve(sys.executable, [sys.executable, cp.__file__, "--", CLAUDE, "Say hello"], env)
+    cost = cp.dollars(40000 * 2e-06 + 1000 * 8e-06)  # "$0.0880"
+    seen, until = b"", time.monotonic() + 120
+    try:
+        while b"| cache 0%" not in seen and time.monotonic() < until:  # the line once the answer is counted
+            if select_module.select([terminal], [], [], 1)[0]:
+                try:
+                    seen += os.read(terminal, 65536)
+                except OSError:  # the terminal closed: Claude Code ended
+                    break
+    finally:
+        os.killpg(pid, signal.SIGKILL)  # the child leads its session: Claude Code and the proxy go with it
+        os.waitpid(pid, 0)
+        os.close(terminal)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode("utf-8", "replace"))
+    assert "Hellofromthestatustest." in re.sub(r"\s", "", text)  # the terminal's cursor moves stand for some spaces
+    # Claude Code redraws only what changed: "$0.00" (before the answer) became "$0.0880 | cache 0%"
+    assert "gpt-4.1 via openai | $0.0" in text and f"{cost[-3:]} | cache 0%" in text, text[-2000:]
 
 
 # ----------------------------------------------------------------------------------------
