@@ -1400,19 +1400,63 @@ def merge_assistant(into: dict, reply: dict):
         into["reasoning_content"] = (into.get("reasoning_content") or "") + reply["reasoning_content"]
 
 
+def system_reminder(text: str) -> str:
+    return text if text.lstrip().startswith("<system-reminder>") else f"<system-reminder>\n{text}\n</system-reminder>"
+
+
+def system_entries_in_turns(messages: list) -> list:
+    """For a provider that takes one system prompt only: each system entry inside `messages`
+    after the first turn becomes a text block (in a <system-reminder>, as Claude Code marks its
+    own notes) at the end of the user turn before it, else of the next one, else of a user turn
+    of its own. Merged into the leading system prompt instead, each new entry would change the
+    request's first bytes, and no turn would share a cached prefix with the one before.
+
+    Example: [user "hi", system "note", assistant "yo"] -> [user [text "hi", text
+    "<system-reminder>\\nnote\\n</system-reminder>"], assistant "yo"]."""
+    out: list = []
+    waiting: list = []  # reminders after an assistant turn, for the next user turn
+    turns = False  # a user or assistant turn came: system entries before it begin the leading prompt
+    for message in messages:
+        role = message["role"]
+        turns = turns or role != "system"
+        if role == "system" and turns:
+            text = text_of(message["content"])
+            if not text:
+                continue
+            block = {"type": "text", "text": system_reminder(text)}
+            if out[-1]["role"] == "user":
+                out[-1] = dict(out[-1], content=content_blocks(out[-1]["content"]) + [block])
+            else:
+                waiting.append(block)
+        elif role == "user" and waiting:
+            out.append(dict(message, content=content_blocks(message["content"]) + waiting))
+            waiting = []
+        else:
+            out.append(message)
+    return out + ([{"role": "user", "content": waiting}] if waiting else [])
+
+
+def content_blocks(content) -> list:
+    """Example: "hi" -> [{"type": "text", "text": "hi"}]; a list stays as it is."""
+    if isinstance(content, list):
+        return list(content)
+    return [{"type": "text", "text": content}] if content else []
+
+
 def to_openai_messages(body: dict, quirks: Provider, replay: str = "") -> list[dict]:
     """Anthropic system + messages -> OpenAI messages.
 
     Example: system "Be brief", messages [user "hi", system "note", assistant "yo"] ->
     [system "Be brief", user "hi", system "note", assistant "yo"] for a provider that
-    takes later system messages; [system "Be brief\\n\\nnote", user "hi", assistant "yo"]
-    for one that does not.
+    takes later system messages; for one that does not, [system "Be brief", user "hi
+    <system-reminder>note</system-reminder>", assistant "yo"] (system_entries_in_turns).
     """
     native = quirks.native_thinking
     system = text_of(body.get("system") if native else without_billing_line(body.get("system")))
     head = [system] if system else []
     out: list[dict] = []
-    for message in body["messages"]:
+    messages = body["messages"] if quirks.later_system else system_entries_in_turns(body["messages"])
+    for message in messages:
         role, content = message["role"], message["content"]
         if role == "system":
             text = text_of(content)

@@ -1118,11 +1118,32 @@ REQUEST_CASES = [
      req([{"role": "user", "content": "hi"}, {"role": "system", "content": "note"}, {"role": "assistant", "content": "yo"}], system="S"),
      OPENAI, {}, {"messages": [{"role": "system", "content": "S"}, {"role": "user", "content": "hi"},
                                {"role": "system", "content": "note"}, {"role": "assistant", "content": "yo"}]}),
-    ("later system merged (gemini)",
+    ("later system in the user turn before it (gemini): the leading prompt stays as it was",
      req([{"role": "user", "content": "hi"}, {"role": "system", "content": [{"type": "text", "text": "note"}]},
           {"role": "assistant", "content": "yo"}], system="S"),
-     GEMINI, {}, {"messages": [{"role": "system", "content": "S\n\nnote"}, {"role": "user", "content": "hi"},
+     GEMINI, {}, {"messages": [{"role": "system", "content": "S"},
+                               {"role": "user", "content": "hi\n\n<system-reminder>\nnote\n</system-reminder>"},
                                {"role": "assistant", "content": "yo"}]}),
+    ("later system after an assistant turn goes to the next user turn; before any turn, to the prompt (gemini)",
+     req([{"role": "system", "content": "first"}, {"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"},
+          {"role": "system", "content": "<system-reminder>marked</system-reminder>"}, {"role": "system", "content": ""},
+          {"role": "user", "content": "more"}], system="S"),
+     GEMINI, {}, {"messages": [{"role": "system", "content": "S\n\nfirst"}, {"role": "user", "content": "hi"},
+                               {"role": "assistant", "content": "yo"},
+                               {"role": "user", "content": "more\n\n<system-reminder>marked</system-reminder>"}]}),
+    ("later system after a tool result goes into the result (gemini: a response turn holds responses only)",
+     req([{"role": "user", "content": "go"}, {"role": "assistant", "content": [{"type": "tool_use", "id": "a", "name": "f", "input": {}}]},
+          {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "a", "content": "1"}]},
+          {"role": "system", "content": "<total_tokens>9 tokens left</total_tokens>"}]),
+     GEMINI, {}, {"messages": [
+         {"role": "user", "content": "go"},
+         {"role": "assistant", "content": None, "tool_calls": [{"id": "a", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+         {"role": "tool", "tool_call_id": "a",
+          "content": "1\n\n<system-reminder>\n<total_tokens>9 tokens left</total_tokens>\n</system-reminder>"}]}),
+    ("a system entry last, after the assistant's turn, is a user turn of its own (anthropic through litellm)",
+     req([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}, {"role": "system", "content": "n"}]),
+     ANTHROPIC, {}, {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"},
+                                  {"role": "user", "content": "<system-reminder>\nn\n</system-reminder>"}]}),
     ("text blocks joined, empty and unknown blocks dropped",
      req([{"role": "user", "content": [{"type": "text", "text": "a", "cache_control": {"type": "ephemeral"}},
                                        {"type": "text", "text": ""}, {"type": "mystery_block", "x": 1},
@@ -3026,7 +3047,7 @@ def test_gemini_tool_loop_with_text_after_the_results_alternates_turns(client, g
     assert "todo list empty" in json.dumps(contents[-1])  # not lost: inside the last function response
 
 
-def test_gemini_schema_cleaned_and_system_merged(client, gemini):
+def test_gemini_schema_cleaned_and_system_entries_in_their_turns(client, gemini):
     tools = [{"name": "Search", "description": "s", "input_schema": PROTOCOL_BODY["tools"][0]["input_schema"]},
              {"name": "Mode", "description": "m", "input_schema": {"type": "object", "properties": {"kind": {"const": "search"}},
                                                                   "required": None}}]
@@ -3039,7 +3060,8 @@ def test_gemini_schema_cleaned_and_system_merged(client, gemini):
         assert rejected not in text, rejected
     assert declarations["Mode"]["properties"]["kind"] == {"type": "string", "enum": ["search"]}
     assert declarations["Search"]["properties"]["kind"]["enum"] == ["x"]
-    assert [p["text"] for p in sent["system_instruction"]["parts"]] == ["Be brief.\n\nLate note."]
+    assert [p["text"] for p in sent["system_instruction"]["parts"]] == ["Be brief."]  # the late note: in its turn
+    assert sent["contents"][-1]["parts"] == [{"text": "hi\n\n<system-reminder>\nLate note.\n</system-reminder>"}]
 
 
 # ----------------------------------------------------------------------------------------
@@ -5868,6 +5890,25 @@ def test_the_proxy_prints_what_it_served_when_it_stops(fake, tmp_path):
         output = process.stdout.read()
     assert f"claude_proxy served 1 request(s) in 1 session(s): input 11, cached 0, output 5 tokens, cost " \
            f"{cp.dollars(11 * 2e-06 + 5 * 8e-06)}" in output
+
+
+def test_system_entries_keep_a_one_prompt_providers_prefix_stable(client, gemini):
+    """Claude Code adds system entries as a session goes on; Gemini takes one system prompt. Each
+    turn's request begins with the previous one's: the same system_instruction and tools, then
+    the same contents, so Gemini's implicit cache can serve the whole of it."""
+    tools = [{"name": "Bash", "description": "run", "input_schema": {"type": "object", "properties": {"c": {"type": "string"}}}}]
+    history = [{"role": "user", "content": "hi"}, {"role": "system", "content": "Note one."}]
+    sent = []
+    for turn in range(3):
+        answer = client.messages.create(**dict(BASIC, model="gemini/gemini-2.5-flash", tools=tools, system="Be brief.",
+                                               messages=history))
+        sent.append(gemini.received[-1][2])
+        history = history + [{"role": "assistant", "content": [b.model_dump() for b in answer.content]},
+                             {"role": "user", "content": f"turn {turn}"}, {"role": "system", "content": f"Note {turn}."}]
+    for before, after in zip(sent, sent[1:]):
+        assert after["system_instruction"] == before["system_instruction"] and after["tools"] == before["tools"]
+        assert after["contents"][:len(before["contents"])] == before["contents"]
+    assert "Note 1." in json.dumps(sent[-1]["contents"][-1]) and "Note" not in json.dumps(sent[-1]["system_instruction"])
 
 
 STATUS = {"session_id": "s-1", "model": {"id": "claude-opus-5-5", "display_name": "Opus 5.5"}}
