@@ -4130,6 +4130,21 @@ class Lease:
 END = object()  # a litellm stream finished
 
 
+def usage_litellm_dropped(stream, usage: dict | None) -> dict | None:
+    """The provider's own usage when litellm's stream wrapper rebuilt the last chunk's usage
+    without the cached-token count the provider sent (Moonshot's top-level cached_tokens, litellm
+    1.110): it is still on the raw chunks the wrapper keeps (`chunks`). None when nothing was lost.
+    Example: usage {"prompt_tokens": 2000, ...}, raw {"prompt_tokens": 2000, "cached_tokens": 1536, ...} -> the raw."""
+    if usage_count(usage, CACHED_TOKEN_FIELDS):
+        return None
+    for chunk in reversed(getattr(stream, "chunks", None) or ()):
+        raw = getattr(chunk, "usage", None) if not isinstance(chunk, dict) else chunk.get("usage")
+        if raw is not None:
+            raw = as_dict(raw)
+            return raw if usage_count(raw, CACHED_TOKEN_FIELDS) else None
+    return None
+
+
 class LitellmCall:
     """A litellm call on a thread of its own (WORKERS). `request()` makes the call: it returns
     the response (not streamed) or an iterable of chunks, which the thread queues as plain
@@ -4155,8 +4170,14 @@ class LitellmCall:
                 self.opened, closed = opened, self.closed
             if closed:
                 return _close_quietly(opened)
+            usage = None
             for chunk in opened:  # litellm's chunk objects
-                put(as_dict(chunk))
+                chunk = as_dict(chunk)
+                usage = chunk.get("usage") or usage
+                put(chunk)
+            kept = usage_litellm_dropped(opened, usage)
+            if kept is not None:
+                put({"choices": [], "usage": kept})
             put(END)
         except BaseException as exc:  # handed over to the reader, which raises it
             put(exc)

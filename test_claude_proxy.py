@@ -662,6 +662,8 @@ def running_proxy(fake, gemini=None, **env):
 # HTTP client ("auto"), and everything through litellm.
 @pytest.fixture(scope="module", params=cp.VIAS)
 def proxy(fake, gemini, request):
+    if request.param == "litellm":
+        cp.load_litellm()  # imported now (seconds on a busy machine): no client's timeout includes the one-time import
     with running_proxy(fake, gemini, PROXY_VIA=request.param) as server:
         yield server
 
@@ -5802,6 +5804,25 @@ def test_gemini_cached_tokens_through_litellm(proxy, gemini, monkeypatch):
         assert status == 200 and (answer["usage"]["input_tokens"], answer["usage"]["cache_read_input_tokens"]) == (3, 8)
 
 
+class RawChunk:  # what litellm's stream wrapper keeps in `chunks`: objects with a usage attribute (or None)
+    def __init__(self, usage):
+        self.usage = usage
+
+
+@pytest.mark.parametrize("chunks, usage, expected", [
+    ([RawChunk(None), RawChunk({"prompt_tokens": 2000, "cached_tokens": 1536})], {"prompt_tokens": 2000},
+     {"prompt_tokens": 2000, "cached_tokens": 1536}),  # Moonshot's count, lost by the wrapper
+    ([RawChunk({"prompt_tokens": 2000, "cached_tokens": 1536})], {"prompt_tokens": 2000, "prompt_tokens_details": {"cached_tokens": 1536}},
+     None),  # litellm kept it
+    ([RawChunk({"prompt_tokens": 2000})], {"prompt_tokens": 2000}, None),  # nothing was cached
+    ([], None, None),
+    (None, None, None),  # a wrapper without `chunks`
+])
+def test_usage_litellm_dropped(chunks, usage, expected):
+    stream = type("Stream", (), {"chunks": chunks})() if chunks is not None else object()
+    assert cp.usage_litellm_dropped(stream, usage) == expected
+
+
 @pytest.mark.parametrize("provider, usage", [
     ("/deepseek/v1", {"prompt_tokens": 2000, "completion_tokens": 5, "prompt_cache_hit_tokens": 1536,
                       "prompt_cache_miss_tokens": 464}),
@@ -5812,9 +5833,8 @@ def test_each_providers_cached_tokens_reach_the_client(proxy, fake, usage_as_rep
     model = {"/deepseek/v1": "deepseek/deepseek-chat", "/moonshot/v1": "moonshot/kimi-k2-0711-preview",
              "/groq/v1": "groq/llama-3.3-70b-versatile"}[provider]
     fake.replies = [dict(text_reply(), usage=usage)]
-    # litellm's stream wrapper rebuilds usage from the fields it knows, without Moonshot's top-level cached_tokens
-    litellm_loses_it = proxy.config.via == "litellm" and provider == "/moonshot/v1"
-    for stream in (False,) if litellm_loses_it else (False, True):
+    # litellm's stream wrapper rebuilds usage without Moonshot's top-level cached_tokens: taken from its raw chunks
+    for stream in (False, True):
         status, _, data = raw(proxy, "POST", "/v1/messages", dict(BASIC, model=model, stream=stream))
         answer = cp.fold_events(parse_sse(data)) if stream else json.loads(data)
         assert status == 200 and (answer["usage"]["input_tokens"], answer["usage"]["cache_read_input_tokens"]) == (464, 1536)
