@@ -963,6 +963,12 @@ def test_route_model_scenarios(requested, needs, expected):
     assert cp.route_model(requested, config, PROVIDER_NAMES, thinking=thinking, images=images, input_tokens=tokens) == expected
 
 
+@pytest.mark.parametrize("mode, expected", [("route", "openai/gpt-4o"), ("describe", "openai/gpt-5")])
+def test_vision_mode_describe_keeps_a_request_with_images_on_its_model(mode, expected):
+    config = cp.Config.from_env(dict(SCENARIOS, VISION_MODE=mode))
+    assert cp.route_model("claude-opus-4-8", config, PROVIDER_NAMES, images=True) == expected
+
+
 @pytest.mark.parametrize("body, expected", [
     (req([{"role": "user", "content": "hi"}]), (False, False)),
     (req([{"role": "user", "content": "hi"}], thinking={"type": "disabled"}), (False, False)),
@@ -1373,6 +1379,69 @@ def test_to_direct_request(params, quirks, facts, expected):
     before = json.dumps(params)
     assert cp.to_direct_request(params, quirks, facts) == expected
     assert json.dumps(params) == before  # pure: the translated request is left as it was
+
+
+
+PNG_A = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgoA"}}
+PNG_B = {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": "iVBORw0KGgoA"}}  # same data, other type
+KEY_A, KEY_B = cp.image_key(PNG_A), cp.image_key(PNG_B)
+IMAGE_TURNS = [{"role": "user", "content": [{"type": "text", "text": "see"}, PNG_A]},
+               {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {}}]},
+               {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [
+                   {"type": "text", "text": "two images"}, PNG_B, PNG_A, IMAGE_URL]}]}]
+DESCRIBE_CASES = [
+    ("no descriptions: the body itself", {}, None),
+    ("one described, in a turn and in a tool result", {KEY_A: "[image A]"},
+     [[{"type": "text", "text": "see"}, {"type": "text", "text": "[image A]"}], None,
+      [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [
+          {"type": "text", "text": "two images"}, PNG_B, {"type": "text", "text": "[image A]"}, IMAGE_URL]}]]),
+    ("both", {KEY_A: "[A]", KEY_B: "[B]"},
+     [[{"type": "text", "text": "see"}, {"type": "text", "text": "[A]"}], None,
+      [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [
+          {"type": "text", "text": "two images"}, {"type": "text", "text": "[B]"}, {"type": "text", "text": "[A]"}, IMAGE_URL]}]]),
+]
+
+
+def test_inline_images_are_keyed_by_type_and_data_once_each_and_never_by_url():
+    assert KEY_A != KEY_B and len(KEY_A) == 64 and cp.image_key(IMAGE_URL) is None and cp.image_key({"type": "text"}) is None
+    assert cp.inline_images(req(IMAGE_TURNS)) == {KEY_A: PNG_A, KEY_B: PNG_B}
+    assert cp.inline_images(req([{"role": "assistant", "content": [PNG_A]}])) == {}  # only user turns carry images
+
+
+@pytest.mark.parametrize("case, descriptions, contents", DESCRIBE_CASES, ids=[c[0] for c in DESCRIBE_CASES])
+def test_with_descriptions(case, descriptions, contents):
+    body = req(IMAGE_TURNS)
+    before = json.dumps(body)
+    out = cp.with_descriptions(body, descriptions)
+    assert json.dumps(body) == before  # the body given is unchanged
+    if contents is None:
+        assert out is body
+        return
+    for message, expected in zip(out["messages"], contents):
+        assert message["content"] == (expected if expected is not None else message["content"])
+    assert out["messages"][1] == IMAGE_TURNS[1]
+
+
+def test_a_description_replaces_the_image_for_a_model_without_vision():
+    """Translated for a text-only model, a described image is its description, the others the note."""
+    text = cp.description_text("  A terminal: error: x  ", "openai/gpt-4o")
+    assert text == "[image, as openai/gpt-4o describes it: A terminal: error: x]"
+    params = cp.to_openai_request(cp.with_descriptions(req(IMAGE_TURNS), {KEY_A: text}), "groq/llama-3.3-70b-versatile",
+                                  cp.PROVIDERS["groq"], vision=False)
+    sent = json.dumps(params["messages"])
+    assert sent.count("A terminal: error: x") == 2 and sent.count("[image omitted") == 2 and "image_url" not in sent
+    ask = cp.description_request(PNG_A, "openai/gpt-4o")
+    cp.validate_request(ask, need_max_tokens=True)
+    assert ask["messages"][0]["content"] == [PNG_A, {"type": "text", "text": cp.DESCRIBE_PROMPT}]
+
+
+def test_descriptions_keep_the_newest():
+    cache = cp.Descriptions(2)
+    cache.put("a", "A")
+    cache.put("b", "B")
+    assert cache.known(["a", "x"]) == {"a": "A"}  # a is now the newest
+    cache.put("c", "C")
+    assert cache.known(["a", "b", "c"]) == {"a": "A", "c": "C"}
 
 
 @pytest.mark.parametrize("text, low, high", [
