@@ -603,9 +603,15 @@ def gemini():
     yield from running(GeminiFake())
 
 
+@pytest.fixture(scope="module")
+def vision():
+    """A second OpenAI-compatible fake: the vision model that describes images (VISION_MODEL)."""
+    yield from running(FakeProvider())
+
+
 @pytest.fixture(autouse=True)
 def reset_fakes(request):
-    for name in ("fake", "gemini"):
+    for name in ("fake", "gemini", "vision"):
         if name in request.fixturenames:
             provider = request.getfixturevalue(name)
             provider.replies, provider.received, provider.responder = [text_reply()], [], None
@@ -2879,6 +2885,104 @@ def test_e2e_an_image_for_a_model_without_vision_becomes_a_note(client, fake, mo
     assert "image_url" not in json.dumps(sent)
     assert sent[-1] == {"role": "user", "content": f"(image output of tool call toolu_1)\n\n[image omitted: {model} does not "
                                                   "accept images]\n\n<system-reminder>x</system-reminder>"}
+
+
+def fresh_image() -> dict:
+    """An image no earlier test sent: descriptions are cached by the image, for the whole process."""
+    return {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                        "data": base64.b64encode(os.urandom(30)).decode()}}
+
+
+def screenshot_turns(image) -> list:
+    """Claude Code reading a PNG: the image comes back in a tool result, a reminder after it."""
+    return [{"role": "user", "content": "Look at the screenshot"},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {"p": "a.png"}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [image]},
+                                         {"type": "text", "text": "<system-reminder>x</system-reminder>"}]}]
+
+
+def described_proxy(start_proxy, vision, mode="describe", **env):
+    """A proxy whose Claude names go to Groq's Kimi K2 (no vision) and whose VISION_MODEL, openai/gpt-4o, is `vision`."""
+    return start_proxy(BIG_MODEL="groq/moonshotai/kimi-k2-instruct", VISION_MODEL="openai/gpt-4o", VISION_MODE=mode,
+                       OPENAI_BASE_URL=vision.url + "/v1", **env)
+
+
+def answer_text(proxy, body, stream) -> str:
+    status, _, data = raw(proxy, "POST", "/v1/messages", dict(body, stream=stream))
+    assert status == 200, data
+    if stream:
+        check_protocol(parse_sse(data))
+    message = cp.fold_events(parse_sse(data)) if stream else json.loads(data)
+    return "".join(b.get("text", "") for b in message["content"])
+
+
+DESCRIPTION = "A terminal window. It reads: error: no such file"
+
+
+@pytest.mark.parametrize("mode, model", [("describe", "claude-sonnet-4-6"), ("route", "groq/moonshotai/kimi-k2-instruct")])
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_e2e_vision_model_describes_an_image_once_for_a_model_without_vision(start_proxy, fake, vision, proxy_log, mode,
+                                                                             model, stream):
+    """The main model (Groq's strict fake refuses any image part for Kimi K2) gets what the vision
+    model wrote in the image's place and keeps the turn; the next turn, which carries the same
+    image, makes no second vision call. With VISION_MODE=route a model named directly is described for too."""
+    proxy = described_proxy(start_proxy, vision, mode)
+    vision.replies = [text_reply(DESCRIPTION)]
+    image = fresh_image()
+    body = dict(BASIC, model=model, tools=TOOLS, messages=screenshot_turns(image))
+    assert answer_text(proxy, body, stream) == "Hello there!"
+    assert len(vision.received) == 1
+    path, headers, asked = vision.received[0]
+    assert path == "/v1/chat/completions" and headers["authorization"] == "Bearer sk-test-openai" and "tools" not in asked
+    assert asked["messages"][-1]["content"] == [
+        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{image['source']['data']}"}},
+        {"type": "text", "text": cp.DESCRIBE_PROMPT}]
+    described = f"[image, as openai/gpt-4o describes it: {DESCRIPTION}]"
+    path, _, sent = fake.received[-1]
+    assert path == "/groq/v1/chat/completions" and "image_url" not in json.dumps(sent)
+    assert [m for m in sent["messages"] if m["role"] == "tool"] == [{"role": "tool", "tool_call_id": "toolu_1", "content": described}]
+    assert "described=1" in proxy_log.wait(1, "groq/moonshotai/kimi-k2-instruct")[-1].getMessage()
+    later = body["messages"] + [{"role": "assistant", "content": "It says the file is missing."},
+                                {"role": "user", "content": [{"type": "text", "text": "Again:"}, image]}]
+    assert answer_text(proxy, dict(body, messages=later), stream) == "Hello there!"
+    assert len(vision.received) == 1  # described once: the cache answered
+    sent = fake.received[-1][2]
+    assert json.dumps(sent).count(json.dumps(described)[1:-1]) == 2 and "image_url" not in json.dumps(sent)
+
+
+def test_e2e_a_failing_vision_model_leaves_the_note_with_one_warning(start_proxy, fake, vision, proxy_log):
+    proxy = described_proxy(start_proxy, vision)
+    vision.replies = [{"status": 500, "body": {"error": {"message": "the vision model is down", "type": "server_error"}}}]
+    body = dict(BASIC, tools=TOOLS, messages=screenshot_turns(fresh_image()))
+    assert answer_text(proxy, body, False) == "Hello there!"
+    assert len(vision.received) == 1
+    assert "[image omitted: groq/moonshotai/kimi-k2-instruct does not accept images]" in json.dumps(fake.received[-1][2])
+    warnings = [r.getMessage() for r in proxy_log.records if "could not describe" in r.getMessage()]
+    assert len(warnings) == 1 and "openai/gpt-4o" in warnings[0] and "the vision model is down" in warnings[0]
+    assert all(r.levelname == "WARNING" for r in proxy_log.records if "could not describe" in r.getMessage())
+    vision.replies = [text_reply(DESCRIPTION)]  # a failure is not cached: the next turn asks again
+    assert answer_text(proxy, body, False) == "Hello there!"
+    assert len(vision.received) == 2 and DESCRIPTION in json.dumps(fake.received[-1][2])
+
+
+def test_e2e_a_slow_description_keeps_the_stream_alive_and_the_deadline_holds(start_proxy, fake, vision):
+    """The vision call is waited on as the answer's own is: keep-alive events on a stream while
+    the vision model works, and REQUEST_DEADLINE over both calls."""
+    proxy = described_proxy(start_proxy, vision, KEEPALIVE_SECONDS="0.2")
+    vision.replies = [dict(text_reply(DESCRIPTION), delay=1)]
+    status, _, data = raw(proxy, "POST", "/v1/messages", dict(BASIC, stream=True, messages=screenshot_turns(fresh_image())))
+    events = parse_sse(data)
+    assert status == 200
+    first_text = next(i for i, (name, e) in enumerate(events) if name == "content_block_delta" and e["delta"].get("text"))
+    assert sum(name == "ping" for name, _ in events[:first_text]) >= 2 and DESCRIPTION in json.dumps(fake.received[-1][2])
+    message = cp.fold_events(events)  # the keep-alive thinking block (empty), then the answer
+    assert [b["type"] for b in message["content"]] == ["thinking", "text"] and message["content"][1]["text"] == "Hello there!"
+    late = described_proxy(start_proxy, vision, REQUEST_DEADLINE="0.5")
+    vision.replies, fake.received = [dict(text_reply(DESCRIPTION), delay=3)], []
+    started = time.monotonic()
+    status, _, data = raw(late, "POST", "/v1/messages", dict(BASIC, messages=screenshot_turns(fresh_image())))
+    assert status == 504 and "REQUEST_DEADLINE" in json.loads(data)["error"]["message"]
+    assert time.monotonic() - started < 2.5 and fake.received == []  # the main model was never called
 
 
 def thinking_tool_reply(reasoning, call_id="call_9"):
