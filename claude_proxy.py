@@ -436,6 +436,10 @@ class Provider:
     top_efforts: the reasoning efforts above "high" its reasoning models take, whatever litellm's
     map says of a model (DeepSeek's "max", api-docs.deepseek.com/guides/thinking_mode); the map
     adds a model's own (supports_xhigh_reasoning_effort, reasoning_effort_levels), see efforts_of.
+
+    resells: its models are other providers' models, named `<vendor>/<model>` (OpenRouter's
+    "moonshotai/kimi-k2"), which litellm's map does not list under its own name: their facts
+    (vision, reasoning, limits, prices) are the vendor's model's (VENDORS, model_facts).
     """
 
     key_env: tuple[str, ...] = ()
@@ -458,6 +462,7 @@ class Provider:
     forced_tools_while_reasoning: bool = True
     text_in_results: bool = False
     top_efforts: tuple = ()
+    resells: bool = False
 
 
 PROVIDERS: dict[str, Provider] = {
@@ -470,7 +475,7 @@ PROVIDERS: dict[str, Provider] = {
                          reasoning_sampling="no temperature", reasoning_history=True,
                          images_inline_only=True, forced_tools_while_reasoning=False),
     "openrouter": Provider(("OPENROUTER_API_KEY",), ("OPENROUTER_API_BASE",), later_system=True, top_k=True,
-                           compatible=True, chat_base="https://openrouter.ai/api/v1"),
+                           compatible=True, chat_base="https://openrouter.ai/api/v1", resells=True),
     "gemini": Provider(("GEMINI_API_KEY", "GOOGLE_API_KEY"), ("GEMINI_API_BASE",), top_k=True, const_as_enum=True,
                        text_in_results=True),
     "vertex_ai": Provider((), ("VERTEX_API_BASE",), top_k=True, const_as_enum=True, text_in_results=True),
@@ -525,7 +530,14 @@ MODEL_FACTS = {
     "groq/llama-3.3-70b-versatile": {"max_input_tokens": 131072, "max_output_tokens": 32768, "supports_vision": False},
     "groq/llama-3.1-8b-instant": {"max_input_tokens": 131072, "max_output_tokens": 131072, "supports_vision": False},
     "groq/qwen/qwen3-32b": {"max_input_tokens": 131072, "max_output_tokens": 40960, "supports_vision": False},
+    # OpenRouter's own facts of a model, over its vendor's: text only (openrouter.ai/moonshotai/kimi-k2); no endpoint
+    # takes a forced tool_choice, "No endpoints found that support the provided 'tool_choice' value" (zed-industries/zed#36094)
+    "openrouter/moonshotai/kimi-k2": {"max_input_tokens": 131072, "max_output_tokens": 16384, "supports_vision": False},
+    "openrouter/z-ai/glm-4.5-air": {"supports_tool_choice": False},
 }
+
+# OpenRouter's vendor names that are not litellm's provider names for the same models.
+VENDORS = {"moonshotai": "moonshot", "z-ai": "zai", "x-ai": "xai", "google": "gemini", "mistralai": "mistral"}
 
 # Statuses (as the client sees them) after which FALLBACK_MODELS are tried.
 RETRYABLE = frozenset({429, 500, 502, 503, 504, 529})
@@ -635,6 +647,7 @@ _model_map: dict | None = None
 _model_map_lock = threading.Lock()
 
 FACT_FIELDS = ("litellm_provider", "max_input_tokens", "max_output_tokens", "supports_reasoning", "supports_vision",
+               "supports_tool_choice",
                "input_cost_per_token", "output_cost_per_token", "cache_read_input_token_cost",
                "cache_creation_input_token_cost", "output_cost_per_reasoning_token",
                "supports_xhigh_reasoning_effort", "supports_max_reasoning_effort", "reasoning_effort_levels")
@@ -666,17 +679,21 @@ def _load_model_map() -> dict:
 def model_facts(target: str) -> dict:
     """What litellm's model map says of a target (window, output limit, reasoning, vision),
     found as litellm.get_model_info finds it: the full name, else the name without its
-    prefix when the entry belongs to that provider; MODEL_FACTS fill in what it lacks. {} for
+    prefix when the entry belongs to that provider; MODEL_FACTS fill in what it lacks. A reseller's
+    model (Provider.resells) has its vendor's facts, MODEL_FACTS' row for it over them. {} for
     a model neither knows.
     Example: "openai/gpt-4.1" -> {"max_input_tokens": 1047576, "max_output_tokens": 32768, ...}."""
     facts = _load_model_map()
     entry = facts.get(target)
+    prefix, _, model = target.partition("/")
     if entry is None:
-        prefix, _, model = target.partition("/")
         entry = facts.get(model)
         if not (entry and str(entry.get("litellm_provider", "")).startswith(prefix)):
             entry = {}
     extra = MODEL_FACTS.get(target)
+    if not entry and "/" in model and provider_for(prefix).resells:  # the vendor's facts, under our own row's
+        vendor, _, name = model.partition("/")
+        return dict(model_facts(f"{VENDORS.get(vendor, vendor)}/{name}"), **(extra or {}))
     return dict(extra, **entry) if extra else entry
 
 
@@ -1698,7 +1715,7 @@ def hashed_user(user_id) -> str | None:
 
 def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: bool = False,
                       max_output: int | None = None, vision: bool = True, session: str = "",
-                      efforts: tuple = ()) -> dict:
+                      efforts: tuple = (), forced_tools: bool = True) -> dict:
     """A validated Anthropic request -> the keyword arguments for litellm.completion.
 
     Only the fields listed here reach litellm: nothing in the body can set api_base,
@@ -1706,7 +1723,8 @@ def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: b
     model supports reasoning; `max_output` caps max_tokens at the model's output limit;
     `vision` whether it takes images (without, each becomes a short text saying so);
     `session` the Claude Code session (Caller.session), whose hash is the prompt cache key;
-    `efforts` the reasoning efforts above "high" it takes (efforts_of).
+    `efforts` the reasoning efforts above "high" it takes (efforts_of); `forced_tools` whether
+    it takes a forced tool_choice at all (litellm's supports_tool_choice).
     """
     replay = thinking_signature(target) if quirks.reasoning_history and reasoning else ""
     messages = to_openai_messages(body, quirks, replay)
@@ -1719,7 +1737,7 @@ def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: b
     max_tokens = body.get("max_tokens")
     if isinstance(max_tokens, int):
         params["max_tokens"] = min(max_tokens, max_output) if max_output else max_tokens
-    params.update(tool_params(body, quirks, reasoning))
+    params.update(tool_params(body, quirks, reasoning, forced_tools))
     stops = body.get("stop_sequences")
     if isinstance(stops, list) and all(isinstance(s, str) for s in stops) and stops:
         params["stop"] = stops
@@ -1739,17 +1757,18 @@ def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: b
     return params
 
 
-def tool_params(body: dict, quirks: Provider, reasoning: bool) -> dict:
+def tool_params(body: dict, quirks: Provider, reasoning: bool, forced_tools: bool = True) -> dict:
     """tools, tool_choice and parallel_tool_calls for a request that offers tools. Example:
-    tool_choice {"type": "any"} -> "required", unless the provider's thinking models refuse it."""
+    tool_choice {"type": "any"} -> "required", unless the provider's thinking models refuse it,
+    or the model takes no forced choice at all (`forced_tools`)."""
     tools = to_openai_tools(body.get("tools"), quirks)
     if not tools:
         return {}
     out: dict = {"tools": tools}
     choice = body.get("tool_choice") if isinstance(body.get("tool_choice"), dict) else {}
     mapped = to_openai_tool_choice(choice)
-    if mapped not in (None, "auto", "none") and reasoning and not quirks.forced_tools_while_reasoning:
-        mapped = None  # refused while the model thinks, and the thinking cannot be turned off everywhere
+    if mapped not in (None, "auto", "none") and (not forced_tools or reasoning and not quirks.forced_tools_while_reasoning):
+        mapped = None  # refused while the model thinks (the thinking cannot be turned off everywhere), or always
     if mapped is not None:
         out["tool_choice"] = mapped
     if choice.get("disable_parallel_tool_use") is True:
@@ -2511,6 +2530,9 @@ def provider_http_error(status: int, data: bytes, headers) -> ProviderHTTPError:
         error = payload.get("error", payload) if isinstance(payload, dict) else {}
         if isinstance(error, dict):
             message, code = str(error.get("message") or ""), error.get("code")
+            raw = error.get("metadata", {}).get("raw") if isinstance(error.get("metadata"), dict) else None
+            if isinstance(raw, str) and raw:  # OpenRouter's "Provider returned error": the provider's own words follow
+                message = f"{message}: {raw[:2000]}" if message else raw[:2000]
         elif isinstance(error, str):
             message = error
     except ValueError:
@@ -3189,7 +3211,9 @@ def sse_chunk(block: bytes):
         chunk = load_json(payload)
     except ValueError:
         raise ProviderHTTPError(502, f"The provider sent a malformed stream chunk: {payload[:200]!r}") from None
-    if not isinstance(chunk, dict) or event == b"error" or ("error" in chunk and not chunk.get("choices")):
+    # An error object ends the stream whatever else the chunk holds: OpenRouter's mid-stream error comes with a choice
+    # whose finish_reason is "error" (openrouter.ai/docs/api/reference/streaming#handling-errors-during-streaming)
+    if not isinstance(chunk, dict) or event == b"error" or isinstance(chunk.get("error"), (dict, str)):
         raise provider_http_error(500, payload, {})
     return chunk
 
@@ -4005,7 +4029,7 @@ class DirectCall:
             raise ProviderHTTPError(502, "The provider's answer is not JSON.") from None
         if not isinstance(answer, dict):
             raise ProviderHTTPError(502, "The provider's answer is not a JSON object.")
-        if isinstance(answer.get("error"), (dict, str)) and not answer.get("choices"):
+        if isinstance(answer.get("error"), (dict, str)):  # OpenRouter's error in a 200 comes with a choice, too
             raise provider_http_error(500, data, {})
         return answer
 
@@ -4356,7 +4380,8 @@ def prepare_attempt(body: dict, target: str, config: Config, caller: Caller | No
         sent, undescribed = with_descriptions(body, known), tuple((k, v) for k, v in images.items() if k not in known)
     params = to_openai_request(sent, target, quirks, reasoning=bool(facts.get("supports_reasoning")),
                                max_output=config.max_tokens_limit or max_output, vision=vision,
-                               session=(caller or Caller()).session, efforts=efforts_of(quirks, facts))
+                               session=(caller or Caller()).session, efforts=efforts_of(quirks, facts),
+                               forced_tools=facts.get("supports_tool_choice") is not False)
     path = next(path for path in PATHS if path.serves(target, params, config))
     return Attempt(requested=body["model"], target=target, params=params, input_tokens=estimate_tokens(params),
                    window=window, probe=body.get("max_tokens") == 1, tool_names=tool_name_map(body), path=path,

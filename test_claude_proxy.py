@@ -100,6 +100,9 @@ def scripted_step(handler, reply, n) -> bool:
 GROQ_VISION = ("llama-4-scout", "llama-4-maverick")  # console.groq.com/docs/vision; its other models take text only
 MOONSHOT_THINKING = ("kimi-k2.5", "kimi-k2.6", "kimi-k2.7", "kimi-k2-thinking")  # thinking on unless disabled
 DEEPSEEK_THINKING = ("deepseek-v4", "deepseek-reasoner")  # api-docs.deepseek.com/guides/thinking_mode: on by default
+# OpenRouter's models as its model pages list them (openrouter.ai/<vendor>/<model>: input modalities, supported parameters)
+OPENROUTER_TEXT_ONLY = {"moonshotai/kimi-k2", "deepseek/deepseek-chat", "z-ai/glm-4.5-air"}
+OPENROUTER_NO_TOOL_CHOICE = {"z-ai/glm-4.5-air"}  # zed-industries/zed#36094
 
 
 def openai_refusal(body: dict) -> str | None:
@@ -156,6 +159,26 @@ def provider_refusal(path: str, body: dict) -> str | None:
     if path.startswith("/deepseek/") and model.startswith(DEEPSEEK_THINKING) and not thinking_off:
         if missing_reasoning() is not None:  # api-docs.deepseek.com/guides/thinking_mode; words from anomalyco/opencode#24083
             return "The reasoning_content in the thinking mode must be passed back to the API."
+    if path.startswith("/openrouter/"):
+        return openrouter_refusal(body)
+    return None
+
+
+OPENROUTER_ROUTING = " To learn more about provider routing, visit: https://openrouter.ai/docs/guides/routing/provider-selection"
+
+
+def openrouter_refusal(body: dict) -> tuple | None:
+    """OpenRouter's routing refusals, (404, its words): it routes a request only to endpoints
+    that support everything in it, and answers 404 when no endpoint of the model does."""
+    model = str(body.get("model", ""))
+    if model in OPENROUTER_TEXT_ONLY and any(isinstance(m.get("content"), list) and any(
+            p.get("type") == "image_url" for p in m["content"]) for m in body.get("messages") or ()):
+        # NousResearch/hermes-agent#23411, JohnnyZ93/oai-compatible-copilot#229
+        return 404, "No endpoints found that support image input"
+    choice = body.get("tool_choice")
+    if model in OPENROUTER_NO_TOOL_CHOICE and (choice == "required" or isinstance(choice, dict)):
+        # zed-industries/zed#36094 (z-ai/glm-4.5-air), polyuiislab/infiAgent#19
+        return 404, "No endpoints found that support the provided 'tool_choice' value." + OPENROUTER_ROUTING
     return None
 
 
@@ -169,8 +192,9 @@ class FakeProvider(http.server.ThreadingHTTPServer):
     HTTP error, or a stream reply with "cut_after": N to drop the connection mid-stream and
     "pauses": {N: seconds} to stay silent before delta N (a slow model's scripted delay),
     "delay": seconds before any answer, "garbage_after": N to send a malformed chunk after
-    delta N, "comments_forever": True to send only SSE comments until the proxy hangs up.
-    Every request is recorded in `received` as (path, headers, body); `aborted` is set when
+    delta N, "error_after": N to end the stream before delta N with OpenRouter's mid-stream error
+    chunk (an error object beside a choice whose finish_reason is "error"), "comments_forever":
+    True to send only SSE comments until the proxy hangs up. Every request is recorded in `received` as (path, headers, body); `aborted` is set when
     the proxy closes a stream before its end.
     """
 
@@ -206,8 +230,11 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
         self.server.received.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
         self.server.arrived.set()
         refusal = provider_refusal(self.path, body)
-        if refusal:  # the provider's own 400, in the OpenAI-compatible error shape they all answer with
-            reply = {"status": 400, "body": {"error": {"message": refusal, "type": "invalid_request_error"}}}
+        status, refusal = refusal if isinstance(refusal, tuple) else (400, refusal)
+        if refusal and self.path.startswith("/openrouter/"):  # OpenRouter's shape: openrouter.ai/docs/api/errors
+            reply = {"status": status, "body": {"error": {"code": status, "message": refusal}}}
+        elif refusal:  # the provider's own 400, in the OpenAI-compatible error shape they all answer with
+            reply = {"status": status, "body": {"error": {"message": refusal, "type": "invalid_request_error"}}}
         else:
             reply = self.server.responder(body) if self.server.responder else self.server.next_reply()
         if reply.get("delay"):
@@ -267,6 +294,12 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
             if reply.get("garbage_after") == n:
                 data = b"data: {this is not json\n\n"
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            if reply.get("error_after") == n:  # openrouter.ai/docs/api/reference/streaming#handling-errors-during-streaming
+                data = ('data: {"id":"gen-1","object":"chat.completion.chunk","created":1700000000,"model":"%s","provider":'
+                        '"openai","error":{"code":"server_error","message":"Provider disconnected unexpectedly"},"choices":'
+                        '[{"index":0,"delta":{"content":""},"finish_reason":"error"}]}\n\n' % model).encode()
+                self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(data), data))
+                return
             if not scripted_step(self, reply, n):
                 return
             try:
@@ -670,6 +703,19 @@ def proxy(fake, gemini, request):
         yield server
 
 
+def openrouter_env(fake) -> dict:
+    """OpenRouter at the fake (its /openrouter/ paths follow OpenRouter's rules). Not in proxy_env:
+    other tests show what a request for an OpenRouter model gets without its key."""
+    return {"OPENROUTER_API_KEY": "sk-or-test-openrouter", "OPENROUTER_API_BASE": fake.url + "/openrouter/api/v1"}
+
+
+@pytest.fixture(scope="module", params=cp.VIAS)
+def strict_proxy(fake, gemini, request):
+    """`proxy`, with OpenRouter configured too."""
+    with running_proxy(fake, gemini, PROXY_VIA=request.param, **openrouter_env(fake)) as server:
+        yield server
+
+
 @pytest.fixture(params=cp.VIAS)
 def start_proxy(fake, gemini, request):
     """Start proxies with extra environment (on one path, as `proxy`); all are stopped after the test."""
@@ -727,7 +773,7 @@ def proxy_log():
 WIRE: list = []
 LOG_LINES: list = []
 NODELAY: list = []  # TCP_NODELAY of every accepted connection (without it, 40 ms on each answer)
-FAKE_KEYS = ("sk-test-openai", "gsk-test-groq", "sk-test-moonshot", "test-gemini-key", "sk-test-deepseek")
+FAKE_KEYS = ("sk-test-openai", "gsk-test-groq", "sk-test-moonshot", "test-gemini-key", "sk-test-deepseek", "sk-or-test-openrouter")
 
 
 class _Tee:
@@ -891,6 +937,18 @@ def test_parse_dotenv():
 ])
 def test_model_limits(target, info, expected):
     assert cp.model_limits(target, info) == expected
+
+
+@pytest.mark.parametrize("target, expected", [
+    ("openrouter/deepseek/deepseek-chat", {"litellm_provider": "deepseek", "supports_vision": None}),  # the vendor's facts
+    ("openrouter/google/gemini-2.5-flash", {"litellm_provider": "gemini", "supports_vision": True}),  # its vendor name
+    ("openrouter/moonshotai/kimi-k2", {"supports_vision": False, "max_output_tokens": 16384}),  # our row: no map has it
+    ("openrouter/z-ai/glm-4.5-air", {"litellm_provider": "zai", "supports_tool_choice": False}),  # our row over the vendor's
+    ("openrouter/vendor/unknown", {}),
+])
+def test_a_resellers_models_have_their_vendors_facts(target, expected):
+    facts = cp.model_facts(target)
+    assert ({k: facts.get(k) for k in expected} if expected else facts) == expected
 
 
 def test_model_facts_come_from_litellms_map_without_importing_it():
@@ -1337,6 +1395,9 @@ RULE_CASES = [
     ("... and after them as a user message elsewhere",
      req(CALL_TURN[:2] + [{"role": "user", "content": CALL_TURN[2]["content"] + [{"type": "text", "text": "<r>x</r>"}]}]),
      GROQ_RULES, {}, lambda p: [m["role"] for m in p["messages"][-2:]] == ["tool", "user"]),
+    ("a forced tool choice becomes auto for a model that takes none (OpenRouter: no endpoints found that support it)",
+     req(CALL_TURN[:1], tools=[{"name": "Bash", "input_schema": {"type": "object"}}], tool_choice={"type": "any"}),
+     cp.PROVIDERS["openrouter"], {"forced_tools": False}, lambda p: "tool_choice" not in p and p["tools"]),
 ]
 
 
@@ -1682,6 +1743,9 @@ def test_ids_are_unique_and_shaped_as_anthropic_shapes_them():
     (502, b"<html>Bad gateway</html>", "<html>Bad gateway</html>", False),
     (503, b"", "HTTP 503", False),
     (401, b'{"error": "invalid key"}', "invalid key", False),
+    (400, b'{"error": {"message": "Provider returned error", "code": 400, "metadata": {"raw": "Function call is missing a '
+          b'thought_signature", "provider_name": "Google AI Studio"}}}',  # OpenRouter: openrouter.ai/docs/api/errors
+     "Provider returned error: Function call is missing a thought_signature", False),
 ])
 def test_provider_http_error(status, data, message, overflow):
     error = cp.provider_http_error(status, data, {"retry-after": "3"})
@@ -2848,6 +2912,20 @@ def test_e2e_cut_mid_stream_is_an_error_event(proxy, fake):
     assert events[-1][1]["type"] == "error" and events[-1][1]["error"]["type"] in ("api_error", "overloaded_error")
 
 
+def test_e2e_openrouters_mid_stream_error_is_an_error_event(strict_proxy, fake):
+    """OpenRouter reports a failure after the stream began as a chunk with an error object beside a
+    choice whose finish_reason is "error": an error event, on both paths, never a finished answer."""
+    fake.replies = [dict(text_reply("Hello there, friend!"), error_after=1)]
+    status, _, data = raw(strict_proxy, "POST", "/v1/messages", dict(BASIC, model="openrouter/openai/gpt-4.1", stream=True))
+    assert status == 200 and fake.received[-1][0] == "/openrouter/api/v1/chat/completions"
+    events = parse_sse(data)
+    names = [name for name, _ in events]
+    assert names[-1] == "error" and "message_stop" not in names and "message_delta" not in names
+    if strict_proxy.config.via == "auto":  # litellm 1.110 loses the words: int("server_error") fails inside its parser
+        assert "Provider disconnected unexpectedly" in events[-1][1]["error"]["message"]
+    assert "".join(e["delta"].get("text", "") for n, e in events if n == "content_block_delta") == "Hello ther"
+
+
 def test_e2e_missing_key_is_401_naming_the_variable(client):
     import anthropic
 
@@ -3389,12 +3467,13 @@ def test_protocol_recorded_request_is_accepted(proxy, fake, auth, path):
 LONG_MCP = "mcp__claude_ai_Google_Drive__" + "search_files_in_a_shared_drive_with_a_very_long_name"
 STRICT_TARGETS = ["openai/gpt-4.1", "groq/moonshotai/kimi-k2-instruct", "groq/llama-3.3-70b-versatile", "moonshot/kimi-k2.6",
                   "moonshot/kimi-k2-0905-preview", "deepseek/deepseek-v4-flash", "deepseek/deepseek-chat",
-                  "gemini/gemini-2.5-flash"]
+                  "gemini/gemini-2.5-flash", "openrouter/moonshotai/kimi-k2", "openrouter/z-ai/glm-4.5-air",
+                  "openrouter/openai/gpt-4.1"]
 
 
 @pytest.mark.parametrize("forced", [False, True], ids=["auto", "forced tool choice"])
 @pytest.mark.parametrize("target", STRICT_TARGETS)
-def test_the_recorded_claude_code_request_passes_every_strict_provider(proxy, fake, gemini, target, forced):
+def test_the_recorded_claude_code_request_passes_every_strict_provider(strict_proxy, fake, gemini, target, forced):
     """Claude Code's recorded request (system entries among the messages, tool results out of
     order and with an image, text after them, thinking from Anthropic, tool_reference, a
     document), with a long MCP tool and a forced tool choice, against each provider's
@@ -3407,7 +3486,7 @@ def test_the_recorded_claude_code_request_passes_every_strict_provider(proxy, fa
          "input_schema": {"type": "object", "properties": {"url": {"type": "string", "format": "uri"}}}}])
     if forced:
         body["tool_choice"] = {"type": "any"}
-    status, _, data = raw(proxy, "POST", "/v1/messages", body, CLAUDE_CODE_HEADERS)
+    status, _, data = raw(strict_proxy, "POST", "/v1/messages", body, CLAUDE_CODE_HEADERS)
     events = parse_sse(data) if status == 200 else []
     assert status == 200 and events[-1][0] == "message_stop", data[:600]
     provider = gemini if target.startswith("gemini/") else fake
