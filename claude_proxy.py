@@ -421,7 +421,9 @@ class Provider:
     parameters, "default" (OpenAI: temperature 1 only, no top_p, and max_completion_tokens
     instead of max_tokens) or "no temperature" (Moonshot); reasoning_history: its reasoning models want
     `reasoning_content` on assistant tool-call turns; thinking_switch: reasoning is switched on
-    with `thinking: {"type": "enabled"}` beside reasoning_effort.
+    with `thinking: {"type": "enabled"}` beside reasoning_effort; effort_names: (ours, its) for
+    the efforts it names otherwise (OpenRouter's highest is "xhigh", which litellm sends for "max");
+    added: (field, value) litellm puts in its every request (OpenRouter's usage accounting).
 
     What a provider refuses outright, on both paths: images_inline_only: it takes images only
     inline (base64 `data:` URLs), so an image given by URL becomes a text part naming the URL
@@ -463,6 +465,8 @@ class Provider:
     text_in_results: bool = False
     top_efforts: tuple = ()
     resells: bool = False
+    effort_names: tuple = ()
+    added: tuple = ()
 
 
 PROVIDERS: dict[str, Provider] = {
@@ -475,7 +479,8 @@ PROVIDERS: dict[str, Provider] = {
                          reasoning_sampling="no temperature", reasoning_history=True,
                          images_inline_only=True, forced_tools_while_reasoning=False),
     "openrouter": Provider(("OPENROUTER_API_KEY",), ("OPENROUTER_API_BASE",), later_system=True, top_k=True,
-                           compatible=True, chat_base="https://openrouter.ai/api/v1", resells=True),
+                           compatible=True, chat_base="https://openrouter.ai/api/v1", resells=True,
+                           effort_names=(("max", "xhigh"),), added=(("usage", {"include": True}),)),
     "gemini": Provider(("GEMINI_API_KEY", "GOOGLE_API_KEY"), ("GEMINI_API_BASE",), top_k=True, const_as_enum=True,
                        text_in_results=True),
     "vertex_ai": Provider((), ("VERTEX_API_BASE",), top_k=True, const_as_enum=True, text_in_results=True),
@@ -1813,6 +1818,10 @@ def to_direct_request(params: dict, quirks: Provider, facts: dict) -> dict:
             body["max_completion_tokens"] = body.pop("max_tokens")
     elif reasoning and quirks.reasoning_sampling == "no temperature":
         body.pop("temperature", None)
+    for field, value in quirks.added:
+        body.setdefault(field, value)
+    if body.get("reasoning_effort") in dict(quirks.effort_names):
+        body["reasoning_effort"] = dict(quirks.effort_names)[body["reasoning_effort"]]
     if quirks.thinking_switch and "reasoning_effort" in body:
         body["thinking"] = {"type": "disabled" if body["reasoning_effort"] == "none" else "enabled"}
         if body["reasoning_effort"] == "none":

@@ -711,7 +711,9 @@ def openrouter_env(fake) -> dict:
 
 @pytest.fixture(scope="module", params=cp.VIAS)
 def strict_proxy(fake, gemini, request):
-    """`proxy`, with OpenRouter configured too."""
+    """`proxy`, with OpenRouter configured too; litellm imported first (Gemini goes through it on
+    both paths), so no request's answer waits for the one-time import."""
+    cp.load_litellm()
     with running_proxy(fake, gemini, PROXY_VIA=request.param, **openrouter_env(fake)) as server:
         yield server
 
@@ -1411,6 +1413,9 @@ OPENAI_Q, MOONSHOT_Q, DEEPSEEK_Q, GROQ_Q = (cp.PROVIDERS[n] for n in ("openai", 
 REASONS = {"supports_reasoning": True}
 USER_HI = {"role": "user", "content": "Hi"}
 DIRECT_CASES = [
+    ("openrouter names the highest effort xhigh, as litellm sends it (openrouter.ai/docs/guides/best-practices/reasoning-tokens)",
+     {"model": "openrouter/moonshotai/kimi-k3", "messages": [USER_HI], "reasoning_effort": "max"}, cp.PROVIDERS["openrouter"],
+     REASONS, {"model": "moonshotai/kimi-k3", "messages": [USER_HI], "reasoning_effort": "xhigh", "usage": {"include": True}}),
     ("prefix off the model", {"model": "groq/llama-3.1-8b-instant", "messages": [USER_HI]}, GROQ_Q, {},
      {"model": "llama-3.1-8b-instant", "messages": [USER_HI]}),
     ("model names keep their inner slashes", {"model": "groq/moonshotai/kimi-k2-instruct", "messages": [USER_HI]}, GROQ_Q, {},
@@ -1446,7 +1451,6 @@ def test_to_direct_request(params, quirks, facts, expected):
     before = json.dumps(params)
     assert cp.to_direct_request(params, quirks, facts) == expected
     assert json.dumps(params) == before  # pure: the translated request is left as it was
-
 
 
 PNG_A = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgoA"}}
@@ -3324,6 +3328,10 @@ BOTH_PATH_CASES = [
     ("deepseek", "deepseek/deepseek-chat", dict(BASIC, system="Be brief.", messages=HISTORY, tools=TOOLS), text_reply("Seek.")),
     ("deepseek reasoning", "deepseek/deepseek-reasoner", dict(BASIC, tools=TOOLS, messages=HISTORY,
                                                               thinking={"type": "enabled", "budget_tokens": 2048}), THOUGHTFUL),
+    ("openrouter", "openrouter/deepseek/deepseek-chat", dict(BASIC, tools=TOOLS, messages=HISTORY, top_k=5), PARALLEL),
+    ("openrouter reasoning, max effort", "openrouter/moonshotai/kimi-k3", dict(  # its reasoning field is `reasoning`
+        BASIC, tools=TOOLS, messages=HISTORY, thinking={"type": "adaptive"}, output_config={"effort": "max"}),
+     dict(THOUGHTFUL, deltas=[{"reasoning": "Think"}, {"reasoning": "ing."}, {"content": "Done"}])),
     ("rate limited", "openai/gpt-4.1", BASIC, {"status": 429, "headers": {"retry-after": "7"},
                                                "body": {"error": {"message": "Slow down", "type": "rate_limit"}}}),
     ("overloaded", "groq/llama-3.1-8b-instant", BASIC, {"status": 503, "body": {"error": {"message": "busy"}}}),
@@ -3349,9 +3357,10 @@ def answer_of(server, body) -> tuple:
 def test_both_paths_give_identical_answers(fake, gemini, model, body, reply, stream):
     """The direct path and litellm, given the same provider replies, answer the client with
     the same bytes (message ids aside) and send the provider the same request."""
+    cp.load_litellm()  # imported now: the first case's answer never waits for the one-time import
     answers, sent = [], []
     for via in cp.VIAS:
-        with running_proxy(fake, gemini, PROXY_VIA=via) as server:
+        with running_proxy(fake, gemini, PROXY_VIA=via, **openrouter_env(fake)) as server:
             fake.replies, fake.received = [reply], []
             answers.append(answer_of(server, dict(body, model=model, stream=stream)))
             sent.append(fake.received[-1][2] if fake.received else None)
