@@ -5559,7 +5559,8 @@ def banner(config: Config, url: str, env_file: str | None = None, *, windows: bo
         lines.append(f"  variables from {env_file} (the real environment wins)")
     lines.append(f"  haiku -> {config.small_model}; sonnet -> {config.middle_model or config.big_model}; "
                  f"opus -> {config.opus_model or config.big_model}; other Claude names -> {config.big_model}")
-    scenarios = [(config.think_model, "thinking"), (config.vision_model, "images"),
+    images = "images" if config.vision_mode == "route" else "descriptions of images for models without vision"
+    scenarios = [(config.think_model, "thinking"), (config.vision_model, images),
                  (config.long_context_model, f"input over {config.long_context_threshold} tokens"),
                  (config.subagent_model, "subagents")]
     lines += [f"  {what} -> {model}" for model, what in scenarios if model]

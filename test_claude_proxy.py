@@ -4511,6 +4511,8 @@ def test_banner():
     assert "\033[1m" in windows
     keyed = cp.dataclasses.replace(config, proxy_api_key="k" * 20)
     assert "WARNING" not in "\n".join(cp.banner(keyed, "http://0.0.0.0:8082"))
+    described = "\n".join(cp.banner(cp.dataclasses.replace(config, vision_mode="describe"), "http://127.0.0.1:8082"))
+    assert "descriptions of images for models without vision -> openai/gpt-4o" in described
 
 
 def test_config_problems_name_the_variable_and_the_fix():
