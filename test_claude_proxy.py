@@ -3067,6 +3067,23 @@ def test_e2e_a_slow_description_keeps_the_stream_alive_and_the_deadline_holds(st
     assert time.monotonic() - started < 2.5 and fake.received == []  # the main model was never called
 
 
+def test_e2e_a_client_that_leaves_during_a_description_ends_the_request(start_proxy, fake, vision, proxy_log):
+    """The request thread watches the client while the vision model works, as it does while the
+    main model does: a client that hangs up ends the request within a second, the main model uncalled."""
+    proxy = described_proxy(start_proxy, vision, KEEPALIVE_SECONDS="0.2")
+    vision.replies = [dict(text_reply(DESCRIPTION), delay=4)]
+    conn = http.client.HTTPConnection("127.0.0.1", proxy.server_address[1], timeout=TIMEOUT)
+    conn.request("POST", "/v1/messages", body=json.dumps(dict(BASIC, stream=True, messages=screenshot_turns(fresh_image()))))
+    response = conn.getresponse()
+    assert response.status == 200 and response.read1(100)  # keep-alive events while the vision model works
+    assert vision.arrived.wait(TIMEOUT)
+    left = time.monotonic()
+    conn.sock.shutdown(socket.SHUT_RDWR)
+    conn.close()
+    line = proxy_log.wait(1, "client gone")[-1].getMessage()
+    assert time.monotonic() - left < 3 and "groq/moonshotai/kimi-k2-instruct" in line and fake.received == []
+
+
 def thinking_tool_reply(reasoning, call_id="call_9"):
     return {"deltas": [{"role": "assistant", "reasoning_content": reasoning},
                        tool_delta(0, '{"command": "ls"}', call_id, "Bash")], "finish": "tool_calls", "usage": (20, 9)}
