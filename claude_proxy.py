@@ -59,6 +59,7 @@ the user's browser cannot use it (Origin and Host are checked: ALLOWED_ORIGINS, 
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import dataclasses
 import errno
@@ -107,6 +108,8 @@ LOG_FORMATS = ("text", "json")
 
 VIAS = ("auto", "litellm")
 
+VISION_MODES = ("route", "describe")
+
 
 class Setting(NamedTuple):
     """One row of SETTINGS: an environment variable and the Config field it sets.
@@ -145,6 +148,9 @@ SETTINGS = (
     Setting("LONG_CONTEXT_THRESHOLD", "long_context_threshold", "int", 60000, "input tokens for LONG_CONTEXT_MODEL",
             "model routing", minimum=1),
     Setting("VISION_MODEL", "vision_model", "text", "", "requests with images", "model routing"),
+    Setting("VISION_MODE", "vision_mode", "choice", "route",
+            "route: a Claude name's requests with images go to VISION_MODEL; describe: they stay with their model, and "
+            "VISION_MODEL describes each image a model without vision would be sent", "model routing", choices=VISION_MODES),
     Setting("SUBAGENT_MODEL", "subagent_model", "text", "", "requests from Claude Code's subagents", "model routing"),
     Setting("FALLBACK_MODELS", "fallback_models", "comma list", (), "comma list tried on 429, 5xx, no connection",
             "model routing"),
@@ -322,7 +328,8 @@ class Config:
     think_model: str = DEFAULTS["think_model"]  # requests that ask for thinking
     long_context_model: str = DEFAULTS["long_context_model"]  # requests whose counted input exceeds long_context_threshold
     long_context_threshold: int = DEFAULTS["long_context_threshold"]
-    vision_model: str = DEFAULTS["vision_model"]  # requests with images
+    vision_model: str = DEFAULTS["vision_model"]  # requests with images; it describes images for models without vision
+    vision_mode: str = DEFAULTS["vision_mode"]  # "route": requests with images go to vision_model; "describe": they do not
     subagent_model: str = DEFAULTS["subagent_model"]  # requests from Claude Code's subagents (Caller.subagent)
     extra_models: tuple = DEFAULTS["extra_models"]  # offered by GET /v1/models beside the routed targets
     fallback_models: tuple = DEFAULTS["fallback_models"]  # tried in order on a 429, 5xx or connection failure
@@ -419,7 +426,9 @@ class Provider:
     parameters, "default" (OpenAI: temperature 1 only, no top_p, and max_completion_tokens
     instead of max_tokens) or "no temperature" (Moonshot); reasoning_history: its reasoning models want
     `reasoning_content` on assistant tool-call turns; thinking_switch: reasoning is switched on
-    with `thinking: {"type": "enabled"}` beside reasoning_effort.
+    with `thinking: {"type": "enabled"}` beside reasoning_effort; effort_names: (ours, its) for
+    the efforts it names otherwise (OpenRouter's highest is "xhigh", which litellm sends for "max");
+    added: (field, value) litellm puts in its every request (OpenRouter's usage accounting).
 
     What a provider refuses outright, on both paths: images_inline_only: it takes images only
     inline (base64 `data:` URLs), so an image given by URL becomes a text part naming the URL
@@ -434,6 +443,10 @@ class Provider:
     top_efforts: the reasoning efforts above "high" its reasoning models take, whatever litellm's
     map says of a model (DeepSeek's "max", api-docs.deepseek.com/guides/thinking_mode); the map
     adds a model's own (supports_xhigh_reasoning_effort, reasoning_effort_levels), see efforts_of.
+
+    resells: its models are other providers' models, named `<vendor>/<model>` (OpenRouter's
+    "moonshotai/kimi-k2"), which litellm's map does not list under its own name: their facts
+    (vision, reasoning, limits, prices) are the vendor's model's (VENDORS, model_facts).
     """
 
     key_env: tuple[str, ...] = ()
@@ -456,6 +469,9 @@ class Provider:
     forced_tools_while_reasoning: bool = True
     text_in_results: bool = False
     top_efforts: tuple = ()
+    resells: bool = False
+    effort_names: tuple = ()
+    added: tuple = ()
 
 
 PROVIDERS: dict[str, Provider] = {
@@ -468,7 +484,8 @@ PROVIDERS: dict[str, Provider] = {
                          reasoning_sampling="no temperature", reasoning_history=True,
                          images_inline_only=True, forced_tools_while_reasoning=False),
     "openrouter": Provider(("OPENROUTER_API_KEY",), ("OPENROUTER_API_BASE",), later_system=True, top_k=True,
-                           compatible=True, chat_base="https://openrouter.ai/api/v1"),
+                           compatible=True, chat_base="https://openrouter.ai/api/v1", resells=True,
+                           effort_names=(("max", "xhigh"),), added=(("usage", {"include": True}),)),
     "gemini": Provider(("GEMINI_API_KEY", "GOOGLE_API_KEY"), ("GEMINI_API_BASE",), top_k=True, const_as_enum=True,
                        text_in_results=True),
     "vertex_ai": Provider((), ("VERTEX_API_BASE",), top_k=True, const_as_enum=True, text_in_results=True),
@@ -523,7 +540,14 @@ MODEL_FACTS = {
     "groq/llama-3.3-70b-versatile": {"max_input_tokens": 131072, "max_output_tokens": 32768, "supports_vision": False},
     "groq/llama-3.1-8b-instant": {"max_input_tokens": 131072, "max_output_tokens": 131072, "supports_vision": False},
     "groq/qwen/qwen3-32b": {"max_input_tokens": 131072, "max_output_tokens": 40960, "supports_vision": False},
+    # OpenRouter's own facts of a model, over its vendor's: text only (openrouter.ai/moonshotai/kimi-k2); no endpoint
+    # takes a forced tool_choice, "No endpoints found that support the provided 'tool_choice' value" (zed-industries/zed#36094)
+    "openrouter/moonshotai/kimi-k2": {"max_input_tokens": 131072, "max_output_tokens": 16384, "supports_vision": False},
+    "openrouter/z-ai/glm-4.5-air": {"supports_tool_choice": False},
 }
+
+# OpenRouter's vendor names that are not litellm's provider names for the same models.
+VENDORS = {"moonshotai": "moonshot", "z-ai": "zai", "x-ai": "xai", "google": "gemini", "mistralai": "mistral"}
 
 # Statuses (as the client sees them) after which FALLBACK_MODELS are tried.
 RETRYABLE = frozenset({429, 500, 502, 503, 504, 529})
@@ -633,6 +657,7 @@ _model_map: dict | None = None
 _model_map_lock = threading.Lock()
 
 FACT_FIELDS = ("litellm_provider", "max_input_tokens", "max_output_tokens", "supports_reasoning", "supports_vision",
+               "supports_tool_choice",
                "input_cost_per_token", "output_cost_per_token", "cache_read_input_token_cost",
                "cache_creation_input_token_cost", "output_cost_per_reasoning_token",
                "supports_xhigh_reasoning_effort", "supports_max_reasoning_effort", "reasoning_effort_levels")
@@ -664,17 +689,21 @@ def _load_model_map() -> dict:
 def model_facts(target: str) -> dict:
     """What litellm's model map says of a target (window, output limit, reasoning, vision),
     found as litellm.get_model_info finds it: the full name, else the name without its
-    prefix when the entry belongs to that provider; MODEL_FACTS fill in what it lacks. {} for
+    prefix when the entry belongs to that provider; MODEL_FACTS fill in what it lacks. A reseller's
+    model (Provider.resells) has its vendor's facts, MODEL_FACTS' row for it over them. {} for
     a model neither knows.
     Example: "openai/gpt-4.1" -> {"max_input_tokens": 1047576, "max_output_tokens": 32768, ...}."""
     facts = _load_model_map()
     entry = facts.get(target)
+    prefix, _, model = target.partition("/")
     if entry is None:
-        prefix, _, model = target.partition("/")
         entry = facts.get(model)
         if not (entry and str(entry.get("litellm_provider", "")).startswith(prefix)):
             entry = {}
     extra = MODEL_FACTS.get(target)
+    if not entry and "/" in model and provider_for(prefix).resells:  # the vendor's facts, under our own row's
+        vendor, _, name = model.partition("/")
+        return dict(model_facts(f"{VENDORS.get(vendor, vendor)}/{name}"), **(extra or {}))
     return dict(extra, **entry) if extra else entry
 
 
@@ -751,7 +780,7 @@ def route_model(requested: str, config: Config, providers, *, thinking: bool = F
     so does a target picked by its picker id (picked_target: "claude-via-groq--llama-3.1-8b-instant");
     a bare non-Claude name gets PREFERRED_PROVIDER's prefix. A Claude name goes, in order of
     precedence, to LONG_CONTEXT_MODEL (counted input above LONG_CONTEXT_THRESHOLD),
-    VISION_MODEL (images), SUBAGENT_MODEL (a subagent's request), THINK_MODEL (thinking
+    VISION_MODEL (images, unless VISION_MODE=describe), SUBAGENT_MODEL (a subagent's request), THINK_MODEL (thinking
     asked for), then its tier: haiku -> SMALL_MODEL, opus -> OPUS_MODEL, sonnet ->
     MIDDLE_MODEL, all else -> BIG_MODEL (each of the three falling back to BIG_MODEL when
     unset). A window suffix ("[1m]", which Claude Code's own ids carry) never changes a route.
@@ -775,7 +804,7 @@ def route_model(requested: str, config: Config, providers, *, thinking: bool = F
         return qualify(name, config, providers)
     if config.long_context_model and input_tokens > config.long_context_threshold:
         target = config.long_context_model
-    elif config.vision_model and images:
+    elif config.vision_model and images and config.vision_mode == "route":
         target = config.vision_model
     elif config.subagent_model and subagent:
         # before THINK_MODEL: Claude Code's subagents ask for thinking as its main loop does
@@ -1290,6 +1319,89 @@ def adapted_images(messages: list[dict], target: str, vision: bool) -> list[dict
     return out
 
 
+def image_key(block) -> str | None:
+    """The hash an inline (base64) image is known by, media type and data: its description's
+    key. None for an image given by URL, which the proxy never fetches and so never describes.
+    Example: {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+    "data": "iVBO..."}} -> "5b1f..." (64 hex digits)."""
+    source = block.get("source") if isinstance(block, dict) and block.get("type") == "image" else None
+    if not isinstance(source, dict) or source.get("type") != "base64" or not isinstance(source.get("data"), str):
+        return None
+    return hashlib.sha256(f"{source.get('media_type') or ''};{source['data']}".encode()).hexdigest()
+
+
+def _images_in(block):
+    """The image blocks of one user-turn block: itself, or those of a tool result."""
+    if not isinstance(block, dict):
+        return
+    if block.get("type") == "image":
+        yield block
+    elif block.get("type") == "tool_result" and isinstance(block.get("content"), list):
+        yield from (item for item in block["content"] if isinstance(item, dict) and item.get("type") == "image")
+
+
+def inline_images(body: dict) -> dict:
+    """The inline images of a request's user turns and tool results, by image_key, each once,
+    in order. Example: a Read of a PNG in one turn and the same PNG pasted in the next ->
+    {"5b1f...": the first image block}."""
+    images = {}
+    for message in body.get("messages") or ():
+        content = message.get("content") if message.get("role") == "user" else None
+        for block in content if isinstance(content, list) else ():
+            for image in _images_in(block):
+                key = image_key(image)
+                if key and key not in images:
+                    images[key] = image
+    return images
+
+
+def _described(block, descriptions: Mapping[str, str]):
+    text = descriptions.get(image_key(block) or "")
+    if text:
+        return {"type": "text", "text": text}
+    if isinstance(block, dict) and block.get("type") == "tool_result" and isinstance(block.get("content"), list):
+        return dict(block, content=[_described(item, descriptions) for item in block["content"]])
+    return block
+
+
+def with_descriptions(body: dict, descriptions: Mapping[str, str]) -> dict:
+    """The request with each image that has a description (by image_key) replaced by a text
+    block holding it; the body given is not changed. Example: [tool_result [image]] with
+    {key: "[image, as openai/gpt-4o describes it: a bar chart]"} -> [tool_result [text "[image, as ..."]]."""
+    if not descriptions:
+        return body
+    messages = [dict(m, content=[_described(block, descriptions) for block in m["content"]])
+                if m.get("role") == "user" and isinstance(m.get("content"), list) else m for m in body["messages"]]
+    return dict(body, messages=messages)
+
+
+# What the vision model is asked, once per image: the description stands in for the image in every later turn
+# (it is cached by the image's hash), so it must be faithful and complete without knowing the question.
+DESCRIBE_PROMPT = (
+    "Describe this image for a language model that cannot see it and must act on your description alone. Be faithful "
+    "and concise: say what kind of image it is (screenshot, diagram, chart, photo, ...), then what it shows. Transcribe "
+    "every piece of legible text exactly as written (code, error messages, labels, numbers, file names), keeping line "
+    "breaks in code and terminal output. For user interfaces, name the visible elements and their state. Do not guess "
+    "at what you cannot see; say so where something is unreadable. Answer with the description only, under 300 words "
+    "unless transcribed text needs more.")
+
+DESCRIBE_TOKENS = 1500  # max_tokens of a description: room for a screenshot's transcribed text
+
+DESCRIPTION_LIMIT = 8000  # characters of a description kept (and cached)
+
+
+def description_request(image: dict, target: str) -> dict:
+    """The Anthropic request that asks `target` to describe one image block (DESCRIBE_PROMPT)."""
+    return {"model": target, "max_tokens": DESCRIBE_TOKENS, "temperature": 0,
+            "messages": [{"role": "user", "content": [image, {"type": "text", "text": DESCRIBE_PROMPT}]}]}
+
+
+def description_text(text: str, target: str) -> str:
+    """A vision model's answer as the text that replaces the image. Example: ("A bar chart.",
+    "openai/gpt-4o") -> "[image, as openai/gpt-4o describes it: A bar chart.]"."""
+    return f"[image, as {target} describes it: {text.strip()[:DESCRIPTION_LIMIT]}]"
+
+
 def tool_result_message(block: dict) -> tuple[dict, list[dict]]:
     """A tool_result block -> (a role "tool" message, image parts to send after it).
 
@@ -1657,7 +1769,7 @@ def hashed_user(user_id) -> str | None:
 
 def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: bool = False,
                       max_output: int | None = None, vision: bool = True, session: str = "",
-                      efforts: tuple = ()) -> dict:
+                      efforts: tuple = (), forced_tools: bool = True) -> dict:
     """A validated Anthropic request -> the keyword arguments for litellm.completion.
 
     Only the fields listed here reach litellm: nothing in the body can set api_base,
@@ -1665,7 +1777,8 @@ def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: b
     model supports reasoning; `max_output` caps max_tokens at the model's output limit;
     `vision` whether it takes images (without, each becomes a short text saying so);
     `session` the Claude Code session (Caller.session), whose hash is the prompt cache key;
-    `efforts` the reasoning efforts above "high" it takes (efforts_of).
+    `efforts` the reasoning efforts above "high" it takes (efforts_of); `forced_tools` whether
+    it takes a forced tool_choice at all (litellm's supports_tool_choice).
     """
     replay = thinking_signature(target) if quirks.reasoning_history and reasoning else ""
     messages = to_openai_messages(body, quirks, replay)
@@ -1678,7 +1791,7 @@ def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: b
     max_tokens = body.get("max_tokens")
     if isinstance(max_tokens, int):
         params["max_tokens"] = min(max_tokens, max_output) if max_output else max_tokens
-    params.update(tool_params(body, quirks, reasoning))
+    params.update(tool_params(body, quirks, reasoning, forced_tools))
     stops = body.get("stop_sequences")
     if isinstance(stops, list) and all(isinstance(s, str) for s in stops) and stops:
         params["stop"] = stops
@@ -1698,17 +1811,18 @@ def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: b
     return params
 
 
-def tool_params(body: dict, quirks: Provider, reasoning: bool) -> dict:
+def tool_params(body: dict, quirks: Provider, reasoning: bool, forced_tools: bool = True) -> dict:
     """tools, tool_choice and parallel_tool_calls for a request that offers tools. Example:
-    tool_choice {"type": "any"} -> "required", unless the provider's thinking models refuse it."""
+    tool_choice {"type": "any"} -> "required", unless the provider's thinking models refuse it,
+    or the model takes no forced choice at all (`forced_tools`)."""
     tools = to_openai_tools(body.get("tools"), quirks)
     if not tools:
         return {}
     out: dict = {"tools": tools}
     choice = body.get("tool_choice") if isinstance(body.get("tool_choice"), dict) else {}
     mapped = to_openai_tool_choice(choice)
-    if mapped not in (None, "auto", "none") and reasoning and not quirks.forced_tools_while_reasoning:
-        mapped = None  # refused while the model thinks, and the thinking cannot be turned off everywhere
+    if mapped not in (None, "auto", "none") and (not forced_tools or reasoning and not quirks.forced_tools_while_reasoning):
+        mapped = None  # refused while the model thinks (the thinking cannot be turned off everywhere), or always
     if mapped is not None:
         out["tool_choice"] = mapped
     if choice.get("disable_parallel_tool_use") is True:
@@ -1753,6 +1867,10 @@ def to_direct_request(params: dict, quirks: Provider, facts: dict) -> dict:
             body["max_completion_tokens"] = body.pop("max_tokens")
     elif reasoning and quirks.reasoning_sampling == "no temperature":
         body.pop("temperature", None)
+    for field, value in quirks.added:
+        body.setdefault(field, value)
+    if body.get("reasoning_effort") in dict(quirks.effort_names):
+        body["reasoning_effort"] = dict(quirks.effort_names)[body["reasoning_effort"]]
     if quirks.thinking_switch and "reasoning_effort" in body:
         body["thinking"] = {"type": "disabled" if body["reasoning_effort"] == "none" else "enabled"}
         if body["reasoning_effort"] == "none":
@@ -2470,6 +2588,9 @@ def provider_http_error(status: int, data: bytes, headers) -> ProviderHTTPError:
         error = payload.get("error", payload) if isinstance(payload, dict) else {}
         if isinstance(error, dict):
             message, code = str(error.get("message") or ""), error.get("code")
+            raw = error.get("metadata", {}).get("raw") if isinstance(error.get("metadata"), dict) else None
+            if isinstance(raw, str) and raw:  # OpenRouter's "Provider returned error": the provider's own words follow
+                message = f"{message}: {raw[:2000]}" if message else raw[:2000]
         elif isinstance(error, str):
             message = error
     except ValueError:
@@ -3148,7 +3269,9 @@ def sse_chunk(block: bytes):
         chunk = load_json(payload)
     except ValueError:
         raise ProviderHTTPError(502, f"The provider sent a malformed stream chunk: {payload[:200]!r}") from None
-    if not isinstance(chunk, dict) or event == b"error" or ("error" in chunk and not chunk.get("choices")):
+    # An error object ends the stream whatever else the chunk holds: OpenRouter's mid-stream error comes with a choice
+    # whose finish_reason is "error" (openrouter.ai/docs/api/reference/streaming#handling-errors-during-streaming)
+    if not isinstance(chunk, dict) or event == b"error" or isinstance(chunk.get("error"), (dict, str)):
         raise provider_http_error(500, payload, {})
     return chunk
 
@@ -3406,6 +3529,8 @@ class Attempt:
     facts: dict  # litellm's model map entry
     caller: Caller = None  # who sent the request (caller_of)
     request: object = None
+    body: dict = None  # the Anthropic request it was translated from
+    undescribed: tuple = ()  # (image_key, image block) of images VISION_MODEL is to describe (vision_target)
 
 
 class ProviderPath:
@@ -3962,7 +4087,7 @@ class DirectCall:
             raise ProviderHTTPError(502, "The provider's answer is not JSON.") from None
         if not isinstance(answer, dict):
             raise ProviderHTTPError(502, "The provider's answer is not a JSON object.")
-        if isinstance(answer.get("error"), (dict, str)) and not answer.get("choices"):
+        if isinstance(answer.get("error"), (dict, str)):  # OpenRouter's error in a 200 comes with a choice, too
             raise provider_http_error(500, data, {})
         return answer
 
@@ -4284,19 +4409,62 @@ class Canned:
 # ----------------------------------------------------------------------------------------
 
 
+class Descriptions:
+    """The descriptions VISION_MODEL wrote, by image_key, for every request of the process: the
+    newest `size`, so a session's screenshot is described once however many turns carry it."""
+
+    def __init__(self, size: int):
+        self.size, self.lock, self.texts = size, threading.Lock(), collections.OrderedDict()
+
+    def known(self, keys) -> dict:
+        """The descriptions of those keys that have one. Example: ["5b1f...", "77aa..."] -> {"5b1f...": "[image, ...]"}."""
+        with self.lock:
+            found = {key: self.texts[key] for key in keys if key in self.texts}
+            for key in found:
+                self.texts.move_to_end(key)
+        return found
+
+    def put(self, key: str, text: str):
+        with self.lock:
+            self.texts[key] = text
+            self.texts.move_to_end(key)
+            while len(self.texts) > self.size:
+                self.texts.popitem(last=False)
+
+
+DESCRIPTIONS = Descriptions(1024)  # at most DESCRIPTION_LIMIT characters each: about 8 MB at worst
+
+
+def vision_target(config: Config) -> str | None:
+    """The model that describes images for models without vision: VISION_MODEL, when it takes
+    images itself (litellm's map, or a model no map knows). Example: VISION_MODEL=gpt-4o -> "openai/gpt-4o"."""
+    if not config.vision_model:
+        return None
+    target = qualify(config.vision_model, config, provider_names())
+    return target if accepts_images(model_facts(target)) else None
+
+
 def prepare_attempt(body: dict, target: str, config: Config, caller: Caller | None = None) -> Attempt:
     """The request translated for `target`, with the path that will send it; not yet checked.
+    For a model without vision, the images VISION_MODEL described already are their
+    descriptions (DESCRIPTIONS); the others are `undescribed`, for the exchange to describe.
     Example: BASIC for "openai/gpt-4.1" -> Attempt(target="openai/gpt-4.1", path=the direct path, ...)."""
     quirks = provider_for(target.partition("/")[0])
     facts = model_facts(target)
     window, max_output = model_limits(target, facts)
-    params = to_openai_request(body, target, quirks, reasoning=bool(facts.get("supports_reasoning")),
-                               max_output=config.max_tokens_limit or max_output, vision=accepts_images(facts),
-                               session=(caller or Caller()).session, efforts=efforts_of(quirks, facts))
+    vision, sent, undescribed = accepts_images(facts), body, ()
+    if not vision and vision_target(config):
+        images = inline_images(body)
+        known = DESCRIPTIONS.known(images)
+        sent, undescribed = with_descriptions(body, known), tuple((k, v) for k, v in images.items() if k not in known)
+    params = to_openai_request(sent, target, quirks, reasoning=bool(facts.get("supports_reasoning")),
+                               max_output=config.max_tokens_limit or max_output, vision=vision,
+                               session=(caller or Caller()).session, efforts=efforts_of(quirks, facts),
+                               forced_tools=facts.get("supports_tool_choice") is not False)
     path = next(path for path in PATHS if path.serves(target, params, config))
     return Attempt(requested=body["model"], target=target, params=params, input_tokens=estimate_tokens(params),
                    window=window, probe=body.get("max_tokens") == 1, tool_names=tool_name_map(body), path=path,
-                   quirks=quirks, facts=facts, caller=caller or Caller())
+                   quirks=quirks, facts=facts, caller=caller or Caller(), body=body, undescribed=undescribed)
 
 
 def routed_attempt(body: dict, config: Config, caller: Caller | None = None) -> Attempt:
@@ -4324,10 +4492,12 @@ def checked_attempt(attempt: Attempt, body: dict, config: Config) -> Attempt:
     in translation; that is said once per model, with the fix."""
     credentials = provider_credentials(attempt.target, config)  # a missing key's 401 names the variable to set
     check_provider(attempt.target, config)
-    if not accepts_images(attempt.facts) and attempt.target not in _told_no_vision and request_needs(body)[1]:
+    if not (accepts_images(attempt.facts) or vision_target(config)) and attempt.target not in _told_no_vision and (
+            request_needs(body)[1]):
         _told_no_vision.add(attempt.target)
         log.warning("%s does not accept images: they are left out of its requests, each replaced by a note; set "
-                    "VISION_MODEL to a model that takes images, and requests with images go there", attempt.target)
+                    "VISION_MODEL to a model that takes images: requests with images go there, or with VISION_MODE=describe "
+                    "it describes each image instead", attempt.target)
     overflow = context_overflow(attempt.input_tokens, attempt.params["max_tokens"], attempt.window)
     if overflow:
         raise invalid(overflow)
@@ -4432,6 +4602,7 @@ class Exchange:
         self.started_at = time.monotonic() if started_at is None else started_at
         self.client_gone, self.shutting_down = client_gone, shutting_down
         self.started = False
+        self.vision_tried, self.vision_cost = False, 0.0  # images described for a model without vision (described)
 
     def run(self, attempts):
         try:
@@ -4453,7 +4624,10 @@ class Exchange:
     def attempt_all(self, attempts):
         attempt = next(attempts)
         while True:
-            error = self.relay(attempt, attempt.path.open(attempt, self.sink.streams, self.lease, self.config))
+            translator = self.translator(attempt)
+            if attempt.undescribed and not self.vision_tried:
+                attempt = self.described(attempt, translator)
+            error = self.relay(attempt, attempt.path.open(attempt, self.sink.streams, self.lease, self.config), translator)
             if error is None:
                 return
             if self.started:  # a batch was relayed: another model's answer cannot follow it
@@ -4467,13 +4641,17 @@ class Exchange:
             self.relay(attempt, Canned(Batch([response_as_chunk(probe_response(attempt.input_tokens))], True)))
             return
 
-    def relay(self, attempt: Attempt, call) -> ProxyError | None:
-        """Relay one provider call to the sink: None once the answer is complete (or ended
-        with an error event), else the error the call failed with before the answer began."""
+    def translator(self, attempt: Attempt) -> StreamTranslator:
+        return StreamTranslator(new_message_id(), attempt.requested, input_tokens=attempt.input_tokens,
+                                stop_sequences=attempt.params.get("stop") or (),
+                                signature=thinking_signature(attempt.target), tool_names=attempt.tool_names)
+
+    def relay(self, attempt: Attempt, call, translator: StreamTranslator | None = None) -> ProxyError | None:
+        """Relay one provider call to the sink (through `translator`, which may have sent
+        keep-alive events already): None once the answer is complete (or ended with an error
+        event), else the error the call failed with before the answer began."""
         self.fields["via"] = attempt.path.name
-        translator = StreamTranslator(new_message_id(), attempt.requested, input_tokens=attempt.input_tokens,
-                                      stop_sequences=attempt.params.get("stop") or (),
-                                      signature=thinking_signature(attempt.target), tool_names=attempt.tool_names)
+        translator = translator or self.translator(attempt)
         try:
             while True:
                 try:
@@ -4495,6 +4673,55 @@ class Exchange:
                 self.emit(events)
         finally:
             call.close()
+
+    def described(self, attempt: Attempt, translator: StreamTranslator) -> Attempt:
+        """The attempt again, with the images its model cannot take described by VISION_MODEL
+        (vision_target), each once and cached by its hash (DESCRIPTIONS), so the model keeps the
+        turn. The vision calls are waited on as the answer's own call is (next_batch: keep-alive
+        on `translator`, the deadline, the client's departure, the shutdown). When one fails, it
+        and the images after it keep their note, with one warning; the deadline, the shutdown and
+        the client's departure end the request as they would in the answer's call."""
+        self.vision_tried = True
+        target, described = vision_target(self.config), 0
+        for key, image in attempt.undescribed:
+            try:
+                DESCRIPTIONS.put(key, self.description(image, target, attempt.caller, translator))
+                described += 1
+            except ClientGone:
+                raise
+            except Exception as exc:
+                error = map_provider_error(exc, _litellm_module)
+                if error.final:
+                    raise error
+                log.warning("VISION_MODEL %s could not describe an image for %s: %s; the image is left out, with a note",
+                            target, attempt.target, redact(error.message, self.config.env))
+                break
+        self.fields["described"] = described
+        return checked_attempt(prepare_attempt(attempt.body, attempt.target, self.config, attempt.caller),
+                               attempt.body, self.config)
+
+    def description(self, image: dict, target: str, caller: Caller, translator: StreamTranslator) -> str:
+        """VISION_MODEL's description of one image (description_request), its cost noted for the
+        request's log line. Raises what its call fails with, or a ProxyError for an answer without text."""
+        body = description_request(image, target)
+        vision = checked_attempt(prepare_attempt(body, target, self.config, caller), body, self.config)
+        call, reader, events = vision.path.open(vision, False, self.lease, self.config), StreamTranslator("", target), []
+        try:
+            while True:
+                batch = self.next_batch(call, translator)
+                events += translate(reader, batch.items)
+                if batch.end:
+                    break
+        finally:
+            call.close()
+        answer = fold_events(events + reader.finish())
+        prices = model_prices(target, vision.facts, self.config)
+        if prices is not None:
+            self.vision_cost += cost_of(answer["usage"], 0, prices)
+        text = "\n".join(b["text"] for b in answer["content"] if b["type"] == "text").strip()
+        if not text:
+            raise ProxyError(502, "its answer held no text")
+        return description_text(text, target)
 
     def next_batch(self, call, translator: StreamTranslator) -> Batch:
         """The provider call's next batch. While it is silent: keep-alive events every
@@ -4590,7 +4817,7 @@ class Exchange:
         prices = model_prices(attempt.target, attempt.facts, self.config)
         if prices is not None:
             reasoning = usage_count(provider_usage, REASONING_TOKEN_FIELDS) if isinstance(provider_usage, dict) else 0
-            fields["cost_usd"] = round(cost_of(usage, reasoning, prices), 8)
+            fields["cost_usd"] = round(cost_of(usage, reasoning, prices) + self.vision_cost, 8)
         elif attempt.target not in _told_no_price:
             _told_no_price.add(attempt.target)
             log.warning("litellm's model map has no price for %s: its requests show no cost; set MODEL_PRICES="
@@ -4611,7 +4838,8 @@ class Exchange:
 def request_line(fields: dict) -> str:
     """The text of a request's log line. Example: "POST /v1/messages?beta=true 200
     claude-opus-4-8 -> openai/gpt-4.1 stream via=direct in=5210 out=87 cached=4096 cost=$0.0050 ttft=412ms 1630ms";
-    a subagent's request says "subagent" after its route."""
+    a subagent's request says "subagent" after its route, and "described=N" after its path when
+    VISION_MODEL described N images for it."""
     parts = [fields.get("method") or "-", fields.get("path") or "-", str(fields.get("status") or "-")]
     if "model" in fields:
         parts.append(f"{fields['model']} -> {fields.get('target')}")
@@ -4622,6 +4850,8 @@ def request_line(fields: dict) -> str:
         parts.append(fields["mode"])
     if "via" in fields:
         parts.append(f"via={fields['via']}")
+    if fields.get("described"):
+        parts.append(f"described={fields['described']}")
     if "output_tokens" in fields:
         parts.append(f"in={fields['input_tokens']} out={fields['output_tokens']}")
         if fields.get("cached_tokens"):
@@ -5414,7 +5644,8 @@ def banner(config: Config, url: str, env_file: str | None = None, *, windows: bo
         lines.append(f"  variables from {env_file} (the real environment wins)")
     lines.append(f"  haiku -> {config.small_model}; sonnet -> {config.middle_model or config.big_model}; "
                  f"opus -> {config.opus_model or config.big_model}; other Claude names -> {config.big_model}")
-    scenarios = [(config.think_model, "thinking"), (config.vision_model, "images"),
+    images = "images" if config.vision_mode == "route" else "descriptions of images for models without vision"
+    scenarios = [(config.think_model, "thinking"), (config.vision_model, images),
                  (config.long_context_model, f"input over {config.long_context_threshold} tokens"),
                  (config.subagent_model, "subagents")]
     lines += [f"  {what} -> {model}" for model, what in scenarios if model]

@@ -102,6 +102,9 @@ def scripted_step(handler, reply, n) -> bool:
 GROQ_VISION = ("llama-4-scout", "llama-4-maverick")  # console.groq.com/docs/vision; its other models take text only
 MOONSHOT_THINKING = ("kimi-k2.5", "kimi-k2.6", "kimi-k2.7", "kimi-k2-thinking")  # thinking on unless disabled
 DEEPSEEK_THINKING = ("deepseek-v4", "deepseek-reasoner")  # api-docs.deepseek.com/guides/thinking_mode: on by default
+# OpenRouter's models as its model pages list them (openrouter.ai/<vendor>/<model>: input modalities, supported parameters)
+OPENROUTER_TEXT_ONLY = {"moonshotai/kimi-k2", "deepseek/deepseek-chat", "z-ai/glm-4.5-air"}
+OPENROUTER_NO_TOOL_CHOICE = {"z-ai/glm-4.5-air"}  # zed-industries/zed#36094
 
 
 def openai_refusal(body: dict) -> str | None:
@@ -158,6 +161,26 @@ def provider_refusal(path: str, body: dict) -> str | None:
     if path.startswith("/deepseek/") and model.startswith(DEEPSEEK_THINKING) and not thinking_off:
         if missing_reasoning() is not None:  # api-docs.deepseek.com/guides/thinking_mode; words from anomalyco/opencode#24083
             return "The reasoning_content in the thinking mode must be passed back to the API."
+    if path.startswith("/openrouter/"):
+        return openrouter_refusal(body)
+    return None
+
+
+OPENROUTER_ROUTING = " To learn more about provider routing, visit: https://openrouter.ai/docs/guides/routing/provider-selection"
+
+
+def openrouter_refusal(body: dict) -> tuple | None:
+    """OpenRouter's routing refusals, (404, its words): it routes a request only to endpoints
+    that support everything in it, and answers 404 when no endpoint of the model does."""
+    model = str(body.get("model", ""))
+    if model in OPENROUTER_TEXT_ONLY and any(isinstance(m.get("content"), list) and any(
+            p.get("type") == "image_url" for p in m["content"]) for m in body.get("messages") or ()):
+        # NousResearch/hermes-agent#23411, JohnnyZ93/oai-compatible-copilot#229
+        return 404, "No endpoints found that support image input"
+    choice = body.get("tool_choice")
+    if model in OPENROUTER_NO_TOOL_CHOICE and (choice == "required" or isinstance(choice, dict)):
+        # zed-industries/zed#36094 (z-ai/glm-4.5-air), polyuiislab/infiAgent#19
+        return 404, "No endpoints found that support the provided 'tool_choice' value." + OPENROUTER_ROUTING
     return None
 
 
@@ -171,8 +194,9 @@ class FakeProvider(http.server.ThreadingHTTPServer):
     HTTP error, or a stream reply with "cut_after": N to drop the connection mid-stream and
     "pauses": {N: seconds} to stay silent before delta N (a slow model's scripted delay),
     "delay": seconds before any answer, "garbage_after": N to send a malformed chunk after
-    delta N, "comments_forever": True to send only SSE comments until the proxy hangs up.
-    Every request is recorded in `received` as (path, headers, body); `aborted` is set when
+    delta N, "error_after": N to end the stream before delta N with OpenRouter's mid-stream error
+    chunk (an error object beside a choice whose finish_reason is "error"), "comments_forever":
+    True to send only SSE comments until the proxy hangs up. Every request is recorded in `received` as (path, headers, body); `aborted` is set when
     the proxy closes a stream before its end.
     """
 
@@ -208,8 +232,11 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
         self.server.received.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
         self.server.arrived.set()
         refusal = provider_refusal(self.path, body)
-        if refusal:  # the provider's own 400, in the OpenAI-compatible error shape they all answer with
-            reply = {"status": 400, "body": {"error": {"message": refusal, "type": "invalid_request_error"}}}
+        status, refusal = refusal if isinstance(refusal, tuple) else (400, refusal)
+        if refusal and self.path.startswith("/openrouter/"):  # OpenRouter's shape: openrouter.ai/docs/api/errors
+            reply = {"status": status, "body": {"error": {"code": status, "message": refusal}}}
+        elif refusal:  # the provider's own 400, in the OpenAI-compatible error shape they all answer with
+            reply = {"status": status, "body": {"error": {"message": refusal, "type": "invalid_request_error"}}}
         else:
             reply = self.server.responder(body) if self.server.responder else self.server.next_reply()
         if reply.get("delay"):
@@ -269,6 +296,12 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
             if reply.get("garbage_after") == n:
                 data = b"data: {this is not json\n\n"
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            if reply.get("error_after") == n:  # openrouter.ai/docs/api/reference/streaming#handling-errors-during-streaming
+                data = ('data: {"id":"gen-1","object":"chat.completion.chunk","created":1700000000,"model":"%s","provider":'
+                        '"openai","error":{"code":"server_error","message":"Provider disconnected unexpectedly"},"choices":'
+                        '[{"index":0,"delta":{"content":""},"finish_reason":"error"}]}\n\n' % model).encode()
+                self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(data), data))
+                return
             if not scripted_step(self, reply, n):
                 return
             try:
@@ -605,9 +638,15 @@ def gemini():
     yield from running(GeminiFake())
 
 
+@pytest.fixture(scope="module")
+def vision():
+    """A second OpenAI-compatible fake: the vision model that describes images (VISION_MODEL)."""
+    yield from running(FakeProvider())
+
+
 @pytest.fixture(autouse=True)
 def reset_fakes(request):
-    for name in ("fake", "gemini"):
+    for name in ("fake", "gemini", "vision"):
         if name in request.fixturenames:
             provider = request.getfixturevalue(name)
             provider.replies, provider.received, provider.responder = [text_reply()], [], None
@@ -668,6 +707,21 @@ def proxy(fake, gemini, request):
         yield server
 
 
+def openrouter_env(fake) -> dict:
+    """OpenRouter at the fake (its /openrouter/ paths follow OpenRouter's rules). Not in proxy_env:
+    other tests show what a request for an OpenRouter model gets without its key."""
+    return {"OPENROUTER_API_KEY": "sk-or-test-openrouter", "OPENROUTER_API_BASE": fake.url + "/openrouter/api/v1"}
+
+
+@pytest.fixture(scope="module", params=cp.VIAS)
+def strict_proxy(fake, gemini, request):
+    """`proxy`, with OpenRouter configured too; litellm imported first (Gemini goes through it on
+    both paths), so no request's answer waits for the one-time import."""
+    cp.load_litellm()
+    with running_proxy(fake, gemini, PROXY_VIA=request.param, **openrouter_env(fake)) as server:
+        yield server
+
+
 @pytest.fixture(params=cp.VIAS)
 def start_proxy(fake, gemini, request):
     """Start proxies with extra environment (on one path, as `proxy`); all are stopped after the test."""
@@ -725,7 +779,7 @@ def proxy_log():
 WIRE: list = []
 LOG_LINES: list = []
 NODELAY: list = []  # TCP_NODELAY of every accepted connection (without it, 40 ms on each answer)
-FAKE_KEYS = ("sk-test-openai", "gsk-test-groq", "sk-test-moonshot", "test-gemini-key", "sk-test-deepseek")
+FAKE_KEYS = ("sk-test-openai", "gsk-test-groq", "sk-test-moonshot", "test-gemini-key", "sk-test-deepseek", "sk-or-test-openrouter")
 
 
 class _Tee:
@@ -891,6 +945,18 @@ def test_model_limits(target, info, expected):
     assert cp.model_limits(target, info) == expected
 
 
+@pytest.mark.parametrize("target, expected", [
+    ("openrouter/deepseek/deepseek-chat", {"litellm_provider": "deepseek", "supports_vision": None}),  # the vendor's facts
+    ("openrouter/google/gemini-2.5-flash", {"litellm_provider": "gemini", "supports_vision": True}),  # its vendor name
+    ("openrouter/moonshotai/kimi-k2", {"supports_vision": False, "max_output_tokens": 16384}),  # our row: no map has it
+    ("openrouter/z-ai/glm-4.5-air", {"litellm_provider": "zai", "supports_tool_choice": False}),  # our row over the vendor's
+    ("openrouter/vendor/unknown", {}),
+])
+def test_a_resellers_models_have_their_vendors_facts(target, expected):
+    facts = cp.model_facts(target)
+    assert ({k: facts.get(k) for k in expected} if expected else facts) == expected
+
+
 def test_model_facts_come_from_litellms_map_without_importing_it():
     code = ("import sys, claude_proxy as cp; f = cp.model_facts('openai/gpt-4.1'); "
             "print(f['max_input_tokens'] > 100000, cp.model_facts('groq/no-such-model'), 'litellm' in sys.modules)")
@@ -965,6 +1031,12 @@ def test_route_model_scenarios(requested, needs, expected):
     thinking, images, tokens = needs
     config = cp.Config.from_env(SCENARIOS)
     assert cp.route_model(requested, config, PROVIDER_NAMES, thinking=thinking, images=images, input_tokens=tokens) == expected
+
+
+@pytest.mark.parametrize("mode, expected", [("route", "openai/gpt-4o"), ("describe", "openai/gpt-5")])
+def test_vision_mode_describe_keeps_a_request_with_images_on_its_model(mode, expected):
+    config = cp.Config.from_env(dict(SCENARIOS, VISION_MODE=mode))
+    assert cp.route_model("claude-opus-4-8", config, PROVIDER_NAMES, images=True) == expected
 
 
 @pytest.mark.parametrize("body, expected", [
@@ -1350,6 +1422,9 @@ RULE_CASES = [
     ("... and after them as a user message elsewhere",
      req(CALL_TURN[:2] + [{"role": "user", "content": CALL_TURN[2]["content"] + [{"type": "text", "text": "<r>x</r>"}]}]),
      GROQ_RULES, {}, lambda p: [m["role"] for m in p["messages"][-2:]] == ["tool", "user"]),
+    ("a forced tool choice becomes auto for a model that takes none (OpenRouter: no endpoints found that support it)",
+     req(CALL_TURN[:1], tools=[{"name": "Bash", "input_schema": {"type": "object"}}], tool_choice={"type": "any"}),
+     cp.PROVIDERS["openrouter"], {"forced_tools": False}, lambda p: "tool_choice" not in p and p["tools"]),
 ]
 
 
@@ -1363,6 +1438,9 @@ OPENAI_Q, MOONSHOT_Q, DEEPSEEK_Q, GROQ_Q = (cp.PROVIDERS[n] for n in ("openai", 
 REASONS = {"supports_reasoning": True}
 USER_HI = {"role": "user", "content": "Hi"}
 DIRECT_CASES = [
+    ("openrouter names the highest effort xhigh, as litellm sends it (openrouter.ai/docs/guides/best-practices/reasoning-tokens)",
+     {"model": "openrouter/moonshotai/kimi-k3", "messages": [USER_HI], "reasoning_effort": "max"}, cp.PROVIDERS["openrouter"],
+     REASONS, {"model": "moonshotai/kimi-k3", "messages": [USER_HI], "reasoning_effort": "xhigh", "usage": {"include": True}}),
     ("prefix off the model", {"model": "groq/llama-3.1-8b-instant", "messages": [USER_HI]}, GROQ_Q, {},
      {"model": "llama-3.1-8b-instant", "messages": [USER_HI]}),
     ("model names keep their inner slashes", {"model": "groq/moonshotai/kimi-k2-instruct", "messages": [USER_HI]}, GROQ_Q, {},
@@ -1398,6 +1476,68 @@ def test_to_direct_request(params, quirks, facts, expected):
     before = json.dumps(params)
     assert cp.to_direct_request(params, quirks, facts) == expected
     assert json.dumps(params) == before  # pure: the translated request is left as it was
+
+
+PNG_A = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgoA"}}
+PNG_B = {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": "iVBORw0KGgoA"}}  # same data, other type
+KEY_A, KEY_B = cp.image_key(PNG_A), cp.image_key(PNG_B)
+IMAGE_TURNS = [{"role": "user", "content": [{"type": "text", "text": "see"}, PNG_A]},
+               {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {}}]},
+               {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [
+                   {"type": "text", "text": "two images"}, PNG_B, PNG_A, IMAGE_URL]}]}]
+DESCRIBE_CASES = [
+    ("no descriptions: the body itself", {}, None),
+    ("one described, in a turn and in a tool result", {KEY_A: "[image A]"},
+     [[{"type": "text", "text": "see"}, {"type": "text", "text": "[image A]"}], None,
+      [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [
+          {"type": "text", "text": "two images"}, PNG_B, {"type": "text", "text": "[image A]"}, IMAGE_URL]}]]),
+    ("both", {KEY_A: "[A]", KEY_B: "[B]"},
+     [[{"type": "text", "text": "see"}, {"type": "text", "text": "[A]"}], None,
+      [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [
+          {"type": "text", "text": "two images"}, {"type": "text", "text": "[B]"}, {"type": "text", "text": "[A]"}, IMAGE_URL]}]]),
+]
+
+
+def test_inline_images_are_keyed_by_type_and_data_once_each_and_never_by_url():
+    assert KEY_A != KEY_B and len(KEY_A) == 64 and cp.image_key(IMAGE_URL) is None and cp.image_key({"type": "text"}) is None
+    assert cp.inline_images(req(IMAGE_TURNS)) == {KEY_A: PNG_A, KEY_B: PNG_B}
+    assert cp.inline_images(req([{"role": "assistant", "content": [PNG_A]}])) == {}  # only user turns carry images
+
+
+@pytest.mark.parametrize("case, descriptions, contents", DESCRIBE_CASES, ids=[c[0] for c in DESCRIBE_CASES])
+def test_with_descriptions(case, descriptions, contents):
+    body = req(IMAGE_TURNS)
+    before = json.dumps(body)
+    out = cp.with_descriptions(body, descriptions)
+    assert json.dumps(body) == before  # the body given is unchanged
+    if contents is None:
+        assert out is body
+        return
+    for message, expected in zip(out["messages"], contents):
+        assert message["content"] == (expected if expected is not None else message["content"])
+    assert out["messages"][1] == IMAGE_TURNS[1]
+
+
+def test_a_description_replaces_the_image_for_a_model_without_vision():
+    """Translated for a text-only model, a described image is its description, the others the note."""
+    text = cp.description_text("  A terminal: error: x  ", "openai/gpt-4o")
+    assert text == "[image, as openai/gpt-4o describes it: A terminal: error: x]"
+    params = cp.to_openai_request(cp.with_descriptions(req(IMAGE_TURNS), {KEY_A: text}), "groq/llama-3.3-70b-versatile",
+                                  cp.PROVIDERS["groq"], vision=False)
+    sent = json.dumps(params["messages"])
+    assert sent.count("A terminal: error: x") == 2 and sent.count("[image omitted") == 2 and "image_url" not in sent
+    ask = cp.description_request(PNG_A, "openai/gpt-4o")
+    cp.validate_request(ask, need_max_tokens=True)
+    assert ask["messages"][0]["content"] == [PNG_A, {"type": "text", "text": cp.DESCRIBE_PROMPT}]
+
+
+def test_descriptions_keep_the_newest():
+    cache = cp.Descriptions(2)
+    cache.put("a", "A")
+    cache.put("b", "B")
+    assert cache.known(["a", "x"]) == {"a": "A"}  # a is now the newest
+    cache.put("c", "C")
+    assert cache.known(["a", "b", "c"]) == {"a": "A", "c": "C"}
 
 
 @pytest.mark.parametrize("text, low, high", [
@@ -1632,6 +1772,9 @@ def test_ids_are_unique_and_shaped_as_anthropic_shapes_them():
     (502, b"<html>Bad gateway</html>", "<html>Bad gateway</html>", False),
     (503, b"", "HTTP 503", False),
     (401, b'{"error": "invalid key"}', "invalid key", False),
+    (400, b'{"error": {"message": "Provider returned error", "code": 400, "metadata": {"raw": "Function call is missing a '
+          b'thought_signature", "provider_name": "Google AI Studio"}}}',  # OpenRouter: openrouter.ai/docs/api/errors
+     "Provider returned error: Function call is missing a thought_signature", False),
 ])
 def test_provider_http_error(status, data, message, overflow):
     error = cp.provider_http_error(status, data, {"retry-after": "3"})
@@ -2798,6 +2941,20 @@ def test_e2e_cut_mid_stream_is_an_error_event(proxy, fake):
     assert events[-1][1]["type"] == "error" and events[-1][1]["error"]["type"] in ("api_error", "overloaded_error")
 
 
+def test_e2e_openrouters_mid_stream_error_is_an_error_event(strict_proxy, fake):
+    """OpenRouter reports a failure after the stream began as a chunk with an error object beside a
+    choice whose finish_reason is "error": an error event, on both paths, never a finished answer."""
+    fake.replies = [dict(text_reply("Hello there, friend!"), error_after=1)]
+    status, _, data = raw(strict_proxy, "POST", "/v1/messages", dict(BASIC, model="openrouter/openai/gpt-4.1", stream=True))
+    assert status == 200 and fake.received[-1][0] == "/openrouter/api/v1/chat/completions"
+    events = parse_sse(data)
+    names = [name for name, _ in events]
+    assert names[-1] == "error" and "message_stop" not in names and "message_delta" not in names
+    if strict_proxy.config.via == "auto":  # litellm 1.110 loses the words: int("server_error") fails inside its parser
+        assert "Provider disconnected unexpectedly" in events[-1][1]["error"]["message"]
+    assert "".join(e["delta"].get("text", "") for n, e in events if n == "content_block_delta") == "Hello ther"
+
+
 def test_e2e_missing_key_is_401_naming_the_variable(client):
     import anthropic
 
@@ -2835,6 +2992,121 @@ def test_e2e_an_image_for_a_model_without_vision_becomes_a_note(client, fake, mo
     assert "image_url" not in json.dumps(sent)
     assert sent[-1] == {"role": "user", "content": f"(image output of tool call toolu_1)\n\n[image omitted: {model} does not "
                                                   "accept images]\n\n<system-reminder>x</system-reminder>"}
+
+
+def fresh_image() -> dict:
+    """An image no earlier test sent: descriptions are cached by the image, for the whole process."""
+    return {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                        "data": base64.b64encode(os.urandom(30)).decode()}}
+
+
+def screenshot_turns(image) -> list:
+    """Claude Code reading a PNG: the image comes back in a tool result, a reminder after it."""
+    return [{"role": "user", "content": "Look at the screenshot"},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {"p": "a.png"}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [image]},
+                                         {"type": "text", "text": "<system-reminder>x</system-reminder>"}]}]
+
+
+def described_proxy(start_proxy, vision, mode="describe", **env):
+    """A proxy whose Claude names go to Groq's Kimi K2 (no vision) and whose VISION_MODEL, openai/gpt-4o, is `vision`."""
+    return start_proxy(BIG_MODEL="groq/moonshotai/kimi-k2-instruct", VISION_MODEL="openai/gpt-4o", VISION_MODE=mode,
+                       OPENAI_BASE_URL=vision.url + "/v1", **env)
+
+
+def answer_text(proxy, body, stream) -> str:
+    status, _, data = raw(proxy, "POST", "/v1/messages", dict(body, stream=stream))
+    assert status == 200, data
+    if stream:
+        check_protocol(parse_sse(data))
+    message = cp.fold_events(parse_sse(data)) if stream else json.loads(data)
+    return "".join(b.get("text", "") for b in message["content"])
+
+
+DESCRIPTION = "A terminal window. It reads: error: no such file"
+
+
+@pytest.mark.parametrize("mode, model", [("describe", "claude-sonnet-4-6"), ("route", "groq/moonshotai/kimi-k2-instruct")])
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_e2e_vision_model_describes_an_image_once_for_a_model_without_vision(start_proxy, fake, vision, proxy_log, mode,
+                                                                             model, stream):
+    """The main model (Groq's strict fake refuses any image part for Kimi K2) gets what the vision
+    model wrote in the image's place and keeps the turn; the next turn, which carries the same
+    image, makes no second vision call. With VISION_MODE=route a model named directly is described for too."""
+    proxy = described_proxy(start_proxy, vision, mode)
+    vision.replies = [text_reply(DESCRIPTION)]
+    image = fresh_image()
+    body = dict(BASIC, model=model, tools=TOOLS, messages=screenshot_turns(image))
+    assert answer_text(proxy, body, stream) == "Hello there!"
+    assert len(vision.received) == 1
+    path, headers, asked = vision.received[0]
+    assert path == "/v1/chat/completions" and headers["authorization"] == "Bearer sk-test-openai" and "tools" not in asked
+    assert asked["messages"][-1]["content"] == [
+        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{image['source']['data']}"}},
+        {"type": "text", "text": cp.DESCRIBE_PROMPT}]
+    described = f"[image, as openai/gpt-4o describes it: {DESCRIPTION}]"
+    path, _, sent = fake.received[-1]
+    assert path == "/groq/v1/chat/completions" and "image_url" not in json.dumps(sent)
+    assert [m for m in sent["messages"] if m["role"] == "tool"] == [{"role": "tool", "tool_call_id": "toolu_1", "content": described}]
+    assert "described=1" in proxy_log.wait(1, "groq/moonshotai/kimi-k2-instruct")[-1].getMessage()
+    later = body["messages"] + [{"role": "assistant", "content": "It says the file is missing."},
+                                {"role": "user", "content": [{"type": "text", "text": "Again:"}, image]}]
+    assert answer_text(proxy, dict(body, messages=later), stream) == "Hello there!"
+    assert len(vision.received) == 1  # described once: the cache answered
+    sent = fake.received[-1][2]
+    assert json.dumps(sent).count(json.dumps(described)[1:-1]) == 2 and "image_url" not in json.dumps(sent)
+
+
+def test_e2e_a_failing_vision_model_leaves_the_note_with_one_warning(start_proxy, fake, vision, proxy_log):
+    proxy = described_proxy(start_proxy, vision)
+    vision.replies = [{"status": 500, "body": {"error": {"message": "the vision model is down", "type": "server_error"}}}]
+    body = dict(BASIC, tools=TOOLS, messages=screenshot_turns(fresh_image()))
+    assert answer_text(proxy, body, False) == "Hello there!"
+    assert len(vision.received) == 1
+    assert "[image omitted: groq/moonshotai/kimi-k2-instruct does not accept images]" in json.dumps(fake.received[-1][2])
+    warnings = [r.getMessage() for r in proxy_log.records if "could not describe" in r.getMessage()]
+    assert len(warnings) == 1 and "openai/gpt-4o" in warnings[0] and "the vision model is down" in warnings[0]
+    assert all(r.levelname == "WARNING" for r in proxy_log.records if "could not describe" in r.getMessage())
+    vision.replies = [text_reply(DESCRIPTION)]  # a failure is not cached: the next turn asks again
+    assert answer_text(proxy, body, False) == "Hello there!"
+    assert len(vision.received) == 2 and DESCRIPTION in json.dumps(fake.received[-1][2])
+
+
+def test_e2e_a_slow_description_keeps_the_stream_alive_and_the_deadline_holds(start_proxy, fake, vision):
+    """The vision call is waited on as the answer's own is: keep-alive events on a stream while
+    the vision model works, and REQUEST_DEADLINE over both calls."""
+    proxy = described_proxy(start_proxy, vision, KEEPALIVE_SECONDS="0.2")
+    vision.replies = [dict(text_reply(DESCRIPTION), delay=1)]
+    status, _, data = raw(proxy, "POST", "/v1/messages", dict(BASIC, stream=True, messages=screenshot_turns(fresh_image())))
+    events = parse_sse(data)
+    assert status == 200
+    first_text = next(i for i, (name, e) in enumerate(events) if name == "content_block_delta" and e["delta"].get("text"))
+    assert sum(name == "ping" for name, _ in events[:first_text]) >= 2 and DESCRIPTION in json.dumps(fake.received[-1][2])
+    message = cp.fold_events(events)  # the keep-alive thinking block (empty), then the answer
+    assert [b["type"] for b in message["content"]] == ["thinking", "text"] and message["content"][1]["text"] == "Hello there!"
+    late = described_proxy(start_proxy, vision, REQUEST_DEADLINE="0.5")
+    vision.replies, fake.received = [dict(text_reply(DESCRIPTION), delay=3)], []
+    started = time.monotonic()
+    status, _, data = raw(late, "POST", "/v1/messages", dict(BASIC, messages=screenshot_turns(fresh_image())))
+    assert status == 504 and "REQUEST_DEADLINE" in json.loads(data)["error"]["message"]
+    assert time.monotonic() - started < 2.5 and fake.received == []  # the main model was never called
+
+
+def test_e2e_a_client_that_leaves_during_a_description_ends_the_request(start_proxy, fake, vision, proxy_log):
+    """The request thread watches the client while the vision model works, as it does while the
+    main model does: a client that hangs up ends the request within a second, the main model uncalled."""
+    proxy = described_proxy(start_proxy, vision, KEEPALIVE_SECONDS="0.2")
+    vision.replies = [dict(text_reply(DESCRIPTION), delay=4)]
+    conn = http.client.HTTPConnection("127.0.0.1", proxy.server_address[1], timeout=TIMEOUT)
+    conn.request("POST", "/v1/messages", body=json.dumps(dict(BASIC, stream=True, messages=screenshot_turns(fresh_image()))))
+    response = conn.getresponse()
+    assert response.status == 200 and response.read1(100)  # keep-alive events while the vision model works
+    assert vision.arrived.wait(TIMEOUT)
+    left = time.monotonic()
+    conn.sock.shutdown(socket.SHUT_RDWR)
+    conn.close()
+    line = proxy_log.wait(1, "client gone")[-1].getMessage()
+    assert time.monotonic() - left < 3 and "groq/moonshotai/kimi-k2-instruct" in line and fake.received == []
 
 
 def thinking_tool_reply(reasoning, call_id="call_9"):
@@ -3099,6 +3371,10 @@ BOTH_PATH_CASES = [
     ("deepseek", "deepseek/deepseek-chat", dict(BASIC, system="Be brief.", messages=HISTORY, tools=TOOLS), text_reply("Seek.")),
     ("deepseek reasoning", "deepseek/deepseek-reasoner", dict(BASIC, tools=TOOLS, messages=HISTORY,
                                                               thinking={"type": "enabled", "budget_tokens": 2048}), THOUGHTFUL),
+    ("openrouter", "openrouter/deepseek/deepseek-chat", dict(BASIC, tools=TOOLS, messages=HISTORY, top_k=5), PARALLEL),
+    ("openrouter reasoning, max effort", "openrouter/moonshotai/kimi-k3", dict(  # its reasoning field is `reasoning`
+        BASIC, tools=TOOLS, messages=HISTORY, thinking={"type": "adaptive"}, output_config={"effort": "max"}),
+     dict(THOUGHTFUL, deltas=[{"reasoning": "Think"}, {"reasoning": "ing."}, {"content": "Done"}])),
     ("rate limited", "openai/gpt-4.1", BASIC, {"status": 429, "headers": {"retry-after": "7"},
                                                "body": {"error": {"message": "Slow down", "type": "rate_limit"}}}),
     ("overloaded", "groq/llama-3.1-8b-instant", BASIC, {"status": 503, "body": {"error": {"message": "busy"}}}),
@@ -3124,9 +3400,10 @@ def answer_of(server, body) -> tuple:
 def test_both_paths_give_identical_answers(fake, gemini, model, body, reply, stream):
     """The direct path and litellm, given the same provider replies, answer the client with
     the same bytes (message ids aside) and send the provider the same request."""
+    cp.load_litellm()  # imported now: the first case's answer never waits for the one-time import
     answers, sent = [], []
     for via in cp.VIAS:
-        with running_proxy(fake, gemini, PROXY_VIA=via) as server:
+        with running_proxy(fake, gemini, PROXY_VIA=via, **openrouter_env(fake)) as server:
             fake.replies, fake.received = [reply], []
             answers.append(answer_of(server, dict(body, model=model, stream=stream)))
             sent.append(fake.received[-1][2] if fake.received else None)
@@ -3242,12 +3519,13 @@ def test_protocol_recorded_request_is_accepted(proxy, fake, auth, path):
 LONG_MCP = "mcp__claude_ai_Google_Drive__" + "search_files_in_a_shared_drive_with_a_very_long_name"
 STRICT_TARGETS = ["openai/gpt-4.1", "groq/moonshotai/kimi-k2-instruct", "groq/llama-3.3-70b-versatile", "moonshot/kimi-k2.6",
                   "moonshot/kimi-k2-0905-preview", "deepseek/deepseek-v4-flash", "deepseek/deepseek-chat",
-                  "gemini/gemini-2.5-flash"]
+                  "gemini/gemini-2.5-flash", "openrouter/moonshotai/kimi-k2", "openrouter/z-ai/glm-4.5-air",
+                  "openrouter/openai/gpt-4.1"]
 
 
 @pytest.mark.parametrize("forced", [False, True], ids=["auto", "forced tool choice"])
 @pytest.mark.parametrize("target", STRICT_TARGETS)
-def test_the_recorded_claude_code_request_passes_every_strict_provider(proxy, fake, gemini, target, forced):
+def test_the_recorded_claude_code_request_passes_every_strict_provider(strict_proxy, fake, gemini, target, forced):
     """Claude Code's recorded request (system entries among the messages, tool results out of
     order and with an image, text after them, thinking from Anthropic, tool_reference, a
     document), with a long MCP tool and a forced tool choice, against each provider's
@@ -3260,7 +3538,7 @@ def test_the_recorded_claude_code_request_passes_every_strict_provider(proxy, fa
          "input_schema": {"type": "object", "properties": {"url": {"type": "string", "format": "uri"}}}}])
     if forced:
         body["tool_choice"] = {"type": "any"}
-    status, _, data = raw(proxy, "POST", "/v1/messages", body, CLAUDE_CODE_HEADERS)
+    status, _, data = raw(strict_proxy, "POST", "/v1/messages", body, CLAUDE_CODE_HEADERS)
     events = parse_sse(data) if status == 200 else []
     assert status == 200 and events[-1][0] == "message_stop", data[:600]
     provider = gemini if target.startswith("gemini/") else fake
@@ -4276,6 +4554,8 @@ def test_banner():
     assert "\033[1m" in windows
     keyed = cp.dataclasses.replace(config, proxy_api_key="k" * 20)
     assert "WARNING" not in "\n".join(cp.banner(keyed, "http://0.0.0.0:8082"))
+    described = "\n".join(cp.banner(cp.dataclasses.replace(config, vision_mode="describe"), "http://127.0.0.1:8082"))
+    assert "descriptions of images for models without vision -> openai/gpt-4o" in described
 
 
 def test_config_problems_name_the_variable_and_the_fix():
