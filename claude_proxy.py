@@ -3497,8 +3497,9 @@ class AnthropicRelay:
     is read only when its bytes name an event the proxy must see ("message_" or "error" in them).
     message_start is re-encoded with the model the client asked for; from message_delta (or an
     error event) on, the bytes are held for finish(), which gives them with the answer's usage
-    (message_start's, updated by message_delta's) or the error, and, for a stream that ended
-    without message_stop or an error, an error event of its own. feed_many([answer]) gives a JSON
+    (message_start's, updated by message_delta's) or the error, and, for a stream cut before its
+    message_delta, an error event of its own (one that lacks only message_stop passes as it came:
+    Claude Code accepts it). feed_many([answer]) gives a JSON
     answer as one ("message", answer) event, its model restored. keepalive(): a ping, once the
     stream has begun (before message_start a ping would break the client's parser).
 
@@ -3583,7 +3584,7 @@ class AnthropicRelay:
         if self.held:
             name = "error" if self.error is not None else "message_delta"
             out.append((name, Relayed(b"".join(self.held), usage=anthropic_usage(self.usage), error=self.error)))
-        if not self.stopped and self.error is None:
+        if not self.stopped and self.error is None and not self.held:  # after message_delta: complete, as it came
             out.append(("error", {"type": "error", "error": {
                 "type": "api_error", "message": "The provider's stream ended before its message_stop event."}}))
         return out

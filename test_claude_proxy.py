@@ -6101,3 +6101,316 @@ def test_e2e_effort_max_reaches_deepseek_as_max(start_proxy, fake):
     assert raw(server, "POST", "/v1/messages", body)[0] == 200
     sent = fake.received[-1][2]
     assert sent["reasoning_effort"] == "max" and sent["thinking"] == {"type": "enabled"}
+
+
+# ----------------------------------------------------------------------------------------
+# the passthrough path: providers that speak Anthropic's Messages API (a strict fake of it)
+# ----------------------------------------------------------------------------------------
+
+ANTHROPIC_KEY = "sk-ant-test-proxy-key"
+FAKE_KEYS += (ANTHROPIC_KEY,)
+
+# The fake's providers, by the first part of the path: (auth header, key, rules). The rules each
+# refuse a request as the provider does (sources in the proxy's PROVIDERS rows):
+#   signatures: thinking blocks must carry a signature the provider issued (Anthropic verifies them,
+#     docs.claude.com/en/docs/build-with-claude/extended-thinking#thinking-encryption);
+#   tool_choice: refused (DeepSeek's thinking models, deepseek-ai/awesome-deepseek-integration#606);
+#   effort: output_config.effort beside disabled thinking refused (anthropics/claude-code#65863);
+#   max_output: max_tokens above the model's limit refused, in Anthropic's words.
+MESSAGES_PROVIDERS = {
+    "anthropic": ("x-api-key", ANTHROPIC_KEY, {"signatures", "max_output"}),
+    "deepseek": ("x-api-key", "sk-test-deepseek", {"tool_choice", "effort", "max_output"}),
+    "kimi": ("authorization", "Bearer sk-test-moonshot", {"max_output"}),
+}
+MAX_OUTPUT = {"claude-sonnet-4-5": 64000, "deepseek-chat": 8192, "kimi-k2-0905-preview": 32768}
+
+
+def messages_refusal(provider: str, headers: dict, body: dict):
+    """(status, error type, message) when the fake provider refuses a request, else None."""
+    header, key, rules = MESSAGES_PROVIDERS[provider]
+    if headers.get(header) != key:
+        return 401, "authentication_error", "invalid x-api-key"
+    if not headers.get("anthropic-version"):
+        return 400, "invalid_request_error", "anthropic-version: header is required"
+    if not isinstance(body.get("max_tokens"), int) or not isinstance(body.get("messages"), list) or not body.get("model"):
+        return 400, "invalid_request_error", "model, max_tokens and messages are required"
+    limit = MAX_OUTPUT.get(body["model"])
+    if "max_output" in rules and limit and body["max_tokens"] > limit:
+        return 400, "invalid_request_error", (f"max_tokens: {body['max_tokens']} > {limit}, which is the maximum allowed "
+                                              f"number of output tokens for {body['model']}")
+    if "tool_choice" in rules and "tool_choice" in body:
+        return 400, "invalid_request_error", "deepseek-reasoner does not support tool_choice"
+    if "effort" in rules and (body.get("thinking") or {}).get("type") == "disabled" and "effort" in (body.get("output_config") or {}):
+        return 400, "invalid_request_error", "thinking options type cannot be disabled when reasoning_effort is set"
+    for message in body["messages"]:
+        for block in message.get("content") if isinstance(message.get("content"), list) else ():
+            if "signatures" in rules and block.get("type") == "thinking" and not str(block.get("signature")).startswith("sig-"):
+                return 400, "invalid_request_error", "messages.1.content.0: Invalid `signature` in `thinking` block"
+    return None
+
+
+def messages_events(model, blocks, stop_reason="end_turn", usage=(25, 7, 10)):
+    """Anthropic's stream events for a reply: blocks ("text", t) / ("thinking", t, signature) /
+    ("tool_use", id, name, input), in the real grammar, with usage (input, output, cache read)."""
+    events = [("message_start", {"type": "message_start", "message": {
+        "id": "msg_fake01", "type": "message", "role": "assistant", "model": model, "content": [], "stop_reason": None,
+        "stop_sequence": None, "usage": {"input_tokens": usage[0], "output_tokens": 1, "cache_read_input_tokens": usage[2],
+                                         "cache_creation_input_tokens": 0}}}), ("ping", {"type": "ping"})]
+    for index, block in enumerate(blocks):
+        kind = block[0]
+        start = {"type": "tool_use", "id": block[1], "name": block[2], "input": {}} if kind == "tool_use" else (
+            {"type": "thinking", "thinking": "", "signature": ""} if kind == "thinking" else {"type": "text", "text": ""})
+        events.append(("content_block_start", {"type": "content_block_start", "index": index, "content_block": start}))
+        if kind == "tool_use":
+            text = json.dumps(block[3])
+            deltas = [{"type": "input_json_delta", "partial_json": text[i:i + 5]} for i in range(0, len(text), 5)]
+        else:
+            field = {"text": "text", "thinking": "thinking"}[kind]
+            deltas = [{"type": f"{field}_delta", field: word} for word in re.findall(r"\S+\s*", block[1])]
+            if kind == "thinking":
+                deltas.append({"type": "signature_delta", "signature": block[2]})
+        events += [("content_block_delta", {"type": "content_block_delta", "index": index, "delta": d}) for d in deltas]
+        events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
+    events += [("message_delta", {"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": None},
+                                  "usage": {"output_tokens": usage[1]}}), ("message_stop", {"type": "message_stop"})]
+    return events
+
+
+def messages_sse(events) -> bytes:
+    """The events as Anthropic frames them: a space after the colon, one event per blank line."""
+    return b"".join(b"event: %s\ndata: %s\n\n" % (name.encode(), json.dumps(data).encode()) for name, data in events)
+
+
+class MessagesFake(http.server.ThreadingHTTPServer):
+    """A strict fake of Anthropic's Messages API and of providers' Anthropic-compatible endpoints,
+    on loopback: POST /{provider}/anthropic/v1/messages (MESSAGES_PROVIDERS), stream or JSON.
+    `replies` (consumed in order, the last one repeats) or `responder(body)`: {"blocks": [...],
+    "stop_reason", "usage"} answered in the real SSE grammar or as the folded message;
+    {"status", "type", "message", "headers"} an error in Anthropic's shape; "error_after": N ends a
+    stream with an error event after N events, "cut_after": N drops the connection there.
+    Every request is in `received` as (provider, headers, body)."""
+
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), MessagesHandler)
+        self.replies, self.responder, self.received = [{"blocks": [("text", "Hello there!")]}], None, []
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class MessagesHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = TIMEOUT
+
+    def log_message(self, *args):
+        pass
+
+    def answer(self, status, data: bytes, content_type="application/json", extra=()):
+        head = [f"HTTP/1.1 {status} X", f"Content-Type: {content_type}", f"Content-Length: {len(data)}", *extra]
+        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + data)
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+        provider = self.path.split("/")[1]
+        if provider not in MESSAGES_PROVIDERS or not self.path.endswith("/v1/messages"):
+            return self.answer(404, b'{"type":"error","error":{"type":"not_found_error","message":"Not found"}}')
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        server = self.server
+        server.received.append((provider, headers, body))
+        refusal = messages_refusal(provider, headers, body)
+        reply = server.responder(body) if server.responder else (
+            server.replies.pop(0) if len(server.replies) > 1 else server.replies[0])
+        if refusal or "status" in reply:
+            status, kind, message = refusal or (reply["status"], reply["type"], reply["message"])
+            error = json.dumps({"type": "error", "error": {"type": kind, "message": message}}).encode()
+            extra = [f"{k}: {v}" for k, v in (reply.get("headers") or {}).items()] if not refusal else []
+            return self.answer(status, error, extra=extra)
+        events = messages_events(body["model"], reply["blocks"], reply.get("stop_reason", "end_turn"), reply.get("usage", (25, 7, 10)))
+        if not body.get("stream"):
+            return self.answer(200, json.dumps(cp.fold_events(events)).encode())
+        if "error_after" in reply:
+            events = events[:reply["error_after"]] + [("error", {"type": "error", "error": {
+                "type": "overloaded_error", "message": "Overloaded"}})]
+        data = messages_sse(events[:reply.get("cut_after")])
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for n in range(0, len(data), 97):  # pieces that cut events anywhere
+            piece = data[n:n + 97]
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+        if "cut_after" in reply:
+            self.close_connection = True
+            return
+        self.wfile.write(b"0\r\n\r\n")
+
+
+@pytest.fixture(scope="module")
+def messages_fake():
+    yield from running(MessagesFake())
+
+
+@pytest.fixture
+def passthrough(fake, messages_fake):
+    """A proxy whose BIG_MODEL is DeepSeek's Anthropic endpoint and SMALL_MODEL Kimi's, each with its own key,
+    and which knows Anthropic itself (anthropic/...), all at the strict fake."""
+    messages_fake.replies, messages_fake.responder, messages_fake.received = [{"blocks": [("text", "Hello there!")]}], None, []
+    with running_proxy(fake, BIG_MODEL="deepseek-anthropic/deepseek-chat", SMALL_MODEL="moonshot-anthropic/kimi-k2-0905-preview",
+                       DEEPSEEK_ANTHROPIC_API_BASE=messages_fake.url + "/deepseek/anthropic",
+                       MOONSHOT_ANTHROPIC_API_BASE=messages_fake.url + "/kimi/anthropic",
+                       ANTHROPIC_API_KEY=ANTHROPIC_KEY, ANTHROPIC_API_BASE=messages_fake.url + "/anthropic",
+                       MODEL_PRICES="deepseek-anthropic/deepseek-chat=0.28/0.42") as server:
+        yield server
+
+
+FOREIGN = {"role": "assistant", "content": [{"type": "thinking", "thinking": "t", "signature": cp.thinking_signature("groq/x")},
+                                            {"type": "text", "text": "Hi"}]}
+OWN = {"role": "assistant", "content": [{"type": "thinking", "thinking": "t", "signature": "sig-1"}, {"type": "text", "text": "Hi"}]}
+DEFERRED = {"name": "mcp__x__search", "description": "d", "input_schema": {"type": "object"}, "defer_loading": True}
+REFERENCE = {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1",
+                                          "content": [{"type": "tool_reference", "tool_name": "mcp__x__search"}]}]}
+BILLED = [{"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.332.a1f;"}, {"type": "text", "text": "Be brief"}]
+
+# (case, target, the client's fields over BASIC, max_tokens the model takes, what the provider gets over BASIC)
+PASSTHROUGH_CASES = [
+    ("the model without its prefix, the rest as sent", "anthropic/claude-sonnet-4-5",
+     {"tools": [DEFERRED], "context_management": {"edits": []}, "service_tier": "auto"}, None,
+     {"model": "claude-sonnet-4-5", "tools": [DEFERRED], "context_management": {"edits": []}, "service_tier": "auto"}),
+    ("max_tokens capped, a thinking budget with it", "deepseek-anthropic/deepseek-chat",
+     {"max_tokens": 64000, "thinking": {"type": "enabled", "budget_tokens": 31999}}, 8192,
+     {"model": "deepseek-chat", "max_tokens": 8192, "thinking": {"type": "enabled", "budget_tokens": 8191}}),
+    ("a budget that no longer fits: no thinking", "deepseek-anthropic/deepseek-chat",
+     {"max_tokens": 64000, "thinking": {"type": "enabled", "budget_tokens": 2048}}, 1000,
+     {"model": "deepseek-chat", "max_tokens": 1000}),
+    ("the billing line reaches Anthropic", "anthropic/claude-sonnet-4-5", {"system": BILLED}, None,
+     {"model": "claude-sonnet-4-5", "system": BILLED}),
+    ("and no other host", "moonshot-anthropic/kimi-k2", {"system": BILLED}, None,
+     {"model": "kimi-k2", "system": BILLED[1:]}),
+    ("DeepSeek: no tool_choice", "deepseek-anthropic/deepseek-reasoner",
+     {"tools": [DEFERRED], "tool_choice": {"type": "tool", "name": "web_search"}}, None,
+     {"model": "deepseek-reasoner", "tools": [DEFERRED]}),
+    ("DeepSeek: no effort beside disabled thinking", "deepseek-anthropic/deepseek-chat",
+     {"thinking": {"type": "disabled"}, "output_config": {"effort": "high"}}, None,
+     {"model": "deepseek-chat", "thinking": {"type": "disabled"}}),
+    ("DeepSeek: effort kept beside thinking", "deepseek-anthropic/deepseek-chat",
+     {"thinking": {"type": "adaptive"}, "output_config": {"effort": "high", "format": "x"}}, None,
+     {"model": "deepseek-chat", "thinking": {"type": "adaptive"}, "output_config": {"effort": "high", "format": "x"}}),
+    ("Anthropic: thinking this proxy signed for another model left out, its own kept",
+     "anthropic/claude-sonnet-4-5", {"messages": [USER_HI, FOREIGN, USER_HI, OWN, REFERENCE]}, None,
+     {"model": "claude-sonnet-4-5", "messages": [USER_HI, {"role": "assistant", "content": [{"type": "text", "text": "Hi"}]},
+                                                 USER_HI, OWN, REFERENCE]}),
+    ("other hosts get every thinking block back", "zai-anthropic/glm-4.6", {"messages": [USER_HI, FOREIGN, USER_HI]}, None,
+     {"model": "glm-4.6", "messages": [USER_HI, FOREIGN, USER_HI]}),
+]
+
+
+@pytest.mark.parametrize("case, target, fields, max_tokens, expected", PASSTHROUGH_CASES, ids=[c[0] for c in PASSTHROUGH_CASES])
+def test_passthrough_body(case, target, fields, max_tokens, expected):
+    body = dict(BASIC, **fields)
+    before = json.dumps(body)
+    sent = cp.passthrough_body(body, target, cp.provider_for(target.partition("/")[0]), max_tokens)
+    wanted = {k: v for k, v in body.items() if k in expected or k not in fields}  # a field not in expected: left out
+    wanted.update(expected)
+    assert sent == wanted
+    assert json.dumps(body) == before  # the client's request is not modified
+
+
+THOUGHT_AND_TOOL = [("thinking", "The user wants files listed.", "sig-abc"), ("text", "I will look. "),
+                    ("tool_use", "toolu_01", "Bash", {"command": "ls -la", "description": "List"})]
+
+
+def relay_all(data: bytes, size: int, model="claude-opus-4-8") -> tuple:
+    relay = cp.AnthropicRelay(model)
+    events = [event for n in range(0, len(data), size) for event in relay.relay(data[n:n + size])]
+    return relay, events + relay.finish()
+
+
+@pytest.mark.parametrize("size", [1, 7, 97, 1 << 20])
+def test_relay_passes_the_providers_bytes_and_restores_only_the_model(size):
+    events = messages_events("deepseek-chat", THOUGHT_AND_TOOL, "tool_use")
+    data = messages_sse(events)
+    relay, out = relay_all(data, size)
+    framed = cp.sse_frames(out)
+    start_end = data.index(b"\n\n") + 2
+    assert framed[len(cp.sse_frames(out[:1])):] == data[start_end:]  # after message_start: the provider's bytes, as they came
+    plain = cp.plain_events(out)
+    assert plain[0][1]["message"]["model"] == "claude-opus-4-8"  # the client's name, not the provider's
+    check_protocol(plain)
+    folded = cp.fold_events(plain)
+    assert folded == dict(cp.fold_events(events), model="claude-opus-4-8")  # a folded relayed stream is the JSON answer
+    assert out[-1][0] == "message_delta" and out[-1][1].usage == {
+        "input_tokens": 25, "output_tokens": 7, "cache_read_input_tokens": 10, "cache_creation_input_tokens": 0}
+    assert sum(1 for name, data in out if name == "relayed") <= len(events)
+    assert relay.keepalive() == []  # finished
+
+
+def test_relay_reads_only_the_events_it_must():
+    """A run of deltas is passed on undecoded: one Relayed per read, whatever it holds."""
+    events = messages_events("m", [("text", "word " * 50)])
+    data = messages_sse(events)
+    relay = cp.AnthropicRelay("claude-x")
+    first = relay.relay(data[:data.index(b"event: content_block_delta")])
+    assert [name for name, _ in first] == ["message_start", "relayed"]  # the ping after it, as it came
+    assert relay.keepalive() == [("ping", {"type": "ping"})]
+    middle = data[data.index(b"event: content_block_delta"):data.index(b"event: content_block_stop")]
+    assert relay.relay(middle) == [("relayed", cp.Relayed(middle))]
+
+
+@pytest.mark.parametrize("case, events, last", [
+    ("cut before message_stop", messages_events("m", [("text", "Hi")])[:5], ("error", "api_error")),
+    ("the provider's error event", messages_events("m", [("text", "Hi")])[:4] + [
+        ("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})], ("error", "overloaded_error")),
+    ("no message_stop after message_delta: as it came", messages_events("m", [("text", "Hi")])[:-1], ("message_delta", None)),
+])
+def test_relay_ends_a_broken_stream_with_an_error_event(case, events, last):
+    _, out = relay_all(messages_sse(events), 13)
+    name, data = out[-1]
+    error = data.error if isinstance(data, cp.Relayed) else data["error"]
+    assert (name, error and error["type"]) == last
+    assert cp.plain_events(out)[-1][0] == last[0]
+
+
+def test_relay_before_message_start_sends_no_ping_and_a_json_answer_is_one_event():
+    relay = cp.AnthropicRelay("claude-x")
+    assert relay.keepalive() == [] and relay.relay(b"event: ping\ndata: {") == []
+    answer = cp.fold_events(messages_events("deepseek-chat", THOUGHT_AND_TOOL, "tool_use"))
+    assert cp.AnthropicRelay("claude-x").feed_many([answer]) == [("message", dict(answer, model="claude-x"))]
+    assert cp.AnthropicRelay("claude-x").feed({}) == []  # what the exchange feeds after a failure
+
+
+class RelayPath(ScriptedPath):
+    name = "passthrough"
+
+    def translator(self, attempt):
+        return cp.AnthropicRelay(attempt.requested)
+
+
+STREAM_BYTES = messages_sse(messages_events("deepseek-chat", [("text", "Hi there")]))
+HALF = len(STREAM_BYTES) // 2
+
+# (case, steps of each attempt's call, what the client gets: text and stop_reason, or a status, or an error event's type)
+RELAY_EXCHANGE_CASES = [
+    ("a relayed stream in two reads", [[B([STREAM_BYTES[:HALF]]), B([STREAM_BYTES[HALF:]], True)]], ("Hi there", "end_turn")),
+    ("a 429 before anything: the fallback answers", [[rate_limited()], [B([STREAM_BYTES], True)]], ("Hi there", "end_turn")),
+    ("the provider's error event mid-stream", [[B([messages_sse(messages_events("m", [("text", "Hi")])[:4] + [
+        ("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})])], True)]], "overloaded_error"),
+    ("a cut after a batch: an error event, never another model", [[B([STREAM_BYTES[:HALF]]), rate_limited()],
+                                                                  [B([STREAM_BYTES], True)]], "rate_limit_error"),
+]
+
+
+@pytest.mark.parametrize("case, scripts, expected", RELAY_EXCHANGE_CASES, ids=[c[0] for c in RELAY_EXCHANGE_CASES])
+def test_exchange_relays_anthropic_bytes(case, scripts, expected):
+    paths = [RelayPath(steps) for steps in scripts]
+    attempts = [scripted_attempt(path, target=f"anthropic/model-{n}") for n, path in enumerate(paths)]
+    config = cp.Config.from_env({"REQUEST_TIMEOUT": "0.15", "KEEPALIVE_SECONDS": "60"})
+    sink, fields = Recorder(True), {}
+    cp.Exchange(config, sink, fields=fields).run(attempts)
+    events = sink.all_events()
+    assert events[0][1]["message"]["model"] == "claude-sonnet-4-6" and fields["via"] == "passthrough"
+    if isinstance(expected, str):
+        assert events[-1][0] == "error" and events[-1][1]["error"]["type"] == expected
+        assert fields["error_event"].startswith(expected)
+    else:
+        check_protocol(events)
+        message = cp.fold_events(events)
+        assert ("".join(b["text"] for b in message["content"]), message["stop_reason"]) == expected
+        assert (fields["input_tokens"], fields["output_tokens"], fields["cached_tokens"]) == (35, 7, 10)
+    assert all(path.script.closed for path in paths if path.opened)
