@@ -2897,7 +2897,7 @@ def test_e2e_no_fallback_for_a_bad_request(routed_proxy, fake):
 SEEDS = {
     "openai": ("openai/gpt-4.1", "fake", "/v1/chat/completions", "authorization", "Bearer sk-test-openai"),
     "groq": ("groq/llama-3.3-70b-versatile", "fake", "/groq/v1/chat/completions", "authorization", "Bearer gsk-test-groq"),
-    "moonshot": ("moonshot/kimi-k2-0905-preview", "fake", "/moonshot/v1/chat/completions", "authorization", "Bearer sk-test-moonshot"),
+    "moonshot": ("moonshot/kimi-k2.6", "fake", "/moonshot/v1/chat/completions", "authorization", "Bearer sk-test-moonshot"),
     "gemini": ("gemini/gemini-2.5-flash", "gemini", "/models/gemini-2.5-flash:", "x-goog-api-key", "test-gemini-key"),
 }
 
@@ -3215,7 +3215,7 @@ def test_protocol_recorded_request_is_accepted(proxy, fake, auth, path):
 
 LONG_MCP = "mcp__claude_ai_Google_Drive__" + "search_files_in_a_shared_drive_with_a_very_long_name"
 STRICT_TARGETS = ["openai/gpt-4.1", "groq/moonshotai/kimi-k2-instruct", "groq/llama-3.3-70b-versatile", "moonshot/kimi-k2.6",
-                  "moonshot/kimi-k2-0905-preview", "deepseek/deepseek-v4-flash", "deepseek/deepseek-chat",
+                  "moonshot/kimi-k2.6", "deepseek/deepseek-v4-flash", "deepseek/deepseek-chat",
                   "gemini/gemini-2.5-flash"]
 
 
@@ -6122,7 +6122,7 @@ MESSAGES_PROVIDERS = {
     "deepseek": ("x-api-key", "sk-test-deepseek", {"tool_choice", "effort", "max_output"}),
     "kimi": ("authorization", "Bearer sk-test-moonshot", {"max_output"}),
 }
-MAX_OUTPUT = {"claude-sonnet-4-5": 64000, "deepseek-chat": 8192, "kimi-k2-0905-preview": 32768}
+MAX_OUTPUT = {"claude-sonnet-4-5": 64000, "deepseek-chat": 8192, "kimi-k2.6": 262144}  # as litellm's map has them
 
 
 def messages_refusal(provider: str, headers: dict, body: dict):
@@ -6252,7 +6252,7 @@ def passthrough(fake, messages_fake):
     """A proxy whose BIG_MODEL is DeepSeek's Anthropic endpoint and SMALL_MODEL Kimi's, each with its own key,
     and which knows Anthropic itself (anthropic/...), all at the strict fake."""
     messages_fake.replies, messages_fake.responder, messages_fake.received = [{"blocks": [("text", "Hello there!")]}], None, []
-    with running_proxy(fake, BIG_MODEL="deepseek-anthropic/deepseek-chat", SMALL_MODEL="moonshot-anthropic/kimi-k2-0905-preview",
+    with running_proxy(fake, BIG_MODEL="deepseek-anthropic/deepseek-chat", SMALL_MODEL="moonshot-anthropic/kimi-k2.6",
                        DEEPSEEK_ANTHROPIC_API_BASE=messages_fake.url + "/deepseek/anthropic",
                        MOONSHOT_ANTHROPIC_API_BASE=messages_fake.url + "/kimi/anthropic",
                        ANTHROPIC_API_KEY=ANTHROPIC_KEY, ANTHROPIC_API_BASE=messages_fake.url + "/anthropic",
@@ -6414,3 +6414,109 @@ def test_exchange_relays_anthropic_bytes(case, scripts, expected):
         assert ("".join(b["text"] for b in message["content"]), message["stop_reason"]) == expected
         assert (fields["input_tokens"], fields["output_tokens"], fields["cached_tokens"]) == (35, 7, 10)
     assert all(path.script.closed for path in paths if path.opened)
+
+
+def passthrough_client(server):
+    anthropic = pytest.importorskip("anthropic")
+    return anthropic.Anthropic(base_url=server.url, api_key="client-key-never-forwarded", max_retries=0, timeout=TIMEOUT)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_e2e_two_anthropic_compatible_providers_at_once_each_with_its_key(passthrough, messages_fake, proxy_log, stream):
+    messages_fake.replies = [{"blocks": THOUGHT_AND_TOOL, "stop_reason": "tool_use"}]
+    client = passthrough_client(passthrough)
+    answers = []
+    for model in ("claude-sonnet-4-6", "claude-haiku-4-5-20251001"):
+        request = dict(BASIC, model=model, max_tokens=64000, tools=TOOLS, thinking={"type": "enabled", "budget_tokens": 2048})
+        if stream:
+            with client.messages.stream(**request) as events:
+                answers.append(events.get_final_message())
+        else:
+            answers.append(client.messages.create(**request))
+    (deepseek, headers, body), (kimi, kimi_headers, kimi_body) = messages_fake.received
+    assert (deepseek, body["model"], kimi, kimi_body["model"]) == ("deepseek", "deepseek-chat", "kimi", "kimi-k2.6")
+    assert headers["x-api-key"] == "sk-test-deepseek" and kimi_headers["authorization"] == "Bearer sk-test-moonshot"
+    for seen in (headers, kimi_headers):
+        assert "client-key-never-forwarded" not in json.dumps(seen) and seen["anthropic-version"] == "2023-06-01"
+    assert body["thinking"] == {"type": "enabled", "budget_tokens": 2048} and body["tools"] == TOOLS
+    assert body["max_tokens"] == 8192 and kimi_body["max_tokens"] == 64000  # capped at the limit litellm's map gives
+    for answer, model in zip(answers, ("claude-sonnet-4-6", "claude-haiku-4-5-20251001")):
+        assert answer.model == model and answer.stop_reason == "tool_use"
+        assert [b.type for b in answer.content] == ["thinking", "text", "tool_use"]
+        assert answer.content[0].signature == "sig-abc" and answer.content[2].input == {"command": "ls -la", "description": "List"}
+        assert (answer.usage.input_tokens, answer.usage.output_tokens, answer.usage.cache_read_input_tokens) == (25, 7, 10)
+    line = proxy_log.wait(1, "-> deepseek-anthropic/deepseek-chat")[-1].getMessage()
+    assert "via=passthrough" in line and "in=35 out=7 cached=10" in line and "cost=$" in line  # MODEL_PRICES' price
+
+
+def test_e2e_anthropic_gets_the_claude_code_request_as_it_was_sent(passthrough, messages_fake):
+    """thinking, defer_loading tools, a tool_reference, context_management, the betas and the billing line: all reach Anthropic."""
+    body = dict(claude_code_turn("a1f", [{"role": "user", "content": "find it"}, {"role": "assistant", "content": [
+        {"type": "thinking", "thinking": "search", "signature": "sig-own"},
+        {"type": "tool_use", "id": "toolu_1", "name": "ToolSearch", "input": {"query": "x"}}]}, REFERENCE], stream=True),
+        model="anthropic/claude-sonnet-4-5", tools=TOOLS + [DEFERRED], thinking={"type": "adaptive"},
+        output_config={"effort": "high"}, context_management={"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]})
+    betas = "claude-code-20250219,interleaved-thinking-2025-05-14,context-management-2025-06-27"
+    status, headers, data = raw(passthrough, "POST", "/v1/messages?beta=true", body,
+                                {"anthropic-beta": betas, "x-api-key": "client-key-never-forwarded", "anthropic-version": "2023-06-01"})
+    assert status == 200, data
+    events = parse_sse(data)
+    check_protocol(events)
+    provider, seen, sent = messages_fake.received[-1]
+    assert provider == "anthropic" and seen["x-api-key"] == ANTHROPIC_KEY and seen["anthropic-beta"] == betas
+    assert sent == dict(body, model="claude-sonnet-4-5")  # nothing else changed: the billing line is Anthropic's to read
+    assert events[0][1]["message"]["model"] == "anthropic/claude-sonnet-4-5"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_e2e_passthrough_errors_keep_their_status_type_and_retry_after(passthrough, messages_fake, stream):
+    messages_fake.replies = [{"status": 429, "type": "rate_limit_error", "message": "Number of requests has exceeded your rate limit",
+                              "headers": {"retry-after": "7"}}]
+    status, headers, data = raw(passthrough, "POST", "/v1/messages", dict(BASIC, stream=stream))
+    assert (status, json.loads(data)["error"]["type"], headers.get("retry-after")) == (429, "rate_limit_error", "7")
+    assert "Number of requests" in json.loads(data)["error"]["message"]
+    messages_fake.replies = [{"blocks": []}]
+    status, _, data = raw(passthrough, "POST", "/v1/messages", dict(BASIC, stream=stream, tool_choice={"type": "auto"}, tools=TOOLS))
+    assert status == 200  # DeepSeek would refuse the tool_choice: it never reaches it
+
+
+def test_e2e_passthrough_mid_stream_error_and_cut(passthrough, messages_fake):
+    messages_fake.replies = [{"blocks": [("text", "Hello there")], "error_after": 4}]
+    status, _, data = raw(passthrough, "POST", "/v1/messages", dict(BASIC, stream=True))
+    events = parse_sse(data)
+    assert status == 200 and events[-1] == ("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+    messages_fake.replies = [{"blocks": [("text", "Hello there")], "cut_after": 4}]
+    status, _, data = raw(passthrough, "POST", "/v1/messages", dict(BASIC, stream=True))
+    events = parse_sse(data)
+    assert events[0][0] == "message_start" and events[-1][0] == "error" and "message_stop" not in [n for n, _ in events]
+
+
+def test_e2e_passthrough_falls_back_and_needs_no_litellm(fake, messages_fake):
+    messages_fake.replies = [{"status": 529, "type": "overloaded_error", "message": "Overloaded"}, {"blocks": [("text", "From Kimi")]}]
+    messages_fake.received = []
+    with running_proxy(fake, BIG_MODEL="deepseek-anthropic/deepseek-chat", FALLBACK_MODELS="moonshot-anthropic/kimi-k2.6",
+                       DEEPSEEK_ANTHROPIC_API_BASE=messages_fake.url + "/deepseek/anthropic",
+                       MOONSHOT_ANTHROPIC_API_BASE=messages_fake.url + "/kimi/anthropic") as server:
+        message = passthrough_client(server).messages.create(**BASIC)
+        assert not cp.needs_litellm(server.config)  # its SMALL_MODEL (groq) is on the direct path too
+    assert message.content[0].text == "From Kimi" and message.model == "claude-sonnet-4-6"
+    assert [p for p, _, _ in messages_fake.received] == ["deepseek", "kimi"]
+
+
+def test_passthrough_names_route_key_and_allow():
+    env = {"DEEPSEEK_API_KEY": "sk-d", "MOONSHOT_API_KEY": "sk-m", "BIG_MODEL": "deepseek-anthropic/deepseek-chat"}
+    config = cp.Config.from_env(env)
+    providers = cp.provider_names()
+    assert cp.route_model("claude-opus-4-8", config, providers) == "deepseek-anthropic/deepseek-chat"
+    assert cp.route_model("moonshot-anthropic/kimi-k2", config, providers) == "moonshot-anthropic/kimi-k2"
+    assert cp.key_names("deepseek-anthropic") == ("DEEPSEEK_API_KEY",) and cp.key_names("ollama-anthropic") == ("OLLAMA_ANTHROPIC_API_KEY",)
+    assert cp.provider_credentials("moonshot-anthropic/kimi-k2", config) == {"api_key": "sk-m", "api_base": "https://api.moonshot.ai/anthropic"}
+    assert cp.allowed_provider("moonshot-anthropic", config) and not cp.allowed_provider("ollama-anthropic", config)
+    assert cp.picked_target("claude-via-deepseek-anthropic--deepseek-chat", config, providers) == "deepseek-anthropic/deepseek-chat"
+    assert cp.model_facts("deepseek-anthropic/deepseek-chat") == cp.model_facts("deepseek/deepseek-chat")
+    assert cp.relayed("anthropic/claude-sonnet-4-5", config) and not cp.relayed(
+        "anthropic/claude-sonnet-4-5", cp.Config.from_env(dict(env, PROXY_VIA="litellm")))
+    assert cp.relayed("deepseek-anthropic/x", cp.Config.from_env(dict(env, PROXY_VIA="litellm")))
+    with pytest.raises(cp.ProxyError) as caught:
+        cp.provider_credentials("zai-anthropic/glm-4.6", config)
+    assert caught.value.status == 401 and "ZAI_API_KEY" in caught.value.message
