@@ -4100,12 +4100,12 @@ needs_claude = pytest.mark.skipif(CLAUDE is None, reason="the Claude Code CLI is
                                                           f"@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION} into .ci/claude-code")
 
 
-def run_claude(proxy, home, *args, timeout=180):
-    """One non-interactive Claude Code run against the proxy, in a throwaway HOME."""
+def run_claude(proxy, home, *args, timeout=180, **extra):
+    """One non-interactive Claude Code run against the proxy, in a throwaway HOME; `extra`: more environment."""
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "TERM": "dumb",
            "ANTHROPIC_BASE_URL": proxy.url, "ANTHROPIC_API_KEY": "sk-ant-client-dummy",
            "DISABLE_TELEMETRY": "1", "DISABLE_ERROR_REPORTING": "1", "DISABLE_AUTOUPDATER": "1",
-           "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}
+           "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", **extra}
     return subprocess.run([CLAUDE, *args], env=env, cwd=home, capture_output=True, text=True, timeout=timeout)
 
 
@@ -6520,3 +6520,40 @@ def test_passthrough_names_route_key_and_allow():
     with pytest.raises(cp.ProxyError) as caught:
         cp.provider_credentials("zai-anthropic/glm-4.6", config)
     assert caught.value.status == 401 and "ZAI_API_KEY" in caught.value.message
+
+
+@needs_claude
+def test_cli_session_through_an_anthropic_compatible_provider_keeps_thinking_tool_search_and_tools(passthrough, messages_fake, tmp_path):
+    """Turn 1: thinking, then ToolSearch (the CLI answers with a tool_reference and loads the deferred WebFetch); turn 2:
+    thinking, then Write; turn 3: the answer. The provider sees its thinking back, signed, and only the proxy's key."""
+    target = tmp_path / "hi.txt"
+
+    def responder(body):
+        results = [b for m in body["messages"] if isinstance(m["content"], list) for b in m["content"] if b.get("type") == "tool_result"]
+        if not results:
+            return {"blocks": [("thinking", "I need the fetch tool first.", "sig-cli-1"),
+                               ("tool_use", "toolu_s1", "ToolSearch", {"query": "select:WebFetch", "max_results": 1})], "stop_reason": "tool_use"}
+        if results[-1]["tool_use_id"] == "toolu_s1":
+            return {"blocks": [("thinking", "Now write it.", "sig-cli-2"),
+                               ("tool_use", "toolu_w1", "Write", {"file_path": str(target), "content": "hi\n"})], "stop_reason": "tool_use"}
+        return {"blocks": [("text", "Done.")]}
+
+    messages_fake.responder = responder
+    run = run_claude(passthrough, tmp_path, "-p", "Write hi.txt", "--output-format", "json", "--allowedTools", "Write,ToolSearch",
+                     ENABLE_TOOL_SEARCH="true")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["result"] == "Done." and target.read_text() == "hi\n"
+    turns = [body for provider, _, body in messages_fake.received if provider == "deepseek"]
+    assert len(turns) >= 3 and all(body["model"] == "deepseek-chat" and body["stream"] is True for body in turns)
+    assert turns[0]["thinking"]["type"] in ("adaptive", "enabled")  # Claude Code's own thinking request, as it sent it
+    assert any(t.get("defer_loading") for t in turns[0]["tools"])
+    assert {"name": "WebFetch", "defer_loading": True}.items() <= next(t for t in turns[1]["tools"] if t["name"] == "WebFetch").items()
+    history = [b for m in turns[-1]["messages"] if isinstance(m["content"], list) for b in m["content"]]
+    assert {"type": "tool_reference", "tool_name": "WebFetch"} in [c for b in history if b.get("type") == "tool_result"
+                                                                   for c in (b["content"] if isinstance(b["content"], list) else [])]
+    thinking = [(b["thinking"], b["signature"]) for b in history if b.get("type") == "thinking"]
+    assert ("I need the fetch tool first.", "sig-cli-1") in thinking and ("Now write it.", "sig-cli-2") in thinking
+    assert any(b.get("type") == "tool_use" and b["id"] == "toolu_w1" for b in history)
+    for _, headers, _ in messages_fake.received:
+        assert "sk-ant-client-dummy" not in json.dumps(headers)
+        assert headers.get("x-api-key") == "sk-test-deepseek" or headers.get("authorization") == "Bearer sk-test-moonshot"
