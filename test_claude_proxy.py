@@ -6557,3 +6557,33 @@ def test_cli_session_through_an_anthropic_compatible_provider_keeps_thinking_too
     for _, headers, _ in messages_fake.received:
         assert "sk-ant-client-dummy" not in json.dumps(headers)
         assert headers.get("x-api-key") == "sk-test-deepseek" or headers.get("authorization") == "Bearer sk-test-moonshot"
+
+
+def messages_doctor_responder(body):
+    """An Anthropic-compatible provider that behaves (as doctor_responder does on the chat path)."""
+    if body["max_tokens"] == 1:
+        return {"blocks": [("text", "p")], "stop_reason": "max_tokens"}
+    last = body["messages"][-1]["content"]
+    if isinstance(last, list) and any(b.get("type") == "tool_result" for b in last):
+        return {"blocks": [("text", "It is sunny in Paris.")]}
+    if body.get("tools"):
+        return {"blocks": [("tool_use", "toolu_p", "get_weather", {"city": "Paris"}),
+                           ("tool_use", "toolu_t", "get_weather", {"city": "Tokyo"})], "stop_reason": "tool_use"}
+    return {"blocks": ([("thinking", "Easy.", "sig-d")] if body.get("thinking") else []) + [("text", "pong")]}
+
+
+def test_doctor_checks_the_passthrough_providers(fake, messages_fake):
+    import io
+
+    messages_fake.responder = messages_doctor_responder
+    env = proxy_env(fake.url, BIG_MODEL="deepseek-anthropic/deepseek-chat", SMALL_MODEL="moonshot-anthropic/kimi-k2.6",
+                    DEEPSEEK_ANTHROPIC_API_BASE=messages_fake.url + "/deepseek/anthropic",
+                    MOONSHOT_ANTHROPIC_API_BASE=messages_fake.url + "/kimi/anthropic")
+    out = io.StringIO()
+    try:
+        assert cp.doctor(cp.Config.from_env(env), out) == 0, out.getvalue()
+    finally:
+        messages_fake.responder = None
+    text = out.getvalue()
+    assert "16 of 16 checks passed" in text and "deepseek-anthropic/deepseek-chat (BIG_MODEL)" in text
+    assert "moonshot-anthropic/kimi-k2.6 (SMALL_MODEL)" in text and "with thinking" in text
