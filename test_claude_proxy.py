@@ -6587,3 +6587,14 @@ def test_doctor_checks_the_passthrough_providers(fake, messages_fake):
     text = out.getvalue()
     assert "16 of 16 checks passed" in text and "deepseek-anthropic/deepseek-chat (BIG_MODEL)" in text
     assert "moonshot-anthropic/kimi-k2.6 (SMALL_MODEL)" in text and "with thinking" in text
+
+
+@pytest.mark.parametrize("header, names", [
+    ("claude-code-20250219,interleaved-thinking-2025-05-14", "claude-code-20250219,interleaved-thinking-2025-05-14"),
+    ("a-2025, b-2026", "a-2025,b-2026"),
+    ("a-2025,b\r\nx-api-key: stolen", "a-2025"),  # nothing but names goes on: no header of the client's own making
+    ("", ""), (None, ""),
+])
+def test_beta_names(header, names):
+    assert cp.beta_names(header) == names
+    assert cp.caller_of({"anthropic-beta": header} if header is not None else {}, {}).betas == names

@@ -204,13 +204,19 @@ def direct_target(port):
                    "stream_options": {"include_usage": True}})
 
 
-def anthropic_direct_target(port):
-    """--provider anthropic: the client -> the fake's own Messages API, as Anthropic's SDK calls it."""
+def proxy_target(port):
     messages = [{"role": "user", "content": "Say pong."}]
-    return Target("direct", port, "/v1/messages",
-                  {"Content-Type": "application/json", "anthropic-version": "2023-06-01", "x-api-key": "sk-bench"},
+    return Target("proxy", port, "/v1/messages",
+                  {"Content-Type": "application/json", "anthropic-version": "2023-06-01", "x-api-key": "bench"},
                   {"model": "claude-sonnet-4-5", "messages": messages, "max_tokens": 1024},
                   {"model": "claude-sonnet-4-5", "messages": messages, "max_tokens": 1024, "stream": True})
+
+
+def anthropic_direct_target(port):
+    """--provider anthropic: the client -> the fake's own Messages API, the request the proxy gets."""
+    target = proxy_target(port)
+    target.name = "direct"
+    return target
 
 
 # --provider: the direct call, the proxy's environment (the fake's port filled in), and the model names
@@ -224,14 +230,6 @@ PROVIDERS = {
         "BIG_MODEL": "anthropic/claude-sonnet-4-5", "SMALL_MODEL": "anthropic/claude-haiku-4-5"},
                   ("claude-sonnet-4-5-ratelimited", "anthropic/claude-sonnet-4-5-ratelimited")),
 }
-
-
-def proxy_target(port):
-    messages = [{"role": "user", "content": "Say pong."}]
-    return Target("proxy", port, "/v1/messages",
-                  {"Content-Type": "application/json", "anthropic-version": "2023-06-01", "x-api-key": "bench"},
-                  {"model": "claude-sonnet-4-5", "messages": messages, "max_tokens": 1024},
-                  {"model": "claude-sonnet-4-5", "messages": messages, "max_tokens": 1024, "stream": True})
 
 
 def one_request(conn, target, stream):
