@@ -438,7 +438,9 @@ class Provider:
     out, as on every other path; betas: it takes the client's anthropic-beta header; refused_fields:
     top-level fields it refuses, left out; signed_thinking: it checks thinking signatures, so the
     thinking this proxy signed for another model (SIGNATURE_PREFIX) is left out of the history;
-    effort_needs_thinking: it refuses output_config.effort beside thinking {"type": "disabled"}.
+    effort_needs_thinking: it refuses output_config.effort beside thinking {"type": "disabled"};
+    counts_tokens: it answers {base}/v1/messages/count_tokens (else the proxy's estimate answers, and
+    litellm is never imported for the path).
     """
 
     key_env: tuple[str, ...] = ()
@@ -469,6 +471,7 @@ class Provider:
     refused_fields: tuple = ()
     signed_thinking: bool = False
     effort_needs_thinking: bool = False
+    counts_tokens: bool = False
 
 
 PROVIDERS: dict[str, Provider] = {
@@ -490,7 +493,7 @@ PROVIDERS: dict[str, Provider] = {
     # docs.claude.com/en/docs/build-with-claude/extended-thinking#thinking-encryption).
     "anthropic": Provider(("ANTHROPIC_API_KEY",), ("ANTHROPIC_API_BASE",), "https://api.anthropic.com",
                           top_k=True, native_thinking=True, messages_api=True, billing_line=True, betas=True,
-                          signed_thinking=True),
+                          signed_thinking=True, counts_tokens=True),
     # Providers' own Anthropic-compatible endpoints: "<provider>-anthropic/<model>", the provider's
     # key (the same as for its litellm prefix), a base URL in <PROVIDER>_ANTHROPIC_API_BASE.
     # api-docs.deepseek.com/guides/anthropic_api: base .../anthropic, x-api-key; tool_choice is refused
@@ -3683,6 +3686,10 @@ class ProviderPath:
     def open(self, attempt: Attempt, stream: bool, lease: Lease | None, config: Config):
         raise NotImplementedError
 
+    def counted(self, attempt: Attempt, config: Config) -> int:
+        """The input tokens of a /v1/messages/count_tokens request: litellm's counter for the target."""
+        return count_tokens(load_litellm(config.log_level == "debug"), attempt.target, attempt.params)
+
     def translator(self, attempt: Attempt):
         """What turns this path's batch items into Anthropic events (StreamTranslator's interface)."""
         return StreamTranslator(new_message_id(), attempt.requested, input_tokens=attempt.input_tokens,
@@ -3746,6 +3753,11 @@ class MessagesRequest(NamedTuple):
 
 ANTHROPIC_VERSION = "2023-06-01"  # the version every Anthropic-compatible provider knows (Ollama refuses older ones)
 
+# What Anthropic's count_tokens takes (docs.claude.com/en/api/messages-count-tokens); it refuses other fields.
+COUNT_FIELDS = frozenset({"model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers"})
+
+COUNT_TIMEOUT = 10.0  # seconds a provider's count may take before the estimate answers
+
 
 def relayed(target: str, config: Config) -> bool:
     """Whether the passthrough path sends a target's requests: its provider speaks Anthropic's
@@ -3784,6 +3796,30 @@ class AnthropicPath(ProviderPath):
         request = attempt.request
         return RelayRead(DirectCall(request.url, request.key, dict(request.body, stream=stream), config,
                                     key_header=request.key_header, headers=request.headers, relay=True))
+
+    def counted(self, attempt, config):
+        """The provider's own count where it has one (Provider.counts_tokens), else, or when that
+        fails, the proxy's estimate: a count must answer, and litellm stays out of this path."""
+        if not attempt.quirks.counts_tokens:
+            return attempt.input_tokens
+        call = None
+        try:
+            credentials = provider_credentials(attempt.target, config)
+            check_provider(attempt.target, config)
+            request = self.prepare(attempt, credentials, config)
+            body = {key: value for key, value in request.body.items() if key in COUNT_FIELDS}
+            call = DirectCall(request.url + "/count_tokens", request.key, body, config, key_header=request.key_header,
+                              headers=request.headers)
+            call.read_timeout = min(config.request_timeout, COUNT_TIMEOUT)
+            counted = call.response().get("input_tokens")
+            if isinstance(counted, int) and not isinstance(counted, bool) and counted >= 0:
+                return counted
+        except Exception:  # noqa: BLE001 - the estimate answers instead
+            log.debug("count_tokens at %s failed; estimating", attempt.target, exc_info=True)
+        finally:
+            if call is not None:
+                call.close()
+        return attempt.input_tokens
 
 
 PATHS = (AnthropicPath(), OpenAICompatiblePath(), LitellmPath())
@@ -5512,10 +5548,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def handle_count_tokens(self, path):
         body = self._read_json()
         validate_request(body, need_max_tokens=False)
-        litellm = load_litellm(self.config.log_level == "debug")
         attempt = routed_attempt(body, self.config, caller_of(self.headers, body))
         self.fields.update(model=body["model"], target=attempt.target, **({"subagent": True} if attempt.caller.subagent else {}))
-        self.send_json(200, {"input_tokens": count_tokens(litellm, attempt.target, attempt.params)})
+        self.send_json(200, {"input_tokens": attempt.path.counted(attempt, self.config)})
 
     def handle_messages(self, path):
         body = self._read_json()

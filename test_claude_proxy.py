@@ -6209,9 +6209,22 @@ class MessagesHandler(http.server.BaseHTTPRequestHandler):
         head = [f"HTTP/1.1 {status} X", f"Content-Type: {content_type}", f"Content-Length: {len(data)}", *extra]
         self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + data)
 
+    def count_tokens(self, body):
+        """Anthropic's count_tokens (docs.claude.com/en/api/messages-count-tokens): its key, and no field it does not take."""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        self.server.received.append(("anthropic count", headers, body))
+        extra = sorted(set(body) - {"model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers"})
+        if headers.get("x-api-key") != ANTHROPIC_KEY or extra:
+            status, kind, message = (401, "authentication_error", "invalid x-api-key") if extra == [] else (
+                400, "invalid_request_error", f"{extra[0]}: Extra inputs are not permitted")
+            return self.answer(status, json.dumps({"type": "error", "error": {"type": kind, "message": message}}).encode())
+        self.answer(200, json.dumps({"input_tokens": 4242}).encode())
+
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
         provider = self.path.split("/")[1]
+        if provider == "anthropic" and self.path.endswith("/v1/messages/count_tokens"):
+            return self.count_tokens(body)
         if provider not in MESSAGES_PROVIDERS or not self.path.endswith("/v1/messages"):
             return self.answer(404, b'{"type":"error","error":{"type":"not_found_error","message":"Not found"}}')
         headers = {k.lower(): v for k, v in self.headers.items()}
@@ -6598,3 +6611,24 @@ def test_doctor_checks_the_passthrough_providers(fake, messages_fake):
 def test_beta_names(header, names):
     assert cp.beta_names(header) == names
     assert cp.caller_of({"anthropic-beta": header} if header is not None else {}, {}).betas == names
+
+
+def test_count_tokens_on_the_passthrough_path(passthrough, messages_fake):
+    """Anthropic counts itself (with the proxy's key, only the fields it takes); the other hosts get the proxy's
+    estimate, as Anthropic's count does when it fails: a count always answers, and litellm is never needed."""
+    body = dict(claude_code_turn("a1f", [{"role": "user", "content": "count me " * 50}]), model="anthropic/claude-sonnet-4-5",
+                tools=TOOLS, thinking={"type": "adaptive"}, output_config={"effort": "high"})
+    del body["max_tokens"]
+    status, _, data = raw(passthrough, "POST", "/v1/messages/count_tokens?beta=true", body, {"x-api-key": "client-key-never-forwarded"})
+    assert (status, json.loads(data)) == (200, {"input_tokens": 4242})
+    provider, headers, sent = messages_fake.received[-1]
+    assert provider == "anthropic count" and headers["x-api-key"] == ANTHROPIC_KEY
+    assert sent == {k: v for k, v in dict(body, model="claude-sonnet-4-5").items() if k not in ("output_config", "metadata", "stream")}
+    estimate = cp.routed_attempt(dict(body, model="claude-sonnet-4-6"), passthrough.config).input_tokens
+    received = len(messages_fake.received)
+    status, _, data = raw(passthrough, "POST", "/v1/messages/count_tokens", dict(body, model="claude-sonnet-4-6"))
+    assert (status, json.loads(data)) == (200, {"input_tokens": estimate}) and estimate > 100
+    assert len(messages_fake.received) == received  # DeepSeek has no count endpoint: not asked
+    with running_proxy(messages_fake, ANTHROPIC_API_KEY="sk-ant-wrong-key", ANTHROPIC_API_BASE=messages_fake.url + "/anthropic") as server:
+        status, _, data = raw(server, "POST", "/v1/messages/count_tokens", body)
+    assert status == 200 and json.loads(data)["input_tokens"] == cp.routed_attempt(body, server.config).input_tokens
