@@ -6460,6 +6460,9 @@ def test_e2e_two_anthropic_compatible_providers_at_once_each_with_its_key(passth
         assert (answer.usage.input_tokens, answer.usage.output_tokens, answer.usage.cache_read_input_tokens) == (25, 7, 10)
     line = proxy_log.wait(1, "-> deepseek-anthropic/deepseek-chat")[-1].getMessage()
     assert "via=passthrough" in line and "in=35 out=7 cached=10" in line and "cost=$" in line  # MODEL_PRICES' price
+    proxy_log.wait(2)  # both requests recorded (the usage book's record comes before the log line)
+    totals = json.loads(raw(passthrough, "GET", "/proxy/usage")[2])["totals"]
+    assert (totals["requests"], totals["cached_tokens"], totals["output_tokens"]) == (2, 20, 14) and totals["cost_usd"] > 0
 
 
 def test_e2e_anthropic_gets_the_claude_code_request_as_it_was_sent(passthrough, messages_fake):
@@ -6632,3 +6635,18 @@ def test_count_tokens_on_the_passthrough_path(passthrough, messages_fake):
     with running_proxy(messages_fake, ANTHROPIC_API_KEY="sk-ant-wrong-key", ANTHROPIC_API_BASE=messages_fake.url + "/anthropic") as server:
         status, _, data = raw(server, "POST", "/v1/messages/count_tokens", body)
     assert status == 200 and json.loads(data)["input_tokens"] == cp.routed_attempt(body, server.config).input_tokens
+
+
+def test_exchange_keeps_a_relayed_stream_alive_with_pings_only_after_message_start():
+    start_end = STREAM_BYTES.index(b"\n\n") + 2
+    for steps, pings_before_start in (([None, None, B([STREAM_BYTES], True)], 0),
+                                      ([B([STREAM_BYTES[:start_end]]), None, None, None, B([STREAM_BYTES[start_end:]], True)], 0)):
+        sink = Recorder(True)
+        config = cp.Config.from_env({"KEEPALIVE_SECONDS": "0.05", "REQUEST_TIMEOUT": "5"})
+        cp.Exchange(config, sink).run([scripted_attempt(RelayPath(steps), target="anthropic/m")])
+        events = sink.all_events()
+        assert events[0][0] == "message_start" and sink.calls[1][1][0][0] == "message_start"  # nothing went out before it
+        pings = [n for n, (name, _) in enumerate(events) if name == "ping"]
+        assert len(pings) >= (2 if len(steps) == 5 else 1)  # the provider's own ping, and ours while it was silent
+        check_protocol([e for e in events])
+        assert cp.fold_events(events)["content"] == [{"type": "text", "text": "Hi there"}]
