@@ -6650,3 +6650,27 @@ def test_exchange_keeps_a_relayed_stream_alive_with_pings_only_after_message_sta
         assert len(pings) >= (2 if len(steps) == 5 else 1)  # the provider's own ping, and ours while it was silent
         check_protocol([e for e in events])
         assert cp.fold_events(events)["content"] == [{"type": "text", "text": "Hi there"}]
+
+
+@pytest.mark.parametrize("size", [1, 5, 1 << 20])
+def test_relay_reads_crlf_framed_events(size):
+    """SSE lets a provider end its lines with CRLF: the same events, the model restored, usage read."""
+    events = messages_events("glm-4.6", [("text", "Hi there")])
+    data = messages_sse(events).replace(b"\n", b"\r\n")
+    relay, out = relay_all(data, size)
+    plain = cp.plain_events(out)
+    check_protocol(plain)
+    assert plain[0][1]["message"]["model"] == "claude-opus-4-8" and out[-1][1].usage["input_tokens"] == 25
+    assert cp.fold_events(plain)["content"] == [{"type": "text", "text": "Hi there"}]
+
+
+def test_exchange_relays_a_json_answer_as_it_came_but_the_model():
+    answer = cp.fold_events(messages_events("deepseek-chat", THOUGHT_AND_TOOL, "tool_use"))
+    for steps in ([B([answer], True)], [rate_limited()]):
+        paths = [RelayPath(steps), RelayPath([B([answer], True)])]
+        sink, fields = Recorder(False), {}
+        config = cp.Config.from_env({"REQUEST_TIMEOUT": "0.15", "KEEPALIVE_SECONDS": "60"})
+        cp.Exchange(config, sink, fields=fields).run([scripted_attempt(p, target=f"anthropic/m{n}") for n, p in enumerate(paths)])
+        assert cp.fold_events(sink.all_events()) == dict(answer, model="claude-sonnet-4-6")
+        assert (fields["mode"], fields["input_tokens"], fields["output_tokens"], fields["cached_tokens"]) == ("json", 35, 7, 10)
+        assert fields.get("fallbacks", []) == ([] if isinstance(steps[0], cp.Batch) else ["anthropic/m1 after 429"])
