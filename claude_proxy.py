@@ -1791,13 +1791,14 @@ def to_direct_request(params: dict, quirks: Provider, facts: dict) -> dict:
     return body
 
 
-def passthrough_body(body: dict, target: str, quirks: Provider, max_tokens=None) -> dict:
+def passthrough_body(body: dict, target: str, quirks: Provider, max_tokens=None, vision: bool = True) -> dict:
     """A validated Anthropic request -> the body the passthrough path sends a provider that speaks
     Anthropic's Messages API (Provider.messages_api): the client's, changed only where the proxy
     must. The model without its prefix; max_tokens capped (the translated request's, see
     to_openai_request), a thinking budget with it; the billing line and the fields the provider
     refuses left out; thinking this proxy signed for another model left out where signatures
-    are checked. Pure: the input is not modified.
+    are checked; for a model without vision (accepts_images: DeepSeek's, MiniMax's "no image input"),
+    each image a short note, as on the other paths. Pure: the input is not modified.
     Example (deepseek-anthropic): {"model": "claude-opus-4-8", "max_tokens": 64000, "tool_choice": {...},
     "system": [billing line, "You are Claude Code"]} -> {"model": "deepseek-chat", "max_tokens": 8192,
     "system": ["You are Claude Code"]}."""
@@ -1815,6 +1816,10 @@ def passthrough_body(body: dict, target: str, quirks: Provider, max_tokens=None)
         out["system"] = without_billing_line(out["system"])
     if quirks.signed_thinking:
         out["messages"] = [without_foreign_thinking(m) for m in out["messages"]]
+    if not vision:
+        note = {"type": "text", "text": f"[image omitted: {target} does not accept images]"}
+        out["messages"] = [dict(m, content=images_as(m["content"], note)) if isinstance(m.get("content"), list) else m
+                           for m in out["messages"]]
     config, thinking = out.get("output_config"), out.get("thinking")
     if (quirks.effort_needs_thinking and isinstance(config, dict) and "effort" in config and isinstance(thinking, dict)
             and thinking.get("type") == "disabled"):
@@ -1823,6 +1828,19 @@ def passthrough_body(body: dict, target: str, quirks: Provider, max_tokens=None)
             out["output_config"] = config
         else:
             del out["output_config"]
+    return out
+
+
+def images_as(content: list, note: dict) -> list:
+    """Content blocks with each image (in a tool result too) replaced by `note`.
+    Example: [text "look", image] -> [text "look", note]."""
+    out = []
+    for block in content:
+        if isinstance(block, dict) and block.get("type") == "image":
+            block = note
+        elif isinstance(block, dict) and block.get("type") == "tool_result" and isinstance(block.get("content"), list):
+            block = dict(block, content=images_as(block["content"], note))
+        out.append(block)
     return out
 
 
@@ -3787,7 +3805,8 @@ class AnthropicPath(ProviderPath):
         headers = f"anthropic-version: {ANTHROPIC_VERSION}\r\n"
         if quirks.betas and caller.betas:
             headers += f"anthropic-beta: {caller.betas}\r\n"
-        body = passthrough_body(attempt.body, attempt.target, quirks, attempt.params.get("max_tokens"))
+        body = passthrough_body(attempt.body, attempt.target, quirks, attempt.params.get("max_tokens"),
+                                accepts_images(attempt.facts))
         body.pop("stream", None)
         return MessagesRequest(base.rstrip("/") + "/v1/messages", credentials.get("api_key"),
                                "Authorization: Bearer " if quirks.bearer else "x-api-key: ", headers, body)

@@ -6116,10 +6116,11 @@ FAKE_KEYS += (ANTHROPIC_KEY,)
 #     docs.claude.com/en/docs/build-with-claude/extended-thinking#thinking-encryption);
 #   tool_choice: refused (DeepSeek's thinking models, deepseek-ai/awesome-deepseek-integration#606);
 #   effort: output_config.effort beside disabled thinking refused (anthropics/claude-code#65863);
-#   max_output: max_tokens above the model's limit refused, in Anthropic's words.
+#   max_output: max_tokens above the model's limit refused, in Anthropic's words;
+#   images: image blocks refused (DeepSeek's table: image "Not Supported", api-docs.deepseek.com/guides/anthropic_api).
 MESSAGES_PROVIDERS = {
     "anthropic": ("x-api-key", ANTHROPIC_KEY, {"signatures", "max_output"}),
-    "deepseek": ("x-api-key", "sk-test-deepseek", {"tool_choice", "effort", "max_output"}),
+    "deepseek": ("x-api-key", "sk-test-deepseek", {"tool_choice", "effort", "max_output", "images"}),
     "kimi": ("authorization", "Bearer sk-test-moonshot", {"max_output"}),
 }
 MAX_OUTPUT = {"claude-sonnet-4-5": 64000, "deepseek-chat": 8192, "kimi-k2.6": 262144}  # as litellm's map has them
@@ -6142,6 +6143,8 @@ def messages_refusal(provider: str, headers: dict, body: dict):
         return 400, "invalid_request_error", "deepseek-reasoner does not support tool_choice"
     if "effort" in rules and (body.get("thinking") or {}).get("type") == "disabled" and "effort" in (body.get("output_config") or {}):
         return 400, "invalid_request_error", "thinking options type cannot be disabled when reasoning_effort is set"
+    if "images" in rules and '"type": "image"' in json.dumps(body["messages"]):
+        return 400, "invalid_request_error", "image content is not supported"
     for message in body["messages"]:
         for block in message.get("content") if isinstance(message.get("content"), list) else ():
             if "signatures" in rules and block.get("type") == "thinking" and not str(block.get("signature")).startswith("sig-"):
@@ -6280,6 +6283,7 @@ DEFERRED = {"name": "mcp__x__search", "description": "d", "input_schema": {"type
 REFERENCE = {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1",
                                           "content": [{"type": "tool_reference", "tool_name": "mcp__x__search"}]}]}
 BILLED = [{"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.332.a1f;"}, {"type": "text", "text": "Be brief"}]
+NO_IMAGE = {"type": "text", "text": "[image omitted: deepseek-anthropic/deepseek-chat does not accept images]"}
 
 # (case, target, the client's fields over BASIC, max_tokens the model takes, what the provider gets over BASIC)
 PASSTHROUGH_CASES = [
@@ -6311,6 +6315,12 @@ PASSTHROUGH_CASES = [
                                                  USER_HI, OWN, REFERENCE]}),
     ("other hosts get every thinking block back", "zai-anthropic/glm-4.6", {"messages": [USER_HI, FOREIGN, USER_HI]}, None,
      {"model": "glm-4.6", "messages": [USER_HI, FOREIGN, USER_HI]}),
+    ("a model without vision gets a note for each image, in a tool result too", "deepseek-anthropic/deepseek-chat",
+     {"messages": [{"role": "user", "content": [TEXT, B64_IMAGE, {"type": "tool_result", "tool_use_id": "t", "content": [B64_IMAGE]}]}]},
+     None, {"model": "deepseek-chat", "messages": [{"role": "user", "content": [TEXT, NO_IMAGE, {
+         "type": "tool_result", "tool_use_id": "t", "content": [NO_IMAGE]}]}]}),
+    ("a model with vision gets them", "anthropic/claude-sonnet-4-5", {"messages": [{"role": "user", "content": [B64_IMAGE]}]},
+     None, {"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": [B64_IMAGE]}]}),
 ]
 
 
@@ -6318,7 +6328,8 @@ PASSTHROUGH_CASES = [
 def test_passthrough_body(case, target, fields, max_tokens, expected):
     body = dict(BASIC, **fields)
     before = json.dumps(body)
-    sent = cp.passthrough_body(body, target, cp.provider_for(target.partition("/")[0]), max_tokens)
+    sent = cp.passthrough_body(body, target, cp.provider_for(target.partition("/")[0]), max_tokens,
+                               cp.accepts_images(cp.model_facts(target)))
     wanted = {k: v for k, v in body.items() if k in expected or k not in fields}  # a field not in expected: left out
     wanted.update(expected)
     assert sent == wanted
@@ -6492,8 +6503,10 @@ def test_e2e_passthrough_errors_keep_their_status_type_and_retry_after(passthrou
     assert (status, json.loads(data)["error"]["type"], headers.get("retry-after")) == (429, "rate_limit_error", "7")
     assert "Number of requests" in json.loads(data)["error"]["message"]
     messages_fake.replies = [{"blocks": []}]
-    status, _, data = raw(passthrough, "POST", "/v1/messages", dict(BASIC, stream=stream, tool_choice={"type": "auto"}, tools=TOOLS))
-    assert status == 200  # DeepSeek would refuse the tool_choice: it never reaches it
+    status, _, data = raw(passthrough, "POST", "/v1/messages", dict(BASIC, stream=stream, tool_choice={"type": "auto"}, tools=TOOLS,
+                                                                    messages=[{"role": "user", "content": [TEXT, B64_IMAGE]}]))
+    assert status == 200  # DeepSeek would refuse the tool_choice and the image: neither reaches it
+    assert messages_fake.received[-1][2]["messages"][0]["content"][1] == NO_IMAGE
 
 
 def test_e2e_passthrough_mid_stream_error_and_cut(passthrough, messages_fake):
