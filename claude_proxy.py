@@ -28,6 +28,10 @@ model. A Claude name goes to LONG_CONTEXT_MODEL, VISION_MODEL, SUBAGENT_MODEL or
 THINK_MODEL when the request calls for one and it is set, else by tier: haiku ->
 SMALL_MODEL, opus -> OPUS_MODEL, sonnet -> MIDDLE_MODEL, others -> BIG_MODEL (the
 second and third default to BIG_MODEL). Bare targets get PREFERRED_PROVIDER's prefix.
+Providers that speak Anthropic's API themselves are passed through, untranslated:
+anthropic/<model>, and <provider>-anthropic/<model> for DeepSeek, Moonshot (Kimi), Zhipu
+(zai), MiniMax, DashScope, OpenRouter and Ollama, with the provider's usual key
+("deepseek-anthropic/deepseek-chat": DEEPSEEK_API_KEY, DEEPSEEK_ANTHROPIC_API_BASE).
 
 Launching Claude Code through it (a free port, stopped when the command ends):
     python claude_proxy.py -- claude [args...]     (or: claude_proxy.py run claude ...)
