@@ -6190,7 +6190,8 @@ class MessagesFake(http.server.ThreadingHTTPServer):
     `replies` (consumed in order, the last one repeats) or `responder(body)`: {"blocks": [...],
     "stop_reason", "usage"} answered in the real SSE grammar or as the folded message;
     {"status", "type", "message", "headers"} an error in Anthropic's shape; "error_after": N ends a
-    stream with an error event after N events, "cut_after": N drops the connection there.
+    stream with an error event after N events, "cut_after": N drops the connection there, "hold_after": N
+    goes silent there until the proxy hangs up (then `aborted` is set).
     Every request is in `received` as (provider, headers, body)."""
 
     daemon_threads = True
@@ -6198,6 +6199,7 @@ class MessagesFake(http.server.ThreadingHTTPServer):
     def __init__(self):
         super().__init__(("127.0.0.1", 0), MessagesHandler)
         self.replies, self.responder, self.received = [{"blocks": [("text", "Hello there!")]}], None, []
+        self.aborted = threading.Event()
         self.url = f"http://127.0.0.1:{self.server_address[1]}"
 
 
@@ -6247,12 +6249,19 @@ class MessagesHandler(http.server.BaseHTTPRequestHandler):
         if "error_after" in reply:
             events = events[:reply["error_after"]] + [("error", {"type": "error", "error": {
                 "type": "overloaded_error", "message": "Overloaded"}})]
-        data = messages_sse(events[:reply.get("cut_after")])
+        data = messages_sse(events[:reply.get("cut_after", reply.get("hold_after"))])
         self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
         for n in range(0, len(data), 97):  # pieces that cut events anywhere
             piece = data[n:n + 97]
             self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
         if "cut_after" in reply:
+            self.close_connection = True
+            return
+        if "hold_after" in reply:  # silent until the proxy closes the connection: its end is readable then
+            self.wfile.flush()
+            readable, _, _ = select.select([self.connection], [], [], TIMEOUT)
+            if readable and not self.connection.recv(1):
+                server.aborted.set()
             self.close_connection = True
             return
         self.wfile.write(b"0\r\n\r\n")
@@ -6687,3 +6696,19 @@ def test_exchange_relays_a_json_answer_as_it_came_but_the_model():
         assert cp.fold_events(sink.all_events()) == dict(answer, model="claude-sonnet-4-6")
         assert (fields["mode"], fields["input_tokens"], fields["output_tokens"], fields["cached_tokens"]) == ("json", 35, 7, 10)
         assert fields.get("fallbacks", []) == ([] if isinstance(steps[0], cp.Batch) else ["anthropic/m1 after 429"])
+
+
+def test_e2e_passthrough_client_gone_closes_the_upstream(fake, messages_fake):
+    messages_fake.replies, messages_fake.received = [{"blocks": [("text", "word " * 20)], "hold_after": 6}], []
+    messages_fake.aborted.clear()
+    with running_proxy(fake, BIG_MODEL="deepseek-anthropic/deepseek-chat", KEEPALIVE_SECONDS="0.2",
+                       DEEPSEEK_ANTHROPIC_API_BASE=messages_fake.url + "/deepseek/anthropic") as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=TIMEOUT)
+        conn.request("POST", "/v1/messages", body=json.dumps(dict(BASIC, stream=True)))
+        response = conn.getresponse()
+        assert response.status == 200 and b"message_start" in response.read1(65536)
+        hung_up = time.monotonic()
+        conn.sock.shutdown(socket.SHUT_RDWR)
+        conn.close()
+        assert messages_fake.aborted.wait(TIMEOUT), "the proxy kept reading a stream nobody wants"
+        assert time.monotonic() - hung_up < 3
