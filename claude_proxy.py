@@ -3806,6 +3806,9 @@ class AnthropicPath(ProviderPath):
     def prepare(self, attempt, credentials, config):
         quirks, caller = attempt.quirks, attempt.caller or Caller()
         base = credentials.get("api_base") or quirks.default_base
+        if not base.startswith(("http://", "https://")):
+            raise ProxyError(500, f"The base URL for {attempt.target} must start with http:// or https://; check "
+                                  f"{' or '.join(quirks.base_env)}.")
         headers = f"anthropic-version: {ANTHROPIC_VERSION}\r\n"
         if quirks.betas and caller.betas:
             headers += f"anthropic-beta: {caller.betas}\r\n"

@@ -6712,3 +6712,10 @@ def test_e2e_passthrough_client_gone_closes_the_upstream(fake, messages_fake):
         conn.close()
         assert messages_fake.aborted.wait(TIMEOUT), "the proxy kept reading a stream nobody wants"
         assert time.monotonic() - hung_up < 3
+
+
+def test_a_passthrough_base_url_without_a_scheme_names_its_variable(fake):
+    with running_proxy(fake, BIG_MODEL="deepseek-anthropic/deepseek-chat", DEEPSEEK_ANTHROPIC_API_BASE="api.deepseek.com/anthropic") as server:
+        status, _, data = raw(server, "POST", "/v1/messages", BASIC)
+    error = json.loads(data)["error"]
+    assert (status, error["type"]) == (500, "api_error") and "DEEPSEEK_ANTHROPIC_API_BASE" in error["message"]
