@@ -28,6 +28,10 @@ model. A Claude name goes to LONG_CONTEXT_MODEL, VISION_MODEL, SUBAGENT_MODEL or
 THINK_MODEL when the request calls for one and it is set, else by tier: haiku ->
 SMALL_MODEL, opus -> OPUS_MODEL, sonnet -> MIDDLE_MODEL, others -> BIG_MODEL (the
 second and third default to BIG_MODEL). Bare targets get PREFERRED_PROVIDER's prefix.
+Providers that speak Anthropic's API themselves are passed through, untranslated:
+anthropic/<model>, and <provider>-anthropic/<model> for DeepSeek, Moonshot (Kimi), Zhipu
+(zai), MiniMax, DashScope, OpenRouter and Ollama, with the provider's usual key
+("deepseek-anthropic/deepseek-chat": DEEPSEEK_API_KEY, DEEPSEEK_ANTHROPIC_API_BASE).
 
 Launching Claude Code through it (a free port, stopped when the command ends; its status
 line shows the routed model, the session's cost and cache share, unless you have your own):
@@ -447,6 +451,18 @@ class Provider:
     resells: its models are other providers' models, named `<vendor>/<model>` (OpenRouter's
     "moonshotai/kimi-k2"), which litellm's map does not list under its own name: their facts
     (vision, reasoning, limits, prices) are the vendor's model's (VENDORS, model_facts).
+
+    The passthrough path (AnthropicPath), for providers that speak Anthropic's Messages API
+    themselves at {base}/v1/messages: messages_api says so, and the request goes on as the client
+    sent it, changed only where these say. bearer: the key goes as "Authorization: Bearer", else as
+    x-api-key; model_map: litellm's prefix for the same models, whose map entries give their limits
+    and prices; billing_line: it reads Claude Code's billing line (only Anthropic), else it is left
+    out, as on every other path; betas: it takes the client's anthropic-beta header; refused_fields:
+    top-level fields it refuses, left out; signed_thinking: it checks thinking signatures, so the
+    thinking this proxy signed for another model (SIGNATURE_PREFIX) is left out of the history;
+    effort_needs_thinking: it refuses output_config.effort beside thinking {"type": "disabled"};
+    counts_tokens: it answers {base}/v1/messages/count_tokens (else the proxy's estimate answers, and
+    litellm is never imported for the path).
     """
 
     key_env: tuple[str, ...] = ()
@@ -472,6 +488,15 @@ class Provider:
     resells: bool = False
     effort_names: tuple = ()
     added: tuple = ()
+    messages_api: bool = False
+    bearer: bool = False
+    model_map: str = ""
+    billing_line: bool = False
+    betas: bool = False
+    refused_fields: tuple = ()
+    signed_thinking: bool = False
+    effort_needs_thinking: bool = False
+    counts_tokens: bool = False
 
 
 PROVIDERS: dict[str, Provider] = {
@@ -489,8 +514,44 @@ PROVIDERS: dict[str, Provider] = {
     "gemini": Provider(("GEMINI_API_KEY", "GOOGLE_API_KEY"), ("GEMINI_API_BASE",), top_k=True, const_as_enum=True,
                        text_in_results=True),
     "vertex_ai": Provider((), ("VERTEX_API_BASE",), top_k=True, const_as_enum=True, text_in_results=True),
+    # Anthropic itself, on the passthrough path (PROXY_VIA=litellm: through litellm). Its key goes as
+    # x-api-key; it verifies thinking signatures ("Invalid `signature` in `thinking` block" otherwise,
+    # docs.claude.com/en/docs/build-with-claude/extended-thinking#thinking-encryption).
     "anthropic": Provider(("ANTHROPIC_API_KEY",), ("ANTHROPIC_API_BASE",), "https://api.anthropic.com",
-                          top_k=True, native_thinking=True),
+                          top_k=True, native_thinking=True, messages_api=True, billing_line=True, betas=True,
+                          signed_thinking=True, counts_tokens=True),
+    # Providers' own Anthropic-compatible endpoints: "<provider>-anthropic/<model>", the provider's
+    # key (the same as for its litellm prefix), a base URL in <PROVIDER>_ANTHROPIC_API_BASE.
+    # api-docs.deepseek.com/guides/anthropic_api: base .../anthropic, x-api-key; tool_choice is refused
+    # on its thinking models (Claude Code's WebSearch, deepseek-ai/awesome-deepseek-integration#606), and
+    # output_config.effort beside disabled thinking ("thinking options type cannot be disabled when
+    # reasoning_effort is set", Claude Code's subagents, anthropics/claude-code#65863).
+    "deepseek-anthropic": Provider(("DEEPSEEK_API_KEY",), ("DEEPSEEK_ANTHROPIC_API_BASE",), "https://api.deepseek.com/anthropic",
+                                   native_thinking=True, messages_api=True, model_map="deepseek",
+                                   refused_fields=("tool_choice",), effort_needs_thinking=True),
+    # Kimi: base .../anthropic (api.moonshot.cn/anthropic in China), the key as ANTHROPIC_AUTH_TOKEN, a bearer token
+    # (kimi-k25.com/blog/kimi-k2-5-claude-code, after Moonshot's guide).
+    "moonshot-anthropic": Provider(("MOONSHOT_API_KEY",), ("MOONSHOT_ANTHROPIC_API_BASE",), "https://api.moonshot.ai/anthropic",
+                                   native_thinking=True, messages_api=True, bearer=True, model_map="moonshot"),
+    # Zhipu GLM (z.ai; open.bigmodel.cn/api/anthropic in China): the key as ANTHROPIC_AUTH_TOKEN, a bearer token
+    # (Z.ai's Claude Code setup, as jackin.tailrocks.com/guides/authentication/zai quotes it).
+    "zai-anthropic": Provider(("ZAI_API_KEY",), ("ZAI_ANTHROPIC_API_BASE",), "https://api.z.ai/api/anthropic",
+                              native_thinking=True, messages_api=True, bearer=True, model_map="zai"),
+    # platform.minimax.io/docs/api-reference/text-anthropic-api (api.minimaxi.com in China): "HTTP: Bearer Auth".
+    "minimax-anthropic": Provider(("MINIMAX_API_KEY",), ("MINIMAX_ANTHROPIC_API_BASE",), "https://api.minimax.io/anthropic",
+                                  native_thinking=True, messages_api=True, bearer=True, model_map="minimax"),
+    # Alibaba Model Studio (alibabacloud.com/help/doc-detail/2980295.html): .../apps/anthropic, x-api-key;
+    # dashscope.aliyuncs.com/apps/anthropic in China.
+    "dashscope-anthropic": Provider(("DASHSCOPE_API_KEY",), ("DASHSCOPE_ANTHROPIC_API_BASE",),
+                                    "https://dashscope-intl.aliyuncs.com/apps/anthropic",
+                                    native_thinking=True, messages_api=True, model_map="dashscope"),
+    # openrouter.ai/docs/guides/guides/coding-agents: base https://openrouter.ai/api, the key as ANTHROPIC_AUTH_TOKEN (bearer).
+    "openrouter-anthropic": Provider(("OPENROUTER_API_KEY",), ("OPENROUTER_ANTHROPIC_API_BASE",), "https://openrouter.ai/api",
+                                     native_thinking=True, messages_api=True, bearer=True, model_map="openrouter"),
+    # Ollama >= 0.14 (docs.ollama.com/api/anthropic-compatibility): the server's root; no key locally,
+    # ollama.com takes only "Authorization: Bearer". Its base is OLLAMA_API_BASE, as for litellm's ollama/.
+    "ollama-anthropic": Provider((), ("OLLAMA_API_BASE",), "http://localhost:11434",
+                                 native_thinking=True, messages_api=True, bearer=True, model_map="ollama"),
     "deepseek": Provider(("DEEPSEEK_API_KEY",), ("DEEPSEEK_API_BASE",), later_system=True,
                          compatible=True, chat_base="https://api.deepseek.com", flat_text=True,
                          reasoning_history=True, thinking_switch=True, top_efforts=("max",)),
@@ -694,6 +755,9 @@ def model_facts(target: str) -> dict:
     a model neither knows.
     Example: "openai/gpt-4.1" -> {"max_input_tokens": 1047576, "max_output_tokens": 32768, ...}."""
     facts = _load_model_map()
+    prefix, _, model = target.partition("/")
+    if provider_for(prefix).model_map:  # "deepseek-anthropic/deepseek-chat": litellm knows it as "deepseek/deepseek-chat"
+        target = f"{provider_for(prefix).model_map}/{model}"
     entry = facts.get(target)
     prefix, _, model = target.partition("/")
     if entry is None:
@@ -741,12 +805,24 @@ class Caller(NamedTuple):
     """Who sent a request, as Claude Code tells it. session: its session id (the
     X-Claude-Code-Session-Id header, else the session_id in metadata.user_id); agent: a
     subagent's id (x-claude-code-agent-id); subagent: that header, or cc_is_subagent=true in
-    the billing line Claude Code puts first in its system prompt; app: the x-app header."""
+    the billing line Claude Code puts first in its system prompt; app: the x-app header; betas:
+    its anthropic-beta header, the names only (beta_names), for a provider that takes them."""
 
     session: str = ""
     agent: str = ""
     subagent: bool = False
     app: str = ""
+    betas: str = ""
+
+
+BETA_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def beta_names(value) -> str:
+    """The beta names of an anthropic-beta header, comma-joined, anything else left out (so the
+    header the proxy sends on can carry nothing but names). Example: "a-2025, b\r\nX: y" -> "a-2025"."""
+    return ",".join(name for name in (part.strip() for part in str(value or "").split(",")[:50])
+                    if BETA_NAME.fullmatch(name))
 
 
 BILLING_LINE = "x-anthropic-billing-header:"  # the start of Claude Code's first system block
@@ -769,7 +845,7 @@ def caller_of(headers, body: dict) -> Caller:
         system if isinstance(system, str) else "")
     billing = first.split("\n", 1)[0] if first.startswith(BILLING_LINE) else ""
     return Caller(session[:200], agent[:200], bool(agent) or "cc_is_subagent=true" in billing,
-                  (headers.get("x-app") or "").strip()[:50])
+                  (headers.get("x-app") or "").strip()[:50], beta_names(headers.get("anthropic-beta")))
 
 
 def route_model(requested: str, config: Config, providers, *, thinking: bool = False, images: bool = False,
@@ -949,7 +1025,7 @@ def direct_url(target: str, config: Config) -> str | None:
 # its network. A key alone never lets a client name one (the key says nothing of where the proxy
 # connects): only its base URL variable, a routed model setting or ALLOWED_PROVIDERS.
 LOCAL_DEFAULTS = frozenset("""
-ollama ollama_chat lm_studio hosted_vllm vllm litellm_proxy llamafile xinference lemonade docker_model_runner
+ollama ollama_chat ollama-anthropic lm_studio hosted_vllm vllm litellm_proxy llamafile xinference lemonade docker_model_runner
 langflow langgraph a2a a2a_agent oobabooga triton infinity petals openai_like custom_openai custom
 """.split())
 
@@ -1886,6 +1962,73 @@ def to_direct_request(params: dict, quirks: Provider, facts: dict) -> dict:
     return body
 
 
+def passthrough_body(body: dict, target: str, quirks: Provider, max_tokens=None, vision: bool = True) -> dict:
+    """A validated Anthropic request -> the body the passthrough path sends a provider that speaks
+    Anthropic's Messages API (Provider.messages_api): the client's, changed only where the proxy
+    must. The model without its prefix; max_tokens capped (the translated request's, see
+    to_openai_request), a thinking budget with it; the billing line and the fields the provider
+    refuses left out; thinking this proxy signed for another model left out where signatures
+    are checked; for a model without vision (accepts_images: DeepSeek's, MiniMax's "no image input"),
+    each image a short note, as on the other paths. Pure: the input is not modified.
+    Example (deepseek-anthropic): {"model": "claude-opus-4-8", "max_tokens": 64000, "tool_choice": {...},
+    "system": [billing line, "You are Claude Code"]} -> {"model": "deepseek-chat", "max_tokens": 8192,
+    "system": ["You are Claude Code"]}."""
+    out = {key: value for key, value in body.items() if key not in quirks.refused_fields}
+    out["model"] = target.partition("/")[2]
+    if isinstance(max_tokens, int) and isinstance(body.get("max_tokens"), int) and max_tokens < body["max_tokens"]:
+        out["max_tokens"] = max_tokens
+        thinking = out.get("thinking")
+        if isinstance(thinking, dict) and isinstance(thinking.get("budget_tokens"), int) and thinking["budget_tokens"] >= max_tokens:
+            if max_tokens > 1024:  # Anthropic's rule: 1024 <= budget_tokens < max_tokens
+                out["thinking"] = dict(thinking, budget_tokens=max_tokens - 1)
+            else:
+                del out["thinking"]
+    if not quirks.billing_line and "system" in out:
+        out["system"] = without_billing_line(out["system"])
+    if quirks.signed_thinking:
+        out["messages"] = [without_foreign_thinking(m) for m in out["messages"]]
+    if not vision:
+        note = {"type": "text", "text": f"[image omitted: {target} does not accept images]"}
+        out["messages"] = [dict(m, content=images_as(m["content"], note)) if isinstance(m.get("content"), list) else m
+                           for m in out["messages"]]
+    config, thinking = out.get("output_config"), out.get("thinking")
+    if (quirks.effort_needs_thinking and isinstance(config, dict) and "effort" in config and isinstance(thinking, dict)
+            and thinking.get("type") == "disabled"):
+        config = {key: value for key, value in config.items() if key != "effort"}
+        if config:
+            out["output_config"] = config
+        else:
+            del out["output_config"]
+    return out
+
+
+def images_as(content: list, note: dict) -> list:
+    """Content blocks with each image (in a tool result too) replaced by `note`.
+    Example: [text "look", image] -> [text "look", note]."""
+    out = []
+    for block in content:
+        if isinstance(block, dict) and block.get("type") == "image":
+            block = note
+        elif isinstance(block, dict) and block.get("type") == "tool_result" and isinstance(block.get("content"), list):
+            block = dict(block, content=images_as(block["content"], note))
+        out.append(block)
+    return out
+
+
+def without_foreign_thinking(message: dict) -> dict:
+    """A message without the thinking blocks this proxy signed (SIGNATURE_PREFIX: another model's
+    reasoning, relayed as thinking), which a provider that checks signatures refuses.
+    Example: assistant [thinking signed "claude_proxy:groq/x", text "Hi"] -> assistant [text "Hi"]."""
+    content = message.get("content")
+    if not isinstance(content, list) or message.get("role") != "assistant":
+        return message
+    kept = [b for b in content if not (isinstance(b, dict) and b.get("type") == "thinking"
+                                       and str(b.get("signature", "")).startswith(SIGNATURE_PREFIX))]
+    if len(kept) == len(content):
+        return message
+    return dict(message, content=kept or [{"type": "text", "text": "(thinking left out)"}])
+
+
 def estimate_tokens(params: dict) -> int:
     """Input tokens of a translated request, estimated without a tokenizer: about four
     ASCII characters per token and one per other character, over the messages and tools as
@@ -2435,7 +2578,9 @@ def fold_events(events) -> dict:
     message: dict = {}
     partial: dict = {}
     for name, data in events:
-        if name == "message_start":
+        if name == "message":  # a whole message already (a relayed JSON answer)
+            message = data
+        elif name == "message_start":
             start = data["message"]
             message = dict(start, content=list(start["content"]), usage=dict(start["usage"]))
         elif name == "content_block_start":
@@ -3228,19 +3373,70 @@ class EscapedDeltas(NamedTuple):
         return before + (b'"' + after + before).join(self.texts) + b'"' + after
 
 
+class Relayed(NamedTuple):
+    """Anthropic SSE events as a provider framed them (the passthrough path, AnthropicRelay):
+    the client gets these bytes as they came. `usage`: the answer's usage, when these bytes end
+    it; `error`: the provider's error event among them, if any. events() is the plain equivalent."""
+
+    frames: bytes
+    usage: dict | None = None
+    error: dict | None = None
+
+    def events(self) -> list:
+        return sse_events(self.frames)
+
+
+FRAMED = (EscapedDeltas, Relayed)  # event data that carries its own SSE bytes
+
+
 def sse_frames(events) -> bytes:
-    """The SSE bytes of a list of events, EscapedDeltas among them."""
-    return b"".join([data.frames() if type(data) is EscapedDeltas else sse_event(name, data) for name, data in events])
+    """The SSE bytes of a list of events, EscapedDeltas and Relayed among them."""
+    return b"".join([data.frames() if type(data) is EscapedDeltas else data.frames if type(data) is Relayed
+                     else sse_event(name, data) for name, data in events])
 
 
 def plain_events(events) -> list:
-    """The events with every EscapedDeltas as its plain content_block_delta events."""
+    """The events with every EscapedDeltas and Relayed as its plain events."""
     out = []
     for name, data in events:
-        if type(data) is EscapedDeltas:
+        if type(data) in FRAMED:
             out += data.events()
         else:
             out.append((name, data))
+    return out
+
+
+EVENT_END = re.compile(rb"\r?\n\r?\n")  # the blank line after an SSE event
+
+# The events of an Anthropic stream the passthrough path reads (AnthropicRelay), by their event line (one
+# that starts a frame: AnthropicRelay checks). A literal start, so the scan runs at memchr speed: 20 KB
+# of deltas take a few microseconds, where "(?:\A|\n)event..." took 400.
+READ_EVENTS = re.compile(rb"(event: ?(message_start|message_delta|message_stop|error)[ \t]*\r?\n)")
+
+
+def sse_event_parts(frame: bytes) -> tuple:
+    """(name, data) of one SSE event's bytes, data the joined data lines; comments and other
+    fields skipped. Example: b'event: ping\ndata: {"type":"ping"}\n\n' -> (b"ping", b'{"type":"ping"}')."""
+    name, data = b"", []
+    for line in frame.splitlines():
+        field, _, value = line.partition(b":")
+        value = value[1:] if value.startswith(b" ") else value
+        if field == b"event":
+            name = value
+        elif field == b"data":
+            data.append(value)
+    return name, b"\n".join(data)
+
+
+def sse_events(frames: bytes) -> list:
+    """The plain (name, data dict) events of Anthropic SSE bytes (events without data skipped).
+    Example: b'event: ping\ndata: {"type":"ping"}\n\n' -> [("ping", {"type": "ping"})]."""
+    out = []
+    for frame in EVENT_END.split(frames):
+        name, data = sse_event_parts(frame)
+        if data:
+            parsed = load_json(data)
+            out.append((name.decode("utf-8", "replace") or str(parsed.get("type", "")), parsed))
     return out
 
 
@@ -3496,6 +3692,135 @@ class SSEDecoder:
         if not self.saw_finish:
             raise http.client.IncompleteRead(b"")
 
+class AnthropicRelay:
+    """The passthrough path's counterpart of StreamTranslator, as pure: a provider's Anthropic
+    answer in, the client's events out. relay(data) takes a stream's bytes as they come and gives
+    its complete events, mostly as Relayed runs of the provider's own bytes, nothing decoded: a run
+    is read only when its bytes name an event the proxy must see ("message_" or "error" in them).
+    message_start is re-encoded with the model the client asked for; from message_delta (or an
+    error event) on, the bytes are held for finish(), which gives them with the answer's usage
+    (message_start's, updated by message_delta's) or the error, and, for a stream cut before its
+    message_delta, an error event of its own (one that lacks only message_stop passes as it came:
+    Claude Code accepts it). feed_many([answer]) gives a JSON
+    answer as one ("message", answer) event, its model restored. keepalive(): a ping, once the
+    stream has begun (before message_start a ping would break the client's parser).
+
+    Example: relay(b'event: message_start\ndata: {..."model":"deepseek-chat"...}\n\nevent: ping\n...')
+    -> [("message_start", {... "model": "claude-opus-4-8" ...}), ("relayed", Relayed(b'event: ping...'))].
+    """
+
+    def __init__(self, model: str):
+        self.model = model
+        self.buffer = b""  # an event not yet complete
+        self.held: list | None = None  # the bytes from message_delta (or an error) on
+        self.usage: dict = {}
+        self.started = self.stopped = False
+        self.error = None
+        self.finished = False
+
+    def relay(self, data: bytes) -> list:
+        buffer = self.buffer + data if self.buffer else data
+        end = max(buffer.rfind(b"\n\n") + 2, buffer.rfind(b"\n\r\n") + 3)  # after the last complete event
+        end = end if end >= 3 else 0
+        whole, self.buffer = buffer[:end], buffer[end:]
+        if len(self.buffer) > MAX_EVENT_BYTES:
+            raise ProxyError(502, f"An event of the provider's stream is larger than {MAX_EVENT_BYTES} bytes; the proxy reads no more.")
+        if not whole:
+            return []
+        if self.held is None and b"message_" not in whole and b"error" not in whole:
+            return [("relayed", Relayed(whole))]
+        return self._read(whole)
+
+    def _read(self, whole: bytes) -> list:
+        """The events of complete frames: the ones the proxy must see (READ_EVENTS) read, the
+        bytes between them passed on as they are (one regular-expression scan finds them)."""
+        out, pos = [], 0
+        for match in READ_EVENTS.finditer(whole):
+            start = match.start(1)
+            if start < pos or (start and whole[start - 1] != 10):  # not at a frame's start (10: a line feed)
+                continue
+            if start > pos:
+                self._pass(out, whole[pos:start])
+            pos = EVENT_END.search(whole, start).end()
+            frame = whole[start:pos]
+            name, data = match.group(2), sse_event_parts(frame)[1]
+            event = parsed(data) if name != b"message_stop" else None
+            message = event.get("message") if name == b"message_start" and self.held is None and event else None
+            if isinstance(message, dict):
+                message["model"] = self.model
+                if isinstance(message.get("usage"), dict):
+                    self.usage.update(message["usage"])
+                self.started = True
+                out.append(("message_start", event))
+                continue
+            if name == b"error":
+                self.error = (event or {}).get("error") or {"type": "api_error", "message": "error"}
+            elif name == b"message_delta" and event and isinstance(event.get("usage"), dict):
+                self.usage.update(event["usage"])
+            elif name == b"message_stop":
+                self.stopped = True
+            if name != b"message_stop" and self.held is None:
+                self.held = []
+            self._pass(out, frame)
+        if pos < len(whole):
+            self._pass(out, whole[pos:])
+        return out
+
+    def _pass(self, out: list, frames: bytes):
+        """Frames that go on unread: held once the answer is ending, else a Relayed run."""
+        if self.held is not None:
+            self.held.append(frames)
+        elif out and out[-1][0] == "relayed":
+            out[-1] = ("relayed", Relayed(out[-1][1].frames + frames))
+        else:
+            out.append(("relayed", Relayed(frames)))
+
+    def feed(self, chunk: dict) -> list:
+        return self.feed_many([chunk])
+
+    def feed_many(self, chunks) -> list:
+        """A JSON answer (one dict with "type": "message") -> its event; anything else, nothing."""
+        out = []
+        for answer in chunks:
+            if isinstance(answer, dict) and answer.get("type") == "message":
+                self.usage.update(answer.get("usage") or {})
+                self.started = self.stopped = True
+                out.append(("message", dict(answer, model=self.model)))
+        return out
+
+    def keepalive(self) -> list:
+        return [("ping", {"type": "ping"})] if self.started and self.held is None and not self.finished else []
+
+    def finish(self) -> list:
+        if self.finished:
+            return []
+        self.finished = True
+        out = []
+        if self.held:
+            name = "error" if self.error is not None else "message_delta"
+            out.append((name, Relayed(b"".join(self.held), usage=anthropic_usage(self.usage), error=self.error)))
+        if not self.stopped and self.error is None and not self.held:  # after message_delta: complete, as it came
+            out.append(("error", {"type": "error", "error": {
+                "type": "api_error", "message": "The provider's stream ended before its message_stop event."}}))
+        return out
+
+
+def parsed(data: bytes) -> dict | None:
+    """An event's data as a JSON object, else None (bytes that are not one pass on unread)."""
+    try:
+        value = load_json(data)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def anthropic_usage(usage: dict) -> dict:
+    """An Anthropic usage dict with the four counts the log line and the cost read, each a number.
+    Example: {"input_tokens": 9, "output_tokens": 2} -> the same with both cache counts 0."""
+    return {name: usage.get(name) if isinstance(usage.get(name), int) else 0
+            for name in ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")}
+
+
 # ----------------------------------------------------------------------------------------
 # provider paths: one interface, one class per way of reaching a provider
 # ----------------------------------------------------------------------------------------
@@ -3529,7 +3854,7 @@ class Attempt:
     facts: dict  # litellm's model map entry
     caller: Caller = None  # who sent the request (caller_of)
     request: object = None
-    body: dict = None  # the Anthropic request it was translated from
+    body: dict = None  # the client's request as validated: translated from, and what the passthrough path sends on
     undescribed: tuple = ()  # (image_key, image block) of images VISION_MODEL is to describe (vision_target)
 
 
@@ -3555,6 +3880,16 @@ class ProviderPath:
 
     def open(self, attempt: Attempt, stream: bool, lease: Lease | None, config: Config):
         raise NotImplementedError
+
+    def counted(self, attempt: Attempt, config: Config) -> int:
+        """The input tokens of a /v1/messages/count_tokens request: litellm's counter for the target."""
+        return count_tokens(load_litellm(config.log_level == "debug"), attempt.target, attempt.params)
+
+    def translator(self, attempt: Attempt):
+        """What turns this path's batch items into Anthropic events (StreamTranslator's interface)."""
+        return StreamTranslator(new_message_id(), attempt.requested, input_tokens=attempt.input_tokens,
+                                stop_sequences=attempt.params.get("stop") or (),
+                                signature=thinking_signature(attempt.target), tool_names=attempt.tool_names)
 
 
 class DirectRequest(NamedTuple):
@@ -3603,7 +3938,90 @@ class LitellmPath(ProviderPath):
         return LitellmCall(lambda: completion(**params, **call), stream=False, lease=lease)
 
 
-PATHS = (OpenAICompatiblePath(), LitellmPath())
+class MessagesRequest(NamedTuple):
+    url: str  # {base}/v1/messages
+    key: str | None
+    key_header: str  # "x-api-key: " or "Authorization: Bearer "
+    headers: str  # anthropic-version and, where the provider takes them, the client's betas
+    body: dict  # passthrough_body's, without the stream field
+
+
+ANTHROPIC_VERSION = "2023-06-01"  # the version every Anthropic-compatible provider knows (Ollama refuses older ones)
+
+# What Anthropic's count_tokens takes (docs.claude.com/en/api/messages-count-tokens); it refuses other fields.
+COUNT_FIELDS = frozenset({"model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers"})
+
+COUNT_TIMEOUT = 10.0  # seconds a provider's count may take before the estimate answers
+
+
+def relayed(target: str, config: Config) -> bool:
+    """Whether the passthrough path sends a target's requests: its provider speaks Anthropic's
+    Messages API (Provider.messages_api). With PROXY_VIA=litellm, anthropic/ goes through litellm
+    as before; the named providers' Anthropic endpoints (model_map set) only this path reaches."""
+    quirks = provider_for(target.partition("/")[0])
+    return quirks.messages_api and (config.via != "litellm" or bool(quirks.model_map))
+
+
+class AnthropicPath(ProviderPath):
+    """Providers that speak Anthropic's Messages API themselves (Anthropic, and the
+    "<provider>-anthropic/" rows): the client's request goes on as it came (passthrough_body),
+    over the proxy's own HTTP client, and the answer's bytes come back as they came
+    (AnthropicRelay), read on the exchange's own thread as on the direct path. No litellm."""
+
+    name = "passthrough"
+
+    def serves(self, target, params, config):
+        return relayed(target, config)
+
+    def translator(self, attempt):
+        return AnthropicRelay(attempt.requested)
+
+    def prepare(self, attempt, credentials, config):
+        quirks, caller = attempt.quirks, attempt.caller or Caller()
+        base = credentials.get("api_base") or quirks.default_base
+        if not base.startswith(("http://", "https://")):
+            raise ProxyError(500, f"The base URL for {attempt.target} must start with http:// or https://; check "
+                                  f"{' or '.join(quirks.base_env)}.")
+        headers = f"anthropic-version: {ANTHROPIC_VERSION}\r\n"
+        if quirks.betas and caller.betas:
+            headers += f"anthropic-beta: {caller.betas}\r\n"
+        body = passthrough_body(attempt.body, attempt.target, quirks, attempt.params.get("max_tokens"),
+                                accepts_images(attempt.facts))
+        body.pop("stream", None)
+        return MessagesRequest(base.rstrip("/") + "/v1/messages", credentials.get("api_key"),
+                               "Authorization: Bearer " if quirks.bearer else "x-api-key: ", headers, body)
+
+    def open(self, attempt, stream, lease, config):
+        request = attempt.request
+        return RelayRead(DirectCall(request.url, request.key, dict(request.body, stream=stream), config,
+                                    key_header=request.key_header, headers=request.headers, relay=True))
+
+    def counted(self, attempt, config):
+        """The provider's own count where it has one (Provider.counts_tokens), else, or when that
+        fails, the proxy's estimate: a count must answer, and litellm stays out of this path."""
+        if not attempt.quirks.counts_tokens:
+            return attempt.input_tokens
+        call = None
+        try:
+            credentials = provider_credentials(attempt.target, config)
+            check_provider(attempt.target, config)
+            request = self.prepare(attempt, credentials, config)
+            body = {key: value for key, value in request.body.items() if key in COUNT_FIELDS}
+            call = DirectCall(request.url + "/count_tokens", request.key, body, config, key_header=request.key_header,
+                              headers=request.headers)
+            call.read_timeout = min(config.request_timeout, COUNT_TIMEOUT)
+            counted = call.response().get("input_tokens")
+            if isinstance(counted, int) and not isinstance(counted, bool) and counted >= 0:
+                return counted
+        except Exception:  # noqa: BLE001 - the estimate answers instead
+            log.debug("count_tokens at %s failed; estimating", attempt.target, exc_info=True)
+        finally:
+            if call is not None:
+                call.close()
+        return attempt.input_tokens
+
+
+PATHS = (AnthropicPath(), OpenAICompatiblePath(), LitellmPath())
 
 # The variables that name an HTTP proxy, in the order httpx (litellm's client) and urllib try them: the
 # scheme's own, then ALL_PROXY. NO_PROXY lists the hosts reached without one.
@@ -4014,7 +4432,10 @@ class DirectCall:
     ProxyError (the call is closed: nothing more is read). close() (from any thread) ends the call at once: the socket is shut, and not reused.
     """
 
-    def __init__(self, url: str, key: str | None, body: dict, config: Config):
+    def __init__(self, url: str, key: str | None, body: dict, config: Config, *, key_header: str = "Authorization: Bearer ",
+                 headers: str = "", relay: bool = False):
+        """key_header: what the key follows; headers: more header lines (each ending in CRLF);
+        relay: a stream's body bytes are the items, undecoded (the passthrough path)."""
         url = urlsplit(url)
         scheme, port = url.scheme, url.port or (443 if url.scheme == "https" else 80)
         self.stream = bool(body.get("stream"))
@@ -4034,7 +4455,7 @@ class DirectCall:
         if proxy is not None and scheme == "http":  # for https the proxy only opened a tunnel: it sees nothing of this
             target = f"http://{host}{path}"
             proxy_auth = f"Proxy-Authorization: {proxy.authorization}\r\n" if proxy.authorization else ""
-        auth = f"Authorization: Bearer {key}\r\n" if key else ""
+        auth = f"{key_header}{key}\r\n{headers}" if key else headers
         accept = "text/event-stream" if self.stream else "application/json"
         request = (f"POST {target} HTTP/1.1\r\nHost: {host}\r\n{proxy_auth}Accept-Encoding: identity\r\nUser-Agent: claude_proxy\r\n"
                    f"Content-Type: application/json\r\nAccept: {accept}\r\n{auth}Content-Length: {len(data)}\r\n\r\n"
@@ -4042,7 +4463,8 @@ class DirectCall:
         self.read_timeout = config.request_timeout
         route = Route(scheme, url.hostname, port, proxy)
         self.exchange = HTTPExchange(route, request, config.connect_timeout, self.read_timeout)
-        self.decoder = SSEDecoder() if self.stream else None
+        self.relay = relay and self.stream
+        self.decoder = SSEDecoder() if self.stream and not relay else None
         self.parts, self.size = [], 0  # a JSON answer's body, at most MAX_ANSWER_BYTES
 
     def step(self, wait: float) -> list:
@@ -4057,6 +4479,9 @@ class DirectCall:
             return []
         exchange, decoder = self.exchange, self.decoder
         body = exchange.read(wait)
+        if self.relay:
+            self.ended = exchange.complete
+            return [body] if body else []
         if decoder is None:
             self.parts.append(body)
             self.size += len(body)
@@ -4109,9 +4534,11 @@ class DirectCall:
 
 class DirectRead:
     """A DirectCall as a provider call: read(wait) makes the reads that come within `wait`
-    seconds and returns what they completed as one Batch, or None."""
+    seconds and returns what they completed as one Batch, or None. whole(answer): a JSON
+    answer's item (for chat completions, the equivalent chunk)."""
 
     __slots__ = ("call",)
+    whole = staticmethod(response_as_chunk)
 
     def __init__(self, call: DirectCall):
         self.call = call
@@ -4124,7 +4551,7 @@ class DirectRead:
             except Quiet:
                 return None
             if call.ended:
-                return Batch(items if call.stream else [response_as_chunk(items[0])], True)
+                return Batch(items if call.stream else [self.whole(items[0])], True)
             if items:
                 return Batch(items)
             until = until or time.monotonic() + wait  # a read that completed nothing: wait for the rest
@@ -4134,6 +4561,13 @@ class DirectRead:
 
     def close(self):
         self.call.close()
+
+
+class RelayRead(DirectRead):
+    """A DirectCall of the passthrough path: a stream's bytes, or the JSON answer as it is."""
+
+    __slots__ = ()
+    whole = staticmethod(lambda answer: answer)
 
 
 _litellm_module = None
@@ -4453,7 +4887,7 @@ def prepare_attempt(body: dict, target: str, config: Config, caller: Caller | No
     facts = model_facts(target)
     window, max_output = model_limits(target, facts)
     vision, sent, undescribed = accepts_images(facts), body, ()
-    if not vision and vision_target(config):
+    if not vision and vision_target(config) and not quirks.messages_api:  # the passthrough path sends the client's body
         images = inline_images(body)
         known = DESCRIPTIONS.known(images)
         sent, undescribed = with_descriptions(body, known), tuple((k, v) for k, v in images.items() if k not in known)
@@ -4544,6 +4978,9 @@ def translate(translator: StreamTranslator, items) -> list:
         if chunks:
             events += translator.feed_many(chunks)
             chunks = []
+        if type(item) is bytes:  # the passthrough path's stream bytes (AnthropicRelay)
+            events += translator.relay(item)
+            continue
         field, texts = item
         key = block_kind(field)
         for n, escaped in enumerate(texts):
@@ -4641,10 +5078,8 @@ class Exchange:
             self.relay(attempt, Canned(Batch([response_as_chunk(probe_response(attempt.input_tokens))], True)))
             return
 
-    def translator(self, attempt: Attempt) -> StreamTranslator:
-        return StreamTranslator(new_message_id(), attempt.requested, input_tokens=attempt.input_tokens,
-                                stop_sequences=attempt.params.get("stop") or (),
-                                signature=thinking_signature(attempt.target), tool_names=attempt.tool_names)
+    def translator(self, attempt: Attempt):
+        return attempt.path.translator(attempt)
 
     def relay(self, attempt: Attempt, call, translator: StreamTranslator | None = None) -> ProxyError | None:
         """Relay one provider call to the sink (through `translator`, which may have sent
@@ -4746,9 +5181,10 @@ class Exchange:
                 raise ProxyError(504, f"The provider sent nothing for {config.request_timeout:g} s (REQUEST_TIMEOUT).")
             if now - quiet_since >= interval and self.sink.streams:
                 quiet_since = now
-                if not self.started:
+                events = translator.keepalive()
+                if events and not self.started:  # none before a relayed stream's message_start
                     self.start()
-                self.emit(translator.keepalive())
+                self.emit(events)
 
     def failed(self, exc: BaseException, attempt: Attempt, translator: StreamTranslator) -> ProxyError | None:
         """A failed call: its error when the answer has not begun, else the error event."""
@@ -4803,7 +5239,14 @@ class Exchange:
             self.note_first_token(events)
         for name, data in events:
             if name == "message_delta":
-                self.note_usage(data["usage"], attempt, provider_usage)
+                self.note_usage(data.usage if type(data) is Relayed else data["usage"], attempt, provider_usage)
+            elif name == "message":  # a relayed JSON answer
+                self.note_usage(anthropic_usage(data.get("usage") or {}), attempt, provider_usage)
+            elif name == "error":  # a relayed stream's error event, or the end of one cut short
+                error = data.error if type(data) is Relayed else data["error"]
+                self.fields["error_event"] = f"{error.get('type')}: {error.get('message')}"
+                if type(data) is Relayed and data.usage:
+                    self.note_usage(data.usage, attempt, provider_usage)
         self.release()
         self.sink.end(events)
 
@@ -4825,8 +5268,8 @@ class Exchange:
 
     def note_first_token(self, events: list):
         for name, data in events:
-            if name == "content_block_delta" and (type(data) is EscapedDeltas or any(
-                    data["delta"].get(field) for field in ("text", "thinking", "partial_json"))):
+            if (name == "relayed" and b"content_block_delta" in data.frames) or name == "content_block_delta" and (
+                    type(data) is EscapedDeltas or any(data["delta"].get(field) for field in ("text", "thinking", "partial_json"))):
                 self.fields["ttft_ms"] = round((time.monotonic() - self.started_at) * 1000)
                 return
 
@@ -5447,10 +5890,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def handle_count_tokens(self, path):
         body = self._read_json()
         validate_request(body, need_max_tokens=False)
-        litellm = load_litellm(self.config.log_level == "debug")
         attempt = routed_attempt(body, self.config, caller_of(self.headers, body))
         self.fields.update(model=body["model"], target=attempt.target, **({"subagent": True} if attempt.caller.subagent else {}))
-        self.send_json(200, {"input_tokens": count_tokens(litellm, attempt.target, attempt.params)})
+        self.send_json(200, {"input_tokens": attempt.path.counted(attempt, self.config)})
 
     def handle_messages(self, path):
         body = self._read_json()
@@ -5858,7 +6300,7 @@ def load_env_file(path: str) -> str | None:
 def needs_litellm(config: Config) -> bool:
     """Whether a configured model is served through litellm (so it is worth importing early)."""
     targets = [qualify(value, config, provider_names()) for _, value in configured_targets(config)]
-    return any(direct_url(target, config) is None for target in targets)
+    return any(direct_url(target, config) is None and not relayed(target, config) for target in targets)
 
 
 def warm_up(config: Config):

@@ -3194,7 +3194,7 @@ def test_e2e_no_fallback_for_a_bad_request(routed_proxy, fake):
 SEEDS = {
     "openai": ("openai/gpt-4.1", "fake", "/v1/chat/completions", "authorization", "Bearer sk-test-openai"),
     "groq": ("groq/llama-3.3-70b-versatile", "fake", "/groq/v1/chat/completions", "authorization", "Bearer gsk-test-groq"),
-    "moonshot": ("moonshot/kimi-k2-0905-preview", "fake", "/moonshot/v1/chat/completions", "authorization", "Bearer sk-test-moonshot"),
+    "moonshot": ("moonshot/kimi-k2.6", "fake", "/moonshot/v1/chat/completions", "authorization", "Bearer sk-test-moonshot"),
     "gemini": ("gemini/gemini-2.5-flash", "gemini", "/models/gemini-2.5-flash:", "x-goog-api-key", "test-gemini-key"),
 }
 
@@ -4404,12 +4404,12 @@ needs_claude = pytest.mark.skipif(CLAUDE is None, reason="the Claude Code CLI is
                                                           f"@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION} into .ci/claude-code")
 
 
-def run_claude(proxy, home, *args, timeout=180):
-    """One non-interactive Claude Code run against the proxy, in a throwaway HOME."""
+def run_claude(proxy, home, *args, timeout=180, **extra):
+    """One non-interactive Claude Code run against the proxy, in a throwaway HOME; `extra`: more environment."""
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "TERM": "dumb",
            "ANTHROPIC_BASE_URL": proxy.url, "ANTHROPIC_API_KEY": "sk-ant-client-dummy",
            "DISABLE_TELEMETRY": "1", "DISABLE_ERROR_REPORTING": "1", "DISABLE_AUTOUPDATER": "1",
-           "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}
+           "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", **extra}
     return subprocess.run([CLAUDE, *args], env=env, cwd=home, capture_output=True, text=True, timeout=timeout)
 
 
@@ -6571,3 +6571,621 @@ def test_e2e_effort_max_reaches_deepseek_as_max(start_proxy, fake):
     assert raw(server, "POST", "/v1/messages", body)[0] == 200
     sent = fake.received[-1][2]
     assert sent["reasoning_effort"] == "max" and sent["thinking"] == {"type": "enabled"}
+
+
+# ----------------------------------------------------------------------------------------
+# the passthrough path: providers that speak Anthropic's Messages API (a strict fake of it)
+# ----------------------------------------------------------------------------------------
+
+ANTHROPIC_KEY = "sk-ant-test-proxy-key"
+FAKE_KEYS += (ANTHROPIC_KEY,)
+
+# The fake's providers, by the first part of the path: (auth header, key, rules). The rules each
+# refuse a request as the provider does (sources in the proxy's PROVIDERS rows):
+#   signatures: thinking blocks must carry a signature the provider issued (Anthropic verifies them,
+#     docs.claude.com/en/docs/build-with-claude/extended-thinking#thinking-encryption);
+#   tool_choice: refused (DeepSeek's thinking models, deepseek-ai/awesome-deepseek-integration#606);
+#   effort: output_config.effort beside disabled thinking refused (anthropics/claude-code#65863);
+#   max_output: max_tokens above the model's limit refused, in Anthropic's words;
+#   images: image blocks refused (DeepSeek's table: image "Not Supported", api-docs.deepseek.com/guides/anthropic_api).
+MESSAGES_PROVIDERS = {
+    "anthropic": ("x-api-key", ANTHROPIC_KEY, {"signatures", "max_output"}),
+    "deepseek": ("x-api-key", "sk-test-deepseek", {"tool_choice", "effort", "max_output", "images"}),
+    "kimi": ("authorization", "Bearer sk-test-moonshot", {"max_output"}),
+}
+MAX_OUTPUT = {"claude-sonnet-4-5": 64000, "deepseek-chat": 8192, "kimi-k2.6": 262144}  # as litellm's map has them
+
+
+def messages_refusal(provider: str, headers: dict, body: dict):
+    """(status, error type, message) when the fake provider refuses a request, else None."""
+    header, key, rules = MESSAGES_PROVIDERS[provider]
+    if headers.get(header) != key:
+        return 401, "authentication_error", "invalid x-api-key"
+    if not headers.get("anthropic-version"):
+        return 400, "invalid_request_error", "anthropic-version: header is required"
+    if not isinstance(body.get("max_tokens"), int) or not isinstance(body.get("messages"), list) or not body.get("model"):
+        return 400, "invalid_request_error", "model, max_tokens and messages are required"
+    limit = MAX_OUTPUT.get(body["model"])
+    if "max_output" in rules and limit and body["max_tokens"] > limit:
+        return 400, "invalid_request_error", (f"max_tokens: {body['max_tokens']} > {limit}, which is the maximum allowed "
+                                              f"number of output tokens for {body['model']}")
+    if "tool_choice" in rules and "tool_choice" in body:
+        return 400, "invalid_request_error", "deepseek-reasoner does not support tool_choice"
+    if "effort" in rules and (body.get("thinking") or {}).get("type") == "disabled" and "effort" in (body.get("output_config") or {}):
+        return 400, "invalid_request_error", "thinking options type cannot be disabled when reasoning_effort is set"
+    if "images" in rules and '"type": "image"' in json.dumps(body["messages"]):
+        return 400, "invalid_request_error", "image content is not supported"
+    for message in body["messages"]:
+        for block in message.get("content") if isinstance(message.get("content"), list) else ():
+            if "signatures" in rules and block.get("type") == "thinking" and not str(block.get("signature")).startswith("sig-"):
+                return 400, "invalid_request_error", "messages.1.content.0: Invalid `signature` in `thinking` block"
+    return None
+
+
+def messages_events(model, blocks, stop_reason="end_turn", usage=(25, 7, 10)):
+    """Anthropic's stream events for a reply: blocks ("text", t) / ("thinking", t, signature) /
+    ("tool_use", id, name, input), in the real grammar, with usage (input, output, cache read)."""
+    events = [("message_start", {"type": "message_start", "message": {
+        "id": "msg_fake01", "type": "message", "role": "assistant", "model": model, "content": [], "stop_reason": None,
+        "stop_sequence": None, "usage": {"input_tokens": usage[0], "output_tokens": 1, "cache_read_input_tokens": usage[2],
+                                         "cache_creation_input_tokens": 0}}}), ("ping", {"type": "ping"})]
+    for index, block in enumerate(blocks):
+        kind = block[0]
+        start = {"type": "tool_use", "id": block[1], "name": block[2], "input": {}} if kind == "tool_use" else (
+            {"type": "thinking", "thinking": "", "signature": ""} if kind == "thinking" else {"type": "text", "text": ""})
+        events.append(("content_block_start", {"type": "content_block_start", "index": index, "content_block": start}))
+        if kind == "tool_use":
+            text = json.dumps(block[3])
+            deltas = [{"type": "input_json_delta", "partial_json": text[i:i + 5]} for i in range(0, len(text), 5)]
+        else:
+            field = {"text": "text", "thinking": "thinking"}[kind]
+            deltas = [{"type": f"{field}_delta", field: word} for word in re.findall(r"\S+\s*", block[1])]
+            if kind == "thinking":
+                deltas.append({"type": "signature_delta", "signature": block[2]})
+        events += [("content_block_delta", {"type": "content_block_delta", "index": index, "delta": d}) for d in deltas]
+        events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
+    events += [("message_delta", {"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": None},
+                                  "usage": {"output_tokens": usage[1]}}), ("message_stop", {"type": "message_stop"})]
+    return events
+
+
+def messages_sse(events) -> bytes:
+    """The events as Anthropic frames them: a space after the colon, one event per blank line."""
+    return b"".join(b"event: %s\ndata: %s\n\n" % (name.encode(), json.dumps(data).encode()) for name, data in events)
+
+
+class MessagesFake(http.server.ThreadingHTTPServer):
+    """A strict fake of Anthropic's Messages API and of providers' Anthropic-compatible endpoints,
+    on loopback: POST /{provider}/anthropic/v1/messages (MESSAGES_PROVIDERS), stream or JSON.
+    `replies` (consumed in order, the last one repeats) or `responder(body)`: {"blocks": [...],
+    "stop_reason", "usage"} answered in the real SSE grammar or as the folded message;
+    {"status", "type", "message", "headers"} an error in Anthropic's shape; "error_after": N ends a
+    stream with an error event after N events, "cut_after": N drops the connection there, "hold_after": N
+    goes silent there until the proxy hangs up (then `aborted` is set).
+    Every request is in `received` as (provider, headers, body)."""
+
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), MessagesHandler)
+        self.replies, self.responder, self.received = [{"blocks": [("text", "Hello there!")]}], None, []
+        self.aborted = threading.Event()
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class MessagesHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = TIMEOUT
+
+    def log_message(self, *args):
+        pass
+
+    def answer(self, status, data: bytes, content_type="application/json", extra=()):
+        head = [f"HTTP/1.1 {status} X", f"Content-Type: {content_type}", f"Content-Length: {len(data)}", *extra]
+        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + data)
+
+    def count_tokens(self, body):
+        """Anthropic's count_tokens (docs.claude.com/en/api/messages-count-tokens): its key, and no field it does not take."""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        self.server.received.append(("anthropic count", headers, body))
+        extra = sorted(set(body) - {"model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers"})
+        if headers.get("x-api-key") != ANTHROPIC_KEY or extra:
+            status, kind, message = (401, "authentication_error", "invalid x-api-key") if extra == [] else (
+                400, "invalid_request_error", f"{extra[0]}: Extra inputs are not permitted")
+            return self.answer(status, json.dumps({"type": "error", "error": {"type": kind, "message": message}}).encode())
+        self.answer(200, json.dumps({"input_tokens": 4242}).encode())
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+        provider = self.path.split("/")[1]
+        if provider == "anthropic" and self.path.endswith("/v1/messages/count_tokens"):
+            return self.count_tokens(body)
+        if provider not in MESSAGES_PROVIDERS or not self.path.endswith("/v1/messages"):
+            return self.answer(404, b'{"type":"error","error":{"type":"not_found_error","message":"Not found"}}')
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        server = self.server
+        server.received.append((provider, headers, body))
+        refusal = messages_refusal(provider, headers, body)
+        reply = server.responder(body) if server.responder else (
+            server.replies.pop(0) if len(server.replies) > 1 else server.replies[0])
+        if refusal or "status" in reply:
+            status, kind, message = refusal or (reply["status"], reply["type"], reply["message"])
+            error = json.dumps({"type": "error", "error": {"type": kind, "message": message}}).encode()
+            extra = [f"{k}: {v}" for k, v in (reply.get("headers") or {}).items()] if not refusal else []
+            return self.answer(status, error, extra=extra)
+        events = messages_events(body["model"], reply["blocks"], reply.get("stop_reason", "end_turn"), reply.get("usage", (25, 7, 10)))
+        if not body.get("stream"):
+            return self.answer(200, json.dumps(cp.fold_events(events)).encode())
+        if "error_after" in reply:
+            events = events[:reply["error_after"]] + [("error", {"type": "error", "error": {
+                "type": "overloaded_error", "message": "Overloaded"}})]
+        data = messages_sse(events[:reply.get("cut_after", reply.get("hold_after"))])
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for n in range(0, len(data), 97):  # pieces that cut events anywhere
+            piece = data[n:n + 97]
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+        if "cut_after" in reply:
+            self.close_connection = True
+            return
+        if "hold_after" in reply:  # silent until the proxy closes the connection: its end is readable then
+            self.wfile.flush()
+            readable, _, _ = select.select([self.connection], [], [], TIMEOUT)
+            if readable and not self.connection.recv(1):
+                server.aborted.set()
+            self.close_connection = True
+            return
+        self.wfile.write(b"0\r\n\r\n")
+
+
+@pytest.fixture(scope="module")
+def messages_fake():
+    yield from running(MessagesFake())
+
+
+@pytest.fixture
+def passthrough(fake, messages_fake):
+    """A proxy whose BIG_MODEL is DeepSeek's Anthropic endpoint and SMALL_MODEL Kimi's, each with its own key,
+    and which knows Anthropic itself (anthropic/...), all at the strict fake."""
+    messages_fake.replies, messages_fake.responder, messages_fake.received = [{"blocks": [("text", "Hello there!")]}], None, []
+    with running_proxy(fake, BIG_MODEL="deepseek-anthropic/deepseek-chat", SMALL_MODEL="moonshot-anthropic/kimi-k2.6",
+                       DEEPSEEK_ANTHROPIC_API_BASE=messages_fake.url + "/deepseek/anthropic",
+                       MOONSHOT_ANTHROPIC_API_BASE=messages_fake.url + "/kimi/anthropic",
+                       ANTHROPIC_API_KEY=ANTHROPIC_KEY, ANTHROPIC_API_BASE=messages_fake.url + "/anthropic",
+                       MODEL_PRICES="deepseek-anthropic/deepseek-chat=0.28/0.42") as server:
+        yield server
+
+
+FOREIGN = {"role": "assistant", "content": [{"type": "thinking", "thinking": "t", "signature": cp.thinking_signature("groq/x")},
+                                            {"type": "text", "text": "Hi"}]}
+OWN = {"role": "assistant", "content": [{"type": "thinking", "thinking": "t", "signature": "sig-1"}, {"type": "text", "text": "Hi"}]}
+DEFERRED = {"name": "mcp__x__search", "description": "d", "input_schema": {"type": "object"}, "defer_loading": True}
+REFERENCE = {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1",
+                                          "content": [{"type": "tool_reference", "tool_name": "mcp__x__search"}]}]}
+BILLED = [{"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.332.a1f;"}, {"type": "text", "text": "Be brief"}]
+NO_IMAGE = {"type": "text", "text": "[image omitted: deepseek-anthropic/deepseek-chat does not accept images]"}
+
+# (case, target, the client's fields over BASIC, max_tokens the model takes, what the provider gets over BASIC)
+PASSTHROUGH_CASES = [
+    ("the model without its prefix, the rest as sent", "anthropic/claude-sonnet-4-5",
+     {"tools": [DEFERRED], "context_management": {"edits": []}, "service_tier": "auto"}, None,
+     {"model": "claude-sonnet-4-5", "tools": [DEFERRED], "context_management": {"edits": []}, "service_tier": "auto"}),
+    ("max_tokens capped, a thinking budget with it", "deepseek-anthropic/deepseek-chat",
+     {"max_tokens": 64000, "thinking": {"type": "enabled", "budget_tokens": 31999}}, 8192,
+     {"model": "deepseek-chat", "max_tokens": 8192, "thinking": {"type": "enabled", "budget_tokens": 8191}}),
+    ("a budget that no longer fits: no thinking", "deepseek-anthropic/deepseek-chat",
+     {"max_tokens": 64000, "thinking": {"type": "enabled", "budget_tokens": 2048}}, 1000,
+     {"model": "deepseek-chat", "max_tokens": 1000}),
+    ("the billing line reaches Anthropic", "anthropic/claude-sonnet-4-5", {"system": BILLED}, None,
+     {"model": "claude-sonnet-4-5", "system": BILLED}),
+    ("and no other host", "moonshot-anthropic/kimi-k2", {"system": BILLED}, None,
+     {"model": "kimi-k2", "system": BILLED[1:]}),
+    ("DeepSeek: no tool_choice", "deepseek-anthropic/deepseek-reasoner",
+     {"tools": [DEFERRED], "tool_choice": {"type": "tool", "name": "web_search"}}, None,
+     {"model": "deepseek-reasoner", "tools": [DEFERRED]}),
+    ("DeepSeek: no effort beside disabled thinking", "deepseek-anthropic/deepseek-chat",
+     {"thinking": {"type": "disabled"}, "output_config": {"effort": "high"}}, None,
+     {"model": "deepseek-chat", "thinking": {"type": "disabled"}}),
+    ("DeepSeek: effort kept beside thinking", "deepseek-anthropic/deepseek-chat",
+     {"thinking": {"type": "adaptive"}, "output_config": {"effort": "high", "format": "x"}}, None,
+     {"model": "deepseek-chat", "thinking": {"type": "adaptive"}, "output_config": {"effort": "high", "format": "x"}}),
+    ("Anthropic: thinking this proxy signed for another model left out, its own kept",
+     "anthropic/claude-sonnet-4-5", {"messages": [USER_HI, FOREIGN, USER_HI, OWN, REFERENCE]}, None,
+     {"model": "claude-sonnet-4-5", "messages": [USER_HI, {"role": "assistant", "content": [{"type": "text", "text": "Hi"}]},
+                                                 USER_HI, OWN, REFERENCE]}),
+    ("other hosts get every thinking block back", "zai-anthropic/glm-4.6", {"messages": [USER_HI, FOREIGN, USER_HI]}, None,
+     {"model": "glm-4.6", "messages": [USER_HI, FOREIGN, USER_HI]}),
+    ("a model without vision gets a note for each image, in a tool result too", "deepseek-anthropic/deepseek-chat",
+     {"messages": [{"role": "user", "content": [TEXT, B64_IMAGE, {"type": "tool_result", "tool_use_id": "t", "content": [B64_IMAGE]}]}]},
+     None, {"model": "deepseek-chat", "messages": [{"role": "user", "content": [TEXT, NO_IMAGE, {
+         "type": "tool_result", "tool_use_id": "t", "content": [NO_IMAGE]}]}]}),
+    ("a model with vision gets them", "anthropic/claude-sonnet-4-5", {"messages": [{"role": "user", "content": [B64_IMAGE]}]},
+     None, {"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": [B64_IMAGE]}]}),
+]
+
+
+@pytest.mark.parametrize("case, target, fields, max_tokens, expected", PASSTHROUGH_CASES, ids=[c[0] for c in PASSTHROUGH_CASES])
+def test_passthrough_body(case, target, fields, max_tokens, expected):
+    body = dict(BASIC, **fields)
+    before = json.dumps(body)
+    sent = cp.passthrough_body(body, target, cp.provider_for(target.partition("/")[0]), max_tokens,
+                               cp.accepts_images(cp.model_facts(target)))
+    wanted = {k: v for k, v in body.items() if k in expected or k not in fields}  # a field not in expected: left out
+    wanted.update(expected)
+    assert sent == wanted
+    assert json.dumps(body) == before  # the client's request is not modified
+
+
+THOUGHT_AND_TOOL = [("thinking", "The user wants files listed.", "sig-abc"), ("text", "I will look. "),
+                    ("tool_use", "toolu_01", "Bash", {"command": "ls -la", "description": "List"})]
+
+
+def relay_all(data: bytes, size: int, model="claude-opus-4-8") -> tuple:
+    relay = cp.AnthropicRelay(model)
+    events = [event for n in range(0, len(data), size) for event in relay.relay(data[n:n + size])]
+    return relay, events + relay.finish()
+
+
+@pytest.mark.parametrize("size", [1, 7, 97, 1 << 20])
+def test_relay_passes_the_providers_bytes_and_restores_only_the_model(size):
+    events = messages_events("deepseek-chat", THOUGHT_AND_TOOL, "tool_use")
+    data = messages_sse(events)
+    relay, out = relay_all(data, size)
+    framed = cp.sse_frames(out)
+    start_end = data.index(b"\n\n") + 2
+    assert framed[len(cp.sse_frames(out[:1])):] == data[start_end:]  # after message_start: the provider's bytes, as they came
+    plain = cp.plain_events(out)
+    assert plain[0][1]["message"]["model"] == "claude-opus-4-8"  # the client's name, not the provider's
+    check_protocol(plain)
+    folded = cp.fold_events(plain)
+    assert folded == dict(cp.fold_events(events), model="claude-opus-4-8")  # a folded relayed stream is the JSON answer
+    assert out[-1][0] == "message_delta" and out[-1][1].usage == {
+        "input_tokens": 25, "output_tokens": 7, "cache_read_input_tokens": 10, "cache_creation_input_tokens": 0}
+    assert sum(1 for name, data in out if name == "relayed") <= len(events)
+    assert relay.keepalive() == []  # finished
+
+
+def test_relay_reads_only_the_events_it_must():
+    """A run of deltas is passed on undecoded: one Relayed per read, whatever it holds."""
+    events = messages_events("m", [("text", "word " * 50)])
+    data = messages_sse(events)
+    relay = cp.AnthropicRelay("claude-x")
+    first = relay.relay(data[:data.index(b"event: content_block_delta")])
+    assert [name for name, _ in first] == ["message_start", "relayed"]  # the ping after it, as it came
+    assert relay.keepalive() == [("ping", {"type": "ping"})]
+    middle = data[data.index(b"event: content_block_delta"):data.index(b"event: content_block_stop")]
+    assert relay.relay(middle) == [("relayed", cp.Relayed(middle))]
+
+
+@pytest.mark.parametrize("case, events, last", [
+    ("cut before message_stop", messages_events("m", [("text", "Hi")])[:5], ("error", "api_error")),
+    ("the provider's error event", messages_events("m", [("text", "Hi")])[:4] + [
+        ("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})], ("error", "overloaded_error")),
+    ("no message_stop after message_delta: as it came", messages_events("m", [("text", "Hi")])[:-1], ("message_delta", None)),
+])
+def test_relay_ends_a_broken_stream_with_an_error_event(case, events, last):
+    _, out = relay_all(messages_sse(events), 13)
+    name, data = out[-1]
+    error = data.error if isinstance(data, cp.Relayed) else data["error"]
+    assert (name, error and error["type"]) == last
+    assert cp.plain_events(out)[-1][0] == last[0]
+
+
+def test_relay_before_message_start_sends_no_ping_and_a_json_answer_is_one_event():
+    relay = cp.AnthropicRelay("claude-x")
+    assert relay.keepalive() == [] and relay.relay(b"event: ping\ndata: {") == []
+    answer = cp.fold_events(messages_events("deepseek-chat", THOUGHT_AND_TOOL, "tool_use"))
+    assert cp.AnthropicRelay("claude-x").feed_many([answer]) == [("message", dict(answer, model="claude-x"))]
+    assert cp.AnthropicRelay("claude-x").feed({}) == []  # what the exchange feeds after a failure
+
+
+class RelayPath(ScriptedPath):
+    name = "passthrough"
+
+    def translator(self, attempt):
+        return cp.AnthropicRelay(attempt.requested)
+
+
+STREAM_BYTES = messages_sse(messages_events("deepseek-chat", [("text", "Hi there")]))
+HALF = len(STREAM_BYTES) // 2
+
+# (case, steps of each attempt's call, what the client gets: text and stop_reason, or a status, or an error event's type)
+RELAY_EXCHANGE_CASES = [
+    ("a relayed stream in two reads", [[B([STREAM_BYTES[:HALF]]), B([STREAM_BYTES[HALF:]], True)]], ("Hi there", "end_turn")),
+    ("a 429 before anything: the fallback answers", [[rate_limited()], [B([STREAM_BYTES], True)]], ("Hi there", "end_turn")),
+    ("the provider's error event mid-stream", [[B([messages_sse(messages_events("m", [("text", "Hi")])[:4] + [
+        ("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})])], True)]], "overloaded_error"),
+    ("a cut after a batch: an error event, never another model", [[B([STREAM_BYTES[:HALF]]), rate_limited()],
+                                                                  [B([STREAM_BYTES], True)]], "rate_limit_error"),
+]
+
+
+@pytest.mark.parametrize("case, scripts, expected", RELAY_EXCHANGE_CASES, ids=[c[0] for c in RELAY_EXCHANGE_CASES])
+def test_exchange_relays_anthropic_bytes(case, scripts, expected):
+    paths = [RelayPath(steps) for steps in scripts]
+    attempts = [scripted_attempt(path, target=f"anthropic/model-{n}") for n, path in enumerate(paths)]
+    config = cp.Config.from_env({"REQUEST_TIMEOUT": "0.15", "KEEPALIVE_SECONDS": "60"})
+    sink, fields = Recorder(True), {}
+    cp.Exchange(config, sink, fields=fields).run(attempts)
+    events = sink.all_events()
+    assert events[0][1]["message"]["model"] == "claude-sonnet-4-6" and fields["via"] == "passthrough"
+    if isinstance(expected, str):
+        assert events[-1][0] == "error" and events[-1][1]["error"]["type"] == expected
+        assert fields["error_event"].startswith(expected)
+    else:
+        check_protocol(events)
+        message = cp.fold_events(events)
+        assert ("".join(b["text"] for b in message["content"]), message["stop_reason"]) == expected
+        assert (fields["input_tokens"], fields["output_tokens"], fields["cached_tokens"]) == (35, 7, 10)
+    assert all(path.script.closed for path in paths if path.opened)
+
+
+def passthrough_client(server):
+    anthropic = pytest.importorskip("anthropic")
+    return anthropic.Anthropic(base_url=server.url, api_key="client-key-never-forwarded", max_retries=0, timeout=TIMEOUT)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_e2e_two_anthropic_compatible_providers_at_once_each_with_its_key(passthrough, messages_fake, proxy_log, stream):
+    messages_fake.replies = [{"blocks": THOUGHT_AND_TOOL, "stop_reason": "tool_use"}]
+    client = passthrough_client(passthrough)
+    answers = []
+    for model in ("claude-sonnet-4-6", "claude-haiku-4-5-20251001"):
+        request = dict(BASIC, model=model, max_tokens=64000, tools=TOOLS, thinking={"type": "enabled", "budget_tokens": 2048})
+        if stream:
+            with client.messages.stream(**request) as events:
+                answers.append(events.get_final_message())
+        else:
+            answers.append(client.messages.create(**request))
+    (deepseek, headers, body), (kimi, kimi_headers, kimi_body) = messages_fake.received
+    assert (deepseek, body["model"], kimi, kimi_body["model"]) == ("deepseek", "deepseek-chat", "kimi", "kimi-k2.6")
+    assert headers["x-api-key"] == "sk-test-deepseek" and kimi_headers["authorization"] == "Bearer sk-test-moonshot"
+    for seen in (headers, kimi_headers):
+        assert "client-key-never-forwarded" not in json.dumps(seen) and seen["anthropic-version"] == "2023-06-01"
+    assert body["thinking"] == {"type": "enabled", "budget_tokens": 2048} and body["tools"] == TOOLS
+    assert body["max_tokens"] == 8192 and kimi_body["max_tokens"] == 64000  # capped at the limit litellm's map gives
+    for answer, model in zip(answers, ("claude-sonnet-4-6", "claude-haiku-4-5-20251001")):
+        assert answer.model == model and answer.stop_reason == "tool_use"
+        assert [b.type for b in answer.content] == ["thinking", "text", "tool_use"]
+        assert answer.content[0].signature == "sig-abc" and answer.content[2].input == {"command": "ls -la", "description": "List"}
+        assert (answer.usage.input_tokens, answer.usage.output_tokens, answer.usage.cache_read_input_tokens) == (25, 7, 10)
+    line = proxy_log.wait(1, "-> deepseek-anthropic/deepseek-chat")[-1].getMessage()
+    assert "via=passthrough" in line and "in=35 out=7 cached=10" in line and "cost=$" in line  # MODEL_PRICES' price
+    proxy_log.wait(2)  # both requests recorded (the usage book's record comes before the log line)
+    totals = json.loads(raw(passthrough, "GET", "/proxy/usage")[2])["totals"]
+    assert (totals["requests"], totals["cached_tokens"], totals["output_tokens"]) == (2, 20, 14) and totals["cost_usd"] > 0
+
+
+def test_e2e_anthropic_gets_the_claude_code_request_as_it_was_sent(passthrough, messages_fake):
+    """thinking, defer_loading tools, a tool_reference, context_management, the betas and the billing line: all reach Anthropic."""
+    body = dict(claude_code_turn("a1f", [{"role": "user", "content": "find it"}, {"role": "assistant", "content": [
+        {"type": "thinking", "thinking": "search", "signature": "sig-own"},
+        {"type": "tool_use", "id": "toolu_1", "name": "ToolSearch", "input": {"query": "x"}}]}, REFERENCE], stream=True),
+        model="anthropic/claude-sonnet-4-5", tools=TOOLS + [DEFERRED], thinking={"type": "adaptive"},
+        output_config={"effort": "high"}, context_management={"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]})
+    betas = "claude-code-20250219,interleaved-thinking-2025-05-14,context-management-2025-06-27"
+    status, headers, data = raw(passthrough, "POST", "/v1/messages?beta=true", body,
+                                {"anthropic-beta": betas, "x-api-key": "client-key-never-forwarded", "anthropic-version": "2023-06-01"})
+    assert status == 200, data
+    events = parse_sse(data)
+    check_protocol(events)
+    provider, seen, sent = messages_fake.received[-1]
+    assert provider == "anthropic" and seen["x-api-key"] == ANTHROPIC_KEY and seen["anthropic-beta"] == betas
+    assert sent == dict(body, model="claude-sonnet-4-5")  # nothing else changed: the billing line is Anthropic's to read
+    assert events[0][1]["message"]["model"] == "anthropic/claude-sonnet-4-5"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_e2e_passthrough_errors_keep_their_status_type_and_retry_after(passthrough, messages_fake, stream):
+    messages_fake.replies = [{"status": 429, "type": "rate_limit_error", "message": "Number of requests has exceeded your rate limit",
+                              "headers": {"retry-after": "7"}}]
+    status, headers, data = raw(passthrough, "POST", "/v1/messages", dict(BASIC, stream=stream))
+    assert (status, json.loads(data)["error"]["type"], headers.get("retry-after")) == (429, "rate_limit_error", "7")
+    assert "Number of requests" in json.loads(data)["error"]["message"]
+    messages_fake.replies = [{"blocks": []}]
+    status, _, data = raw(passthrough, "POST", "/v1/messages", dict(BASIC, stream=stream, tool_choice={"type": "auto"}, tools=TOOLS,
+                                                                    messages=[{"role": "user", "content": [TEXT, B64_IMAGE]}]))
+    assert status == 200  # DeepSeek would refuse the tool_choice and the image: neither reaches it
+    assert messages_fake.received[-1][2]["messages"][0]["content"][1] == NO_IMAGE
+
+
+def test_e2e_passthrough_mid_stream_error_and_cut(passthrough, messages_fake):
+    messages_fake.replies = [{"blocks": [("text", "Hello there")], "error_after": 4}]
+    status, _, data = raw(passthrough, "POST", "/v1/messages", dict(BASIC, stream=True))
+    events = parse_sse(data)
+    assert status == 200 and events[-1] == ("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+    messages_fake.replies = [{"blocks": [("text", "Hello there")], "cut_after": 4}]
+    status, _, data = raw(passthrough, "POST", "/v1/messages", dict(BASIC, stream=True))
+    events = parse_sse(data)
+    assert events[0][0] == "message_start" and events[-1][0] == "error" and "message_stop" not in [n for n, _ in events]
+
+
+def test_e2e_passthrough_falls_back_and_needs_no_litellm(fake, messages_fake):
+    messages_fake.replies = [{"status": 529, "type": "overloaded_error", "message": "Overloaded"}, {"blocks": [("text", "From Kimi")]}]
+    messages_fake.received = []
+    with running_proxy(fake, BIG_MODEL="deepseek-anthropic/deepseek-chat", FALLBACK_MODELS="moonshot-anthropic/kimi-k2.6",
+                       DEEPSEEK_ANTHROPIC_API_BASE=messages_fake.url + "/deepseek/anthropic",
+                       MOONSHOT_ANTHROPIC_API_BASE=messages_fake.url + "/kimi/anthropic") as server:
+        message = passthrough_client(server).messages.create(**BASIC)
+        assert not cp.needs_litellm(server.config)  # its SMALL_MODEL (groq) is on the direct path too
+    assert message.content[0].text == "From Kimi" and message.model == "claude-sonnet-4-6"
+    assert [p for p, _, _ in messages_fake.received] == ["deepseek", "kimi"]
+
+
+def test_passthrough_names_route_key_and_allow():
+    env = {"DEEPSEEK_API_KEY": "sk-d", "MOONSHOT_API_KEY": "sk-m", "BIG_MODEL": "deepseek-anthropic/deepseek-chat"}
+    config = cp.Config.from_env(env)
+    providers = cp.provider_names()
+    assert cp.route_model("claude-opus-4-8", config, providers) == "deepseek-anthropic/deepseek-chat"
+    assert cp.route_model("moonshot-anthropic/kimi-k2", config, providers) == "moonshot-anthropic/kimi-k2"
+    assert cp.key_names("deepseek-anthropic") == ("DEEPSEEK_API_KEY",) and cp.key_names("ollama-anthropic") == ("OLLAMA_ANTHROPIC_API_KEY",)
+    assert cp.provider_credentials("moonshot-anthropic/kimi-k2", config) == {"api_key": "sk-m", "api_base": "https://api.moonshot.ai/anthropic"}
+    assert cp.allowed_provider("moonshot-anthropic", config) and not cp.allowed_provider("ollama-anthropic", config)
+    assert cp.picked_target("claude-via-deepseek-anthropic--deepseek-chat", config, providers) == "deepseek-anthropic/deepseek-chat"
+    assert cp.model_facts("deepseek-anthropic/deepseek-chat") == cp.model_facts("deepseek/deepseek-chat")
+    assert cp.relayed("anthropic/claude-sonnet-4-5", config) and not cp.relayed(
+        "anthropic/claude-sonnet-4-5", cp.Config.from_env(dict(env, PROXY_VIA="litellm")))
+    assert cp.relayed("deepseek-anthropic/x", cp.Config.from_env(dict(env, PROXY_VIA="litellm")))
+    with pytest.raises(cp.ProxyError) as caught:
+        cp.provider_credentials("zai-anthropic/glm-4.6", config)
+    assert caught.value.status == 401 and "ZAI_API_KEY" in caught.value.message
+
+
+@needs_claude
+def test_cli_session_through_an_anthropic_compatible_provider_keeps_thinking_tool_search_and_tools(passthrough, messages_fake, tmp_path):
+    """Turn 1: thinking, then ToolSearch (the CLI answers with a tool_reference and loads the deferred WebFetch); turn 2:
+    thinking, then Write; turn 3: the answer. The provider sees its thinking back, signed, and only the proxy's key."""
+    target = tmp_path / "hi.txt"
+
+    def responder(body):
+        results = [b for m in body["messages"] if isinstance(m["content"], list) for b in m["content"] if b.get("type") == "tool_result"]
+        if not results:
+            return {"blocks": [("thinking", "I need the fetch tool first.", "sig-cli-1"),
+                               ("tool_use", "toolu_s1", "ToolSearch", {"query": "select:WebFetch", "max_results": 1})], "stop_reason": "tool_use"}
+        if results[-1]["tool_use_id"] == "toolu_s1":
+            return {"blocks": [("thinking", "Now write it.", "sig-cli-2"),
+                               ("tool_use", "toolu_w1", "Write", {"file_path": str(target), "content": "hi\n"})], "stop_reason": "tool_use"}
+        return {"blocks": [("text", "Done.")]}
+
+    messages_fake.responder = responder
+    run = run_claude(passthrough, tmp_path, "-p", "Write hi.txt", "--output-format", "json", "--allowedTools", "Write,ToolSearch",
+                     ENABLE_TOOL_SEARCH="true")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["result"] == "Done." and target.read_text() == "hi\n"
+    turns = [body for provider, _, body in messages_fake.received if provider == "deepseek"]
+    assert len(turns) >= 3 and all(body["model"] == "deepseek-chat" and body["stream"] is True for body in turns)
+    assert turns[0]["thinking"]["type"] in ("adaptive", "enabled")  # Claude Code's own thinking request, as it sent it
+    assert any(t.get("defer_loading") for t in turns[0]["tools"])
+    assert {"name": "WebFetch", "defer_loading": True}.items() <= next(t for t in turns[1]["tools"] if t["name"] == "WebFetch").items()
+    history = [b for m in turns[-1]["messages"] if isinstance(m["content"], list) for b in m["content"]]
+    assert {"type": "tool_reference", "tool_name": "WebFetch"} in [c for b in history if b.get("type") == "tool_result"
+                                                                   for c in (b["content"] if isinstance(b["content"], list) else [])]
+    thinking = [(b["thinking"], b["signature"]) for b in history if b.get("type") == "thinking"]
+    assert ("I need the fetch tool first.", "sig-cli-1") in thinking and ("Now write it.", "sig-cli-2") in thinking
+    assert any(b.get("type") == "tool_use" and b["id"] == "toolu_w1" for b in history)
+    for _, headers, _ in messages_fake.received:
+        assert "sk-ant-client-dummy" not in json.dumps(headers)
+        assert headers.get("x-api-key") == "sk-test-deepseek" or headers.get("authorization") == "Bearer sk-test-moonshot"
+
+
+def messages_doctor_responder(body):
+    """An Anthropic-compatible provider that behaves (as doctor_responder does on the chat path)."""
+    if body["max_tokens"] == 1:
+        return {"blocks": [("text", "p")], "stop_reason": "max_tokens"}
+    last = body["messages"][-1]["content"]
+    if isinstance(last, list) and any(b.get("type") == "tool_result" for b in last):
+        return {"blocks": [("text", "It is sunny in Paris.")]}
+    if body.get("tools"):
+        return {"blocks": [("tool_use", "toolu_p", "get_weather", {"city": "Paris"}),
+                           ("tool_use", "toolu_t", "get_weather", {"city": "Tokyo"})], "stop_reason": "tool_use"}
+    return {"blocks": ([("thinking", "Easy.", "sig-d")] if body.get("thinking") else []) + [("text", "pong")]}
+
+
+def test_doctor_checks_the_passthrough_providers(fake, messages_fake):
+    import io
+
+    messages_fake.responder = messages_doctor_responder
+    env = proxy_env(fake.url, BIG_MODEL="deepseek-anthropic/deepseek-chat", SMALL_MODEL="moonshot-anthropic/kimi-k2.6",
+                    DEEPSEEK_ANTHROPIC_API_BASE=messages_fake.url + "/deepseek/anthropic",
+                    MOONSHOT_ANTHROPIC_API_BASE=messages_fake.url + "/kimi/anthropic")
+    out = io.StringIO()
+    try:
+        assert cp.doctor(cp.Config.from_env(env), out) == 0, out.getvalue()
+    finally:
+        messages_fake.responder = None
+    text = out.getvalue()
+    assert "16 of 16 checks passed" in text and "deepseek-anthropic/deepseek-chat (BIG_MODEL)" in text
+    assert "moonshot-anthropic/kimi-k2.6 (SMALL_MODEL)" in text and "with thinking" in text
+
+
+@pytest.mark.parametrize("header, names", [
+    ("claude-code-20250219,interleaved-thinking-2025-05-14", "claude-code-20250219,interleaved-thinking-2025-05-14"),
+    ("a-2025, b-2026", "a-2025,b-2026"),
+    ("a-2025,b\r\nx-api-key: stolen", "a-2025"),  # nothing but names goes on: no header of the client's own making
+    ("", ""), (None, ""),
+])
+def test_beta_names(header, names):
+    assert cp.beta_names(header) == names
+    assert cp.caller_of({"anthropic-beta": header} if header is not None else {}, {}).betas == names
+
+
+def test_count_tokens_on_the_passthrough_path(passthrough, messages_fake):
+    """Anthropic counts itself (with the proxy's key, only the fields it takes); the other hosts get the proxy's
+    estimate, as Anthropic's count does when it fails: a count always answers, and litellm is never needed."""
+    body = dict(claude_code_turn("a1f", [{"role": "user", "content": "count me " * 50}]), model="anthropic/claude-sonnet-4-5",
+                tools=TOOLS, thinking={"type": "adaptive"}, output_config={"effort": "high"})
+    del body["max_tokens"]
+    status, _, data = raw(passthrough, "POST", "/v1/messages/count_tokens?beta=true", body, {"x-api-key": "client-key-never-forwarded"})
+    assert (status, json.loads(data)) == (200, {"input_tokens": 4242})
+    provider, headers, sent = messages_fake.received[-1]
+    assert provider == "anthropic count" and headers["x-api-key"] == ANTHROPIC_KEY
+    assert sent == {k: v for k, v in dict(body, model="claude-sonnet-4-5").items() if k not in ("output_config", "metadata", "stream")}
+    estimate = cp.routed_attempt(dict(body, model="claude-sonnet-4-6"), passthrough.config).input_tokens
+    received = len(messages_fake.received)
+    status, _, data = raw(passthrough, "POST", "/v1/messages/count_tokens", dict(body, model="claude-sonnet-4-6"))
+    assert (status, json.loads(data)) == (200, {"input_tokens": estimate}) and estimate > 100
+    assert len(messages_fake.received) == received  # DeepSeek has no count endpoint: not asked
+    with running_proxy(messages_fake, ANTHROPIC_API_KEY="sk-ant-wrong-key", ANTHROPIC_API_BASE=messages_fake.url + "/anthropic") as server:
+        status, _, data = raw(server, "POST", "/v1/messages/count_tokens", body)
+    assert status == 200 and json.loads(data)["input_tokens"] == cp.routed_attempt(body, server.config).input_tokens
+
+
+def test_exchange_keeps_a_relayed_stream_alive_with_pings_only_after_message_start():
+    start_end = STREAM_BYTES.index(b"\n\n") + 2
+    for steps, pings_before_start in (([None, None, B([STREAM_BYTES], True)], 0),
+                                      ([B([STREAM_BYTES[:start_end]]), None, None, None, B([STREAM_BYTES[start_end:]], True)], 0)):
+        sink = Recorder(True)
+        config = cp.Config.from_env({"KEEPALIVE_SECONDS": "0.05", "REQUEST_TIMEOUT": "5"})
+        cp.Exchange(config, sink).run([scripted_attempt(RelayPath(steps), target="anthropic/m")])
+        events = sink.all_events()
+        assert events[0][0] == "message_start" and sink.calls[1][1][0][0] == "message_start"  # nothing went out before it
+        pings = [n for n, (name, _) in enumerate(events) if name == "ping"]
+        assert len(pings) >= (2 if len(steps) == 5 else 1)  # the provider's own ping, and ours while it was silent
+        check_protocol([e for e in events])
+        assert cp.fold_events(events)["content"] == [{"type": "text", "text": "Hi there"}]
+
+
+@pytest.mark.parametrize("size", [1, 5, 1 << 20])
+def test_relay_reads_crlf_framed_events(size):
+    """SSE lets a provider end its lines with CRLF: the same events, the model restored, usage read."""
+    events = messages_events("glm-4.6", [("text", "Hi there")])
+    data = messages_sse(events).replace(b"\n", b"\r\n")
+    relay, out = relay_all(data, size)
+    plain = cp.plain_events(out)
+    check_protocol(plain)
+    assert plain[0][1]["message"]["model"] == "claude-opus-4-8" and out[-1][1].usage["input_tokens"] == 25
+    assert cp.fold_events(plain)["content"] == [{"type": "text", "text": "Hi there"}]
+
+
+def test_exchange_relays_a_json_answer_as_it_came_but_the_model():
+    answer = cp.fold_events(messages_events("deepseek-chat", THOUGHT_AND_TOOL, "tool_use"))
+    for steps in ([B([answer], True)], [rate_limited()]):
+        paths = [RelayPath(steps), RelayPath([B([answer], True)])]
+        sink, fields = Recorder(False), {}
+        config = cp.Config.from_env({"REQUEST_TIMEOUT": "0.15", "KEEPALIVE_SECONDS": "60"})
+        cp.Exchange(config, sink, fields=fields).run([scripted_attempt(p, target=f"anthropic/m{n}") for n, p in enumerate(paths)])
+        assert cp.fold_events(sink.all_events()) == dict(answer, model="claude-sonnet-4-6")
+        assert (fields["mode"], fields["input_tokens"], fields["output_tokens"], fields["cached_tokens"]) == ("json", 35, 7, 10)
+        assert fields.get("fallbacks", []) == ([] if isinstance(steps[0], cp.Batch) else ["anthropic/m1 after 429"])
+
+
+def test_e2e_passthrough_client_gone_closes_the_upstream(fake, messages_fake):
+    messages_fake.replies, messages_fake.received = [{"blocks": [("text", "word " * 20)], "hold_after": 6}], []
+    messages_fake.aborted.clear()
+    with running_proxy(fake, BIG_MODEL="deepseek-anthropic/deepseek-chat", KEEPALIVE_SECONDS="0.2",
+                       DEEPSEEK_ANTHROPIC_API_BASE=messages_fake.url + "/deepseek/anthropic") as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=TIMEOUT)
+        conn.request("POST", "/v1/messages", body=json.dumps(dict(BASIC, stream=True)))
+        response = conn.getresponse()
+        assert response.status == 200 and b"message_start" in response.read1(65536)
+        hung_up = time.monotonic()
+        conn.sock.shutdown(socket.SHUT_RDWR)
+        conn.close()
+        assert messages_fake.aborted.wait(TIMEOUT), "the proxy kept reading a stream nobody wants"
+        assert time.monotonic() - hung_up < 3
+
+
+def test_a_passthrough_base_url_without_a_scheme_names_its_variable(fake):
+    with running_proxy(fake, BIG_MODEL="deepseek-anthropic/deepseek-chat", DEEPSEEK_ANTHROPIC_API_BASE="api.deepseek.com/anthropic") as server:
+        status, _, data = raw(server, "POST", "/v1/messages", BASIC)
+    error = json.loads(data)["error"]
+    assert (status, error["type"]) == (500, "api_error") and "DEEPSEEK_ANTHROPIC_API_BASE" in error["message"]

@@ -59,6 +59,28 @@ def fake_bodies(model, chunks):
     return json.dumps(completion, separators=(",", ":")).encode(), b"".join(frames), usage_frame, tail
 
 
+def fake_anthropic_bodies(model, chunks):
+    """(non-stream JSON body, the whole chunked stream body) in Anthropic's Messages format, as bytes:
+    message_start, ping, one text block of `chunks` deltas, message_delta, message_stop, one event per chunk."""
+    usage = {"input_tokens": 12, "output_tokens": chunks, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0}
+    head = {"id": "msg_bench", "type": "message", "role": "assistant", "model": model, "stop_sequence": None}
+    message = dict(head, content=[{"type": "text", "text": "pong"}], stop_reason="end_turn", usage=usage)
+    events = [("message_start", {"type": "message_start", "message": dict(head, content=[], stop_reason=None,
+                                                                           usage=dict(usage, output_tokens=1))}),
+              ("ping", {"type": "ping"}),
+              ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})]
+    events += [("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": f"w{n} "}})
+               for n in range(chunks)]
+    events += [("content_block_stop", {"type": "content_block_stop", "index": 0}),
+               ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                                  "usage": {"output_tokens": chunks}}), ("message_stop", {"type": "message_stop"})]
+    frames = []
+    for name, data in events:
+        event = b"event: %s\ndata: %s\n\n" % (name.encode(), json.dumps(data, separators=(",", ":")).encode())
+        frames.append(b"%x\r\n%s\r\n" % (len(event), event))
+    return json.dumps(message, separators=(",", ":")).encode(), b"".join(frames) + b"0\r\n\r\n"
+
+
 class FakeHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 300
@@ -70,6 +92,8 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
         model = str(body.get("model", "fake"))
+        if self.path.endswith("/v1/messages"):  # Anthropic's Messages API (--provider anthropic)
+            return self.anthropic(model, body)
         if model.endswith("-ratelimited"):  # the provider's 429, as OpenAI sends it
             data = b'{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}'
             self.wfile.write(b"HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nretry-after: 7\r\n"
@@ -86,6 +110,24 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
         else:
             self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
                              % (len(completion), completion))
+
+
+    def anthropic(self, model, body):
+        if model.endswith("-ratelimited"):  # the provider's 429, as Anthropic sends it
+            data = b'{"type":"error","error":{"type":"rate_limit_error","message":"Number of requests has exceeded your rate limit"}}'
+            self.wfile.write(b"HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nretry-after: 7\r\n"
+                             b"Content-Length: %d\r\n\r\n%s" % (len(data), data))
+            return
+        bodies = self.cache.get(("anthropic", model))
+        if bodies is None:
+            bodies = self.cache[("anthropic", model)] = fake_anthropic_bodies(model, self.server.chunks)
+        message, stream = bodies
+        if body.get("stream"):
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                             b"Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n\r\n" + stream)
+        else:
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                             % (len(message), message))
 
 
 class FakeServer(http.server.ThreadingHTTPServer):
@@ -168,6 +210,26 @@ def proxy_target(port):
                   {"Content-Type": "application/json", "anthropic-version": "2023-06-01", "x-api-key": "bench"},
                   {"model": "claude-sonnet-4-5", "messages": messages, "max_tokens": 1024},
                   {"model": "claude-sonnet-4-5", "messages": messages, "max_tokens": 1024, "stream": True})
+
+
+def anthropic_direct_target(port):
+    """--provider anthropic: the client -> the fake's own Messages API, the request the proxy gets."""
+    target = proxy_target(port)
+    target.name = "direct"
+    return target
+
+
+# --provider: the direct call, the proxy's environment (the fake's port filled in), and the model names
+# of the rate-limit phase (direct, proxy)
+PROVIDERS = {
+    "openai": (direct_target, lambda port: {"OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1",
+                                            "BIG_MODEL": "openai/gpt-4.1", "SMALL_MODEL": "openai/gpt-4.1-mini"},
+               ("gpt-4.1-ratelimited", "openai/gpt-4.1-ratelimited")),
+    "anthropic": (anthropic_direct_target, lambda port: {
+        "ANTHROPIC_API_KEY": "sk-bench", "ANTHROPIC_API_BASE": f"http://127.0.0.1:{port}",
+        "BIG_MODEL": "anthropic/claude-sonnet-4-5", "SMALL_MODEL": "anthropic/claude-haiku-4-5"},
+                  ("claude-sonnet-4-5-ratelimited", "anthropic/claude-sonnet-4-5-ratelimited")),
+}
 
 
 def one_request(conn, target, stream):
@@ -333,6 +395,9 @@ def main():
     parser.add_argument("--json", default=os.path.join(HERE, "latest.json"), help="where to write the JSON figures")
     parser.add_argument("--via", choices=("auto", "litellm"), default="auto",
                         help="the proxy's provider path (its --via): auto (direct for this OpenAI-compatible fake) or litellm")
+    parser.add_argument("--provider", choices=tuple(PROVIDERS), default="openai",
+                        help="what the fake provider speaks: openai (chat completions: the direct path) or anthropic "
+                             "(Messages API at ANTHROPIC_API_BASE: the passthrough path); the direct call speaks it too")
     args = parser.parse_args()
     if args.fake_provider:
         return run_fake_provider(args.chunks)
@@ -344,17 +409,17 @@ def main():
     max_streams = 256 if args.quick else 1280
     env = child_env()
     fake = proxy = None
-    results = {"mode": "quick" if args.quick else "full", "via": args.via, "machine": machine(), "chunks_per_stream": CHUNKS}
+    results = {"mode": "quick" if args.quick else "full", "via": args.via, "provider": args.provider, "machine": machine(),
+               "chunks_per_stream": CHUNKS}
+    make_direct, provider_env, limited = PROVIDERS[args.provider]
     run_start = time.perf_counter()
     try:
         fake = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--fake-provider", "--chunks", str(CHUNKS)],
                                 stdout=subprocess.PIPE, text=True, env=env)
         fake_port = int(read_line(fake, 30))
-        direct = direct_target(fake_port)
+        direct = make_direct(fake_port)
 
-        proxy_env = dict(env, OPENAI_API_KEY="sk-bench", OPENAI_BASE_URL=f"http://127.0.0.1:{fake_port}/v1",
-                         BIG_MODEL="openai/gpt-4.1", SMALL_MODEL="openai/gpt-4.1-mini", MAX_CONCURRENCY="4096",
-                         SHUTDOWN_GRACE="1")
+        proxy_env = dict(env, **provider_env(fake_port), MAX_CONCURRENCY="4096", SHUTDOWN_GRACE="1")
         for name in ("PROXY_API_KEY", "MIDDLE_MODEL", "OPUS_MODEL", "THINK_MODEL", "VISION_MODEL",
                      "LONG_CONTEXT_MODEL", "PORT", "HOST", "LOG_LEVEL", "LOG_FILE"):
             proxy_env.pop(name, None)
@@ -416,7 +481,7 @@ def main():
         measure("nonstream.c64", 64, False, duration, max_requests)
         measure("stream.c1", 1, True, stream_duration, max_streams)
         measure("stream.c64", 64, True, stream_duration, max_streams, sample_rss=True)
-        results["rate_limit"] = rate_limit_phase(direct, target)
+        results["rate_limit"] = rate_limit_phase(direct, target, limited)
         rss_hwm = status_kb(proxy.pid, "VmHWM")
         results["phases"] = phases
         results["run_seconds"] = round(time.perf_counter() - run_start, 1)
@@ -436,13 +501,14 @@ def main():
     return 1 if results["errors"] else 0
 
 
-def rate_limit_phase(direct, target, count=20):
+def rate_limit_phase(direct, target, models, count=20):
     """The provider's 429 (retry-after 7): how long until the client has it, and whether it
-    arrives typed (rate_limit_error) with its retry-after. Median of `count` calls per side."""
+    arrives typed (rate_limit_error) with its retry-after. Median of `count` calls per side;
+    `models`: the model names that get the 429 (direct, proxy)."""
     out = {}
     for side in (direct, target):
         body = json.loads(side.body)
-        body["model"] = ("openai/gpt-4.1-ratelimited" if side.name == "proxy" else "gpt-4.1-ratelimited")
+        body["model"] = models[1] if side.name == "proxy" else models[0]
         data = json.dumps(body).encode()
         conn = http.client.HTTPConnection("127.0.0.1", side.port, timeout=REQUEST_TIMEOUT)
         times, typed = [], True
@@ -515,7 +581,8 @@ def rnd(value, digits):
 def markdown(results):
     m = results["machine"]
     lines = [f"Machine: {m['nproc']} × {m['cpu']}; Python {m['python']}; litellm {m['litellm']}; "
-             f"{results['mode']} run, {results['chunks_per_stream']}-chunk streams, loopback.", "",
+             f"{results['mode']} run, {results['chunks_per_stream']}-chunk streams, loopback; provider "
+             f"{results.get('provider', 'openai')}.", "",
              "| figure | direct | proxy | ratio |", "|---|---|---|---|"]
     for r in results["figures"]:
         show = lambda v: "—" if v is None else f"{v:g}"  # noqa: E731
