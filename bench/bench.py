@@ -548,8 +548,12 @@ def start_proxy(env, fake_port, args):
             return proxy, port
         except ConnectionRefusedError:
             if time.monotonic() > deadline or proxy.poll() is not None:
+                stop_process(proxy)
                 raise
             time.sleep(0.01)
+        except BaseException:
+            stop_process(proxy)
+            raise
         finally:
             conn.close()
 
