@@ -156,13 +156,15 @@ SETTINGS = (
             minimum=0),
     Setting("ALLOWED_ORIGINS", "allowed_origins", "comma list", (),
             "web page origins that may call the proxy (a browser sends Origin); * allows any", "server"),
+    Setting("WORKERS", "workers", "workers", 1, "processes sharing the port (auto: one per core); one log, usage summed",
+            "server", minimum=1, flag="--workers"),
     Setting("ALLOWED_HOSTS", "allowed_hosts", "comma list", (),
             "Host names served besides loopback and the listen address (a LAN name); * allows any", "server"),
 
     Setting("MAX_TOKENS_LIMIT", "max_tokens_limit", "int", None, "cap for max_tokens", "limits", minimum=1,
             shown="the model's own limit"),
     Setting("MAX_BODY_MB", "max_body_bytes", "megabytes", 32, "largest request body", "limits", minimum=0.001),
-    Setting("MAX_CONCURRENCY", "max_concurrency", "int", 256, "/v1/messages at once; more get 529", "limits", minimum=1),
+    Setting("MAX_CONCURRENCY", "max_concurrency", "int", 1024, "/v1/messages at once, per worker; more get 529", "limits", minimum=1),
     Setting("REQUEST_TIMEOUT", "request_timeout", "float", 600.0, "seconds of provider silence", "limits", minimum=0.05),
     Setting("CONNECT_TIMEOUT", "connect_timeout", "float", 10.0, "seconds to connect to the provider", "limits",
             minimum=0.05),
@@ -226,7 +228,17 @@ price_list.expects = "list of MODEL=IN/OUT[/CACHED] prices (USD per million toke
 
 # kind -> how a variable's (stripped, non-empty) text becomes its value. A ValueError means
 # the text is malformed, and the message names the reader: "PORT='http' is not a valid int".
+def worker_count(text: str) -> int:
+    """WORKERS: a count of processes, or "auto" for one per core. Example: "auto" on 2 cores -> 2."""
+    if text.strip().lower() == "auto":
+        return os.cpu_count() or 1
+    return int(text)
+
+
+worker_count.expects = "count of processes, or auto"
+
 READERS = {
+    "workers": worker_count,
     "text": str,
     "lowercase": str.lower,
     "choice": str.lower,  # LOG_LEVEL=DEBUG is as good as debug
@@ -339,6 +351,7 @@ class Config:
     via: str = DEFAULTS["via"]  # "auto": OpenAI-compatible providers over the proxy's own client; "litellm": all through litellm
     model_prices: tuple = DEFAULTS["model_prices"]  # ((routed model, Prices), ...): over litellm's map
     usage_log: str = DEFAULTS["usage_log"]  # a path: one JSON line per /v1/messages request
+    workers: int = DEFAULTS["workers"]  # processes sharing the listening port (serve_workers)
     # The raw environment, for provider keys and base URLs. repr=False: never logged.
     env: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
@@ -4388,6 +4401,7 @@ class RelayLoop:
         self.incoming: queue.SimpleQueue = queue.SimpleQueue()
         self.waker = None
         self.usable = getattr(selectors, "DefaultSelector") is not getattr(selectors, "SelectSelector", None)
+        self.carried = self.handed_back = 0  # streams taken, and given back to their threads (for tests and debugging)
 
     def takes(self, call, sink) -> bool:
         """Whether a stream can be carried: a direct call with its connection open, a stream sink."""
@@ -4454,6 +4468,7 @@ class RelayLoop:
                 done.set()
                 continue
             streams[id(entry)] = entry
+            self.carried += 1
 
     def _readable(self, key, streams: dict):
         entry = key.data
@@ -4507,6 +4522,7 @@ class RelayLoop:
         streams.pop(id(entry), None)
         with contextlib.suppress(KeyError, ValueError, OSError):
             self.selector.unregister(entry[5].fileobj)
+        self.handed_back += outcome is False
         entry[2].append(outcome)
         entry[1].set()
 
@@ -5085,6 +5101,53 @@ class UsageBook:
                 f"cost {dollars(totals['cost_usd'])}{unpriced}")
 
 
+class UsageChannel:
+    """A worker process's UsageBook (WORKERS above 1): each answered request goes, as one JSON
+    line, to the parent process over the socket it gave the worker, into the one UsageBook the
+    parent keeps (and the parent writes USAGE_LOG); GET /proxy/usage asks the parent for that
+    book's snapshot, the sum over every worker. Lines go one way in order, so a worker's own
+    requests are in the snapshot it gets. See serve_workers and serve_channel."""
+
+    def __init__(self, sock):
+        self.sock, self.reader = sock, sock.makefile("rb")
+        self.send_lock, self.ask_lock = threading.Lock(), threading.Lock()
+
+    def send(self, message: dict):
+        line = (json.dumps(message, ensure_ascii=False, default=str) + "\n").encode("utf-8", "replace")
+        with self.send_lock:
+            self.sock.sendall(line)
+
+    def record(self, fields: dict, caller: Caller):
+        if "output_tokens" not in fields:
+            return  # as UsageBook: no answer, nothing spent
+        try:
+            self.send({"record": fields, "caller": list(caller)})
+        except OSError as exc:
+            log.warning("cannot report usage to the parent process: %s", exc)
+
+    def snapshot(self) -> dict:
+        with self.ask_lock:
+            self.send({"snapshot": True})
+            line = self.reader.readline()
+        if not line:
+            raise ProxyError(500, "The proxy's parent process is gone; usage is not available.")
+        return json.loads(line)
+
+
+def serve_channel(sock, book: UsageBook, ready: threading.Event):
+    """The parent's end of a worker's UsageChannel, until the worker closes it: its requests
+    into `book`, its snapshot questions answered from it; `ready` once the worker listens."""
+    with sock, sock.makefile("rb") as reader:
+        for line in reader:
+            message = json.loads(line)
+            if "record" in message:
+                book.record(message["record"], Caller(*message["caller"]))
+            elif "snapshot" in message:
+                sock.sendall(json.dumps(book.snapshot(), ensure_ascii=False).encode("utf-8") + b"\n")
+            elif "ready" in message:
+                ready.set()
+
+
 # (method, path) -> the handler's handle_<name> method; GET/HEAD /v1/models/{id} is "model".
 ROUTES = {
     ("GET", "/"): "health", ("HEAD", "/"): "health",
@@ -5407,8 +5470,10 @@ class Server(http.server.ThreadingHTTPServer):
     request_queue_size = max(socket.SOMAXCONN, 4096)  # the listen backlog: a burst of connections waits, none is dropped
     OVERLOADED = b"HTTP/1.1 529 Overloaded\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
 
-    def __init__(self, config: Config):
-        self.config = config
+    def __init__(self, config: Config, *, reuse_port: bool = False, listener=None):
+        """reuse_port: bind with SO_REUSEPORT, beside the other workers (serve_workers);
+        listener: a listening socket to serve instead of binding one (a pre-forked worker's)."""
+        self.config, self.reuse_port = config, reuse_port
         guard_logs(config.env)
         self.secrets, self.answer_secrets = secret_texts(config.env), answer_secrets(config.env)
         self.connections = 0
@@ -5421,7 +5486,17 @@ class Server(http.server.ThreadingHTTPServer):
         self.active = 0
         self.active_lock = threading.Condition()
         self.address_family = socket.AF_INET6 if ":" in config.host else socket.AF_INET  # --host ::1
-        super().__init__((config.host, config.port), Handler)
+        super().__init__((config.host, config.port), Handler, bind_and_activate=listener is None)
+        if listener is not None:
+            self.socket.close()
+            self.socket = listener
+            self.server_address = listener.getsockname()
+            listener.setblocking(False)
+
+    def server_bind(self):
+        if self.reuse_port:  # the kernel spreads the port's connections over the workers' sockets
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        super().server_bind()
 
     def handle_error(self, request, client_address):
         if isinstance(sys.exc_info()[1], OSError):
@@ -5543,9 +5618,10 @@ def raise_file_limit(wanted: int):
             log.debug("could not raise the open-file limit to %d", target, exc_info=True)
 
 
-def make_server(config: Config) -> Server:
-    """A bound, not yet serving, server. Port 0 picks a free port: server.server_address[1]."""
-    return Server(config)
+def make_server(config: Config, **how) -> Server:
+    """A bound, not yet serving, server. Port 0 picks a free port: server.server_address[1].
+    `how`: Server's reuse_port or listener, for a worker process."""
+    return Server(config, **how)
 
 # ----------------------------------------------------------------------------------------
 # command line
@@ -5599,6 +5675,8 @@ def banner(config: Config, url: str, env_file: str | None = None, *, windows: bo
     lines += [f"  {what} -> {model}" for model, what in scenarios if model]
     if config.fallback_models:
         lines.append(f"  on 429, 5xx or no connection, fall back to: {', '.join(config.fallback_models)}")
+    if config.workers > 1:
+        lines.append(f"  {config.workers} worker processes share the port (WORKERS); one log, /proxy/usage sums them")
     lines.append(f"  bare model names get {config.preferred_provider}/")
     lines.append("  provider calls: all through litellm (PROXY_VIA=litellm)" if config.via == "litellm" else
                  "  provider calls: OpenAI-compatible providers direct, the others through litellm")
@@ -5687,13 +5765,15 @@ def argument_parser() -> argparse.ArgumentParser:
         description=__doc__.split("\n\n")[1],
         epilog=doc[:settings] + settings_help() + doc[doc.index("\n\n", settings):].rstrip())
     for setting in (s for s in SETTINGS if s.flag):  # dest is the Config field the flag replaces
-        parser.add_argument(setting.flag, dest=setting.field, type=int if setting.kind == "int" else None,
+        parser.add_argument(setting.flag, dest=setting.field, type={"int": int, "workers": worker_count}.get(setting.kind),
                             choices=setting.choices or None, metavar=None if setting.choices else setting.variable,
                             help=f"{setting.help} (env {setting.variable}, default {shown_default(setting)})")
     parser.add_argument("--log-file", metavar="PATH", help="write the log there instead of standard error "
                                                            "(when launching a command: default a file in the temp folder)")
     parser.add_argument("--env-file", metavar="PATH",
                         help="variables to load (default: .env in the working directory, if any); the real environment wins")
+    parser.add_argument("--worker-of", type=int, help=argparse.SUPPRESS)  # a worker's channel to its parent (serve_workers)
+    parser.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)  # the parent's listening socket, where workers share it
     parser.add_argument("--doctor", action="store_true",
                         help="check the configuration and send each routed model the requests Claude Code sends; "
                              "print what passes and how to fix what fails (exit status 0 only if all pass)")
@@ -5719,34 +5799,153 @@ def needs_litellm(config: Config) -> bool:
     return any(direct_url(target, config) is None for target in targets)
 
 
-def warm_up(config: Config):
-    """Read the model map, import litellm when a configured model needs it, then report
-    what the configuration would fail on."""
-    _load_model_map()
-    if needs_litellm(config):
-        load_litellm(config.log_level == "debug")
-    for problem in config_problems(config, provider_names()):
+def warm_up(config: Config, *, load: bool = True, report: bool = True):
+    """Read the model map, import litellm when a configured model needs it (load), then report
+    what the configuration would fail on (report: once, by the process that prints the banner)."""
+    if load:
+        _load_model_map()
+        if needs_litellm(config):
+            load_litellm(config.log_level == "debug")
+    for problem in (config_problems(config, provider_names()) if report else ()):
         log.warning("configuration: %s", problem)
         print(f"  WARNING: {problem}", file=sys.stderr, flush=True)
 
 
-def serve_until_stopped(server: Server) -> int:
-    """Serve until Ctrl-C or SIGTERM, then drain: requests in flight get SHUTDOWN_GRACE."""
+def serve_until_stopped(server: Server, announce: bool = True) -> int:
+    """Serve until Ctrl-C or SIGTERM, then drain: requests in flight get SHUTDOWN_GRACE.
+    A worker (announce False) leaves the lines about it to its parent, but the requests it cut off."""
     def stop(signum, frame):
+        if not announce:  # a worker gets Ctrl-C from the terminal and SIGTERM from its parent: one drain
+            for number in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(number, signal.SIG_IGN)
         raise KeyboardInterrupt  # SIGTERM ends serve_forever as Ctrl-C does
 
     signal.signal(signal.SIGTERM, stop)
+    if not announce:
+        signal.signal(signal.SIGINT, stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     grace = server.config.shutdown_grace
-    print(f"claude_proxy stopping: {server.active} request(s) in flight get up to {grace:g} s", flush=True)
+    if announce:
+        print(f"claude_proxy stopping: {server.active} request(s) in flight get up to {grace:g} s", flush=True)
     left = server.drain(grace)
     server.server_close()
-    print(f"claude_proxy {server.usage.summary()}", flush=True)
-    print(f"claude_proxy stopped{f' ({left} request(s) cut off)' if left else ''}", flush=True)
+    if announce:
+        print(f"claude_proxy {server.usage.summary()}", flush=True)
+        print(f"claude_proxy stopped{f' ({left} request(s) cut off)' if left else ''}", flush=True)
+    elif left:
+        log.warning("worker %d: %d request(s) cut off", os.getpid(), left)
     return 0
+
+
+def worker_listener(config: Config) -> tuple:
+    """The parent's socket for WORKERS: (socket, whether each worker binds its own). Where the
+    kernel spreads one port's connections over several sockets (SO_REUSEPORT on Linux), the parent
+    only holds the port (bound, not listening: it is given no connection) and each worker binds
+    beside it; elsewhere the parent listens and the workers inherit that one socket (pre-forked)."""
+    own = sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+    sock = socket.socket(socket.AF_INET6 if ":" in config.host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if own:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((config.host, config.port))
+        if not own:
+            sock.listen(Server.request_queue_size)
+            sock.set_inheritable(True)
+    except BaseException:
+        sock.close()
+        raise
+    return sock, own
+
+
+def start_workers(config: Config, own_argv: list, sock, own: bool, book: UsageBook) -> list:
+    """WORKERS processes of this script, each a whole proxy on the parent's port; their output
+    is the parent's (one log stream). Returns [(process, ready event)]."""
+    port = sock.getsockname()[1]
+    workers = []
+    for _ in range(config.workers):
+        mine, theirs = socket.socketpair()
+        fds = [theirs.fileno()] + ([] if own else [sock.fileno()])
+        command = [sys.executable, os.path.abspath(__file__), *own_argv, "--port", str(port), "--workers", "1",
+                   "--worker-of", str(theirs.fileno())] + ([] if own else ["--listen-fd", str(sock.fileno())])
+        workers.append((subprocess.Popen(command, pass_fds=fds), threading.Event()))
+        theirs.close()
+        threading.Thread(target=serve_channel, args=(mine, book, workers[-1][1]), daemon=True, name="usage").start()
+    return workers
+
+
+def serve_workers(config: Config, own_argv: list, env_file: str | None, problems: list) -> int:
+    """WORKERS above 1: start the workers, print the banner once they all listen, and on Ctrl-C
+    or SIGTERM pass SIGTERM on (each drains for SHUTDOWN_GRACE) and wait for them; then the
+    usage of all. A worker that dies stops the others (exit status 1)."""
+    try:
+        sock, own = worker_listener(config)
+    except OSError as exc:
+        print(f"claude_proxy: cannot listen on {config.host}:{config.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    book = UsageBook(config.usage_log)
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    workers = start_workers(config, own_argv, sock, own, book)
+    host, port = sock.getsockname()[:2]
+    sock.close()  # each worker has the port now (its own socket, or its copy of this one)
+    died = lambda: [p for p, _ in workers if p.poll() is not None]  # noqa: E731
+    while not stopping.is_set() and not died() and not all(ready.is_set() for _, ready in workers):
+        stopping.wait(0.05)
+    if not stopping.is_set() and not died():
+        url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
+        for line in banner(config, url, env_file, color=sys.stdout.isatty()):
+            print(line, flush=True)
+        for problem in problems:
+            print(f"  WARNING: {problem}", flush=True)
+        warm_up(config, load=False)
+    while not stopping.is_set() and not died():
+        stopping.wait(0.2)
+    return stop_workers(config, workers, book, died())
+
+
+def stop_workers(config: Config, workers: list, book: UsageBook, died: list) -> int:
+    """SIGTERM to every worker still running, a wait for their drains (SHUTDOWN_GRACE and a
+    little more, then they are killed), and the lines about all of them."""
+    if died:
+        log.error("a worker process exited (status %s): stopping the others", died[0].returncode)
+    grace = config.shutdown_grace
+    print(f"claude_proxy stopping: {len(workers)} worker(s) drain, requests in flight get up to {grace:g} s", flush=True)
+    for process, _ in workers:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    until = time.monotonic() + grace + 10
+    for process, _ in workers:
+        try:
+            process.wait(max(0.1, until - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    for thread in [t for t in threading.enumerate() if t.name == "usage"]:
+        thread.join(2)  # the last records a worker sent before it exited
+    print(f"claude_proxy {book.summary()}", flush=True)
+    print("claude_proxy stopped", flush=True)
+    return 1 if died else 0
+
+
+def serve_as_worker(config: Config, args) -> int:
+    """One of serve_workers' processes: a whole proxy on the parent's port, its usage kept by
+    the parent (UsageChannel); it says it is ready once it listens, and prints no banner."""
+    channel = socket.socket(fileno=args.worker_of)
+    listener = socket.socket(fileno=args.listen_fd) if args.listen_fd is not None else None
+    try:
+        server = make_server(config, reuse_port=listener is None, listener=listener)
+    except OSError as exc:
+        print(f"claude_proxy worker: cannot listen on {config.host}:{config.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    server.usage = UsageChannel(channel)
+    threading.Thread(target=warm_up, args=(config,), kwargs={"report": False}, daemon=True).start()
+    server.usage.send({"ready": os.getpid()})
+    return serve_until_stopped(server, announce=False)
 
 
 def main(argv=None) -> int:
@@ -5772,6 +5971,13 @@ def main(argv=None) -> int:
         return doctor(config) or (1 if problems else 0)
     for problem in problems:
         log.warning("configuration: %s", problem)
+    if args.worker_of is not None:
+        return serve_as_worker(config, args)
+    if config.workers > 1 and os.name == "nt":  # no SO_REUSEPORT, and no descriptors passed to a child
+        log.warning("WORKERS=%d: Windows runs one process; the setting is ignored", config.workers)
+        config = dataclasses.replace(config, workers=1)
+    if config.workers > 1 and not command:
+        return serve_workers(config, own, env_file, problems)
     try:
         server = make_server(config)
     except OSError as exc:
