@@ -3748,7 +3748,7 @@ class HTTPExchange:
             self.sock = sock
         # A small request fits the socket's send buffer at once, so the timeout left from the last
         # read does not matter; a large one may wait for the provider to read it.
-        if len(self.request) > 65536 or sock.gettimeout() is None:
+        if len(self.request) > 65536 or not sock.gettimeout():  # None, or 0 from the relay loop's last reads
             sock.settimeout(self.read_timeout)
         try:
             sock.sendall(self.request)
@@ -3968,9 +3968,11 @@ class DirectRead:
         return self.call.exchange.sock
 
     def pending(self) -> bool:
-        """Whether bytes already read from the connection wait to be read (a TLS record's rest)."""
-        sock = self.call.exchange.sock
-        return sock is not None and hasattr(sock, "pending") and sock.pending() > 0
+        """Whether the next read has something without the connection being readable: a failure
+        held back behind good events (DirectCall.deferred), or a TLS record's rest already read."""
+        call = self.call
+        sock = call.exchange.sock
+        return call.deferred is not None or (sock is not None and hasattr(sock, "pending") and sock.pending() > 0)
 
     def read(self, wait: float) -> Batch | None:
         call, until = self.call, None
@@ -4440,16 +4442,21 @@ class RelayLoop:
         streams: dict = {}  # the provider socket's key -> [carried, done, outcome, Silence, last check]
         next_tick = time.monotonic() + self.TICK
         while True:
-            for key, _ in self.selector.select(max(0.0, next_tick - time.monotonic())):
-                if key.data is None:
-                    self._take(streams)
-                else:
-                    self._readable(key, streams)
-            now = time.monotonic()
-            if now >= next_tick:
-                next_tick = now + self.TICK
-                for key in list(streams.values()):
-                    self._tick(key, streams, now)
+            try:
+                for key, _ in self.selector.select(max(0.0, next_tick - time.monotonic())):
+                    if key.data is None:
+                        self._take(streams)
+                    else:
+                        self._readable(key, streams)
+                now = time.monotonic()
+                if now >= next_tick:
+                    next_tick = now + self.TICK
+                    for key in list(streams.values()):
+                        self._tick(key, streams, now)
+            except Exception:  # a bug here must not strand every stream: each goes back to its thread
+                log.exception("relay loop: unexpected error; its streams go back to their threads")
+                for entry in list(streams.values()):
+                    self._end(entry, streams, False)
 
     def _take(self, streams: dict):
         with contextlib.suppress(BlockingIOError):
