@@ -82,6 +82,7 @@ import re
 import queue
 import select
 import shlex
+import selectors
 import signal
 import socket
 import subprocess
@@ -170,13 +171,15 @@ SETTINGS = (
             minimum=0),
     Setting("ALLOWED_ORIGINS", "allowed_origins", "comma list", (),
             "web page origins that may call the proxy (a browser sends Origin); * allows any", "server"),
+    Setting("WORKERS", "workers", "workers", 1, "processes sharing the port (auto: one per core); one log, usage summed",
+            "server", minimum=1, flag="--workers"),
     Setting("ALLOWED_HOSTS", "allowed_hosts", "comma list", (),
             "Host names served besides loopback and the listen address (a LAN name); * allows any", "server"),
 
     Setting("MAX_TOKENS_LIMIT", "max_tokens_limit", "int", None, "cap for max_tokens", "limits", minimum=1,
             shown="the model's own limit"),
     Setting("MAX_BODY_MB", "max_body_bytes", "megabytes", 32, "largest request body", "limits", minimum=0.001),
-    Setting("MAX_CONCURRENCY", "max_concurrency", "int", 256, "/v1/messages at once; more get 529", "limits", minimum=1),
+    Setting("MAX_CONCURRENCY", "max_concurrency", "int", 1024, "/v1/messages at once, per worker; more get 529", "limits", minimum=1),
     Setting("REQUEST_TIMEOUT", "request_timeout", "float", 600.0, "seconds of provider silence", "limits", minimum=0.05),
     Setting("CONNECT_TIMEOUT", "connect_timeout", "float", 10.0, "seconds to connect to the provider", "limits",
             minimum=0.05),
@@ -240,7 +243,17 @@ price_list.expects = "list of MODEL=IN/OUT[/CACHED] prices (USD per million toke
 
 # kind -> how a variable's (stripped, non-empty) text becomes its value. A ValueError means
 # the text is malformed, and the message names the reader: "PORT='http' is not a valid int".
+def worker_count(text: str) -> int:
+    """WORKERS: a count of processes, or "auto" for one per core. Example: "auto" on 2 cores -> 2."""
+    if text.strip().lower() == "auto":
+        return os.cpu_count() or 1
+    return int(text)
+
+
+worker_count.expects = "count of processes, or auto"
+
 READERS = {
+    "workers": worker_count,
     "text": str,
     "lowercase": str.lower,
     "choice": str.lower,  # LOG_LEVEL=DEBUG is as good as debug
@@ -354,6 +367,7 @@ class Config:
     via: str = DEFAULTS["via"]  # "auto": OpenAI-compatible providers over the proxy's own client; "litellm": all through litellm
     model_prices: tuple = DEFAULTS["model_prices"]  # ((routed model, Prices), ...): over litellm's map
     usage_log: str = DEFAULTS["usage_log"]  # a path: one JSON line per /v1/messages request
+    workers: int = DEFAULTS["workers"]  # processes sharing the listening port (serve_workers)
     # The raw environment, for provider keys and base URLs. repr=False: never logged.
     env: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
@@ -4217,6 +4231,12 @@ class Quiet(TimeoutError):
     """Nothing came from the provider in the time a read was given."""
 
 
+try:
+    from ssl import SSLWantReadError as WANT_READ  # a TLS socket's read without waiting, with no whole record in yet
+except ImportError:  # Python built without ssl: no https providers
+    WANT_READ = BlockingIOError
+
+
 class HTTPExchange:
     """One HTTP/1.1 request and its answer over a pooled keep-alive connection, read as the
     bytes arrive: read(wait) makes one read of the socket and returns the bytes of the
@@ -4276,7 +4296,7 @@ class HTTPExchange:
                 sock.settimeout(wait)
             try:
                 data = sock.recv(65536)
-            except TimeoutError:
+            except (TimeoutError, BlockingIOError, WANT_READ):  # a wait of 0: nothing there yet
                 raise Quiet(f"nothing in {wait:g} s") from None
             except STALE:
                 if not self._stale():
@@ -4320,7 +4340,7 @@ class HTTPExchange:
             self.sock = sock
         # A small request fits the socket's send buffer at once, so the timeout left from the last
         # read does not matter; a large one may wait for the provider to read it.
-        if len(self.request) > 65536 or sock.gettimeout() is None:
+        if len(self.request) > 65536 or not sock.gettimeout():  # None, or 0 from the relay loop's last reads
             sock.settimeout(self.read_timeout)
         try:
             sock.sendall(self.request)
@@ -4543,11 +4563,23 @@ class DirectRead:
     def __init__(self, call: DirectCall):
         self.call = call
 
+    @property
+    def socket(self):
+        """The provider connection, once the request is sent (the relay loop waits on it)."""
+        return self.call.exchange.sock
+
+    def pending(self) -> bool:
+        """Whether the next read has something without the connection being readable: a failure
+        held back behind good events (DirectCall.deferred), or a TLS record's rest already read."""
+        call = self.call
+        sock = call.exchange.sock
+        return call.deferred is not None or (sock is not None and hasattr(sock, "pending") and sock.pending() > 0)
+
     def read(self, wait: float) -> Batch | None:
         call, until = self.call, None
         while True:
             try:
-                items = call.step(max(wait, 0.001))
+                items = call.step(max(wait, 0.001) if wait else 0)
             except Quiet:
                 return None
             if call.ended:
@@ -5004,6 +5036,184 @@ class ClientGone(Exception):
     """The client closed its connection."""
 
 
+class Silence:
+    """A provider call's quiet: when its last batch came, and since when no keep-alive went out."""
+
+    __slots__ = ("last_batch", "since")
+
+    def __init__(self, now: float):
+        self.last_batch = self.since = now
+
+
+class Carried(NamedTuple):
+    """A stream the relay loop carries: its exchange, provider call, attempt and translator."""
+
+    exchange: Exchange
+    call: object
+    attempt: Attempt
+    translator: StreamTranslator
+
+
+class RelayLoop:
+    """One thread that relays every streamed answer on the direct path once it has begun: it
+    waits on all their provider connections at once (selectors: epoll or poll, no limit on
+    descriptors), and for each that is readable reads what came, translates it and writes it to
+    the client without waiting (SseAnswer.carry), as the stream's own thread would (Exchange:
+    deliver, check_clocks, silent, failed). That thread sleeps meanwhile, until the answer is
+    complete, or the stream is handed back: the client is not reading (its unsent bytes then go
+    out on that thread, which goes on relaying), or anything unusual.
+
+    Why: a paced provider sends one small chunk every 10-30 ms. A thread per stream wakes for
+    each, and with hundreds of them the wake-ups contend for the GIL: 107 us of CPU per event at
+    200 streams x 50 events/s, 263 us at 2,000 x 5/s (bench.py --paced), mostly futex calls.
+    One thread reading every connection that is ready pays no such contention.
+
+    Checks run every TICK seconds per stream; the client's presence only after half a second
+    without a batch, as next_batch does. Where selectors has only select() (Windows), no stream
+    is carried: select takes at most 512 descriptors there."""
+
+    TICK = 0.1
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.selector = None  # made with the thread, on the first stream carried
+        self.incoming: queue.SimpleQueue = queue.SimpleQueue()
+        self.waker = None
+        self.usable = getattr(selectors, "DefaultSelector") is not getattr(selectors, "SelectSelector", None)
+        self.carried = self.handed_back = 0  # streams taken, and given back to their threads (for tests and debugging)
+
+    def takes(self, call, sink) -> bool:
+        """Whether a stream can be carried: a direct call with its connection open, a stream sink."""
+        return (self.usable and getattr(sink, "carry", None) is not None and getattr(call, "socket", None) is not None
+                and not call.pending())
+
+    def carry(self, carried: Carried) -> bool:
+        """Hand a begun stream to the loop and wait: True when the loop completed the answer
+        (its last bytes may then still be going out: written here), False when it was handed
+        back. Raises ClientGone when the client left meanwhile."""
+        sink = carried.exchange.sink
+        done = threading.Event()
+        outcome = []
+        sink.carry(True)
+        try:
+            self._start()
+            self.incoming.put((carried, done, outcome))
+            self.waker[1].send(b"\0")
+            done.wait()
+        finally:
+            sink.carry(False)  # the unsent bytes go out here, the thread's own way
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
+
+    def _start(self):
+        with self.lock:
+            if self.selector is None:
+                self.selector = selectors.DefaultSelector()
+                self.waker = socket.socketpair()
+                self.waker[0].setblocking(False)
+                self.selector.register(self.waker[0], selectors.EVENT_READ)
+                threading.Thread(target=self._run, daemon=True, name="relay").start()
+
+    def _run(self):
+        streams: dict = {}  # the provider socket's key -> [carried, done, outcome, Silence, last check]
+        next_tick = time.monotonic() + self.TICK
+        while True:
+            try:
+                for key, _ in self.selector.select(max(0.0, next_tick - time.monotonic())):
+                    if key.data is None:
+                        self._take(streams)
+                    else:
+                        self._readable(key, streams)
+                now = time.monotonic()
+                if now >= next_tick:
+                    next_tick = now + self.TICK
+                    for key in list(streams.values()):
+                        self._tick(key, streams, now)
+            except Exception:  # a bug here must not strand every stream: each goes back to its thread
+                log.exception("relay loop: unexpected error; its streams go back to their threads")
+                for entry in list(streams.values()):
+                    self._end(entry, streams, False)
+
+    def _take(self, streams: dict):
+        with contextlib.suppress(BlockingIOError):
+            self.waker[0].recv(4096)
+        while True:
+            try:
+                carried, done, outcome = self.incoming.get_nowait()
+            except queue.Empty:
+                return
+            now = time.monotonic()
+            entry = [carried, done, outcome, Silence(now), now]
+            try:
+                entry.append(self.selector.register(carried.call.socket, selectors.EVENT_READ, entry))
+            except (OSError, ValueError):  # closed meanwhile: the stream's thread sees it
+                outcome.append(False)
+                done.set()
+                continue
+            streams[id(entry)] = entry
+            self.carried += 1
+
+    def _readable(self, key, streams: dict):
+        entry = key.data
+        carried, quiet = entry[0], entry[3]
+        exchange = carried.exchange
+        try:
+            while True:
+                exchange.check_clocks()
+                batch = carried.call.read(0)
+                if batch is None:
+                    return
+                entry[4] = quiet.last_batch = quiet.since = time.monotonic()
+                if exchange.deliver(batch, carried.attempt, carried.translator):
+                    return self._end(entry, streams, True)
+                if exchange.sink.unsent:  # the client is not reading as fast: its thread waits for it
+                    return self._end(entry, streams, False)
+                if not carried.call.pending():
+                    return
+        except ClientGone as gone:
+            self._end(entry, streams, gone)
+        except Exception as exc:  # noqa: BLE001 - as relay() does: the answer ends with an error event
+            self._failed(entry, streams, exc)
+
+    def _tick(self, entry, streams: dict, now: float):
+        """The checks of a carried stream that is quiet: the clocks; after half a second, or
+        KEEPALIVE_SECONDS when shorter, the client, REQUEST_TIMEOUT and a keep-alive event."""
+        carried, quiet = entry[0], entry[3]
+        exchange = carried.exchange
+        try:
+            exchange.check_clocks()
+            if now - entry[4] >= min(0.5, exchange.config.keepalive_seconds):
+                entry[4] = now
+                exchange.silent(quiet, carried.translator)
+                if exchange.sink.unsent:
+                    self._end(entry, streams, False)
+        except ClientGone as gone:
+            self._end(entry, streams, gone)
+        except Exception as exc:  # noqa: BLE001
+            self._failed(entry, streams, exc)
+
+    def _failed(self, entry, streams: dict, exc: Exception):
+        carried = entry[0]
+        try:
+            carried.exchange.failed(exc, carried.attempt, carried.translator)
+            self._end(entry, streams, True)
+        except BaseException as error:  # noqa: BLE001 - the client left while it was told
+            self._end(entry, streams, error)
+
+    def _end(self, entry, streams: dict, outcome):
+        """The stream leaves the loop: done (True), handed back (False), or an exception."""
+        streams.pop(id(entry), None)
+        with contextlib.suppress(KeyError, ValueError, OSError):
+            self.selector.unregister(entry[5].fileobj)
+        self.handed_back += outcome is False
+        entry[2].append(outcome)
+        entry[1].set()
+
+
+RELAY = RelayLoop()
+
+
 class Exchange:
     """One /v1/messages request, from its planned attempts (plan_attempts) to the last byte.
 
@@ -5095,17 +5305,10 @@ class Exchange:
                     raise
                 except Exception as exc:
                     return self.failed(exc, attempt, translator)
-                items = batch.items
-                if not self.started:
-                    self.start()
-                    if self.sink.streams and len(items) > 1:  # the head and message_start go out before a burst is translated
-                        self.emit(translate(translator, items[:1]))
-                        items = items[1:]
-                events = translate(translator, items)
-                if batch.end:
-                    self.finish(events + translator.finish(), attempt, translator.usage)
+                if self.deliver(batch, attempt, translator):
                     return None
-                self.emit(events)
+                if RELAY.takes(call, self.sink) and RELAY.carry(Carried(self, call, attempt, translator)):
+                    return None  # the relay loop relayed the rest
         finally:
             call.close()
 
@@ -5158,33 +5361,59 @@ class Exchange:
             raise ProxyError(502, "its answer held no text")
         return description_text(text, target)
 
+    def deliver(self, batch: Batch, attempt: Attempt, translator: StreamTranslator) -> bool:
+        """One batch translated to the sink: True once the answer is complete."""
+        items = batch.items
+        if not self.started:
+            self.start()
+            if self.sink.streams and len(items) > 1:  # the head and message_start go out before a burst is translated
+                self.emit(translate(translator, items[:1]))
+                items = items[1:]
+        events = translate(translator, items)
+        if batch.end:
+            self.finish(events + translator.finish(), attempt, translator.usage)
+            return True
+        self.emit(events)
+        return False
+
     def next_batch(self, call, translator: StreamTranslator) -> Batch:
         """The provider call's next batch. While it is silent: keep-alive events every
         KEEPALIVE_SECONDS (on a stream), and the checks. Raises ClientGone, or a ProxyError for
         silence past REQUEST_TIMEOUT, the REQUEST_DEADLINE, or the end of the shutdown grace."""
         config = self.config
-        interval = config.keepalive_seconds
-        last_batch = quiet_since = time.monotonic()
+        quiet = Silence(time.monotonic())
         while True:
-            now = time.monotonic()
-            if now >= self.deadline:  # checked first: a provider that never stops must stop too
-                raise final(ProxyError(504, f"The request took longer than {config.request_deadline:g} s (REQUEST_DEADLINE)."))
-            if self.shutting_down():  # before every read too: a stream whose provider never pauses ends on time
-                raise final(ProxyError(529, "The proxy is shutting down; retry shortly."))
-            batch = call.read(min(0.5, interval, config.request_timeout, self.deadline - now))
+            now = self.check_clocks()
+            batch = call.read(min(0.5, config.keepalive_seconds, config.request_timeout, self.deadline - now))
             if batch is not None:
                 return batch
-            if self.client_gone():
-                raise ClientGone()
-            now = time.monotonic()
-            if now - last_batch >= config.request_timeout:
-                raise ProxyError(504, f"The provider sent nothing for {config.request_timeout:g} s (REQUEST_TIMEOUT).")
-            if now - quiet_since >= interval and self.sink.streams:
-                quiet_since = now
-                events = translator.keepalive()
-                if events and not self.started:  # none before a relayed stream's message_start
-                    self.start()
-                self.emit(events)
+            self.silent(quiet, translator)
+
+    def check_clocks(self) -> float:
+        """Before every read (a provider that never pauses must stop too): the REQUEST_DEADLINE
+        and the end of the shutdown grace, as a final ProxyError. Returns the time now."""
+        now = time.monotonic()
+        if now >= self.deadline:
+            raise final(ProxyError(504, f"The request took longer than {self.config.request_deadline:g} s (REQUEST_DEADLINE)."))
+        if self.shutting_down():
+            raise final(ProxyError(529, "The proxy is shutting down; retry shortly."))
+        return now
+
+    def silent(self, quiet: Silence, translator: StreamTranslator):
+        """A wait for the provider that brought nothing: whether the client is still there,
+        REQUEST_TIMEOUT since the last batch, a keep-alive event every KEEPALIVE_SECONDS."""
+        config = self.config
+        if self.client_gone():
+            raise ClientGone()
+        now = time.monotonic()
+        if now - quiet.last_batch >= config.request_timeout:
+            raise ProxyError(504, f"The provider sent nothing for {config.request_timeout:g} s (REQUEST_TIMEOUT).")
+        if now - quiet.since >= config.keepalive_seconds and self.sink.streams:
+            quiet.since = now
+            events = translator.keepalive()
+            if events and not self.started:  # none before a relayed stream's message_start
+                self.start()
+            self.emit(events)
 
     def failed(self, exc: BaseException, attempt: Attempt, translator: StreamTranslator) -> ProxyError | None:
         """A failed call: its error when the answer has not begun, else the error event."""
@@ -5414,6 +5643,22 @@ class SseAnswer:
 
     def __init__(self, handler: Handler):
         self.handler, self.committed, self.head, self.chunked = handler, False, b"", True
+        self.carried = False  # the relay loop writes: without waiting, what the client cannot take yet kept in unsent
+        self.unsent = b""
+
+    def carry(self, on: bool):
+        """The relay loop takes the stream (on) or gives it back: writes then do not wait (the
+        socket's timeout is 0), and what the client's connection cannot take at once is kept
+        in `unsent`; given back, that goes out first, with the connection's own timeout."""
+        connection = self.handler.connection
+        self.carried = on
+        try:
+            connection.settimeout(0 if on else self.handler.config.client_timeout)
+        except OSError as exc:
+            raise ClientGone() from exc
+        if not on and self.unsent:
+            data, self.unsent = self.unsent, b""
+            self.send(data)
 
     def start(self):
         handler = self.handler
@@ -5448,6 +5693,19 @@ class SseAnswer:
             data = (b"%x\r\n%s\r\n" % (len(data), data) if data else b"") + (b"0\r\n\r\n" if last else b"")
         if self.head:
             data, self.head = self.head + data, b""
+        if self.carried:
+            if not self.unsent:
+                try:
+                    data = data[self.handler.connection.send(data):]
+                except BlockingIOError:
+                    pass
+                except OSError as exc:
+                    raise ClientGone() from exc
+            self.unsent += data
+            return
+        self.send(data)
+
+    def send(self, data: bytes):
         try:
             self.handler.wfile.write(data)
         except OSError as exc:
@@ -5598,6 +5856,53 @@ class UsageBook:
         return (f"served {totals['requests']} request(s) in {totals['sessions']} session(s): input {totals['input_tokens']}, "
                 f"cached {totals['cached_tokens']}, output {totals['output_tokens']} tokens, "
                 f"cost {dollars(totals['cost_usd'])}{unpriced}")
+
+
+class UsageChannel:
+    """A worker process's UsageBook (WORKERS above 1): each answered request goes, as one JSON
+    line, to the parent process over the socket it gave the worker, into the one UsageBook the
+    parent keeps (and the parent writes USAGE_LOG); GET /proxy/usage asks the parent for that
+    book's snapshot, the sum over every worker. Lines go one way in order, so a worker's own
+    requests are in the snapshot it gets. See serve_workers and serve_channel."""
+
+    def __init__(self, sock):
+        self.sock, self.reader = sock, sock.makefile("rb")
+        self.send_lock, self.ask_lock = threading.Lock(), threading.Lock()
+
+    def send(self, message: dict):
+        line = (json.dumps(message, ensure_ascii=False, default=str) + "\n").encode("utf-8", "replace")
+        with self.send_lock:
+            self.sock.sendall(line)
+
+    def record(self, fields: dict, caller: Caller):
+        if "output_tokens" not in fields:
+            return  # as UsageBook: no answer, nothing spent
+        try:
+            self.send({"record": fields, "caller": list(caller)})
+        except OSError as exc:
+            log.warning("cannot report usage to the parent process: %s", exc)
+
+    def snapshot(self, only: str | None = None) -> dict:
+        with self.ask_lock:
+            self.send({"snapshot": True, "only": only})
+            line = self.reader.readline()
+        if not line:
+            raise ProxyError(500, "The proxy's parent process is gone; usage is not available.")
+        return json.loads(line)
+
+
+def serve_channel(sock, book: UsageBook, ready: threading.Event):
+    """The parent's end of a worker's UsageChannel, until the worker closes it: its requests
+    into `book`, its snapshot questions answered from it; `ready` once the worker listens."""
+    with sock, sock.makefile("rb") as reader:
+        for line in reader:
+            message = json.loads(line)
+            if "record" in message:
+                book.record(message["record"], Caller(*message["caller"]))
+            elif "snapshot" in message:
+                sock.sendall(json.dumps(book.snapshot(message.get("only")), ensure_ascii=False).encode("utf-8") + b"\n")
+            elif "ready" in message:
+                ready.set()
 
 
 # (method, path) -> the handler's handle_<name> method; GET/HEAD /v1/models/{id} is "model".
@@ -5929,8 +6234,10 @@ class Server(http.server.ThreadingHTTPServer):
     request_queue_size = max(socket.SOMAXCONN, 4096)  # the listen backlog: a burst of connections waits, none is dropped
     OVERLOADED = b"HTTP/1.1 529 Overloaded\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
 
-    def __init__(self, config: Config):
-        self.config = config
+    def __init__(self, config: Config, *, reuse_port: bool = False, listener=None):
+        """reuse_port: bind with SO_REUSEPORT, beside the other workers (serve_workers);
+        listener: a listening socket to serve instead of binding one (a pre-forked worker's)."""
+        self.config, self.reuse_port = config, reuse_port
         guard_logs(config.env)
         self.secrets, self.answer_secrets = secret_texts(config.env), answer_secrets(config.env)
         self.connections = 0
@@ -5943,12 +6250,51 @@ class Server(http.server.ThreadingHTTPServer):
         self.active = 0
         self.active_lock = threading.Condition()
         self.address_family = socket.AF_INET6 if ":" in config.host else socket.AF_INET  # --host ::1
-        super().__init__((config.host, config.port), Handler)
+        super().__init__((config.host, config.port), Handler, bind_and_activate=listener is None)
+        if listener is not None:
+            self.socket.close()
+            self.socket = listener
+            self.server_address = listener.getsockname()
+            listener.setblocking(False)
+
+    def server_bind(self):
+        if self.reuse_port:  # the kernel spreads the port's connections over the workers' sockets
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        super().server_bind()
 
     def handle_error(self, request, client_address):
         if isinstance(sys.exc_info()[1], OSError):
             return  # a client that went away mid-answer: nothing to report
         log.error("unexpected error on a connection from %s", client_address[0], exc_info=True)
+
+    ACCEPT_BATCH = 256  # connections taken from the backlog per wake-up of the accepting thread
+
+    def server_activate(self):
+        super().server_activate()
+        self.socket.setblocking(False)  # accept() in a loop until the backlog is empty (_handle_request_noblock)
+
+    def _handle_request_noblock(self):
+        """socketserver's (CPython 3.12's), in a loop: each wake-up of the accepting thread takes
+        every connection waiting in the backlog (up to ACCEPT_BATCH), not one. With a thousand
+        streams in flight the accepting thread waits for the GIL behind their handlers at each
+        wake-up; one connection per wake-up left a burst's connections seconds in the kernel's
+        queue. (An accepted socket gets its own timeout in the handler's setup, whatever it inherits.)"""
+        for _ in range(self.ACCEPT_BATCH):
+            try:
+                request, client_address = self.get_request()
+            except OSError:  # BlockingIOError: the backlog is empty
+                return
+            if self.verify_request(request, client_address):
+                try:
+                    self.process_request(request, client_address)
+                except Exception:
+                    self.handle_error(request, client_address)
+                    self.shutdown_request(request)
+                except BaseException:
+                    self.shutdown_request(request)
+                    raise
+            else:
+                self.shutdown_request(request)
 
     def get_request(self):
         try:
@@ -6036,9 +6382,10 @@ def raise_file_limit(wanted: int):
             log.debug("could not raise the open-file limit to %d", target, exc_info=True)
 
 
-def make_server(config: Config) -> Server:
-    """A bound, not yet serving, server. Port 0 picks a free port: server.server_address[1]."""
-    return Server(config)
+def make_server(config: Config, **how) -> Server:
+    """A bound, not yet serving, server. Port 0 picks a free port: server.server_address[1].
+    `how`: Server's reuse_port or listener, for a worker process."""
+    return Server(config, **how)
 
 # ----------------------------------------------------------------------------------------
 # command line
@@ -6093,6 +6440,8 @@ def banner(config: Config, url: str, env_file: str | None = None, *, windows: bo
     lines += [f"  {what} -> {model}" for model, what in scenarios if model]
     if config.fallback_models:
         lines.append(f"  on 429, 5xx or no connection, fall back to: {', '.join(config.fallback_models)}")
+    if config.workers > 1:
+        lines.append(f"  {config.workers} worker processes share the port (WORKERS); one log, /proxy/usage sums them")
     lines.append(f"  bare model names get {config.preferred_provider}/")
     lines.append("  provider calls: all through litellm (PROXY_VIA=litellm)" if config.via == "litellm" else
                  "  provider calls: OpenAI-compatible providers direct, the others through litellm")
@@ -6271,13 +6620,15 @@ def argument_parser() -> argparse.ArgumentParser:
         description=__doc__.split("\n\n")[1],
         epilog=doc[:settings] + settings_help() + doc[doc.index("\n\n", settings):].rstrip())
     for setting in (s for s in SETTINGS if s.flag):  # dest is the Config field the flag replaces
-        parser.add_argument(setting.flag, dest=setting.field, type=int if setting.kind == "int" else None,
+        parser.add_argument(setting.flag, dest=setting.field, type={"int": int, "workers": worker_count}.get(setting.kind),
                             choices=setting.choices or None, metavar=None if setting.choices else setting.variable,
                             help=f"{setting.help} (env {setting.variable}, default {shown_default(setting)})")
     parser.add_argument("--log-file", metavar="PATH", help="write the log there instead of standard error "
                                                            "(when launching a command: default a file in the temp folder)")
     parser.add_argument("--env-file", metavar="PATH",
                         help="variables to load (default: .env in the working directory, if any); the real environment wins")
+    parser.add_argument("--worker-of", type=int, help=argparse.SUPPRESS)  # a worker's channel to its parent (serve_workers)
+    parser.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)  # the parent's listening socket, where workers share it
     parser.add_argument("--doctor", action="store_true",
                         help="check the configuration and send each routed model the requests Claude Code sends; "
                              "print what passes and how to fix what fails (exit status 0 only if all pass)")
@@ -6303,34 +6654,153 @@ def needs_litellm(config: Config) -> bool:
     return any(direct_url(target, config) is None and not relayed(target, config) for target in targets)
 
 
-def warm_up(config: Config):
-    """Read the model map, import litellm when a configured model needs it, then report
-    what the configuration would fail on."""
-    _load_model_map()
-    if needs_litellm(config):
-        load_litellm(config.log_level == "debug")
-    for problem in config_problems(config, provider_names()):
+def warm_up(config: Config, *, load: bool = True, report: bool = True):
+    """Read the model map, import litellm when a configured model needs it (load), then report
+    what the configuration would fail on (report: once, by the process that prints the banner)."""
+    if load:
+        _load_model_map()
+        if needs_litellm(config):
+            load_litellm(config.log_level == "debug")
+    for problem in (config_problems(config, provider_names()) if report else ()):
         log.warning("configuration: %s", problem)
         print(f"  WARNING: {problem}", file=sys.stderr, flush=True)
 
 
-def serve_until_stopped(server: Server) -> int:
-    """Serve until Ctrl-C or SIGTERM, then drain: requests in flight get SHUTDOWN_GRACE."""
+def serve_until_stopped(server: Server, announce: bool = True) -> int:
+    """Serve until Ctrl-C or SIGTERM, then drain: requests in flight get SHUTDOWN_GRACE.
+    A worker (announce False) leaves the lines about it to its parent, but the requests it cut off."""
     def stop(signum, frame):
+        if not announce:  # a worker gets Ctrl-C from the terminal and SIGTERM from its parent: one drain
+            for number in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(number, signal.SIG_IGN)
         raise KeyboardInterrupt  # SIGTERM ends serve_forever as Ctrl-C does
 
     signal.signal(signal.SIGTERM, stop)
+    if not announce:
+        signal.signal(signal.SIGINT, stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     grace = server.config.shutdown_grace
-    print(f"claude_proxy stopping: {server.active} request(s) in flight get up to {grace:g} s", flush=True)
+    if announce:
+        print(f"claude_proxy stopping: {server.active} request(s) in flight get up to {grace:g} s", flush=True)
     left = server.drain(grace)
     server.server_close()
-    print(f"claude_proxy {server.usage.summary()}", flush=True)
-    print(f"claude_proxy stopped{f' ({left} request(s) cut off)' if left else ''}", flush=True)
+    if announce:
+        print(f"claude_proxy {server.usage.summary()}", flush=True)
+        print(f"claude_proxy stopped{f' ({left} request(s) cut off)' if left else ''}", flush=True)
+    elif left:
+        log.warning("worker %d: %d request(s) cut off", os.getpid(), left)
     return 0
+
+
+def worker_listener(config: Config) -> tuple:
+    """The parent's socket for WORKERS: (socket, whether each worker binds its own). Where the
+    kernel spreads one port's connections over several sockets (SO_REUSEPORT on Linux), the parent
+    only holds the port (bound, not listening: it is given no connection) and each worker binds
+    beside it; elsewhere the parent listens and the workers inherit that one socket (pre-forked)."""
+    own = sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+    sock = socket.socket(socket.AF_INET6 if ":" in config.host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if own:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((config.host, config.port))
+        if not own:
+            sock.listen(Server.request_queue_size)
+            sock.set_inheritable(True)
+    except BaseException:
+        sock.close()
+        raise
+    return sock, own
+
+
+def start_workers(config: Config, own_argv: list, sock, own: bool, book: UsageBook) -> list:
+    """WORKERS processes of this script, each a whole proxy on the parent's port; their output
+    is the parent's (one log stream). Returns [(process, ready event)]."""
+    port = sock.getsockname()[1]
+    workers = []
+    for _ in range(config.workers):
+        mine, theirs = socket.socketpair()
+        fds = [theirs.fileno()] + ([] if own else [sock.fileno()])
+        command = [sys.executable, os.path.abspath(__file__), *own_argv, "--port", str(port), "--workers", "1",
+                   "--worker-of", str(theirs.fileno())] + ([] if own else ["--listen-fd", str(sock.fileno())])
+        workers.append((subprocess.Popen(command, pass_fds=fds), threading.Event()))
+        theirs.close()
+        threading.Thread(target=serve_channel, args=(mine, book, workers[-1][1]), daemon=True, name="usage").start()
+    return workers
+
+
+def serve_workers(config: Config, own_argv: list, env_file: str | None, problems: list) -> int:
+    """WORKERS above 1: start the workers, print the banner once they all listen, and on Ctrl-C
+    or SIGTERM pass SIGTERM on (each drains for SHUTDOWN_GRACE) and wait for them; then the
+    usage of all. A worker that dies stops the others (exit status 1)."""
+    try:
+        sock, own = worker_listener(config)
+    except OSError as exc:
+        print(f"claude_proxy: cannot listen on {config.host}:{config.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    book = UsageBook(config.usage_log)
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    workers = start_workers(config, own_argv, sock, own, book)
+    host, port = sock.getsockname()[:2]
+    sock.close()  # each worker has the port now (its own socket, or its copy of this one)
+    died = lambda: [p for p, _ in workers if p.poll() is not None]  # noqa: E731
+    while not stopping.is_set() and not died() and not all(ready.is_set() for _, ready in workers):
+        stopping.wait(0.05)
+    if not stopping.is_set() and not died():
+        url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
+        for line in banner(config, url, env_file, color=sys.stdout.isatty()):
+            print(line, flush=True)
+        for problem in problems:
+            print(f"  WARNING: {problem}", flush=True)
+        warm_up(config, load=False)
+    while not stopping.is_set() and not died():
+        stopping.wait(0.2)
+    return stop_workers(config, workers, book, died())
+
+
+def stop_workers(config: Config, workers: list, book: UsageBook, died: list) -> int:
+    """SIGTERM to every worker still running, a wait for their drains (SHUTDOWN_GRACE and a
+    little more, then they are killed), and the lines about all of them."""
+    if died:
+        log.error("a worker process exited (status %s): stopping the others", died[0].returncode)
+    grace = config.shutdown_grace
+    print(f"claude_proxy stopping: {len(workers)} worker(s) drain, requests in flight get up to {grace:g} s", flush=True)
+    for process, _ in workers:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    until = time.monotonic() + grace + 10
+    for process, _ in workers:
+        try:
+            process.wait(max(0.1, until - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    for thread in [t for t in threading.enumerate() if t.name == "usage"]:
+        thread.join(2)  # the last records a worker sent before it exited
+    print(f"claude_proxy {book.summary()}", flush=True)
+    print("claude_proxy stopped", flush=True)
+    return 1 if died else 0
+
+
+def serve_as_worker(config: Config, args) -> int:
+    """One of serve_workers' processes: a whole proxy on the parent's port, its usage kept by
+    the parent (UsageChannel); it says it is ready once it listens, and prints no banner."""
+    channel = socket.socket(fileno=args.worker_of)
+    listener = socket.socket(fileno=args.listen_fd) if args.listen_fd is not None else None
+    try:
+        server = make_server(config, reuse_port=listener is None, listener=listener)
+    except OSError as exc:
+        print(f"claude_proxy worker: cannot listen on {config.host}:{config.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    server.usage = UsageChannel(channel)
+    threading.Thread(target=warm_up, args=(config,), kwargs={"report": False}, daemon=True).start()
+    server.usage.send({"ready": os.getpid()})
+    return serve_until_stopped(server, announce=False)
 
 
 def main(argv=None) -> int:
@@ -6359,6 +6829,13 @@ def main(argv=None) -> int:
         return doctor(config) or (1 if problems else 0)
     for problem in problems:
         log.warning("configuration: %s", problem)
+    if args.worker_of is not None:
+        return serve_as_worker(config, args)
+    if config.workers > 1 and os.name == "nt":  # no SO_REUSEPORT, and no descriptors passed to a child
+        log.warning("WORKERS=%d: Windows runs one process; the setting is ignored", config.workers)
+        config = dataclasses.replace(config, workers=1)
+    if config.workers > 1 and not command:
+        return serve_workers(config, own, env_file, problems)
     try:
         server = make_server(config)
     except OSError as exc:

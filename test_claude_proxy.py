@@ -667,11 +667,11 @@ def proxy_env(fake_url, gemini_url="http://127.0.0.1:9", **extra):
 
 
 @contextlib.contextmanager
-def proxy_process(fake, tmp_path):
+def proxy_process(fake, tmp_path, **extra):
     """The proxy as its own process (SHUTDOWN_GRACE=1) on a free port: (process, port); killed
-    after, if the test has not stopped it."""
+    after, if the test has not stopped it. `extra`: more environment."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env.update(proxy_env(fake.url), PYTHONUNBUFFERED="1", SHUTDOWN_GRACE="1", LOG_LEVEL="warning")
+    env.update(proxy_env(fake.url), PYTHONUNBUFFERED="1", SHUTDOWN_GRACE="1", LOG_LEVEL="warning", **extra)
     process = subprocess.Popen([sys.executable, cp.__file__, "--port", "0"], cwd=tmp_path, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -865,6 +865,8 @@ SETTING_CASES = [
     ("PROXY_VIA", "LiteLLM", "litellm", "direct"),
     ("PORT", "8083", 8083, "http"),  # int
     ("PORT", "0", 0, "-1"),
+    ("WORKERS", "2", 2, "many"),  # workers: a count, or auto
+    ("WORKERS", "auto", os.cpu_count() or 1, "0"),
     ("LONG_CONTEXT_THRESHOLD", "1000", 1000, "1e5"),
     ("MAX_TOKENS_LIMIT", "4096", 4096, "0"),  # int, unset by default
     ("REQUEST_TIMEOUT", "2.5", 2.5, "soon"),  # float
@@ -4340,6 +4342,136 @@ def test_sigterm_drains_then_ends_open_streams(fake, tmp_path):
             socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT).close()
         output = process.stdout.read()
         assert "stopping" in output and "stopped" in output
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the worker processes from /proc")
+def test_workers_share_one_port_and_sum_usage(fake, tmp_path):
+    """WORKERS=2: two worker processes behind the one port, the banner says so; requests on
+    new connections (the kernel spreads them over both) are all in /proxy/usage, whichever
+    worker answers it, in USAGE_LOG, and in the line at SIGTERM, which stops both."""
+    usage_log = tmp_path / "usage.jsonl"
+    with proxy_process(fake, tmp_path, WORKERS="2", USAGE_LOG=str(usage_log)) as (process, port):
+        banner = [process.stdout.readline() for _ in range(3)]
+        assert any("2 worker processes share the port" in line for line in banner), banner
+        with open(f"/proc/{process.pid}/task/{process.pid}/children") as f:
+            workers = [int(pid) for pid in f.read().split()]
+        assert len(workers) == 2
+        target = type("P", (), {"server_address": ("127.0.0.1", port)})
+        for n in range(8):
+            body = json.dumps(dict(BASIC, stream=n % 2 == 1)).encode()
+            answer = exchange(target, b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                                      b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+        for _ in range(6):  # on new connections too: each worker answers with the sum
+            answer = exchange(target, b"GET /proxy/usage HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["totals"]["requests"] == 8
+        answer = exchange(target, b"GET /proxy/usage?session=s-unknown&model=claude-opus-5-5 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                  b"Connection: close\r\n\r\n")  # the status line's question, from a worker
+        usage = json.loads(answer.split(b"\r\n\r\n", 1)[1])
+        assert usage["route"] == "openai/gpt-4.1" and usage["sessions"] == {}  # no session by that id
+        process.terminate()
+        assert process.wait(timeout=TIMEOUT) == 0
+        output = process.stdout.read()
+        assert "served 8 request(s)" in output and "stopped" in output and "Traceback" not in output
+        assert len(usage_log.read_text().splitlines()) == 8
+        for pid in workers:
+            assert not os.path.exists(f"/proc/{pid}") or "zombie" in open(f"/proc/{pid}/status").read()
+
+
+def test_a_burst_of_300_connections_is_accepted_at_once(start_proxy):
+    """300 connections opened before any is served wait in the listen backlog (socketserver's
+    default of 5 would have the kernel drop most SYNs, each retried a second later), and all
+    are answered."""
+    server = start_proxy()
+    assert server.request_queue_size >= 1024
+    socks = []
+    try:
+        started = time.monotonic()
+        for _ in range(300):
+            socks.append(socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=TIMEOUT))
+        for sock in socks:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        for sock in socks:
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b'{"status":"ok"}')
+        assert time.monotonic() - started < 30
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def dechunk(data: bytes) -> bytes:
+    """A chunked body's bytes. Example: b"2\r\nhi\r\n0\r\n\r\n" -> b"hi"."""
+    out, rest = [], data
+    while True:
+        size, _, rest = rest.partition(b"\r\n")
+        n = int(size, 16)
+        if n == 0:
+            return b"".join(out)
+        out.append(rest[:n])
+        rest = rest[n + 2:]
+
+
+def test_relay_loop_gives_a_slow_reader_back_to_its_thread(fake):
+    """A stream the relay loop carries whose client stops reading (a small receive window):
+    the loop never waits for it; the stream goes back to its own thread with the bytes the
+    client could not take, and the client, reading again, gets every event in order. (The
+    loop carries direct-path streams: litellm's are read on their threads.)"""
+    with running_proxy(fake) as server:
+        slow_reader_stream(server, fake)
+
+
+def slow_reader_stream(server, fake):
+    words = [f"{n:05d}" + "x" * 2000 + " " for n in range(3000)]  # 6 MB: more than the sockets' buffers hold
+    fake.replies = [{"deltas": [{"content": w} for w in words], "pauses": {1: 0.2}, "finish": "stop", "usage": (5, 3000)}]
+    before_carried, before_back = cp.RELAY.carried, cp.RELAY.handed_back
+    body = json.dumps(dict(BASIC, stream=True)).encode()
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(TIMEOUT)
+        sock.connect(("127.0.0.1", server.server_address[1]))
+        sock.sendall(b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
+                     % (len(body), body))
+        first = sock.recv(4096)
+        deadline = time.monotonic() + TIMEOUT
+        while cp.RELAY.handed_back == before_back and time.monotonic() < deadline:
+            time.sleep(0.05)  # polls a counter, not a wait for the server to start
+        received = [first]
+        while chunk := sock.recv(65536):
+            received.append(chunk)
+    assert cp.RELAY.carried > before_carried and cp.RELAY.handed_back > before_back
+    data = b"".join(received)
+    head, _, chunked = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    events = parse_sse(dechunk(chunked))
+    check_protocol(events)
+    assert cp.fold_events(events)["content"][0]["text"] == "".join(words)
+
+
+def test_relay_loop_sees_a_client_leave(fake):
+    """A carried stream whose client closes its connection while the provider is silent: the
+    loop notices within a second or so, and the request ends."""
+    with running_proxy(fake) as server:
+        leaving_client(server, fake)
+
+
+def leaving_client(server, fake):
+    fake.replies = [dict(text_reply("one two three"), pauses={1: 5})]
+    before = cp.RELAY.carried
+    body = json.dumps(dict(BASIC, stream=True)).encode()
+    sock = socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=TIMEOUT)
+    sock.sendall(b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+    deadline = time.monotonic() + TIMEOUT
+    while cp.RELAY.carried == before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    sock.close()
+    started = time.monotonic()
+    while server.active and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.active == 0 and time.monotonic() - started < 4
 
 
 def rss_kb(field="VmRSS") -> int:

@@ -15,7 +15,7 @@ import http.server
 import json
 import os
 import platform
-import socketserver
+import re
 import subprocess
 import sys
 import threading
@@ -383,6 +383,297 @@ def machine():
 
 
 # ----------------------------------------------------------------------------------------
+# paced streams (bench.py --paced): a provider that sends one chunk at a time, as models do
+# ----------------------------------------------------------------------------------------
+
+STAMP = re.compile(rb"@(\d+\.\d+)@")  # a chunk's send time (time.monotonic(), one clock for every process here)
+
+# name -> the loads of one scenario: (label, streams, events/s, events per stream, ms to the first content chunk)
+SCENARIOS = {
+    "done-when": [("a", 2000, 5, 25, 1500), ("b", 200, 50, 200, 0)],
+    "quick": [("a", 200, 5, 10, 1500), ("b", 100, 50, 50, 0)],
+}
+
+
+def paced_model(rate, chunks, first_ms):
+    """The fake provider reads its pace from the model name: paced-r50-n200-f0."""
+    return f"paced-r{rate:g}-n{chunks}-f{first_ms}"
+
+
+def paced_frame(payload):
+    data = b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+async def paced_stream(reader, writer):
+    """One connection of the paced fake provider: each request's answer is a head and the role
+    chunk at once (as OpenAI sends them), the first content chunk after `f` ms, then one content
+    chunk every 1/r s, each stamped with its send time, then the finish, usage and [DONE]."""
+    import asyncio
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))
+            body = json.loads(await reader.readexactly(length))
+            model = str(body.get("model", ""))
+            m = re.search(r"paced-r([\d.]+)-n(\d+)-f(\d+)", model)
+            rate, chunks, first_ms = (float(m.group(1)), int(m.group(2)), int(m.group(3))) if m else (50.0, 10, 0)
+            base = {"id": "chatcmpl-paced", "object": "chat.completion.chunk", "created": 1700000000, "model": model}
+            if not body.get("stream"):  # the start-up check's request
+                answer = json.dumps(dict(base, object="chat.completion", choices=[{"index": 0, "finish_reason": "stop",
+                                    "message": {"role": "assistant", "content": "pong"}}])).encode()
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                             % (len(answer), answer))
+                await writer.drain()
+                continue
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
+                         b"Cache-Control: no-cache\r\n\r\n" + paced_frame(dict(base, choices=[
+                             {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])))
+            await writer.drain()
+            loop = asyncio.get_running_loop()
+            due = loop.time() + first_ms / 1000
+            for _ in range(chunks):
+                await asyncio.sleep(max(0.0, due - loop.time()))
+                writer.write(paced_frame(dict(base, choices=[{"index": 0, "delta": {"content": "@%.6f@ " % time.monotonic()},
+                                                              "finish_reason": None}])))
+                due += 1 / rate
+            usage = {"prompt_tokens": 12, "completion_tokens": chunks, "total_tokens": 12 + chunks}
+            writer.write(paced_frame(dict(base, choices=[{"index": 0, "delta": {}, "finish_reason": "stop"}]))
+                         + paced_frame(dict(base, choices=[], usage=usage)) + b"e\r\ndata: [DONE]\n\n\r\n0\r\n\r\n")
+            await writer.drain()
+            if b"connection: close" in head.lower():
+                break
+    except (ConnectionError, asyncio.IncompleteReadError):
+        pass
+    finally:
+        writer.close()
+
+
+def run_paced_provider():
+    import asyncio
+
+    async def serve():
+        server = await asyncio.start_server(paced_stream, "127.0.0.1", 0, backlog=4096)
+        print(server.sockets[0].getsockname()[1], flush=True)
+        await server.serve_forever()
+
+    raise_file_limit()
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        pass
+
+
+def raise_file_limit():
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+async def paced_client(port, path, headers, body, start_at, record):
+    """One stream over its own connection (Connection: close): TTFB (request sent -> the answer's
+    first bytes), and for every stamped chunk the delay from its send by the provider to its
+    arrival here. record(ok, ttfb, delays, reason)."""
+    import asyncio
+    await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{head}"
+               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    delays, ttfb, tail, seen = [], None, b"", []
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 60)
+        sent = time.monotonic()
+        writer.write(request)
+        while True:
+            data = await asyncio.wait_for(reader.read(65536), 60)
+            now = time.monotonic()
+            if not data:
+                break
+            if ttfb is None:
+                ttfb = now - sent
+            data = tail + data
+            end = 0
+            for m in STAMP.finditer(data):
+                delays.append(now - float(m.group(1)))
+                end = m.end()
+            tail = data[max(end, len(data) - 40):]
+            seen.append(data[:16] if not seen else b"")
+            if b"message_stop" in data or b"[DONE]" in data:
+                seen.append(b"END")
+        writer.close()
+        ok = seen and seen[0].startswith(b"HTTP/1.1 200") and b"END" in seen
+        record(bool(ok), ttfb, delays, None if ok else repr(seen[0][:16]) if seen else "no answer")
+    except Exception as exc:  # noqa: BLE001 - counted and reported
+        record(False, ttfb, delays, type(exc).__name__)
+
+
+def proc_tree(pid):
+    """The proxy's process and its worker processes (WORKERS)."""
+    pids = [pid]
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            pids += [int(p) for p in f.read().split()]
+    except OSError:
+        pass
+    return pids
+
+
+def tree_reading(pid):
+    """(CPU seconds, threads, open fds, RSS kB) summed over the proxy's processes."""
+    cpu = threads = fds = rss = 0
+    for p in proc_tree(pid):
+        try:
+            cpu += cpu_seconds(p)
+            threads += status_kb(p, "Threads")
+            rss += status_kb(p, "VmRSS")
+            fds += len(os.listdir(f"/proc/{p}/fd"))
+        except OSError:
+            pass
+    return cpu, threads, fds, rss
+
+
+def paced_phase(target, streams, rate, chunks, first_ms, ramp, proxy_pid):
+    """`streams` paced streams, started evenly over `ramp` seconds, all on one asyncio loop."""
+    import asyncio
+    model = paced_model(rate, chunks, first_ms)
+    body = json.loads(target.stream_body)
+    body["model"] = ("openai/" + model) if target.name == "proxy" else model
+    data = json.dumps(body).encode()
+    oks, ttfbs, delays, reasons, peaks = [], [], [], {}, {"threads": 0, "fds": 0, "rss": 0}
+
+    def record(ok, ttfb, got, reason):
+        oks.append(ok)
+        if ttfb is not None:
+            ttfbs.append(ttfb)
+        delays.extend(got)
+        if reason:
+            reasons[reason] = reasons.get(reason, 0) + 1
+
+    async def sample(stop):
+        while not stop.is_set():
+            _, threads, fds, rss = tree_reading(proxy_pid)
+            peaks.update(threads=max(peaks["threads"], threads), fds=max(peaks["fds"], fds), rss=max(peaks["rss"], rss))
+            try:
+                await asyncio.wait_for(stop.wait(), 0.1)
+            except asyncio.TimeoutError:
+                pass
+
+    async def run():
+        stop = asyncio.Event()
+        sampler = asyncio.ensure_future(sample(stop))
+        start = time.monotonic() + 0.05
+        await asyncio.gather(*(paced_client(target.port, target.path, target.headers, data,
+                                            start + ramp * i / max(1, streams), record) for i in range(streams)))
+        stop.set()
+        await sampler
+
+    cpu0 = tree_reading(proxy_pid)[0]
+    t0 = time.monotonic()
+    asyncio.run(run())
+    elapsed = time.monotonic() - t0
+    cpu = tree_reading(proxy_pid)[0] - cpu0
+    return {"streams": streams, "rate": rate, "chunks": chunks, "first_ms": first_ms, "ramp_s": ramp,
+            "completed": sum(oks), "failed": len(oks) - sum(oks), "failures": reasons, "elapsed": elapsed,
+            "events": len(delays), "expected_events": streams * chunks,
+            "ttfb_p50_ms": ms(pct(ttfbs, 0.5)), "ttfb_p99_ms": ms(pct(ttfbs, 0.99)),
+            "delay_p50_ms": ms(pct(delays, 0.5)), "delay_p99_ms": ms(pct(delays, 0.99)),
+            "proxy_cpu_s": cpu, "proxy_cores": cpu / elapsed, "proxy_cpu_us_per_event": cpu / max(1, len(delays)) * 1e6,
+            "proxy_threads_peak": peaks["threads"], "proxy_fds_peak": peaks["fds"], "proxy_rss_peak_mb": peaks["rss"] / 1024}
+
+
+def ms(seconds):
+    return None if seconds is None else seconds * 1000
+
+
+def start_proxy(env, fake_port, args):
+    """The proxy in its own process, pointed at the fake provider: (process, port), once it answers."""
+    proxy_env = dict(env, OPENAI_API_KEY="sk-bench", OPENAI_BASE_URL=f"http://127.0.0.1:{fake_port}/v1",
+                     BIG_MODEL="openai/gpt-4.1", SMALL_MODEL="openai/gpt-4.1-mini", MAX_CONCURRENCY="8192",
+                     MAX_CONNECTIONS="8192", SHUTDOWN_GRACE="1", WORKERS=str(args.workers))
+    for name in ("PROXY_API_KEY", "PORT", "HOST", "LOG_LEVEL", "LOG_FILE", "USAGE_LOG"):
+        proxy_env.pop(name, None)
+    proxy = subprocess.Popen([sys.executable, PROXY, "--port", "0", "--log-level", "warning", "--via", args.via], cwd=HERE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=proxy_env)
+    line = read_line(proxy, 60)
+    if "listening on" not in line:
+        raise RuntimeError(f"unexpected first proxy line: {line!r}")
+    port = int(line.rsplit(":", 1)[1].strip().strip("/").split("\x1b")[0])
+    Drain(proxy.stdout).start()
+    Drain(proxy.stderr).start()
+    deadline = time.monotonic() + 120
+    while True:  # litellm's model map is read in the background: the first request waits for nothing
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
+        try:
+            one_request(conn, proxy_target(port), False)
+            return proxy, port
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline or proxy.poll() is not None:
+                stop_process(proxy)
+                raise
+            time.sleep(0.01)
+        except BaseException:
+            stop_process(proxy)
+            raise
+        finally:
+            conn.close()
+
+
+def run_paced(args):
+    """Each load of the scenario against the provider directly, then through the proxy, in one run."""
+    raise_file_limit()
+    env = child_env()
+    loads = SCENARIOS[args.scenario] if args.scenario else [
+        ("custom", args.streams, args.rate, args.paced_chunks, args.first_ms)]
+    fake = proxy = None
+    results = {"mode": "paced", "scenario": args.scenario or "custom", "workers": args.workers, "via": args.via,
+               "machine": machine(), "loads": {}}
+    try:
+        fake = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--paced-provider"],
+                                stdout=subprocess.PIPE, text=True, env=env)
+        fake_port = int(read_line(fake, 30))
+        proxy, proxy_port = start_proxy(env, fake_port, args)
+        results["load_average_before"] = os.getloadavg()
+        for label, streams, rate, chunks, first_ms in loads:
+            for target in (direct_target(fake_port), proxy_target(proxy_port)):
+                r = paced_phase(target, streams, rate, chunks, first_ms, args.ramp, proxy.pid)
+                results["loads"][f"{label}.{target.name}"] = r
+                print(f"  {label} {target.name:<6} {streams} streams x {chunks} @ {rate:g}/s (first {first_ms} ms): "
+                      f"{r['completed']} completed in {r['elapsed']:.1f} s, TTFB p99 {r['ttfb_p99_ms'] or 0:.0f} ms, "
+                      f"delay p99 {r['delay_p99_ms'] or 0:.1f} ms, proxy {r['proxy_cpu_us_per_event']:.1f} us/event"
+                      + (f", failures {r['failures']}" if r["failures"] else ""), file=sys.stderr, flush=True)
+        results["load_average_after"] = os.getloadavg()
+    finally:
+        stop_process(proxy)
+        stop_process(fake)
+    print(paced_markdown(results))
+    with open(args.json, "w") as f:
+        json.dump(results, f, indent=2)
+        f.write("\n")
+    return 1 if any(r["failed"] for r in results["loads"].values()) else 0
+
+
+def paced_markdown(results):
+    m = results["machine"]
+    lines = [f"Machine: {m['nproc']} × {m['cpu']}; Python {m['python']}; WORKERS={results['workers']}; "
+             f"paced run ({results['scenario']}), loopback; load average before {results['load_average_before'][0]:.2f}.", "",
+             "| load | side | completed | TTFB p50 / p99 (ms) | added delay per event p50 / p99 (ms) | proxy CPU per event (µs) "
+             "| proxy cores | threads / fds / RSS MB (peak) |", "|---|---|---|---|---|---|---|---|"]
+    show = lambda v, f="{:.1f}": "—" if v is None else f.format(v)  # noqa: E731
+    for key, r in results["loads"].items():
+        label, side = key.split(".")
+        load = f"{label}: {r['streams']} × {r['chunks']} events @ {r['rate']:g}/s, first after {r['first_ms']} ms"
+        proxy_side = side == "proxy"
+        lines.append(f"| {load} | {side} | {r['completed']}/{r['streams']} | {show(r['ttfb_p50_ms'])} / {show(r['ttfb_p99_ms'])} | "
+                     f"{show(r['delay_p50_ms'])} / {show(r['delay_p99_ms'])} | "
+                     f"{show(r['proxy_cpu_us_per_event']) if proxy_side else '—'} | "
+                     f"{show(r['proxy_cores'], '{:.2f}') if proxy_side else '—'} | "
+                     + (f"{r['proxy_threads_peak']} / {r['proxy_fds_peak']} / {r['proxy_rss_peak_mb']:.0f}" if proxy_side else "—")
+                     + " |")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------
 # the run
 # ----------------------------------------------------------------------------------------
 
@@ -398,9 +689,26 @@ def main():
     parser.add_argument("--provider", choices=tuple(PROVIDERS), default="openai",
                         help="what the fake provider speaks: openai (chat completions: the direct path) or anthropic "
                              "(Messages API at ANTHROPIC_API_BASE: the passthrough path); the direct call speaks it too")
+    parser.add_argument("--paced", action="store_true",
+                        help="paced streams (one chunk at a time, stamped with its send time) instead of the burst figures")
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS),
+                        help="with --paced: named loads (done-when: 2,000 streams at 5 events/s after 1.5 s, and 200 at 50/s)")
+    parser.add_argument("--streams", type=int, default=200, help="with --paced: concurrent streams")
+    parser.add_argument("--rate", type=float, default=50, help="with --paced: events per second per stream")
+    parser.add_argument("--paced-chunks", type=int, default=200, help="with --paced: content chunks per stream")
+    parser.add_argument("--first-ms", type=int, default=0, help="with --paced: the provider's wait before its first content chunk")
+    parser.add_argument("--ramp", type=float, default=2.0, help="with --paced: seconds over which the streams start")
+    parser.add_argument("--workers", default="1", help="with --paced: the proxy's WORKERS")
+    parser.add_argument("--paced-provider", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.fake_provider:
         return run_fake_provider(args.chunks)
+    if args.paced_provider:
+        return run_paced_provider()
+    if args.paced:
+        if args.json == os.path.join(HERE, "latest.json"):
+            args.json = os.path.join(HERE, "paced.json")
+        return run_paced(args)
 
     os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
     duration = 0.6 if args.quick else 3.0  # seconds per phase (streams at 64: at least one round)
