@@ -1691,7 +1691,27 @@ def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: b
         params["prompt_cache_key"] = hashed_user(session)
     if reasoning:
         params.update(reasoning_params(body, quirks, params.get("max_tokens"), efforts))
-    return params
+    return responses_params(params, reasoning) if responses else params
+
+
+def responses_params(params: dict, reasoning: bool) -> dict:
+    """What a request for a Responses API model adds to its chat params, for litellm's Responses
+    bridge as much as for to_responses_request: function tools not strict (the Responses API makes
+    them strict unless told: open-webui/open-webui#30046, vercel/ai#15889; Claude Code's schemas
+    are not strict ones), and in litellm's extra_body (which its bridge moves into the request)
+    `store: false` and, for a reasoning model, the encrypted reasoning and a summary of it.
+    Example: reasoning_effort "low" -> extra_body {"store": False, "include":
+    ["reasoning.encrypted_content"], "reasoning_effort": {"effort": "low", "summary": "auto"}}."""
+    out = dict(params)
+    if out.get("tools"):
+        out["tools"] = [dict(tool, function=dict(tool["function"], strict=False)) for tool in out["tools"]]
+    extra: dict = {"store": False}
+    if reasoning:
+        extra["include"] = ["reasoning.encrypted_content"]
+        if out.get("reasoning_effort"):
+            extra["reasoning_effort"] = {"effort": out["reasoning_effort"], "summary": "auto"}
+    out["extra_body"] = extra
+    return out
 
 
 def tool_params(body: dict, quirks: Provider, reasoning: bool) -> dict:
@@ -1780,7 +1800,7 @@ def to_responses_request(params: dict, quirks: Provider, facts: dict) -> dict:
     "Be brief", "input": [{"type": "message", "role": "user", "content": "Hi"}],
     "max_output_tokens": 64, "reasoning": {"effort": "low", "summary": "auto"},
     "include": ["reasoning.encrypted_content"], "store": false}."""
-    chat = to_direct_request(params, quirks, facts)
+    chat = to_direct_request({k: v for k, v in params.items() if k != "extra_body"}, quirks, facts)
     model = chat["model"]
     body = {"model": model[len(RESPONSES_MARK):] if model.startswith(RESPONSES_MARK) else model}
     messages = chat["messages"]
@@ -1795,9 +1815,9 @@ def to_responses_request(params: dict, quirks: Provider, facts: dict) -> dict:
         if name in chat:
             body[name] = chat[name]
     if chat.get("tools"):
-        # strict false: the Responses API makes function tools strict unless told, and a strict
-        # schema must list every property as required and forbid others, which Claude Code's do not
-        body["tools"] = [dict({k: v for k, v in t["function"].items()}, type="function", strict=False) for t in chat["tools"]]
+        # strict false (responses_params): a strict schema must list every property as required and forbid
+        # others, which Claude Code's do not ("'additionalProperties' is required to be supplied and to be false")
+        body["tools"] = [dict(t["function"], type="function", strict=False) for t in chat["tools"]]
     choice = chat.get("tool_choice")
     if isinstance(choice, dict):
         body["tool_choice"] = {"type": "function", "name": choice["function"]["name"]}
