@@ -4688,6 +4688,36 @@ def test_cli_retries_a_429(proxy, fake, tmp_path):
     assert len(fake.received) == 2
 
 
+@needs_claude
+@pytest.mark.parametrize("hidden", [False, True], ids=["summary", "hidden reasoning"])
+def test_cli_codex_model_over_the_responses_api(fake, tmp_path, hidden):
+    """Claude Code with a codex model: it thinks and calls Bash, then answers with the result;
+    its second request carries the encrypted reasoning back (Claude Code keeps the thinking block,
+    an empty one too) and nothing goes to chat completions."""
+    command = json.dumps({"command": "echo from-the-codex-model", "description": "Say it"})
+
+    def responder(body):
+        if not any(item.get("type") == "function_call_output" for item in body["input"]):
+            thought = [] if hidden else [{"reasoning_content": "I should run echo."}]
+            return {"deltas": thought + [tool_delta(0, "", "call_echo", "Bash"), tool_delta(0, command)],
+                    "finish": "tool_calls", "usage": (900, 30), "hidden_reasoning": hidden}
+        return text_reply("It printed from-the-codex-model.")
+
+    fake.responder = responder
+    with running_proxy(fake, BIG_MODEL=CODEX, SMALL_MODEL=CODEX) as proxy:
+        run = run_claude(proxy, tmp_path, "-p", "Run echo", "--output-format", "json", "--allowedTools", "Bash")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["result"] == "It printed from-the-codex-model."
+    assert {path for path, _, _ in fake.received} == {"/v1/responses"}
+    turns = [body for _, _, body in fake.received if any(t.get("name") == "Bash" for t in body.get("tools") or ())]
+    last = turns[-1]["input"]
+    kinds = [item["type"] for item in last]
+    assert kinds[-3:] == ["reasoning", "function_call", "function_call_output"], kinds
+    assert last[-3]["encrypted_content"] in fake.minted and last[-3]["summary"] == (
+        [] if hidden else [{"type": "summary_text", "text": "I should run echo."}])
+    assert "from-the-codex-model" in json.dumps(last[-1]["output"])
+
+
 # ----------------------------------------------------------------------------------------
 # command line: the banner, --help and README, the program, .env, the launcher, logs
 # ----------------------------------------------------------------------------------------
