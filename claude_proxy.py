@@ -1784,7 +1784,9 @@ def to_direct_request(params: dict, quirks: Provider, facts: dict) -> dict:
     return body
 
 # The least max_output_tokens the Responses API takes ("integer below minimum value. Expected a
-# value >= 16": platform.openai.com/docs/api-reference/responses/create, max_output_tokens).
+# value >= 16": platform.openai.com/docs/api-reference/responses/create, max_output_tokens). Smaller
+# limits are raised to it, but for Claude Code's max_tokens 1 probe: refused as it is, it is answered
+# as any model's refusal of one is (answers_probe), with the stop_reason max_tokens Claude Code wants.
 MIN_OUTPUT_TOKENS = 16
 
 
@@ -1794,7 +1796,8 @@ def to_responses_request(params: dict, quirks: Provider, facts: dict) -> dict:
     makes (the same sampling rules), its messages as `input` items and `instructions`, tools as
     Responses function tools, `reasoning` with its effort and a summary, and `store: false`, so
     nothing is kept at OpenAI and reasoning comes back encrypted (`include`), to be replayed.
-    Stop sequences have no Responses equivalent and are left out. Pure.
+    Stop sequences have no Responses equivalent and are left out; a max_output_tokens below 16 is
+    raised to it (MIN_OUTPUT_TOKENS). Pure.
     Example: {"model": "openai/gpt-5.3-codex", "messages": [system "Be brief", user "Hi"],
     "max_tokens": 64, "reasoning_effort": "low"} -> {"model": "gpt-5.3-codex", "instructions":
     "Be brief", "input": [{"type": "message", "role": "user", "content": "Hi"}],
@@ -1810,7 +1813,7 @@ def to_responses_request(params: dict, quirks: Provider, facts: dict) -> dict:
     body["input"] = responses_input(messages)
     limit = chat.get("max_completion_tokens", chat.get("max_tokens"))
     if isinstance(limit, int):
-        body["max_output_tokens"] = max(limit, MIN_OUTPUT_TOKENS)
+        body["max_output_tokens"] = max(limit, MIN_OUTPUT_TOKENS) if limit > 1 else limit
     for name in ("temperature", "top_p", "parallel_tool_calls", "user", "prompt_cache_key"):
         if name in chat:
             body[name] = chat[name]
@@ -6074,9 +6077,20 @@ def doctor(config: Config, out=None) -> int:
         print(f"{model:<{widths[0]}}  {check:<{widths[1]}}  {result:<{widths[2]}}  {detail}", file=out)
         if fix:
             print(f"{'':<{widths[0]}}  {'':<{widths[1]}}  {'':<{widths[2]}}  fix: {fix}", file=out)
+    for target, _ in targets:
+        print(f"{target}: {doctor_path(target, config)}", file=out)
     total = len(rows)
     print(f"{total - failures} of {total} checks passed" + (", problems in the configuration" if problems else ""), file=out)
     return 0 if failures == 0 and not problems else 1
+
+
+def doctor_path(target: str, config: Config) -> str:
+    """How the proxy reaches a target, for the doctor's summary. Example: "openai/gpt-5.3-codex" ->
+    "the responses path, POST https://api.openai.com/v1/responses"; "gemini/gemini-2.5-pro" -> "the litellm path"."""
+    attempt = prepare_attempt(doctor_checks(target)[0][2], target, config)
+    url = {"responses": lambda: responses_url(target, config, attempt.facts), "direct": lambda: direct_url(target, config)}.get(
+        attempt.path.name, lambda: None)()
+    return f"the {attempt.path.name} path" + (f", POST {url}" if url else "")
 
 
 def doctor_request(server: Server, path: str, body: dict, timeout: float) -> tuple:

@@ -3261,7 +3261,7 @@ RESPONSES_REQUEST_CASES = [
     ("a named tool", req([ASKED], tools=TOOLS, tool_choice={"type": "tool", "name": "Read"}), CODEX,
      lambda b: b["tool_choice"] == {"type": "function", "name": "Read"}),
     ("no stop sequences; no temperature for a reasoning model; at least 16 tokens",
-     req([ASKED], stop_sequences=["END"], temperature=0.5, max_tokens=1), CODEX,
+     req([ASKED], stop_sequences=["END"], temperature=0.5, max_tokens=5), CODEX,
      lambda b: "stop" not in b and "temperature" not in b and b["max_output_tokens"] == 16),
     ("the session's prompt cache key", req([ASKED]), CODEX, lambda b: b["prompt_cache_key"] == cp.hashed_user("s-1")),
     ("a tool loop with its reasoning replayed, the text before the call",
@@ -4957,6 +4957,30 @@ def test_doctor_passes_against_a_good_provider(fake, gemini):
         assert check in text
     assert "openai/gpt-4.1 (BIG_MODEL)" in text and "groq/llama-3.1-8b-instant (SMALL_MODEL)" in text
     assert "2 call(s) in one turn" in text
+
+
+def doctor_responses_responder(body):
+    """doctor_responder for the Responses API's requests."""
+    items = body["input"]
+    if items[-1].get("type") == "function_call_output":
+        return text_reply("It is sunny in Paris.")
+    if body.get("reasoning") and not body.get("tools"):
+        return {"deltas": [{"reasoning_content": "17 * 23 = 391"}, {"content": "391"}], "finish": "stop", "usage": (9, 9)}
+    return doctor_responder({"max_tokens": body.get("max_output_tokens"), "tools": body.get("tools"),
+                             "tool_choice": body.get("tool_choice"), "messages": [{"role": "user"}]})
+
+
+def test_doctor_covers_a_codex_model_on_the_responses_path(fake, gemini):
+    import io
+
+    fake.responder = doctor_responses_responder
+    out = io.StringIO()
+    env = proxy_env(fake.url, gemini.url, BIG_MODEL=CODEX, SMALL_MODEL="openai/gpt-5.2-pro")
+    assert cp.doctor(cp.Config.from_env(env), out) == 0, out.getvalue()
+    text = out.getvalue()
+    assert "16 of 16 checks passed" in text and f"{CODEX} (BIG_MODEL)" in text and "with thinking" in text
+    assert f"{CODEX}: the responses path, POST {fake.url}/v1/responses" in text
+    assert {path for path, _, _ in fake.received} == {"/v1/responses"}  # the probe too: refused as it is, answered
 
 
 def test_doctor_names_the_fix(fake, gemini):
