@@ -59,6 +59,37 @@ def fake_bodies(model, chunks):
     return json.dumps(completion, separators=(",", ":")).encode(), b"".join(frames), usage_frame, tail
 
 
+def fake_responses_bodies(model, chunks):
+    """fake_bodies for OpenAI's Responses API: (JSON response, stream events but the last, the
+    completed event, the end), as bytes; every event with its `event:` line and sequence_number."""
+    usage = {"input_tokens": 12, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": chunks,
+             "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 12 + chunks}
+    text = "".join(f"w{n} " for n in range(chunks))
+    message = {"id": "msg_bench", "type": "message", "role": "assistant", "status": "completed",
+               "content": [{"type": "output_text", "text": text, "annotations": []}]}
+    head = {"id": "resp_bench", "object": "response", "created_at": 1700000000, "model": model, "error": None,
+            "incomplete_details": None, "parallel_tool_calls": True, "tool_choice": "auto", "tools": [], "store": False}
+    response = dict(head, status="completed", output=[message], usage=usage)
+    events = [("response.created", {"response": dict(head, status="in_progress", output=[], usage=None)}),
+              ("response.output_item.added", {"output_index": 0, "item": dict(message, content=[], status="in_progress")}),
+              ("response.content_part.added", {"output_index": 0, "item_id": "msg_bench", "content_index": 0,
+                                               "part": {"type": "output_text", "text": "", "annotations": []}})]
+    events += [("response.output_text.delta", {"output_index": 0, "item_id": "msg_bench", "content_index": 0,
+                                                "delta": f"w{n} ", "logprobs": []}) for n in range(chunks)]
+    events += [("response.output_text.done", {"output_index": 0, "item_id": "msg_bench", "content_index": 0, "text": text,
+                                               "logprobs": []}),
+               ("response.output_item.done", {"output_index": 0, "item": message})]
+
+    def frame(n, kind, data):
+        data = b"event: %s\ndata: %s\n\n" % (kind.encode(), json.dumps(dict(data, type=kind, sequence_number=n),
+                                                                            separators=(",", ":")).encode())
+        return b"%x\r\n%s\r\n" % (len(data), data)
+
+    frames = b"".join(frame(n, kind, data) for n, (kind, data) in enumerate(events))
+    return (json.dumps(response, separators=(",", ":")).encode(), frames,
+            frame(len(events), "response.completed", {"response": response}), b"0\r\n\r\n")
+
+
 class FakeHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 300
@@ -75,12 +106,13 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nretry-after: 7\r\n"
                              b"Content-Length: %d\r\n\r\n%s" % (len(data), data))
             return
-        bodies = self.cache.get(model)
+        responses = self.path.endswith("/responses")  # OpenAI's Responses API (--provider responses)
+        bodies = self.cache.get((model, responses))
         if bodies is None:
-            bodies = self.cache[model] = fake_bodies(model, self.server.chunks)
+            bodies = self.cache[model, responses] = (fake_responses_bodies if responses else fake_bodies)(model, self.server.chunks)
         completion, frames, usage_frame, tail = bodies
         if body.get("stream"):
-            usage = usage_frame if (body.get("stream_options") or {}).get("include_usage") else b""
+            usage = usage_frame if responses or (body.get("stream_options") or {}).get("include_usage") else b""
             self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                              b"Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n\r\n" + frames + usage + tail)
         else:
@@ -153,8 +185,12 @@ class Target:
         self.stream_body = json.dumps(stream_body).encode()
 
 
-def direct_target(port):
+def direct_target(port, provider="openai"):
     messages = [{"role": "user", "content": "Say pong."}]
+    if provider == "responses":
+        return Target("direct", port, "/v1/responses", {"Content-Type": "application/json", "Authorization": "Bearer sk-bench"},
+                      {"model": "gpt-5.3-codex", "input": messages, "max_output_tokens": 1024, "store": False},
+                      {"model": "gpt-5.3-codex", "input": messages, "max_output_tokens": 1024, "store": False, "stream": True})
     return Target("direct", port, "/v1/chat/completions",
                   {"Content-Type": "application/json", "Authorization": "Bearer sk-bench"},
                   {"model": "gpt-4.1", "messages": messages, "max_tokens": 1024},
@@ -333,6 +369,9 @@ def main():
     parser.add_argument("--json", default=os.path.join(HERE, "latest.json"), help="where to write the JSON figures")
     parser.add_argument("--via", choices=("auto", "litellm"), default="auto",
                         help="the proxy's provider path (its --via): auto (direct for this OpenAI-compatible fake) or litellm")
+    parser.add_argument("--provider", choices=("openai", "responses"), default="openai",
+                        help="what the fake speaks and the proxy routes to: openai (chat completions, gpt-4.1) or "
+                             "responses (OpenAI's Responses API, a codex model)")
     args = parser.parse_args()
     if args.fake_provider:
         return run_fake_provider(args.chunks)
@@ -344,16 +383,19 @@ def main():
     max_streams = 256 if args.quick else 1280
     env = child_env()
     fake = proxy = None
-    results = {"mode": "quick" if args.quick else "full", "via": args.via, "machine": machine(), "chunks_per_stream": CHUNKS}
+    results = {"mode": "quick" if args.quick else "full", "via": args.via, "provider": args.provider, "machine": machine(),
+               "chunks_per_stream": CHUNKS}
     run_start = time.perf_counter()
     try:
         fake = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--fake-provider", "--chunks", str(CHUNKS)],
                                 stdout=subprocess.PIPE, text=True, env=env)
         fake_port = int(read_line(fake, 30))
-        direct = direct_target(fake_port)
+        direct = direct_target(fake_port, args.provider)
+        models = ("openai/gpt-5.3-codex", "openai/gpt-5.3-codex") if args.provider == "responses" else ("openai/gpt-4.1",
+                                                                                                       "openai/gpt-4.1-mini")
 
         proxy_env = dict(env, OPENAI_API_KEY="sk-bench", OPENAI_BASE_URL=f"http://127.0.0.1:{fake_port}/v1",
-                         BIG_MODEL="openai/gpt-4.1", SMALL_MODEL="openai/gpt-4.1-mini", MAX_CONCURRENCY="4096",
+                         BIG_MODEL=models[0], SMALL_MODEL=models[1], MAX_CONCURRENCY="4096",
                          SHUTDOWN_GRACE="1")
         for name in ("PROXY_API_KEY", "MIDDLE_MODEL", "OPUS_MODEL", "THINK_MODEL", "VISION_MODEL",
                      "LONG_CONTEXT_MODEL", "PORT", "HOST", "LOG_LEVEL", "LOG_FILE"):
@@ -416,7 +458,7 @@ def main():
         measure("nonstream.c64", 64, False, duration, max_requests)
         measure("stream.c1", 1, True, stream_duration, max_streams)
         measure("stream.c64", 64, True, stream_duration, max_streams, sample_rss=True)
-        results["rate_limit"] = rate_limit_phase(direct, target)
+        results["rate_limit"] = rate_limit_phase(direct, target, args.provider)
         rss_hwm = status_kb(proxy.pid, "VmHWM")
         results["phases"] = phases
         results["run_seconds"] = round(time.perf_counter() - run_start, 1)
@@ -436,13 +478,14 @@ def main():
     return 1 if results["errors"] else 0
 
 
-def rate_limit_phase(direct, target, count=20):
+def rate_limit_phase(direct, target, provider="openai", count=20):
     """The provider's 429 (retry-after 7): how long until the client has it, and whether it
     arrives typed (rate_limit_error) with its retry-after. Median of `count` calls per side."""
     out = {}
     for side in (direct, target):
         body = json.loads(side.body)
-        body["model"] = ("openai/gpt-4.1-ratelimited" if side.name == "proxy" else "gpt-4.1-ratelimited")
+        model = "gpt-5.3-codex-ratelimited" if provider == "responses" else "gpt-4.1-ratelimited"
+        body["model"] = (("openai/responses/" if provider == "responses" else "openai/") + model if side.name == "proxy" else model)
         data = json.dumps(body).encode()
         conn = http.client.HTTPConnection("127.0.0.1", side.port, timeout=REQUEST_TIMEOUT)
         times, typed = [], True
@@ -515,7 +558,8 @@ def rnd(value, digits):
 def markdown(results):
     m = results["machine"]
     lines = [f"Machine: {m['nproc']} × {m['cpu']}; Python {m['python']}; litellm {m['litellm']}; "
-             f"{results['mode']} run, {results['chunks_per_stream']}-chunk streams, loopback.", "",
+             f"{results['mode']} run, {results['chunks_per_stream']}-chunk streams, loopback"
+             + (", OpenAI's Responses API." if results.get("provider") == "responses" else "."), "",
              "| figure | direct | proxy | ratio |", "|---|---|---|---|"]
     for r in results["figures"]:
         show = lambda v: "—" if v is None else f"{v:g}"  # noqa: E731
