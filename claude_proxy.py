@@ -3707,6 +3707,14 @@ class SSEDecoder:
             raise http.client.IncompleteRead(b"")
 
 
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def responses_event(block: bytes) -> dict | None:
     """One event of a Responses API stream (`event:` and `data:` lines) -> its data, or None (a
     comment, or no data). Its type is in the data too; a malformed one is a 502.
@@ -3729,18 +3737,34 @@ class ResponsesDecoder(SSEDecoder):
     """A Responses API stream's body -> chat chunk dicts, as the bytes arrive: SSEDecoder's
     framing, each event read by responses_event and translated by ResponsesEvents. The stream
     has no [DONE]: it is complete once the response has finished (saw_finish); what follows is
-    ignored. Example: feed(b'event: response.completed\ndata: {"type": "response.completed",
+    ignored. Text deltas, most of a stream, are recognised by their bytes (TEXT_DELTA: the
+    delta's JSON string escaped as json.dumps escapes it, valid UTF-8) and given as TextRuns
+    without parsing them; any other shape is parsed, and both give the same answer (a test).
+    Example: feed(b'event: response.completed\ndata: {"type": "response.completed",
     "response": {"status": "completed"}}\n\n') -> [the finish chunk], saw_finish."""
+
+    # one text delta's event, its members in any order around the delta (OpenAI's and others' layouts)
+    _MEMBER = (rb'"(?:sequence_number|output_index|content_index)": ?\d+|"item_id": ?"[A-Za-z0-9_-]*"|"logprobs": ?\[\]'
+               rb'|"obfuscation": ?"[A-Za-z0-9_-]*"|"type": ?"response\.output_text\.delta"')
+    TEXT_DELTA = re.compile(rb'event: ?response\.output_text\.delta\ndata: ?\{(?:(?:%s), ?)*"delta": ?"(%s)"(?:, ?(?:%s))*\}'
+                            % (_MEMBER, TextChunks.SAFE_TEXT.pattern, _MEMBER))
 
     def __init__(self, limit: int | None = None):
         super().__init__(limit)
         self.events = ResponsesEvents()
 
     def items(self, blocks: list) -> list:
-        items, events = [], self.events
+        items, events, text = [], self.events, self.TEXT_DELTA.fullmatch
         for block in blocks:
             if self.saw_done:
                 break
+            found = text(block)
+            if found is not None and (found.group(1).isascii() or _utf8(found.group(1))):
+                if items and type(items[-1]) is TextRun:
+                    items[-1].texts.append(found.group(1))
+                else:
+                    items.append(TextRun("content", [found.group(1)]))
+                continue
             try:
                 event = responses_event(block)
                 if event is not None:

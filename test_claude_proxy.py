@@ -3392,6 +3392,23 @@ def test_responses_failures_raise_their_error(event, status, error_type):
         error.message == (event.get("response") or {}).get("error", {}).get("message")
 
 
+@pytest.mark.parametrize("data, fast", [
+    ({"type": "response.output_text.delta", "sequence_number": 4, "item_id": "msg_1", "output_index": 0, "content_index": 0,
+      "delta": "Hi \"you\"\n", "logprobs": [], "obfuscation": "a1B2"}, True),
+    ({"delta": "ünï 漢 🎉", "logprobs": [], "type": "response.output_text.delta", "sequence_number": 5}, True),
+    ({"type": "response.output_text.delta", "delta": "x", "logprobs": [{"token": "x", "logprob": -0.1}]}, False),
+    ({"type": "response.output_text.delta", "delta": "", "sequence_number": 1}, False),  # nothing to say
+    ({"type": "response.refusal.delta", "delta": "no", "sequence_number": 1}, False),
+    ({"type": "response.output_text.delta", "delta": "\u0001", "sequence_number": 1}, False),  # not json.dumps' escaping
+])
+@pytest.mark.parametrize("separators", [(",", ":"), (", ", ": ")])
+def test_responses_text_deltas_recognised_by_their_bytes_give_what_parsing_gives(data, fast, separators):
+    block = b"event: %s\n" % data["type"].encode() + b"data: " + json.dumps(data, ensure_ascii=False, separators=separators).encode()
+    items = cp.ResponsesDecoder().feed(block + b"\n\n")
+    assert (type(items[0]) is cp.TextRun if items else False) == fast
+    assert [c for item in items for c in as_chunks(item)] == cp.ResponsesEvents().feed(data)
+
+
 def test_responses_decoder_gives_the_same_chunks_however_the_body_is_cut():
     reply = {"deltas": [{"reasoning_content": "Hm"}, {"content": "ünï 漢"}, tool_delta(0, "", "call_1", "Bash"),
                         tool_delta(0, '{"command": "ls"}')], "finish": "tool_calls", "usage": (5, 3)}
@@ -3402,7 +3419,7 @@ def test_responses_decoder_gives_the_same_chunks_however_the_body_is_cut():
     for size in (1, 7, 64, len(body)):
         decoder, chunks = cp.ResponsesDecoder(), []
         for piece in split_every(body, size):
-            chunks += decoder.feed(piece)
+            chunks += [chunk for item in decoder.feed(piece) for chunk in as_chunks(item)]
         decoder.finish()
         assert chunks == expected and decoder.saw_finish
     cut = cp.ResponsesDecoder()
