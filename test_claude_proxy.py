@@ -218,7 +218,7 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
         if reply.get("delay"):
             time.sleep(reply["delay"])  # a slow first byte, scripted
         if "status" in reply:
-            return self._json_error(reply)
+            return self._json_answer(reply)
         model = body.get("model", "fake")
         if body.get("stream"):
             self._stream(reply, model, (body.get("stream_options") or {}).get("include_usage"))
@@ -236,7 +236,8 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(data)
 
-    def _json_error(self, reply):
+    def _json_answer(self, reply):
+        """A scripted {"status", "body", "headers"} answer as JSON (an error's body by default)."""
         data = json.dumps(reply.get("body") or {"error": {"message": "scripted failure", "type": "x"}}).encode()
         self.send_response(reply["status"])
         for name, value in (reply.get("headers") or {}).items():
@@ -617,18 +618,12 @@ def answer_responses(handler, body):
     server = handler.server
     reply = responses_refusal(body, server.minted) or (server.responder(body) if server.responder else server.next_reply())
     if "status" in reply:
-        return handler._json_error(reply)
+        return handler._json_answer(reply)
     model, items = body.get("model", "fake"), response_items(reply, server)
     if not body.get("stream"):  # the response object, as the stream's last event would carry it
         whole = reply["events"][-1][1]["response"] if reply.get("events") else response_object(
             reply, model, items, "incomplete" if reply.get("finish") == "length" else "completed")
-        data = json.dumps(whole).encode()
-        handler.send_response(200)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
-        return
+        return handler._json_answer({"status": 200, "body": whole})
     handler.send_response(200)
     handler.send_header("Content-Type", "text/event-stream")
     handler.send_header("Transfer-Encoding", "chunked")
