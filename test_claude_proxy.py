@@ -3272,6 +3272,15 @@ RESPONSES_REQUEST_CASES = [
          {"type": "function_call_output", "call_id": "toolu_1", "output": "a.txt"},
          {"type": "message", "role": "user", "content": [{"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgo=",
                                                            "detail": "auto"}]}]),
+    ("a PDF, and a system message mid-conversation",
+     req([{"role": "user", "content": [{"type": "document", "title": "spec.pdf", "source": {
+         "type": "base64", "media_type": "application/pdf", "data": "JVBERi0="}}, {"type": "text", "text": "Summarise"}]},
+          {"role": "assistant", "content": "Sure."}, {"role": "system", "content": "Be terse."},
+          {"role": "user", "content": "Go"}]), CODEX,
+     lambda b: b["input"][0]["content"] == [
+         {"type": "input_file", "filename": "spec.pdf", "file_data": "data:application/pdf;base64,JVBERi0="},
+         {"type": "input_text", "text": "Summarise"}] and b["input"][2] == {"type": "message", "role": "system",
+                                                                             "content": "Be terse."}),
     ("hidden reasoning replayed with an empty summary; another model's is not",
      req([ASKED, {"role": "assistant", "content": [
          {"type": "thinking", "thinking": "", "signature": cp.thinking_signature(CODEX, MINTED)},
