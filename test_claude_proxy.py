@@ -3707,7 +3707,7 @@ def test_protocol_recorded_request_is_accepted(proxy, fake, auth, path):
 LONG_MCP = "mcp__claude_ai_Google_Drive__" + "search_files_in_a_shared_drive_with_a_very_long_name"
 STRICT_TARGETS = ["openai/gpt-4.1", "groq/moonshotai/kimi-k2-instruct", "groq/llama-3.3-70b-versatile", "moonshot/kimi-k2.6",
                   "moonshot/kimi-k2-0905-preview", "deepseek/deepseek-v4-flash", "deepseek/deepseek-chat",
-                  "gemini/gemini-2.5-flash"]
+                  "gemini/gemini-2.5-flash", CODEX]
 
 
 @pytest.mark.parametrize("forced", [False, True], ids=["auto", "forced tool choice"])
