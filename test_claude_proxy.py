@@ -3511,6 +3511,21 @@ def test_e2e_responses_stream_broken_after_its_start_ends_with_an_error_event(fa
     assert status == 200 and events[-1][0] == "error" and "message_stop" not in [name for name, _ in events]
 
 
+def test_e2e_a_silent_codex_model_gets_keepalive_events_and_its_reasoning_still_goes_back(fake):
+    """While the model thinks in silence the client gets keep-alive content (an empty thinking
+    block); the summary then continues that block, and the reasoning's seal signs it."""
+    fake.replies = [{"deltas": [{"reasoning_content": "Deep"}, {"reasoning_content": " thought."}, {"content": "42"}],
+                     "finish": "stop", "usage": (10, 5), "pauses": {2: 0.7}}]  # before the reasoning item
+    with codex_proxy(fake, KEEPALIVE_SECONDS="0.2") as (proxy, _):
+        status, _, data = raw(proxy, "POST", "/v1/messages", dict(BASIC, stream=True))
+    events = parse_sse(data)  # (the keep-alive deltas are empty by design: check_protocol would refuse them)
+    assert status == 200 and [name for name, _ in events].count("ping") >= 3
+    message = cp.fold_events(events)
+    assert [(b["type"], b.get("thinking", b.get("text"))) for b in message["content"]] == [("thinking", "Deep thought."),
+                                                                                          ("text", "42")]
+    assert message["content"][0]["signature"].partition(cp.REASONING_MARK)[2] in fake.minted
+
+
 def test_e2e_a_codex_model_through_litellms_responses_bridge(fake):
     """PROXY_VIA=litellm: litellm's own bridge posts to /responses with what responses_params gives it
     (store false, encrypted reasoning asked for, tools not strict): text, tools and the reasoning
