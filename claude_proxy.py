@@ -1394,7 +1394,8 @@ def assistant_message(content, native: bool, replay: str = "", encrypted: str = 
     goes to: its own reasoning, which DeepSeek and Moonshot want back in full). A signature
     that starts with `encrypted` (this proxy's for a Responses API model, REASONING_MARK
     included) carries that model's encrypted reasoning: kept as a thinking block in litellm's
-    form (ENCRYPTED_PREFIX), which becomes a reasoning item again (responses_input)."""
+    form (ENCRYPTED_PREFIX), with its place in the turn (`after`: the text and the tool calls
+    before it), and becomes a reasoning item again, in that place (responses_input)."""
     if isinstance(content, str):
         return {"role": "assistant", "content": content} if content else None
     texts, calls, thinking, reasoning = [], [], [], []
@@ -1410,7 +1411,7 @@ def assistant_message(content, native: bool, replay: str = "", encrypted: str = 
                 reasoning.append(block["thinking"])
             elif encrypted and signature.startswith(encrypted) and len(signature) > len(encrypted):
                 thinking.append({"type": "thinking", "thinking": str(block.get("thinking") or ""),
-                                 "signature": ENCRYPTED_PREFIX + signature[len(encrypted):]})
+                                 "signature": ENCRYPTED_PREFIX + signature[len(encrypted):], "after": [len(texts), len(calls)]})
             # Our own signatures mark reasoning from another provider: never replayed as a block.
             elif native and not signature.startswith(SIGNATURE_PREFIX):
                 thinking.append(block)
@@ -1430,6 +1431,10 @@ def assistant_message(content, native: bool, replay: str = "", encrypted: str = 
 
 def merge_assistant(into: dict, reply: dict):
     """Fold a second assistant message of the same turn into the first."""
+    shift = [int(bool(into.get("content"))), len(into.get("tool_calls") or ())]  # reply's places, after into's
+    if shift != [0, 0] and reply.get("thinking_blocks"):
+        reply = dict(reply, thinking_blocks=[dict(b, after=[b["after"][0] + shift[0], b["after"][1] + shift[1]])
+                                             if "after" in b else b for b in reply["thinking_blocks"]])
     into["content"] = "\n\n".join(t for t in (into.get("content"), reply.get("content")) if t) or None
     for key in ("tool_calls", "thinking_blocks"):
         if reply.get(key):
@@ -1854,21 +1859,30 @@ def responses_input(messages: list[dict]) -> list[dict]:
         if role == "tool":
             items.append({"type": "function_call_output", "call_id": message["tool_call_id"], "output": content or ""})
         elif role == "assistant":
-            produced = []
-            if content:
-                produced.append({"type": "message", "role": "assistant",
-                                 "content": [{"type": "output_text", "text": text_of(content)}]})
-            produced += [{"type": "function_call", "call_id": call["id"], "name": call["function"]["name"],
-                          "arguments": call["function"]["arguments"]} for call in message.get("tool_calls") or ()]
-            if produced:  # reasoning alone would be refused: it must precede what it produced
-                items += [reasoning_item(block) for block in message.get("thinking_blocks") or ()
-                          if encrypted_reasoning(block) is not None]
-            items += produced
+            items += assistant_items(message)
         else:
             parts = content if isinstance(content, list) else None
             items.append({"type": "message", "role": role,
                           "content": [responses_part(part) for part in parts] if parts is not None else content or ""})
     return items
+
+
+def assistant_items(message: dict) -> list[dict]:
+    """An assistant message -> its output items in the turn's order: each reasoning item where it
+    was (its `after`), before the text or the call it produced; reasoning that produced nothing
+    is left out (the API wants the item it produced right after it).
+    Example: thinking r1, text "Looking.", thinking r2, tool_use c1 -> [reasoning r1, message
+    "Looking.", reasoning r2, function_call c1]."""
+    reasoning = [(tuple(block.get("after") or (0, 0)), reasoning_item(block)) for block in message.get("thinking_blocks") or ()
+                 if encrypted_reasoning(block) is not None]
+    out = [item for (texts, calls), item in reasoning if not texts and not calls]
+    if message.get("content"):
+        out.append({"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text_of(message["content"])}]})
+    for n, call in enumerate(message.get("tool_calls") or ()):
+        out += [item for (texts, calls), item in reasoning if calls == n and (n or texts)]
+        out.append({"type": "function_call", "call_id": call["id"], "name": call["function"]["name"],
+                    "arguments": call["function"]["arguments"]})
+    return out if len(out) > sum(item["type"] == "reasoning" for item in out) else []
 
 
 def responses_part(part: dict) -> dict:

@@ -3272,6 +3272,21 @@ RESPONSES_REQUEST_CASES = [
          {"type": "function_call_output", "call_id": "toolu_1", "output": "a.txt"},
          {"type": "message", "role": "user", "content": [{"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgo=",
                                                            "detail": "auto"}]}]),
+    ("reasoning between the text and the call stays there, each item before what it produced",
+     req([ASKED, {"role": "assistant", "content": [
+         {"type": "thinking", "thinking": "One", "signature": cp.thinking_signature(CODEX, MINTED)},
+         {"type": "text", "text": "Looking."}]}, {"role": "assistant", "content": [
+         {"type": "thinking", "thinking": "Two", "signature": cp.thinking_signature(CODEX, MINTED + "2")},
+         {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {}},
+         {"type": "thinking", "thinking": "Three", "signature": cp.thinking_signature(CODEX, MINTED + "3")},
+         {"type": "tool_use", "id": "toolu_2", "name": "Bash", "input": {}},
+         {"type": "thinking", "thinking": "dangling", "signature": cp.thinking_signature(CODEX, MINTED + "4")}]},
+          {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "1"},
+                                       {"type": "tool_result", "tool_use_id": "toolu_2", "content": "2"}]}], tools=TOOLS), CODEX,
+     lambda b: [(i["type"], (i.get("summary") or [{}])[0].get("text") or i.get("call_id")) for i in b["input"][1:5]] == [
+         ("reasoning", "One"), ("message", None), ("reasoning", "Two"), ("function_call", "toolu_1")]
+     and [i["type"] for i in b["input"][5:]] == ["reasoning", "function_call", "function_call_output", "function_call_output"]
+     and "dangling" not in json.dumps(b)),
     ("a PDF, and a system message mid-conversation",
      req([{"role": "user", "content": [{"type": "document", "title": "spec.pdf", "source": {
          "type": "base64", "media_type": "application/pdf", "data": "JVBERi0="}}, {"type": "text", "text": "Summarise"}]},
@@ -3295,7 +3310,7 @@ RESPONSES_REQUEST_CASES = [
 def test_responses_request_translation(case, body, target, check):
     translated = responses_body(body, target, session="s-1")
     assert check(translated), json.dumps(translated, indent=1)
-    assert responses_refusal(translated, {MINTED}) is None  # and the fake's rules, OpenAI's, all pass
+    assert responses_refusal(translated, {MINTED, MINTED + "2", MINTED + "3"}) is None  # and the fake's rules, OpenAI's, all pass
 
 
 @pytest.mark.parametrize("env, target, expected", [
