@@ -477,6 +477,11 @@ class Provider:
     effort_needs_thinking: it refuses output_config.effort beside thinking {"type": "disabled"};
     counts_tokens: it answers {base}/v1/messages/count_tokens (else the proxy's estimate answers, and
     litellm is never imported for the path).
+
+    responses_path: it also serves OpenAI's Responses API at `{base}{responses_path}`, which the
+    models litellm's map marks `mode: responses` need (OpenAI's codex and pro models answer
+    nowhere else), and which a target named `<prefix>/responses/<model>` asks for (litellm's own
+    way of naming it); see answers_on_responses.
     """
 
     key_env: tuple[str, ...] = ()
@@ -511,11 +516,13 @@ class Provider:
     signed_thinking: bool = False
     effort_needs_thinking: bool = False
     counts_tokens: bool = False
+    responses_path: str = ""
 
 
 PROVIDERS: dict[str, Provider] = {
     "openai": Provider(("OPENAI_API_KEY",), ("OPENAI_BASE_URL", "OPENAI_API_BASE"), later_system=True, user_param=True,
-                       prompt_cache_key=True, compatible=True, chat_base="https://api.openai.com/v1", reasoning_sampling="default"),
+                       prompt_cache_key=True, compatible=True, chat_base="https://api.openai.com/v1", reasoning_sampling="default",
+                       responses_path="/responses"),
     "groq": Provider(("GROQ_API_KEY",), ("GROQ_API_BASE",), later_system=True,
                      compatible=True, chat_base="https://api.groq.com/openai/v1"),
     "moonshot": Provider(("MOONSHOT_API_KEY",), ("MOONSHOT_API_BASE",), later_system=True,
@@ -674,8 +681,15 @@ MODEL_LIST = (
 
 MODEL_CREATED_AT = "2025-10-01T00:00:00Z"
 
-# Thinking blocks this proxy produces carry SIGNATURE_PREFIX + the routed model.
+# Thinking blocks this proxy produces carry SIGNATURE_PREFIX + the routed model; from a Responses
+# API model, then REASONING_MARK and the reasoning item's encrypted content (see thinking_signature).
 SIGNATURE_PREFIX = "claude_proxy:"
+REASONING_MARK = "#"  # no model name holds it (MODEL_NAME)
+
+# How a chat message's thinking_blocks carry a Responses reasoning item's encrypted content: in
+# the signature, after this prefix, which is litellm's own (its Responses bridge reads it back),
+# so both paths replay reasoning from the same chat messages.
+ENCRYPTED_PREFIX = "litellm_encrypted_reasoning:"
 
 # litellm's provider prefixes (1.110), so routing a name needs no import; a prefix missing
 # here is looked up in litellm itself, once.
@@ -729,13 +743,15 @@ def provider_names() -> frozenset:
 
 _model_map: dict | None = None
 
+RESPONSES_MARK = "responses/"  # after a provider prefix: the model, on the Responses API (litellm's convention)
+
 _model_map_lock = threading.Lock()
 
 FACT_FIELDS = ("litellm_provider", "max_input_tokens", "max_output_tokens", "supports_reasoning", "supports_vision",
                "supports_tool_choice",
                "input_cost_per_token", "output_cost_per_token", "cache_read_input_token_cost",
                "cache_creation_input_token_cost", "output_cost_per_reasoning_token",
-               "supports_xhigh_reasoning_effort", "supports_max_reasoning_effort", "reasoning_effort_levels")
+               "supports_xhigh_reasoning_effort", "supports_max_reasoning_effort", "reasoning_effort_levels", "mode")
 
 
 def _load_model_map() -> dict:
@@ -766,8 +782,13 @@ def model_facts(target: str) -> dict:
     found as litellm.get_model_info finds it: the full name, else the name without its
     prefix when the entry belongs to that provider; MODEL_FACTS fill in what it lacks. A reseller's
     model (Provider.resells) has its vendor's facts, MODEL_FACTS' row for it over them. {} for
-    a model neither knows.
-    Example: "openai/gpt-4.1" -> {"max_input_tokens": 1047576, "max_output_tokens": 32768, ...}."""
+    a model neither knows. A "responses/" after the prefix (litellm's way of asking for the
+    Responses API) names the same model, in mode "responses".
+    Example: "openai/gpt-4.1" -> {"max_input_tokens": 1047576, "max_output_tokens": 32768, ...};
+    "openai/responses/gpt-4.1" -> the same and {"mode": "responses"}."""
+    prefix, _, model = target.partition("/")
+    if model.startswith(RESPONSES_MARK):
+        return dict(model_facts(f"{prefix}/{model[len(RESPONSES_MARK):]}"), mode="responses")
     facts = _load_model_map()
     prefix, _, model = target.partition("/")
     if provider_for(prefix).model_map:  # "deepseek-anthropic/deepseek-chat": litellm knows it as "deepseek/deepseek-chat"
@@ -1033,6 +1054,22 @@ def direct_url(target: str, config: Config) -> str | None:
     if not base or not base.startswith(("http://", "https://")):
         return None
     return base.rstrip("/") + quirks.chat_path
+
+
+def responses_url(target: str, config: Config, facts: dict) -> str | None:
+    """The Responses API URL the direct path posts a target's requests to, or None when the
+    target answers on chat completions (answers_on_responses), or litellm must serve it.
+    Example: "openai/gpt-5.3-codex" (mode "responses" in litellm's map) ->
+    "https://api.openai.com/v1/responses"; "openai/gpt-4.1" -> None."""
+    quirks = provider_for(target.partition("/")[0])
+    chat = direct_url(target, config) if answers_on_responses(quirks, facts) else None
+    return chat[:len(chat) - len(quirks.chat_path)] + quirks.responses_path if chat else None
+
+
+def answers_on_responses(quirks: Provider, facts: dict) -> bool:
+    """Whether a model is sent to its provider's Responses API: the provider serves one and
+    litellm's map (or a "responses/" target, see model_facts) says the model's mode is "responses"."""
+    return bool(quirks.responses_path) and facts.get("mode") == "responses"
 
 
 # Providers whose default base URL (the direct path's chat_base or litellm's own) is this machine or
@@ -1557,11 +1594,15 @@ def user_messages(content, native: bool, text_in_results: bool = False) -> list[
 RESULTS_PLACEHOLDER = "[Tool results received; the images follow.]"
 
 
-def assistant_message(content, native: bool, replay: str = "") -> dict | None:
+def assistant_message(content, native: bool, replay: str = "", encrypted: str = "") -> dict | None:
     """One Anthropic assistant turn -> an OpenAI assistant message with tool_calls.
     Thinking is kept as blocks only for providers that take Anthropic thinking blocks, and as
     `reasoning_content` when its signature is `replay` (this proxy's, for the model the turn
-    goes to: its own reasoning, which DeepSeek and Moonshot want back in full)."""
+    goes to: its own reasoning, which DeepSeek and Moonshot want back in full). A signature
+    that starts with `encrypted` (this proxy's for a Responses API model, REASONING_MARK
+    included) carries that model's encrypted reasoning: kept as a thinking block in litellm's
+    form (ENCRYPTED_PREFIX), with its place in the turn (`after`: the text and the tool calls
+    before it), and becomes a reasoning item again, in that place (responses_input)."""
     if isinstance(content, str):
         return {"role": "assistant", "content": content} if content else None
     texts, calls, thinking, reasoning = [], [], [], []
@@ -1575,6 +1616,9 @@ def assistant_message(content, native: bool, replay: str = "") -> dict | None:
             signature = str(block.get("signature", ""))
             if replay and signature == replay and isinstance(block.get("thinking"), str) and block["thinking"]:
                 reasoning.append(block["thinking"])
+            elif encrypted and signature.startswith(encrypted) and len(signature) > len(encrypted):
+                thinking.append({"type": "thinking", "thinking": str(block.get("thinking") or ""),
+                                 "signature": ENCRYPTED_PREFIX + signature[len(encrypted):], "after": [len(texts), len(calls)]})
             # Our own signatures mark reasoning from another provider: never replayed as a block.
             elif native and not signature.startswith(SIGNATURE_PREFIX):
                 thinking.append(block)
@@ -1594,6 +1638,10 @@ def assistant_message(content, native: bool, replay: str = "") -> dict | None:
 
 def merge_assistant(into: dict, reply: dict):
     """Fold a second assistant message of the same turn into the first."""
+    shift = [int(bool(into.get("content"))), len(into.get("tool_calls") or ())]  # reply's places, after into's
+    if shift != [0, 0] and reply.get("thinking_blocks"):
+        reply = dict(reply, thinking_blocks=[dict(b, after=[b["after"][0] + shift[0], b["after"][1] + shift[1]])
+                                             if "after" in b else b for b in reply["thinking_blocks"]])
     into["content"] = "\n\n".join(t for t in (into.get("content"), reply.get("content")) if t) or None
     for key in ("tool_calls", "thinking_blocks"):
         if reply.get(key):
@@ -1645,7 +1693,7 @@ def content_blocks(content) -> list:
     return [{"type": "text", "text": content}] if content else []
 
 
-def to_openai_messages(body: dict, quirks: Provider, replay: str = "") -> list[dict]:
+def to_openai_messages(body: dict, quirks: Provider, replay: str = "", encrypted: str = "") -> list[dict]:
     """Anthropic system + messages -> OpenAI messages.
 
     Example: system "Be brief", messages [user "hi", system "note", assistant "yo"] ->
@@ -1671,7 +1719,7 @@ def to_openai_messages(body: dict, quirks: Provider, replay: str = "") -> list[d
         elif role == "user":
             out.extend(user_messages(content, native, quirks.text_in_results))
         else:
-            reply = assistant_message(content, native, replay)
+            reply = assistant_message(content, native, replay, encrypted)
             if reply and out and out[-1]["role"] == "assistant":  # one turn in two messages: one for OpenAI
                 merge_assistant(out[-1], reply)
             elif reply:
@@ -1859,7 +1907,7 @@ def hashed_user(user_id) -> str | None:
 
 def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: bool = False,
                       max_output: int | None = None, vision: bool = True, session: str = "",
-                      efforts: tuple = (), forced_tools: bool = True) -> dict:
+                      efforts: tuple = (), forced_tools: bool = True, responses: bool = False) -> dict:
     """A validated Anthropic request -> the keyword arguments for litellm.completion.
 
     Only the fields listed here reach litellm: nothing in the body can set api_base,
@@ -1868,10 +1916,12 @@ def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: b
     `vision` whether it takes images (without, each becomes a short text saying so);
     `session` the Claude Code session (Caller.session), whose hash is the prompt cache key;
     `efforts` the reasoning efforts above "high" it takes (efforts_of); `forced_tools` whether
-    it takes a forced tool_choice at all (litellm's supports_tool_choice).
+    it takes a forced tool_choice at all (litellm's supports_tool_choice); `responses` whether it
+    answers on the Responses API (answers_on_responses), whose encrypted reasoning goes back.
     """
     replay = thinking_signature(target) if quirks.reasoning_history and reasoning else ""
-    messages = to_openai_messages(body, quirks, replay)
+    encrypted = thinking_signature(target) + REASONING_MARK if responses and reasoning else ""
+    messages = to_openai_messages(body, quirks, replay, encrypted)
     if replay:  # the provider wants reasoning back on every tool-call turn: its own, else a placeholder
         messages = [dict(m, reasoning_content=" ") if m["role"] == "assistant" and m.get("tool_calls")
                     and not m.get("reasoning_content") else m for m in messages]
@@ -1898,7 +1948,27 @@ def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: b
         params["prompt_cache_key"] = hashed_user(session)
     if reasoning:
         params.update(reasoning_params(body, quirks, params.get("max_tokens"), efforts))
-    return params
+    return responses_params(params, reasoning) if responses else params
+
+
+def responses_params(params: dict, reasoning: bool) -> dict:
+    """What a request for a Responses API model adds to its chat params, for litellm's Responses
+    bridge as much as for to_responses_request: function tools not strict (the Responses API makes
+    them strict unless told: open-webui/open-webui#30046, vercel/ai#15889; Claude Code's schemas
+    are not strict ones), and in litellm's extra_body (which its bridge moves into the request)
+    `store: false` and, for a reasoning model, the encrypted reasoning and a summary of it.
+    Example: reasoning_effort "low" -> extra_body {"store": False, "include":
+    ["reasoning.encrypted_content"], "reasoning_effort": {"effort": "low", "summary": "auto"}}."""
+    out = dict(params)
+    if out.get("tools"):
+        out["tools"] = [dict(tool, function=dict(tool["function"], strict=False)) for tool in out["tools"]]
+    extra: dict = {"store": False}
+    if reasoning:
+        extra["include"] = ["reasoning.encrypted_content"]
+        if out.get("reasoning_effort"):
+            extra["reasoning_effort"] = {"effort": out["reasoning_effort"], "summary": "auto"}
+    out["extra_body"] = extra
+    return out
 
 
 def tool_params(body: dict, quirks: Provider, reasoning: bool, forced_tools: bool = True) -> dict:
@@ -1974,6 +2044,135 @@ def to_direct_request(params: dict, quirks: Provider, facts: dict) -> dict:
         messages.append(message)
     body["messages"] = messages
     return body
+
+# The least max_output_tokens the Responses API takes ("integer below minimum value. Expected a
+# value >= 16": platform.openai.com/docs/api-reference/responses/create, max_output_tokens). Smaller
+# limits are raised to it, but for Claude Code's max_tokens 1 probe: refused as it is, it is answered
+# as any model's refusal of one is (answers_probe), with the stop_reason max_tokens Claude Code wants.
+MIN_OUTPUT_TOKENS = 16
+
+
+def to_responses_request(params: dict, quirks: Provider, facts: dict) -> dict:
+    """The translated request -> the JSON body the direct path posts to OpenAI's Responses API
+    (platform.openai.com/docs/api-reference/responses/create): the chat body to_direct_request
+    makes (the same sampling rules), its messages as `input` items and `instructions`, tools as
+    Responses function tools, `reasoning` with its effort and a summary, and `store: false`, so
+    nothing is kept at OpenAI and reasoning comes back encrypted (`include`), to be replayed.
+    Stop sequences have no Responses equivalent and are left out; a max_output_tokens below 16 is
+    raised to it (MIN_OUTPUT_TOKENS). Pure.
+    Example: {"model": "openai/gpt-5.3-codex", "messages": [system "Be brief", user "Hi"],
+    "max_tokens": 64, "reasoning_effort": "low"} -> {"model": "gpt-5.3-codex", "instructions":
+    "Be brief", "input": [{"type": "message", "role": "user", "content": "Hi"}],
+    "max_output_tokens": 64, "reasoning": {"effort": "low", "summary": "auto"},
+    "include": ["reasoning.encrypted_content"], "store": false}."""
+    chat = to_direct_request({k: v for k, v in params.items() if k != "extra_body"}, quirks, facts)
+    model = chat["model"]
+    body = {"model": model[len(RESPONSES_MARK):] if model.startswith(RESPONSES_MARK) else model}
+    messages = chat["messages"]
+    if messages and messages[0]["role"] == "system":
+        body["instructions"] = text_of(messages[0]["content"])
+        messages = messages[1:]
+    body["input"] = responses_input(messages)
+    limit = chat.get("max_completion_tokens", chat.get("max_tokens"))
+    if isinstance(limit, int):
+        body["max_output_tokens"] = max(limit, MIN_OUTPUT_TOKENS) if limit > 1 else limit
+    for name in ("temperature", "top_p", "parallel_tool_calls", "user", "prompt_cache_key"):
+        if name in chat:
+            body[name] = chat[name]
+    if chat.get("tools"):
+        # strict false (responses_params): a strict schema must list every property as required and forbid
+        # others, which Claude Code's do not ("'additionalProperties' is required to be supplied and to be false")
+        body["tools"] = [dict(t["function"], type="function", strict=False) for t in chat["tools"]]
+    choice = chat.get("tool_choice")
+    if isinstance(choice, dict):
+        body["tool_choice"] = {"type": "function", "name": choice["function"]["name"]}
+    elif choice is not None:
+        body["tool_choice"] = choice
+    if facts.get("supports_reasoning"):
+        effort = chat.get("reasoning_effort")
+        body["reasoning"] = {"effort": effort, "summary": "auto"} if effort else {}
+        body["include"] = ["reasoning.encrypted_content"]
+        if not body["reasoning"]:
+            del body["reasoning"]
+    body["store"] = False
+    return body
+
+
+def responses_input(messages: list[dict]) -> list[dict]:
+    """Chat messages (after the leading system prompt) -> Responses `input` items: messages,
+    `function_call` items for an assistant's tool calls, after its text and behind the reasoning
+    that led to them (a reasoning item must come right before the item it produced), and a
+    `function_call_output` for each tool message. The model's own earlier text goes as
+    output_text, the only part it takes there ("Invalid value: 'input_text'. Supported values
+    are: 'output_text' and 'refusal'.": epam/ai-dial-adapter-openai#511). Reasoning this proxy relayed (thinking_blocks
+    carrying encrypted content) goes back as `reasoning` items, without ids: with store false
+    none is kept at OpenAI to refer to.
+    Example: [assistant(tool_calls call_1 "Bash" '{}'), tool call_1 "ok"] -> [{"type":
+    "function_call", "call_id": "call_1", "name": "Bash", "arguments": "{}"}, {"type":
+    "function_call_output", "call_id": "call_1", "output": "ok"}]."""
+    items: list[dict] = []
+    for message in messages:
+        role, content = message["role"], message.get("content")
+        if role == "tool":
+            items.append({"type": "function_call_output", "call_id": message["tool_call_id"], "output": content or ""})
+        elif role == "assistant":
+            items += assistant_items(message)
+        else:
+            parts = content if isinstance(content, list) else None
+            items.append({"type": "message", "role": role,
+                          "content": [responses_part(part) for part in parts] if parts is not None else content or ""})
+    return items
+
+
+def assistant_items(message: dict) -> list[dict]:
+    """An assistant message -> its output items in the turn's order: each reasoning item where it
+    was (its `after`), before the text or the call it produced; reasoning that produced nothing
+    is left out (the API wants the item it produced right after it).
+    Example: thinking r1, text "Looking.", thinking r2, tool_use c1 -> [reasoning r1, message
+    "Looking.", reasoning r2, function_call c1]."""
+    reasoning = [(tuple(block.get("after") or (0, 0)), reasoning_item(block)) for block in message.get("thinking_blocks") or ()
+                 if encrypted_reasoning(block) is not None]
+    out = [item for (texts, calls), item in reasoning if not texts and not calls]
+    if message.get("content"):
+        out.append({"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text_of(message["content"])}]})
+    for n, call in enumerate(message.get("tool_calls") or ()):
+        out += [item for (texts, calls), item in reasoning if calls == n and (n or texts)]
+        out.append({"type": "function_call", "call_id": call["id"], "name": call["function"]["name"],
+                    "arguments": call["function"]["arguments"]})
+    return out if len(out) > sum(item["type"] == "reasoning" for item in out) else []
+
+
+def responses_part(part: dict) -> dict:
+    """A chat content part -> a Responses input part. Example: {"type": "image_url",
+    "image_url": {"url": "data:image/png;base64,iVBO"}} -> {"type": "input_image", "image_url":
+    "data:image/png;base64,iVBO", "detail": "auto"}."""
+    kind = part.get("type")
+    if kind == "image_url":
+        return {"type": "input_image", "image_url": (part.get("image_url") or {}).get("url", ""), "detail": "auto"}
+    if kind == "file":
+        file = part.get("file") or {}
+        if "file_data" in file:
+            return {"type": "input_file", "filename": file.get("filename") or "document.pdf", "file_data": file["file_data"]}
+        return {"type": "input_file", "file_url": str(file.get("file_id") or "")}
+    return {"type": "input_text", "text": str(part.get("text") or "")}
+
+
+def encrypted_reasoning(block) -> str | None:
+    """The encrypted content a thinking_blocks entry carries, else None."""
+    signature = block.get("signature") if isinstance(block, dict) else None
+    if isinstance(signature, str) and signature.startswith(ENCRYPTED_PREFIX) and len(signature) > len(ENCRYPTED_PREFIX):
+        return signature[len(ENCRYPTED_PREFIX):]
+    return None
+
+
+def reasoning_item(block: dict) -> dict:
+    """A thinking_blocks entry with encrypted content -> a Responses reasoning item (its summary
+    the thinking text, which the API requires even when empty: newo-ether/Agora#141).
+    Example: {"thinking": "Plan", "signature": "litellm_encrypted_reasoning:gAAA"} ->
+    {"type": "reasoning", "summary": [{"type": "summary_text", "text": "Plan"}], "encrypted_content": "gAAA"}."""
+    text = block.get("thinking")
+    summary = [{"type": "summary_text", "text": text}] if isinstance(text, str) and text else []
+    return {"type": "reasoning", "summary": summary, "encrypted_content": encrypted_reasoning(block)}
 
 
 def passthrough_body(body: dict, target: str, quirks: Provider, max_tokens=None, vision: bool = True) -> dict:
@@ -2147,10 +2346,13 @@ def new_tool_id() -> str:
     return "toolu_%024x" % IDS.getrandbits(96)
 
 
-def thinking_signature(target: str) -> str:
+def thinking_signature(target: str, encrypted: str = "") -> str:
     """The opaque signature on thinking blocks this proxy produces: it names the model
-    that produced the reasoning, so history can tell where a thinking block came from."""
-    return SIGNATURE_PREFIX + target
+    that produced the reasoning, so history can tell where a thinking block came from; for a
+    Responses API model, REASONING_MARK and the reasoning's encrypted content follow, so the
+    model gets its reasoning back on the next turn (assistant_message) with no state kept here.
+    Example: ("openai/gpt-5.3-codex", "gAAAA") -> "claude_proxy:openai/gpt-5.3-codex#gAAAA"."""
+    return SIGNATURE_PREFIX + target + (REASONING_MARK + encrypted if encrypted else "")
 
 
 # Where each provider's usage says how many of its prompt tokens it read from its prompt
@@ -2250,10 +2452,10 @@ THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 
 
 class _Block:
-    __slots__ = ("kind", "key", "index", "tool_id", "name", "parts", "json_started", "raw", "checked")
+    __slots__ = ("kind", "key", "index", "tool_id", "name", "parts", "json_started", "raw", "checked", "signature")
 
     def __init__(self, kind, key, tool_id=None, name=None):
-        self.kind, self.key, self.index = kind, key, -1
+        self.kind, self.key, self.index, self.signature = kind, key, -1, None
         self.tool_id, self.name, self.parts = tool_id, name, []
         self.json_started = self.raw = False  # tool arguments: begun with "{", or not JSON at all
         self.checked = (0, False)  # (fragments seen, whether they formed complete JSON then)
@@ -2381,15 +2583,22 @@ class StreamTranslator:
             if not isinstance(choice, dict) or choice.get("index", 0) not in (0, None):
                 continue
             delta = choice.get("delta") or {}
+            sealed = []  # reasoning items' encrypted content: each ends a thinking block, after its text
             for block in delta.get("thinking_blocks") or ():
-                if isinstance(block, dict) and block.get("signature"):
-                    self.provider_signature = block["signature"]
+                if isinstance(block, dict):
+                    encrypted = encrypted_reasoning({"signature": block.get("signature") or block.get("data")})
+                    if encrypted is not None:
+                        sealed.append(encrypted)
+                    elif block.get("signature"):
+                        self.provider_signature = block["signature"]
             for field in REASONING_FIELDS:
                 reasoning = delta.get(field)
                 if reasoning:
                     break
             if isinstance(reasoning, str) and reasoning:
                 self._content("thinking", "thinking", reasoning)
+            for encrypted in sealed:
+                self._reasoning_end(encrypted)
             text = delta.get("content")
             if isinstance(text, str) and text:
                 self._text(text)
@@ -2479,6 +2688,26 @@ class StreamTranslator:
             self._delta(block, text)
         else:
             self.pending.setdefault(key, _Block(kind, key)).parts.append(text)
+
+    def _reasoning_end(self, encrypted: str):
+        """A Responses API reasoning item ended (its encrypted content, as litellm's thinking_blocks
+        carry it): the open thinking block ends, signed with this proxy's signature for the model
+        and that content (thinking_signature); with none open, an empty one stands for reasoning
+        whose text was not shown (as Anthropic's display "omitted" thinking), so it goes back too."""
+        signature = self.signature + REASONING_MARK + encrypted
+        block = self.open
+        if block is not None and block.kind == "thinking":
+            block.signature = signature
+            self._close_open()
+            return
+        block = _Block("thinking", ("reasoning", self.next_index, len(self.pending)))
+        block.signature = signature
+        if self._closable() and not self.pending:
+            self._close_open()
+            self._open_block(block)
+            self._close_open()
+        else:
+            self.pending[block.key] = block
 
     def _tool_fragment(self, call: dict):
         if self.think_state == "start":  # text held back in case it began a <think> section
@@ -2575,7 +2804,7 @@ class StreamTranslator:
             self.out.append(("content_block_delta", {"type": "content_block_delta", "index": block.index,
                                                      "delta": {"type": kind, field: repaired}}))
         if block.kind == "thinking":
-            signature = self.provider_signature or self.signature
+            signature = block.signature or self.provider_signature or self.signature
             self.out.append(("content_block_delta", {"type": "content_block_delta", "index": block.index,
                                                      "delta": {"type": "signature_delta", "signature": signature}}))
         self.out.append(("content_block_stop", {"type": "content_block_stop", "index": block.index}))
@@ -2635,6 +2864,167 @@ def response_as_chunk(response: dict) -> dict:
         if key in choice:
             out_choice[key] = choice[key]
     return {"choices": [out_choice], "usage": response.get("usage")}
+
+
+# OpenAI's Responses API, answered as the chat chunks the StreamTranslator reads (the shapes
+# litellm's own Responses bridge gives, so both paths read alike). Its objects and stream events:
+# platform.openai.com/docs/api-reference/responses/object and .../responses-streaming.
+
+# A failed response's error code -> the status the client gets (its type follows ERROR_TYPES);
+# other codes (invalid_prompt, the image codes) say the request was at fault: 400.
+RESPONSES_ERROR_STATUS = {"server_error": 500, "rate_limit_exceeded": 429, "vector_store_timeout": 504}
+
+
+def responses_error(error) -> ProviderHTTPError:
+    """A Responses error object (a failed response's `error`, or an `error` event) -> the
+    provider error it is. Example: {"code": "rate_limit_exceeded", "message": "Slow down"} -> 429 "Slow down"."""
+    error = error if isinstance(error, dict) else {}
+    code = error.get("code")
+    status = RESPONSES_ERROR_STATUS.get(code, 400 if isinstance(code, str) and code else 500)
+    return ProviderHTTPError(status, str(error.get("message") or "The provider's response failed."), code=code)
+
+
+def responses_usage(usage) -> dict | None:
+    """Responses usage -> chat usage, as usage_of reads it. Example: {"input_tokens": 100,
+    "input_tokens_details": {"cached_tokens": 60}, "output_tokens": 9, "output_tokens_details":
+    {"reasoning_tokens": 4}} -> {"prompt_tokens": 100, "completion_tokens": 9,
+    "prompt_tokens_details": {"cached_tokens": 60}, "completion_tokens_details": {"reasoning_tokens": 4}}."""
+    if not isinstance(usage, dict):
+        return None
+    details = usage.get("input_tokens_details") if isinstance(usage.get("input_tokens_details"), dict) else {}
+    output = usage.get("output_tokens_details") if isinstance(usage.get("output_tokens_details"), dict) else {}
+    out = {"prompt_tokens": usage.get("input_tokens") or 0, "completion_tokens": usage.get("output_tokens") or 0,
+           "prompt_tokens_details": {"cached_tokens": details.get("cached_tokens") or 0},
+           "completion_tokens_details": {"reasoning_tokens": output.get("reasoning_tokens") or 0}}
+    if details.get("cache_write_tokens"):
+        out["cache_creation_input_tokens"] = details["cache_write_tokens"]
+    return out
+
+
+def responses_finish(response: dict, refused: bool) -> dict:
+    """The last chunk of a finished response: its finish_reason and usage. An incomplete one was
+    cut by max_output_tokens ("length") or its content filter; a refusal is the filter's too.
+    Example: {"status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"}} -> finish_reason "length"."""
+    if response.get("status") == "incomplete":
+        reason = (response.get("incomplete_details") or {}).get("reason")
+        finish = "content_filter" if reason == "content_filter" else "length"
+    else:
+        finish = "content_filter" if refused else "stop"
+    return {"choices": [{"index": 0, "delta": {}, "finish_reason": finish}], "usage": responses_usage(response.get("usage"))}
+
+
+def chat_delta(delta: dict) -> dict:
+    return {"choices": [{"index": 0, "delta": delta}]}
+
+
+def summary_text(item: dict) -> str:
+    """A reasoning item's summary parts as one text. Example: [{"text": "a"}, {"text": "b"}] -> "a\n\nb"."""
+    return "\n\n".join(p["text"] for p in item.get("summary") or () if isinstance(p, dict) and isinstance(p.get("text"), str) and p["text"])
+
+
+def reasoning_seal(item: dict) -> list:
+    """The chunk that ends a reasoning item: its encrypted content, as litellm's thinking_blocks
+    carry it (ENCRYPTED_PREFIX), or nothing without any."""
+    encrypted = item.get("encrypted_content")
+    if not isinstance(encrypted, str) or not encrypted:
+        return []
+    return [chat_delta({"thinking_blocks": [{"type": "thinking", "thinking": "", "signature": ENCRYPTED_PREFIX + encrypted}]})]
+
+
+def call_chunk(index: int, call_id, name, arguments: str) -> dict:
+    return chat_delta({"tool_calls": [{"index": index, "id": call_id, "type": "function",
+                                       "function": {"name": name, "arguments": arguments}}]})
+
+
+def message_text(item: dict) -> tuple[str, bool]:
+    """An output message's text and whether it is a refusal: output_text parts, and refusal
+    parts, whose text the user sees as the answer."""
+    texts, refused = [], False
+    for part in item.get("content") or ():
+        if isinstance(part, dict) and isinstance(part.get("text"), str):
+            texts.append(part["text"])
+        elif isinstance(part, dict) and isinstance(part.get("refusal"), str):
+            texts.append(part["refusal"])
+            refused = True
+    return "".join(texts), refused
+
+
+def responses_answer_chunks(response: dict) -> list:
+    """A non-streamed Responses object -> the chat chunks of the same answer, item by item with
+    the leaves the stream uses (ResponsesEvents): reasoning (its summary, then its seal), message
+    text, function calls; then the finish. A failed response raises its error.
+    Example: {"status": "completed", "output": [{"type": "message", "content": [{"type":
+    "output_text", "text": "Hi"}]}]} -> [delta content "Hi", finish "stop"]."""
+    if response.get("status") == "failed" or isinstance(response.get("error"), dict):
+        raise responses_error(response.get("error"))
+    chunks, calls, refused = [], 0, False
+    for item in response.get("output") or ():
+        kind = item.get("type") if isinstance(item, dict) else None
+        if kind == "reasoning":
+            text = summary_text(item)
+            chunks += ([chat_delta({"reasoning_content": text})] if text else []) + reasoning_seal(item)
+        elif kind == "message":
+            text, refusal = message_text(item)
+            refused |= refusal
+            if text:
+                chunks.append(chat_delta({"content": text}))
+        elif kind == "function_call":
+            chunks.append(call_chunk(calls, item.get("call_id"), item.get("name"), str(item.get("arguments") or "")))
+            calls += 1
+    return chunks + [responses_finish(response, refused)]
+
+
+class ResponsesEvents:
+    """A pure state machine: Responses API stream events (dicts) in, chat chunk dicts out, for
+    the one StreamTranslator. feed(event) -> chunks; `ended` once the response has finished
+    (response.completed or response.incomplete); response.failed and error events raise the
+    error they carry. Text and reasoning summaries stream as their deltas come; a function call
+    starts at its output_item.added (call_id and name) and streams its argument deltas (the
+    rest of its arguments at .done, if the deltas did not bring them all); a reasoning item ends
+    with its encrypted content at its output_item.done (the complete one: the one .added gives
+    may be partial). Other events (created, in_progress, content parts, ...) change nothing.
+    Example: feed({"type": "response.output_text.delta", "delta": "Hi", ...}) -> [delta content "Hi"]."""
+
+    def __init__(self):
+        self.calls: dict = {}  # output_index -> [the call's index among the calls, the arguments streamed]
+        self.summarised: set = set()  # output indexes of reasoning items whose summary streamed
+        self.refused = self.ended = False
+
+    def feed(self, event: dict) -> list:
+        kind, index = event.get("type"), event.get("output_index")
+        delta = event.get("delta") if isinstance(event.get("delta"), str) else ""
+        if kind in ("response.output_text.delta", "response.refusal.delta"):
+            self.refused |= kind == "response.refusal.delta"
+            return [chat_delta({"content": delta})] if delta else []
+        if kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
+            self.summarised.add(index)
+            return [chat_delta({"reasoning_content": delta})] if delta else []
+        if kind == "response.reasoning_summary_part.added" and index in self.summarised:
+            return [chat_delta({"reasoning_content": "\n\n"})]  # a new part of the summary
+        if kind == "response.function_call_arguments.delta" and index in self.calls and delta:
+            self.calls[index][1] += delta
+            return [chat_delta({"tool_calls": [{"index": self.calls[index][0], "function": {"arguments": delta}}]})]
+        if kind == "response.function_call_arguments.done" and index in self.calls:
+            call, arguments = self.calls[index], event.get("arguments")
+            if isinstance(arguments, str) and arguments.startswith(call[1]) and len(arguments) > len(call[1]):
+                rest, call[1] = arguments[len(call[1]):], arguments
+                return [chat_delta({"tool_calls": [{"index": call[0], "function": {"arguments": rest}}]})]
+            return []
+        item = event.get("item") if isinstance(event.get("item"), dict) else {}
+        if kind == "response.output_item.added" and item.get("type") == "function_call":
+            self.calls[index] = [len(self.calls), ""]
+            return [call_chunk(self.calls[index][0], item.get("call_id"), item.get("name"), "")]
+        if kind == "response.output_item.done" and item.get("type") == "reasoning":
+            text = "" if index in self.summarised else summary_text(item)
+            return ([chat_delta({"reasoning_content": text})] if text else []) + reasoning_seal(item)
+        if kind in ("response.completed", "response.incomplete"):
+            self.ended = True
+            return [responses_finish(event.get("response") or {}, self.refused)]
+        if kind == "response.failed":
+            raise responses_error((event.get("response") or {}).get("error"))
+        if kind == "error":
+            raise responses_error(event)
+        return []
 
 
 def probe_response(input_tokens: int) -> dict:
@@ -3665,6 +4055,16 @@ class SSEDecoder:
         last = blocks.pop()
         if last:
             self.partial, self.partial_size, self.tail = [last], len(last), last[-2:]
+        items = self.items(blocks)
+        if self.partial_size > self.limit:
+            if not items:
+                raise self.too_large()
+            self.failure = self.too_large()
+        return items
+
+    def items(self, blocks: list) -> list:
+        """The items of the events (their bytes) that a piece completed; a bad event after good
+        ones waits in `failure`."""
         items, texts, n = [], self.texts, 0
         while n < len(blocks) and not self.saw_done:
             run = texts.run(blocks, n)
@@ -3692,10 +4092,6 @@ class SSEDecoder:
                         self.saw_finish = True
             texts.learn(block, chunk)
             items.append(chunk)
-        if self.partial_size > self.limit:
-            if not items:
-                raise self.too_large()
-            self.failure = self.too_large()
         return items
 
     def too_large(self) -> ProxyError:
@@ -3835,6 +4231,76 @@ def anthropic_usage(usage: dict) -> dict:
             for name in ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")}
 
 
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def responses_event(block: bytes) -> dict | None:
+    """One event of a Responses API stream (`event:` and `data:` lines) -> its data, or None (a
+    comment, or no data). Its type is in the data too; a malformed one is a 502.
+    Example: b'event: response.output_text.delta\ndata: {"type": "response.output_text.delta",
+    "delta": "Hi"}' -> {"type": "response.output_text.delta", "delta": "Hi"}."""
+    data = [line[5:].lstrip(b" ") for line in block.split(b"\n") if line.startswith(b"data:")]
+    if not data:
+        return None
+    payload = b"\n".join(data)
+    try:
+        event = load_json(payload)
+    except ValueError:
+        event = None
+    if not isinstance(event, dict):
+        raise ProviderHTTPError(502, f"The provider sent a malformed stream event: {payload[:200]!r}")
+    return event
+
+
+class ResponsesDecoder(SSEDecoder):
+    """A Responses API stream's body -> chat chunk dicts, as the bytes arrive: SSEDecoder's
+    framing, each event read by responses_event and translated by ResponsesEvents. The stream
+    has no [DONE]: it is complete once the response has finished (saw_finish); what follows is
+    ignored. Text deltas, most of a stream, are recognised by their bytes (TEXT_DELTA: the
+    delta's JSON string escaped as json.dumps escapes it, valid UTF-8) and given as TextRuns
+    without parsing them; any other shape is parsed, and both give the same answer (a test).
+    Example: feed(b'event: response.completed\ndata: {"type": "response.completed",
+    "response": {"status": "completed"}}\n\n') -> [the finish chunk], saw_finish."""
+
+    # one text delta's event, its members in any order around the delta (OpenAI's and others' layouts)
+    _MEMBER = (rb'"(?:sequence_number|output_index|content_index)": ?\d+|"item_id": ?"[A-Za-z0-9_-]*"|"logprobs": ?\[\]'
+               rb'|"obfuscation": ?"[A-Za-z0-9_-]*"|"type": ?"response\.output_text\.delta"')
+    TEXT_DELTA = re.compile(rb'event: ?response\.output_text\.delta\ndata: ?\{(?:(?:%s), ?)*"delta": ?"(%s)"(?:, ?(?:%s))*\}'
+                            % (_MEMBER, TextChunks.SAFE_TEXT.pattern, _MEMBER))
+
+    def __init__(self, limit: int | None = None):
+        super().__init__(limit)
+        self.events = ResponsesEvents()
+
+    def items(self, blocks: list) -> list:
+        items, events, text = [], self.events, self.TEXT_DELTA.fullmatch
+        for block in blocks:
+            if self.saw_done:
+                break
+            found = text(block)
+            if found is not None and (found.group(1).isascii() or _utf8(found.group(1))):
+                if items and type(items[-1]) is TextRun:
+                    items[-1].texts.append(found.group(1))
+                else:
+                    items.append(TextRun("content", [found.group(1)]))
+                continue
+            try:
+                event = responses_event(block)
+                if event is not None:
+                    items += events.feed(event)
+            except ProviderHTTPError as exc:
+                if not items:
+                    raise
+                self.failure = exc
+                return items
+            self.saw_finish = self.saw_done = events.ended
+        return items
+
 # ----------------------------------------------------------------------------------------
 # provider paths: one interface, one class per way of reaching a provider
 # ----------------------------------------------------------------------------------------
@@ -3907,7 +4373,7 @@ class ProviderPath:
 
 
 class DirectRequest(NamedTuple):
-    url: str  # the chat-completions URL
+    url: str  # the chat-completions URL (the Responses API's, on ResponsesPath)
     key: str | None
     body: dict  # without the stream fields
 
@@ -4035,7 +4501,31 @@ class AnthropicPath(ProviderPath):
         return attempt.input_tokens
 
 
-PATHS = (AnthropicPath(), OpenAICompatiblePath(), LitellmPath())
+
+
+class ResponsesPath(ProviderPath):
+    """OpenAI's Responses API over the same HTTP client as chat completions (DirectCall), for
+    the models that answer there (responses_url): the body from to_responses_request, the
+    stream read by a ResponsesDecoder, a JSON answer by responses_answer_chunks; the same
+    chat chunks as the other paths from there on."""
+
+    name = "responses"
+
+    def serves(self, target, params, config):
+        return responses_url(target, config, model_facts(target)) is not None
+
+    def prepare(self, attempt, credentials, config):
+        return DirectRequest(responses_url(attempt.target, config, attempt.facts), credentials.get("api_key"),
+                             to_responses_request(attempt.params, attempt.quirks, attempt.facts))
+
+    def open(self, attempt, stream, lease, config):
+        request = attempt.request
+        body = dict(request.body, stream=True) if stream else request.body  # no stream_options: usage comes anyway
+        return DirectRead(DirectCall(request.url, request.key, body, config, decoder=ResponsesDecoder()),
+                          answer=responses_answer_chunks)
+
+
+PATHS = (AnthropicPath(), ResponsesPath(), OpenAICompatiblePath(), LitellmPath())
 
 # The variables that name an HTTP proxy, in the order httpx (litellm's client) and urllib try them: the
 # scheme's own, then ALL_PROXY. NO_PROXY lists the hosts reached without one.
@@ -4453,9 +4943,10 @@ class DirectCall:
     """
 
     def __init__(self, url: str, key: str | None, body: dict, config: Config, *, key_header: str = "Authorization: Bearer ",
-                 headers: str = "", relay: bool = False):
+                 headers: str = "", relay: bool = False, decoder: SSEDecoder | None = None):
         """key_header: what the key follows; headers: more header lines (each ending in CRLF);
-        relay: a stream's body bytes are the items, undecoded (the passthrough path)."""
+        relay: a stream's body bytes are the items, undecoded (the passthrough path); decoder:
+        another API's stream decoder (the Responses API's), else SSEDecoder."""
         url = urlsplit(url)
         scheme, port = url.scheme, url.port or (443 if url.scheme == "https" else 80)
         self.stream = bool(body.get("stream"))
@@ -4484,7 +4975,7 @@ class DirectCall:
         route = Route(scheme, url.hostname, port, proxy)
         self.exchange = HTTPExchange(route, request, config.connect_timeout, self.read_timeout)
         self.relay = relay and self.stream
-        self.decoder = SSEDecoder() if self.stream and not relay else None
+        self.decoder = (decoder or SSEDecoder()) if self.stream and not relay else None
         self.parts, self.size = [], 0  # a JSON answer's body, at most MAX_ANSWER_BYTES
 
     def step(self, wait: float) -> list:
@@ -4554,14 +5045,13 @@ class DirectCall:
 
 class DirectRead:
     """A DirectCall as a provider call: read(wait) makes the reads that come within `wait`
-    seconds and returns what they completed as one Batch, or None. whole(answer): a JSON
-    answer's item (for chat completions, the equivalent chunk)."""
+    seconds and returns what they completed as one Batch, or None. `answer` turns a JSON
+    answer into its chunks (a chat completion's: response_as_chunk)."""
 
-    __slots__ = ("call",)
-    whole = staticmethod(response_as_chunk)
+    __slots__ = ("call", "answer")
 
-    def __init__(self, call: DirectCall):
-        self.call = call
+    def __init__(self, call: DirectCall, answer=lambda response: [response_as_chunk(response)]):
+        self.call, self.answer = call, answer
 
     @property
     def socket(self):
@@ -4583,7 +5073,7 @@ class DirectRead:
             except Quiet:
                 return None
             if call.ended:
-                return Batch(items if call.stream else [self.whole(items[0])], True)
+                return Batch(items if call.stream else self.answer(items[0]), True)
             if items:
                 return Batch(items)
             until = until or time.monotonic() + wait  # a read that completed nothing: wait for the rest
@@ -4599,7 +5089,9 @@ class RelayRead(DirectRead):
     """A DirectCall of the passthrough path: a stream's bytes, or the JSON answer as it is."""
 
     __slots__ = ()
-    whole = staticmethod(lambda answer: answer)
+
+    def __init__(self, call: DirectCall):
+        super().__init__(call, answer=lambda answer: [answer])
 
 
 _litellm_module = None
@@ -4926,7 +5418,8 @@ def prepare_attempt(body: dict, target: str, config: Config, caller: Caller | No
     params = to_openai_request(sent, target, quirks, reasoning=bool(facts.get("supports_reasoning")),
                                max_output=config.max_tokens_limit or max_output, vision=vision,
                                session=(caller or Caller()).session, efforts=efforts_of(quirks, facts),
-                               forced_tools=facts.get("supports_tool_choice") is not False)
+                               forced_tools=facts.get("supports_tool_choice") is not False,
+                               responses=answers_on_responses(quirks, facts))
     path = next(path for path in PATHS if path.serves(target, params, config))
     return Attempt(requested=body["model"], target=target, params=params, input_tokens=estimate_tokens(params),
                    window=window, probe=body.get("max_tokens") == 1, tool_names=tool_name_map(body), path=path,
@@ -6952,9 +7445,20 @@ def doctor(config: Config, out=None) -> int:
         print(f"{model:<{widths[0]}}  {check:<{widths[1]}}  {result:<{widths[2]}}  {detail}", file=out)
         if fix:
             print(f"{'':<{widths[0]}}  {'':<{widths[1]}}  {'':<{widths[2]}}  fix: {fix}", file=out)
+    for target, _ in targets:
+        print(f"{target}: {doctor_path(target, config)}", file=out)
     total = len(rows)
     print(f"{total - failures} of {total} checks passed" + (", problems in the configuration" if problems else ""), file=out)
     return 0 if failures == 0 and not problems else 1
+
+
+def doctor_path(target: str, config: Config) -> str:
+    """How the proxy reaches a target, for the doctor's summary. Example: "openai/gpt-5.3-codex" ->
+    "the responses path, POST https://api.openai.com/v1/responses"; "gemini/gemini-2.5-pro" -> "the litellm path"."""
+    attempt = prepare_attempt(doctor_checks(target)[0][2], target, config)
+    url = {"responses": lambda: responses_url(target, config, attempt.facts), "direct": lambda: direct_url(target, config)}.get(
+        attempt.path.name, lambda: None)()
+    return f"the {attempt.path.name} path" + (f", POST {url}" if url else "")
 
 
 def doctor_request(server: Server, path: str, body: dict, timeout: float) -> tuple:

@@ -136,6 +136,8 @@ def provider_refusal(path: str, body: dict) -> str | None:
     refusal = openai_refusal(body)
     if refusal:
         return refusal
+    if model.startswith(RESPONSES_ONLY):  # OpenAI's words, as crewAI's tests quote them (sigoden/aichat#1318 reports it)
+        return "This model is only supported in v1/responses and not in v1/chat/completions."
 
     def missing_reasoning():
         return next((i for i, m in enumerate(messages)
@@ -210,6 +212,7 @@ class FakeProvider(http.server.ThreadingHTTPServer):
         self.received = []
         self.aborted = threading.Event()
         self.arrived = threading.Event()  # set by every request
+        self.minted, self.counter = set(), 0  # the Responses API's encrypted reasoning handed out so far
         self.url = f"http://127.0.0.1:{self.server_address[1]}"
 
     def next_reply(self):
@@ -231,6 +234,8 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.server.received.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
         self.server.arrived.set()
+        if self.path.endswith("/responses"):
+            return answer_responses(self, body)
         refusal = provider_refusal(self.path, body)
         status, refusal = refusal if isinstance(refusal, tuple) else (400, refusal)
         if refusal and self.path.startswith("/openrouter/"):  # OpenRouter's shape: openrouter.ai/docs/api/errors
@@ -242,15 +247,7 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
         if reply.get("delay"):
             time.sleep(reply["delay"])  # a slow first byte, scripted
         if "status" in reply:
-            data = json.dumps(reply.get("body") or {"error": {"message": "scripted failure", "type": "x"}}).encode()
-            self.send_response(reply["status"])
-            for name, value in (reply.get("headers") or {}).items():
-                self.send_header(name, value)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-            return
+            return self._json_answer(reply)
         model = body.get("model", "fake")
         if body.get("stream"):
             self._stream(reply, model, (body.get("stream_options") or {}).get("include_usage"))
@@ -267,6 +264,17 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+
+    def _json_answer(self, reply):
+        """A scripted {"status", "body", "headers"} answer as JSON (an error's body by default)."""
+        data = json.dumps(reply.get("body") or {"error": {"message": "scripted failure", "type": "x"}}).encode()
+        self.send_response(reply["status"])
+        for name, value in (reply.get("headers") or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _stream(self, reply, model, include_usage):
         self.send_response(200)
@@ -492,6 +500,181 @@ class GeminiHandler(http.server.BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
         self.wfile.write(b"0\r\n\r\n")
+
+
+# OpenAI's Responses API (POST {base}/responses) on the same fake, for the models that answer only
+# there, with the same scripted replies turned into its output items and its stream events.
+RESPONSES_ONLY = ("gpt-5.3-codex", "gpt-5-codex", "gpt-5.2-pro", "o3-pro")  # litellm's map: mode "responses"
+# The request fields the API takes (openai-python src/openai/types/responses/response_create_params.py); any other
+# is refused as "Unknown parameter", in OpenAI's shape as public test suites quote it ({"code": "unknown_parameter",
+# "message": "Unknown parameter: 'input[2].status'.", "param": "input[2].status"}; RayBytes/ChatMock#103 for a field).
+RESPONSES_FIELDS = frozenset("""background context_management conversation include input instructions max_output_tokens
+max_tool_calls metadata model moderation parallel_tool_calls previous_response_id prompt prompt_cache_key prompt_cache_options
+prompt_cache_retention reasoning safety_identifier service_tier store stream stream_options temperature text tool_choice tools
+top_logprobs top_p truncation user""".split())
+# Each input item's fields (openai-python .../response_input_item_param.py, response_reasoning_item_param.py).
+ITEM_FIELDS = {"message": {"type", "role", "content", "id", "status", "phase"},
+               "function_call": {"type", "call_id", "name", "arguments", "id", "status", "namespace"},
+               "function_call_output": {"type", "call_id", "output", "id", "status", "name"},
+               "reasoning": {"type", "id", "summary", "content", "encrypted_content", "status"}}
+PART_TYPES = {"user": {"input_text", "input_image", "input_file"}, "system": {"input_text"}, "developer": {"input_text"},
+              "assistant": {"output_text", "refusal"}}
+
+
+def openai_error(status, code, message, param=None) -> dict:
+    return {"status": status, "body": {"error": {"message": message, "type": "invalid_request_error", "param": param,
+                                                 "code": code}}}
+
+
+def responses_refusal(body: dict, minted: set) -> dict | None:
+    """What OpenAI's Responses API says of a request that breaks one of its rules, or None."""
+    for name in body:
+        if name not in RESPONSES_FIELDS:
+            return openai_error(400, "unknown_parameter", f"Unknown parameter: '{name}'.", name)
+    if isinstance(body.get("max_output_tokens"), int) and body["max_output_tokens"] < 16:  # api-reference/responses/create
+        return openai_error(400, "integer_below_min_value", "Invalid 'max_output_tokens': integer below minimum value. "
+                            f"Expected a value >= 16, but got {body['max_output_tokens']} instead.", "max_output_tokens")
+    for i, tool in enumerate(body.get("tools") or ()):
+        if tool.get("type") != "function" or "function" in tool or not re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", str(tool.get("name"))):
+            return openai_error(400, "invalid_value", f"Invalid 'tools[{i}]': a function tool needs a type and a name.", f"tools[{i}]")
+        if tool.get("strict", True) is not False and (tool.get("parameters") or {}).get("additionalProperties") is not False:
+            # strict unless told (open-webui/open-webui#30046); the words: YourGPT/copilot-sdk#108
+            return openai_error(400, "invalid_function_parameters", f"Invalid schema for function '{tool['name']}': In "
+                                "context=(), 'additionalProperties' is required to be supplied and to be false.", f"tools[{i}].parameters")
+    items = body.get("input") if isinstance(body.get("input"), list) else []
+    calls, answered = set(), set()
+    for i, item in enumerate(items):
+        kind = item.get("type", "message")
+        for field in item:
+            if field not in ITEM_FIELDS.get(kind, ()):
+                return openai_error(400, "unknown_parameter", f"Unknown parameter: 'input[{i}].{field}'.", f"input[{i}].{field}")
+        if kind == "message":
+            for j, part in enumerate(item["content"] if isinstance(item.get("content"), list) else ()):
+                allowed = PART_TYPES.get(item.get("role"), set())
+                if part.get("type") not in allowed:  # epam/ai-dial-adapter-openai#511 (the assistant's)
+                    return openai_error(400, "invalid_value", f"Invalid value: '{part.get('type')}'. Supported values are: "
+                                        + " and ".join(f"'{t}'" for t in sorted(allowed)) + ".", f"input[{i}].content[{j}]")
+        elif kind == "function_call":
+            calls.add(item["call_id"])
+        elif kind == "function_call_output":
+            if item.get("call_id") not in calls:  # continuedev/continue#10092
+                return openai_error(400, None, f"No tool call found for function call output with call_id {item.get('call_id')}.",
+                                    "input")
+            answered.add(item["call_id"])
+        elif kind == "reasoning":
+            if "summary" not in item:  # newo-ether/Agora#141
+                return openai_error(400, "missing_required_parameter", f"Missing required parameter: 'input[{i}].summary'.",
+                                    f"input[{i}].summary")
+            if body.get("store") is False and item.get("encrypted_content") not in minted:  # only what it encrypted itself
+                return openai_error(400, "invalid_encrypted_content", f"The encrypted content for input[{i}] could not be "
+                                    "verified.", f"input[{i}].encrypted_content")
+            following = items[i + 1] if i + 1 < len(items) else {}
+            if following.get("type", "message") not in ("message", "function_call") or following.get("role", "assistant") != "assistant":
+                return openai_error(400, None, f"Item 'input[{i}]' of type 'reasoning' was provided without its required "
+                                    "following item.", "input")  # continuedev/continue#8933, vercel/ai#7099
+    missing = sorted(calls - answered)
+    if missing:  # stateless (store false): every call needs its output (router-for-me/CLIProxyAPI#2368)
+        return openai_error(400, None, f"No tool output found for function call {missing[0]}.", "input")
+    return None
+
+
+def response_items(reply: dict, server) -> list[dict]:
+    """A scripted reply's output items, in order: reasoning (minted encrypted content; no summary
+    with "hidden_reasoning"), the message, each tool call (by its index) whole."""
+    deltas, items = reply["deltas"], []
+    thought = [d["reasoning_content"] for d in deltas if d.get("reasoning_content")]
+    if thought or reply.get("hidden_reasoning"):
+        server.counter += 1
+        encrypted = "gAAAAB" + base64.b64encode(f"reasoning-{server.counter}-{''.join(thought)}".encode()).decode()
+        server.minted.add(encrypted)
+        items.append({"id": f"rs_{server.counter}", "type": "reasoning", "encrypted_content": encrypted,
+                      "summary": [{"type": "summary_text", "text": "".join(thought)}] if thought else [], "_parts": thought})
+    texts = [d["content"] for d in deltas if d.get("content")]
+    if texts:
+        items.append({"id": "msg_1", "type": "message", "role": "assistant", "status": "completed",
+                      "content": [{"type": "output_text", "text": "".join(texts), "annotations": []}], "_parts": texts})
+    calls: dict = {}
+    for delta in deltas:
+        for call in delta.get("tool_calls") or ():
+            slot = calls.setdefault(call["index"], {"type": "function_call", "id": f"fc_{call['index']}", "status": "completed",
+                                                    "call_id": None, "name": None, "arguments": "", "_parts": []})
+            slot["call_id"] = slot["call_id"] or call.get("id")
+            slot["name"] = slot["name"] or call["function"].get("name")
+            if call["function"].get("arguments"):
+                slot["_parts"].append(call["function"]["arguments"])
+                slot["arguments"] += call["function"]["arguments"]
+    return items + [calls[i] for i in sorted(calls)]
+
+
+def response_object(reply, model, items, status) -> dict:
+    prompt, completion = reply["usage"]
+    finished = reply.get("finish") == "length"
+    return {"id": "resp_fake", "object": "response", "created_at": 1700000000, "model": model, "status": status,
+            "error": None, "incomplete_details": {"reason": "max_output_tokens"} if finished and status != "in_progress" else None,
+            "output": [{k: v for k, v in item.items() if k != "_parts"} for item in items], "parallel_tool_calls": True,
+            "tool_choice": "auto", "tools": [], "store": False,
+            "usage": None if status == "in_progress" else {
+                "input_tokens": prompt, "input_tokens_details": {"cached_tokens": reply.get("cached", 0)},
+                "output_tokens": completion, "output_tokens_details": {"reasoning_tokens": reply.get("reasoning_tokens", 0)},
+                "total_tokens": prompt + completion}}
+
+
+def response_events(reply, model, items) -> list[tuple]:
+    """The stream events of a scripted reply, as OpenAI sends them (api-reference/responses-streaming):
+    (type, data without sequence_number), grouped by the delta of the script they stand for."""
+    events = [("response.created", {"response": response_object(reply, model, [], "in_progress")}),
+              ("response.in_progress", {"response": response_object(reply, model, [], "in_progress")})]
+    for n, item in enumerate(items):
+        whole = {k: v for k, v in item.items() if k != "_parts"}
+        place = {"output_index": n, "item_id": item["id"]}
+        if item["type"] == "reasoning":
+            events.append(("response.output_item.added", {"output_index": n, "item": dict(whole, summary=[], encrypted_content=None)}))
+            if item["_parts"]:
+                events.append(("response.reasoning_summary_part.added", dict(place, summary_index=0, part={"type": "summary_text", "text": ""})))
+            events += [("response.reasoning_summary_text.delta", dict(place, summary_index=0, delta=t)) for t in item["_parts"]]
+        elif item["type"] == "message":
+            events.append(("response.output_item.added", {"output_index": n, "item": dict(whole, content=[], status="in_progress")}))
+            events.append(("response.content_part.added", dict(place, content_index=0, part={"type": "output_text", "text": ""})))
+            events += [("response.output_text.delta", dict(place, content_index=0, delta=t, logprobs=[])) for t in item["_parts"]]
+            events.append(("response.output_text.done", dict(place, content_index=0, text=whole["content"][0]["text"], logprobs=[])))
+        else:
+            events.append(("response.output_item.added", {"output_index": n, "item": dict(whole, arguments="", status="in_progress")}))
+            events += [("response.function_call_arguments.delta", dict(place, delta=t)) for t in item["_parts"]]
+            events.append(("response.function_call_arguments.done", dict(place, name=item["name"], arguments=item["arguments"])))
+        events.append(("response.output_item.done", {"output_index": n, "item": whole}))
+    if reply.get("finish") is not None:
+        status = "incomplete" if reply["finish"] == "length" else "completed"
+        events.append((f"response.{status}", {"response": response_object(reply, model, items, status)}))
+    return events
+
+
+def answer_responses(handler, body):
+    """FakeHandler's answer on {base}/responses: its rules (responses_refusal), then the scripted reply."""
+    server = handler.server
+    reply = responses_refusal(body, server.minted) or (server.responder(body) if server.responder else server.next_reply())
+    if "status" in reply:
+        return handler._json_answer(reply)
+    model, items = body.get("model", "fake"), response_items(reply, server)
+    if not body.get("stream"):  # the response object, as the stream's last event would carry it
+        whole = reply["events"][-1][1]["response"] if reply.get("events") else response_object(
+            reply, model, items, "incomplete" if reply.get("finish") == "length" else "completed")
+        return handler._json_answer({"status": 200, "body": whole})
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/event-stream")
+    handler.send_header("Transfer-Encoding", "chunked")
+    handler.end_headers()
+    events = reply.get("events") or response_events(reply, model, items)
+    for n, (kind, data) in enumerate(events):
+        if not scripted_step(handler, reply, n):
+            return
+        frame = f"event: {kind}\ndata: {json.dumps(dict(data, type=kind, sequence_number=n))}\n\n".encode()
+        try:
+            handler.wfile.write(b"%x\r\n%s\r\n" % (len(frame), frame))
+        except OSError:
+            server.aborted.set()
+            handler.close_connection = True
+            return
+    handler.wfile.write(b"0\r\n\r\n")
 
 
 def merge_text(parts) -> list[dict]:
@@ -3341,6 +3524,344 @@ def test_gemini_schema_cleaned_and_system_entries_in_their_turns(client, gemini)
 
 
 # ----------------------------------------------------------------------------------------
+# OpenAI's Responses API: the request, the events and the answer as tables; then end to end
+# ----------------------------------------------------------------------------------------
+
+CODEX = "openai/gpt-5.3-codex"  # litellm's map: mode "responses", reasoning, xhigh effort
+RESPONSES_CONFIG = cp.Config.from_env({"OPENAI_API_KEY": "sk-test-openai"})
+
+
+def responses_body(body, target=CODEX, session=""):
+    attempt = cp.prepare_attempt(body, target, RESPONSES_CONFIG, cp.Caller(session=session))
+    assert attempt.path.name == "responses"
+    return cp.to_responses_request(attempt.params, attempt.quirks, attempt.facts)
+
+
+MINTED = "gAAAAB-minted"
+ASKED = {"role": "user", "content": "list"}
+RESPONSES_REQUEST_CASES = [
+    ("text, system, no reasoning asked", req([{"role": "user", "content": "Hi"}], system="Be brief"), CODEX, lambda b: (
+        b["instructions"] == "Be brief" and b["input"] == [{"type": "message", "role": "user", "content": "Hi"}]
+        and b["store"] is False and b["max_output_tokens"] == 1000 and b["include"] == ["reasoning.encrypted_content"]
+        and "reasoning" not in b and b["model"] == "gpt-5.3-codex")),
+    ("a forced Responses target of a chat model", req([{"role": "user", "content": "Hi"}]), "openai/responses/gpt-4.1",
+     lambda b: b["model"] == "gpt-4.1" and "include" not in b and "reasoning" not in b),
+    ("thinking becomes the effort, with a summary", req([ASKED], thinking={"type": "enabled", "budget_tokens": 31999}), CODEX,
+     lambda b: b["reasoning"] == {"effort": "high", "summary": "auto"}),
+    ("xhigh where the model takes it", req([ASKED], thinking={"type": "adaptive"}, output_config={"effort": "xhigh"}), CODEX,
+     lambda b: b["reasoning"]["effort"] == "xhigh"),
+    ("tools are not strict; any is required", req([ASKED], tools=TOOLS, tool_choice={"type": "any"}), CODEX, lambda b: (
+        b["tools"][0] == {"type": "function", "name": "Bash", "description": "Run a command", "strict": False,
+                          "parameters": TOOLS[0]["input_schema"]} and b["tool_choice"] == "required")),
+    ("a named tool", req([ASKED], tools=TOOLS, tool_choice={"type": "tool", "name": "Read"}), CODEX,
+     lambda b: b["tool_choice"] == {"type": "function", "name": "Read"}),
+    ("no stop sequences; no temperature for a reasoning model; at least 16 tokens",
+     req([ASKED], stop_sequences=["END"], temperature=0.5, max_tokens=5), CODEX,
+     lambda b: "stop" not in b and "temperature" not in b and b["max_output_tokens"] == 16),
+    ("the session's prompt cache key", req([ASKED]), CODEX, lambda b: b["prompt_cache_key"] == cp.hashed_user("s-1")),
+    ("a tool loop with its reasoning replayed, the text before the call",
+     req([ASKED, {"role": "assistant", "content": [
+         {"type": "thinking", "thinking": "Plan", "signature": cp.thinking_signature(CODEX, MINTED)},
+         {"type": "text", "text": "Listing."}, {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"command": "ls"}}]},
+          {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "a.txt"}, B64_IMAGE]}],
+         tools=TOOLS), CODEX,
+     lambda b: b["input"][1:] == [
+         {"type": "reasoning", "summary": [{"type": "summary_text", "text": "Plan"}], "encrypted_content": MINTED},
+         {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Listing."}]},
+         {"type": "function_call", "call_id": "toolu_1", "name": "Bash", "arguments": '{"command": "ls"}'},
+         {"type": "function_call_output", "call_id": "toolu_1", "output": "a.txt"},
+         {"type": "message", "role": "user", "content": [{"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgo=",
+                                                           "detail": "auto"}]}]),
+    ("reasoning between the text and the call stays there, each item before what it produced",
+     req([ASKED, {"role": "assistant", "content": [
+         {"type": "thinking", "thinking": "One", "signature": cp.thinking_signature(CODEX, MINTED)},
+         {"type": "text", "text": "Looking."}]}, {"role": "assistant", "content": [
+         {"type": "thinking", "thinking": "Two", "signature": cp.thinking_signature(CODEX, MINTED + "2")},
+         {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {}},
+         {"type": "thinking", "thinking": "Three", "signature": cp.thinking_signature(CODEX, MINTED + "3")},
+         {"type": "tool_use", "id": "toolu_2", "name": "Bash", "input": {}},
+         {"type": "thinking", "thinking": "dangling", "signature": cp.thinking_signature(CODEX, MINTED + "4")}]},
+          {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "1"},
+                                       {"type": "tool_result", "tool_use_id": "toolu_2", "content": "2"}]}], tools=TOOLS), CODEX,
+     lambda b: [(i["type"], (i.get("summary") or [{}])[0].get("text") or i.get("call_id")) for i in b["input"][1:5]] == [
+         ("reasoning", "One"), ("message", None), ("reasoning", "Two"), ("function_call", "toolu_1")]
+     and [i["type"] for i in b["input"][5:]] == ["reasoning", "function_call", "function_call_output", "function_call_output"]
+     and "dangling" not in json.dumps(b)),
+    ("a PDF, and a system message mid-conversation",
+     req([{"role": "user", "content": [{"type": "document", "title": "spec.pdf", "source": {
+         "type": "base64", "media_type": "application/pdf", "data": "JVBERi0="}}, {"type": "text", "text": "Summarise"}]},
+          {"role": "assistant", "content": "Sure."}, {"role": "system", "content": "Be terse."},
+          {"role": "user", "content": "Go"}]), CODEX,
+     lambda b: b["input"][0]["content"] == [
+         {"type": "input_file", "filename": "spec.pdf", "file_data": "data:application/pdf;base64,JVBERi0="},
+         {"type": "input_text", "text": "Summarise"}] and b["input"][2] == {"type": "message", "role": "system",
+                                                                             "content": "Be terse."}),
+    ("hidden reasoning replayed with an empty summary; another model's is not",
+     req([ASKED, {"role": "assistant", "content": [
+         {"type": "thinking", "thinking": "", "signature": cp.thinking_signature(CODEX, MINTED)},
+         {"type": "thinking", "thinking": "theirs", "signature": cp.thinking_signature("openai/o3-pro", "gAAAAB-other")},
+         {"type": "text", "text": "Done."}]}, {"role": "user", "content": "more"}]), CODEX,
+     lambda b: [i for i in b["input"] if i["type"] == "reasoning"] == [{"type": "reasoning", "summary": [],
+                                                                       "encrypted_content": MINTED}]),
+]
+
+
+@pytest.mark.parametrize("case, body, target, check", RESPONSES_REQUEST_CASES, ids=[c[0] for c in RESPONSES_REQUEST_CASES])
+def test_responses_request_translation(case, body, target, check):
+    translated = responses_body(body, target, session="s-1")
+    assert check(translated), json.dumps(translated, indent=1)
+    assert responses_refusal(translated, {MINTED, MINTED + "2", MINTED + "3"}) is None  # and the fake's rules, OpenAI's, all pass
+
+
+@pytest.mark.parametrize("env, target, expected", [
+    ({}, CODEX, "https://api.openai.com/v1/responses"),
+    ({"OPENAI_BASE_URL": "http://10.0.0.5:8000/v1/"}, "openai/gpt-5.2-pro", "http://10.0.0.5:8000/v1/responses"),
+    ({}, "openai/responses/gpt-4.1", "https://api.openai.com/v1/responses"),
+    ({}, "openai/gpt-4.1", None),  # chat completions
+    ({}, "groq/responses/llama-3.1-8b-instant", None),  # no Responses API in the table for it
+    ({"PROXY_VIA": "litellm"}, CODEX, None),
+])
+def test_responses_url(env, target, expected):
+    assert cp.responses_url(target, cp.Config.from_env(env), cp.model_facts(target)) == expected
+
+
+class Minting:
+    """A stand-in for the fake server's state that response_items needs."""
+
+    def __init__(self):
+        self.counter, self.minted = 0, set()
+
+
+RESPONSES_STREAM_CASES = [
+    ("text", text_reply("Hello there!"), [{"type": "text", "text": "Hello there!"}], "end_turn"),
+    ("reasoning then text", {"deltas": [{"reasoning_content": "Let"}, {"reasoning_content": " me."}, {"content": "7"}],
+                             "finish": "stop", "usage": (5, 3)}, [{"type": "thinking", "thinking": "Let me."},
+                                                                  {"type": "text", "text": "7"}], "end_turn"),
+    ("hidden reasoning then a call", {"deltas": [tool_delta(0, "", "call_1", "Bash"), tool_delta(0, '{"command"'),
+                                                 tool_delta(0, ': "ls"}')], "finish": "tool_calls", "usage": (5, 3),
+                                      "hidden_reasoning": True},
+     [{"type": "thinking", "thinking": ""}, {"type": "tool_use", "name": "Bash", "input": {"command": "ls"}}], "tool_use"),
+    ("two calls", {"deltas": [{"content": "Both."}, tool_delta(0, "", "call_a", "Read"), tool_delta(1, "", "call_b", "Bash"),
+                              tool_delta(0, '{"path": "a"}'), tool_delta(1, '{"command": "b"}')], "finish": "tool_calls",
+                   "usage": (5, 3)},
+     [{"type": "text", "text": "Both."}, {"type": "tool_use", "name": "Read", "input": {"path": "a"}},
+      {"type": "tool_use", "name": "Bash", "input": {"command": "b"}}], "tool_use"),
+    ("cut by max_output_tokens", text_reply("Hel", finish="length"), [{"type": "text", "text": "Hel"}], "max_tokens"),
+]
+
+
+def relayed(chunks, target=CODEX):
+    translator = cp.StreamTranslator("msg_1", "claude-sonnet-4-6", signature=cp.thinking_signature(target))
+    events = []
+    for chunk in chunks:
+        events += translator.feed(chunk)
+    return events + translator.finish()
+
+
+@pytest.mark.parametrize("case, reply, content, stop_reason", RESPONSES_STREAM_CASES, ids=[c[0] for c in RESPONSES_STREAM_CASES])
+def test_responses_events_and_the_folded_stream_equals_the_json_answer(case, reply, content, stop_reason):
+    items = response_items(dict(reply, usage=reply["usage"]), Minting())
+    events = ResponsesEvents_of(reply, items)
+    streamed = relayed(events)
+    check_protocol(streamed)
+    folded = cp.fold_events(streamed)
+    answer = cp.fold_events(relayed(cp.responses_answer_chunks(response_object(
+        reply, "gpt-5.3-codex", items, "incomplete" if reply["finish"] == "length" else "completed"))))
+    plain = lambda message: [dict(b, id=cp.provider_tool_id(b["id"])) if b["type"] == "tool_use" else b for b in message["content"]]
+    assert plain(folded) == plain(answer) and folded["stop_reason"] == answer["stop_reason"] == stop_reason
+    assert folded["usage"] == answer["usage"]
+    assert [{k: v for k, v in b.items() if k in ("type", "text", "thinking", "name", "input")} for b in folded["content"]] == content
+    for block, item in zip([b for b in folded["content"] if b["type"] == "thinking"], [i for i in items if i["type"] == "reasoning"]):
+        assert block["signature"] == cp.thinking_signature(CODEX, item["encrypted_content"])  # the reasoning goes back
+    calls = [i["call_id"] for i in items if i["type"] == "function_call"]
+    assert [cp.provider_tool_id(b["id"]) for b in folded["content"] if b["type"] == "tool_use"] == calls
+
+
+def ResponsesEvents_of(reply, items):
+    """The chunks a ResponsesEvents makes of a scripted reply's stream events."""
+    machine, chunks = cp.ResponsesEvents(), []
+    for n, (kind, data) in enumerate(response_events(reply, "gpt-5.3-codex", items)):
+        chunks += machine.feed(dict(data, type=kind, sequence_number=n))
+    assert machine.ended
+    return chunks
+
+
+def test_responses_usage_counts_cached_and_reasoning_tokens():
+    reply = dict(text_reply("Hi"), usage=(1000, 50), cached=800, reasoning_tokens=20)
+    items = response_items(reply, Minting())
+    chunks = ResponsesEvents_of(reply, items)
+    usage = cp.fold_events(relayed(chunks))["usage"]
+    assert (usage["input_tokens"], usage["cache_read_input_tokens"], usage["output_tokens"]) == (200, 800, 50)
+    assert cp.usage_count(chunks[-1]["usage"], cp.REASONING_TOKEN_FIELDS) == 20
+
+
+@pytest.mark.parametrize("event, status, error_type", [
+    ({"type": "response.failed", "response": {"status": "failed", "error": {"code": "server_error", "message": "boom"}}},
+     500, "api_error"),
+    ({"type": "response.failed", "response": {"error": {"code": "rate_limit_exceeded", "message": "slow"}}}, 429, "rate_limit_error"),
+    ({"type": "response.failed", "response": {"error": {"code": "invalid_prompt", "message": "no"}}}, 400, "invalid_request_error"),
+    ({"type": "error", "code": "server_error", "message": "boom", "param": None}, 500, "api_error"),
+    ({"type": "error", "message": "unknown"}, 500, "api_error"),
+])
+def test_responses_failures_raise_their_error(event, status, error_type):
+    with pytest.raises(cp.ProviderHTTPError) as caught:
+        cp.ResponsesEvents().feed(event)
+    error = cp.map_provider_error(caught.value)
+    assert (error.status, error.error_type) == (status, error_type) and error.message == event.get("message", "x") or \
+        error.message == (event.get("response") or {}).get("error", {}).get("message")
+
+
+@pytest.mark.parametrize("data, fast", [
+    ({"type": "response.output_text.delta", "sequence_number": 4, "item_id": "msg_1", "output_index": 0, "content_index": 0,
+      "delta": "Hi \"you\"\n", "logprobs": [], "obfuscation": "a1B2"}, True),
+    ({"delta": "ünï 漢 🎉", "logprobs": [], "type": "response.output_text.delta", "sequence_number": 5}, True),
+    ({"type": "response.output_text.delta", "delta": "x", "logprobs": [{"token": "x", "logprob": -0.1}]}, False),
+    ({"type": "response.output_text.delta", "delta": "", "sequence_number": 1}, False),  # nothing to say
+    ({"type": "response.refusal.delta", "delta": "no", "sequence_number": 1}, False),
+    ({"type": "response.output_text.delta", "delta": "\u0001", "sequence_number": 1}, False),  # not json.dumps' escaping
+])
+@pytest.mark.parametrize("separators", [(",", ":"), (", ", ": ")])
+def test_responses_text_deltas_recognised_by_their_bytes_give_what_parsing_gives(data, fast, separators):
+    block = b"event: %s\n" % data["type"].encode() + b"data: " + json.dumps(data, ensure_ascii=False, separators=separators).encode()
+    items = cp.ResponsesDecoder().feed(block + b"\n\n")
+    assert (type(items[0]) is cp.TextRun if items else False) == fast
+    assert [c for item in items for c in as_chunks(item)] == cp.ResponsesEvents().feed(data)
+
+
+def test_responses_decoder_gives_the_same_chunks_however_the_body_is_cut():
+    reply = {"deltas": [{"reasoning_content": "Hm"}, {"content": "ünï 漢"}, tool_delta(0, "", "call_1", "Bash"),
+                        tool_delta(0, '{"command": "ls"}')], "finish": "tool_calls", "usage": (5, 3)}
+    items = response_items(reply, Minting())
+    body = b"".join(f"event: {kind}\ndata: {json.dumps(dict(data, type=kind, sequence_number=n))}\n\n".encode()
+                    for n, (kind, data) in enumerate(response_events(reply, "m", items))) + b"event: ignored\ndata: {}\n\n"
+    expected = ResponsesEvents_of(reply, items)
+    for size in (1, 7, 64, len(body)):
+        decoder, chunks = cp.ResponsesDecoder(), []
+        for piece in split_every(body, size):
+            chunks += [chunk for item in decoder.feed(piece) for chunk in as_chunks(item)]
+        decoder.finish()
+        assert chunks == expected and decoder.saw_finish
+    cut = cp.ResponsesDecoder()
+    cut.feed(body[:len(body) // 2])
+    with pytest.raises(http.client.IncompleteRead):
+        cut.finish()  # no response.completed: the stream was cut
+
+
+@contextlib.contextmanager
+def codex_proxy(fake, **env):
+    env = dict({"BIG_MODEL": CODEX}, **env)
+    if env.get("PROXY_VIA") == "litellm":
+        cp.load_litellm()
+    with running_proxy(fake, **env) as server:
+        yield server, pytest.importorskip("anthropic").Anthropic(base_url=server.url, api_key="client-key-never-forwarded",
+                                                                 max_retries=0, timeout=TIMEOUT)
+
+
+def ask(client, stream, **fields):
+    fields = dict({"model": "claude-sonnet-4-6", "max_tokens": 1000, "messages": [{"role": "user", "content": "list files"}]},
+                  **fields)
+    if not stream:
+        return client.messages.create(**fields).model_dump()
+    with client.messages.stream(**fields) as events:
+        return events.get_final_message().model_dump()
+
+
+REASONED_CALL = {"deltas": [{"reasoning_content": "Let me"}, {"reasoning_content": " look."}, {"content": "Listing."},
+                            tool_delta(0, "", "call_1", "Bash"), tool_delta(0, '{"comm'), tool_delta(0, 'and": "ls"}')],
+                 "finish": "tool_calls", "usage": (100, 20), "cached": 60, "reasoning_tokens": 7}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("hidden", [False, True], ids=["summary", "hidden reasoning"])
+def test_e2e_codex_answers_text_tools_and_reasoning_over_the_responses_api(fake, stream, hidden):
+    """A codex model: turn 1 thinks, says a word and calls Bash; turn 2 (with the result) has its
+    reasoning back, encrypted, before the text and the call, and answers. Nothing goes to chat completions."""
+    first = dict(REASONED_CALL, deltas=REASONED_CALL["deltas"][2:], hidden_reasoning=True) if hidden else REASONED_CALL
+    fake.replies = [first, {"deltas": [{"reasoning_content": "Done."}, {"content": "a.txt is there."}], "finish": "stop",
+                            "usage": (150, 9)}]
+    with codex_proxy(fake) as (_, client):
+        turn = dict(tools=TOOLS, thinking={"type": "enabled", "budget_tokens": 2000})
+        message = ask(client, stream, **turn)
+        kinds = [b["type"] for b in message["content"]]
+        assert kinds == ["thinking", "text", "tool_use"] and message["stop_reason"] == "tool_use"
+        assert message["content"][0]["thinking"] == ("" if hidden else "Let me look.")
+        assert message["content"][2]["input"] == {"command": "ls"}
+        assert message["usage"]["cache_read_input_tokens"] == 60 and message["usage"]["input_tokens"] == 40
+        history = [{"role": "user", "content": "list files"}, {"role": "assistant", "content": message["content"]},
+                   {"role": "user", "content": [{"type": "tool_result", "tool_use_id": message["content"][2]["id"], "content": "a.txt"}]}]
+        final = ask(client, stream, messages=history, **turn)
+    assert [b["type"] for b in final["content"]] == ["thinking", "text"] and final["content"][1]["text"] == "a.txt is there."
+    paths = [path for path, _, _ in fake.received]
+    assert paths == ["/v1/responses", "/v1/responses"]
+    _, headers, second = fake.received[1]
+    assert headers["authorization"] == "Bearer sk-test-openai"
+    assert [i["type"] for i in second["input"]] == ["message", "reasoning", "message", "function_call", "function_call_output"]
+    assert second["input"][1]["encrypted_content"] in fake.minted and second["input"][3]["call_id"] == "call_1"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_e2e_responses_errors_are_anthropic_shaped(fake, stream):
+    rate_limited = {"status": 429, "headers": {"retry-after": "7"},
+                    "body": {"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}}}
+    failed = {"deltas": [], "finish": None, "usage": (1, 0), "events": [
+        ("response.created", {"response": {"status": "in_progress"}}),
+        ("response.failed", {"response": {"status": "failed", "error": {"code": "server_error", "message": "The model broke."}}})]}
+    anthropic = pytest.importorskip("anthropic")
+    with codex_proxy(fake) as (_, client):
+        fake.replies = [rate_limited]
+        with pytest.raises(anthropic.RateLimitError) as caught:
+            ask(client, stream)
+        assert caught.value.response.headers["retry-after"] == "7"
+        fake.replies = [failed]
+        with pytest.raises(anthropic.InternalServerError) as caught:
+            ask(client, stream)
+        assert "The model broke." in str(caught.value)
+
+
+def test_e2e_responses_stream_broken_after_its_start_ends_with_an_error_event(fake):
+    fake.replies = [dict(text_reply("Hello there, world"), cut_after=5)]  # after the first text delta
+    with codex_proxy(fake) as (proxy, _):
+        status, _, data = raw(proxy, "POST", "/v1/messages", dict(BASIC, stream=True))
+    events = parse_sse(data)
+    assert status == 200 and events[-1][0] == "error" and "message_stop" not in [name for name, _ in events]
+
+
+def test_e2e_a_silent_codex_model_gets_keepalive_events_and_its_reasoning_still_goes_back(fake):
+    """While the model thinks in silence the client gets keep-alive content (an empty thinking
+    block); the summary then continues that block, and the reasoning's seal signs it."""
+    fake.replies = [{"deltas": [{"reasoning_content": "Deep"}, {"reasoning_content": " thought."}, {"content": "42"}],
+                     "finish": "stop", "usage": (10, 5), "pauses": {2: 0.7}}]  # before the reasoning item
+    with codex_proxy(fake, KEEPALIVE_SECONDS="0.2") as (proxy, _):
+        status, _, data = raw(proxy, "POST", "/v1/messages", dict(BASIC, stream=True))
+    events = parse_sse(data)  # (the keep-alive deltas are empty by design: check_protocol would refuse them)
+    assert status == 200 and [name for name, _ in events].count("ping") >= 3
+    message = cp.fold_events(events)
+    assert [(b["type"], b.get("thinking", b.get("text"))) for b in message["content"]] == [("thinking", "Deep thought."),
+                                                                                          ("text", "42")]
+    assert message["content"][0]["signature"].partition(cp.REASONING_MARK)[2] in fake.minted
+
+
+def test_e2e_a_codex_model_through_litellms_responses_bridge(fake):
+    """PROXY_VIA=litellm: litellm's own bridge posts to /responses with what responses_params gives it
+    (store false, encrypted reasoning asked for, tools not strict): text, tools and the reasoning
+    summary arrive. What it does not do (README, Providers): hand back the encrypted reasoning, so a
+    later turn goes without it, and it names a call by its item id (fc_...) rather than its call_id."""
+    fake.replies = [REASONED_CALL, text_reply("a.txt is there.")]
+    with codex_proxy(fake, PROXY_VIA="litellm") as (_, client):
+        turn = dict(tools=TOOLS, thinking={"type": "enabled", "budget_tokens": 2000})
+        message = ask(client, True, **turn)
+        assert [b["type"] for b in message["content"]] == ["thinking", "text", "tool_use"]
+        assert message["content"][0]["thinking"] == "Let me look." and message["content"][2]["input"] == {"command": "ls"}
+        history = [{"role": "user", "content": "list files"}, {"role": "assistant", "content": message["content"]},
+                   {"role": "user", "content": [{"type": "tool_result", "tool_use_id": message["content"][2]["id"], "content": "a.txt"}]}]
+        assert ask(client, False, messages=history, **turn)["content"][0]["text"] == "a.txt is there."
+    (_, _, first), (_, _, second) = fake.received
+    assert first["store"] is False and first["include"] == ["reasoning.encrypted_content"]
+    assert all(tool["strict"] is False for tool in first["tools"])
+    assert "reasoning" not in [i["type"] for i in second["input"]]  # the limit README names; a fix shows here
+
+
+# ----------------------------------------------------------------------------------------
 # both paths: the same scripted provider replies give the same Anthropic answers
 # ----------------------------------------------------------------------------------------
 
@@ -3522,7 +4043,7 @@ LONG_MCP = "mcp__claude_ai_Google_Drive__" + "search_files_in_a_shared_drive_wit
 STRICT_TARGETS = ["openai/gpt-4.1", "groq/moonshotai/kimi-k2-instruct", "groq/llama-3.3-70b-versatile", "moonshot/kimi-k2.6",
                   "moonshot/kimi-k2-0905-preview", "deepseek/deepseek-v4-flash", "deepseek/deepseek-chat",
                   "gemini/gemini-2.5-flash", "openrouter/moonshotai/kimi-k2", "openrouter/z-ai/glm-4.5-air",
-                  "openrouter/openai/gpt-4.1"]
+                  "openrouter/openai/gpt-4.1", CODEX]
 
 
 @pytest.mark.parametrize("forced", [False, True], ids=["auto", "forced tool choice"])
@@ -4654,6 +5175,36 @@ def test_cli_retries_a_429(proxy, fake, tmp_path):
     assert len(fake.received) == 2
 
 
+@needs_claude
+@pytest.mark.parametrize("hidden", [False, True], ids=["summary", "hidden reasoning"])
+def test_cli_codex_model_over_the_responses_api(fake, tmp_path, hidden):
+    """Claude Code with a codex model: it thinks and calls Bash, then answers with the result;
+    its second request carries the encrypted reasoning back (Claude Code keeps the thinking block,
+    an empty one too) and nothing goes to chat completions."""
+    command = json.dumps({"command": "echo from-the-codex-model", "description": "Say it"})
+
+    def responder(body):
+        if not any(item.get("type") == "function_call_output" for item in body["input"]):
+            thought = [] if hidden else [{"reasoning_content": "I should run echo."}]
+            return {"deltas": thought + [tool_delta(0, "", "call_echo", "Bash"), tool_delta(0, command)],
+                    "finish": "tool_calls", "usage": (900, 30), "hidden_reasoning": hidden}
+        return text_reply("It printed from-the-codex-model.")
+
+    fake.responder = responder
+    with running_proxy(fake, BIG_MODEL=CODEX, SMALL_MODEL=CODEX) as proxy:
+        run = run_claude(proxy, tmp_path, "-p", "Run echo", "--output-format", "json", "--allowedTools", "Bash")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["result"] == "It printed from-the-codex-model."
+    assert {path for path, _, _ in fake.received} == {"/v1/responses"}
+    turns = [body for _, _, body in fake.received if any(t.get("name") == "Bash" for t in body.get("tools") or ())]
+    last = turns[-1]["input"]
+    kinds = [item["type"] for item in last]
+    assert kinds[-3:] == ["reasoning", "function_call", "function_call_output"], kinds
+    assert last[-3]["encrypted_content"] in fake.minted and last[-3]["summary"] == (
+        [] if hidden else [{"type": "summary_text", "text": "I should run echo."}])
+    assert "from-the-codex-model" in json.dumps(last[-1]["output"])
+
+
 # ----------------------------------------------------------------------------------------
 # command line: the banner, --help and README, the program, .env, the launcher, logs
 # ----------------------------------------------------------------------------------------
@@ -4895,6 +5446,30 @@ def test_doctor_passes_against_a_good_provider(fake, gemini):
         assert check in text
     assert "openai/gpt-4.1 (BIG_MODEL)" in text and "groq/llama-3.1-8b-instant (SMALL_MODEL)" in text
     assert "2 call(s) in one turn" in text
+
+
+def doctor_responses_responder(body):
+    """doctor_responder for the Responses API's requests."""
+    items = body["input"]
+    if items[-1].get("type") == "function_call_output":
+        return text_reply("It is sunny in Paris.")
+    if body.get("reasoning") and not body.get("tools"):
+        return {"deltas": [{"reasoning_content": "17 * 23 = 391"}, {"content": "391"}], "finish": "stop", "usage": (9, 9)}
+    return doctor_responder({"max_tokens": body.get("max_output_tokens"), "tools": body.get("tools"),
+                             "tool_choice": body.get("tool_choice"), "messages": [{"role": "user"}]})
+
+
+def test_doctor_covers_a_codex_model_on_the_responses_path(fake, gemini):
+    import io
+
+    fake.responder = doctor_responses_responder
+    out = io.StringIO()
+    env = proxy_env(fake.url, gemini.url, BIG_MODEL=CODEX, SMALL_MODEL="openai/gpt-5.2-pro")
+    assert cp.doctor(cp.Config.from_env(env), out) == 0, out.getvalue()
+    text = out.getvalue()
+    assert "16 of 16 checks passed" in text and f"{CODEX} (BIG_MODEL)" in text and "with thinking" in text
+    assert f"{CODEX}: the responses path, POST {fake.url}/v1/responses" in text
+    assert {path for path, _, _ in fake.received} == {"/v1/responses"}  # the probe too: refused as it is, answered
 
 
 def test_doctor_names_the_fix(fake, gemini):

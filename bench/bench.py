@@ -81,6 +81,37 @@ def fake_anthropic_bodies(model, chunks):
     return json.dumps(message, separators=(",", ":")).encode(), b"".join(frames) + b"0\r\n\r\n"
 
 
+def fake_responses_bodies(model, chunks):
+    """fake_bodies for OpenAI's Responses API: (JSON response, stream events but the last, the
+    completed event, the end), as bytes; every event with its `event:` line and sequence_number."""
+    usage = {"input_tokens": 12, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": chunks,
+             "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 12 + chunks}
+    text = "".join(f"w{n} " for n in range(chunks))
+    message = {"id": "msg_bench", "type": "message", "role": "assistant", "status": "completed",
+               "content": [{"type": "output_text", "text": text, "annotations": []}]}
+    head = {"id": "resp_bench", "object": "response", "created_at": 1700000000, "model": model, "error": None,
+            "incomplete_details": None, "parallel_tool_calls": True, "tool_choice": "auto", "tools": [], "store": False}
+    response = dict(head, status="completed", output=[message], usage=usage)
+    events = [("response.created", {"response": dict(head, status="in_progress", output=[], usage=None)}),
+              ("response.output_item.added", {"output_index": 0, "item": dict(message, content=[], status="in_progress")}),
+              ("response.content_part.added", {"output_index": 0, "item_id": "msg_bench", "content_index": 0,
+                                               "part": {"type": "output_text", "text": "", "annotations": []}})]
+    events += [("response.output_text.delta", {"output_index": 0, "item_id": "msg_bench", "content_index": 0,
+                                                "delta": f"w{n} ", "logprobs": []}) for n in range(chunks)]
+    events += [("response.output_text.done", {"output_index": 0, "item_id": "msg_bench", "content_index": 0, "text": text,
+                                               "logprobs": []}),
+               ("response.output_item.done", {"output_index": 0, "item": message})]
+
+    def frame(n, kind, data):
+        data = b"event: %s\ndata: %s\n\n" % (kind.encode(), json.dumps(dict(data, type=kind, sequence_number=n),
+                                                                            separators=(",", ":")).encode())
+        return b"%x\r\n%s\r\n" % (len(data), data)
+
+    frames = b"".join(frame(n, kind, data) for n, (kind, data) in enumerate(events))
+    return (json.dumps(response, separators=(",", ":")).encode(), frames,
+            frame(len(events), "response.completed", {"response": response}), b"0\r\n\r\n")
+
+
 class FakeHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 300
@@ -99,12 +130,13 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nretry-after: 7\r\n"
                              b"Content-Length: %d\r\n\r\n%s" % (len(data), data))
             return
-        bodies = self.cache.get(model)
+        responses = self.path.endswith("/responses")  # OpenAI's Responses API (--provider responses)
+        bodies = self.cache.get((model, responses))
         if bodies is None:
-            bodies = self.cache[model] = fake_bodies(model, self.server.chunks)
+            bodies = self.cache[model, responses] = (fake_responses_bodies if responses else fake_bodies)(model, self.server.chunks)
         completion, frames, usage_frame, tail = bodies
         if body.get("stream"):
-            usage = usage_frame if (body.get("stream_options") or {}).get("include_usage") else b""
+            usage = usage_frame if responses or (body.get("stream_options") or {}).get("include_usage") else b""
             self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                              b"Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n\r\n" + frames + usage + tail)
         else:
@@ -195,8 +227,12 @@ class Target:
         self.stream_body = json.dumps(stream_body).encode()
 
 
-def direct_target(port):
+def direct_target(port, provider="openai"):
     messages = [{"role": "user", "content": "Say pong."}]
+    if provider == "responses":
+        return Target("direct", port, "/v1/responses", {"Content-Type": "application/json", "Authorization": "Bearer sk-bench"},
+                      {"model": "gpt-5.3-codex", "input": messages, "max_output_tokens": 1024, "store": False},
+                      {"model": "gpt-5.3-codex", "input": messages, "max_output_tokens": 1024, "store": False, "stream": True})
     return Target("direct", port, "/v1/chat/completions",
                   {"Content-Type": "application/json", "Authorization": "Bearer sk-bench"},
                   {"model": "gpt-4.1", "messages": messages, "max_tokens": 1024},
@@ -229,6 +265,10 @@ PROVIDERS = {
         "ANTHROPIC_API_KEY": "sk-bench", "ANTHROPIC_API_BASE": f"http://127.0.0.1:{port}",
         "BIG_MODEL": "anthropic/claude-sonnet-4-5", "SMALL_MODEL": "anthropic/claude-haiku-4-5"},
                   ("claude-sonnet-4-5-ratelimited", "anthropic/claude-sonnet-4-5-ratelimited")),
+    "responses": (lambda port: direct_target(port, "responses"), lambda port: {
+        "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1",
+        "BIG_MODEL": "openai/gpt-5.3-codex", "SMALL_MODEL": "openai/gpt-5.3-codex"},
+                  ("gpt-5.3-codex-ratelimited", "openai/responses/gpt-5.3-codex-ratelimited")),
 }
 
 
@@ -687,8 +727,9 @@ def main():
     parser.add_argument("--via", choices=("auto", "litellm"), default="auto",
                         help="the proxy's provider path (its --via): auto (direct for this OpenAI-compatible fake) or litellm")
     parser.add_argument("--provider", choices=tuple(PROVIDERS), default="openai",
-                        help="what the fake provider speaks: openai (chat completions: the direct path) or anthropic "
-                             "(Messages API at ANTHROPIC_API_BASE: the passthrough path); the direct call speaks it too")
+                        help="what the fake provider speaks: openai (chat completions: the direct path), anthropic "
+                             "(Messages API at ANTHROPIC_API_BASE: the passthrough path) or responses (OpenAI's "
+                             "Responses API, a codex model); the direct call speaks it too")
     parser.add_argument("--paced", action="store_true",
                         help="paced streams (one chunk at a time, stamped with its send time) instead of the burst figures")
     parser.add_argument("--scenario", choices=sorted(SCENARIOS),
