@@ -512,8 +512,8 @@ def check_protocol(events):
             assert data["index"] == open_index, "a delta for a block that is not open"
             delta = data["delta"]
             seen.append(delta["type"])
-            expected = {"text": ("text_delta",), "tool_use": ("input_json_delta",),
-                        "thinking": ("thinking_delta", "signature_delta")}[kinds[open_index]]
+            expected = {"text": ("text_delta",), "tool_use": ("input_json_delta",), "server_tool_use": ("input_json_delta",),
+                        "web_search_tool_result": (), "thinking": ("thinking_delta", "signature_delta")}[kinds[open_index]]
             assert delta["type"] in expected
             if delta["type"] in ("text_delta", "thinking_delta"):
                 assert delta.get("text", delta.get("thinking")), "empty text or thinking delta"
@@ -721,7 +721,7 @@ def proxy_log():
 WIRE: list = []
 LOG_LINES: list = []
 NODELAY: list = []  # TCP_NODELAY of every accepted connection (without it, 40 ms on each answer)
-FAKE_KEYS = ("sk-test-openai", "gsk-test-groq", "sk-test-moonshot", "test-gemini-key", "sk-test-deepseek")
+FAKE_KEYS = ("sk-test-openai", "gsk-test-groq", "sk-test-moonshot", "test-gemini-key", "sk-test-deepseek", "tvly-test-key")
 
 
 class _Tee:
@@ -1180,15 +1180,50 @@ REQUEST_CASES = [
          {"role": "tool", "tool_call_id": "call_9", "content": "png:"},
          {"role": "user", "content": [{"type": "text", "text": "(image output of tool call call_9)"},
                                       {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}]}]}),
-    ("tools, server tool left out, tool_choice any, no parallel",
+    ("tools, web search a function, another server tool left out, tool_choice any, no parallel",
      req([{"role": "user", "content": "hi"}], tools=[
          {"name": "Bash", "description": "run", "input_schema": {"type": "object", "properties": {"command": {"type": "string"}}},
           "cache_control": {"type": "ephemeral"}, "defer_loading": True},
-         {"type": "web_search_20250305", "name": "web_search", "max_uses": 5}],
+         {"type": "web_search_20250305", "name": "web_search", "max_uses": 5},
+         {"type": "code_execution_20250825", "name": "code_execution"}],
          tool_choice={"type": "any", "disable_parallel_tool_use": True}),
      OPENAI, {}, {"tools": [{"type": "function", "function": {"name": "Bash", "description": "run", "parameters": {
-         "type": "object", "properties": {"command": {"type": "string"}}}}}],
+         "type": "object", "properties": {"command": {"type": "string"}}}}},
+         {"type": "function", "function": {"name": "web_search", "description": cp.SEARCH_DESCRIPTION,
+                                           "parameters": cp.search_parameters()}}],
                   "tool_choice": "required", "parallel_tool_calls": False}),
+    ("newer web search versions are functions too, forced by name",
+     req([{"role": "user", "content": "hi"}], tools=[{"type": "web_search_20260318", "name": "web_search", "allowed_domains": ["a.example"]}],
+         tool_choice={"type": "tool", "name": "web_search"}),
+     OPENAI, {}, {"tools": [{"type": "function", "function": {"name": "web_search", "description": cp.SEARCH_DESCRIPTION,
+                                                               "parameters": cp.search_parameters()}}],
+                  "tool_choice": {"type": "function", "function": {"name": "web_search"}}}),
+    ("web searches in history: tool calls and results, the turn split at each result",
+     req([{"role": "user", "content": "news?"},
+          {"role": "assistant", "content": [
+              {"type": "text", "text": "Searching."},
+              {"type": "server_tool_use", "id": "srvtoolu_a", "name": "web_search", "input": {"query": "news"}},
+              {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_a", "content": [
+                  {"type": "web_search_result", "title": "N", "url": "https://n.example/1", "page_age": "2026-11-30",
+                   "encrypted_content": cp.sealed("Today's news.")},
+                  {"type": "web_search_result", "title": "M", "url": "https://m.example/", "encrypted_content": "EqQBCkYIBxgC"}]},
+              {"type": "server_tool_use", "id": "srvtoolu_b", "name": "web_search", "input": {"query": "more"}},
+              {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_b",
+               "content": {"type": "web_search_tool_result_error", "error_code": "max_uses_exceeded"}},
+              {"type": "server_tool_use", "id": "srvtoolu_c", "name": "web_fetch", "input": {"url": "https://n.example/1"}},
+              {"type": "text", "text": "Here is the news."}]},
+          {"role": "user", "content": "thanks"}]),
+     OPENAI, {}, {"messages": [
+         {"role": "user", "content": "news?"},
+         {"role": "assistant", "content": "Searching.", "tool_calls": [
+             {"id": "srvtoolu_a", "type": "function", "function": {"name": "web_search", "arguments": '{"query": "news"}'}}]},
+         {"role": "tool", "tool_call_id": "srvtoolu_a", "content": "Web search results:\n\n1. N\nhttps://n.example/1 (2026-11-30)\n"
+                                                                  "Today's news.\n\n2. M\nhttps://m.example/"},
+         {"role": "assistant", "content": None, "tool_calls": [
+             {"id": "srvtoolu_b", "type": "function", "function": {"name": "web_search", "arguments": '{"query": "more"}'}}]},
+         {"role": "tool", "tool_call_id": "srvtoolu_b", "content": "Web search error: max_uses_exceeded"},
+         {"role": "assistant", "content": "Here is the news."},
+         {"role": "user", "content": "thanks"}]}),
     ("tool_choice tool", req([{"role": "user", "content": "hi"}], tools=[{"name": "f", "input_schema": {"type": "object"}}],
                              tool_choice={"type": "tool", "name": "f"}),
      OPENAI, {}, {"tool_choice": {"type": "function", "function": {"name": "f"}}}),
@@ -1257,7 +1292,8 @@ ABSENT_CASES = [
     ("user only where the provider takes it", req([{"role": "user", "content": "hi"}], metadata={"user_id": "u"}), GROQ, ("user",)),
     ("top_k only where the provider takes it", req([{"role": "user", "content": "hi"}], top_k=5), OPENAI, ("top_k",)),
     ("tool_choice without tools", req([{"role": "user", "content": "hi"}], tool_choice={"type": "any"}), OPENAI, ("tools", "tool_choice")),
-    ("only server tools", req([{"role": "user", "content": "hi"}], tools=[{"type": "web_search_20250305", "name": "web_search"}]),
+    ("only server tools the provider cannot be offered", req([{"role": "user", "content": "hi"}], tools=[
+        {"type": "web_fetch_20250910", "name": "web_fetch"}, {"type": "code_execution_20250825", "name": "code_execution"}]),
      OPENAI, ("tools", "tool_choice")),
     ("hostile fields", req([{"role": "user", "content": "hi"}], api_base="http://evil.example", base_url="http://evil.example",
                            api_key="stolen", extra_headers={"Authorization": "x"}, mock_response="fake", callbacks=["x"],
@@ -3130,7 +3166,7 @@ def test_e2e_claude_code_shaped_request(client, fake):
     body = fake.received[-1][2]
     assert body["max_tokens"] == 32768  # gpt-4.1's real output limit
     assert [m["role"] for m in body["messages"]] == ["system", "user", "system"]
-    assert [t["function"]["name"] for t in body["tools"]] == ["Bash"]
+    assert [t["function"]["name"] for t in body["tools"]] == ["Bash", "web_search"]  # the proxy runs the search
     assert len(body["user"]) <= 64
 
 
@@ -3202,9 +3238,12 @@ def test_protocol_recorded_request_is_accepted(proxy, fake, auth, path):
     _, headers, body = fake.received[-1]
     assert headers["authorization"] == "Bearer sk-test-openai"
     roles = [m["role"] for m in body["messages"]]
-    assert roles == ["system", "user", "system", "assistant", "tool", "tool", "user", "system", "assistant", "tool", "user"]
-    assert [c["id"] for c in body["messages"][3]["tool_calls"]] == ["toolu_01A", "toolu_01B"]
-    assert {t["function"]["name"] for t in body["tools"]} == {"Bash", "ToolSearch", "Strict"}
+    assert roles == ["system", "user", "system", "assistant", "tool", "assistant", "tool", "tool", "user", "system",
+                     "assistant", "tool", "user"]  # the web search in history: a tool call and its result
+    assert [c["id"] for c in body["messages"][3]["tool_calls"]] == ["srvtoolu_1"]
+    assert body["messages"][4] == {"role": "tool", "tool_call_id": "srvtoolu_1", "content": "Web search results: none found."}
+    assert [c["id"] for c in body["messages"][5]["tool_calls"]] == ["toolu_01A", "toolu_01B"]
+    assert {t["function"]["name"] for t in body["tools"]} == {"Bash", "ToolSearch", "Strict", "web_search"}
     assert body["tools"][1]["function"]["parameters"] == {"type": "object", "properties": {}}
     assert "Let me look." not in json.dumps(body) and "EmwKAhgBEgy" not in json.dumps(body)  # thinking stays home
     count_status, _, count = raw(proxy, "POST", "/v1/messages/count_tokens?beta=true",
@@ -4076,6 +4115,153 @@ def test_load_200_concurrent_streams(start_proxy, fake):
     print(f"\n200 concurrent streams: {took:.1f} s, RSS growth {growth_mb:.0f} MB, peak RSS of the test process "
           f"{rss_kb('VmHWM') / 1024:.0f} MB")
     assert growth_mb < 400
+
+
+# ----------------------------------------------------------------------------------------
+# web search: the proxy runs Anthropic's web search tool through litellm.search (a fake Tavily)
+# ----------------------------------------------------------------------------------------
+
+
+class TavilyFake(http.server.ThreadingHTTPServer):
+    """Tavily's search API on loopback (docs.tavily.com/documentation/api-reference/endpoint/search):
+    POST {base}/search with a JSON body and `Authorization: Bearer <key>`, answered with
+    {"query", "answer", "images", "results": [{"title", "url", "content", "score", "raw_content"}],
+    "response_time", "request_id"}. It enforces the documented rules: the key (401), a non-empty
+    `query`, `max_results` 0-20, `include_domains` at most 300 and `exclude_domains` at most 150,
+    `country` a country's name (lowercase, "united states"), never a code; it answers errors in
+    Tavily's shape, {"detail": {"error": ...}}. `results` are served as they are; `status` (with
+    `detail`) scripts a failure; `delay` holds the answer; each request is kept in `received`."""
+
+    daemon_threads = True
+    KEY = "tvly-test-key"
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), TavilyHandler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+        self.reset()
+
+    def reset(self):
+        self.results = [{"title": "Python 3.15 released", "url": "https://www.python.org/downloads/release/python-3150/",
+                         "content": "Python 3.15.0 is the newest major release.", "score": 0.98, "raw_content": None},
+                        {"title": "What's new in Python 3.15", "url": "https://docs.python.org/3.15/whatsnew/3.15.html",
+                         "content": "Summary of the release highlights.", "score": 0.91, "raw_content": None}]
+        self.status, self.detail, self.delay, self.received = None, "", 0, []
+
+
+def tavily_refusal(headers, body) -> tuple | None:
+    """(status, message) for a request Tavily refuses, per its API reference, else None."""
+    if headers.get("authorization") != f"Bearer {TavilyFake.KEY}":
+        return 401, "Unauthorized: missing or invalid API key."
+    if not isinstance(body, dict) or not isinstance(body.get("query"), str) or not body["query"].strip():
+        return 400, "Query is missing."
+    if "max_results" in body and not (isinstance(body["max_results"], int) and 0 <= body["max_results"] <= 20):
+        return 400, "max_results must be between 0 and 20."
+    for field, most in (("include_domains", 300), ("exclude_domains", 150)):
+        if field in body and not (isinstance(body[field], list) and len(body[field]) <= most):
+            return 400, f"{field} must be a list of at most {most} domains."
+    if "country" in body and not (isinstance(body["country"], str) and len(body["country"]) > 2):
+        return 400, "Invalid country."  # a name such as "united states"; an ISO code is refused
+    return None
+
+
+class TavilyHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = TIMEOUT
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"null")
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        server = self.server
+        server.received.append((self.path, headers, body))
+        if server.delay:
+            time.sleep(server.delay)  # a slow search, scripted
+        refusal = (404, "Not found.") if self.path != "/search" else tavily_refusal(headers, body)
+        if refusal is None and server.status:
+            refusal = (server.status, server.detail or "scripted failure")
+        if refusal:
+            status, answer = refusal[0], {"detail": {"error": refusal[1]}}
+        else:
+            status, answer = 200, {"query": body["query"], "follow_up_questions": None, "answer": None, "images": [],
+                                   "results": server.results[:body.get("max_results", 5)], "response_time": 0.42,
+                                   "request_id": "123e4567-e89b-12d3-a456-426614174111"}
+        data = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture(scope="module")
+def tavily():
+    yield from running(TavilyFake())
+
+
+@pytest.fixture
+def searching(start_proxy, tavily):
+    """A proxy whose web searches go to the fake Tavily (on the path `start_proxy` gives)."""
+    tavily.reset()
+    return start_proxy(**search_env(tavily))
+
+
+def search_env(tavily, **extra):
+    return dict(WEB_SEARCH_PROVIDER="tavily", TAVILY_API_KEY=TavilyFake.KEY, TAVILY_API_BASE=tavily.url, **extra)
+
+
+SEARCH_TOOL = {"type": "web_search_20250305", "name": "web_search", "max_uses": 3}
+
+
+def searcher(queries=("python 3.15 release",), answer="From the results: "):
+    """A fake model that calls web_search once per query, all in its first turn, then, given the
+    results, answers with the text it was given back (so a test sees what reached the model)."""
+    def respond(body):
+        results = [m["content"] for m in body["messages"] if m["role"] == "tool"]
+        if results:
+            return text_reply(answer + " | ".join(results), usage=(300, 20))
+        deltas = [{"content": "Let me search."}]
+        for n, query in enumerate(queries):
+            deltas += [tool_delta(n, "", f"call_ws{n}", "web_search")] + [tool_delta(n, f) for f in fragments(json.dumps({"query": query}))]
+        return {"deltas": deltas, "finish": "tool_calls", "usage": (100, 10)}
+    return respond
+
+
+def search_message(proxy, stream, **fields):
+    anthropic = pytest.importorskip("anthropic")
+    client = anthropic.Anthropic(base_url=proxy.url, api_key="k", max_retries=0, timeout=TIMEOUT)
+    body = dict(BASIC, max_tokens=500, messages=[{"role": "user", "content": "What is the newest Python?"}],
+                tools=[SEARCH_TOOL], **fields)
+    if not stream:
+        return client.messages.create(**body)
+    with client.messages.stream(**body) as events:
+        return events.get_final_message()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_e2e_web_search_runs_and_the_answer_continues(searching, fake, tavily, stream):
+    fake.responder = searcher()
+    message = search_message(searching, stream)
+    assert [b.type for b in message.content] == ["text", "server_tool_use", "web_search_tool_result", "text"]
+    call, result = message.content[1], message.content[2]
+    assert call.id.startswith("srvtoolu_") and call.name == "web_search" and call.input == {"query": "python 3.15 release"}
+    assert result.tool_use_id == call.id
+    assert [(r.type, r.title, r.url) for r in result.content] == [(r_type, r["title"], r["url"]) for r_type, r in
+                                                                  zip(["web_search_result"] * 2, tavily.results)]
+    assert all(r.encrypted_content.startswith(cp.SEALED_MARK) and r.page_age is None for r in result.content)
+    assert "Python 3.15.0 is the newest major release." in message.content[3].text  # the results reached the model
+    assert message.stop_reason == "end_turn"
+    assert message.usage.server_tool_use.web_search_requests == 1
+    assert (message.usage.input_tokens, message.usage.output_tokens) == (400, 30)  # both calls
+    [(path, headers, body)] = tavily.received
+    assert path == "/search" and headers["authorization"] == f"Bearer {TavilyFake.KEY}"
+    assert body["query"] == "python 3.15 release" and body["max_results"] == cp.MAX_RESULTS
+    first, second = (b for _, _, b in fake.received)
+    assert [t["function"]["name"] for t in first["tools"]] == ["web_search"]
+    assert second["messages"][-2]["tool_calls"][0]["id"] == "call_ws0"
+    assert second["messages"][-1]["tool_call_id"] == "call_ws0" and "https://www.python.org/" in second["messages"][-1]["content"]
+    assert "tools" not in second or [t["function"]["name"] for t in second["tools"]] == ["web_search"]
 
 
 # ----------------------------------------------------------------------------------------
