@@ -729,7 +729,7 @@ SEARCH_PROVIDERS = {
     "tavily": SearchProvider(blocked="exclude_domains", country=False),
     "exa_ai": SearchProvider(("EXA_API_KEY",), ("EXA_API_BASE",), blocked="excludeDomains"),  # docs.exa.ai/reference/search
     "perplexity": SearchProvider(("PERPLEXITYAI_API_KEY",), ("PERPLEXITY_API_BASE",)),
-    "parallel_ai": SearchProvider(("PARALLEL_AI_API_KEY", "PARALLEL_API_KEY")),
+    "parallel_ai": SearchProvider(("PARALLEL_AI_API_KEY", "PARALLEL_API_KEY"), blocked="exclude_domains"),
     "you_com": SearchProvider(("YOUCOM_API_KEY",), ("YOUCOM_API_BASE",)),
     "fastcrw": SearchProvider(("CRW_API_KEY",), ("CRW_API_BASE",)),
     "searxng": SearchProvider(needs_base=True),
@@ -4960,6 +4960,8 @@ def request_line(fields: dict) -> str:
         parts.append(fields["mode"])
     if "via" in fields:
         parts.append(f"via={fields['via']}")
+    if "searches" in fields:
+        parts.append(f"searches={fields['searches']}")
     if "output_tokens" in fields:
         parts.append(f"in={fields['input_tokens']} out={fields['output_tokens']}")
         if fields.get("cached_tokens"):
@@ -5864,9 +5866,10 @@ def load_env_file(path: str) -> str | None:
 
 
 def needs_litellm(config: Config) -> bool:
-    """Whether a configured model is served through litellm (so it is worth importing early)."""
+    """Whether a configured model is served through litellm, or web searches are (so it is worth
+    importing early)."""
     targets = [qualify(value, config, provider_names()) for _, value in configured_targets(config)]
-    return any(direct_url(target, config) is None for target in targets)
+    return bool(config.web_search_provider) or any(direct_url(target, config) is None for target in targets)
 
 
 def warm_up(config: Config):

@@ -4204,6 +4204,7 @@ def tavily():
 def searching(start_proxy, tavily):
     """A proxy whose web searches go to the fake Tavily (on the path `start_proxy` gives)."""
     tavily.reset()
+    cp.load_litellm()  # litellm.search: imported now, as the proxy does at start with WEB_SEARCH_PROVIDER set
     return start_proxy(**search_env(tavily))
 
 
@@ -4231,8 +4232,8 @@ def searcher(queries=("python 3.15 release",), answer="From the results: "):
 def search_message(proxy, stream, **fields):
     anthropic = pytest.importorskip("anthropic")
     client = anthropic.Anthropic(base_url=proxy.url, api_key="k", max_retries=0, timeout=TIMEOUT)
-    body = dict(BASIC, max_tokens=500, messages=[{"role": "user", "content": "What is the newest Python?"}],
-                tools=[SEARCH_TOOL], **fields)
+    body = dict(dict(BASIC, max_tokens=500, messages=[{"role": "user", "content": "What is the newest Python?"}],
+                     tools=[SEARCH_TOOL]), **fields)
     if not stream:
         return client.messages.create(**body)
     with client.messages.stream(**body) as events:
@@ -4262,6 +4263,230 @@ def test_e2e_web_search_runs_and_the_answer_continues(searching, fake, tavily, s
     assert second["messages"][-2]["tool_calls"][0]["id"] == "call_ws0"
     assert second["messages"][-1]["tool_call_id"] == "call_ws0" and "https://www.python.org/" in second["messages"][-1]["content"]
     assert "tools" not in second or [t["function"]["name"] for t in second["tools"]] == ["web_search"]
+
+
+def test_e2e_web_search_max_uses_then_pause_turn(searching, fake, tavily):
+    """max_uses 1: of two searches in one turn the second is max_uses_exceeded; the turn goes on
+    without the tool; a model that searches all the same is stopped with pause_turn."""
+    calls = []
+
+    def stubborn(body):
+        calls.append(body)
+        if len(calls) == 1:
+            return searcher(("first", "second"))(body)
+        return {"deltas": [tool_delta(0, "", "call_again", "web_search"), tool_delta(0, '{"query": "third"}')],
+                "finish": "tool_calls", "usage": (200, 5)}
+
+    fake.responder = stubborn
+    message = search_message(searching, True, tools=[dict(SEARCH_TOOL, max_uses=1)])
+    kinds = [b.type for b in message.content]
+    assert kinds == ["text", "server_tool_use", "server_tool_use", "web_search_tool_result", "web_search_tool_result",
+                     "server_tool_use", "web_search_tool_result"]
+    results = [b for b in message.content if b.type == "web_search_tool_result"]
+    assert isinstance(results[0].content, list) and len(results[0].content) == 2
+    assert [r.content.error_code for r in results[1:]] == ["max_uses_exceeded", "max_uses_exceeded"]
+    assert [r.tool_use_id for r in results] == [b.id for b in message.content if b.type == "server_tool_use"]
+    assert message.stop_reason == "pause_turn" and message.usage.server_tool_use.web_search_requests == 1
+    assert [b["query"] for _, _, b in tavily.received] == ["first"]
+    assert len(calls) == 2 and "tools" not in calls[1]  # used up: not offered again
+    assert [m["content"] for m in calls[1]["messages"] if m["role"] == "tool"][1] == "Web search error: max_uses_exceeded"
+
+
+@pytest.mark.parametrize("status, code", [(500, "unavailable"), (429, "too_many_requests"), (401, "unavailable")])
+def test_e2e_web_search_failure_is_a_result_and_the_answer_comes(searching, fake, tavily, proxy_log, status, code):
+    tavily.status, tavily.detail = status, "scripted search failure"
+    fake.responder = searcher(answer="No luck: ")
+    message = search_message(searching, False)
+    assert [b.type for b in message.content] == ["text", "server_tool_use", "web_search_tool_result", "text"]
+    assert message.content[2].content.type == "web_search_tool_result_error" and message.content[2].content.error_code == code
+    assert message.content[3].text == f"No luck: Web search error: {code}"
+    assert message.stop_reason == "end_turn" and message.usage.server_tool_use.web_search_requests == 0
+    assert any("web search at tavily failed" in r.getMessage() for r in proxy_log.records)
+
+
+def test_e2e_web_search_without_a_provider_answers_unavailable(start_proxy, fake, tavily, proxy_log):
+    tavily.reset()
+    proxy = start_proxy()
+    cp._told_no_search.clear()  # said once per process: here it must be said
+    fake.responder = searcher(answer="Cannot search: ")
+    message = search_message(proxy, True)
+    assert message.content[2].content.error_code == "unavailable"
+    assert message.content[3].text == "Cannot search: Web search error: unavailable"
+    assert tavily.received == []  # nowhere the operator did not configure
+    assert any("WEB_SEARCH_PROVIDER" in r.getMessage() for r in proxy_log.records if r.levelname == "WARNING")
+
+
+def test_e2e_web_search_keeps_the_stream_alive_and_its_grammar(start_proxy, fake, tavily):
+    """A slow search: pings and empty deltas flow meanwhile; the stream keeps Anthropic's grammar
+    and folds to what the JSON answer holds."""
+    tavily.reset()
+    proxy = start_proxy(**search_env(tavily, KEEPALIVE_SECONDS="0.2"))
+    cp.load_litellm()  # imported before: the keep-alives counted are the search's
+    fake.responder = searcher()
+    tavily.delay = 1.0
+    body = dict(BASIC, max_tokens=500, stream=True, tools=[SEARCH_TOOL], messages=[{"role": "user", "content": "news?"}])
+    status, _, data = raw(proxy, "POST", "/v1/messages", body)
+    assert status == 200
+    events = parse_sse(data)
+    check_protocol([(name, d) for name, d in events if name != "content_block_delta" or d["delta"] != {
+        "type": "thinking_delta", "thinking": ""}])  # but keep-alive's empty deltas, which are there to be empty
+    names = [name for name, _ in events]
+    call_stop = next(i for i, (name, d) in enumerate(events) if name == "content_block_start"
+                     and d["content_block"]["type"] == "server_tool_use") + 2
+    result_start = next(i for i, (name, d) in enumerate(events) if name == "content_block_start"
+                        and d["content_block"]["type"] == "web_search_tool_result")
+    assert names[call_stop:result_start].count("ping") >= 3  # a second of searching, a ping every 0.2 s
+    streamed = cp.fold_events(events)
+    tavily.delay = 0
+    answer = json.loads(raw(proxy, "POST", "/v1/messages", dict(body, stream=False))[2])
+
+    def shape(message):
+        return [(b["type"], b.get("text"), b.get("input"), len(b.get("content") or ())) for b in message["content"]
+                if b["type"] != "thinking"]  # keep-alive's empty thinking blocks come only on a stream
+
+    assert shape(streamed) == shape(answer) and streamed["usage"] == answer["usage"]
+    assert answer["usage"]["server_tool_use"] == {"web_search_requests": 1, "web_fetch_requests": 0}
+
+
+def test_e2e_web_search_beside_the_clients_tools_ends_the_turn(searching, fake, tavily):
+    fake.responder = lambda body: {"deltas": [tool_delta(0, "", "call_ws", "web_search"), tool_delta(0, '{"query": "q"}'),
+                                              tool_delta(1, "", "call_bash", "Bash"), tool_delta(1, '{"command": "ls"}')],
+                                   "finish": "tool_calls", "usage": (90, 9)}
+    message = search_message(searching, True, tools=[SEARCH_TOOL] + TOOLS)
+    assert [b.type for b in message.content] == ["server_tool_use", "tool_use", "web_search_tool_result"]
+    assert message.stop_reason == "tool_use" and len(fake.received) == 1 and len(tavily.received) == 1
+    # the next turn: the client's tool result, with the search in its history, as plain tool calls and results
+    fake.responder = None
+    fake.replies = [text_reply("Done.")]
+    history = [{"role": "user", "content": "What is the newest Python?"},
+               {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in message.content]},
+               {"role": "user", "content": [{"type": "tool_result", "tool_use_id": message.content[1].id, "content": "a.txt"}]}]
+    assert search_message(searching, False, messages=history, tools=[SEARCH_TOOL] + TOOLS).content[0].text == "Done."
+    sent = fake.received[-1][2]["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "tool", "tool"]
+    assert [c["id"] for c in sent[1]["tool_calls"]] == ["call_ws", "call_bash"]
+    assert sent[2]["tool_call_id"] == "call_ws" and "Python 3.15.0 is the newest major release." in sent[2]["content"]
+    assert sent[3] == {"role": "tool", "tool_call_id": "call_bash", "content": "a.txt"}
+
+
+def test_e2e_web_search_domains_and_an_empty_query(searching, fake, tavily):
+    fake.responder = searcher(("", "python"))
+    tool = dict(SEARCH_TOOL, blocked_domains=["docs.python.org"], user_location={"type": "approximate", "country": "US"})
+    message = search_message(searching, False, tools=[tool])
+    results = [b for b in message.content if b.type == "web_search_tool_result"]
+    assert results[0].content.error_code == "invalid_tool_input"
+    assert [r.url for r in results[1].content] == ["https://www.python.org/downloads/release/python-3150/"]
+    [(_, _, sent)] = tavily.received
+    assert sent["exclude_domains"] == ["docs.python.org"] and "country" not in sent  # Tavily takes names, not codes
+
+
+DOMAIN_CASES = [
+    ("https://docs.example.com/a", "example.com", True),
+    ("https://example.com/", "example.com", True),
+    ("https://notexample.com/", "example.com", False),
+    ("https://example.com/", "docs.example.com", False),
+    ("https://example.com/blog/post", "example.com/blog", True),
+    ("https://example.com/news/1", "example.com/blog", False),
+    ("http://EXAMPLE.com/x", "https://example.com", True),
+    ("https://example.com/", "", False),
+]
+
+
+@pytest.mark.parametrize("url, domain, expected", DOMAIN_CASES)
+def test_domain_matches(url, domain, expected):
+    assert cp.domain_matches(url, domain) is expected
+
+
+SEARCH_REQUEST_CASES = [
+    ("tavily: key, base, allowed and blocked domains, no country",
+     {"allowed_domains": ["python.org"], "blocked_domains": ["x.example"], "user_location": {"type": "approximate", "country": "de"}},
+     "tavily", {"TAVILY_API_KEY": "tvly-1", "TAVILY_API_BASE": "http://127.0.0.1:9"},
+     {"query": "q", "search_provider": "tavily", "max_results": 10, "api_key": "tvly-1", "api_base": "http://127.0.0.1:9",
+      "search_domain_filter": ["python.org"], "exclude_domains": ["x.example"]}),
+    ("exa: its own variable names, excludeDomains, the country",
+     {"blocked_domains": ["x.example"], "user_location": {"type": "approximate", "country": "de", "city": "Berlin"}},
+     "exa_ai", {"EXA_API_KEY": "exa-1", "EXA_AI_API_KEY": "wrong"},
+     {"query": "q", "search_provider": "exa_ai", "max_results": 10, "api_key": "exa-1", "excludeDomains": ["x.example"],
+      "country": "DE"}),
+    ("brave: the rule's names; blocked domains only filtered afterwards", {"blocked_domains": ["x.example"]},
+     "brave", {"BRAVE_API_KEY": "b-1"}, {"query": "q", "search_provider": "brave", "max_results": 10, "api_key": "b-1"}),
+    ("perplexity's key variable", {}, "perplexity", {"PERPLEXITYAI_API_KEY": "p-1", "PERPLEXITY_API_KEY": "wrong"},
+     {"query": "q", "search_provider": "perplexity", "max_results": 10, "api_key": "p-1"}),
+    ("searxng: no key, its base", {"user_location": {"type": "approximate", "country": "United States"}}, "searxng",
+     {"SEARXNG_API_BASE": "http://searx.lan:8080"},
+     {"query": "q", "search_provider": "searxng", "max_results": 10, "api_base": "http://searx.lan:8080"}),
+]
+
+
+@pytest.mark.parametrize("tool, provider, env, expected", [c[1:] for c in SEARCH_REQUEST_CASES],
+                         ids=[c[0] for c in SEARCH_REQUEST_CASES])
+def test_search_request(tool, provider, env, expected):
+    assert cp.search_request(tool, "q", provider, env) == expected
+
+
+def test_search_results_filter_by_domain_and_seal_the_text():
+    answer = {"results": [{"title": "A", "url": "https://a.example/1", "snippet": "alpha", "date": "2026-11-30"},
+                          {"title": "", "url": "https://b.example/", "snippet": "beta", "date": None},
+                          {"title": "C", "url": "https://sub.a.example/x", "snippet": "", "date": None},
+                          {"title": "no url", "url": "", "snippet": "x"}]}
+    assert cp.search_results(answer, {}) == [
+        {"type": "web_search_result", "title": "A", "url": "https://a.example/1", "page_age": "2026-11-30",
+         "encrypted_content": cp.sealed("alpha")},
+        {"type": "web_search_result", "title": "https://b.example/", "url": "https://b.example/", "page_age": None,
+         "encrypted_content": cp.sealed("beta")},
+        {"type": "web_search_result", "title": "C", "url": "https://sub.a.example/x", "page_age": None,
+         "encrypted_content": cp.sealed("")}]
+    assert [r["url"] for r in cp.search_results(answer, {"allowed_domains": ["a.example"]})] == [
+        "https://a.example/1", "https://sub.a.example/x"]
+    assert [r["url"] for r in cp.search_results(answer, {"blocked_domains": ["sub.a.example"]})] == [
+        "https://a.example/1", "https://b.example/"]
+    assert cp.unsealed(cp.sealed("naïve \u2028 text")) == "naïve \u2028 text" and cp.unsealed("EqQBCkYIBxgC") == ""
+    assert re.fullmatch(r"[\w+/=-]*", cp.sealed("<b>any</b> text")), "opaque to Claude Code, as Anthropic's base64 is"
+
+
+CONTINUED_CASES = [
+    ("forced by name: the model chooses now", {"tool_choice": {"type": "tool", "name": "web_search"}}, False,
+     {"tool_choice": {"type": "auto"}}),
+    ("any, without parallel calls", {"tool_choice": {"type": "any", "disable_parallel_tool_use": True}}, False,
+     {"tool_choice": {"type": "auto", "disable_parallel_tool_use": True}}),
+    ("auto stays; used up: the search tool goes", {"tool_choice": {"type": "auto"}}, True,
+     {"tool_choice": {"type": "auto"}, "tools": TOOLS}),
+]
+
+
+@pytest.mark.parametrize("fields, exhausted, expected", [c[1:] for c in CONTINUED_CASES], ids=[c[0] for c in CONTINUED_CASES])
+def test_continued_body(fields, exhausted, expected):
+    body = dict(BASIC, tools=TOOLS + [SEARCH_TOOL], **fields)
+    turn = [{"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "q"}}]
+    out = cp.continued_body(body, turn, exhausted)
+    assert out["messages"] == BASIC["messages"] + [{"role": "assistant", "content": turn}]
+    assert {k: out[k] for k in expected} == expected
+    assert out["tools"] == (TOOLS if exhausted else TOOLS + [SEARCH_TOOL]) and body["messages"] == BASIC["messages"]
+
+
+def test_stream_translator_server_calls_whole_blocks_and_summed_calls():
+    translator = cp.StreamTranslator("msg_1", "claude-x", input_tokens=7, server_tools=frozenset({"web_search"}))
+    events = translator.feed({"choices": [{"delta": {"content": "Looking.", "tool_calls": [
+        {"index": 0, "id": "call_1", "function": {"name": "web_search", "arguments": '{"query": "q"}'}}]}}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 2}})
+    events += translator.end_call()
+    assert not translator.used_tools  # a server call alone is no tool_use turn
+    result = {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_x", "content": []}
+    events += translator.block(result)
+    translator.next_call(input_tokens=20)
+    translator.searches = 1
+    events += translator.feed({"choices": [{"delta": {"content": "Done."}, "finish_reason": "stop"}],
+                               "usage": {"prompt_tokens": 30, "completion_tokens": 3}})
+    events += translator.finish()
+    check_protocol(events)
+    message = cp.fold_events(events)
+    call = message["content"][1]
+    assert call["type"] == "server_tool_use" and call["id"].startswith("srvtoolu_") and cp.provider_tool_id(call["id"]) == "call_1"
+    assert call["input"] == {"query": "q"} and message["content"][2] == result
+    assert [b["type"] for b in message["content"]] == ["text", "server_tool_use", "web_search_tool_result", "text"]
+    assert message["stop_reason"] == "end_turn"
+    assert message["usage"] == {"input_tokens": 40, "output_tokens": 5, "cache_creation_input_tokens": 0,
+                                "cache_read_input_tokens": 0, "server_tool_use": {"web_search_requests": 1, "web_fetch_requests": 0}}
 
 
 # ----------------------------------------------------------------------------------------
