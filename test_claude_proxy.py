@@ -4511,12 +4511,12 @@ needs_claude = pytest.mark.skipif(CLAUDE is None, reason="the Claude Code CLI is
                                                           f"@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION} into .ci/claude-code")
 
 
-def run_claude(proxy, home, *args, timeout=180):
-    """One non-interactive Claude Code run against the proxy, in a throwaway HOME."""
+def run_claude(proxy, home, *args, timeout=180, env=None):
+    """One non-interactive Claude Code run against the proxy, in a throwaway HOME (`env`: more variables)."""
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "TERM": "dumb",
            "ANTHROPIC_BASE_URL": proxy.url, "ANTHROPIC_API_KEY": "sk-ant-client-dummy",
            "DISABLE_TELEMETRY": "1", "DISABLE_ERROR_REPORTING": "1", "DISABLE_AUTOUPDATER": "1",
-           "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}
+           "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", **(env or {})}
     return subprocess.run([CLAUDE, *args], env=env, cwd=home, capture_output=True, text=True, timeout=timeout)
 
 
@@ -4627,6 +4627,49 @@ def test_cli_retries_a_429(proxy, fake, tmp_path):
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["result"] == "Made it."
     assert len(fake.received) == 2
+
+
+@needs_claude
+@pytest.mark.parametrize("via", cp.VIAS)
+def test_cli_web_search(fake, tavily, tmp_path, via):
+    """Claude Code's WebSearch tool: the main model calls WebSearch; Claude Code asks the API to run
+    the web search server tool (its own request, recorded from 2.1.332: the main model's name,
+    tools [{"type": "web_search_20250305", "name": "web_search", "max_uses": 8}], tool_choice auto,
+    a system prompt "You run a web search for another Claude model ...", the user text "Perform a
+    web search for the query: ..."); the proxy runs it at the fake Tavily and answers with the
+    server tool's blocks; Claude Code hands the results to the main model as WebSearch's result."""
+    tavily.reset()
+    cp.load_litellm()  # as the proxy does at start with WEB_SEARCH_PROVIDER set
+    side_queries = []
+
+    def responder(body):
+        names = [t["function"]["name"] for t in body.get("tools") or ()]
+        if names == ["web_search"]:  # Claude Code's search request, as the proxy translated it
+            side_queries.append(body)
+            return searcher(("python 3.15 release",), answer="Summary: ")(body)
+        reply = last_tool_reply(body)
+        if reply is None:
+            return {"deltas": [tool_delta(0, json.dumps({"query": "newest python release"}), "call_search", "WebSearch")],
+                    "finish": "tool_calls", "usage": (900, 20)}
+        return text_reply("Python 3.15 is out.")
+
+    fake.responder = responder
+    with running_proxy(fake, PROXY_VIA=via, **search_env(tavily)) as proxy:
+        run = run_claude(proxy, tmp_path, "-p", "What is the newest Python?", "--output-format", "json",
+                         "--allowedTools", "WebSearch", env={"ENABLE_TOOL_SEARCH": "false"})
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["result"] == "Python 3.15 is out."
+    [(_, _, searched)] = tavily.received
+    assert searched["query"] == "python 3.15 release"
+    first, second = side_queries
+    assert first["tool_choice"] == second["tool_choice"] == "auto"  # Claude Code does not force it
+    assert "Perform a web search for the query: newest python release" in json.dumps(first["messages"])
+    assert "You run a web search for another Claude model" in json.dumps(first["messages"])
+    assert second["messages"][-1]["role"] == "tool" and "Python 3.15.0 is the newest" in second["messages"][-1]["content"]
+    result = last_tool_reply(fake.received[-1][2])  # what the main model got back from WebSearch
+    assert result["tool_call_id"] == "call_search"
+    for text in ("https://www.python.org/downloads/release/python-3150/", "Python 3.15 released", "Summary: "):
+        assert text in result["content"], text
 
 
 # ----------------------------------------------------------------------------------------
