@@ -4672,6 +4672,43 @@ def test_cli_web_search(fake, tavily, tmp_path, via):
         assert text in result["content"], text
 
 
+@needs_claude
+@pytest.mark.parametrize("model, client_env, window, suffix_beta", [
+    ("claude-via-openai--gpt-4.1[1m]", {}, 1_000_000, True),
+    ("claude-via-groq--llama-3.1-8b-instant", {}, 1_000_000, False),  # an id Claude Code does not know: 1M too
+    ("claude-via-groq--llama-3.1-8b-instant", {"CLAUDE_CODE_MAX_CONTEXT_TOKENS": "131072"}, 131072, False),
+    ("claude-via-openai--gpt-4.1[1m]", {"CLAUDE_CODE_DISABLE_1M_CONTEXT": "1"}, 200_000, False),
+])
+def test_cli_reads_a_picker_ids_window(fake, tmp_path, monkeypatch, proxy_log, model, client_env, window, suffix_beta):
+    """What Claude Code 2.1.332 makes of a picker id (issue 16, item 2), recorded: an id ending in
+    [1m] is a 1M window, and it sends the id without the suffix (always), with the context-1m-2025-08-07
+    beta; an id it does not know is 1M as well, unless CLAUDE_CODE_MAX_CONTEXT_TOKENS says otherwise
+    (which [1m] overrides) or CLAUDE_CODE_DISABLE_1M_CONTEXT=1 makes every window 200k. Routing takes
+    the id either way. The client's doing, so one path is enough."""
+    heads = []
+    handle = cp.Handler.handle_messages
+
+    def spy(self, path):  # the request's model and betas as Claude Code sent them; served as always
+        heads.append(self.headers.get("anthropic-beta") or "")
+        return handle(self, path)
+
+    monkeypatch.setattr(cp.Handler, "handle_messages", spy)
+    fake.replies = [text_reply("Picked.")]
+    with running_proxy(fake) as proxy:
+        run = run_claude(proxy, tmp_path, "-p", "hi", "--output-format", "json", "--model", model, env=client_env)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["result"] == "Picked."
+    [(used, usage)] = result["modelUsage"].items()
+    assert used == model and usage["contextWindow"] == window
+    target = model.removeprefix("claude-via-").removesuffix("[1m]").replace("--", "/")
+    assert fake.received[-1][2]["model"] == target.partition("/")[2]
+    assert fake.received[-1][0] == ("/groq/v1/chat/completions" if target.startswith("groq/") else "/v1/chat/completions")
+    assert heads and all(("context-1m-2025-08-07" in beta) is suffix_beta for beta in heads)
+    sent = model.removesuffix("[1m]")  # the suffix never reaches the proxy: Claude Code strips it
+    assert any(f" {sent} -> {target} " in line.getMessage() for line in proxy_log.wait(1, target))
+
+
 # ----------------------------------------------------------------------------------------
 # command line: the banner, --help and README, the program, .env, the launcher, logs
 # ----------------------------------------------------------------------------------------
