@@ -2115,8 +2115,7 @@ class StreamTranslator:
         self.signature = signature
         self.tool_names = tool_names or {}  # shortened tool name -> the client's name
         self.server_tools = server_tools  # the tools the proxy runs itself: their calls are server_tool_use blocks
-        self.spent = None  # the Anthropic usage of the provider calls before this one (next_call), summed
-        self.searches = None  # web searches run, when the request offered the tool: usage.server_tool_use
+        self.spent = self.searches = None  # the usage of the calls before this one (next_call); web searches run
         self.think_state, self.think_buffer = "start", ""  # <think> tags some models put in their text
         self.started = self.finished = False
         self.next_index = 0
@@ -2156,33 +2155,24 @@ class StreamTranslator:
         return block.index
 
     def finish(self, stop_reason: str | None = None) -> list:
-        """The closing events; `stop_reason` overrides the provider's (pause_turn: the proxy stopped
-        a turn that would go on searching)."""
-        self._start()
+        """The closing events; `stop_reason` overrides the provider's (the proxy's pause_turn)."""
         if self.finished:
             return self._drain()
         events = self.end_call()
         self.finished = True
         stop_reason = stop_reason or stop_reason_of(self.finish_reason, self.used_tools)
-        stop_sequence = None
-        if stop_reason == "end_turn" and self.stop_sequence:
-            stop_reason, stop_sequence = "stop_sequence", self.stop_sequence
-        usage = self.call_usage()
-        if self.spent:
-            usage = {key: value + self.spent[key] for key, value in usage.items()}
+        stop_sequence = self.stop_sequence if stop_reason == "end_turn" else None
+        stop_reason = "stop_sequence" if stop_sequence else stop_reason
+        usage = self.usage_so_far()
         if self.searches is not None:
             usage["server_tool_use"] = {"web_search_requests": self.searches, "web_fetch_requests": 0}
-        self.out.append(("message_delta", {
-            "type": "message_delta",
-            "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence},
-            "usage": usage,
-        }))
-        self.out.append(("message_stop", {"type": "message_stop"}))
+        self.out += [("message_delta", {"type": "message_delta", "usage": usage,
+                                        "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence}}),
+                     ("message_stop", {"type": "message_stop"})]
         return events + self._drain()
 
     def end_call(self) -> list:
-        """The end of one provider call's content: what it left open or waiting is closed. A turn
-        the proxy continues with another call (after its web searches: next_call) ends each call so."""
+        """The end of a provider call's content (of each, when web searches continue the turn): all is closed."""
         self._start()
         if self.think_state == "start":
             self._settle_text()
@@ -2199,32 +2189,27 @@ class StreamTranslator:
         self.pending.clear()
         return self._drain()
 
-    def call_usage(self) -> dict:
-        """This provider call's usage, as Anthropic counts it (the estimate when the provider sent none)."""
-        usage = usage_of(self.usage)
-        if not self.usage:
-            usage["input_tokens"] = self.input_tokens
-        return usage
+    def usage_so_far(self) -> dict:
+        """The answer's usage as Anthropic counts it: this call's (else its estimate), and the calls' before it."""
+        usage = usage_of(self.usage) if self.usage else dict(usage_of(None), input_tokens=self.input_tokens)
+        return {key: value + self.spent[key] for key, value in usage.items()} if self.spent else usage
 
     def next_call(self, input_tokens: int):
-        """Go on with another provider call in the same answer (end_call first): block indexes go on,
-        the calls' usage is summed, and what belongs to one call (its tool calls, finish, the start of
-        its text, which may open a <think> section) starts afresh. `input_tokens`: its estimate."""
-        usage = self.call_usage()
-        self.spent = {key: value + self.spent[key] for key, value in usage.items()} if self.spent else usage
+        """Go on with another provider call (of `input_tokens`) in the same answer, after end_call: block
+        indexes go on, usage adds up, and what belongs to one call (tool calls, finish, a <think> start) starts afresh."""
+        self.spent = self.usage_so_far()
         self.input_tokens, self.usage, self.finish_reason, self.stop_sequence = input_tokens, None, None, None
         self.tools, self.used_tools = {}, False
         self.think_state, self.think_buffer = "start", ""
 
     def block(self, content: dict) -> list:
-        """The events of a whole block the proxy made (a web search's result): started with all its
-        content, then stopped, as Anthropic sends a web_search_tool_result."""
+        """The events of a whole block the proxy made, started with all its content, then stopped, as
+        Anthropic sends a web_search_tool_result."""
         self._start()
         self._close_open()
         index, self.next_index = self.next_index, self.next_index + 1
-        self.out += [("content_block_start", {"type": "content_block_start", "index": index, "content_block": content}),
-                     ("content_block_stop", {"type": "content_block_stop", "index": index})]
-        return self._drain()
+        return self._drain() + [("content_block_start", {"type": "content_block_start", "index": index, "content_block": content}),
+                                ("content_block_stop", {"type": "content_block_stop", "index": index})]
 
     def keepalive(self) -> list:
         """Events that keep a silent stream alive without adding content: a ping and an empty
