@@ -4658,7 +4658,9 @@ def test_cli_web_search(fake, tavily, tmp_path, via):
         run = run_claude(proxy, tmp_path, "-p", "What is the newest Python?", "--output-format", "json",
                          "--allowedTools", "WebSearch", env={"ENABLE_TOOL_SEARCH": "false"})
     assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout)["result"] == "Python 3.15 is out."
+    result = json.loads(run.stdout)
+    assert result["result"] == "Python 3.15 is out."
+    assert sum(m["webSearchRequests"] for m in result["modelUsage"].values()) == 1  # Claude Code read server_tool_use
     [(_, _, searched)] = tavily.received
     assert searched["query"] == "python 3.15 release"
     first, second = side_queries
