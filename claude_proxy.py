@@ -1439,10 +1439,10 @@ def assistant_turn(content, native: bool, replay: str = "") -> list[dict]:
     Example: [text "Looking", server_tool_use s1 {"query": "q"}, web_search_tool_result s1, text
     "Found"] -> [assistant "Looking" with tool_calls [s1 web_search], tool s1 "Web search results
     ...", assistant "Found"]."""
-    if isinstance(content, str):
+    calls = {b.get("id") for b in content if b.get("type") == "server_tool_use"} if isinstance(content, list) else ()
+    if not calls:  # nearly every turn: no search in it
         reply = assistant_message(content, native, replay)
         return [reply] if reply else []
-    calls = {b.get("id") for b in content if b.get("type") == "server_tool_use"}
     answered = {b.get("tool_use_id") for b in content if b.get("type") == "web_search_tool_result"} & calls
     out, blocks, results = [], [], []
     for block in content + [None]:  # None: the end, where the last part goes out
