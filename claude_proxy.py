@@ -713,13 +713,15 @@ class SearchProvider(NamedTuple):
     blocked: the provider's own request field for domains to leave out, where it has one (allowed
     domains go as litellm's search_domain_filter, which each provider maps itself); country:
     whether it takes user_location's ISO country code (litellm's `country`); needs_base: it has no
-    public default (a self-hosted server), so without its base URL there is no search."""
+    public default (a self-hosted server), so without its base URL there is no search; needs_key:
+    it takes no search without a key."""
 
     key_env: tuple = ()
     base_env: tuple = ()
     blocked: str = ""
     country: bool = True
     needs_base: bool = False
+    needs_key: bool = True
 
 
 # The variables litellm 1.110's search transformations read (llms/<provider>/search/transformation.py).
@@ -732,7 +734,8 @@ SEARCH_PROVIDERS = {
     "parallel_ai": SearchProvider(("PARALLEL_AI_API_KEY", "PARALLEL_API_KEY"), blocked="exclude_domains"),
     "you_com": SearchProvider(("YOUCOM_API_KEY",), ("YOUCOM_API_BASE",)),
     "fastcrw": SearchProvider(("CRW_API_KEY",), ("CRW_API_BASE",)),
-    "searxng": SearchProvider(needs_base=True),
+    "searxng": SearchProvider(needs_base=True, needs_key=False),  # a key only where the server wants one
+    "duckduckgo": SearchProvider(needs_key=False),
 }
 
 
@@ -4418,6 +4421,12 @@ def domain_matches(url: str, domain: str) -> bool:
     return bool(want_host) and (host == want_host or host.endswith("." + want_host)) and path.startswith(want_path.strip("/"))
 
 
+def tool_domains(tool: dict, key: str) -> list:
+    """A web search tool's allowed_domains or blocked_domains, as strings; [] when it has none."""
+    value = tool.get(key)
+    return [str(domain) for domain in value if domain] if isinstance(value, list) else []
+
+
 def search_request(tool: dict, query: str, provider: str, env: Mapping[str, str]) -> dict:
     """litellm.search's keywords for one search of a request's web search tool: the query, the
     operator's provider with its key and base URL (only its own variables: search_provider), the
@@ -4431,11 +4440,11 @@ def search_request(tool: dict, query: str, provider: str, env: Mapping[str, str]
     key = next((env[name].strip() for name in row.key_env if env.get(name, "").strip()), "")
     base = next((env[name].strip() for name in row.base_env if env.get(name, "").strip()), "")
     out.update({"api_key": key} if key else {}, **({"api_base": base} if base else {}))
-    allowed, blocked = tool.get("allowed_domains"), tool.get("blocked_domains")
-    if isinstance(allowed, list) and allowed:
-        out["search_domain_filter"] = [str(d) for d in allowed]
-    if isinstance(blocked, list) and blocked and row.blocked:
-        out[row.blocked] = [str(d) for d in blocked]
+    allowed, blocked = tool_domains(tool, "allowed_domains"), tool_domains(tool, "blocked_domains")
+    if allowed:
+        out["search_domain_filter"] = allowed
+    if blocked and row.blocked:
+        out[row.blocked] = blocked
     location = tool.get("user_location")
     country = location.get("country") if isinstance(location, dict) else None
     if row.country and isinstance(country, str) and re.fullmatch(r"[A-Za-z]{2}", country):
@@ -4450,8 +4459,7 @@ def search_results(answer: dict, tool: dict) -> list:
     whatever the provider made of them. Example: {"results": [{"title": "T", "url": "https://a.example/",
     "snippet": "S", "date": None}]} -> [{"type": "web_search_result", "title": "T", "url":
     "https://a.example/", "page_age": None, "encrypted_content": sealed("S")}]."""
-    allowed = [str(d) for d in tool.get("allowed_domains") or () if d] if isinstance(tool.get("allowed_domains"), list) else []
-    blocked = [str(d) for d in tool.get("blocked_domains") or () if d] if isinstance(tool.get("blocked_domains"), list) else []
+    allowed, blocked = tool_domains(tool, "allowed_domains"), tool_domains(tool, "blocked_domains")
     out = []
     for result in answer.get("results") or ():
         url = str(result.get("url") or "") if isinstance(result, dict) else ""
@@ -4518,14 +4526,15 @@ class WebSearch:
         if not isinstance(query, str) or not query.strip():
             return "invalid_tool_input"
         provider = self.config.web_search_provider
-        if not provider or (search_provider(provider).needs_base and not search_request({}, "", provider, self.config.env).get("api_base")):
-            if provider not in _told_no_search:
-                _told_no_search.add(provider)
-                log.warning("a request asked for a web search, which answers 'unavailable': %s (README: Web search)",
-                            f"{search_provider(provider).base_env[0]} is not set" if provider else
-                            "set WEB_SEARCH_PROVIDER (tavily, exa_ai, brave, serper, searxng ...) and its key")
-            return "unavailable"
-        return ""
+        row = search_provider(provider)
+        if provider and not (row.needs_base and not any(self.config.env.get(name, "").strip() for name in row.base_env)):
+            return ""
+        if provider not in _told_no_search:
+            _told_no_search.add(provider)
+            log.warning("a request asked for a web search, which answers 'unavailable': %s (README: Web search)",
+                        f"{row.base_env[0]} is not set" if provider else
+                        "set WEB_SEARCH_PROVIDER (tavily, exa_ai, brave, serper, searxng ...) and its key")
+        return "unavailable"
 
     def open(self, query: str, lease: Lease | None) -> LitellmCall:
         keywords = dict(search_request(self.tool, query.strip(), self.config.web_search_provider, self.config.env),
@@ -4795,8 +4804,10 @@ class Exchange:
             self.emit(translator.block(result))
             content.append(result)
         translator.searches = self.fields["searches"] = search.done
-        if not calls or translator.used_tools or not ran:
-            return attempt, None, "pause_turn" if calls and not ran and not translator.used_tools else None
+        if not calls or translator.used_tools:
+            return attempt, None, None
+        if not ran:
+            return attempt, None, "pause_turn"
         body = continued_body(attempt.body, content, search.exhausted)
         following = checked_attempt(prepare_attempt(body, attempt.target, self.config, attempt.caller), body, self.config)
         translator.next_call(following.input_tokens)
@@ -5718,6 +5729,11 @@ def config_problems(config: Config, providers) -> list:
             reported.add(prefix)
             problems.append(f"{name}={value} routes to {target}, which needs {' or '.join(needed)}: "
                             "set it in the environment or in .env")
+    search = search_provider(config.web_search_provider)
+    for wanted, names in ((search.needs_key, search.key_env), (search.needs_base, search.base_env)):
+        if config.web_search_provider and wanted and not any(config.env.get(k, "").strip() for k in names):
+            problems.append(f"WEB_SEARCH_PROVIDER={config.web_search_provider} needs {' or '.join(names)}: "
+                            "without it every web search answers 'unavailable'")
     return problems
 
 
@@ -5737,6 +5753,8 @@ def banner(config: Config, url: str, env_file: str | None = None, *, windows: bo
     if config.fallback_models:
         lines.append(f"  on 429, 5xx or no connection, fall back to: {', '.join(config.fallback_models)}")
     lines.append(f"  bare model names get {config.preferred_provider}/")
+    lines.append(f"  web searches -> {config.web_search_provider}" if config.web_search_provider else
+                 "  web searches: none (WEB_SEARCH_PROVIDER unset: Claude Code's WebSearch answers 'unavailable')")
     lines.append("  provider calls: all through litellm (PROXY_VIA=litellm)" if config.via == "litellm" else
                  "  provider calls: OpenAI-compatible providers direct, the others through litellm")
     keys = sorted(n for n, v in config.env.items() if n.endswith("_API_KEY") and v.strip() and n != "PROXY_API_KEY")

@@ -4380,6 +4380,20 @@ def test_e2e_web_search_domains_and_an_empty_query(searching, fake, tavily):
     assert sent["exclude_domains"] == ["docs.python.org"] and "country" not in sent  # Tavily takes names, not codes
 
 
+def test_web_search_settings_at_start():
+    config = cp.Config.from_env({"WEB_SEARCH_PROVIDER": "Tavily"})
+    assert config.web_search_provider == "tavily"
+    assert "  web searches -> tavily" in cp.banner(config, "http://127.0.0.1:8082")
+    assert any("WEB_SEARCH_PROVIDER=tavily needs TAVILY_API_KEY" in p for p in cp.config_problems(config, PROVIDER_NAMES))
+    searx = cp.Config.from_env({"WEB_SEARCH_PROVIDER": "searxng"})
+    assert [p for p in cp.config_problems(searx, PROVIDER_NAMES) if "WEB_SEARCH" in p] == [
+        "WEB_SEARCH_PROVIDER=searxng needs SEARXNG_API_BASE: without it every web search answers 'unavailable'"]
+    ready = cp.Config.from_env({"WEB_SEARCH_PROVIDER": "exa_ai", "EXA_API_KEY": "exa-1"})
+    assert not [p for p in cp.config_problems(ready, PROVIDER_NAMES) if "WEB_SEARCH" in p]
+    assert cp.needs_litellm(ready) and not cp.needs_litellm(cp.dataclasses.replace(ready, web_search_provider=""))
+    assert any("WEB_SEARCH_PROVIDER unset" in line for line in cp.banner(cp.Config.from_env({}), "http://127.0.0.1:8082"))
+
+
 DOMAIN_CASES = [
     ("https://docs.example.com/a", "example.com", True),
     ("https://example.com/", "example.com", True),
