@@ -4394,6 +4394,33 @@ def test_web_search_settings_at_start():
     assert any("WEB_SEARCH_PROVIDER unset" in line for line in cp.banner(cp.Config.from_env({}), "http://127.0.0.1:8082"))
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_e2e_web_search_with_gemini_through_litellm(fake, gemini, tavily, stream):
+    """Gemini (litellm's path, strict turn rules): the search call and its result alternate turns,
+    and the call goes back with the thought signature Gemini gave it (carried in the srvtoolu id)."""
+    tavily.reset()
+    cp.load_litellm()
+
+    def respond(body):
+        answered = [p.get("functionResponse") or p["function_response"] for c in body["contents"] for p in c.get("parts", ())
+                    if "functionResponse" in p or "function_response" in p]
+        if answered:
+            return text_reply("Gemini read: " + json.dumps(answered[-1]["response"]), usage=(80, 9))
+        return {"deltas": [tool_delta(0, json.dumps({"query": "python 3.15"}), "call_g", "web_search")],
+                "finish": "tool_calls", "usage": (40, 6), "signature": "c2lnbmF0dXJlK29mL3RoZS9jYWxs"}
+
+    gemini.responder = respond
+    with running_proxy(fake, gemini, **search_env(tavily)) as proxy:  # Gemini goes through litellm on either path
+        message = search_message(proxy, stream, model="gemini/gemini-2.5-flash")
+    assert [b.type for b in message.content] == ["server_tool_use", "web_search_tool_result", "text"]
+    assert "Python 3.15.0 is the newest major release." in message.content[2].text
+    first, second = (body for _, _, body in gemini.received)
+    assert [c["role"] for c in second["contents"]] == ["user", "model", "user"]
+    call = next(p for p in second["contents"][1]["parts"] if "functionCall" in p or "function_call" in p)
+    assert (call.get("functionCall") or call["function_call"])["name"] == "web_search"
+    assert (call.get("thoughtSignature") or call.get("thought_signature")) == "c2lnbmF0dXJlK29mL3RoZS9jYWxs"
+
+
 DOMAIN_CASES = [
     ("https://docs.example.com/a", "example.com", True),
     ("https://example.com/", "example.com", True),
