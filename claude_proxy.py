@@ -4809,7 +4809,8 @@ class Exchange:
         if not ran:
             return attempt, None, "pause_turn"
         body = continued_body(attempt.body, content, search.exhausted)
-        following = checked_attempt(prepare_attempt(body, attempt.target, self.config, attempt.caller), body, self.config)
+        prepared = dataclasses.replace(prepare_attempt(body, attempt.target, self.config, attempt.caller), path=attempt.path)
+        following = checked_attempt(prepared, body, self.config)  # the same path as the turn's first call
         translator.next_call(following.input_tokens)
         return following, following.path.open(following, self.sink.streams, self.lease, self.config), None
 

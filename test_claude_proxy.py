@@ -2442,6 +2442,9 @@ class ScriptedPath(cp.ProviderPath):
         self.opened += 1
         return self.script
 
+    def prepare(self, attempt, credentials, config):
+        return None  # what it sends is scripted
+
 
 class Recorder:
     """A sink that keeps what the exchange gave it, committed as the HTTP sinks are: a stream
@@ -2549,6 +2552,32 @@ def test_exchange(case, scripts, probe, expected, opened, streams):
     assert all(path.script.closed for path in paths if path.opened)  # every call opened is closed
     if opened[1:2] == [1]:
         assert fields["fallbacks"] == ["openai/model-1 after " + str(429 if "429" in case else 504)]
+
+
+def search_call(query):
+    return {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "call_s", "type": "function", "function": {
+        "name": "web_search", "arguments": json.dumps({"query": query})}}]}, "finish_reason": "tool_calls"}]}
+
+
+@pytest.mark.parametrize("streams", [True, False], ids=["stream", "json"])
+def test_exchange_continues_a_turn_after_its_web_search(streams):
+    """The exchange's search loop with scripted calls: the call asks for a search; with no search
+    provider the result is `unavailable`; the same path's next call (the same script) goes on in
+    the same answer, and both calls' usage adds up."""
+    path = ScriptedPath([B([text_chunk("Let me look."), search_call("news")], True), B([text_chunk("No search."), STOP], True)])
+    body = dict(BASIC, tools=[{"type": "web_search_20250305", "name": "web_search"}])
+    attempt = cp.dataclasses.replace(scripted_attempt(path), body=body, search=body["tools"][0])
+    sink, fields = Recorder(streams), {}
+    cp.Exchange(cp.Config.from_env({"OPENAI_API_KEY": "sk-x"}), sink, fields=fields).run([attempt])
+    events = sink.all_events()
+    check_protocol(events)
+    message = cp.fold_events(events)
+    assert [b["type"] for b in message["content"]] == ["text", "server_tool_use", "web_search_tool_result", "text"]
+    assert message["content"][2]["content"] == {"type": "web_search_tool_result_error", "error_code": "unavailable"}
+    assert message["content"][2]["tool_use_id"] == message["content"][1]["id"]
+    assert message["stop_reason"] == "end_turn" and path.opened == 2 and path.script.closed
+    assert message["usage"]["output_tokens"] == 2 and message["usage"]["server_tool_use"]["web_search_requests"] == 0
+    assert fields["searches"] == 0 and sink.calls[-1][0] == "end"
 
 
 def test_exchange_keeps_a_silent_stream_alive_and_json_waits():
