@@ -4377,6 +4377,24 @@ def test_e2e_web_search_keeps_the_stream_alive_and_its_grammar(start_proxy, fake
     assert answer["usage"]["server_tool_use"] == {"web_search_requests": 1, "web_fetch_requests": 0}
 
 
+def test_e2e_web_search_gives_a_thinking_model_its_reasoning_back(searching, fake, tavily):
+    """DeepSeek's thinking mode wants its reasoning back on the tool-call turn (the fake refuses it
+    otherwise, api-docs.deepseek.com/guides/thinking_mode): the continuation carries it."""
+    def respond(body):
+        reply = searcher()(body)
+        if reply["finish"] == "tool_calls":
+            reply["deltas"].insert(0, {"reasoning_content": "I should search."})
+        return reply
+
+    fake.responder = respond
+    message = search_message(searching, False, model="deepseek/deepseek-v4-flash",
+                             thinking={"type": "enabled", "budget_tokens": 2048})
+    assert [b.type for b in message.content] == ["thinking", "text", "server_tool_use", "web_search_tool_result", "text"]
+    second = fake.received[-1][2]
+    assert second["messages"][-2]["reasoning_content"] == "I should search."
+    assert "Python 3.15.0" in message.content[-1].text
+
+
 def test_e2e_web_search_beside_the_clients_tools_ends_the_turn(searching, fake, tavily):
     fake.responder = lambda body: {"deltas": [tool_delta(0, "", "call_ws", "web_search"), tool_delta(0, '{"query": "q"}'),
                                               tool_delta(1, "", "call_bash", "Bash"), tool_delta(1, '{"command": "ls"}')],
