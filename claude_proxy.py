@@ -29,6 +29,10 @@ THINK_MODEL when the request calls for one and it is set, else by tier: haiku ->
 SMALL_MODEL, opus -> OPUS_MODEL, sonnet -> MIDDLE_MODEL, others -> BIG_MODEL (the
 second and third default to BIG_MODEL). Bare targets get PREFERRED_PROVIDER's prefix.
 
+Web search: a request that offers Anthropic's web search tool (Claude Code's WebSearch) has it
+run by the proxy, through litellm's search at the provider the web search setting names, inside
+the one request: server_tool_use and web_search_tool_result blocks, then the model's answer.
+
 Launching Claude Code through it (a free port, stopped when the command ends):
     python claude_proxy.py -- claude [args...]     (or: claude_proxy.py run claude ...)
 
