@@ -33,6 +33,10 @@ anthropic/<model>, and <provider>-anthropic/<model> for DeepSeek, Moonshot (Kimi
 (zai), MiniMax, DashScope, OpenRouter and Ollama, with the provider's usual key
 ("deepseek-anthropic/deepseek-chat": DEEPSEEK_API_KEY, DEEPSEEK_ANTHROPIC_API_BASE).
 
+Web search: a request that offers Anthropic's web search tool (Claude Code's WebSearch) has it
+run by the proxy, through litellm's search at the provider the web search setting names, inside
+the one request: server_tool_use and web_search_tool_result blocks, then the model's answer.
+
 Launching Claude Code through it (a free port, stopped when the command ends; its status
 line shows the routed model, the session's cost and cache share, unless you have your own):
     python claude_proxy.py -- claude [args...]     (or: claude_proxy.py run claude ...)
@@ -63,6 +67,7 @@ the user's browser cannot use it (Origin and Host are checked: ALLOWED_ORIGINS, 
 from __future__ import annotations
 
 import argparse
+import base64
 import collections
 import contextlib
 import dataclasses
@@ -206,6 +211,10 @@ SETTINGS = (
             "comma list of MODEL=IN/OUT[/CACHED], USD per million tokens, for models litellm's map does not price "
             "(or prices it otherwise)", "cost"),
     Setting("USAGE_LOG", "usage_log", "text", "", "a file that gets one JSON line per /v1/messages request", "cost"),
+
+    Setting("WEB_SEARCH_PROVIDER", "web_search_provider", "lowercase", "",
+            "litellm search provider that runs Anthropic's web search tool (tavily, exa_ai, brave, serper, searxng ...); "
+            "unset: a search answers unavailable", "web search"),
 )
 
 
@@ -368,6 +377,7 @@ class Config:
     model_prices: tuple = DEFAULTS["model_prices"]  # ((routed model, Prices), ...): over litellm's map
     usage_log: str = DEFAULTS["usage_log"]  # a path: one JSON line per /v1/messages request
     workers: int = DEFAULTS["workers"]  # processes sharing the listening port (serve_workers)
+    web_search_provider: str = DEFAULTS["web_search_provider"]  # litellm.search's provider for the web search tool
     # The raw environment, for provider keys and base URLs. repr=False: never logged.
     env: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
@@ -830,6 +840,48 @@ def model_limits(target: str, info: dict) -> tuple:
     known = MODEL_FACTS.get(target, {})
     return (info.get("max_input_tokens") or known.get("max_input_tokens"),
             info.get("max_output_tokens") or known.get("max_output_tokens"))
+
+
+
+class SearchProvider(NamedTuple):
+    """What the proxy must know about one of litellm's search providers (litellm.search), where it
+    differs from the rule: key in {PREFIX}_API_KEY, base URL in {PREFIX}_API_BASE (PREFIX as
+    variable_prefix makes it), each read by litellm's own transformation for the provider.
+    blocked: the provider's own request field for domains to leave out, where it has one (allowed
+    domains go as litellm's search_domain_filter, which each provider maps itself); country:
+    whether it takes user_location's ISO country code (litellm's `country`); needs_base: it has no
+    public default (a self-hosted server), so without its base URL there is no search; needs_key:
+    it takes no search without a key."""
+
+    key_env: tuple = ()
+    base_env: tuple = ()
+    blocked: str = ""
+    country: bool = True
+    needs_base: bool = False
+    needs_key: bool = True
+
+
+# The variables litellm 1.110's search transformations read (llms/<provider>/search/transformation.py).
+SEARCH_PROVIDERS = {
+    # docs.tavily.com/documentation/api-reference/endpoint/search: exclude_domains; `country` takes a
+    # country's name ("united states"), not the ISO code Anthropic's user_location gives
+    "tavily": SearchProvider(blocked="exclude_domains", country=False),
+    "exa_ai": SearchProvider(("EXA_API_KEY",), ("EXA_API_BASE",), blocked="excludeDomains"),  # docs.exa.ai/reference/search
+    "perplexity": SearchProvider(("PERPLEXITYAI_API_KEY",), ("PERPLEXITY_API_BASE",)),
+    "parallel_ai": SearchProvider(("PARALLEL_AI_API_KEY", "PARALLEL_API_KEY"), blocked="exclude_domains"),
+    "you_com": SearchProvider(("YOUCOM_API_KEY",), ("YOUCOM_API_BASE",)),
+    "fastcrw": SearchProvider(("CRW_API_KEY",), ("CRW_API_BASE",)),
+    "searxng": SearchProvider(needs_base=True, needs_key=False),  # a key only where the server wants one
+    "duckduckgo": SearchProvider(needs_key=False),
+}
+
+
+def search_provider(name: str) -> SearchProvider:
+    """A search provider's row, the rule filled in. Example: "brave" -> key_env ("BRAVE_API_KEY",),
+    base_env ("BRAVE_API_BASE",); "exa_ai" -> ("EXA_API_KEY",), ("EXA_API_BASE",)."""
+    row = SEARCH_PROVIDERS.get(name, SearchProvider())
+    prefix = variable_prefix(name)
+    return row._replace(key_env=row.key_env or (f"{prefix}_API_KEY",), base_env=row.base_env or (f"{prefix}_API_BASE",))
 
 # ----------------------------------------------------------------------------------------
 # model routing: one function, used by every endpoint; a target's key and URL
@@ -1608,7 +1660,7 @@ def assistant_message(content, native: bool, replay: str = "", encrypted: str = 
     texts, calls, thinking, reasoning = [], [], [], []
     for block in content:
         kind = block.get("type")
-        if kind == "tool_use":
+        if kind in ("tool_use", "server_tool_use"):  # a server call only with its result (assistant_turn)
             arguments = json.dumps(block.get("input") if isinstance(block.get("input"), dict) else {}, ensure_ascii=False)
             calls.append({"id": provider_tool_id(str(block.get("id") or "")), "type": "function",
                           "function": {"name": short_tool_name(str(block.get("name") or "")), "arguments": arguments}})
@@ -1634,6 +1686,88 @@ def assistant_message(content, native: bool, replay: str = "", encrypted: str = 
     if reasoning:
         message["reasoning_content"] = "".join(reasoning)
     return message
+
+
+def assistant_turn(content, native: bool, replay: str = "", encrypted: str = "") -> list[dict]:
+    """One Anthropic assistant turn -> OpenAI messages. Where the turn holds web searches (a
+    server_tool_use, then its web_search_tool_result, which Anthropic's API, or this proxy, ran
+    within the turn), each becomes a plain tool call and tool result: the assistant message up to
+    the results, the results as tool messages, then the rest of the turn. A server call without
+    its result (another server tool) is left out, as the provider could not answer it.
+    Example: [text "Looking", server_tool_use s1 {"query": "q"}, web_search_tool_result s1, text
+    "Found"] -> [assistant "Looking" with tool_calls [s1 web_search], tool s1 "Web search results
+    ...", assistant "Found"]."""
+    calls = {b.get("id") for b in content if b.get("type") == "server_tool_use"} if isinstance(content, list) else ()
+    if not calls:  # nearly every turn: no search in it
+        reply = assistant_message(content, native, replay, encrypted)
+        return [reply] if reply else []
+    answered = {b.get("tool_use_id") for b in content if b.get("type") == "web_search_tool_result"} & calls
+    out, blocks, results = [], [], []
+    for block in content + [None]:  # None: the end, where the last part goes out
+        kind = block and block.get("type")
+        if kind == "web_search_tool_result":
+            if block.get("tool_use_id") in answered:
+                results.append(search_result_message(block))
+            continue
+        if results or block is None:
+            reply = assistant_message(blocks, native, replay, encrypted)
+            out += ([reply] if reply else []) + results
+            blocks, results = [], []
+        if block is not None and (kind != "server_tool_use" or block.get("id") in answered):
+            blocks.append(block)
+    return out
+
+
+def search_result_message(block: dict) -> dict:
+    """A web_search_tool_result block -> the tool message that answers its call.
+    Example: {"tool_use_id": "srvtoolu_1", "content": {"type": "web_search_tool_result_error",
+    "error_code": "unavailable"}} -> {"role": "tool", "tool_call_id": "srvtoolu_1", "content":
+    "Web search error: unavailable"}."""
+    return {"role": "tool", "tool_call_id": provider_tool_id(str(block.get("tool_use_id") or "")),
+            "content": search_results_text(block.get("content"))}
+
+
+def search_results_text(content) -> str:
+    """A web search result's content as the model reads it: each result's title, URL, age and text
+    (kept in encrypted_content by this proxy, see sealed; another's is opaque), or the error.
+    Example: [{"type": "web_search_result", "title": "T", "url": "https://a.example/", "page_age":
+    "2026-11-30", "encrypted_content": sealed("Snippet")}] -> "Web search results:\n\n1. T\n
+    https://a.example/ (2026-11-30)\nSnippet"."""
+    if isinstance(content, dict):
+        return f"Web search error: {content.get('error_code') or 'unavailable'}"
+    results = [r for r in content if isinstance(r, dict)] if isinstance(content, list) else []
+    if not results:
+        return "Web search results: none found."
+    parts = []
+    for n, result in enumerate(results, 1):
+        age = f" ({result['page_age']})" if result.get("page_age") else ""
+        text = unsealed(str(result.get("encrypted_content") or ""))
+        parts.append(f"{n}. {result.get('title') or ''}\n{result.get('url') or ''}{age}" + (f"\n{text}" if text else ""))
+    return "Web search results:\n\n" + "\n\n".join(parts)
+
+
+# The start of the encrypted_content this proxy gives a search result: the result's text, in base64url.
+# Opaque to the client, as Anthropic's is, and read back from history (it is encoded, not encrypted).
+SEALED_MARK = "cpws1"
+
+SNIPPET_LIMIT = 4000  # characters of a result's text kept (what a page says goes in every later turn)
+
+
+def sealed(text: str) -> str:
+    """A result's text as its encrypted_content. Example: "hi" -> "cpws1aGk"."""
+    data = text[:SNIPPET_LIMIT].encode("utf-8", "replace")
+    return SEALED_MARK + base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def unsealed(value: str) -> str:
+    """The text sealed() put into an encrypted_content; "" for any other (Anthropic's own)."""
+    if not value.startswith(SEALED_MARK):
+        return ""
+    body = value[len(SEALED_MARK):]
+    try:
+        return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode("utf-8")
+    except ValueError:
+        return ""
 
 
 def merge_assistant(into: dict, reply: dict):
@@ -1719,11 +1853,11 @@ def to_openai_messages(body: dict, quirks: Provider, replay: str = "", encrypted
         elif role == "user":
             out.extend(user_messages(content, native, quirks.text_in_results))
         else:
-            reply = assistant_message(content, native, replay, encrypted)
-            if reply and out and out[-1]["role"] == "assistant":  # one turn in two messages: one for OpenAI
-                merge_assistant(out[-1], reply)
-            elif reply:
-                out.append(reply)
+            for reply in assistant_turn(content, native, replay, encrypted):
+                if reply["role"] == "assistant" and out and out[-1]["role"] == "assistant":  # one turn in two messages
+                    merge_assistant(out[-1], reply)
+                else:
+                    out.append(reply)
     out = tool_replies_first(out)
     if head:
         out.insert(0, {"role": "system", "content": "\n\n".join(head)})
@@ -1771,14 +1905,43 @@ def tool_replies_first(messages: list[dict]) -> list[dict]:
 CLIENT_PLACEHOLDER_TOOLS = frozenset({"DeferredToolPlaceholder"})
 
 
+def is_search_tool(tool) -> bool:
+    """Whether a tool definition is Anthropic's web search server tool, of any version
+    (web_search_20250305, web_search_20260209, web_search_20260318, ...)."""
+    return isinstance(tool, dict) and str(tool.get("type") or "").startswith("web_search_")
+
+
+def search_tool(body: dict) -> dict | None:
+    """The web search tool a request offers, else None. Example: tools [Bash, {"type":
+    "web_search_20250305", "name": "web_search", "max_uses": 8}] -> the second."""
+    return next((tool for tool in body.get("tools") or () if is_search_tool(tool)), None)
+
+
+# What the provider's model is offered in place of the web search tool, which the proxy runs.
+SEARCH_DESCRIPTION = ("Search the web for current information. Returns the top results (title, URL, text). "
+                      "Use it for anything recent or beyond your knowledge; then answer from the results.")
+
+
+
+def search_parameters() -> dict:
+    """The search function's schema, new each time (litellm edits some providers' schemas in place)."""
+    return {"type": "object", "properties": {"query": {"type": "string", "description": "The search query"}},
+            "required": ["query"]}
+
+
 def to_openai_tools(tools, quirks: Provider = Provider()) -> list[dict]:
-    """Anthropic tool definitions -> OpenAI function tools. Server tools (web search and
-    the like, which carry no input_schema) are left out: the provider cannot run them; so is
+    """Anthropic tool definitions -> OpenAI function tools. The web search tool becomes a
+    function of that name taking a query (the proxy runs the search: WebSearch); other server
+    tools (which carry no input_schema) are left out: the provider cannot run them; so is
     Claude Code's deferred-tool placeholder. Deferred tools Claude Code has loaded (after a
     tool_reference) are offered as plain functions."""
     out = []
     for tool in tools or ():
         schema = tool.get("input_schema")
+        if is_search_tool(tool):
+            out.append({"type": "function", "function": {"name": short_tool_name(tool["name"]), "description": SEARCH_DESCRIPTION,
+                                                          "parameters": search_parameters()}})
+            continue
         if schema is None:
             log.debug("leaving out server tool %r (type %r)", tool.get("name"), tool.get("type"))
             continue
@@ -2300,10 +2463,10 @@ _TO_CLIENT, _TO_PROVIDER = str.maketrans("+/", "-_"), str.maketrans("-_", "+/")
 
 # A client id that carries a provider's id: Anthropic's shape, then "_" and the provider's id in hex
 # (hex, so that no encoded id can hold THOUGHT_MARK or this pattern's own "_").
-CARRIED_ID = re.compile(r"toolu_[0-9a-f]{24}_((?:[0-9a-f]{2})*)")
+CARRIED_ID = re.compile(r"(?:srv)?toolu_[0-9a-f]{24}_((?:[0-9a-f]{2})*)")
 
 
-def client_tool_id(tool_id: str) -> str:
+def client_tool_id(tool_id: str, server: bool = False) -> str:
     """A provider's tool-call id as the client sees it: Anthropic's shape ("toolu_" and 24 hex,
     new for every call: a provider such as Moonshot numbers its calls afresh each turn, and Claude
     Code keys a call's state by its id), then "_" and the provider's id in hex, so that
@@ -2311,9 +2474,10 @@ def client_tool_id(tool_id: str) -> str:
     Gemini thought signature follows in base64url. Only [A-Za-z0-9_-], as Anthropic's ids
     (Claude Code also names files after them).
     Example: "call_1" -> "toolu_<24 hex>_63616c6c5f31"; "call_1__thought__a+b/c=" ->
-    "toolu_<24 hex>_63616c6c5f31__thought__a-b_c"."""
+    "toolu_<24 hex>_63616c6c5f31__thought__a-b_c"; a call of a server tool the proxy runs
+    (`server`: web search) gets Anthropic's "srvtoolu_" instead."""
     head, mark, signature = tool_id.partition(THOUGHT_MARK)
-    carried = f"{new_tool_id()}_{head.encode('utf-8', 'surrogatepass').hex()}"  # a JSON string may hold a lone surrogate
+    carried = f"{new_tool_id(server)}_{head.encode('utf-8', 'surrogatepass').hex()}"  # a JSON string may hold a lone surrogate
     return carried + mark + signature.translate(_TO_CLIENT).rstrip("=") if mark else carried
 
 
@@ -2342,8 +2506,8 @@ def new_message_id() -> str:
     return "msg_%024x" % IDS.getrandbits(96)
 
 
-def new_tool_id() -> str:
-    return "toolu_%024x" % IDS.getrandbits(96)
+def new_tool_id(server: bool = False) -> str:
+    return ("srvtoolu_%024x" if server else "toolu_%024x") % IDS.getrandbits(96)
 
 
 def thinking_signature(target: str, encrypted: str = "") -> str:
@@ -2477,19 +2641,21 @@ class StreamTranslator:
     """
 
     def __init__(self, message_id: str, model: str, *, input_tokens: int = 0,
-                 stop_sequences=(), signature: str = "", tool_names=None):
+                 stop_sequences=(), signature: str = "", tool_names=None, server_tools=frozenset()):
         self.message_id, self.model = message_id, model
         self.input_tokens = input_tokens
         self.stop_sequences = tuple(stop_sequences or ())
         self.signature = signature
         self.tool_names = tool_names or {}  # shortened tool name -> the client's name
+        self.server_tools = server_tools  # the tools the proxy runs itself: their calls are server_tool_use blocks
+        self.spent = self.searches = None  # the usage of the calls before this one (next_call); web searches run
         self.think_state, self.think_buffer = "start", ""  # <think> tags some models put in their text
         self.started = self.finished = False
         self.next_index = 0
         self.open: _Block | None = None
         self.pending: dict = {}  # key -> _Block waiting for the open tool call to complete
         self.tools: dict = {}  # tool-call index -> _Block (open, pending or closed)
-        self.used_tools = False
+        self.used_tools = False  # a block of the client's tools was opened in this provider call
         self.finish_reason = None
         self.stop_sequence = None
         self.usage = None
@@ -2521,11 +2687,26 @@ class StreamTranslator:
             return None
         return block.index
 
-    def finish(self) -> list:
-        self._start()
+    def finish(self, stop_reason: str | None = None) -> list:
+        """The closing events; `stop_reason` overrides the provider's (the proxy's pause_turn)."""
         if self.finished:
             return self._drain()
+        events = self.end_call()
         self.finished = True
+        stop_reason = stop_reason or stop_reason_of(self.finish_reason, self.used_tools)
+        stop_sequence = self.stop_sequence if stop_reason == "end_turn" else None
+        stop_reason = "stop_sequence" if stop_sequence else stop_reason
+        usage = self.usage_so_far()
+        if self.searches is not None:
+            usage["server_tool_use"] = {"web_search_requests": self.searches, "web_fetch_requests": 0}
+        self.out += [("message_delta", {"type": "message_delta", "usage": usage,
+                                        "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence}}),
+                     ("message_stop", {"type": "message_stop"})]
+        return events + self._drain()
+
+    def end_call(self) -> list:
+        """The end of a provider call's content (of each, when web searches continue the turn): all is closed."""
+        self._start()
         if self.think_state == "start":
             self._settle_text()
         elif self.think_buffer:  # a reply that ended inside a <think> section
@@ -2539,20 +2720,29 @@ class StreamTranslator:
             self._open_block(block)
             self._close_open()
         self.pending.clear()
-        stop_reason = stop_reason_of(self.finish_reason, self.used_tools)
-        stop_sequence = None
-        if stop_reason == "end_turn" and self.stop_sequence:
-            stop_reason, stop_sequence = "stop_sequence", self.stop_sequence
-        usage = usage_of(self.usage)
-        if not self.usage:
-            usage["input_tokens"] = self.input_tokens
-        self.out.append(("message_delta", {
-            "type": "message_delta",
-            "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence},
-            "usage": usage,
-        }))
-        self.out.append(("message_stop", {"type": "message_stop"}))
         return self._drain()
+
+    def usage_so_far(self) -> dict:
+        """The answer's usage as Anthropic counts it: this call's (else its estimate), and the calls' before it."""
+        usage = usage_of(self.usage) if self.usage else dict(usage_of(None), input_tokens=self.input_tokens)
+        return {key: value + self.spent[key] for key, value in usage.items()} if self.spent else usage
+
+    def next_call(self, input_tokens: int):
+        """Go on with another provider call (of `input_tokens`) in the same answer, after end_call: block
+        indexes go on, usage adds up, and what belongs to one call (tool calls, finish, a <think> start) starts afresh."""
+        self.spent = self.usage_so_far()
+        self.input_tokens, self.usage, self.finish_reason, self.stop_sequence = input_tokens, None, None, None
+        self.tools, self.used_tools = {}, False
+        self.think_state, self.think_buffer = "start", ""
+
+    def block(self, content: dict) -> list:
+        """The events of a whole block the proxy made, started with all its content, then stopped, as
+        Anthropic sends a web_search_tool_result."""
+        self._start()
+        self._close_open()
+        index, self.next_index = self.next_index, self.next_index + 1
+        return self._drain() + [("content_block_start", {"type": "content_block_start", "index": index, "content_block": content}),
+                                ("content_block_stop", {"type": "content_block_stop", "index": index})]
 
     def keepalive(self) -> list:
         """Events that keep a silent stream alive without adding content: a ping and an empty
@@ -2724,7 +2914,6 @@ class StreamTranslator:
         else:
             block.tool_id = block.tool_id or call.get("id") or None
             block.name = block.name or function.get("name") or None
-        self.used_tools = True
         if block is self.open:
             if fragment:
                 self._delta(block, fragment)
@@ -2766,12 +2955,14 @@ class StreamTranslator:
         elif block.kind == "thinking":
             content = {"type": "thinking", "thinking": "", "signature": ""}
         else:
+            server = block.name in self.server_tools
+            self.used_tools = self.used_tools or not server  # the client's tools to run: a tool_use turn
             if block.tool_id:
-                tool_id = client_tool_id(block.tool_id)
+                tool_id = client_tool_id(block.tool_id, server)
             else:  # the provider gave none: one made up here, which goes back to it as it is
-                block.tool_id = tool_id = new_tool_id()
+                block.tool_id = tool_id = new_tool_id(server)
             name = self.tool_names.get(block.name, block.name) or ""
-            content = {"type": "tool_use", "id": tool_id, "name": name, "input": {}}
+            content = {"type": "server_tool_use" if server else "tool_use", "id": tool_id, "name": name, "input": {}}
         self.out.append(("content_block_start", {"type": "content_block_start", "index": block.index, "content_block": content}))
         if block.parts:  # content that waited while another tool call was open
             buffered, block.parts = "".join(block.parts), []
@@ -2840,7 +3031,7 @@ def fold_events(events) -> dict:
                 block[field] += delta[field]
         elif name == "content_block_stop":
             block = message["content"][data["index"]]
-            if block["type"] == "tool_use":
+            if block["type"] in ("tool_use", "server_tool_use"):
                 block["input"] = parse_tool_input("".join(partial.pop(data["index"], [])))
         elif name == "message_delta":
             message.update(data["delta"])
@@ -4336,6 +4527,7 @@ class Attempt:
     request: object = None
     body: dict = None  # the client's request as validated: translated from, and what the passthrough path sends on
     undescribed: tuple = ()  # (image_key, image block) of images VISION_MODEL is to describe (vision_target)
+    search: dict | None = None  # the web search tool it offers (search_tool), which the proxy runs
 
 
 class ProviderPath:
@@ -4367,9 +4559,11 @@ class ProviderPath:
 
     def translator(self, attempt: Attempt):
         """What turns this path's batch items into Anthropic events (StreamTranslator's interface)."""
+        search = attempt.search
         return StreamTranslator(new_message_id(), attempt.requested, input_tokens=attempt.input_tokens,
                                 stop_sequences=attempt.params.get("stop") or (),
-                                signature=thinking_signature(attempt.target), tool_names=attempt.tool_names)
+                                signature=thinking_signature(attempt.target), tool_names=attempt.tool_names,
+                                server_tools=frozenset([short_tool_name(search["name"])] if search else ()))
 
 
 class DirectRequest(NamedTuple):
@@ -5234,7 +5428,8 @@ class LitellmCall:
     dicts. read(wait) gives what is queued as one Batch. close() stops a stream as soon as
     litellm hands it over (a provider may hold its headers for a long time)."""
 
-    def __init__(self, request, *, stream: bool, lease: Lease | None):
+    def __init__(self, request, *, stream: bool, lease: Lease | None, shape=None):
+        self.shape = shape or response_as_chunk  # a whole answer (dict) -> the Batch's one item
         self.items: queue.SimpleQueue = queue.SimpleQueue()
         self.stream, self.opened, self.closed, self.lock = stream, None, False, threading.Lock()
         self.held = None  # a failure queued behind chunks: raised on the next read
@@ -5278,7 +5473,7 @@ class LitellmCall:
         if isinstance(item, BaseException):
             raise item
         if not self.stream:
-            return Batch([response_as_chunk(item)], True)
+            return Batch([self.shape(item)], True)
         chunks = []
         while True:
             if item is END:
@@ -5363,6 +5558,162 @@ class Canned:
         pass
 
 # ----------------------------------------------------------------------------------------
+# web search: Anthropic's web search tool, run by the proxy through litellm.search
+# ----------------------------------------------------------------------------------------
+
+
+DEFAULT_MAX_USES = 10  # searches in one request whose web search tool sets no max_uses
+
+MAX_RESULTS = 10  # results asked of the search provider per search
+
+
+def domain_matches(url: str, domain: str) -> bool:
+    """Whether a result's URL lies in a domain as Anthropic's allowed_domains and blocked_domains
+    read one: no scheme, subdomains included, a path narrows it (platform.claude.com web search
+    tool docs, "Domain filtering"). Example: ("https://docs.example.com/a", "example.com") -> True;
+    ("https://example.com/news/1", "example.com/blog") -> False."""
+    parts = urlsplit(url if "//" in url else "//" + url)
+    host, path = (parts.hostname or "").lower(), parts.path.lstrip("/")
+    want = domain.strip().lower()
+    want_host, _, want_path = (want.split("://", 1)[1] if "://" in want else want).partition("/")
+    return bool(want_host) and (host == want_host or host.endswith("." + want_host)) and path.startswith(want_path.strip("/"))
+
+
+def tool_domains(tool: dict, key: str) -> list:
+    """A web search tool's allowed_domains or blocked_domains, as strings; [] when it has none."""
+    value = tool.get(key)
+    return [str(domain) for domain in value if domain] if isinstance(value, list) else []
+
+
+def search_request(tool: dict, query: str, provider: str, env: Mapping[str, str]) -> dict:
+    """litellm.search's keywords for one search of a request's web search tool: the query, the
+    operator's provider with its key and base URL (only its own variables: search_provider), the
+    tool's allowed_domains (litellm's search_domain_filter, which each provider maps its way),
+    blocked_domains where the provider has a field for them, user_location's country where it
+    takes an ISO code. Example: {"allowed_domains": ["python.org"]}, "q", "tavily", {"TAVILY_API_KEY":
+    "tvly-1"} -> {"query": "q", "search_provider": "tavily", "max_results": 10, "api_key": "tvly-1",
+    "search_domain_filter": ["python.org"]}."""
+    row = search_provider(provider)
+    out = {"query": query, "search_provider": provider, "max_results": MAX_RESULTS}
+    key = next((env[name].strip() for name in row.key_env if env.get(name, "").strip()), "")
+    base = next((env[name].strip() for name in row.base_env if env.get(name, "").strip()), "")
+    out.update({"api_key": key} if key else {}, **({"api_base": base} if base else {}))
+    allowed, blocked = tool_domains(tool, "allowed_domains"), tool_domains(tool, "blocked_domains")
+    if allowed:
+        out["search_domain_filter"] = allowed
+    if blocked and row.blocked:
+        out[row.blocked] = blocked
+    location = tool.get("user_location")
+    country = location.get("country") if isinstance(location, dict) else None
+    if row.country and isinstance(country, str) and re.fullmatch(r"[A-Za-z]{2}", country):
+        out["country"] = country.upper()
+    return out
+
+
+def search_results(answer: dict, tool: dict) -> list:
+    """litellm's search answer -> the web_search_result blocks of a web_search_tool_result: title,
+    URL, page_age (the result's date, when the provider gives one) and its text sealed in
+    encrypted_content; results outside allowed_domains or inside blocked_domains are left out,
+    whatever the provider made of them. Example: {"results": [{"title": "T", "url": "https://a.example/",
+    "snippet": "S", "date": None}]} -> [{"type": "web_search_result", "title": "T", "url":
+    "https://a.example/", "page_age": None, "encrypted_content": sealed("S")}]."""
+    allowed, blocked = tool_domains(tool, "allowed_domains"), tool_domains(tool, "blocked_domains")
+    out = []
+    for result in answer.get("results") or ():
+        url = str(result.get("url") or "") if isinstance(result, dict) else ""
+        if not url or (allowed and not any(domain_matches(url, d) for d in allowed)) or any(domain_matches(url, d) for d in blocked):
+            continue
+        out.append({"type": "web_search_result", "title": str(result.get("title") or url), "url": url,
+                    "page_age": str(result["date"]) if result.get("date") else None,
+                    "encrypted_content": sealed(str(result.get("snippet") or ""))})
+    return out
+
+
+def search_error(code: str) -> dict:
+    """A web_search_tool_result's content for a search that did not run or failed, with one of
+    Anthropic's error codes (invalid_tool_input, unavailable, max_uses_exceeded, too_many_requests,
+    query_too_long, request_too_large)."""
+    return {"type": "web_search_tool_result_error", "error_code": code}
+
+
+def continued_body(body: dict, content: list, exhausted: bool) -> dict:
+    """The request that continues a turn after the proxy's web searches: the client's, with the
+    turn so far as an assistant message (its searches and their results, which translation sends
+    as tool calls and tool results). A forced tool_choice (any, or a named tool: Claude Code forces
+    web_search) has had its call, so the model now chooses; once the searches are used up, the
+    search tool is offered no more. Example: tool_choice {"type": "tool", "name": "web_search"} ->
+    {"type": "auto"}."""
+    out = dict(body, messages=body["messages"] + [{"role": "assistant", "content": content}])
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("type") in ("any", "tool"):
+        out["tool_choice"] = dict({k: v for k, v in choice.items() if k != "name"}, type="auto")
+    if exhausted:
+        out["tools"] = [tool for tool in body.get("tools") or () if not is_search_tool(tool)]
+    return out
+
+
+class WebSearch:
+    """The web searches of one request that offers Anthropic's web search tool (search_tool), which
+    the proxy runs itself: litellm.search at WEB_SEARCH_PROVIDER, with that provider's own key and
+    base URL (nothing in a request chooses where a search goes). The Exchange waits on each search
+    as on a provider call (keep-alives flow meanwhile), answers it with a web_search_tool_result and
+    continues the model's turn with the results.
+
+    refusal(block): the error code for a call that gets no search (max_uses spent, no provider, no
+        query), else "". open(query, lease): the search, on a worker thread (read(wait) -> a Batch of
+        litellm's answer as a dict, or None; close()). results(answer), failure(exc): the result's
+        content. `used` counts the calls answered, `done` the searches that ran (usage's
+        web_search_requests); `exhausted` once max_uses (DEFAULT_MAX_USES without one) is reached.
+    """
+
+    def __init__(self, tool: dict, config: Config):
+        self.tool, self.config = tool, config
+        uses = tool.get("max_uses")
+        self.limit = uses if isinstance(uses, int) and not isinstance(uses, bool) and uses >= 1 else DEFAULT_MAX_USES
+        self.used = self.done = 0
+
+    @property
+    def exhausted(self) -> bool:
+        return self.used >= self.limit
+
+    def refusal(self, block: dict) -> str:
+        self.used += 1
+        query = (block.get("input") or {}).get("query") if isinstance(block.get("input"), dict) else None
+        if self.used > self.limit:
+            return "max_uses_exceeded"
+        if not isinstance(query, str) or not query.strip():
+            return "invalid_tool_input"
+        provider = self.config.web_search_provider
+        row = search_provider(provider)
+        if provider and not (row.needs_base and not any(self.config.env.get(name, "").strip() for name in row.base_env)):
+            return ""
+        if provider not in _told_no_search:
+            _told_no_search.add(provider)
+            log.warning("a request asked for a web search, which answers 'unavailable': %s (README: Web search)",
+                        f"{row.base_env[0]} is not set" if provider else
+                        "set WEB_SEARCH_PROVIDER (tavily, exa_ai, brave, serper, searxng ...) and its key")
+        return "unavailable"
+
+    def open(self, query: str, lease: Lease | None) -> LitellmCall:
+        keywords = dict(search_request(self.tool, query.strip(), self.config.web_search_provider, self.config.env),
+                        timeout=provider_timeout(self.config))
+        search = load_litellm(self.config.log_level == "debug").search
+        return LitellmCall(lambda: search(**keywords), stream=False, lease=lease, shape=lambda answer: answer)
+
+    def results(self, answer: dict) -> list:
+        self.done += 1
+        return search_results(answer, self.tool)
+
+    def failure(self, exc: BaseException) -> dict:
+        status = getattr(exc, "status_code", None)
+        log.warning("web search at %s failed: %s", self.config.web_search_provider,
+                    redact(_error_text(exc), self.config.env))
+        return search_error("too_many_requests" if status == 429 else "unavailable")
+
+
+_told_no_search: set = set()  # the missing search settings the log has named
+
+# ----------------------------------------------------------------------------------------
 # the exchange: one /v1/messages request, from its routed attempts to the last byte
 # ----------------------------------------------------------------------------------------
 
@@ -5423,7 +5774,8 @@ def prepare_attempt(body: dict, target: str, config: Config, caller: Caller | No
     path = next(path for path in PATHS if path.serves(target, params, config))
     return Attempt(requested=body["model"], target=target, params=params, input_tokens=estimate_tokens(params),
                    window=window, probe=body.get("max_tokens") == 1, tool_names=tool_name_map(body), path=path,
-                   quirks=quirks, facts=facts, caller=caller or Caller(), body=body, undescribed=undescribed)
+                   quirks=quirks, facts=facts, caller=caller or Caller(), body=body, undescribed=undescribed,
+                   search=None if quirks.messages_api else search_tool(body))  # the passthrough path: the provider's own
 
 
 def routed_attempt(body: dict, config: Config, caller: Caller | None = None) -> Attempt:
@@ -5743,6 +6095,7 @@ class Exchange:
         self.client_gone, self.shutting_down = client_gone, shutting_down
         self.started = False
         self.vision_tried, self.vision_cost = False, 0.0  # images described for a model without vision (described)
+        self.told = None  # every event emitted, while a web search may need the answer so far (search_turn)
 
     def run(self, attempts):
         try:
@@ -5787,9 +6140,13 @@ class Exchange:
     def relay(self, attempt: Attempt, call, translator: StreamTranslator | None = None) -> ProxyError | None:
         """Relay one provider call to the sink (through `translator`, which may have sent
         keep-alive events already): None once the answer is complete (or ended with an error
-        event), else the error the call failed with before the answer began."""
+        event), else the error the call failed with before the answer began. When the request
+        offers web search, the searches a call asks for run at its end and another call goes on
+        with the answer (search_turn), through the same translator."""
         self.fields["via"] = attempt.path.name
+        search = WebSearch(attempt.search, self.config) if attempt.search else None
         translator = translator or self.translator(attempt)
+        self.told = [] if search else None
         try:
             while True:
                 try:
@@ -5798,10 +6155,22 @@ class Exchange:
                     raise
                 except Exception as exc:
                     return self.failed(exc, attempt, translator)
+                if search is not None and batch.end:
+                    self.deliver(batch._replace(end=False), attempt, translator)
+                    try:
+                        attempt, following, stop_reason = self.search_turn(attempt, search, translator)
+                    except ProxyError as exc:  # the deadline while searching, or a continuation that cannot be sent
+                        return self.failed(exc, attempt, translator)
+                    if following is not None:
+                        call.close()
+                        call = following
+                        continue
+                    self.finish(translator.finish(stop_reason), attempt, translator.usage)
+                    return None
                 if self.deliver(batch, attempt, translator):
                     return None
-                if RELAY.takes(call, self.sink) and RELAY.carry(Carried(self, call, attempt, translator)):
-                    return None  # the relay loop relayed the rest
+                if search is None and RELAY.takes(call, self.sink) and RELAY.carry(Carried(self, call, attempt, translator)):
+                    return None  # the relay loop relayed the rest (a turn that may search stays: search_turn)
         finally:
             call.close()
 
@@ -5868,6 +6237,51 @@ class Exchange:
             return True
         self.emit(events)
         return False
+
+    def search_turn(self, attempt: Attempt, search: WebSearch, translator: StreamTranslator) -> tuple:
+        """After a provider call of a request that offers web search: the searches it asked for
+        (its server_tool_use blocks), one after the other, each answered with a web_search_tool_result;
+        then (the attempt, its call, None) for the call that continues the turn with the results, or
+        (attempt, None, stop reason) when the turn is over: it asked for no search, or also called
+        the client's tools (then tool_use), or only for searches beyond max_uses (then pause_turn,
+        Anthropic's stop reason for a turn its own search loop stopped)."""
+        self.emit(translator.end_call())
+        content = fold_events(plain_events(self.told))["content"]
+        answered = {block.get("tool_use_id") for block in content if block["type"] == "web_search_tool_result"}
+        calls = [block for block in content if block["type"] == "server_tool_use" and block["id"] not in answered]
+        ran = False
+        for block in calls:
+            code = search.refusal(block)
+            ran = ran or code != "max_uses_exceeded"
+            result = {"type": "web_search_tool_result", "tool_use_id": block["id"],
+                      "content": search_error(code) if code else self.search(search, block["input"]["query"], translator)}
+            self.emit(translator.block(result))
+            content.append(result)
+        translator.searches = self.fields["searches"] = search.done
+        if not calls or translator.used_tools:
+            return attempt, None, None
+        if not ran:
+            return attempt, None, "pause_turn"
+        body = continued_body(attempt.body, content, search.exhausted)
+        prepared = dataclasses.replace(prepare_attempt(body, attempt.target, self.config, attempt.caller), path=attempt.path)
+        following = checked_attempt(prepared, body, self.config)  # the same path as the turn's first call
+        translator.next_call(following.input_tokens)
+        return following, following.path.open(following, self.sink.streams, self.lease, self.config), None
+
+    def search(self, search: WebSearch, query: str, translator: StreamTranslator):
+        """One search, waited on as a provider call is (next_batch: keep-alives, the clocks, the
+        client): its results, or an error content when it failed (the answer still comes)."""
+        call = search.open(query, self.lease)
+        try:
+            return search.results(self.next_batch(call, translator).items[0])
+        except ClientGone:
+            raise
+        except Exception as exc:
+            if isinstance(exc, ProxyError) and exc.final:  # the request's deadline or the shutdown: it ends
+                raise
+            return search.failure(exc)
+        finally:
+            call.close()
 
     def next_batch(self, call, translator: StreamTranslator) -> Batch:
         """The provider call's next batch. While it is silent: keep-alive events every
@@ -5952,6 +6366,8 @@ class Exchange:
 
     def emit(self, events: list):
         if events:
+            if self.told is not None:
+                self.told += events
             if "ttft_ms" not in self.fields and self.sink.streams:
                 self.note_first_token(events)
             self.sink.events(events)
@@ -6017,6 +6433,8 @@ def request_line(fields: dict) -> str:
         parts.append(f"via={fields['via']}")
     if fields.get("described"):
         parts.append(f"described={fields['described']}")
+    if "searches" in fields:
+        parts.append(f"searches={fields['searches']}")
     if "output_tokens" in fields:
         parts.append(f"in={fields['input_tokens']} out={fields['output_tokens']}")
         if fields.get("cached_tokens"):
@@ -6914,6 +7332,11 @@ def config_problems(config: Config, providers) -> list:
             reported.add(prefix)
             problems.append(f"{name}={value} routes to {target}, which needs {' or '.join(needed)}: "
                             "set it in the environment or in .env")
+    search = search_provider(config.web_search_provider)
+    for wanted, names in ((search.needs_key, search.key_env), (search.needs_base, search.base_env)):
+        if config.web_search_provider and wanted and not any(config.env.get(k, "").strip() for k in names):
+            problems.append(f"WEB_SEARCH_PROVIDER={config.web_search_provider} needs {' or '.join(names)}: "
+                            "without it every web search answers 'unavailable'")
     return problems
 
 
@@ -6936,6 +7359,8 @@ def banner(config: Config, url: str, env_file: str | None = None, *, windows: bo
     if config.workers > 1:
         lines.append(f"  {config.workers} worker processes share the port (WORKERS); one log, /proxy/usage sums them")
     lines.append(f"  bare model names get {config.preferred_provider}/")
+    lines.append(f"  web searches -> {config.web_search_provider}" if config.web_search_provider else
+                 "  web searches: none (WEB_SEARCH_PROVIDER unset: Claude Code's WebSearch answers 'unavailable')")
     lines.append("  provider calls: all through litellm (PROXY_VIA=litellm)" if config.via == "litellm" else
                  "  provider calls: OpenAI-compatible providers direct, the others through litellm")
     keys = sorted(n for n, v in config.env.items() if n.endswith("_API_KEY") and v.strip() and n != "PROXY_API_KEY")
@@ -7142,9 +7567,11 @@ def load_env_file(path: str) -> str | None:
 
 
 def needs_litellm(config: Config) -> bool:
-    """Whether a configured model is served through litellm (so it is worth importing early)."""
+    """Whether a configured model is served through litellm, or web searches are (so it is worth
+    importing early)."""
     targets = [qualify(value, config, provider_names()) for _, value in configured_targets(config)]
-    return any(direct_url(target, config) is None and not relayed(target, config) for target in targets)
+    return bool(config.web_search_provider) or any(direct_url(target, config) is None and not relayed(target, config)
+                                                   for target in targets)
 
 
 def warm_up(config: Config, *, load: bool = True, report: bool = True):

@@ -730,8 +730,8 @@ def check_protocol(events):
             assert data["index"] == open_index, "a delta for a block that is not open"
             delta = data["delta"]
             seen.append(delta["type"])
-            expected = {"text": ("text_delta",), "tool_use": ("input_json_delta",),
-                        "thinking": ("thinking_delta", "signature_delta")}[kinds[open_index]]
+            expected = {"text": ("text_delta",), "tool_use": ("input_json_delta",), "server_tool_use": ("input_json_delta",),
+                        "web_search_tool_result": (), "thinking": ("thinking_delta", "signature_delta")}[kinds[open_index]]
             assert delta["type"] in expected
             if delta["type"] in ("text_delta", "thinking_delta"):
                 assert delta.get("text", delta.get("thinking")), "empty text or thinking delta"
@@ -962,7 +962,7 @@ def proxy_log():
 WIRE: list = []
 LOG_LINES: list = []
 NODELAY: list = []  # TCP_NODELAY of every accepted connection (without it, 40 ms on each answer)
-FAKE_KEYS = ("sk-test-openai", "gsk-test-groq", "sk-test-moonshot", "test-gemini-key", "sk-test-deepseek", "sk-or-test-openrouter")
+FAKE_KEYS = ("sk-test-openai", "gsk-test-groq", "sk-test-moonshot", "test-gemini-key", "sk-test-deepseek", "sk-or-test-openrouter", "tvly-test-key")
 
 
 class _Tee:
@@ -1462,15 +1462,50 @@ REQUEST_CASES = [
          {"role": "tool", "tool_call_id": "call_9", "content": "png:"},
          {"role": "user", "content": [{"type": "text", "text": "(image output of tool call call_9)"},
                                       {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}]}]}),
-    ("tools, server tool left out, tool_choice any, no parallel",
+    ("tools, web search a function, another server tool left out, tool_choice any, no parallel",
      req([{"role": "user", "content": "hi"}], tools=[
          {"name": "Bash", "description": "run", "input_schema": {"type": "object", "properties": {"command": {"type": "string"}}},
           "cache_control": {"type": "ephemeral"}, "defer_loading": True},
-         {"type": "web_search_20250305", "name": "web_search", "max_uses": 5}],
+         {"type": "web_search_20250305", "name": "web_search", "max_uses": 5},
+         {"type": "code_execution_20250825", "name": "code_execution"}],
          tool_choice={"type": "any", "disable_parallel_tool_use": True}),
      OPENAI, {}, {"tools": [{"type": "function", "function": {"name": "Bash", "description": "run", "parameters": {
-         "type": "object", "properties": {"command": {"type": "string"}}}}}],
+         "type": "object", "properties": {"command": {"type": "string"}}}}},
+         {"type": "function", "function": {"name": "web_search", "description": cp.SEARCH_DESCRIPTION,
+                                           "parameters": cp.search_parameters()}}],
                   "tool_choice": "required", "parallel_tool_calls": False}),
+    ("newer web search versions are functions too, forced by name",
+     req([{"role": "user", "content": "hi"}], tools=[{"type": "web_search_20260318", "name": "web_search", "allowed_domains": ["a.example"]}],
+         tool_choice={"type": "tool", "name": "web_search"}),
+     OPENAI, {}, {"tools": [{"type": "function", "function": {"name": "web_search", "description": cp.SEARCH_DESCRIPTION,
+                                                               "parameters": cp.search_parameters()}}],
+                  "tool_choice": {"type": "function", "function": {"name": "web_search"}}}),
+    ("web searches in history: tool calls and results, the turn split at each result",
+     req([{"role": "user", "content": "news?"},
+          {"role": "assistant", "content": [
+              {"type": "text", "text": "Searching."},
+              {"type": "server_tool_use", "id": "srvtoolu_a", "name": "web_search", "input": {"query": "news"}},
+              {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_a", "content": [
+                  {"type": "web_search_result", "title": "N", "url": "https://n.example/1", "page_age": "2026-11-30",
+                   "encrypted_content": cp.sealed("Today's news.")},
+                  {"type": "web_search_result", "title": "M", "url": "https://m.example/", "encrypted_content": "EqQBCkYIBxgC"}]},
+              {"type": "server_tool_use", "id": "srvtoolu_b", "name": "web_search", "input": {"query": "more"}},
+              {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_b",
+               "content": {"type": "web_search_tool_result_error", "error_code": "max_uses_exceeded"}},
+              {"type": "server_tool_use", "id": "srvtoolu_c", "name": "web_fetch", "input": {"url": "https://n.example/1"}},
+              {"type": "text", "text": "Here is the news."}]},
+          {"role": "user", "content": "thanks"}]),
+     OPENAI, {}, {"messages": [
+         {"role": "user", "content": "news?"},
+         {"role": "assistant", "content": "Searching.", "tool_calls": [
+             {"id": "srvtoolu_a", "type": "function", "function": {"name": "web_search", "arguments": '{"query": "news"}'}}]},
+         {"role": "tool", "tool_call_id": "srvtoolu_a", "content": "Web search results:\n\n1. N\nhttps://n.example/1 (2026-11-30)\n"
+                                                                  "Today's news.\n\n2. M\nhttps://m.example/"},
+         {"role": "assistant", "content": None, "tool_calls": [
+             {"id": "srvtoolu_b", "type": "function", "function": {"name": "web_search", "arguments": '{"query": "more"}'}}]},
+         {"role": "tool", "tool_call_id": "srvtoolu_b", "content": "Web search error: max_uses_exceeded"},
+         {"role": "assistant", "content": "Here is the news."},
+         {"role": "user", "content": "thanks"}]}),
     ("tool_choice tool", req([{"role": "user", "content": "hi"}], tools=[{"name": "f", "input_schema": {"type": "object"}}],
                              tool_choice={"type": "tool", "name": "f"}),
      OPENAI, {}, {"tool_choice": {"type": "function", "function": {"name": "f"}}}),
@@ -1539,7 +1574,8 @@ ABSENT_CASES = [
     ("user only where the provider takes it", req([{"role": "user", "content": "hi"}], metadata={"user_id": "u"}), GROQ, ("user",)),
     ("top_k only where the provider takes it", req([{"role": "user", "content": "hi"}], top_k=5), OPENAI, ("top_k",)),
     ("tool_choice without tools", req([{"role": "user", "content": "hi"}], tool_choice={"type": "any"}), OPENAI, ("tools", "tool_choice")),
-    ("only server tools", req([{"role": "user", "content": "hi"}], tools=[{"type": "web_search_20250305", "name": "web_search"}]),
+    ("only server tools the provider cannot be offered", req([{"role": "user", "content": "hi"}], tools=[
+        {"type": "web_fetch_20250910", "name": "web_fetch"}, {"type": "code_execution_20250825", "name": "code_execution"}]),
      OPENAI, ("tools", "tool_choice")),
     ("hostile fields", req([{"role": "user", "content": "hi"}], api_base="http://evil.example", base_url="http://evil.example",
                            api_key="stolen", extra_headers={"Authorization": "x"}, mock_response="fake", callbacks=["x"],
@@ -2759,6 +2795,9 @@ class ScriptedPath(cp.ProviderPath):
         self.opened += 1
         return self.script
 
+    def prepare(self, attempt, credentials, config):
+        return None  # what it sends is scripted
+
 
 class Recorder:
     """A sink that keeps what the exchange gave it, committed as the HTTP sinks are: a stream
@@ -2866,6 +2905,32 @@ def test_exchange(case, scripts, probe, expected, opened, streams):
     assert all(path.script.closed for path in paths if path.opened)  # every call opened is closed
     if opened[1:2] == [1]:
         assert fields["fallbacks"] == ["openai/model-1 after " + str(429 if "429" in case else 504)]
+
+
+def search_call(query):
+    return {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "call_s", "type": "function", "function": {
+        "name": "web_search", "arguments": json.dumps({"query": query})}}]}, "finish_reason": "tool_calls"}]}
+
+
+@pytest.mark.parametrize("streams", [True, False], ids=["stream", "json"])
+def test_exchange_continues_a_turn_after_its_web_search(streams):
+    """The exchange's search loop with scripted calls: the call asks for a search; with no search
+    provider the result is `unavailable`; the same path's next call (the same script) goes on in
+    the same answer, and both calls' usage adds up."""
+    path = ScriptedPath([B([text_chunk("Let me look."), search_call("news")], True), B([text_chunk("No search."), STOP], True)])
+    body = dict(BASIC, tools=[{"type": "web_search_20250305", "name": "web_search"}])
+    attempt = cp.dataclasses.replace(scripted_attempt(path), body=body, search=body["tools"][0])
+    sink, fields = Recorder(streams), {}
+    cp.Exchange(cp.Config.from_env({"OPENAI_API_KEY": "sk-x"}), sink, fields=fields).run([attempt])
+    events = sink.all_events()
+    check_protocol(events)
+    message = cp.fold_events(events)
+    assert [b["type"] for b in message["content"]] == ["text", "server_tool_use", "web_search_tool_result", "text"]
+    assert message["content"][2]["content"] == {"type": "web_search_tool_result_error", "error_code": "unavailable"}
+    assert message["content"][2]["tool_use_id"] == message["content"][1]["id"]
+    assert message["stop_reason"] == "end_turn" and path.opened == 2 and path.script.closed
+    assert message["usage"]["output_tokens"] == 2 and message["usage"]["server_tool_use"]["web_search_requests"] == 0
+    assert fields["searches"] == 0 and sink.calls[-1][0] == "end"
 
 
 def test_exchange_keeps_a_silent_stream_alive_and_json_waits():
@@ -3956,7 +4021,7 @@ def test_e2e_claude_code_shaped_request(client, fake):
     body = fake.received[-1][2]
     assert body["max_tokens"] == 32768  # gpt-4.1's real output limit
     assert [m["role"] for m in body["messages"]] == ["system", "user", "system"]
-    assert [t["function"]["name"] for t in body["tools"]] == ["Bash"]
+    assert [t["function"]["name"] for t in body["tools"]] == ["Bash", "web_search"]  # the proxy runs the search
     assert len(body["user"]) <= 64
 
 
@@ -4028,9 +4093,12 @@ def test_protocol_recorded_request_is_accepted(proxy, fake, auth, path):
     _, headers, body = fake.received[-1]
     assert headers["authorization"] == "Bearer sk-test-openai"
     roles = [m["role"] for m in body["messages"]]
-    assert roles == ["system", "user", "system", "assistant", "tool", "tool", "user", "system", "assistant", "tool", "user"]
-    assert [c["id"] for c in body["messages"][3]["tool_calls"]] == ["toolu_01A", "toolu_01B"]
-    assert {t["function"]["name"] for t in body["tools"]} == {"Bash", "ToolSearch", "Strict"}
+    assert roles == ["system", "user", "system", "assistant", "tool", "assistant", "tool", "tool", "user", "system",
+                     "assistant", "tool", "user"]  # the web search in history: a tool call and its result
+    assert [c["id"] for c in body["messages"][3]["tool_calls"]] == ["srvtoolu_1"]
+    assert body["messages"][4] == {"role": "tool", "tool_call_id": "srvtoolu_1", "content": "Web search results: none found."}
+    assert [c["id"] for c in body["messages"][5]["tool_calls"]] == ["toolu_01A", "toolu_01B"]
+    assert {t["function"]["name"] for t in body["tools"]} == {"Bash", "ToolSearch", "Strict", "web_search"}
     assert body["tools"][1]["function"]["parameters"] == {"type": "object", "properties": {}}
     assert "Let me look." not in json.dumps(body) and "EmwKAhgBEgy" not in json.dumps(body)  # thinking stays home
     count_status, _, count = raw(proxy, "POST", "/v1/messages/count_tokens?beta=true",
@@ -5036,6 +5104,437 @@ def test_load_200_concurrent_streams(start_proxy, fake):
 
 
 # ----------------------------------------------------------------------------------------
+# web search: the proxy runs Anthropic's web search tool through litellm.search (a fake Tavily)
+# ----------------------------------------------------------------------------------------
+
+
+class TavilyFake(http.server.ThreadingHTTPServer):
+    """Tavily's search API on loopback (docs.tavily.com/documentation/api-reference/endpoint/search):
+    POST {base}/search with a JSON body and `Authorization: Bearer <key>`, answered with
+    {"query", "answer", "images", "results": [{"title", "url", "content", "score", "raw_content"}],
+    "response_time", "request_id"}. It enforces the documented rules: the key (401), a non-empty
+    `query`, `max_results` 0-20, `include_domains` at most 300 and `exclude_domains` at most 150,
+    `country` a country's name (lowercase, "united states"), never a code; it answers errors in
+    Tavily's shape, {"detail": {"error": ...}}. `results` are served as they are; `status` (with
+    `detail`) scripts a failure; `delay` holds the answer; each request is kept in `received`."""
+
+    daemon_threads = True
+    KEY = "tvly-test-key"
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), TavilyHandler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+        self.reset()
+
+    def reset(self):
+        self.results = [{"title": "Python 3.15 released", "url": "https://www.python.org/downloads/release/python-3150/",
+                         "content": "Python 3.15.0 is the newest major release.", "score": 0.98, "raw_content": None},
+                        {"title": "What's new in Python 3.15", "url": "https://docs.python.org/3.15/whatsnew/3.15.html",
+                         "content": "Summary of the release highlights.", "score": 0.91, "raw_content": None}]
+        self.status, self.detail, self.delay, self.received = None, "", 0, []
+
+
+def tavily_refusal(headers, body) -> tuple | None:
+    """(status, message) for a request Tavily refuses, per its API reference, else None."""
+    if headers.get("authorization") != f"Bearer {TavilyFake.KEY}":
+        return 401, "Unauthorized: missing or invalid API key."
+    if not isinstance(body, dict) or not isinstance(body.get("query"), str) or not body["query"].strip():
+        return 400, "Query is missing."
+    if "max_results" in body and not (isinstance(body["max_results"], int) and 0 <= body["max_results"] <= 20):
+        return 400, "max_results must be between 0 and 20."
+    for field, most in (("include_domains", 300), ("exclude_domains", 150)):
+        if field in body and not (isinstance(body[field], list) and len(body[field]) <= most):
+            return 400, f"{field} must be a list of at most {most} domains."
+    if "country" in body and not (isinstance(body["country"], str) and len(body["country"]) > 2):
+        return 400, "Invalid country."  # a name such as "united states"; an ISO code is refused
+    return None
+
+
+class TavilyHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = TIMEOUT
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"null")
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        server = self.server
+        server.received.append((self.path, headers, body))
+        if server.delay:
+            time.sleep(server.delay)  # a slow search, scripted
+        refusal = (404, "Not found.") if self.path != "/search" else tavily_refusal(headers, body)
+        if refusal is None and server.status:
+            refusal = (server.status, server.detail or "scripted failure")
+        if refusal:
+            status, answer = refusal[0], {"detail": {"error": refusal[1]}}
+        else:
+            status, answer = 200, {"query": body["query"], "follow_up_questions": None, "answer": None, "images": [],
+                                   "results": server.results[:body.get("max_results", 5)], "response_time": 0.42,
+                                   "request_id": "123e4567-e89b-12d3-a456-426614174111"}
+        data = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture(scope="module")
+def tavily():
+    yield from running(TavilyFake())
+
+
+@pytest.fixture
+def searching(start_proxy, tavily):
+    """A proxy whose web searches go to the fake Tavily (on the path `start_proxy` gives)."""
+    tavily.reset()
+    cp.load_litellm()  # litellm.search: imported now, as the proxy does at start with WEB_SEARCH_PROVIDER set
+    return start_proxy(**search_env(tavily))
+
+
+def search_env(tavily, **extra):
+    return dict(WEB_SEARCH_PROVIDER="tavily", TAVILY_API_KEY=TavilyFake.KEY, TAVILY_API_BASE=tavily.url, **extra)
+
+
+SEARCH_TOOL = {"type": "web_search_20250305", "name": "web_search", "max_uses": 3}
+
+
+def searcher(queries=("python 3.15 release",), answer="From the results: "):
+    """A fake model that calls web_search once per query, all in its first turn, then, given the
+    results, answers with the text it was given back (so a test sees what reached the model)."""
+    def respond(body):
+        results = [m["content"] for m in body["messages"] if m["role"] == "tool"]
+        if results:
+            return text_reply(answer + " | ".join(results), usage=(300, 20))
+        deltas = [{"content": "Let me search."}]
+        for n, query in enumerate(queries):
+            deltas += [tool_delta(n, "", f"call_ws{n}", "web_search")] + [tool_delta(n, f) for f in fragments(json.dumps({"query": query}))]
+        return {"deltas": deltas, "finish": "tool_calls", "usage": (100, 10)}
+    return respond
+
+
+def search_message(proxy, stream, **fields):
+    anthropic = pytest.importorskip("anthropic")
+    client = anthropic.Anthropic(base_url=proxy.url, api_key="k", max_retries=0, timeout=TIMEOUT)
+    body = dict(dict(BASIC, max_tokens=500, messages=[{"role": "user", "content": "What is the newest Python?"}],
+                     tools=[SEARCH_TOOL]), **fields)
+    if not stream:
+        return client.messages.create(**body)
+    with client.messages.stream(**body) as events:
+        return events.get_final_message()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_e2e_web_search_runs_and_the_answer_continues(searching, fake, tavily, stream):
+    fake.responder = searcher()
+    message = search_message(searching, stream)
+    assert [b.type for b in message.content] == ["text", "server_tool_use", "web_search_tool_result", "text"]
+    call, result = message.content[1], message.content[2]
+    assert call.id.startswith("srvtoolu_") and call.name == "web_search" and call.input == {"query": "python 3.15 release"}
+    assert result.tool_use_id == call.id
+    assert [(r.type, r.title, r.url) for r in result.content] == [(r_type, r["title"], r["url"]) for r_type, r in
+                                                                  zip(["web_search_result"] * 2, tavily.results)]
+    assert all(r.encrypted_content.startswith(cp.SEALED_MARK) and r.page_age is None for r in result.content)
+    assert "Python 3.15.0 is the newest major release." in message.content[3].text  # the results reached the model
+    assert message.stop_reason == "end_turn"
+    assert message.usage.server_tool_use.web_search_requests == 1
+    assert (message.usage.input_tokens, message.usage.output_tokens) == (400, 30)  # both calls
+    [(path, headers, body)] = tavily.received
+    assert path == "/search" and headers["authorization"] == f"Bearer {TavilyFake.KEY}"
+    assert body["query"] == "python 3.15 release" and body["max_results"] == cp.MAX_RESULTS
+    first, second = (b for _, _, b in fake.received)
+    assert [t["function"]["name"] for t in first["tools"]] == ["web_search"]
+    assert second["messages"][-2]["tool_calls"][0]["id"] == "call_ws0"
+    assert second["messages"][-1]["tool_call_id"] == "call_ws0" and "https://www.python.org/" in second["messages"][-1]["content"]
+    assert "tools" not in second or [t["function"]["name"] for t in second["tools"]] == ["web_search"]
+
+
+def test_e2e_web_search_max_uses_then_pause_turn(searching, fake, tavily):
+    """max_uses 1: of two searches in one turn the second is max_uses_exceeded; the turn goes on
+    without the tool; a model that searches all the same is stopped with pause_turn."""
+    calls = []
+
+    def stubborn(body):
+        calls.append(body)
+        if len(calls) == 1:
+            return searcher(("first", "second"))(body)
+        return {"deltas": [tool_delta(0, "", "call_again", "web_search"), tool_delta(0, '{"query": "third"}')],
+                "finish": "tool_calls", "usage": (200, 5)}
+
+    fake.responder = stubborn
+    message = search_message(searching, True, tools=[dict(SEARCH_TOOL, max_uses=1)])
+    kinds = [b.type for b in message.content]
+    assert kinds == ["text", "server_tool_use", "server_tool_use", "web_search_tool_result", "web_search_tool_result",
+                     "server_tool_use", "web_search_tool_result"]
+    results = [b for b in message.content if b.type == "web_search_tool_result"]
+    assert isinstance(results[0].content, list) and len(results[0].content) == 2
+    assert [r.content.error_code for r in results[1:]] == ["max_uses_exceeded", "max_uses_exceeded"]
+    assert [r.tool_use_id for r in results] == [b.id for b in message.content if b.type == "server_tool_use"]
+    assert message.stop_reason == "pause_turn" and message.usage.server_tool_use.web_search_requests == 1
+    assert [b["query"] for _, _, b in tavily.received] == ["first"]
+    assert len(calls) == 2 and "tools" not in calls[1]  # used up: not offered again
+    assert [m["content"] for m in calls[1]["messages"] if m["role"] == "tool"][1] == "Web search error: max_uses_exceeded"
+
+
+@pytest.mark.parametrize("status, code", [(500, "unavailable"), (429, "too_many_requests"), (401, "unavailable")])
+def test_e2e_web_search_failure_is_a_result_and_the_answer_comes(searching, fake, tavily, proxy_log, status, code):
+    tavily.status, tavily.detail = status, "scripted search failure"
+    fake.responder = searcher(answer="No luck: ")
+    message = search_message(searching, False)
+    assert [b.type for b in message.content] == ["text", "server_tool_use", "web_search_tool_result", "text"]
+    assert message.content[2].content.type == "web_search_tool_result_error" and message.content[2].content.error_code == code
+    assert message.content[3].text == f"No luck: Web search error: {code}"
+    assert message.stop_reason == "end_turn" and message.usage.server_tool_use.web_search_requests == 0
+    assert any("web search at tavily failed" in r.getMessage() for r in proxy_log.records)
+
+
+def test_e2e_web_search_without_a_provider_answers_unavailable(start_proxy, fake, tavily, proxy_log):
+    tavily.reset()
+    proxy = start_proxy()
+    cp._told_no_search.clear()  # said once per process: here it must be said
+    fake.responder = searcher(answer="Cannot search: ")
+    message = search_message(proxy, True)
+    assert message.content[2].content.error_code == "unavailable"
+    assert message.content[3].text == "Cannot search: Web search error: unavailable"
+    assert tavily.received == []  # nowhere the operator did not configure
+    assert any("WEB_SEARCH_PROVIDER" in r.getMessage() for r in proxy_log.records if r.levelname == "WARNING")
+
+
+def test_e2e_web_search_keeps_the_stream_alive_and_its_grammar(start_proxy, fake, tavily):
+    """A slow search: pings and empty deltas flow meanwhile; the stream keeps Anthropic's grammar
+    and folds to what the JSON answer holds."""
+    tavily.reset()
+    proxy = start_proxy(**search_env(tavily, KEEPALIVE_SECONDS="0.2"))
+    cp.load_litellm()  # imported before: the keep-alives counted are the search's
+    fake.responder = searcher()
+    tavily.delay = 1.0
+    body = dict(BASIC, max_tokens=500, stream=True, tools=[SEARCH_TOOL], messages=[{"role": "user", "content": "news?"}])
+    status, _, data = raw(proxy, "POST", "/v1/messages", body)
+    assert status == 200
+    events = parse_sse(data)
+    check_protocol([(name, d) for name, d in events if name != "content_block_delta" or d["delta"] != {
+        "type": "thinking_delta", "thinking": ""}])  # but keep-alive's empty deltas, which are there to be empty
+    names = [name for name, _ in events]
+    call_stop = next(i for i, (name, d) in enumerate(events) if name == "content_block_start"
+                     and d["content_block"]["type"] == "server_tool_use") + 2
+    result_start = next(i for i, (name, d) in enumerate(events) if name == "content_block_start"
+                        and d["content_block"]["type"] == "web_search_tool_result")
+    assert names[call_stop:result_start].count("ping") >= 3  # a second of searching, a ping every 0.2 s
+    streamed = cp.fold_events(events)
+    tavily.delay = 0
+    answer = json.loads(raw(proxy, "POST", "/v1/messages", dict(body, stream=False))[2])
+
+    def shape(message):
+        return [(b["type"], b.get("text"), b.get("input"), len(b.get("content") or ())) for b in message["content"]
+                if b["type"] != "thinking"]  # keep-alive's empty thinking blocks come only on a stream
+
+    assert shape(streamed) == shape(answer) and streamed["usage"] == answer["usage"]
+    assert answer["usage"]["server_tool_use"] == {"web_search_requests": 1, "web_fetch_requests": 0}
+
+
+def test_e2e_web_search_gives_a_thinking_model_its_reasoning_back(searching, fake, tavily):
+    """DeepSeek's thinking mode wants its reasoning back on the tool-call turn (the fake refuses it
+    otherwise, api-docs.deepseek.com/guides/thinking_mode): the continuation carries it."""
+    def respond(body):
+        reply = searcher()(body)
+        if reply["finish"] == "tool_calls":
+            reply["deltas"].insert(0, {"reasoning_content": "I should search."})
+        return reply
+
+    fake.responder = respond
+    message = search_message(searching, False, model="deepseek/deepseek-v4-flash",
+                             thinking={"type": "enabled", "budget_tokens": 2048})
+    assert [b.type for b in message.content] == ["thinking", "text", "server_tool_use", "web_search_tool_result", "text"]
+    second = fake.received[-1][2]
+    assert second["messages"][-2]["reasoning_content"] == "I should search."
+    assert "Python 3.15.0" in message.content[-1].text
+
+
+def test_e2e_web_search_beside_the_clients_tools_ends_the_turn(searching, fake, tavily):
+    fake.responder = lambda body: {"deltas": [tool_delta(0, "", "call_ws", "web_search"), tool_delta(0, '{"query": "q"}'),
+                                              tool_delta(1, "", "call_bash", "Bash"), tool_delta(1, '{"command": "ls"}')],
+                                   "finish": "tool_calls", "usage": (90, 9)}
+    message = search_message(searching, True, tools=[SEARCH_TOOL] + TOOLS)
+    assert [b.type for b in message.content] == ["server_tool_use", "tool_use", "web_search_tool_result"]
+    assert message.stop_reason == "tool_use" and len(fake.received) == 1 and len(tavily.received) == 1
+    # the next turn: the client's tool result, with the search in its history, as plain tool calls and results
+    fake.responder = None
+    fake.replies = [text_reply("Done.")]
+    history = [{"role": "user", "content": "What is the newest Python?"},
+               {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in message.content]},
+               {"role": "user", "content": [{"type": "tool_result", "tool_use_id": message.content[1].id, "content": "a.txt"}]}]
+    assert search_message(searching, False, messages=history, tools=[SEARCH_TOOL] + TOOLS).content[0].text == "Done."
+    sent = fake.received[-1][2]["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "tool", "tool"]
+    assert [c["id"] for c in sent[1]["tool_calls"]] == ["call_ws", "call_bash"]
+    assert sent[2]["tool_call_id"] == "call_ws" and "Python 3.15.0 is the newest major release." in sent[2]["content"]
+    assert sent[3] == {"role": "tool", "tool_call_id": "call_bash", "content": "a.txt"}
+
+
+def test_e2e_web_search_domains_and_an_empty_query(searching, fake, tavily):
+    fake.responder = searcher(("", "python"))
+    tool = dict(SEARCH_TOOL, blocked_domains=["docs.python.org"], user_location={"type": "approximate", "country": "US"})
+    message = search_message(searching, False, tools=[tool])
+    results = [b for b in message.content if b.type == "web_search_tool_result"]
+    assert results[0].content.error_code == "invalid_tool_input"
+    assert [r.url for r in results[1].content] == ["https://www.python.org/downloads/release/python-3150/"]
+    [(_, _, sent)] = tavily.received
+    assert sent["exclude_domains"] == ["docs.python.org"] and "country" not in sent  # Tavily takes names, not codes
+
+
+def test_web_search_settings_at_start():
+    config = cp.Config.from_env({"WEB_SEARCH_PROVIDER": "Tavily"})
+    assert config.web_search_provider == "tavily"
+    assert "  web searches -> tavily" in cp.banner(config, "http://127.0.0.1:8082")
+    assert any("WEB_SEARCH_PROVIDER=tavily needs TAVILY_API_KEY" in p for p in cp.config_problems(config, PROVIDER_NAMES))
+    searx = cp.Config.from_env({"WEB_SEARCH_PROVIDER": "searxng"})
+    assert [p for p in cp.config_problems(searx, PROVIDER_NAMES) if "WEB_SEARCH" in p] == [
+        "WEB_SEARCH_PROVIDER=searxng needs SEARXNG_API_BASE: without it every web search answers 'unavailable'"]
+    ready = cp.Config.from_env({"WEB_SEARCH_PROVIDER": "exa_ai", "EXA_API_KEY": "exa-1"})
+    assert not [p for p in cp.config_problems(ready, PROVIDER_NAMES) if "WEB_SEARCH" in p]
+    assert cp.needs_litellm(ready) and not cp.needs_litellm(cp.dataclasses.replace(ready, web_search_provider=""))
+    assert any("WEB_SEARCH_PROVIDER unset" in line for line in cp.banner(cp.Config.from_env({}), "http://127.0.0.1:8082"))
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_e2e_web_search_with_gemini_through_litellm(fake, gemini, tavily, stream):
+    """Gemini (litellm's path, strict turn rules): the search call and its result alternate turns,
+    and the call goes back with the thought signature Gemini gave it (carried in the srvtoolu id)."""
+    tavily.reset()
+    cp.load_litellm()
+
+    def respond(body):
+        answered = [p.get("functionResponse") or p["function_response"] for c in body["contents"] for p in c.get("parts", ())
+                    if "functionResponse" in p or "function_response" in p]
+        if answered:
+            return text_reply("Gemini read: " + json.dumps(answered[-1]["response"]), usage=(80, 9))
+        return {"deltas": [tool_delta(0, json.dumps({"query": "python 3.15"}), "call_g", "web_search")],
+                "finish": "tool_calls", "usage": (40, 6), "signature": "c2lnbmF0dXJlK29mL3RoZS9jYWxs"}
+
+    gemini.responder = respond
+    with running_proxy(fake, gemini, **search_env(tavily)) as proxy:  # Gemini goes through litellm on either path
+        message = search_message(proxy, stream, model="gemini/gemini-2.5-flash")
+    assert [b.type for b in message.content] == ["server_tool_use", "web_search_tool_result", "text"]
+    assert "Python 3.15.0 is the newest major release." in message.content[2].text
+    first, second = (body for _, _, body in gemini.received)
+    assert [c["role"] for c in second["contents"]] == ["user", "model", "user"]
+    call = next(p for p in second["contents"][1]["parts"] if "functionCall" in p or "function_call" in p)
+    assert (call.get("functionCall") or call["function_call"])["name"] == "web_search"
+    assert (call.get("thoughtSignature") or call.get("thought_signature")) == "c2lnbmF0dXJlK29mL3RoZS9jYWxs"
+
+
+DOMAIN_CASES = [
+    ("https://docs.example.com/a", "example.com", True),
+    ("https://example.com/", "example.com", True),
+    ("https://notexample.com/", "example.com", False),
+    ("https://example.com/", "docs.example.com", False),
+    ("https://example.com/blog/post", "example.com/blog", True),
+    ("https://example.com/news/1", "example.com/blog", False),
+    ("http://EXAMPLE.com/x", "https://example.com", True),
+    ("https://example.com/", "", False),
+]
+
+
+@pytest.mark.parametrize("url, domain, expected", DOMAIN_CASES)
+def test_domain_matches(url, domain, expected):
+    assert cp.domain_matches(url, domain) is expected
+
+
+SEARCH_REQUEST_CASES = [
+    ("tavily: key, base, allowed and blocked domains, no country",
+     {"allowed_domains": ["python.org"], "blocked_domains": ["x.example"], "user_location": {"type": "approximate", "country": "de"}},
+     "tavily", {"TAVILY_API_KEY": "tvly-1", "TAVILY_API_BASE": "http://127.0.0.1:9"},
+     {"query": "q", "search_provider": "tavily", "max_results": 10, "api_key": "tvly-1", "api_base": "http://127.0.0.1:9",
+      "search_domain_filter": ["python.org"], "exclude_domains": ["x.example"]}),
+    ("exa: its own variable names, excludeDomains, the country",
+     {"blocked_domains": ["x.example"], "user_location": {"type": "approximate", "country": "de", "city": "Berlin"}},
+     "exa_ai", {"EXA_API_KEY": "exa-1", "EXA_AI_API_KEY": "wrong"},
+     {"query": "q", "search_provider": "exa_ai", "max_results": 10, "api_key": "exa-1", "excludeDomains": ["x.example"],
+      "country": "DE"}),
+    ("brave: the rule's names; blocked domains only filtered afterwards", {"blocked_domains": ["x.example"]},
+     "brave", {"BRAVE_API_KEY": "b-1"}, {"query": "q", "search_provider": "brave", "max_results": 10, "api_key": "b-1"}),
+    ("perplexity's key variable", {}, "perplexity", {"PERPLEXITYAI_API_KEY": "p-1", "PERPLEXITY_API_KEY": "wrong"},
+     {"query": "q", "search_provider": "perplexity", "max_results": 10, "api_key": "p-1"}),
+    ("searxng: no key, its base", {"user_location": {"type": "approximate", "country": "United States"}}, "searxng",
+     {"SEARXNG_API_BASE": "http://searx.lan:8080"},
+     {"query": "q", "search_provider": "searxng", "max_results": 10, "api_base": "http://searx.lan:8080"}),
+]
+
+
+@pytest.mark.parametrize("tool, provider, env, expected", [c[1:] for c in SEARCH_REQUEST_CASES],
+                         ids=[c[0] for c in SEARCH_REQUEST_CASES])
+def test_search_request(tool, provider, env, expected):
+    assert cp.search_request(tool, "q", provider, env) == expected
+
+
+def test_search_results_filter_by_domain_and_seal_the_text():
+    answer = {"results": [{"title": "A", "url": "https://a.example/1", "snippet": "alpha", "date": "2026-11-30"},
+                          {"title": "", "url": "https://b.example/", "snippet": "beta", "date": None},
+                          {"title": "C", "url": "https://sub.a.example/x", "snippet": "", "date": None},
+                          {"title": "no url", "url": "", "snippet": "x"}]}
+    assert cp.search_results(answer, {}) == [
+        {"type": "web_search_result", "title": "A", "url": "https://a.example/1", "page_age": "2026-11-30",
+         "encrypted_content": cp.sealed("alpha")},
+        {"type": "web_search_result", "title": "https://b.example/", "url": "https://b.example/", "page_age": None,
+         "encrypted_content": cp.sealed("beta")},
+        {"type": "web_search_result", "title": "C", "url": "https://sub.a.example/x", "page_age": None,
+         "encrypted_content": cp.sealed("")}]
+    assert [r["url"] for r in cp.search_results(answer, {"allowed_domains": ["a.example"]})] == [
+        "https://a.example/1", "https://sub.a.example/x"]
+    assert [r["url"] for r in cp.search_results(answer, {"blocked_domains": ["sub.a.example"]})] == [
+        "https://a.example/1", "https://b.example/"]
+    assert cp.unsealed(cp.sealed("naïve \u2028 text")) == "naïve \u2028 text" and cp.unsealed("EqQBCkYIBxgC") == ""
+    assert re.fullmatch(r"[\w+/=-]*", cp.sealed("<b>any</b> text")), "opaque to Claude Code, as Anthropic's base64 is"
+
+
+CONTINUED_CASES = [
+    ("forced by name: the model chooses now", {"tool_choice": {"type": "tool", "name": "web_search"}}, False,
+     {"tool_choice": {"type": "auto"}}),
+    ("any, without parallel calls", {"tool_choice": {"type": "any", "disable_parallel_tool_use": True}}, False,
+     {"tool_choice": {"type": "auto", "disable_parallel_tool_use": True}}),
+    ("auto stays; used up: the search tool goes", {"tool_choice": {"type": "auto"}}, True,
+     {"tool_choice": {"type": "auto"}, "tools": TOOLS}),
+]
+
+
+@pytest.mark.parametrize("fields, exhausted, expected", [c[1:] for c in CONTINUED_CASES], ids=[c[0] for c in CONTINUED_CASES])
+def test_continued_body(fields, exhausted, expected):
+    body = dict(BASIC, tools=TOOLS + [SEARCH_TOOL], **fields)
+    turn = [{"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "q"}}]
+    out = cp.continued_body(body, turn, exhausted)
+    assert out["messages"] == BASIC["messages"] + [{"role": "assistant", "content": turn}]
+    assert {k: out[k] for k in expected} == expected
+    assert out["tools"] == (TOOLS if exhausted else TOOLS + [SEARCH_TOOL]) and body["messages"] == BASIC["messages"]
+
+
+def test_stream_translator_server_calls_whole_blocks_and_summed_calls():
+    translator = cp.StreamTranslator("msg_1", "claude-x", input_tokens=7, server_tools=frozenset({"web_search"}))
+    events = translator.feed({"choices": [{"delta": {"content": "Looking.", "tool_calls": [
+        {"index": 0, "id": "call_1", "function": {"name": "web_search", "arguments": '{"query": "q"}'}}]}}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 2}})
+    events += translator.end_call()
+    assert not translator.used_tools  # a server call alone is no tool_use turn
+    result = {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_x", "content": []}
+    events += translator.block(result)
+    translator.next_call(input_tokens=20)
+    translator.searches = 1
+    events += translator.feed({"choices": [{"delta": {"content": "Done."}, "finish_reason": "stop"}],
+                               "usage": {"prompt_tokens": 30, "completion_tokens": 3}})
+    events += translator.finish()
+    check_protocol(events)
+    message = cp.fold_events(events)
+    call = message["content"][1]
+    assert call["type"] == "server_tool_use" and call["id"].startswith("srvtoolu_") and cp.provider_tool_id(call["id"]) == "call_1"
+    assert call["input"] == {"query": "q"} and message["content"][2] == result
+    assert [b["type"] for b in message["content"]] == ["text", "server_tool_use", "web_search_tool_result", "text"]
+    assert message["stop_reason"] == "end_turn"
+    assert message["usage"] == {"input_tokens": 40, "output_tokens": 5, "cache_creation_input_tokens": 0,
+                                "cache_read_input_tokens": 0, "server_tool_use": {"web_search_requests": 1, "web_fetch_requests": 0}}
+
+
+# ----------------------------------------------------------------------------------------
 # the real Claude Code CLI -> proxy -> real litellm -> fake provider
 # ----------------------------------------------------------------------------------------
 
@@ -5057,12 +5556,12 @@ needs_claude = pytest.mark.skipif(CLAUDE is None, reason="the Claude Code CLI is
                                                           f"@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION} into .ci/claude-code")
 
 
-def run_claude(proxy, home, *args, timeout=180, **extra):
-    """One non-interactive Claude Code run against the proxy, in a throwaway HOME; `extra`: more environment."""
+def run_claude(proxy, home, *args, timeout=180, env=None, **extra):
+    """One non-interactive Claude Code run against the proxy, in a throwaway HOME; `env` or `extra`: more environment."""
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "TERM": "dumb",
            "ANTHROPIC_BASE_URL": proxy.url, "ANTHROPIC_API_KEY": "sk-ant-client-dummy",
            "DISABLE_TELEMETRY": "1", "DISABLE_ERROR_REPORTING": "1", "DISABLE_AUTOUPDATER": "1",
-           "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", **extra}
+           "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", **(env or {}), **extra}
     return subprocess.run([CLAUDE, *args], env=env, cwd=home, capture_output=True, text=True, timeout=timeout)
 
 
@@ -5203,6 +5702,88 @@ def test_cli_codex_model_over_the_responses_api(fake, tmp_path, hidden):
     assert last[-3]["encrypted_content"] in fake.minted and last[-3]["summary"] == (
         [] if hidden else [{"type": "summary_text", "text": "I should run echo."}])
     assert "from-the-codex-model" in json.dumps(last[-1]["output"])
+
+
+@needs_claude
+@pytest.mark.parametrize("via", cp.VIAS)
+def test_cli_web_search(fake, tavily, tmp_path, via):
+    """Claude Code's WebSearch tool: the main model calls WebSearch; Claude Code asks the API to run
+    the web search server tool (its own request, recorded from 2.1.332: the main model's name,
+    tools [{"type": "web_search_20250305", "name": "web_search", "max_uses": 8}], tool_choice auto,
+    a system prompt "You run a web search for another Claude model ...", the user text "Perform a
+    web search for the query: ..."); the proxy runs it at the fake Tavily and answers with the
+    server tool's blocks; Claude Code hands the results to the main model as WebSearch's result."""
+    tavily.reset()
+    cp.load_litellm()  # as the proxy does at start with WEB_SEARCH_PROVIDER set
+    side_queries = []
+
+    def responder(body):
+        names = [t["function"]["name"] for t in body.get("tools") or ()]
+        if names == ["web_search"]:  # Claude Code's search request, as the proxy translated it
+            side_queries.append(body)
+            return searcher(("python 3.15 release",), answer="Summary: ")(body)
+        reply = last_tool_reply(body)
+        if reply is None:
+            return {"deltas": [tool_delta(0, json.dumps({"query": "newest python release"}), "call_search", "WebSearch")],
+                    "finish": "tool_calls", "usage": (900, 20)}
+        return text_reply("Python 3.15 is out.")
+
+    fake.responder = responder
+    with running_proxy(fake, PROXY_VIA=via, **search_env(tavily)) as proxy:
+        run = run_claude(proxy, tmp_path, "-p", "What is the newest Python?", "--output-format", "json",
+                         "--allowedTools", "WebSearch", env={"ENABLE_TOOL_SEARCH": "false"})
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["result"] == "Python 3.15 is out."
+    assert sum(m["webSearchRequests"] for m in result["modelUsage"].values()) == 1  # Claude Code read server_tool_use
+    [(_, _, searched)] = tavily.received
+    assert searched["query"] == "python 3.15 release"
+    first, second = side_queries
+    assert first["tool_choice"] == second["tool_choice"] == "auto"  # Claude Code does not force it
+    assert "Perform a web search for the query: newest python release" in json.dumps(first["messages"])
+    assert "You run a web search for another Claude model" in json.dumps(first["messages"])
+    assert second["messages"][-1]["role"] == "tool" and "Python 3.15.0 is the newest" in second["messages"][-1]["content"]
+    result = last_tool_reply(fake.received[-1][2])  # what the main model got back from WebSearch
+    assert result["tool_call_id"] == "call_search"
+    for text in ("https://www.python.org/downloads/release/python-3150/", "Python 3.15 released", "Summary: "):
+        assert text in result["content"], text
+
+
+@needs_claude
+@pytest.mark.parametrize("model, client_env, window, suffix_beta", [
+    ("claude-via-openai--gpt-4.1[1m]", {}, 1_000_000, True),
+    ("claude-via-groq--llama-3.1-8b-instant", {}, 1_000_000, False),  # an id Claude Code does not know: 1M too
+    ("claude-via-groq--llama-3.1-8b-instant", {"CLAUDE_CODE_MAX_CONTEXT_TOKENS": "131072"}, 131072, False),
+    ("claude-via-openai--gpt-4.1[1m]", {"CLAUDE_CODE_DISABLE_1M_CONTEXT": "1"}, 200_000, False),
+])
+def test_cli_reads_a_picker_ids_window(fake, tmp_path, monkeypatch, proxy_log, model, client_env, window, suffix_beta):
+    """What Claude Code 2.1.332 makes of a picker id (issue 16, item 2), recorded: an id ending in
+    [1m] is a 1M window, and it sends the id without the suffix (always), with the context-1m-2025-08-07
+    beta; an id it does not know is 1M as well, unless CLAUDE_CODE_MAX_CONTEXT_TOKENS says otherwise
+    (which [1m] overrides) or CLAUDE_CODE_DISABLE_1M_CONTEXT=1 makes every window 200k. Routing takes
+    the id either way. The client's doing, so one path is enough."""
+    heads = []
+    handle = cp.Handler.handle_messages
+
+    def spy(self, path):  # the request's model and betas as Claude Code sent them; served as always
+        heads.append(self.headers.get("anthropic-beta") or "")
+        return handle(self, path)
+
+    monkeypatch.setattr(cp.Handler, "handle_messages", spy)
+    fake.replies = [text_reply("Picked.")]
+    with running_proxy(fake) as proxy:
+        run = run_claude(proxy, tmp_path, "-p", "hi", "--output-format", "json", "--model", model, env=client_env)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["result"] == "Picked."
+    [(used, usage)] = result["modelUsage"].items()
+    assert used == model and usage["contextWindow"] == window
+    target = model.removeprefix("claude-via-").removesuffix("[1m]").replace("--", "/")
+    assert fake.received[-1][2]["model"] == target.partition("/")[2]
+    assert fake.received[-1][0] == ("/groq/v1/chat/completions" if target.startswith("groq/") else "/v1/chat/completions")
+    assert heads and all(("context-1m-2025-08-07" in beta) is suffix_beta for beta in heads)
+    sent = model.removesuffix("[1m]")  # the suffix never reaches the proxy: Claude Code strips it
+    assert any(f" {sent} -> {target} " in line.getMessage() for line in proxy_log.wait(1, target))
 
 
 # ----------------------------------------------------------------------------------------
