@@ -82,7 +82,7 @@ import time
 from collections.abc import Mapping
 from json.encoder import encode_basestring as encode_json_string  # json.dumps(str, ensure_ascii=False), minus the wrapping
 from typing import NamedTuple
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 log = logging.getLogger("claude_proxy")
 
@@ -429,6 +429,14 @@ class Provider:
     top_efforts: the reasoning efforts above "high" its reasoning models take, whatever litellm's
     map says of a model (DeepSeek's "max", api-docs.deepseek.com/guides/thinking_mode); the map
     adds a model's own (supports_xhigh_reasoning_effort, reasoning_effort_levels), see efforts_of.
+
+    generate_content: the provider speaks Google's generateContent API (Gemini on AI Studio):
+    the direct path's GeminiPath posts to `{base}/models/{model}:generateContent` (or
+    `:streamGenerateContent?alt=sse`), the base from base_env (with litellm's meaning: it holds
+    the API version) else chat_base, the key in x-goog-api-key. later_system_as_user: a
+    {"role": "system"} entry after the first message goes where it is, as user text (neither
+    merged into the system prompt, which would change the provider's cached prefix each time
+    Claude Code adds one, nor a system message the provider has no place for).
     """
 
     key_env: tuple[str, ...] = ()
@@ -451,6 +459,8 @@ class Provider:
     forced_tools_while_reasoning: bool = True
     text_in_results: bool = False
     top_efforts: tuple = ()
+    generate_content: bool = False
+    later_system_as_user: bool = False
 
 
 PROVIDERS: dict[str, Provider] = {
@@ -465,8 +475,10 @@ PROVIDERS: dict[str, Provider] = {
     "openrouter": Provider(("OPENROUTER_API_KEY",), ("OPENROUTER_API_BASE",), later_system=True, top_k=True,
                            compatible=True, chat_base="https://openrouter.ai/api/v1"),
     "gemini": Provider(("GEMINI_API_KEY", "GOOGLE_API_KEY"), ("GEMINI_API_BASE",), top_k=True, const_as_enum=True,
-                       text_in_results=True),
-    "vertex_ai": Provider((), ("VERTEX_API_BASE",), top_k=True, const_as_enum=True, text_in_results=True),
+                       text_in_results=True, generate_content=True, later_system_as_user=True,
+                       chat_base="https://generativelanguage.googleapis.com/v1beta"),
+    "vertex_ai": Provider((), ("VERTEX_API_BASE",), top_k=True, const_as_enum=True, text_in_results=True,
+                          later_system_as_user=True),
     "anthropic": Provider(("ANTHROPIC_API_KEY",), ("ANTHROPIC_API_BASE",), "https://api.anthropic.com",
                           top_k=True, native_thinking=True),
     "deepseek": Provider(("DEEPSEEK_API_KEY",), ("DEEPSEEK_API_BASE",), later_system=True,
@@ -531,6 +543,36 @@ STOP_REASONS = {
     "function_call": "tool_use",
     "content_filter": "refusal",
 }
+
+# Gemini's finishReason -> OpenAI's finish_reason, as litellm maps them (so both paths end a turn
+# alike), except None: an answer that is an error, a function call Gemini could not form or one it
+# was not offered (ai.google.dev/api/generate-content#FinishReason). Others are "stop".
+GEMINI_FINISH = {
+    "STOP": "stop", "MAX_TOKENS": "length", "TOO_MANY_TOOL_CALLS": "stop", "FINISH_REASON_UNSPECIFIED": "stop",
+    "SAFETY": "content_filter", "RECITATION": "content_filter", "LANGUAGE": "content_filter", "OTHER": "content_filter",
+    "BLOCKLIST": "content_filter", "PROHIBITED_CONTENT": "content_filter", "SPII": "content_filter",
+    "IMAGE_SAFETY": "content_filter", "MALFORMED_FUNCTION_CALL": None, "UNEXPECTED_TOOL_CALL": None,
+}
+
+# Gemini's thinkingBudget for each effort, on the models before Gemini 3 (litellm's
+# DEFAULT_REASONING_EFFORT_*_THINKING_BUDGET, so both paths ask for the same); Gemini 3 and later
+# take the effort as thinkingLevel (ai.google.dev/gemini-api/docs/thinking).
+GEMINI_BUDGETS = {"low": 1024, "medium": 2048, "high": 4096, "xhigh": 8192, "max": 16384}
+GEMINI_BUDGET_MODELS = re.compile(r"gemini-(?:[12](?:\.\d+)?|exp|pro|flash)(?:-|$)")
+
+# What a Gemini function declaration's schema may hold: a subset of OpenAPI 3.0 (ai.google.dev/api/caching#Schema);
+# any other keyword is a 400 ("Invalid JSON payload received. Unknown name ..."), and so is a format
+# its type does not list.
+GEMINI_SCHEMA_FIELDS = frozenset("""type format title description nullable enum maxItems minItems properties required
+minProperties maxProperties minLength maxLength pattern example anyOf propertyOrdering default items minimum maximum""".split())
+GEMINI_FORMATS = {"string": ("enum", "date-time"), "integer": ("int32", "int64"), "number": ("float", "double")}
+# Object and array levels a declaration's schema may nest: Gemini refuses deeper ones ("A FunctionDeclaration in the
+# request exceeds the maximum allowed nesting depth", google-gemini/gemini-cli#5923, #6031); deeper levels lose their shape.
+GEMINI_SCHEMA_DEPTH = 10
+
+# The signature Gemini 3 takes on a function call of the history that has none of its own (one another
+# model made): "skip_thought_signature_validator" (ai.google.dev/gemini-api/docs/thought-signatures, FAQ).
+SKIP_SIGNATURE = "skip_thought_signature_validator"
 
 # Anthropic's error type for each status the proxy answers with.
 ERROR_TYPES = {
@@ -909,6 +951,22 @@ def direct_url(target: str, config: Config) -> str | None:
     if not base or not base.startswith(("http://", "https://")):
         return None
     return base.rstrip("/") + quirks.chat_path
+
+
+def gemini_url(target: str, config: Config) -> str | None:
+    """The URL the direct path's GeminiPath adds ":generateContent" (or ":streamGenerateContent?alt=sse")
+    to for a target, or None when litellm must serve it (PROXY_VIA=litellm, a provider that does not
+    speak generateContent, no http(s) base). The base has litellm's meaning (it holds the API
+    version); the model is one path segment, whatever it holds.
+    Example: "gemini/gemini-2.5-flash" -> "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash"."""
+    prefix, _, model = target.partition("/")
+    quirks = provider_for(prefix)
+    if config.via == "litellm" or not quirks.generate_content:
+        return None
+    base = configured_base(quirks, config.env) or quirks.chat_base
+    if not base.startswith(("http://", "https://")):
+        return None
+    return f"{base.rstrip('/')}/models/{quote(model, safe='-._')}"
 
 
 # Providers whose default base URL (the direct path's chat_base or litellm's own) is this machine or
@@ -1415,6 +1473,8 @@ def to_openai_messages(body: dict, quirks: Provider, replay: str = "") -> list[d
                 continue
             if quirks.later_system and out:
                 out.append({"role": "system", "content": text})
+            elif quirks.later_system_as_user and out:
+                out.append({"role": "user", "content": text})
             else:
                 head.append(text)
         elif role == "user":
@@ -1426,6 +1486,8 @@ def to_openai_messages(body: dict, quirks: Provider, replay: str = "") -> list[d
             elif reply:
                 out.append(reply)
     out = tool_replies_first(out)
+    if quirks.text_in_results:
+        out = results_take_text(out)
     if head:
         out.insert(0, {"role": "system", "content": "\n\n".join(head)})
     return out
@@ -1463,6 +1525,21 @@ def tool_replies_first(messages: list[dict]) -> list[dict]:
                 (tools if messages[i]["role"] == "tool" else others).append(messages[i])
                 i += 1
             out += tools + others
+    return out
+
+
+def results_take_text(messages: list[dict]) -> list[dict]:
+    """For a provider whose function-response turn holds nothing but the responses (text_in_results):
+    a user message of text alone right after tool messages (a later system entry, a second user
+    turn) goes into the last result, as user_messages does within one turn.
+    Example: [tool a "ok", user "note"] -> [tool a "ok\n\nnote"]."""
+    out: list[dict] = []
+    for message in messages:
+        if message["role"] == "user" and isinstance(message["content"], str) and out and out[-1]["role"] == "tool":
+            last = out[-1]
+            out[-1] = dict(last, content="\n\n".join(t for t in (last["content"], message["content"]) if t))
+        else:
+            out.append(message)
     return out
 
 
@@ -1717,6 +1794,191 @@ def to_direct_request(params: dict, quirks: Provider, facts: dict) -> dict:
         messages.append(message)
     body["messages"] = messages
     return body
+
+
+def to_gemini_request(params: dict, facts: dict) -> dict:
+    """The translated request -> the JSON body of a Gemini generateContent call (its URL names the
+    model and whether it streams). Pure. The system prompt goes to systemInstruction; the
+    messages to contents that alternate user and model (gemini_contents); tools to
+    functionDeclarations with schemas Gemini takes (gemini_schema) and tool_choice to toolConfig;
+    the rest to generationConfig (gemini_generation).
+    Example: {"model": "gemini/gemini-2.5-flash", "messages": [system "Be brief", user "Hi"],
+    "max_tokens": 100} -> {"systemInstruction": {"parts": [{"text": "Be brief"}]}, "contents":
+    [{"role": "user", "parts": [{"text": "Hi"}]}], "generationConfig": {"maxOutputTokens": 100}}."""
+    model = params["model"].partition("/")[2]
+    messages = params["messages"]
+    body: dict = {}
+    if messages and messages[0]["role"] == "system":
+        body["systemInstruction"] = {"parts": [{"text": messages[0]["content"]}]}
+        messages = messages[1:]
+    body["contents"] = gemini_contents(messages, not GEMINI_BUDGET_MODELS.match(model))
+    declarations = []
+    for tool in params.get("tools") or ():
+        function = tool["function"]
+        declaration = {"name": function["name"], "description": function.get("description", "")}
+        parameters = gemini_schema(function.get("parameters") or {})
+        if parameters.get("properties"):  # none at all: Gemini refuses an OBJECT with empty properties
+            declaration["parameters"] = parameters
+        declarations.append(declaration)
+    if declarations:
+        body["tools"] = [{"functionDeclarations": declarations}]
+        choice = params.get("tool_choice")
+        if isinstance(choice, dict):
+            body["toolConfig"] = {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": [choice["function"]["name"]]}}
+        elif choice in ("auto", "required", "none"):
+            body["toolConfig"] = {"functionCallingConfig": {"mode": {"auto": "AUTO", "required": "ANY", "none": "NONE"}[choice]}}
+    generation = gemini_generation(params, model)
+    if generation:
+        body["generationConfig"] = generation
+    return body
+
+
+def gemini_generation(params: dict, model: str) -> dict:
+    """The translated request's sampling, limits and reasoning -> Gemini's generationConfig.
+    Example: {"max_tokens": 64, "stop": ["END"], "reasoning_effort": "high"} for gemini-2.5-pro ->
+    {"maxOutputTokens": 64, "stopSequences": ["END"], "thinkingConfig": {"thinkingBudget": 4096,
+    "includeThoughts": True}}; for gemini-3-pro-preview {"thinkingLevel": "high", ...}."""
+    out: dict = {}
+    for name, field in (("max_tokens", "maxOutputTokens"), ("temperature", "temperature"), ("top_p", "topP"),
+                        ("top_k", "topK"), ("stop", "stopSequences")):
+        if params.get(name) is not None:
+            out[field] = params[name]
+    effort = params.get("reasoning_effort")
+    if effort in GEMINI_BUDGETS:
+        thinking = {"thinkingBudget": GEMINI_BUDGETS[effort]} if GEMINI_BUDGET_MODELS.match(model) else {"thinkingLevel": effort}
+        out["thinkingConfig"] = dict(thinking, includeThoughts=True)
+    return out
+
+
+def gemini_contents(messages: list[dict], signed: bool) -> list[dict]:
+    """OpenAI messages (after the system prompt) -> Gemini contents: user and tool messages are
+    "user" turns, assistant messages "model" turns, consecutive ones of a role merged into one,
+    so turns alternate. A tool call goes back as a functionCall with the thoughtSignature its id
+    carries (after THOUGHT_MARK); with `signed` (Gemini 3, which refuses a call of the turn
+    without one) the first call of a model turn that has none gets SKIP_SIGNATURE. A tool result
+    is a functionResponse named after its call.
+    Example: [user "ls", assistant(tool_calls [call_1__thought__c2ln Bash {}]), tool call_1 "a.txt"]
+    -> [user [text "ls"], model [functionCall Bash {} + thoughtSignature "c2ln"],
+    user [functionResponse Bash {"content": "a.txt"}]]."""
+    contents: list[dict] = []
+    names: dict = {}  # tool call id -> its function's name
+    for message in messages:
+        role, content = message["role"], message.get("content")
+        if role == "assistant":
+            turn, parts = "model", [{"text": content}] if isinstance(content, str) and content else []
+            for n, call in enumerate(message.get("tool_calls") or ()):
+                head, _, signature = call["id"].partition(THOUGHT_MARK)
+                names[call["id"]] = names[head] = call["function"]["name"]
+                part = {"functionCall": {"name": call["function"]["name"], "args": parse_tool_input(call["function"]["arguments"])}}
+                if signature or (signed and n == 0):
+                    part["thoughtSignature"] = signature or SKIP_SIGNATURE
+                parts.append(part)
+        elif role == "tool":
+            turn = "user"
+            name = names.get(message["tool_call_id"]) or names.get(message["tool_call_id"].partition(THOUGHT_MARK)[0], "")
+            parts = [{"functionResponse": {"name": name, "response": {"content": content or ""}}}]
+        else:
+            turn, parts = "user", gemini_parts(content)
+        if not parts:
+            continue
+        if contents and contents[-1]["role"] == turn:
+            contents[-1]["parts"].extend(parts)
+        else:
+            contents.append({"role": turn, "parts": parts})
+    return contents
+
+
+def gemini_parts(content) -> list[dict]:
+    """A user message's content -> Gemini parts: text; images and PDFs given inline (data URLs)
+    as inlineData; a PDF by URL as fileData; an image by URL as a text naming it (Gemini takes
+    images inline only, and the proxy fetches nothing a request names).
+    Example: [{"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBO"}}] ->
+    [{"inlineData": {"mimeType": "image/png", "data": "iVBO"}}]."""
+    if isinstance(content, str):
+        return [{"text": content}] if content else []
+    parts = []
+    for part in content or ():
+        kind = part.get("type")
+        url = (part.get("image_url") or {}).get("url", "") if kind == "image_url" else (part.get("file") or {}).get("file_data", "")
+        if kind == "text" and part.get("text"):
+            parts.append({"text": part["text"]})
+        elif kind in ("image_url", "file") and url.startswith("data:") and ";base64," in url:
+            media_type, _, data = url[5:].partition(";base64,")
+            parts.append({"inlineData": {"mimeType": media_type, "data": data}})
+        elif kind == "image_url" and url:
+            parts.append({"text": f"[image at {url} not sent: Gemini takes only inline images]"})
+        elif kind == "file" and (part.get("file") or {}).get("file_id"):
+            parts.append({"fileData": {"mimeType": "application/pdf", "fileUri": part["file"]["file_id"]}})
+    return parts
+
+
+def gemini_schema(schema, depth: int = 0):
+    """A tool's JSON schema -> what Gemini's function declarations take (GEMINI_SCHEMA_FIELDS):
+    `$ref`s replaced by their `$defs` (one level each, so a recursive one ends), a type list
+    by its first type (nullable if "null" was among them), oneOf by anyOf, exclusive bounds by
+    inclusive ones, `enum` kept only of strings, `format` only where its type has it, empty
+    `properties` and anything deeper than GEMINI_SCHEMA_DEPTH left out. Pure.
+    Example: {"type": ["string", "null"], "format": "uri", "additionalProperties": False} ->
+    {"type": "string", "nullable": True}."""
+    if not isinstance(schema, dict):
+        return {}
+    defs = {**(schema.get("definitions") or {}), **(schema.get("$defs") or {})} if depth == 0 else {}
+    return _gemini_node(schema, defs, depth)
+
+
+def _gemini_node(node: dict, defs: dict, depth: int, seen: frozenset = frozenset()) -> dict:
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.rpartition("/")[2] in defs and ref not in seen:
+        node = {**defs[ref.rpartition("/")[2]], **{k: v for k, v in node.items() if k != "$ref"}}
+        seen = seen | {ref}
+    out: dict = {}
+    kind = node.get("type")
+    if isinstance(kind, list):
+        kinds = [k for k in kind if k != "null"]
+        kind = kinds[0] if kinds else "string"
+        if "null" in node["type"]:
+            out["nullable"] = True
+    options = node.get("anyOf") or node.get("oneOf")
+    if isinstance(options, list):
+        options = [o for o in options if isinstance(o, dict) and o.get("type") != "null"]
+        if len(options) < len(node.get("anyOf") or node.get("oneOf")):
+            out["nullable"] = True
+        if len(options) == 1:  # one choice left: it is the schema
+            node = {**{k: v for k, v in node.items() if k not in ("anyOf", "oneOf")}, **options[0]}
+            return {**_gemini_node(node, defs, depth, seen), **out}
+        if options and depth < GEMINI_SCHEMA_DEPTH:
+            out["anyOf"] = [_gemini_node(o, defs, depth + 1, seen) for o in options]
+    if isinstance(kind, str):
+        out["type"] = kind
+    for key in ("exclusiveMinimum", "exclusiveMaximum"):
+        if isinstance(node.get(key), (int, float)) and not isinstance(node[key], bool):
+            out["minimum" if key == "exclusiveMinimum" else "maximum"] = node[key]
+    for key, value in node.items():
+        if key not in GEMINI_SCHEMA_FIELDS or key in ("type", "anyOf"):
+            continue
+        if key == "properties":
+            if isinstance(value, dict) and value and depth < GEMINI_SCHEMA_DEPTH:
+                out[key] = {name: _gemini_node(v, defs, depth + 1, seen) for name, v in value.items() if isinstance(v, dict)}
+        elif key == "items":
+            if isinstance(value, dict) and depth < GEMINI_SCHEMA_DEPTH:
+                out[key] = _gemini_node(value, defs, depth + 1, seen)
+        elif key == "enum":
+            values = [v for v in value if isinstance(v, str) and v] if isinstance(value, list) else []
+            if values and len(values) == len(value) and out.get("type", "string") == "string":
+                out[key] = values
+        elif key == "format":
+            if value in GEMINI_FORMATS.get(out.get("type"), ()):
+                out[key] = value
+        elif key == "required":
+            if isinstance(value, list):
+                out[key] = [name for name in value if name in (out.get("properties") or node.get("properties") or {})]
+        else:
+            out[key] = value
+    if "required" in out and "properties" not in out:
+        del out["required"]
+    if out.get("type") == "array" and "items" not in out:
+        out["items"] = {"type": "string"}  # Gemini wants an array's items
+    return out
 
 
 def estimate_tokens(params: dict) -> int:
@@ -2311,6 +2573,93 @@ def response_as_chunk(response: dict) -> dict:
     return {"choices": [out_choice], "usage": response.get("usage")}
 
 
+class GeminiChunks:
+    """Gemini's GenerateContentResponse (a streamed one or the whole answer: they have one shape)
+    -> an OpenAI chat-completion chunk dict, so the one StreamTranslator serves Gemini too. Its
+    only state is the number of calls so far: each call gets the next tool-call index. No I/O.
+
+    Parts: text -> content, thought text -> reasoning_content, a functionCall -> a whole tool call
+    whose id (Gemini's own, else one made up) carries the part's thoughtSignature after
+    THOUGHT_MARK (as litellm carries it), to go back with the call next turn. finishReason ->
+    finish_reason (GEMINI_FINISH); promptFeedback.blockReason (no candidates) -> "content_filter";
+    a finish that is an error -> an "error" member (GeminiDecoder and the JSON reader raise it);
+    usageMetadata -> usage (gemini_usage).
+    Example: {"candidates": [{"content": {"parts": [{"text": "Hi"}]}, "finishReason": "STOP"}]} ->
+    {"choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": "stop"}]}."""
+
+    __slots__ = ("calls",)
+
+    def __init__(self):
+        self.calls = 0
+
+    def convert(self, response: dict) -> dict:
+        candidates = response.get("candidates")
+        candidate = candidates[0] if type(candidates) is list and candidates and type(candidates[0]) is dict else {}
+        delta: dict = {}
+        content = candidate.get("content")
+        for part in content.get("parts") or () if type(content) is dict else ():
+            if type(part) is not dict:
+                continue
+            text = part.get("text")
+            if type(text) is str and text:
+                field = "reasoning_content" if part.get("thought") else "content"
+                delta[field] = delta.get(field, "") + text
+            elif type(part.get("functionCall")) is dict:
+                delta.setdefault("tool_calls", []).append(self._call(part))
+        reason = candidate.get("finishReason")
+        finish = GEMINI_FINISH.get(reason, "stop") if reason else None
+        feedback = response.get("promptFeedback")
+        if not candidate and type(feedback) is dict and feedback.get("blockReason"):
+            finish = "content_filter"  # the prompt itself was blocked: no candidates at all
+        chunk = {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        if reason and finish is None:
+            chunk["error"] = {"message": f"Gemini ended its answer with finishReason {reason}: "
+                              + ("it could not form a valid function call" if reason == "MALFORMED_FUNCTION_CALL"
+                                 else "it called a function it was not offered") + ". Sending the request again may work.",
+                              "code": reason}
+        if type(response.get("usageMetadata")) is dict:
+            chunk["usage"] = gemini_usage(response["usageMetadata"])
+        return chunk
+
+    def _call(self, part: dict) -> dict:
+        call, index = part["functionCall"], self.calls
+        self.calls += 1
+        tool_id = call.get("id") if isinstance(call.get("id"), str) and call["id"] else "call_%012x" % IDS.getrandbits(48)
+        if isinstance(part.get("thoughtSignature"), str) and part["thoughtSignature"]:
+            tool_id += THOUGHT_MARK + part["thoughtSignature"]
+        arguments = json.dumps(call.get("args") if isinstance(call.get("args"), dict) else {}, ensure_ascii=False)
+        return {"index": index, "id": tool_id, "type": "function",
+                "function": {"name": str(call.get("name") or ""), "arguments": arguments}}
+
+
+def gemini_usage(meta: dict) -> dict:
+    """Gemini's usageMetadata -> OpenAI usage, as litellm counts it: thoughts are output tokens
+    (unless candidatesTokenCount already holds them), cachedContentTokenCount the cached prompt.
+    Example: {"promptTokenCount": 100, "candidatesTokenCount": 7, "thoughtsTokenCount": 5,
+    "cachedContentTokenCount": 60} -> {"prompt_tokens": 100, "completion_tokens": 12,
+    "prompt_tokens_details": {"cached_tokens": 60}, "completion_tokens_details": {"reasoning_tokens": 5}}."""
+    def count(name):
+        value = meta.get(name)
+        return value if type(value) is int and value > 0 else 0
+
+    prompt, candidates, thoughts = count("promptTokenCount"), count("candidatesTokenCount"), count("thoughtsTokenCount")
+    inclusive = thoughts and prompt + candidates + count("toolUsePromptTokenCount") == count("totalTokenCount")
+    return {"prompt_tokens": prompt, "completion_tokens": candidates + (0 if inclusive else thoughts),
+            "prompt_tokens_details": {"cached_tokens": count("cachedContentTokenCount")},
+            "completion_tokens_details": {"reasoning_tokens": thoughts}}
+
+
+def gemini_answer(response: dict) -> dict:
+    """A whole Gemini answer -> the OpenAI response its chunk stands for (response_as_chunk reads it)."""
+    chunk = GeminiChunks().convert(response)
+    choice = chunk["choices"][0]
+    out = {"choices": [{"index": 0, "message": choice["delta"], "finish_reason": choice["finish_reason"]}],
+           "usage": chunk.get("usage")}
+    if "error" in chunk:
+        out["error"] = chunk["error"]
+    return out
+
+
 def probe_response(input_tokens: int) -> dict:
     """The reply to a max_tokens 1 probe that the model refused as too small: no content,
     cut by the length limit (so stop_reason max_tokens), with the counted input."""
@@ -2430,6 +2779,41 @@ def provider_http_error(status: int, data: bytes, headers) -> ProviderHTTPError:
     exc = ProviderHTTPError(status, message, headers, code)
     lowered = message.lower()
     exc.context_overflow = status in (400, 413, 422) and (code in OVERFLOW_CODES or any(w in lowered for w in OVERFLOW_WORDS))
+    return exc
+
+
+# Google's error status words -> the HTTP status they stand for, where an error arrives inside a
+# stream or a 200 answer (cloud.google.com/apis/design/errors#handling_errors).
+GOOGLE_STATUS = {"INVALID_ARGUMENT": 400, "FAILED_PRECONDITION": 400, "OUT_OF_RANGE": 400, "UNAUTHENTICATED": 401,
+                 "PERMISSION_DENIED": 403, "NOT_FOUND": 404, "ABORTED": 409, "RESOURCE_EXHAUSTED": 429,
+                 "CANCELLED": 499, "INTERNAL": 500, "UNAVAILABLE": 503, "DEADLINE_EXCEEDED": 504}
+
+
+def google_http_error(status: int, data: bytes, headers) -> ProviderHTTPError:
+    """Google's error answer ({"error": {"code", "message", "status", "details"}}) -> a
+    ProviderHTTPError: its HTTP status (inside a stream, the one its status word names), its
+    message, and a RetryInfo's retryDelay as retry-after when no header gives one.
+    Example: (429, b'{"error": {"code": 429, "message": "Quota exceeded", "status":
+    "RESOURCE_EXHAUSTED", "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
+    "retryDelay": "17s"}]}}') -> 429 "Quota exceeded", retry-after "17"."""
+    exc = provider_http_error(status, data, headers)
+    try:
+        error = json.loads(data).get("error")
+    except (ValueError, AttributeError):
+        error = None
+    if not isinstance(error, dict):
+        return exc
+    if status == 500 and GOOGLE_STATUS.get(error.get("status")):  # an error event in a stream: the status says what
+        exc.status_code = GOOGLE_STATUS[error["status"]]
+    exc.code = error.get("status") or exc.code
+    delay = next((d.get("retryDelay") for d in error.get("details") or () if isinstance(d, dict)
+                  and str(d.get("@type", "")).endswith("google.rpc.RetryInfo")), None)
+    if isinstance(delay, str) and delay.endswith("s") and not (headers and headers.get("retry-after")):
+        value = retry_after_value(delay[:-1])
+        if value:
+            exc.headers = {"retry-after": value}
+    if exc.status_code == 400 and "token count" in exc.args[0].lower() and "exceeds" in exc.args[0].lower():
+        exc.context_overflow = True  # "The input token count (N) exceeds the maximum number of tokens allowed (M)."
     return exc
 
 
@@ -3077,9 +3461,10 @@ def plain_events(events) -> list:
 DONE = object()  # the stream's [DONE] line
 
 
-def sse_chunk(block: bytes):
+def sse_chunk(block: bytes, errors=None):
     """One SSE event of an OpenAI-compatible stream -> its chunk dict, DONE, or None (a
-    comment, or no data). An error event, or an error object instead of a chunk, raises.
+    comment, or no data). An error event, or an error object instead of a chunk, raises
+    (as `errors` reads it: provider_http_error, unless the provider speaks another shape).
     Example: b'data: {"choices": []}' -> {"choices": []}."""
     if block.startswith(b"data: ") and b"\n" not in block:  # nearly every event: one data line
         payload, event = block[6:], b""
@@ -3100,7 +3485,7 @@ def sse_chunk(block: bytes):
     except ValueError:
         raise ProviderHTTPError(502, f"The provider sent a malformed stream chunk: {payload[:200]!r}") from None
     if not isinstance(chunk, dict) or event == b"error" or ("error" in chunk and not chunk.get("choices")):
-        raise provider_http_error(500, payload, {})
+        raise (errors or provider_http_error)(500, payload, {})
     return chunk
 
 
@@ -3247,7 +3632,8 @@ class SSEDecoder:
     feed(b"NE]\\n\\n") -> [], saw_done; finish() -> None.
     """
 
-    def __init__(self, limit: int | None = None):
+    def __init__(self, limit: int | None = None, errors=None):
+        self.errors = errors  # what reads an error event (sse_chunk)
         self.partial = []  # the pieces of an event that a later piece completes, the first one CRLF-normalised
         self.partial_size = 0
         self.tail = b""  # the partial's last two bytes: an event's end may begin there
@@ -3293,7 +3679,7 @@ class SSEDecoder:
             block = blocks[n]
             n += 1
             try:
-                chunk = sse_chunk(block)
+                chunk = sse_chunk(block, self.errors)
             except ProviderHTTPError as exc:
                 if not items:
                     raise
@@ -3323,6 +3709,41 @@ class SSEDecoder:
         """The end of the body: raises IncompleteRead when the stream was cut."""
         if not self.saw_finish:
             raise http.client.IncompleteRead(b"")
+
+
+class GeminiDecoder(SSEDecoder):
+    """A Gemini stream's body (streamGenerateContent?alt=sse: `data:` lines of
+    GenerateContentResponse, "\r\n\r\n" between them, no [DONE]) -> OpenAI chunk dicts, as the
+    bytes arrive: SSEDecoder's events, each converted by one GeminiChunks. The stream has ended
+    once a chunk has a finish_reason: the end of the body before one is a cut. An error event
+    ({"error": {...}}, Google's shape) or a finish that is an error raises ProviderHTTPError
+    (after the chunks before it, as SSEDecoder does). No I/O.
+    Example: feed(b'data: {"candidates": [{"content": {"parts": [{"text": "Hi"}]}}]}\r\n\r\n') ->
+    [{"choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": None}]}]."""
+
+    def __init__(self, limit: int | None = None):
+        super().__init__(limit, google_http_error)
+        self.chunks = GeminiChunks()
+        self.ended = False  # a chunk with a finish_reason came
+
+    def feed(self, piece: bytes) -> list:
+        try:
+            events = super().feed(piece)
+        finally:
+            self.saw_finish = self.ended
+        out, convert = [], self.chunks.convert
+        for event in events:
+            chunk = convert(event)
+            if "error" in chunk:
+                error = ProviderHTTPError(502, chunk["error"]["message"], code=chunk["error"]["code"])
+                if not out:
+                    raise error
+                self.failure = error
+                return out
+            out.append(chunk)
+            if chunk["choices"][0]["finish_reason"]:
+                self.ended = self.saw_finish = True
+        return out
 
 # ----------------------------------------------------------------------------------------
 # provider paths: one interface, one class per way of reaching a provider
@@ -3408,6 +3829,27 @@ class OpenAICompatiblePath(ProviderPath):
         return DirectRead(DirectCall(request.url, request.key, body, config))
 
 
+class GeminiPath(ProviderPath):
+    """Gemini (AI Studio) over the proxy's own HTTP client: the translated request as a
+    generateContent body (to_gemini_request), posted to gemini_url with the key in x-goog-api-key
+    (never in the URL, which ends up in logs), read like the OpenAI-compatible path's calls, in
+    Gemini's dialect (GEMINI_DIALECT: Google's errors, its stream, its answer)."""
+
+    name = "direct"
+
+    def serves(self, target, params, config):
+        return gemini_url(target, config) is not None
+
+    def prepare(self, attempt, credentials, config):
+        return DirectRequest(gemini_url(attempt.target, config), credentials.get("api_key"),
+                             to_gemini_request(attempt.params, attempt.facts))
+
+    def open(self, attempt, stream, lease, config):
+        request = attempt.request
+        url = request.url + (":streamGenerateContent?alt=sse" if stream else ":generateContent")
+        return DirectRead(DirectCall(url, request.key, request.body, config, GEMINI_DIALECT, stream=stream))
+
+
 class LitellmPath(ProviderPath):
     """Every provider, through litellm.completion on a thread of its own (LitellmCall), so the
     exchange can go on watching the client, the clock and the shutdown meanwhile. It serves
@@ -3429,7 +3871,7 @@ class LitellmPath(ProviderPath):
         return LitellmCall(lambda: completion(**params, **call), stream=False, lease=lease)
 
 
-PATHS = (OpenAICompatiblePath(), LitellmPath())
+PATHS = (OpenAICompatiblePath(), GeminiPath(), LitellmPath())
 
 # The variables that name an HTTP proxy, in the order httpx (litellm's client) and urllib try them: the
 # scheme's own, then ALL_PROXY. NO_PROXY lists the hosts reached without one.
@@ -3659,8 +4101,9 @@ class HTTPExchange:
     open_tunnel; the Route says where a connection goes.
     """
 
-    def __init__(self, route: Route, request: bytes, connect_timeout: float, read_timeout: float):
+    def __init__(self, route: Route, request: bytes, connect_timeout: float, read_timeout: float, errors=None):
         self.route, self.request = route, request
+        self.errors = errors or provider_http_error  # reads an error answer: the provider's error shape
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
         self.sock = None
         self.lock = threading.Lock()  # close() may come from another thread while a socket is taken
@@ -3794,7 +4237,7 @@ class HTTPExchange:
                 return b""
             self.framing.reusable = False  # an endless error answer: what came so far is enough
         self._finish()
-        raise provider_http_error(self.status, b"".join(self.error)[:ERROR_LIMIT], self.headers)
+        raise self.errors(self.status, b"".join(self.error)[:ERROR_LIMIT], self.headers)
 
     def _finish(self):
         self.complete = True
@@ -3824,6 +4267,22 @@ class HTTPExchange:
             sock.close()
 
 
+class Dialect(NamedTuple):
+    """How a family of provider APIs speaks on the direct path, where it differs from OpenAI's
+    chat completions: the header that carries the key (a format with one {}), the reader of an
+    error answer, the stream's decoder, and the reader of a JSON answer (-> an OpenAI response)."""
+
+    key_header: str = "Authorization: Bearer {}"
+    errors: object = None  # (status, data, headers) -> ProviderHTTPError; None: provider_http_error
+    decoder: object = None  # () -> a decoder like SSEDecoder; None: SSEDecoder
+    answer: object = None  # the JSON answer dict -> an OpenAI chat-completion response; None: as it is
+
+
+OPENAI_DIALECT = Dialect()
+
+GEMINI_DIALECT = Dialect("x-goog-api-key: {}", google_http_error, GeminiDecoder, gemini_answer)
+
+
 class DirectCall:
     """One chat-completions request on the direct path, read by whoever calls step(): on
     the proxy, the request's own thread (DirectRead), between the exchange's checks of the
@@ -3838,12 +4297,16 @@ class DirectCall:
     wait up to REQUEST_TIMEOUT for each read. A provider error raises ProviderHTTPError; a
     JSON answer beyond MAX_ANSWER_BYTES, or a stream's event beyond MAX_EVENT_BYTES, a 502
     ProxyError (the call is closed: nothing more is read). close() (from any thread) ends the call at once: the socket is shut, and not reused.
+    A provider API of another family (Gemini's generateContent) is a Dialect: its key header, error
+    shape, stream decoder and answer; `stream` then says whether it streams (its body does not).
     """
 
-    def __init__(self, url: str, key: str | None, body: dict, config: Config):
+    def __init__(self, url: str, key: str | None, body: dict, config: Config, dialect: Dialect = OPENAI_DIALECT,
+                 stream: bool | None = None):
         url = urlsplit(url)
         scheme, port = url.scheme, url.port or (443 if url.scheme == "https" else 80)
-        self.stream = bool(body.get("stream"))
+        self.stream = bool(body.get("stream")) if stream is None else stream
+        self.dialect = dialect
         self.ended = False  # the answer is complete
         self.deferred = None  # raised by the next step: a request that cannot be sent, or a bad event after good ones
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
@@ -3860,15 +4323,15 @@ class DirectCall:
         if proxy is not None and scheme == "http":  # for https the proxy only opened a tunnel: it sees nothing of this
             target = f"http://{host}{path}"
             proxy_auth = f"Proxy-Authorization: {proxy.authorization}\r\n" if proxy.authorization else ""
-        auth = f"Authorization: Bearer {key}\r\n" if key else ""
+        auth = dialect.key_header.format(key) + "\r\n" if key else ""
         accept = "text/event-stream" if self.stream else "application/json"
         request = (f"POST {target} HTTP/1.1\r\nHost: {host}\r\n{proxy_auth}Accept-Encoding: identity\r\nUser-Agent: claude_proxy\r\n"
                    f"Content-Type: application/json\r\nAccept: {accept}\r\n{auth}Content-Length: {len(data)}\r\n\r\n"
                    ).encode("latin-1", "replace") + data
         self.read_timeout = config.request_timeout
         route = Route(scheme, url.hostname, port, proxy)
-        self.exchange = HTTPExchange(route, request, config.connect_timeout, self.read_timeout)
-        self.decoder = SSEDecoder() if self.stream else None
+        self.exchange = HTTPExchange(route, request, config.connect_timeout, self.read_timeout, dialect.errors)
+        self.decoder = (dialect.decoder or SSEDecoder)() if self.stream else None
         self.parts, self.size = [], 0  # a JSON answer's body, at most MAX_ANSWER_BYTES
 
     def step(self, wait: float) -> list:
@@ -3905,16 +4368,20 @@ class DirectCall:
             self.close()
             raise
 
-    @staticmethod
-    def _answer(data: bytes) -> dict:
+    def _answer(self, data: bytes) -> dict:
         try:
             answer = json.loads(data)
         except ValueError:
             raise ProviderHTTPError(502, "The provider's answer is not JSON.") from None
         if not isinstance(answer, dict):
             raise ProviderHTTPError(502, "The provider's answer is not a JSON object.")
+        dialect = self.dialect
         if isinstance(answer.get("error"), (dict, str)) and not answer.get("choices"):
-            raise provider_http_error(500, data, {})
+            raise (dialect.errors or provider_http_error)(500, data, {})
+        if dialect.answer is not None:
+            answer = dialect.answer(answer)
+            if answer.get("error"):  # a finish that is an error (GeminiChunks)
+                raise ProviderHTTPError(502, answer["error"]["message"], code=answer["error"]["code"])
         return answer
 
     def response(self) -> dict:
@@ -5452,7 +5919,7 @@ def load_env_file(path: str) -> str | None:
 def needs_litellm(config: Config) -> bool:
     """Whether a configured model is served through litellm (so it is worth importing early)."""
     targets = [qualify(value, config, provider_names()) for _, value in configured_targets(config)]
-    return any(direct_url(target, config) is None for target in targets)
+    return any(direct_url(target, config) is None and gemini_url(target, config) is None for target in targets)
 
 
 def warm_up(config: Config):

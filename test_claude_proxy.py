@@ -1116,11 +1116,20 @@ REQUEST_CASES = [
      req([{"role": "user", "content": "hi"}, {"role": "system", "content": "note"}, {"role": "assistant", "content": "yo"}], system="S"),
      OPENAI, {}, {"messages": [{"role": "system", "content": "S"}, {"role": "user", "content": "hi"},
                                {"role": "system", "content": "note"}, {"role": "assistant", "content": "yo"}]}),
-    ("later system merged (gemini)",
+    ("later system in place as user text, the system prompt unchanged (gemini: its cached prefix stays)",
      req([{"role": "user", "content": "hi"}, {"role": "system", "content": [{"type": "text", "text": "note"}]},
           {"role": "assistant", "content": "yo"}], system="S"),
-     GEMINI, {}, {"messages": [{"role": "system", "content": "S\n\nnote"}, {"role": "user", "content": "hi"},
-                               {"role": "assistant", "content": "yo"}]}),
+     GEMINI, {}, {"messages": [{"role": "system", "content": "S"}, {"role": "user", "content": "hi"},
+                               {"role": "user", "content": "note"}, {"role": "assistant", "content": "yo"}]}),
+    ("later system after tool results goes into the last result (gemini)",
+     req([{"role": "user", "content": "ls"}, {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Bash",
+                                                                               "input": {}}]},
+          {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "a.txt"}]},
+          {"role": "system", "content": "note"}]),
+     GEMINI, {}, {"messages": [{"role": "user", "content": "ls"},
+                               {"role": "assistant", "content": None, "tool_calls": [
+                                   {"id": "t1", "type": "function", "function": {"name": "Bash", "arguments": "{}"}}]},
+                               {"role": "tool", "tool_call_id": "t1", "content": "a.txt\n\nnote"}]}),
     ("text blocks joined, empty and unknown blocks dropped",
      req([{"role": "user", "content": [{"type": "text", "text": "a", "cache_control": {"type": "ephemeral"}},
                                        {"type": "text", "text": ""}, {"type": "mystery_block", "x": 1},
@@ -3024,20 +3033,28 @@ def test_gemini_tool_loop_with_text_after_the_results_alternates_turns(client, g
     assert "todo list empty" in json.dumps(contents[-1])  # not lost: inside the last function response
 
 
-def test_gemini_schema_cleaned_and_system_merged(client, gemini):
+def google_field(body: dict, name: str):
+    """A field of a Gemini request by its REST (camelCase) name or its proto name (snake_case):
+    Google's JSON reader takes both, litellm sends the one, the direct path the other."""
+    return body.get(name, body.get(re.sub(r"[A-Z]", lambda m: "_" + m.group().lower(), name)))
+
+
+def test_gemini_schema_cleaned_and_system_in_place(client, gemini):
     tools = [{"name": "Search", "description": "s", "input_schema": PROTOCOL_BODY["tools"][0]["input_schema"]},
              {"name": "Mode", "description": "m", "input_schema": {"type": "object", "properties": {"kind": {"const": "search"}},
                                                                   "required": None}}]
     client.messages.create(**dict(BASIC, model="gemini/gemini-2.5-flash", tools=tools, system="Be brief.",
                                   messages=[{"role": "user", "content": "hi"}, {"role": "system", "content": "Late note."}]))
     sent = gemini.received[-1][2]
-    declarations = {d["name"]: d["parameters"] for d in sent["tools"][0]["function_declarations"]}
+    declarations = {d["name"]: d["parameters"] for d in google_field(sent["tools"][0], "functionDeclarations")}
     text = json.dumps(declarations)
     for rejected in ("$schema", "additionalProperties", "propertyNames", "exclusiveMinimum", '"const"'):
         assert rejected not in text, rejected
     assert declarations["Mode"]["properties"]["kind"] == {"type": "string", "enum": ["search"]}
     assert declarations["Search"]["properties"]["kind"]["enum"] == ["x"]
-    assert [p["text"] for p in sent["system_instruction"]["parts"]] == ["Be brief.\n\nLate note."]
+    # the system prompt stays as it was: a later system entry is user text where it came
+    assert [p["text"] for p in google_field(sent, "systemInstruction")["parts"]] == ["Be brief."]
+    assert sent["contents"] == [{"role": "user", "parts": [{"text": "hi"}, {"text": "Late note."}]}]
 
 
 # ----------------------------------------------------------------------------------------
