@@ -365,9 +365,62 @@ class GeminiFake(http.server.ThreadingHTTPServer):
     handle_error = FakeProvider.handle_error
 
 
-def gemini_refusal(body: dict) -> str | None:
-    """What Gemini says of contents that break its turn rules, or None."""
+# The keywords a function declaration's schema may hold, a subset of OpenAPI 3.0 (ai.google.dev/api/caching#Schema):
+# Google's JSON reader refuses any other name.
+GEMINI_SCHEMA_FIELDS = set("""type format title description nullable enum maxItems minItems properties required minProperties
+maxProperties minLength maxLength pattern example anyOf propertyOrdering default items minimum maximum""".split())
+SNAKE = re.compile(r"_([a-z])")
+
+
+def schema_refusal(schema, where: str) -> str | None:
+    """Google's words for the first keyword of a schema outside its subset (either spelling), or None."""
+    if not isinstance(schema, dict):
+        return None
+    for key, value in schema.items():
+        if SNAKE.sub(lambda m: m.group(1).upper(), key) not in GEMINI_SCHEMA_FIELDS:
+            # Google's words, quoted in router-for-me/CLIProxyAPI#97
+            return f'Invalid JSON payload received. Unknown name "{key}" at \'{where}\': Cannot find field.'
+        nested = (value.items() if key == "properties" and isinstance(value, dict) else [("", value)] if key == "items"
+                  else enumerate(value) if key in ("anyOf", "any_of") and isinstance(value, list) else ())
+        for name, item in nested:
+            refusal = schema_refusal(item, f"{where}.{key}" + (f"[{name}]" if name != "" else ""))
+            if refusal:
+                return refusal
+    return None
+
+
+def signature_refusal(model: str, contents: list) -> str | None:
+    """Gemini 3's rule: in the current turn (the contents after the last user text), the first
+    functionCall of each model step carries its thoughtSignature (ai.google.dev/gemini-api/docs/thought-signatures:
+    "missing a required signature ... results in a 400 error")."""
+    if not model.startswith("gemini-3"):
+        return None
+    start = max((i for i, c in enumerate(contents) if c.get("role", "user") == "user"
+                 and any("text" in p or "inlineData" in p or "inline_data" in p for p in c.get("parts", ()))), default=0)
+    for content in contents[start:]:
+        calls = [p for p in content.get("parts", ()) if "functionCall" in p or "function_call" in p]
+        if calls and not (calls[0].get("thoughtSignature") or calls[0].get("thought_signature")):
+            name = (calls[0].get("functionCall") or calls[0].get("function_call"))["name"]
+            # Gemini's words, quoted in nanbingxyz/5ire#405
+            return ("Function call is missing a thought_signature in functionCall parts. This is required for tools to work "
+                    "correctly, and missing thought_signature may lead to degraded model performance. Additional data, "
+                    f"function call `default_api:{name}` , position {contents.index(content) + 1}. Please refer to "
+                    "https://ai.google.dev/gemini-api/docs/thought-signatures for more details.")
+    return None
+
+
+def gemini_refusal(body: dict, model: str = "") -> str | None:
+    """What Gemini says of a request that breaks its documented rules (each with its source), or None."""
+    for t, tool in enumerate(body.get("tools") or ()):
+        declarations = tool.get("functionDeclarations", tool.get("function_declarations")) or ()
+        for d, declaration in enumerate(declarations):
+            refusal = schema_refusal(declaration.get("parameters"), f"request.tools[{t}].function_declarations[{d}].parameters")
+            if refusal:
+                return refusal
     contents = body.get("contents") or []
+    refusal = signature_refusal(model, contents)
+    if refusal:
+        return refusal
     for before, content in zip([None] + contents, contents):
         role = content.get("role", "user")
         if (before is None and role != "user") or (before is not None and before.get("role", "user") == role):
@@ -409,7 +462,12 @@ class GeminiHandler(http.server.BaseHTTPRequestHandler):
         if not match:
             self._json(404, google_error(404, {"error": {"message": f"unknown path {self.path}"}}))
             return
-        refusal = gemini_refusal(body)
+        if not self.headers.get("x-goog-api-key") or "key=" in self.path:  # the proxy sends its key in the header only
+            self._json(403, google_error(403, {"error": {"message": "Method doesn't allow unregistered callers (callers "
+                                                         "without established identity). Please use API Key or other form of "
+                                                         "API consumer identity to call this API."}}))
+            return
+        refusal = gemini_refusal(body, match.group(1))
         if refusal:
             self._json(400, google_error(400, {"error": {"message": refusal}}))
             return
@@ -1401,6 +1459,155 @@ def test_estimate_tokens(text, low, high):
 ])
 def test_context_overflow_messages(numbers, expected):
     assert cp.context_overflow(*numbers) == expected
+
+
+# Gemini's generateContent body from the translated request: (name, Anthropic body, target, what the body must hold).
+SIGNED_ID = cp.client_tool_id("call_1" + cp.THOUGHT_MARK + "c2ln+/8=")
+GEMINI_TOOL_TURNS = [{"role": "user", "content": "ls"},
+                     {"role": "assistant", "content": [{"type": "thinking", "thinking": "hm", "signature": "claude_proxy:gemini/x"},
+                                                       {"type": "text", "text": "Looking."},
+                                                       {"type": "tool_use", "id": SIGNED_ID, "name": "Bash", "input": {"command": "ls"}},
+                                                       {"type": "tool_use", "id": "toolu_other", "name": "Read", "input": {"path": "a"}}]},
+                     {"role": "user", "content": [{"type": "tool_result", "tool_use_id": SIGNED_ID, "content": "a.txt"},
+                                                  {"type": "tool_result", "tool_use_id": "toolu_other", "content": "x",
+                                                   "is_error": True},
+                                                  {"type": "text", "text": "<system-reminder>r</system-reminder>"}]}]
+GEMINI_REQUEST_CASES = [
+    ("system prompt, text, sampling and limits", req([{"role": "user", "content": "Hi"}], system="Be brief.", temperature=0.5,
+                                                     top_p=0.9, top_k=40, stop_sequences=["END"], max_tokens=100000),
+     "gemini/gemini-2.5-flash",
+     {"systemInstruction": {"parts": [{"text": "Be brief."}]}, "contents": [{"role": "user", "parts": [{"text": "Hi"}]}],
+      "generationConfig": {"maxOutputTokens": 65536, "temperature": 0.5, "topP": 0.9, "topK": 40, "stopSequences": ["END"]}}),
+    ("tool turns: signature back on the first call, results named, trailing text inside the last result, turns alternate",
+     req(GEMINI_TOOL_TURNS, tools=TOOLS), "gemini/gemini-2.5-flash",
+     {"contents": [{"role": "user", "parts": [{"text": "ls"}]},
+                   {"role": "model", "parts": [{"text": "Looking."},
+                                               {"functionCall": {"name": "Bash", "args": {"command": "ls"}}, "thoughtSignature": "c2ln+/8="},
+                                               {"functionCall": {"name": "Read", "args": {"path": "a"}}}]},
+                   {"role": "user", "parts": [{"functionResponse": {"name": "Bash", "response": {"content": "a.txt"}}},
+                                              {"functionResponse": {"name": "Read", "response": {
+                                                  "content": "[tool error] x\n\n<system-reminder>r</system-reminder>"}}}]}]}),
+    ("Gemini 3: a call of another model's history gets the documented skip signature",
+     req([{"role": "user", "content": "ls"}, {"role": "assistant", "content": [
+         {"type": "tool_use", "id": "toolu_01", "name": "Bash", "input": {}}]},
+          {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01", "content": "ok"}]}], tools=TOOLS),
+     "gemini/gemini-3-flash-preview",
+     {"contents": [{"role": "user", "parts": [{"text": "ls"}]},
+                   {"role": "model", "parts": [{"functionCall": {"name": "Bash", "args": {}},
+                                                "thoughtSignature": "skip_thought_signature_validator"}]},
+                   {"role": "user", "parts": [{"functionResponse": {"name": "Bash", "response": {"content": "ok"}}}]}]}),
+    ("an image inline, one by URL named, a PDF inline",
+     req([{"role": "user", "content": [B64_IMAGE, {"type": "image", "source": {"type": "url", "url": "https://x/y.png"}},
+                                       {"type": "document", "source": {"type": "base64", "media_type": "application/pdf",
+                                                                       "data": "JVBERi0="}}, {"type": "text", "text": "What?"}]}]),
+     "gemini/gemini-2.5-flash",
+     {"contents": [{"role": "user", "parts": [{"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}},
+                                              {"text": "[image at https://x/y.png not sent: Gemini takes only inline images]"},
+                                              {"inlineData": {"mimeType": "application/pdf", "data": "JVBERi0="}},
+                                              {"text": "What?"}]}]}),
+    ("an image in a tool result: a placeholder model turn keeps the turns alternating",
+     req([{"role": "user", "content": "look"}, {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Read",
+                                                                                  "input": {"path": "p.png"}}]},
+          {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": [
+              {"type": "text", "text": "an image"}, B64_IMAGE]}]}], tools=TOOLS), "gemini/gemini-2.5-flash",
+     {"contents": [{"role": "user", "parts": [{"text": "look"}]},
+                   {"role": "model", "parts": [{"functionCall": {"name": "Read", "args": {"path": "p.png"}}}]},
+                   {"role": "user", "parts": [{"functionResponse": {"name": "Read", "response": {"content": "an image"}}}]},
+                   {"role": "model", "parts": [{"text": cp.RESULTS_PLACEHOLDER}]},
+                   {"role": "user", "parts": [{"text": "(image output of tool call t1)"},
+                                              {"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}}]}]}),
+    ("tools and a forced tool", req([{"role": "user", "content": "hi"}], tools=TOOLS, tool_choice={"type": "tool", "name": "Bash"}),
+     "gemini/gemini-2.5-flash",
+     {"tools": [{"functionDeclarations": [
+         {"name": "Bash", "description": "Run a command", "parameters": {
+             "type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]}},
+         {"name": "Read", "description": "Read a file", "parameters": {
+             "type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}}]}],
+      "toolConfig": {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["Bash"]}}}),
+    ("tool_choice any and none", req([{"role": "user", "content": "hi"}], tools=TOOLS, tool_choice={"type": "any"}),
+     "gemini/gemini-2.5-flash", {"toolConfig": {"functionCallingConfig": {"mode": "ANY"}}}),
+    ("a tool without parameters is declared without them",
+     req([{"role": "user", "content": "hi"}], tools=[{"name": "Now", "description": "d", "input_schema": {"type": "object"}}]),
+     "gemini/gemini-2.5-flash", {"tools": [{"functionDeclarations": [{"name": "Now", "description": "d"}]}]}),
+    ("thinking on 2.5: a budget for the effort, thoughts included",
+     req([{"role": "user", "content": "hi"}], thinking={"type": "enabled", "budget_tokens": 31999}), "gemini/gemini-2.5-pro",
+     {"generationConfig": {"maxOutputTokens": 1000, "thinkingConfig": {"thinkingBudget": 4096, "includeThoughts": True}}}),
+    ("thinking on 3: a level", req([{"role": "user", "content": "hi"}], thinking={"type": "adaptive"},
+                                   output_config={"effort": "low"}), "gemini/gemini-3-flash-preview",
+     {"generationConfig": {"maxOutputTokens": 1000, "thinkingConfig": {"thinkingLevel": "low", "includeThoughts": True}}}),
+    ("a later system entry is user text in place, the system prompt as it was",
+     req([{"role": "user", "content": "hi"}, {"role": "system", "content": "note"}, {"role": "assistant", "content": "yo"},
+          {"role": "user", "content": "and?"}], system="S"), "gemini/gemini-2.5-flash",
+     {"systemInstruction": {"parts": [{"text": "S"}]},
+      "contents": [{"role": "user", "parts": [{"text": "hi"}, {"text": "note"}]}, {"role": "model", "parts": [{"text": "yo"}]},
+                   {"role": "user", "parts": [{"text": "and?"}]}]}),
+]
+
+
+def gemini_body(body: dict, target: str) -> dict:
+    """The body GeminiPath posts for an Anthropic request to `target`, as prepare_attempt builds it."""
+    config = cp.Config.from_env({"GEMINI_API_KEY": "k"})
+    return cp.to_gemini_request(cp.prepare_attempt(body, target, config).params, cp.model_facts(target))
+
+
+@pytest.mark.parametrize("body, target, expected", [c[1:] for c in GEMINI_REQUEST_CASES], ids=[c[0] for c in GEMINI_REQUEST_CASES])
+def test_gemini_request(body, target, expected):
+    sent = gemini_body(body, target)
+    for key, value in expected.items():
+        assert sent[key] == value, key
+    assert gemini_refusal(sent, target.partition("/")[2]) is None  # and the strict fake takes it
+
+
+GEMINI_SCHEMA_CASES = [
+    ("keywords outside the subset dropped", {"$schema": "x", "type": "object", "additionalProperties": False,
+                                             "properties": {"a": {"type": "string", "propertyNames": {}, "examples": ["q"]}}},
+     {"type": "object", "properties": {"a": {"type": "string"}}}),
+    ("a type list: its first type, nullable", {"type": ["string", "null"]}, {"type": "string", "nullable": True}),
+    ("anyOf with null: the other one, nullable", {"anyOf": [{"type": "integer"}, {"type": "null"}], "description": "n"},
+     {"type": "integer", "nullable": True, "description": "n"}),
+    ("oneOf becomes anyOf", {"oneOf": [{"type": "integer"}, {"type": "string"}]},
+     {"anyOf": [{"type": "integer"}, {"type": "string"}]}),
+    ("exclusive bounds become inclusive", {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 9},
+     {"type": "number", "minimum": 0, "maximum": 9}),
+    ("format kept only where the type has it", {"type": "object", "properties": {
+        "u": {"type": "string", "format": "uri"}, "t": {"type": "string", "format": "date-time"},
+        "i": {"type": "integer", "format": "int64"}}},
+     {"type": "object", "properties": {"u": {"type": "string"}, "t": {"type": "string", "format": "date-time"},
+                                       "i": {"type": "integer", "format": "int64"}}}),
+    ("enum of strings only, never empty strings", {"type": "object", "properties": {
+        "a": {"type": "string", "enum": ["x", "y"]}, "b": {"type": "integer", "enum": [1, 2]}, "c": {"type": "string", "enum": ["", "z"]}}},
+     {"type": "object", "properties": {"a": {"type": "string", "enum": ["x", "y"]}, "b": {"type": "integer"},
+                                       "c": {"type": "string"}}}),
+    ("$ref from $defs, a recursive one ends", {"type": "object", "$defs": {"node": {"type": "object", "properties": {
+        "next": {"$ref": "#/$defs/node"}, "v": {"type": "string"}}}}, "properties": {"root": {"$ref": "#/$defs/node"}}},
+     {"type": "object", "properties": {"root": {"type": "object", "properties": {"next": {}, "v": {"type": "string"}}}}}),
+    ("required only of listed properties; an array gets items",
+     {"type": "object", "properties": {"a": {"type": "array"}}, "required": ["a", "gone"]},
+     {"type": "object", "properties": {"a": {"type": "array", "items": {"type": "string"}}}, "required": ["a"]}),
+    ("empty properties left out", {"type": "object", "properties": {"o": {"type": "object", "properties": {}}}},
+     {"type": "object", "properties": {"o": {"type": "object"}}}),
+]
+
+
+@pytest.mark.parametrize("schema, expected", [c[1:] for c in GEMINI_SCHEMA_CASES], ids=[c[0] for c in GEMINI_SCHEMA_CASES])
+def test_gemini_schema(schema, expected):
+    assert cp.gemini_schema(schema) == expected
+    assert schema_refusal(cp.gemini_schema(schema), "parameters") is None
+
+
+def test_gemini_schema_is_cut_at_its_depth_limit():
+    schema = {"type": "string"}
+    for _ in range(30):
+        schema = {"type": "object", "properties": {"x": schema}}
+    depth, node = 0, cp.gemini_schema(schema)
+    while "properties" in node:
+        depth, node = depth + 1, node["properties"]["x"]
+    assert depth == cp.GEMINI_SCHEMA_DEPTH
+
+
+def test_the_recorded_claude_code_tools_pass_geminis_schema_rules():
+    sent = gemini_body(PROTOCOL_BODY, "gemini/gemini-2.5-pro")
+    assert gemini_refusal(sent, "gemini-2.5-pro") is None and sent["tools"][0]["functionDeclarations"]
 
 
 # ----------------------------------------------------------------------------------------
