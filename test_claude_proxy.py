@@ -1810,6 +1810,116 @@ def test_ids_are_unique_and_shaped_as_anthropic_shapes_them():
         assert len(ids) == 2000 and all(re.fullmatch(prefix + "[0-9a-f]{24}", i) for i in ids)
 
 
+def gemini_events(responses, message_id="msg_1", model="m"):
+    """Gemini responses (stream chunks, or one whole answer) through GeminiChunks and one translator."""
+    chunks, translator = cp.GeminiChunks(), cp.StreamTranslator(message_id, model, signature="claude_proxy:gemini/m")
+    events = []
+    for response in responses:
+        events += translator.feed(chunks.convert(response))
+    return events + translator.finish()
+
+
+def candidate(*parts, finish=None, **usage):
+    response = {"candidates": [{"content": {"role": "model", "parts": list(parts)}, "index": 0}]}
+    if finish:
+        response["candidates"][0]["finishReason"] = finish
+    if usage:
+        response["usageMetadata"] = usage
+    return response
+
+
+SIG = "AbC+/w=="
+GEMINI_RESPONSE_CASES = [
+    ("text", [candidate({"text": "Hel"}), candidate({"text": "lo"}, finish="STOP", promptTokenCount=9, candidatesTokenCount=2)],
+     [("text", "Hello")], "end_turn", {"input_tokens": 9, "output_tokens": 2}),
+    ("thoughts, then text", [candidate({"text": "Let me", "thought": True}), candidate({"text": " see.", "thought": True}),
+                             candidate({"text": "4"}, finish="STOP", promptTokenCount=5, candidatesTokenCount=1,
+                                       thoughtsTokenCount=6, totalTokenCount=12)],
+     [("thinking", "Let me see."), ("text", "4")], "end_turn", {"input_tokens": 5, "output_tokens": 7}),
+    ("parallel calls, whole, the first signed", [candidate({"text": "On it."}),
+                                                candidate({"functionCall": {"name": "Bash", "args": {"command": "ls"}},
+                                                           "thoughtSignature": SIG},
+                                                          {"functionCall": {"name": "Read", "args": {"path": "a"}}}, finish="STOP")],
+     [("text", "On it."), ("tool_use", ("Bash", {"command": "ls"})), ("tool_use", ("Read", {"path": "a"}))], "tool_use", {}),
+    ("cut by the length limit", [candidate({"text": "Lo"}, finish="MAX_TOKENS")], [("text", "Lo")], "max_tokens", {}),
+    ("safety stop", [candidate({"text": "I"}), candidate(finish="SAFETY")], [("text", "I")], "refusal", {}),
+    ("a blocked prompt: no candidates", [{"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"},
+                                          "usageMetadata": {"promptTokenCount": 7, "totalTokenCount": 7}}],
+     [], "refusal", {"input_tokens": 7, "output_tokens": 0}),
+    ("cached prompt tokens", [candidate({"text": "ok"}, finish="STOP", promptTokenCount=100, candidatesTokenCount=1,
+                                        cachedContentTokenCount=60)],
+     [("text", "ok")], "end_turn", {"input_tokens": 40, "cache_read_input_tokens": 60}),
+]
+
+
+@pytest.mark.parametrize("responses, blocks, stop_reason, usage", [c[1:] for c in GEMINI_RESPONSE_CASES],
+                         ids=[c[0] for c in GEMINI_RESPONSE_CASES])
+def test_gemini_responses(responses, blocks, stop_reason, usage):
+    events = gemini_events(responses)
+    check_protocol(events)
+    message = cp.fold_events(events)
+    got = [(b["type"], b.get("text", b.get("thinking")) if b["type"] != "tool_use" else (b["name"], b["input"]))
+           for b in message["content"]]
+    assert got == blocks and message["stop_reason"] == stop_reason
+    assert usage.items() <= message["usage"].items()
+    calls = [b for b in message["content"] if b["type"] == "tool_use"]
+    if calls:  # the signature rides in the first call's id, back intact; ids unique, Anthropic-shaped
+        assert cp.provider_tool_id(calls[0]["id"]).endswith(cp.THOUGHT_MARK + SIG)
+        assert cp.THOUGHT_MARK not in cp.provider_tool_id(calls[1]["id"]) and len({c["id"] for c in calls}) == 2
+    # the whole answer (Gemini's generateContent: the same shape, all parts in one) folds to the same message
+    whole = {"candidates": [{"content": {"parts": [p for r in responses for p in (r.get("candidates") or [{}])[0].get(
+        "content", {}).get("parts", [])]}, "finishReason": next((r["candidates"][0].get("finishReason") for r in responses
+                                                                if r.get("candidates") and r["candidates"][0].get("finishReason")), None)}]}
+    if not any(r.get("candidates") for r in responses):
+        whole = responses[-1]
+    whole["usageMetadata"] = responses[-1].get("usageMetadata", {})
+    translator = cp.StreamTranslator("msg_1", "m", signature="claude_proxy:gemini/m")
+    answer = cp.fold_events(translator.feed(cp.response_as_chunk(cp.gemini_answer(whole))) + translator.finish())
+    strip = lambda m: [dict(b, id="") if b["type"] == "tool_use" else b for b in m["content"]]  # noqa: E731
+    assert strip(answer) == strip(message) and answer["stop_reason"] == message["stop_reason"]
+
+
+@pytest.mark.parametrize("reason", ["MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL"])
+def test_a_gemini_finish_that_is_an_error_raises_with_what_came_before(reason):
+    decoder = cp.GeminiDecoder()
+    items = decoder.feed(b'data: {"candidates": [{"content": {"parts": [{"text": "a"}]}}]}\r\n\r\n'
+                         b'data: {"candidates": [{"finishReason": "%s"}]}\r\n\r\n' % reason.encode())
+    assert items[0]["choices"][0]["delta"] == {"content": "a"}
+    assert isinstance(decoder.failure, cp.ProviderHTTPError) and reason in str(decoder.failure)
+    error = cp.map_provider_error(decoder.failure)
+    assert (error.status, error.error_type) == (500, "api_error")  # Claude Code tries again by itself
+    with pytest.raises(cp.ProviderHTTPError, match=reason):
+        cp.DirectCall._answer(gemini_json_reader(), json.dumps({"candidates": [{"finishReason": reason}]}).encode())
+
+
+def gemini_json_reader():
+    """A DirectCall's JSON reader in Gemini's dialect, without a call."""
+    call = cp.DirectCall.__new__(cp.DirectCall)
+    call.dialect = cp.GEMINI_DIALECT
+    return call
+
+
+GEMINI_STREAM = b"".join(b"data: " + json.dumps(r).encode() + b"\r\n\r\n" for r in GEMINI_RESPONSE_CASES[2][1]
+                         + [candidate({"text": "caf\u00e9 \U0001f600"}, finish="STOP", promptTokenCount=3)])
+
+
+@pytest.mark.parametrize("cut", [1, 2, 7, 64, len(GEMINI_STREAM)])
+def test_gemini_decoder_gives_the_same_chunks_however_the_body_is_cut(cut):
+    def chunks_of(decoder, pieces):
+        out = [c for piece in pieces for c in decoder.feed(piece)]
+        return [dict(c, choices=[dict(c["choices"][0], delta={k: v for k, v in c["choices"][0]["delta"].items()
+                                                                if k != "tool_calls"})]) for c in out]
+
+    whole, decoder = cp.GeminiDecoder(), cp.GeminiDecoder()
+    assert chunks_of(decoder, split_every(GEMINI_STREAM, cut)) == chunks_of(whole, [GEMINI_STREAM])
+    assert decoder.saw_finish and decoder.failure is None
+    decoder.finish()
+    cut_short = cp.GeminiDecoder()
+    cut_short.feed(GEMINI_STREAM[:GEMINI_STREAM.index(b"\r\n\r\n") + 4])
+    with pytest.raises(http.client.IncompleteRead):  # no finishReason yet: the stream was cut
+        cut_short.finish()
+
+
 # ----------------------------------------------------------------------------------------
 # errors: provider errors as Anthropic's, retry-after (pure)
 # ----------------------------------------------------------------------------------------
@@ -1831,6 +1941,31 @@ def test_provider_http_error(status, data, message, overflow):
     mapped = cp.map_provider_error(error)
     assert mapped.status == cp.UPSTREAM_STATUS.get(status, status) and mapped.context_overflow is overflow
     assert mapped.headers.get("retry-after") == "3"
+
+
+RETRY_INFO = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "17.5s"}
+
+
+@pytest.mark.parametrize("status, error, headers, expected", [
+    (429, {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED", "details": [RETRY_INFO]}, {},
+     (429, "rate_limit_error", "18", False)),
+    (429, {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED", "details": [RETRY_INFO]},
+     {"retry-after": "3"}, (429, "rate_limit_error", "3", False)),  # the header wins
+    (400, {"code": 400, "message": "API key not valid. Please pass a valid API key.", "status": "INVALID_ARGUMENT"}, {},
+     (400, "invalid_request_error", None, False)),
+    (403, {"code": 403, "message": "User location is not supported for the API use.", "status": "FAILED_PRECONDITION"}, {},
+     (403, "permission_error", None, False)),
+    (400, {"code": 400, "message": "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).",
+           "status": "INVALID_ARGUMENT"}, {}, (400, "invalid_request_error", None, True)),
+    (503, {"code": 503, "message": "The model is overloaded. Please try again later.", "status": "UNAVAILABLE"}, {},
+     (529, "overloaded_error", None, False)),
+    (500, {"code": 429, "message": "in a stream", "status": "RESOURCE_EXHAUSTED"}, {}, (429, "rate_limit_error", None, False)),
+])
+def test_google_errors(status, error, headers, expected):
+    exc = cp.google_http_error(status, json.dumps({"error": error}).encode(), headers)
+    mapped = cp.map_provider_error(exc)
+    assert (mapped.status, mapped.error_type, mapped.headers.get("retry-after"), mapped.context_overflow) == expected
+    assert mapped.message == error["message"]
 
 
 def test_retry_after_with_a_line_break_is_not_passed_on():
