@@ -3375,6 +3375,56 @@ def test_gemini_tool_loop_with_text_after_the_results_alternates_turns(client, g
     assert "todo list empty" in json.dumps(contents[-1])  # not lost: inside the last function response
 
 
+def ask(client, stream, **body):
+    if stream:
+        with client.messages.stream(**body) as s:
+            return s.get_final_message()
+    return client.messages.create(**body)
+
+
+@pytest.mark.parametrize("model", ["gemini/gemini-2.5-flash", "gemini/gemini-3-flash-preview"])
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_gemini_claude_code_session_passes_the_strict_fake(client, proxy, gemini, model, stream):
+    """A Claude Code loop on Gemini, each turn fed the proxy's own answer: thinking and parallel
+    calls; their results (one an image) with a system reminder after them; a later system entry;
+    thinking and one more call; the last answer. The fake refuses what Gemini refuses (turns that
+    do not alternate, a function-response turn with anything else, Gemini 3's calls without their
+    thought signature, schema keywords outside its subset)."""
+    gemini.replies = [{"deltas": [{"reasoning_content": "Two files."}] + PARALLEL["deltas"], "finish": "tool_calls", "usage": (40, 8)},
+                      {"deltas": [{"reasoning_content": "Now grep."}, {"content": "One more."},
+                                  tool_delta(0, '{"command": "grep x"}', "call_c", "Bash")], "finish": "tool_calls", "usage": (60, 9)},
+                      text_reply("All done.")]
+    body = dict(BASIC, model=model, max_tokens=2000, tools=PROTOCOL_BODY["tools"][:1] + TOOLS, system="You are Claude Code.",
+                thinking={"type": "enabled", "budget_tokens": 2048}, messages=[{"role": "user", "content": "read both"}])
+    first = ask(client, stream, **body)
+    assert [b.type for b in first.content] == ["thinking", "tool_use", "tool_use"] and first.stop_reason == "tool_use"
+    calls = first.content[1:]
+    results = [{"type": "tool_result", "tool_use_id": calls[0].id, "content": [{"type": "text", "text": "a picture"},
+                                                                             {"type": "image", "source": {"type": "base64",
+                                                                              "media_type": "image/png", "data": PNG}}]},
+               {"type": "tool_result", "tool_use_id": calls[1].id, "content": "a.txt b.txt"}]
+    body["messages"] += [{"role": "assistant", "content": [b.model_dump() for b in first.content]},
+                         {"role": "user", "content": results + [{"type": "text", "text": "<system-reminder>r</system-reminder>"}]},
+                         {"role": "system", "content": "Mid-conversation note."}]
+    second = ask(client, stream, **body)
+    assert [b.type for b in second.content] == ["thinking", "text", "tool_use"] and second.content[2].input == {"command": "grep x"}
+    body["messages"] += [{"role": "assistant", "content": [b.model_dump() for b in second.content]},
+                         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": second.content[2].id, "content": "x"}]}]
+    third = ask(client, stream, **body)
+    assert third.content[0].text == "All done." and third.stop_reason == "end_turn"
+    sent = gemini.received[-1][2]
+    assert [c["role"] for c in sent["contents"]] == ["user", "model", "user", "model", "user", "model", "user"]
+    assert "Mid-conversation note." in json.dumps(sent["contents"]) and "Mid-conversation" not in json.dumps(
+        google_field(sent, "systemInstruction"))
+    signed = [p for c in sent["contents"] for p in c["parts"] if google_field(p, "thoughtSignature")]
+    assert len(signed) == 2 and all(base64.b64decode(google_field(p, "thoughtSignature")).startswith(b"\xfb\xff") for p in signed)
+    assert any(google_field(p, "inlineData") for p in sent["contents"][4]["parts"])  # the image, after the placeholder turn
+    assert [path for path, _, _ in gemini.received[-3:]] == [
+        f"/models/{model.partition('/')[2]}:" + ("streamGenerateContent?alt=sse" if stream else "generateContent")] * 3
+    direct = proxy.config.via == "auto"  # Gemini goes direct unless PROXY_VIA=litellm
+    assert all((headers["user-agent"] == "claude_proxy") is direct for _, headers, _ in gemini.received[-3:])
+
+
 def google_field(body: dict, name: str):
     """A field of a Gemini request by its REST (camelCase) name or its proto name (snake_case):
     Google's JSON reader takes both, litellm sends the one, the direct path the other."""
