@@ -2788,6 +2788,11 @@ GOOGLE_STATUS = {"INVALID_ARGUMENT": 400, "FAILED_PRECONDITION": 400, "OUT_OF_RA
                  "PERMISSION_DENIED": 403, "NOT_FOUND": 404, "ABORTED": 409, "RESOURCE_EXHAUSTED": 429,
                  "CANCELLED": 499, "INTERNAL": 500, "UNAVAILABLE": 503, "DEADLINE_EXCEEDED": 504}
 
+# An ErrorInfo's reason that says more than Google's status: a key Google does not know comes as a 400
+# INVALID_ARGUMENT, reason API_KEY_INVALID (cloud.google.com/docs/authentication/api-keys), which the client
+# should see as the 401 it is.
+GOOGLE_REASONS = {"API_KEY_INVALID": 401}
+
 
 def google_http_error(status: int, data: bytes, headers) -> ProviderHTTPError:
     """Google's error answer ({"error": {"code", "message", "status", "details"}}) -> a
@@ -2806,8 +2811,10 @@ def google_http_error(status: int, data: bytes, headers) -> ProviderHTTPError:
     if status == 500 and GOOGLE_STATUS.get(error.get("status")):  # an error event in a stream: the status says what
         exc.status_code = GOOGLE_STATUS[error["status"]]
     exc.code = error.get("status") or exc.code
-    delay = next((d.get("retryDelay") for d in error.get("details") or () if isinstance(d, dict)
-                  and str(d.get("@type", "")).endswith("google.rpc.RetryInfo")), None)
+    details = [d for d in error.get("details") or () if isinstance(d, dict)]
+    reason = next((GOOGLE_REASONS[d.get("reason")] for d in details if d.get("reason") in GOOGLE_REASONS), None)
+    exc.status_code = reason or exc.status_code
+    delay = next((d.get("retryDelay") for d in details if str(d.get("@type", "")).endswith("google.rpc.RetryInfo")), None)
     if isinstance(delay, str) and delay.endswith("s") and not (headers and headers.get("retry-after")):
         value = retry_after_value(delay[:-1])
         if value:

@@ -1953,6 +1953,9 @@ RETRY_INFO = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay":
      {"retry-after": "3"}, (429, "rate_limit_error", "3", False)),  # the header wins
     (400, {"code": 400, "message": "API key not valid. Please pass a valid API key.", "status": "INVALID_ARGUMENT"}, {},
      (400, "invalid_request_error", None, False)),
+    (400, {"code": 400, "message": "API key not valid. Please pass a valid API key.", "status": "INVALID_ARGUMENT",
+           "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}]}, {},
+     (401, "authentication_error", None, False)),  # the ErrorInfo's reason says what the status does not
     (403, {"code": 403, "message": "User location is not supported for the API use.", "status": "FAILED_PRECONDITION"}, {},
      (403, "permission_error", None, False)),
     (400, {"code": 400, "message": "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).",
@@ -3516,6 +3519,75 @@ def test_both_paths_give_identical_answers(fake, gemini, model, body, reply, str
     assert answers[0] == answers[1]
     assert sent[0] == sent[1]
     assert sent[0] is not None and sent[0]["model"] == model.partition("/")[2]
+
+
+GEMINI_BOTH_PATH_CASES = [
+    ("text", "gemini/gemini-2.5-flash", BASIC, text_reply("Hello there, friend!")),
+    ("sampling and a length stop", "gemini/gemini-2.5-flash", dict(BASIC, temperature=0.3, top_p=0.9, top_k=20,
+                                                                  stop_sequences=["END"]), text_reply("Fine", finish="length")),
+    ("system, tools, parallel calls", "gemini/gemini-2.5-flash", dict(BASIC, system="Be brief.", tools=TOOLS,
+                                                                      tool_choice={"type": "any"}), PARALLEL),
+    ("history with a tool call", "gemini/gemini-2.5-flash", dict(BASIC, tools=TOOLS, messages=HISTORY), text_reply("Two files.")),
+    ("thinking", "gemini/gemini-2.5-pro", dict(BASIC, thinking={"type": "enabled", "budget_tokens": 2048}), THOUGHTFUL),
+    ("Gemini 3 thinking and a call", "gemini/gemini-3-flash-preview", dict(BASIC, tools=TOOLS, thinking={"type": "adaptive"}),
+     {"deltas": [{"reasoning_content": "Hm."}, {"content": "Let me look."}, tool_delta(0, '{"path": "x"}', "c", "Read")],
+      "finish": "tool_calls", "usage": (30, 12)}),
+    ("an image", "gemini/gemini-2.5-flash", dict(BASIC, messages=[{"role": "user", "content": [
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}, {"type": "text", "text": "What?"}]}]),
+     text_reply("A dot.")),
+    ("a safety stop", "gemini/gemini-2.5-flash", BASIC, text_reply("Sorry", finish="content_filter")),
+    ("rate limited", "gemini/gemini-2.5-flash", BASIC, {"status": 429, "headers": {"retry-after": "7"},
+                                                        "body": {"error": {"message": "Quota exceeded"}}}),
+    ("overloaded", "gemini/gemini-2.5-flash", BASIC, {"status": 503, "body": {"error": {"message": "The model is overloaded."}}}),
+    ("refused key", "gemini/gemini-2.5-flash", BASIC, {"status": 400, "body": {"error": {
+        "code": 400, "message": "API key not valid. Please pass a valid API key.", "status": "INVALID_ARGUMENT",
+        "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID", "domain": "googleapis.com"}]}}}),
+    ("cut stream", "gemini/gemini-2.5-flash", BASIC, dict(text_reply("Hello there, friend!"), cut_after=1)),
+]
+
+
+def blank_tool_ids(answer):
+    """An answer with its tool ids blanked (litellm makes up its own call ids for Gemini, at random; the
+    direct path others), and an error event's words (each path says what broke in its own)."""
+    text = re.sub(r'"toolu_[A-Za-z0-9_-]*"', '"toolu_"', json.dumps(answer))
+    return json.loads(re.sub(r'("type": "error", "error": \{"type": "[a-z_]+", "message": )"(?:[^"\\]|\\.)*"', r'\1""', text))
+
+
+def camel(value):
+    """A Gemini request with its proto names (snake_case, litellm's) in REST's camelCase (the direct path's)."""
+    if isinstance(value, list):
+        return [camel(v) for v in value]
+    if isinstance(value, dict):
+        return {SNAKE.sub(lambda m: m.group(1).upper(), k): camel(v) for k, v in value.items()}
+    return value
+
+
+# Where the paths differ, on purpose (the direct path is the one that is right):
+# - a safety stop's text: litellm drops it from a JSON answer (not from a stream); the direct path keeps it in both;
+# - Gemini's 503 UNAVAILABLE ("The model is overloaded"): litellm reports a 500 api_error, the direct path 529 overloaded_error.
+GEMINI_PATH_DIFFERENCES = {
+    ("a safety stop", False): lambda answers: answers[1][2]["content"] == [] and answers[0][2]["content"][0]["text"] == "Sorry",
+    ("overloaded", False): lambda answers: [a[:3] for a in answers] == [[529, None, "overloaded_error"], [500, None, "api_error"]],
+    ("overloaded", True): lambda answers: [a[:3] for a in answers] == [[529, None, "overloaded_error"], [500, None, "api_error"]],
+}
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize("model, body, reply", [c[1:] for c in GEMINI_BOTH_PATH_CASES], ids=[c[0] for c in GEMINI_BOTH_PATH_CASES])
+def test_gemini_both_paths_give_identical_answers(fake, gemini, model, body, reply, stream, request):
+    """Gemini direct and Gemini through litellm, given the same replies of the strict fake, answer
+    the client alike (message and tool ids aside) or differ as GEMINI_PATH_DIFFERENCES says, and
+    ask Gemini for the same contents and generation config."""
+    answers, sent = [], []
+    for via in cp.VIAS:
+        with running_proxy(fake, gemini, PROXY_VIA=via) as server:
+            gemini.replies, gemini.received = [reply], []
+            answers.append(blank_tool_ids(answer_of(server, dict(body, model=model, stream=stream))))
+            sent.append(camel(gemini.received[-1][2]))
+    difference = GEMINI_PATH_DIFFERENCES.get((request.node.callspec.id.rpartition("-")[0], stream))
+    assert difference(answers) if difference else answers[0] == answers[1]
+    assert sent[0]["contents"] == sent[1]["contents"]
+    assert sent[0].get("generationConfig") == sent[1].get("generationConfig")
 
 
 # ----------------------------------------------------------------------------------------
