@@ -2788,10 +2788,11 @@ GOOGLE_STATUS = {"INVALID_ARGUMENT": 400, "FAILED_PRECONDITION": 400, "OUT_OF_RA
                  "PERMISSION_DENIED": 403, "NOT_FOUND": 404, "ABORTED": 409, "RESOURCE_EXHAUSTED": 429,
                  "CANCELLED": 499, "INTERNAL": 500, "UNAVAILABLE": 503, "DEADLINE_EXCEEDED": 504}
 
-# An ErrorInfo's reason that says more than Google's status: a key Google does not know comes as a 400
-# INVALID_ARGUMENT, reason API_KEY_INVALID (cloud.google.com/docs/authentication/api-keys), which the client
-# should see as the 401 it is.
-GOOGLE_REASONS = {"API_KEY_INVALID": 401}
+# An ErrorInfo's reason, or a status word, that says more than Google's HTTP status: a key Google does not
+# know comes as a 400 INVALID_ARGUMENT with reason API_KEY_INVALID, which the client should see as the 401
+# it is; a 400 FAILED_PRECONDITION is a request that is fine from a place or project Gemini does not serve
+# ("User location is not supported for the API use", ai.google.dev/gemini-api/docs/troubleshooting), a 403.
+GOOGLE_REASONS = {"API_KEY_INVALID": 401, "FAILED_PRECONDITION": 403}
 
 
 def google_http_error(status: int, data: bytes, headers) -> ProviderHTTPError:
@@ -2812,7 +2813,8 @@ def google_http_error(status: int, data: bytes, headers) -> ProviderHTTPError:
         exc.status_code = GOOGLE_STATUS[error["status"]]
     exc.code = error.get("status") or exc.code
     details = [d for d in error.get("details") or () if isinstance(d, dict)]
-    reason = next((GOOGLE_REASONS[d.get("reason")] for d in details if d.get("reason") in GOOGLE_REASONS), None)
+    reason = next((GOOGLE_REASONS[d.get("reason")] for d in details if d.get("reason") in GOOGLE_REASONS),
+                  GOOGLE_REASONS.get(error.get("status")))
     exc.status_code = reason or exc.status_code
     delay = next((d.get("retryDelay") for d in details if str(d.get("@type", "")).endswith("google.rpc.RetryInfo")), None)
     if isinstance(delay, str) and delay.endswith("s") and not (headers and headers.get("retry-after")):
@@ -6017,6 +6019,24 @@ DOCTOR_FIXES = {
     "timeout_error": "no answer in time: check the base URL and the network, or raise REQUEST_TIMEOUT",
     "api_error": "the provider failed or cannot be reached: check the base URL ({bases})",
     "invalid_request_error": "the provider rejected the request: {hint}",
+    "refusal": "the provider's safety filter stopped the answer (stop_reason refusal): try another model",
+}
+
+# What to do, where a provider's own words help more (DOCTOR_FIXES' keys, over them).
+DOCTOR_PROVIDER_FIXES = {
+    "gemini": {
+        "authentication_error": "Google does not know the key: set {keys} to a key from aistudio.google.com/apikey "
+                                "(AI Studio; for Vertex AI use vertex_ai/ models)",
+        "permission_error": "Gemini does not serve this key's project or the place the proxy runs in ('User location is "
+                            "not supported': ai.google.dev/gemini-api/docs/available-regions): run the proxy where it is "
+                            "offered, or use Vertex AI (vertex_ai/...)",
+        "not_found_error": "Gemini has no such model: names look like gemini/gemini-2.5-flash or gemini/gemini-3-flash-preview "
+                           "(ai.google.dev/gemini-api/docs/models)",
+        "invalid_request_error": "Gemini refused the request: {hint}; a tool schema it refuses ('Unknown name', 'nesting "
+                                 "depth') is worth a report, and PROXY_VIA=litellm tries litellm's own cleaning",
+        "refusal": "Gemini's safety filters blocked the prompt or the answer (finishReason SAFETY, blockReason): "
+                   "rephrase, or route such requests to another model",
+    },
 }
 
 
@@ -6072,21 +6092,23 @@ def doctor(config: Config, out=None) -> int:
     failures, rows = 0, []
     try:
         for target, variable in targets:
-            quirks = provider_for(target.partition("/")[0])
+            quirks, fixes = provider_for(target.partition("/")[0]), {**DOCTOR_FIXES, **DOCTOR_PROVIDER_FIXES.get(
+                target.partition("/")[0], {})}
             keys = " or ".join(key_names(target.partition("/")[0]))
             bases = " or ".join(quirks.base_env) or "the provider's base URL variable"
             for check, path, body, verdict in doctor_checks(target):
                 status, answer = doctor_request(server, path, body, config.request_timeout)
                 if status == 200:
                     ok, detail = verdict(answer)
-                    fix = "" if ok else "the model answered, but not as Claude Code needs: try another model"
+                    fix = "" if ok else fixes["refusal"] if answer.get("stop_reason") == "refusal" else (
+                        "the model answered, but not as Claude Code needs: try another model")
                 else:
                     ok, error = False, answer.get("error", {}) if isinstance(answer, dict) else {}
                     kind = error.get("type", "api_error")
                     hint = ("the model may not support tools" if "tool" in check else
                             "lower MAX_TOKENS_LIMIT" if "max_tokens" in error.get("message", "") else "see the message")
                     detail = f"{status} {kind}: {error.get('message', answer)}"[:160]
-                    fix = DOCTOR_FIXES.get(kind, "see the message").format(keys=keys, bases=bases, hint=hint)
+                    fix = fixes.get(kind, "see the message").format(keys=keys, bases=bases, hint=hint)
                 failures += not ok
                 rows.append((f"{target} ({variable})", check, "pass" if ok else "FAIL", detail, fix))
     finally:

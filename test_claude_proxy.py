@@ -4956,6 +4956,60 @@ def test_doctor_names_the_fix(fake, gemini):
     assert "sk-test-openai" not in text
 
 
+def gemini_doctor_responder(body):
+    """doctor_responder, for the Gemini fake: Gemini's request read, the same scripted replies."""
+    body = camel(body)
+    config, last = body.get("generationConfig") or {}, body["contents"][-1]["parts"][-1]
+    mode = ((body.get("toolConfig") or {}).get("functionCallingConfig") or {})
+    if config.get("maxOutputTokens") == 1:
+        return text_reply("p", finish="length", usage=(5, 1))
+    if "functionResponse" in last:
+        return text_reply("It is sunny in Paris.")
+    if mode.get("mode") == "ANY":
+        cities = ["Paris"] + ["Tokyo"] * (not mode.get("allowedFunctionNames"))
+        return {"deltas": [tool_delta(n, json.dumps({"city": c}), f"call_{n}", "get_weather") for n, c in enumerate(cities)],
+                "finish": "tool_calls", "usage": (9, 9)}
+    if config.get("thinkingConfig"):
+        return {"deltas": [{"reasoning_content": "17 * 23 = 391."}, {"content": "391"}], "finish": "stop", "usage": (9, 9)}
+    return text_reply("pong")
+
+
+@pytest.mark.parametrize("via", cp.VIAS)
+def test_doctor_checks_gemini_on_its_path(fake, gemini, via):
+    import io
+
+    gemini.responder = gemini_doctor_responder
+    out = io.StringIO()
+    env = proxy_env(fake.url, gemini.url, BIG_MODEL="gemini/gemini-2.5-flash", SMALL_MODEL="gemini/gemini-2.5-flash", PROXY_VIA=via)
+    assert cp.doctor(cp.Config.from_env(env), out) == 0, out.getvalue()
+    text = out.getvalue()
+    assert "8 of 8 checks passed" in text and "2 call(s) in one turn" in text and "with thinking" in text
+    assert {path.partition(":")[2] for path, _, _ in gemini.received} == {"generateContent", "streamGenerateContent?alt=sse"}
+
+
+@pytest.mark.parametrize("reply, fix", [
+    ({"status": 400, "body": {"error": {"code": 400, "message": "API key not valid. Please pass a valid API key.",
+                                        "status": "INVALID_ARGUMENT", "details": [
+                                            {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}]}}},
+     "aistudio.google.com/apikey"),
+    ({"status": 400, "body": {"error": {"code": 400, "message": "User location is not supported for the API use.",
+                                        "status": "FAILED_PRECONDITION"}}}, "available-regions"),
+    ({"status": 404, "body": {"error": {"code": 404, "message": "models/gemini-9 is not found for API version v1beta",
+                                        "status": "NOT_FOUND"}}}, "gemini/gemini-2.5-flash"),
+    ({"deltas": [{"content": "I"}], "finish": "content_filter", "usage": (5, 1)}, "safety filters"),
+])
+def test_doctor_names_geminis_own_fixes(fake, gemini, reply, fix):
+    import io
+
+    gemini.replies = [reply]
+    out = io.StringIO()
+    env = proxy_env(fake.url, gemini.url, BIG_MODEL="gemini/gemini-9", SMALL_MODEL="gemini/gemini-9")
+    assert cp.doctor(cp.Config.from_env(env), out) == 1
+    text = out.getvalue()
+    assert "fix: " in text and fix in text, text
+    assert "test-gemini-key" not in text
+
+
 def test_doctor_from_the_command_line(fake, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env.update(proxy_env(fake.url), BIG_MODEL="openai/gpt-4.1", SMALL_MODEL="openai/gpt-4.1")
