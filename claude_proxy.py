@@ -3576,16 +3576,25 @@ class TextChunks:
             start += 1
         return texts
 
+    # A provider of another shape (GeminiTextChunks) says which chunks are text only, how its JSON names
+    # their text's field, and reads the text back from a parsed chunk.
+    text_field = staticmethod(text_only_field)
+    KEYS: dict = {}  # a delta's field -> its JSON key, where they differ
+
+    @staticmethod
+    def text_in(chunk: dict, field: str):
+        return chunk["choices"][0]["delta"][field]
+
     def learn(self, block: bytes, chunk: dict):
         """Learn the shape of a parsed chunk when it is text only (a single data line)."""
         if self.learned >= self.LEARN_LIMIT or not block.startswith(b"data:") or b"\n" in block:
             return
-        field = text_only_field(chunk)
+        field = self.text_field(chunk)
         if field is None:
             return
         self.learned += 1
         for key in self.FIELD.finditer(block):
-            if key.group(1).decode() != field:
+            if key.group(1).decode() != self.KEYS.get(field, field):
                 continue
             start = key.end()
             body = self.STRING_BODY.match(block, start)
@@ -3599,11 +3608,55 @@ class TextChunks:
                 probe = sse_chunk(prefix + b"\\u0001x" + mid.group() + tail)
             except ProviderHTTPError:
                 continue
-            if type(probe) is dict and text_only_field(probe) == field and probe["choices"][0]["delta"][field] == "\x01x":
+            if type(probe) is dict and self.text_field(probe) == field and self.text_in(probe, field) == "\x01x":
                 # compiled once per shape (re's cache): the mid rarely changes from one stream to the next
                 self.rest = re.compile(b"(%s)%s%s" % (self.SAFE_TEXT.pattern, re.escape(mid.group()), self.TAIL.pattern))
                 self.prefix, self.field = prefix, field
                 return
+
+
+def gemini_text_field(response: dict) -> str | None:
+    """"content" when a Gemini response holds nothing but reply text: one candidate (index 0) of
+    one text part (not a thought, no signature) from the model, no finishReason, and beside the
+    candidates only usageMetadata, modelVersion, responseId or createTime; else None.
+    Example: {"candidates": [{"content": {"parts": [{"text": "Hi"}], "role": "model"}, "index": 0}],
+    "usageMetadata": {...}} -> "content"."""
+    candidates = response.get("candidates")
+    if type(candidates) is not list or len(candidates) != 1 or type(candidates[0]) is not dict:
+        return None
+    candidate = candidates[0]
+    content = candidate.get("content")
+    if set(candidate) - {"content", "index"} or candidate.get("index", 0) != 0 or type(content) is not dict:
+        return None
+    parts = content.get("parts")
+    if set(content) - {"parts", "role"} or content.get("role", "model") != "model" or type(parts) is not list or len(parts) != 1:
+        return None
+    if type(parts[0]) is not dict or set(parts[0]) != {"text"} or type(parts[0]["text"]) is not str or not parts[0]["text"]:
+        return None
+    return None if set(response) - {"candidates", "usageMetadata", "modelVersion", "responseId", "createTime"} else "content"
+
+
+class GeminiTextChunks(TextChunks):
+    """TextChunks for a Gemini stream: its text-only responses (gemini_text_field) recognised by their
+    bytes around the text. What follows the candidates (usageMetadata, which grows with every
+    response, and the ids) is only checked to be plain members: a text-only response's usage is
+    never needed, since the last response, which ends the stream with its finishReason, has the
+    whole count and is parsed. Example: after learn(b'data: {"candidates": [{"content": {"parts":
+    [{"text": "Hi"}], "role": "model"}, "index": 0}]}', ...), a response of the same shape with any
+    usageMetadata is one text."""
+
+    FIELD = re.compile(rb'"(text)"[ \t]*:[ \t]*"')
+    # after the text: the end of its part and parts, content's role, the candidate's index, the end of the candidates
+    MID = re.compile(rb'"[ \t]*\}[ \t]*\](?:[ \t]*,[ \t]*"role"[ \t]*:[ \t]*"model")?[ \t]*\}'
+                     rb'(?:[ \t]*,[ \t]*"index"[ \t]*:[ \t]*0)?[ \t]*\}[ \t]*\]')
+    TAIL = re.compile(rb'(?:[ \t]*,[ \t]*"(?:usageMetadata|modelVersion|responseId|createTime)"[ \t]*:[ \t]*'
+                      rb'(?:"[A-Za-z0-9_.:+/=-]*"|\{[ \t"A-Za-z0-9_:,.\[\]{}-]*\}))*[ \t]*\}[ \t]*')
+    text_field = staticmethod(gemini_text_field)
+    KEYS = {"content": "text"}
+
+    @staticmethod
+    def text_in(chunk: dict, field: str):
+        return chunk["candidates"][0]["content"]["parts"][0]["text"]
 
 
 class TextRun(NamedTuple):
@@ -3732,6 +3785,7 @@ class GeminiDecoder(SSEDecoder):
 
     def __init__(self, limit: int | None = None):
         super().__init__(limit, google_http_error)
+        self.texts = GeminiTextChunks()  # runs of text-only responses, read without parsing them
         self.chunks = GeminiChunks()
         self.ended = False  # a chunk with a finish_reason came
 
@@ -3742,6 +3796,9 @@ class GeminiDecoder(SSEDecoder):
             self.saw_finish = self.ended
         out, convert = [], self.chunks.convert
         for event in events:
+            if type(event) is not dict:  # a TextRun: text only, already as the translator takes it
+                out.append(event)
+                continue
             chunk = convert(event)
             if "error" in chunk:
                 error = ProviderHTTPError(502, chunk["error"]["message"], code=chunk["error"]["code"])

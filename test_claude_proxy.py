@@ -1903,10 +1903,43 @@ GEMINI_STREAM = b"".join(b"data: " + json.dumps(r).encode() + b"\r\n\r\n" for r 
                          + [candidate({"text": "caf\u00e9 \U0001f600"}, finish="STOP", promptTokenCount=3)])
 
 
+def gemini_stream(texts, usage=True, spaced=False):
+    """A Gemini stream's body: a response per text (usageMetadata growing, as Gemini sends it), then a finish."""
+    separators = (", ", ": ") if spaced else (",", ":")
+
+    def frame(response):
+        return b"data: " + json.dumps(response, separators=separators, ensure_ascii=False).encode() + b"\r\n\r\n"
+
+    meta = lambda n: {"promptTokenCount": 9, "candidatesTokenCount": n, "totalTokenCount": 9 + n,  # noqa: E731
+                      "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 9}]} if usage else {}
+    body = b"".join(frame(dict(candidate({"text": t}), modelVersion="gemini-2.5-flash", responseId="r-1",
+                               **({"usageMetadata": meta(n)} if usage else {}))) for n, t in enumerate(texts))
+    return body + frame(candidate({"text": "."}, finish="STOP", promptTokenCount=9, candidatesTokenCount=len(texts)))
+
+
+GEMINI_TEXTS = ["Hel", "lo \"you\"", "caf\u00e9 \U0001f600", "tab\tnew\nline", "</script> & <b>", "\\back", "\u0001"] * 3
+
+
+@pytest.mark.parametrize("body", [gemini_stream(GEMINI_TEXTS), gemini_stream(GEMINI_TEXTS, spaced=True),
+                                  gemini_stream(GEMINI_TEXTS, usage=False)], ids=["compact", "spaced", "no usage"])
+def test_gemini_text_runs_give_the_events_of_the_plain_reading(body):
+    """The fast path (text-only responses read as runs of escaped text, not parsed) and the plain
+    reference (each response parsed, converted, translated) give the client the same bytes."""
+    decoder = cp.GeminiDecoder()
+    items = [item for piece in split_every(body, 37) for item in decoder.feed(piece)]
+    assert any(type(item) is cp.TextRun for item in items)  # the fast path was taken
+    fast = cp.StreamTranslator("msg_1", "m")
+    plain = cp.StreamTranslator("msg_1", "m")
+    chunks = cp.GeminiChunks()
+    responses = [json.loads(line[6:]) for line in body.split(b"\r\n\r\n") if line]
+    reference = plain.feed_many([chunks.convert(r) for r in responses]) + plain.finish()
+    assert cp.sse_frames(cp.translate(fast, items) + fast.finish()) == cp.sse_frames(reference)
+
+
 @pytest.mark.parametrize("cut", [1, 2, 7, 64, len(GEMINI_STREAM)])
 def test_gemini_decoder_gives_the_same_chunks_however_the_body_is_cut(cut):
     def chunks_of(decoder, pieces):
-        out = [c for piece in pieces for c in decoder.feed(piece)]
+        out = [c for piece in pieces for item in decoder.feed(piece) for c in as_chunks(item)]
         return [dict(c, choices=[dict(c["choices"][0], delta={k: v for k, v in c["choices"][0]["delta"].items()
                                                                 if k != "tool_calls"})]) for c in out]
 

@@ -59,6 +59,33 @@ def fake_bodies(model, chunks):
     return json.dumps(completion, separators=(",", ":")).encode(), b"".join(frames), usage_frame, tail
 
 
+def gemini_bodies(model, chunks):
+    """The same, as Gemini answers (generateContent; streamGenerateContent?alt=sse: `data:` frames of
+    GenerateContentResponse, CRLF CRLF between them, usageMetadata in each, the last with finishReason)."""
+    head = {"modelVersion": model, "responseId": "bench-response"}
+
+    def response(text, n, finish=None):
+        candidate = {"content": {"parts": [{"text": text}], "role": "model"}, "index": 0}
+        if finish:
+            candidate["finishReason"] = finish
+        usage = {"promptTokenCount": 12, "candidatesTokenCount": n, "totalTokenCount": 12 + n}
+        return dict(head, candidates=[candidate], usageMetadata=usage)
+
+    def frame(payload):
+        data = b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\r\n\r\n"
+        return b"%x\r\n%s\r\n" % (len(data), data)
+
+    frames = [frame(response(f"w{n} ", n + 1, "STOP" if n == chunks - 1 else None)) for n in range(chunks)]
+    whole = json.dumps(response("pong", 1, "STOP"), separators=(",", ":")).encode()
+    return whole, b"".join(frames), b"", b"0\r\n\r\n"
+
+
+# Google's 429: no retry-after header, the delay in a RetryInfo detail (ai.google.dev/gemini-api/docs/rate-limits)
+GEMINI_429 = json.dumps({"error": {"code": 429, "message": "Resource has been exhausted (e.g. check quota).",
+                                   "status": "RESOURCE_EXHAUSTED", "details": [
+                                       {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "7s"}]}}).encode()
+
+
 class FakeHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 300
@@ -69,6 +96,8 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+        if self.server.provider == "gemini":
+            return self.gemini()
         model = str(body.get("model", "fake"))
         if model.endswith("-ratelimited"):  # the provider's 429, as OpenAI sends it
             data = b'{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}'
@@ -88,6 +117,24 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
                              % (len(completion), completion))
 
 
+    def gemini(self):
+        model, _, method = self.path.rpartition("/")[2].partition(":")
+        if model.endswith("-ratelimited"):
+            self.wfile.write(b"HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json; charset=UTF-8\r\n"
+                             b"Content-Length: %d\r\n\r\n%s" % (len(GEMINI_429), GEMINI_429))
+            return
+        bodies = self.cache.get(model)
+        if bodies is None:
+            bodies = self.cache[model] = gemini_bodies(model, self.server.chunks)
+        whole, frames, _, tail = bodies
+        if method.startswith("streamGenerateContent"):
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             + frames + tail)
+        else:
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Length: %d\r\n\r\n%s"
+                             % (len(whole), whole))
+
+
 class FakeServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024
@@ -96,9 +143,9 @@ class FakeServer(http.server.ThreadingHTTPServer):
         pass  # clients hanging up are not failures here
 
 
-def run_fake_provider(chunks):
+def run_fake_provider(chunks, provider="openai"):
     server = FakeServer(("127.0.0.1", 0), FakeHandler)
-    server.chunks = chunks
+    server.chunks, server.provider = chunks, provider
     print(server.server_address[1], flush=True)
     try:
         server.serve_forever()
@@ -147,8 +194,9 @@ class RssSampler(threading.Thread):
 class Target:
     """How to call one side: path, headers and the JSON bodies for non-stream and stream requests."""
 
-    def __init__(self, name, port, path, headers, body, stream_body):
+    def __init__(self, name, port, path, headers, body, stream_body, stream_path=None):
         self.name, self.port, self.path, self.headers = name, port, path, headers
+        self.stream_path = stream_path or path
         self.body = json.dumps(body).encode()
         self.stream_body = json.dumps(stream_body).encode()
 
@@ -162,6 +210,13 @@ def direct_target(port):
                    "stream_options": {"include_usage": True}})
 
 
+def gemini_target(port):
+    body = {"contents": [{"role": "user", "parts": [{"text": "Say pong."}]}], "generationConfig": {"maxOutputTokens": 1024}}
+    return Target("direct", port, "/v1beta/models/gemini-2.5-flash:generateContent",
+                  {"Content-Type": "application/json", "x-goog-api-key": "bench"}, body, body,
+                  "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse")
+
+
 def proxy_target(port):
     messages = [{"role": "user", "content": "Say pong."}]
     return Target("proxy", port, "/v1/messages",
@@ -173,7 +228,8 @@ def proxy_target(port):
 def one_request(conn, target, stream):
     """One call on a keep-alive connection: (latency s, time to first body byte s, SSE events)."""
     start = time.perf_counter()
-    conn.request("POST", target.path, target.stream_body if stream else target.body, target.headers)
+    conn.request("POST", target.stream_path if stream else target.path, target.stream_body if stream else target.body,
+                 target.headers)
     resp = conn.getresponse()
     if not stream:
         data = resp.read()
@@ -191,7 +247,7 @@ def one_request(conn, target, stream):
     data = b"".join(parts)
     if resp.status != 200:
         raise RuntimeError(f"{target.name} HTTP {resp.status}: {data[:300]!r}")
-    events = data.count(b"\n\n")  # one SSE event each, [DONE] included
+    events = data.count(b"\n\n") + data.count(b"\r\n\r\n")  # one SSE event each, [DONE] included (Gemini's: CRLF)
     if target.name == "proxy" and b"message_stop" not in data:
         raise RuntimeError(f"proxy stream without message_stop: {data[-300:]!r}")
     return time.perf_counter() - start, ttfb, events
@@ -333,9 +389,11 @@ def main():
     parser.add_argument("--json", default=os.path.join(HERE, "latest.json"), help="where to write the JSON figures")
     parser.add_argument("--via", choices=("auto", "litellm"), default="auto",
                         help="the proxy's provider path (its --via): auto (direct for this OpenAI-compatible fake) or litellm")
+    parser.add_argument("--provider", choices=tuple(PROVIDERS), default="openai",
+                        help="the fake provider's API: openai (chat completions) or gemini (generateContent, AI Studio)")
     args = parser.parse_args()
     if args.fake_provider:
-        return run_fake_provider(args.chunks)
+        return run_fake_provider(args.chunks, args.provider)
 
     os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
     duration = 0.6 if args.quick else 3.0  # seconds per phase (streams at 64: at least one round)
@@ -344,17 +402,17 @@ def main():
     max_streams = 256 if args.quick else 1280
     env = child_env()
     fake = proxy = None
-    results = {"mode": "quick" if args.quick else "full", "via": args.via, "machine": machine(), "chunks_per_stream": CHUNKS}
+    results = {"mode": "quick" if args.quick else "full", "via": args.via, "provider": args.provider, "machine": machine(),
+               "chunks_per_stream": CHUNKS}
+    direct_of, provider_env, rate_limited = PROVIDERS[args.provider]
     run_start = time.perf_counter()
     try:
-        fake = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--fake-provider", "--chunks", str(CHUNKS)],
-                                stdout=subprocess.PIPE, text=True, env=env)
+        fake = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--fake-provider", "--chunks", str(CHUNKS),
+                                 "--provider", args.provider], stdout=subprocess.PIPE, text=True, env=env)
         fake_port = int(read_line(fake, 30))
-        direct = direct_target(fake_port)
+        direct = direct_of(fake_port)
 
-        proxy_env = dict(env, OPENAI_API_KEY="sk-bench", OPENAI_BASE_URL=f"http://127.0.0.1:{fake_port}/v1",
-                         BIG_MODEL="openai/gpt-4.1", SMALL_MODEL="openai/gpt-4.1-mini", MAX_CONCURRENCY="4096",
-                         SHUTDOWN_GRACE="1")
+        proxy_env = dict(env, MAX_CONCURRENCY="4096", SHUTDOWN_GRACE="1", **provider_env(fake_port))
         for name in ("PROXY_API_KEY", "MIDDLE_MODEL", "OPUS_MODEL", "THINK_MODEL", "VISION_MODEL",
                      "LONG_CONTEXT_MODEL", "PORT", "HOST", "LOG_LEVEL", "LOG_FILE"):
             proxy_env.pop(name, None)
@@ -416,7 +474,7 @@ def main():
         measure("nonstream.c64", 64, False, duration, max_requests)
         measure("stream.c1", 1, True, stream_duration, max_streams)
         measure("stream.c64", 64, True, stream_duration, max_streams, sample_rss=True)
-        results["rate_limit"] = rate_limit_phase(direct, target)
+        results["rate_limit"] = rate_limit_phase(direct, target, rate_limited)
         rss_hwm = status_kb(proxy.pid, "VmHWM")
         results["phases"] = phases
         results["run_seconds"] = round(time.perf_counter() - run_start, 1)
@@ -436,19 +494,19 @@ def main():
     return 1 if results["errors"] else 0
 
 
-def rate_limit_phase(direct, target, count=20):
+def rate_limit_phase(direct, target, rate_limited, count=20):
     """The provider's 429 (retry-after 7): how long until the client has it, and whether it
-    arrives typed (rate_limit_error) with its retry-after. Median of `count` calls per side."""
+    arrives typed (rate_limit_error) with its retry-after. Median of `count` calls per side.
+    rate_limited(side, body) -> (path, body) of a call the fake answers with its 429."""
     out = {}
     for side in (direct, target):
-        body = json.loads(side.body)
-        body["model"] = ("openai/gpt-4.1-ratelimited" if side.name == "proxy" else "gpt-4.1-ratelimited")
+        path, body = rate_limited(side, json.loads(side.body))
         data = json.dumps(body).encode()
         conn = http.client.HTTPConnection("127.0.0.1", side.port, timeout=REQUEST_TIMEOUT)
         times, typed = [], True
         for _ in range(count):
             start = time.perf_counter()
-            conn.request("POST", side.path, data, side.headers)
+            conn.request("POST", path, data, side.headers)
             resp = conn.getresponse()
             answer = resp.read()
             times.append(time.perf_counter() - start)
@@ -515,7 +573,8 @@ def rnd(value, digits):
 def markdown(results):
     m = results["machine"]
     lines = [f"Machine: {m['nproc']} × {m['cpu']}; Python {m['python']}; litellm {m['litellm']}; "
-             f"{results['mode']} run, {results['chunks_per_stream']}-chunk streams, loopback.", "",
+             f"{results['mode']} run, fake {results.get('provider', 'openai')} provider, proxy via {results.get('via', 'auto')}, "
+             f"{results['chunks_per_stream']}-chunk streams, loopback.", "",
              "| figure | direct | proxy | ratio |", "|---|---|---|---|"]
     for r in results["figures"]:
         show = lambda v: "—" if v is None else f"{v:g}"  # noqa: E731
@@ -524,6 +583,27 @@ def markdown(results):
     if results.get("errors"):
         lines.append(f"\n{results['errors']} request(s) failed; see phases.*.error_sample in the JSON.")
     return "\n".join(lines)
+
+
+def openai_rate_limited(side, body):
+    return side.path, dict(body, model="openai/gpt-4.1-ratelimited" if side.name == "proxy" else "gpt-4.1-ratelimited")
+
+
+def gemini_rate_limited(side, body):
+    if side.name == "proxy":
+        return side.path, dict(body, model="gemini/gemini-2.5-flash-ratelimited")
+    return side.path.replace("gemini-2.5-flash:", "gemini-2.5-flash-ratelimited:"), body
+
+
+# --provider: (the direct target for the fake's port, the proxy's environment for it, the rate-limited call)
+PROVIDERS = {
+    "openai": (direct_target, lambda port: {"OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1",
+                                            "BIG_MODEL": "openai/gpt-4.1", "SMALL_MODEL": "openai/gpt-4.1-mini"},
+               openai_rate_limited),
+    "gemini": (gemini_target, lambda port: {"GEMINI_API_KEY": "bench", "GEMINI_API_BASE": f"http://127.0.0.1:{port}/v1beta",
+                                            "BIG_MODEL": "gemini/gemini-2.5-flash", "SMALL_MODEL": "gemini/gemini-2.5-flash"},
+               gemini_rate_limited),
+}
 
 
 if __name__ == "__main__":
