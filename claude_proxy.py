@@ -175,8 +175,9 @@ SETTINGS = (
             "providers a client may name beyond the configured ones; * for any", "limits"),
 
     Setting("PROXY_VIA", "via", "choice", "auto",
-            "auto: OpenAI-compatible providers (OpenAI, Groq, Moonshot, DeepSeek, OpenRouter, Ollama, vLLM ...) over the "
-            "proxy's own HTTP client, every other provider through litellm; litellm: every provider through litellm",
+            "auto: OpenAI-compatible providers (OpenAI, Groq, Moonshot, DeepSeek, OpenRouter, Ollama, vLLM ...) and "
+            "Gemini (AI Studio) over the proxy's own HTTP client, every other provider through litellm; litellm: every "
+            "provider through litellm",
             "provider calls", choices=VIAS, flag="--via"),
 
     Setting("LOG_LEVEL", "log_level", "choice", "info", "log verbosity: debug, info, warning or error", "logging",
@@ -335,7 +336,7 @@ class Config:
     keepalive_seconds: float = DEFAULTS["keepalive_seconds"]
     max_connections: int = DEFAULTS["max_connections"]  # open client connections, idle keep-alive ones included
     allowed_providers: tuple = DEFAULTS["allowed_providers"]  # beyond those configured (allowed_provider); "*": any
-    via: str = DEFAULTS["via"]  # "auto": OpenAI-compatible providers over the proxy's own client; "litellm": all through litellm
+    via: str = DEFAULTS["via"]  # "auto": OpenAI-compatible providers and Gemini over the proxy's own client; "litellm": all through litellm
     model_prices: tuple = DEFAULTS["model_prices"]  # ((routed model, Prices), ...): over litellm's map
     usage_log: str = DEFAULTS["usage_log"]  # a path: one JSON line per /v1/messages request
     # The raw environment, for provider keys and base URLs. repr=False: never logged.
