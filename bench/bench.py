@@ -56,7 +56,7 @@ def fake_bodies(model, chunks):
     usage_frame = frame([], usage)
     done = b"data: [DONE]\n\n"
     tail = b"%x\r\n%s\r\n0\r\n\r\n" % (len(done), done)
-    return json.dumps(completion, separators=(",", ":")).encode(), b"".join(frames), usage_frame, tail
+    return json.dumps(completion, separators=(",", ":")).encode(), frames, usage_frame, tail
 
 
 def gemini_bodies(model, chunks):
@@ -77,7 +77,7 @@ def gemini_bodies(model, chunks):
 
     frames = [frame(response(f"w{n} ", n + 1, "STOP" if n == chunks - 1 else None)) for n in range(chunks)]
     whole = json.dumps(response("pong", 1, "STOP"), separators=(",", ":")).encode()
-    return whole, b"".join(frames), b"", b"0\r\n\r\n"
+    return whole, frames, b"", b"0\r\n\r\n"
 
 
 # Google's 429: no retry-after header, the delay in a RetryInfo detail (ai.google.dev/gemini-api/docs/rate-limits)
@@ -110,8 +110,8 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
         completion, frames, usage_frame, tail = bodies
         if body.get("stream"):
             usage = usage_frame if (body.get("stream_options") or {}).get("include_usage") else b""
-            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-                             b"Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n\r\n" + frames + usage + tail)
+            self.stream(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                        b"Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n\r\n", frames, usage + tail)
         else:
             self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
                              % (len(completion), completion))
@@ -128,11 +128,23 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
             bodies = self.cache[model] = gemini_bodies(model, self.server.chunks)
         whole, frames, _, tail = bodies
         if method.startswith("streamGenerateContent"):
-            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
-                             + frames + tail)
+            self.stream(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n",
+                        frames, tail)
         else:
             self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Length: %d\r\n\r\n%s"
                              % (len(whole), whole))
+
+    def stream(self, head, frames, tail):
+        """A stream's frames: all in one write (a burst), or one at a time, `pace` seconds apart (a model's pace)."""
+        pace = self.server.pace
+        if not pace:
+            self.wfile.write(head + b"".join(frames) + tail)
+            return
+        self.wfile.write(head)
+        for frame in frames:
+            self.wfile.write(frame)
+            time.sleep(pace)
+        self.wfile.write(tail)
 
 
 class FakeServer(http.server.ThreadingHTTPServer):
@@ -143,9 +155,9 @@ class FakeServer(http.server.ThreadingHTTPServer):
         pass  # clients hanging up are not failures here
 
 
-def run_fake_provider(chunks, provider="openai"):
+def run_fake_provider(chunks, provider="openai", pace=0.0):
     server = FakeServer(("127.0.0.1", 0), FakeHandler)
-    server.chunks, server.provider = chunks, provider
+    server.chunks, server.provider, server.pace = chunks, provider, pace
     print(server.server_address[1], flush=True)
     try:
         server.serve_forever()
@@ -391,9 +403,11 @@ def main():
                         help="the proxy's provider path (its --via): auto (direct for this OpenAI-compatible fake) or litellm")
     parser.add_argument("--provider", choices=tuple(PROVIDERS), default="openai",
                         help="the fake provider's API: openai (chat completions) or gemini (generateContent, AI Studio)")
+    parser.add_argument("--pace-ms", type=float, default=0.0,
+                        help="the fake's pause between stream frames (0: each stream in one write, a burst)")
     args = parser.parse_args()
     if args.fake_provider:
-        return run_fake_provider(args.chunks, args.provider)
+        return run_fake_provider(args.chunks, args.provider, args.pace_ms / 1000)
 
     os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
     duration = 0.6 if args.quick else 3.0  # seconds per phase (streams at 64: at least one round)
@@ -403,12 +417,13 @@ def main():
     env = child_env()
     fake = proxy = None
     results = {"mode": "quick" if args.quick else "full", "via": args.via, "provider": args.provider, "machine": machine(),
-               "chunks_per_stream": CHUNKS}
+               "chunks_per_stream": CHUNKS, "pace_ms": args.pace_ms}
     direct_of, provider_env, rate_limited = PROVIDERS[args.provider]
     run_start = time.perf_counter()
     try:
         fake = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--fake-provider", "--chunks", str(CHUNKS),
-                                 "--provider", args.provider], stdout=subprocess.PIPE, text=True, env=env)
+                                 "--provider", args.provider, "--pace-ms", str(args.pace_ms)],
+                                stdout=subprocess.PIPE, text=True, env=env)
         fake_port = int(read_line(fake, 30))
         direct = direct_of(fake_port)
 
@@ -573,7 +588,9 @@ def rnd(value, digits):
 def markdown(results):
     m = results["machine"]
     lines = [f"Machine: {m['nproc']} × {m['cpu']}; Python {m['python']}; litellm {m['litellm']}; "
-             f"{results['mode']} run, fake {results.get('provider', 'openai')} provider, proxy via {results.get('via', 'auto')}, "
+             f"{results['mode']} run, fake {results.get('provider', 'openai')} provider"
+             + (f" pacing its streams ({results['pace_ms']:g} ms between frames)" if results.get("pace_ms") else "")
+             + f", proxy via {results.get('via', 'auto')}, "
              f"{results['chunks_per_stream']}-chunk streams, loopback.", "",
              "| figure | direct | proxy | ratio |", "|---|---|---|---|"]
     for r in results["figures"]:
