@@ -104,10 +104,7 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nretry-after: 7\r\n"
                              b"Content-Length: %d\r\n\r\n%s" % (len(data), data))
             return
-        bodies = self.cache.get(model)
-        if bodies is None:
-            bodies = self.cache[model] = fake_bodies(model, self.server.chunks)
-        completion, frames, usage_frame, tail = bodies
+        completion, frames, usage_frame, tail = self.bodies(model, fake_bodies)
         if body.get("stream"):
             usage = usage_frame if (body.get("stream_options") or {}).get("include_usage") else b""
             self.stream(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
@@ -116,6 +113,12 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
                              % (len(completion), completion))
 
+    def bodies(self, model, make):
+        """The precomputed answers for a model (make(model, chunks)), made on its first request."""
+        bodies = self.cache.get(model)
+        if bodies is None:
+            bodies = self.cache[model] = make(model, self.server.chunks)
+        return bodies
 
     def gemini(self):
         model, _, method = self.path.rpartition("/")[2].partition(":")
@@ -123,10 +126,7 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json; charset=UTF-8\r\n"
                              b"Content-Length: %d\r\n\r\n%s" % (len(GEMINI_429), GEMINI_429))
             return
-        bodies = self.cache.get(model)
-        if bodies is None:
-            bodies = self.cache[model] = gemini_bodies(model, self.server.chunks)
-        whole, frames, _, tail = bodies
+        whole, frames, _, tail = self.bodies(model, gemini_bodies)
         if method.startswith("streamGenerateContent"):
             self.stream(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n",
                         frames, tail)
