@@ -4677,6 +4677,37 @@ def test_cli_agent_writes_a_file_then_runs_bash(proxy, fake, tmp_path):
 
 
 @needs_claude
+def test_cli_agent_on_gemini_3_writes_a_file_then_runs_bash(proxy, gemini, tmp_path):
+    """The same agent run on Gemini 3 (`--model gemini/...`), which refuses a call of the turn without its
+    thought signature and turns that do not alternate: three turns, each passing the strict fake."""
+    target = tmp_path / "hello.txt"
+    write_args = json.dumps({"file_path": str(target), "content": "hi from the proxy\n"})
+
+    def responder(body):
+        answered = [p["functionResponse"]["name"] for p in camel(body)["contents"][-1]["parts"] if "functionResponse" in p]
+        if not answered:
+            return {"deltas": [{"reasoning_content": "Write, then show."}, {"content": "Writing it."},
+                               tool_delta(0, write_args, "c1", "Write")], "finish": "tool_calls", "usage": (900, 40)}
+        if answered == ["Write"]:
+            return {"deltas": [tool_delta(0, json.dumps({"command": f"cat {target}", "description": "Show it"}), "c2", "Bash")],
+                    "finish": "tool_calls", "usage": (950, 20)}
+        return text_reply("The file says hi.")
+
+    gemini.responder = responder
+    run = run_claude(proxy, tmp_path, "-p", "Create hello.txt and show it", "--output-format", "json",
+                     "--allowedTools", "Write,Bash", "--model", "gemini/gemini-3-flash-preview")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["result"] == "The file says hi."
+    assert target.read_text() == "hi from the proxy\n"
+    turns = [camel(body) for path, _, body in gemini.received if "/gemini-3-flash-preview:" in path]
+    assert len(turns) == 3
+    last = turns[2]["contents"]
+    assert [c["role"] for c in last][-4:] == ["model", "user", "model", "user"]
+    assert "hi from the proxy" in json.dumps(last[-1])
+    assert all(gemini_refusal(t, "gemini-3-flash-preview") is None for t in turns)
+
+
+@needs_claude
 def test_cli_stream_json(proxy, fake, tmp_path):
     fake.replies = [text_reply("Streamed words arrive.")]
     run = run_claude(proxy, tmp_path, "-p", "Say something", "--output-format", "stream-json", "--verbose")
