@@ -3857,6 +3857,8 @@ class ProviderPath:
     open(attempt, stream, lease, config): the call, started. It has read(wait) -> a Batch, or
         None when nothing came within `wait` seconds (a failure raises), and close(), which
         ends it at once (nobody pays for tokens nobody reads).
+    count(attempt, config): the request's input tokens as the provider itself counts them, or
+        None for litellm's count (count_tokens), which imports litellm.
     """
 
     name = ""
@@ -3869,6 +3871,9 @@ class ProviderPath:
 
     def open(self, attempt: Attempt, stream: bool, lease: Lease | None, config: Config):
         raise NotImplementedError
+
+    def count(self, attempt: Attempt, config: Config) -> int | None:
+        return None
 
 
 class DirectRequest(NamedTuple):
@@ -3915,6 +3920,24 @@ class GeminiPath(ProviderPath):
         request = attempt.request
         url = request.url + (":streamGenerateContent?alt=sse" if stream else ":generateContent")
         return DirectRead(DirectCall(url, request.key, request.body, config, GEMINI_DIALECT, stream=stream))
+
+    def count(self, attempt, config):
+        """Gemini's own count of the request (models/{model}:countTokens, which costs nothing), so that
+        count_tokens needs no litellm either; the proxy's estimate when Gemini cannot be asked (no key,
+        an error, COUNT_TIMEOUT passed): a count must never fail the client."""
+        try:
+            credentials = provider_credentials(attempt.target, config)
+            check_provider(attempt.target, config)
+            url = gemini_url(attempt.target, config)
+            body = {"generateContentRequest": dict(to_gemini_request(attempt.params, attempt.facts),
+                                                   model="models/" + attempt.target.partition("/")[2])}
+            quick = dataclasses.replace(config, request_timeout=min(config.request_timeout, COUNT_TIMEOUT))
+            total = DirectCall(url + ":countTokens", credentials.get("api_key"), body, quick, GEMINI_COUNT_DIALECT,
+                               stream=False).response().get("totalTokens")
+        except (ProxyError, ProviderHTTPError, OSError, http.client.HTTPException) as exc:
+            log.info("Gemini did not count the request for %s (%s); estimating", attempt.target, _error_text(exc))
+            total = None
+        return total if type(total) is int and total >= 0 else estimate_tokens(attempt.params)
 
 
 class LitellmPath(ProviderPath):
@@ -4348,6 +4371,10 @@ class Dialect(NamedTuple):
 OPENAI_DIALECT = Dialect()
 
 GEMINI_DIALECT = Dialect("x-goog-api-key: {}", google_http_error, GeminiDecoder, gemini_answer)
+
+GEMINI_COUNT_DIALECT = GEMINI_DIALECT._replace(answer=None)  # countTokens answers {"totalTokens": N}
+
+COUNT_TIMEOUT = 10.0  # seconds a provider's own token count may take before the proxy estimates instead
 
 
 class DirectCall:
@@ -5664,10 +5691,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def handle_count_tokens(self, path):
         body = self._read_json()
         validate_request(body, need_max_tokens=False)
-        litellm = load_litellm(self.config.log_level == "debug")
         attempt = routed_attempt(body, self.config, caller_of(self.headers, body))
         self.fields.update(model=body["model"], target=attempt.target, **({"subagent": True} if attempt.caller.subagent else {}))
-        self.send_json(200, {"input_tokens": count_tokens(litellm, attempt.target, attempt.params)})
+        counted = attempt.path.count(attempt, self.config)  # the provider's own count, where its path has one
+        if counted is None:
+            counted = count_tokens(load_litellm(self.config.log_level == "debug"), attempt.target, attempt.params)
+        self.send_json(200, {"input_tokens": counted})
 
     def handle_messages(self, path):
         body = self._read_json()

@@ -288,7 +288,7 @@ GOOGLE_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSI
                  404: "NOT_FOUND", 409: "ABORTED", 429: "RESOURCE_EXHAUSTED", 499: "CANCELLED",
                  500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
 FINISH = {"stop": "STOP", "tool_calls": "STOP", "length": "MAX_TOKENS", "content_filter": "SAFETY"}
-GEMINI_PATH = re.compile(r"/models/([^/:?]+):(generateContent|streamGenerateContent)(?:\?|$)")
+GEMINI_PATH = re.compile(r"/models/([^/:?]+):(generateContent|streamGenerateContent|countTokens)(?:\?|$)")
 
 
 def google_error(status, body=None) -> dict:
@@ -466,6 +466,15 @@ class GeminiHandler(http.server.BaseHTTPRequestHandler):
             self._json(403, google_error(403, {"error": {"message": "Method doesn't allow unregistered callers (callers "
                                                          "without established identity). Please use API Key or other form of "
                                                          "API consumer identity to call this API."}}))
+            return
+        if match.group(2) == "countTokens":  # ai.google.dev/api/tokens: a request to count, or its contents
+            counted = body.get("generateContentRequest", body)
+            refusal = gemini_refusal(counted, match.group(1)) or (
+                None if counted.get("model", f"models/{match.group(1)}") == f"models/{match.group(1)}" else "model mismatch")
+            if refusal:
+                self._json(400, google_error(400, {"error": {"message": refusal}}))
+            else:
+                self._json(200, {"totalTokens": len(json.dumps(counted)) // 4 + 1, "promptTokensDetails": []})
             return
         refusal = gemini_refusal(body, match.group(1))
         if refusal:
@@ -684,11 +693,12 @@ def proxy_env(fake_url, gemini_url="http://127.0.0.1:9", **extra):
 
 
 @contextlib.contextmanager
-def proxy_process(fake, tmp_path):
+def proxy_process(fake, tmp_path, gemini=None, **extra):
     """The proxy as its own process (SHUTDOWN_GRACE=1) on a free port: (process, port); killed
     after, if the test has not stopped it."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env.update(proxy_env(fake.url), PYTHONUNBUFFERED="1", SHUTDOWN_GRACE="1", LOG_LEVEL="warning")
+    env.update(proxy_env(fake.url, *([gemini.url] if gemini else [])), PYTHONUNBUFFERED="1", SHUTDOWN_GRACE="1",
+               LOG_LEVEL="warning", **extra)
     process = subprocess.Popen([sys.executable, cp.__file__, "--port", "0"], cwd=tmp_path, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -3461,6 +3471,62 @@ def test_gemini_claude_code_session_passes_the_strict_fake(client, proxy, gemini
     assert all((headers["user-agent"] == "claude_proxy") is direct for _, headers, _ in gemini.received[-3:])
 
 
+def test_gemini_count_tokens_is_geminis_own_on_the_direct_path(client, proxy, gemini):
+    """count_tokens for a Gemini model: on the direct path Gemini's countTokens (the system prompt, the tools
+    and the messages, in the request it would get), so no litellm is needed; through litellm, litellm's count."""
+    body = dict(model="gemini/gemini-2.5-flash", system="Be brief.", tools=TOOLS, messages=[{"role": "user", "content": "hi"}])
+    counted = client.messages.count_tokens(**body).input_tokens
+    asked = [(path, b) for path, _, b in gemini.received if path.endswith(":countTokens")]
+    if proxy.config.via == "auto":
+        (path, sent), = asked
+        assert path == "/models/gemini-2.5-flash:countTokens" and counted == len(json.dumps(sent["generateContentRequest"])) // 4 + 1
+        assert sent["generateContentRequest"]["model"] == "models/gemini-2.5-flash"
+        assert google_field(sent["generateContentRequest"], "systemInstruction") and sent["generateContentRequest"]["tools"]
+    else:
+        assert not asked and counted > 0
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="reads the proxy process's /proc entries")
+def test_a_claude_code_turn_on_gemini_needs_no_litellm(fake, gemini, tmp_path):
+    """From process start, a streamed tool turn and a count on Gemini are served by the direct path alone:
+    none of litellm's compiled modules (pydantic's core, tiktoken) is loaded, the RSS stays small; a count
+    that litellm makes then loads them (so the check can fail)."""
+    gemini.replies = [PARALLEL]
+    started = time.monotonic()
+    with proxy_process(fake, tmp_path, gemini, BIG_MODEL="gemini/gemini-2.5-flash",
+                       SMALL_MODEL="gemini/gemini-2.5-flash") as (process, port):
+        server = type("Address", (), {"server_address": ("127.0.0.1", port)})
+        status, _, data = raw(server, "POST", "/v1/messages", dict(BASIC, stream=True, tools=TOOLS))
+        first_answer = time.monotonic() - started
+        assert status == 200 and b"message_stop" in data and b'"tool_use"' in data
+        assert raw(server, "POST", "/v1/messages/count_tokens", dict(BASIC, tools=TOOLS))[0] == 200
+
+        def loaded():
+            with open(f"/proc/{process.pid}/maps") as f:
+                maps = f.read()
+            return {name for name in ("pydantic_core", "tiktoken") if name in maps}
+
+        with open(f"/proc/{process.pid}/status") as f:
+            rss_mb = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+        assert loaded() == set() and rss_mb < 80, (loaded(), rss_mb)
+        assert first_answer < 10  # about 0.3 s on the development machine (bench.py --provider gemini); generous for CI
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=3 * TIMEOUT)  # litellm's import, on a busy machine
+        try:  # a count for an OpenAI-compatible model is litellm's: it imports litellm
+            conn.request("POST", "/v1/messages/count_tokens", json.dumps(dict(BASIC, model="openai/gpt-4.1")))
+            assert conn.getresponse().status == 200
+        finally:
+            conn.close()
+        assert loaded(), "litellm's modules should show once litellm has served a request"
+
+
+def test_gemini_count_tokens_estimates_when_gemini_cannot_count(fake, gemini):
+    gemini.replies = [{"status": 503, "body": {"error": {"message": "busy"}}}]
+    with running_proxy(fake, None) as server:  # Gemini at a closed port: nothing answers
+        status, _, data = raw(server, "POST", "/v1/messages/count_tokens", {"model": "gemini/gemini-2.5-flash",
+                                                                           "messages": [{"role": "user", "content": "hi " * 400}]})
+    assert status == 200 and 200 < json.loads(data)["input_tokens"] < 1200
+
+
 def google_field(body: dict, name: str):
     """A field of a Gemini request by its REST (camelCase) name or its proto name (snake_case):
     Google's JSON reader takes both, litellm sends the one, the direct path the other."""
@@ -5048,7 +5114,8 @@ def test_doctor_checks_gemini_on_its_path(fake, gemini, via):
     assert cp.doctor(cp.Config.from_env(env), out) == 0, out.getvalue()
     text = out.getvalue()
     assert "8 of 8 checks passed" in text and "2 call(s) in one turn" in text and "with thinking" in text
-    assert {path.partition(":")[2] for path, _, _ in gemini.received} == {"generateContent", "streamGenerateContent?alt=sse"}
+    assert {path.partition(":")[2] for path, _, _ in gemini.received} == {"generateContent", "streamGenerateContent?alt=sse"} | (
+        {"countTokens"} if via == "auto" else set())  # the direct path's count is Gemini's own
 
 
 @pytest.mark.parametrize("reply, fix", [
