@@ -98,7 +98,7 @@ import time
 from collections.abc import Mapping
 from json.encoder import encode_basestring as encode_json_string  # json.dumps(str, ensure_ascii=False), minus the wrapping
 from typing import NamedTuple
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 log = logging.getLogger("claude_proxy")
 
@@ -198,8 +198,9 @@ SETTINGS = (
             "providers a client may name beyond the configured ones; * for any", "limits"),
 
     Setting("PROXY_VIA", "via", "choice", "auto",
-            "auto: OpenAI-compatible providers (OpenAI, Groq, Moonshot, DeepSeek, OpenRouter, Ollama, vLLM ...) over the "
-            "proxy's own HTTP client, every other provider through litellm; litellm: every provider through litellm",
+            "auto: OpenAI-compatible providers (OpenAI, Groq, Moonshot, DeepSeek, OpenRouter, Ollama, vLLM ...) and "
+            "Gemini (AI Studio) over the proxy's own HTTP client, every other provider through litellm; litellm: every "
+            "provider through litellm",
             "provider calls", choices=VIAS, flag="--via"),
 
     Setting("LOG_LEVEL", "log_level", "choice", "info", "log verbosity: debug, info, warning or error", "logging",
@@ -373,7 +374,7 @@ class Config:
     keepalive_seconds: float = DEFAULTS["keepalive_seconds"]
     max_connections: int = DEFAULTS["max_connections"]  # open client connections, idle keep-alive ones included
     allowed_providers: tuple = DEFAULTS["allowed_providers"]  # beyond those configured (allowed_provider); "*": any
-    via: str = DEFAULTS["via"]  # "auto": OpenAI-compatible providers over the proxy's own client; "litellm": all through litellm
+    via: str = DEFAULTS["via"]  # "auto": OpenAI-compatible providers and Gemini over the proxy's own client; "litellm": all through litellm
     model_prices: tuple = DEFAULTS["model_prices"]  # ((routed model, Prices), ...): over litellm's map
     usage_log: str = DEFAULTS["usage_log"]  # a path: one JSON line per /v1/messages request
     workers: int = DEFAULTS["workers"]  # processes sharing the listening port (serve_workers)
@@ -492,6 +493,11 @@ class Provider:
     models litellm's map marks `mode: responses` need (OpenAI's codex and pro models answer
     nowhere else), and which a target named `<prefix>/responses/<model>` asks for (litellm's own
     way of naming it); see answers_on_responses.
+
+    generate_content: the provider speaks Google's generateContent API (Gemini on AI Studio):
+    the direct path's GeminiPath posts to `{base}/models/{model}:generateContent` (or
+    `:streamGenerateContent?alt=sse`), the base from base_env (with litellm's meaning: it holds
+    the API version) else chat_base, the key in x-goog-api-key.
     """
 
     key_env: tuple[str, ...] = ()
@@ -527,6 +533,7 @@ class Provider:
     effort_needs_thinking: bool = False
     counts_tokens: bool = False
     responses_path: str = ""
+    generate_content: bool = False
 
 
 PROVIDERS: dict[str, Provider] = {
@@ -543,7 +550,8 @@ PROVIDERS: dict[str, Provider] = {
                            compatible=True, chat_base="https://openrouter.ai/api/v1", resells=True,
                            effort_names=(("max", "xhigh"),), added=(("usage", {"include": True}),)),
     "gemini": Provider(("GEMINI_API_KEY", "GOOGLE_API_KEY"), ("GEMINI_API_BASE",), top_k=True, const_as_enum=True,
-                       text_in_results=True),
+                       text_in_results=True, generate_content=True,
+                       chat_base="https://generativelanguage.googleapis.com/v1beta"),
     "vertex_ai": Provider((), ("VERTEX_API_BASE",), top_k=True, const_as_enum=True, text_in_results=True),
     # Anthropic itself, on the passthrough path (PROXY_VIA=litellm: through litellm). Its key goes as
     # x-api-key; it verifies thinking signatures ("Invalid `signature` in `thinking` block" otherwise,
@@ -652,6 +660,36 @@ STOP_REASONS = {
     "function_call": "tool_use",
     "content_filter": "refusal",
 }
+
+# Gemini's finishReason -> OpenAI's finish_reason, as litellm maps them (so both paths end a turn
+# alike), except None: an answer that is an error, a function call Gemini could not form or one it
+# was not offered (ai.google.dev/api/generate-content#FinishReason). Others are "stop".
+GEMINI_FINISH = {
+    "STOP": "stop", "MAX_TOKENS": "length", "TOO_MANY_TOOL_CALLS": "stop", "FINISH_REASON_UNSPECIFIED": "stop",
+    "SAFETY": "content_filter", "RECITATION": "content_filter", "LANGUAGE": "content_filter", "OTHER": "content_filter",
+    "BLOCKLIST": "content_filter", "PROHIBITED_CONTENT": "content_filter", "SPII": "content_filter",
+    "IMAGE_SAFETY": "content_filter", "MALFORMED_FUNCTION_CALL": None, "UNEXPECTED_TOOL_CALL": None,
+}
+
+# Gemini's thinkingBudget for each effort, on the models before Gemini 3 (litellm's
+# DEFAULT_REASONING_EFFORT_*_THINKING_BUDGET, so both paths ask for the same); Gemini 3 and later
+# take the effort as thinkingLevel (ai.google.dev/gemini-api/docs/thinking).
+GEMINI_BUDGETS = {"low": 1024, "medium": 2048, "high": 4096, "xhigh": 8192, "max": 16384}
+GEMINI_BUDGET_MODELS = re.compile(r"gemini-(?:[12](?:\.\d+)?|exp|pro|flash)(?:-|$)")
+
+# What a Gemini function declaration's schema may hold: a subset of OpenAPI 3.0 (ai.google.dev/api/caching#Schema);
+# any other keyword is a 400 ("Invalid JSON payload received. Unknown name ..."), and so is a format
+# its type does not list.
+GEMINI_SCHEMA_FIELDS = frozenset("""type format title description nullable enum maxItems minItems properties required
+minProperties maxProperties minLength maxLength pattern example anyOf propertyOrdering default items minimum maximum""".split())
+GEMINI_FORMATS = {"string": ("enum", "date-time"), "integer": ("int32", "int64"), "number": ("float", "double")}
+# Object and array levels a declaration's schema may nest: Gemini refuses deeper ones ("A FunctionDeclaration in the
+# request exceeds the maximum allowed nesting depth", google-gemini/gemini-cli#5923, #6031); deeper levels lose their shape.
+GEMINI_SCHEMA_DEPTH = 10
+
+# The signature Gemini 3 takes on a function call of the history that has none of its own (one another
+# model made): "skip_thought_signature_validator" (ai.google.dev/gemini-api/docs/thought-signatures, FAQ).
+SKIP_SIGNATURE = "skip_thought_signature_validator"
 
 # Anthropic's error type for each status the proxy answers with.
 ERROR_TYPES = {
@@ -1122,6 +1160,22 @@ def answers_on_responses(quirks: Provider, facts: dict) -> bool:
     """Whether a model is sent to its provider's Responses API: the provider serves one and
     litellm's map (or a "responses/" target, see model_facts) says the model's mode is "responses"."""
     return bool(quirks.responses_path) and facts.get("mode") == "responses"
+
+
+def gemini_url(target: str, config: Config) -> str | None:
+    """The URL the direct path's GeminiPath adds ":generateContent" (or ":streamGenerateContent?alt=sse")
+    to for a target, or None when litellm must serve it (PROXY_VIA=litellm, a provider that does not
+    speak generateContent, no http(s) base). The base has litellm's meaning (it holds the API
+    version); the model is one path segment, whatever it holds.
+    Example: "gemini/gemini-2.5-flash" -> "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash"."""
+    prefix, _, model = target.partition("/")
+    quirks = provider_for(prefix)
+    if config.via == "litellm" or not quirks.generate_content:
+        return None
+    base = configured_base(quirks, config.env) or quirks.chat_base
+    if not base.startswith(("http://", "https://")):
+        return None
+    return f"{base.rstrip('/')}/models/{quote(model, safe='-._')}"
 
 
 # Providers whose default base URL (the direct path's chat_base or litellm's own) is this machine or
@@ -1859,6 +1913,8 @@ def to_openai_messages(body: dict, quirks: Provider, replay: str = "", encrypted
                 else:
                     out.append(reply)
     out = tool_replies_first(out)
+    if quirks.text_in_results:
+        out = results_take_text(out)
     if head:
         out.insert(0, {"role": "system", "content": "\n\n".join(head)})
     return out
@@ -1896,6 +1952,21 @@ def tool_replies_first(messages: list[dict]) -> list[dict]:
                 (tools if messages[i]["role"] == "tool" else others).append(messages[i])
                 i += 1
             out += tools + others
+    return out
+
+
+def results_take_text(messages: list[dict]) -> list[dict]:
+    """For a provider whose function-response turn holds nothing but the responses (text_in_results):
+    a user message of text alone right after tool messages (a later system entry, a second user
+    turn) goes into the last result, as user_messages does within one turn.
+    Example: [tool a "ok", user "note"] -> [tool a "ok\n\nnote"]."""
+    out: list[dict] = []
+    for message in messages:
+        if message["role"] == "user" and isinstance(message["content"], str) and out and out[-1]["role"] == "tool":
+            last = out[-1]
+            out[-1] = dict(last, content="\n\n".join(t for t in (last["content"], message["content"]) if t))
+        else:
+            out.append(message)
     return out
 
 
@@ -2403,6 +2474,191 @@ def without_foreign_thinking(message: dict) -> dict:
     if len(kept) == len(content):
         return message
     return dict(message, content=kept or [{"type": "text", "text": "(thinking left out)"}])
+
+
+def to_gemini_request(params: dict, facts: dict) -> dict:
+    """The translated request -> the JSON body of a Gemini generateContent call (its URL names the
+    model and whether it streams). Pure. The system prompt goes to systemInstruction; the
+    messages to contents that alternate user and model (gemini_contents); tools to
+    functionDeclarations with schemas Gemini takes (gemini_schema) and tool_choice to toolConfig;
+    the rest to generationConfig (gemini_generation).
+    Example: {"model": "gemini/gemini-2.5-flash", "messages": [system "Be brief", user "Hi"],
+    "max_tokens": 100} -> {"systemInstruction": {"parts": [{"text": "Be brief"}]}, "contents":
+    [{"role": "user", "parts": [{"text": "Hi"}]}], "generationConfig": {"maxOutputTokens": 100}}."""
+    model = params["model"].partition("/")[2]
+    messages = params["messages"]
+    body: dict = {}
+    if messages and messages[0]["role"] == "system":
+        body["systemInstruction"] = {"parts": [{"text": messages[0]["content"]}]}
+        messages = messages[1:]
+    body["contents"] = gemini_contents(messages, not GEMINI_BUDGET_MODELS.match(model))
+    declarations = []
+    for tool in params.get("tools") or ():
+        function = tool["function"]
+        declaration = {"name": function["name"], "description": function.get("description", "")}
+        parameters = gemini_schema(function.get("parameters") or {})
+        if parameters.get("properties"):  # none at all: Gemini refuses an OBJECT with empty properties
+            declaration["parameters"] = parameters
+        declarations.append(declaration)
+    if declarations:
+        body["tools"] = [{"functionDeclarations": declarations}]
+        choice = params.get("tool_choice")
+        if isinstance(choice, dict):
+            body["toolConfig"] = {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": [choice["function"]["name"]]}}
+        elif choice in ("auto", "required", "none"):
+            body["toolConfig"] = {"functionCallingConfig": {"mode": {"auto": "AUTO", "required": "ANY", "none": "NONE"}[choice]}}
+    generation = gemini_generation(params, model)
+    if generation:
+        body["generationConfig"] = generation
+    return body
+
+
+def gemini_generation(params: dict, model: str) -> dict:
+    """The translated request's sampling, limits and reasoning -> Gemini's generationConfig.
+    Example: {"max_tokens": 64, "stop": ["END"], "reasoning_effort": "high"} for gemini-2.5-pro ->
+    {"maxOutputTokens": 64, "stopSequences": ["END"], "thinkingConfig": {"thinkingBudget": 4096,
+    "includeThoughts": True}}; for gemini-3-pro-preview {"thinkingLevel": "high", ...}."""
+    out: dict = {}
+    for name, field in (("max_tokens", "maxOutputTokens"), ("temperature", "temperature"), ("top_p", "topP"),
+                        ("top_k", "topK"), ("stop", "stopSequences")):
+        if params.get(name) is not None:
+            out[field] = params[name]
+    effort = params.get("reasoning_effort")
+    if effort in GEMINI_BUDGETS:
+        thinking = {"thinkingBudget": GEMINI_BUDGETS[effort]} if GEMINI_BUDGET_MODELS.match(model) else {"thinkingLevel": effort}
+        out["thinkingConfig"] = dict(thinking, includeThoughts=True)
+    return out
+
+
+def gemini_contents(messages: list[dict], signed: bool) -> list[dict]:
+    """OpenAI messages (after the system prompt) -> Gemini contents: user and tool messages are
+    "user" turns, assistant messages "model" turns, consecutive ones of a role merged into one,
+    so turns alternate. A tool call goes back as a functionCall with the thoughtSignature its id
+    carries (after THOUGHT_MARK); with `signed` (Gemini 3, which refuses a call of the turn
+    without one) the first call of a model turn that has none gets SKIP_SIGNATURE. A tool result
+    is a functionResponse named after its call.
+    Example: [user "ls", assistant(tool_calls [call_1__thought__c2ln Bash {}]), tool call_1 "a.txt"]
+    -> [user [text "ls"], model [functionCall Bash {} + thoughtSignature "c2ln"],
+    user [functionResponse Bash {"content": "a.txt"}]]."""
+    contents: list[dict] = []
+    names: dict = {}  # tool call id -> its function's name
+    for message in messages:
+        role, content = message["role"], message.get("content")
+        if role == "assistant":
+            turn, parts = "model", [{"text": content}] if isinstance(content, str) and content else []
+            for n, call in enumerate(message.get("tool_calls") or ()):
+                head, _, signature = call["id"].partition(THOUGHT_MARK)
+                names[call["id"]] = names[head] = call["function"]["name"]
+                part = {"functionCall": {"name": call["function"]["name"], "args": parse_tool_input(call["function"]["arguments"])}}
+                if signature or (signed and n == 0):
+                    part["thoughtSignature"] = signature or SKIP_SIGNATURE
+                parts.append(part)
+        elif role == "tool":
+            turn = "user"
+            name = names.get(message["tool_call_id"]) or names.get(message["tool_call_id"].partition(THOUGHT_MARK)[0], "")
+            parts = [{"functionResponse": {"name": name, "response": {"content": content or ""}}}]
+        else:
+            turn, parts = "user", gemini_parts(content)
+        if not parts:
+            continue
+        if contents and contents[-1]["role"] == turn:
+            contents[-1]["parts"].extend(parts)
+        else:
+            contents.append({"role": turn, "parts": parts})
+    return contents
+
+
+def gemini_parts(content) -> list[dict]:
+    """A user message's content -> Gemini parts: text; images and PDFs given inline (data URLs)
+    as inlineData; a PDF by URL as fileData; an image by URL as a text naming it (Gemini takes
+    images inline only, and the proxy fetches nothing a request names).
+    Example: [{"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBO"}}] ->
+    [{"inlineData": {"mimeType": "image/png", "data": "iVBO"}}]."""
+    if isinstance(content, str):
+        return [{"text": content}] if content else []
+    parts = []
+    for part in content or ():
+        kind = part.get("type")
+        url = (part.get("image_url") or {}).get("url", "") if kind == "image_url" else (part.get("file") or {}).get("file_data", "")
+        if kind == "text" and part.get("text"):
+            parts.append({"text": part["text"]})
+        elif kind in ("image_url", "file") and url.startswith("data:") and ";base64," in url:
+            media_type, _, data = url[5:].partition(";base64,")
+            parts.append({"inlineData": {"mimeType": media_type, "data": data}})
+        elif kind == "image_url" and url:
+            parts.append({"text": f"[image at {url} not sent: Gemini takes only inline images]"})
+        elif kind == "file" and (part.get("file") or {}).get("file_id"):
+            parts.append({"fileData": {"mimeType": "application/pdf", "fileUri": part["file"]["file_id"]}})
+    return parts
+
+
+def gemini_schema(schema, depth: int = 0):
+    """A tool's JSON schema -> what Gemini's function declarations take (GEMINI_SCHEMA_FIELDS):
+    `$ref`s replaced by their `$defs` (one level each, so a recursive one ends), a type list
+    by its first type (nullable if "null" was among them), oneOf by anyOf, exclusive bounds by
+    inclusive ones, `enum` kept only of strings, `format` only where its type has it, empty
+    `properties` and anything deeper than GEMINI_SCHEMA_DEPTH left out. Pure.
+    Example: {"type": ["string", "null"], "format": "uri", "additionalProperties": False} ->
+    {"type": "string", "nullable": True}."""
+    if not isinstance(schema, dict):
+        return {}
+    defs = {**(schema.get("definitions") or {}), **(schema.get("$defs") or {})} if depth == 0 else {}
+    return _gemini_node(schema, defs, depth)
+
+
+def _gemini_node(node: dict, defs: dict, depth: int, seen: frozenset = frozenset()) -> dict:
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.rpartition("/")[2] in defs and ref not in seen:
+        node = {**defs[ref.rpartition("/")[2]], **{k: v for k, v in node.items() if k != "$ref"}}
+        seen = seen | {ref}
+    out: dict = {}
+    kind = node.get("type")
+    if isinstance(kind, list):
+        kinds = [k for k in kind if k != "null"]
+        kind = kinds[0] if kinds else "string"
+        if "null" in node["type"]:
+            out["nullable"] = True
+    options = node.get("anyOf") or node.get("oneOf")
+    if isinstance(options, list):
+        options = [o for o in options if isinstance(o, dict) and o.get("type") != "null"]
+        if len(options) < len(node.get("anyOf") or node.get("oneOf")):
+            out["nullable"] = True
+        if len(options) == 1:  # one choice left: it is the schema
+            node = {**{k: v for k, v in node.items() if k not in ("anyOf", "oneOf")}, **options[0]}
+            return {**_gemini_node(node, defs, depth, seen), **out}
+        if options and depth < GEMINI_SCHEMA_DEPTH:
+            out["anyOf"] = [_gemini_node(o, defs, depth + 1, seen) for o in options]
+    if isinstance(kind, str):
+        out["type"] = kind
+    for key in ("exclusiveMinimum", "exclusiveMaximum"):
+        if isinstance(node.get(key), (int, float)) and not isinstance(node[key], bool):
+            out["minimum" if key == "exclusiveMinimum" else "maximum"] = node[key]
+    for key, value in node.items():
+        if key not in GEMINI_SCHEMA_FIELDS or key in ("type", "anyOf"):
+            continue
+        if key == "properties":
+            if isinstance(value, dict) and value and depth < GEMINI_SCHEMA_DEPTH:
+                out[key] = {name: _gemini_node(v, defs, depth + 1, seen) for name, v in value.items() if isinstance(v, dict)}
+        elif key == "items":
+            if isinstance(value, dict) and depth < GEMINI_SCHEMA_DEPTH:
+                out[key] = _gemini_node(value, defs, depth + 1, seen)
+        elif key == "enum":
+            values = [v for v in value if isinstance(v, str) and v] if isinstance(value, list) else []
+            if values and len(values) == len(value) and out.get("type", "string") == "string":
+                out[key] = values
+        elif key == "format":
+            if value in GEMINI_FORMATS.get(out.get("type"), ()):
+                out[key] = value
+        elif key == "required":
+            if isinstance(value, list):
+                out[key] = [name for name in value if name in (out.get("properties") or node.get("properties") or {})]
+        else:
+            out[key] = value
+    if "required" in out and "properties" not in out:
+        del out["required"]
+    if out.get("type") == "array" and "items" not in out:
+        out["items"] = {"type": "string"}  # Gemini wants an array's items
+    return out
 
 
 def estimate_tokens(params: dict) -> int:
@@ -3218,6 +3474,95 @@ class ResponsesEvents:
         return []
 
 
+
+
+class GeminiChunks:
+    """Gemini's GenerateContentResponse (a streamed one or the whole answer: they have one shape)
+    -> an OpenAI chat-completion chunk dict, so the one StreamTranslator serves Gemini too. Its
+    only state is the number of calls so far: each call gets the next tool-call index. No I/O.
+
+    Parts: text -> content, thought text -> reasoning_content, a functionCall -> a whole tool call
+    whose id (Gemini's own, else one made up) carries the part's thoughtSignature after
+    THOUGHT_MARK (as litellm carries it), to go back with the call next turn. finishReason ->
+    finish_reason (GEMINI_FINISH); promptFeedback.blockReason (no candidates) -> "content_filter";
+    a finish that is an error -> an "error" member (GeminiDecoder and the JSON reader raise it);
+    usageMetadata -> usage (gemini_usage).
+    Example: {"candidates": [{"content": {"parts": [{"text": "Hi"}]}, "finishReason": "STOP"}]} ->
+    {"choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": "stop"}]}."""
+
+    __slots__ = ("calls",)
+
+    def __init__(self):
+        self.calls = 0
+
+    def convert(self, response: dict) -> dict:
+        candidates = response.get("candidates")
+        candidate = candidates[0] if type(candidates) is list and candidates and type(candidates[0]) is dict else {}
+        delta: dict = {}
+        content = candidate.get("content")
+        for part in content.get("parts") or () if type(content) is dict else ():
+            if type(part) is not dict:
+                continue
+            text = part.get("text")
+            if type(text) is str and text:
+                field = "reasoning_content" if part.get("thought") else "content"
+                delta[field] = delta.get(field, "") + text
+            elif type(part.get("functionCall")) is dict:
+                delta.setdefault("tool_calls", []).append(self._call(part))
+        reason = candidate.get("finishReason")
+        finish = GEMINI_FINISH.get(reason, "stop") if reason else None
+        feedback = response.get("promptFeedback")
+        if not candidate and type(feedback) is dict and feedback.get("blockReason"):
+            finish = "content_filter"  # the prompt itself was blocked: no candidates at all
+        chunk = {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        if reason and finish is None:
+            chunk["error"] = {"message": f"Gemini ended its answer with finishReason {reason}: "
+                              + ("it could not form a valid function call" if reason == "MALFORMED_FUNCTION_CALL"
+                                 else "it called a function it was not offered") + ". Sending the request again may work.",
+                              "code": reason}
+        if type(response.get("usageMetadata")) is dict:
+            chunk["usage"] = gemini_usage(response["usageMetadata"])
+        return chunk
+
+    def _call(self, part: dict) -> dict:
+        call, index = part["functionCall"], self.calls
+        self.calls += 1
+        tool_id = call.get("id") if isinstance(call.get("id"), str) and call["id"] else "call_%012x" % IDS.getrandbits(48)
+        if isinstance(part.get("thoughtSignature"), str) and part["thoughtSignature"]:
+            tool_id += THOUGHT_MARK + part["thoughtSignature"]
+        arguments = json.dumps(call.get("args") if isinstance(call.get("args"), dict) else {}, ensure_ascii=False)
+        return {"index": index, "id": tool_id, "type": "function",
+                "function": {"name": str(call.get("name") or ""), "arguments": arguments}}
+
+
+def gemini_usage(meta: dict) -> dict:
+    """Gemini's usageMetadata -> OpenAI usage, as litellm counts it: thoughts are output tokens
+    (unless candidatesTokenCount already holds them), cachedContentTokenCount the cached prompt.
+    Example: {"promptTokenCount": 100, "candidatesTokenCount": 7, "thoughtsTokenCount": 5,
+    "cachedContentTokenCount": 60} -> {"prompt_tokens": 100, "completion_tokens": 12,
+    "prompt_tokens_details": {"cached_tokens": 60}, "completion_tokens_details": {"reasoning_tokens": 5}}."""
+    def count(name):
+        value = meta.get(name)
+        return value if type(value) is int and value > 0 else 0
+
+    prompt, candidates, thoughts = count("promptTokenCount"), count("candidatesTokenCount"), count("thoughtsTokenCount")
+    inclusive = thoughts and prompt + candidates + count("toolUsePromptTokenCount") == count("totalTokenCount")
+    return {"prompt_tokens": prompt, "completion_tokens": candidates + (0 if inclusive else thoughts),
+            "prompt_tokens_details": {"cached_tokens": count("cachedContentTokenCount")},
+            "completion_tokens_details": {"reasoning_tokens": thoughts}}
+
+
+def gemini_answer(response: dict) -> dict:
+    """A whole Gemini answer -> the OpenAI response its chunk stands for (response_as_chunk reads it)."""
+    chunk = GeminiChunks().convert(response)
+    choice = chunk["choices"][0]
+    out = {"choices": [{"index": 0, "message": choice["delta"], "finish_reason": choice["finish_reason"]}],
+           "usage": chunk.get("usage")}
+    if "error" in chunk:
+        out["error"] = chunk["error"]
+    return out
+
+
 def probe_response(input_tokens: int) -> dict:
     """The reply to a max_tokens 1 probe that the model refused as too small: no content,
     cut by the length limit (so stop_reason max_tokens), with the counted input."""
@@ -3340,6 +3685,50 @@ def provider_http_error(status: int, data: bytes, headers) -> ProviderHTTPError:
     exc = ProviderHTTPError(status, message, headers, code)
     lowered = message.lower()
     exc.context_overflow = status in (400, 413, 422) and (code in OVERFLOW_CODES or any(w in lowered for w in OVERFLOW_WORDS))
+    return exc
+
+
+# Google's error status words -> the HTTP status they stand for, where an error arrives inside a
+# stream or a 200 answer (cloud.google.com/apis/design/errors#handling_errors).
+GOOGLE_STATUS = {"INVALID_ARGUMENT": 400, "FAILED_PRECONDITION": 400, "OUT_OF_RANGE": 400, "UNAUTHENTICATED": 401,
+                 "PERMISSION_DENIED": 403, "NOT_FOUND": 404, "ABORTED": 409, "RESOURCE_EXHAUSTED": 429,
+                 "CANCELLED": 499, "INTERNAL": 500, "UNAVAILABLE": 503, "DEADLINE_EXCEEDED": 504}
+
+# An ErrorInfo's reason, or a status word, that says more than Google's HTTP status: a key Google does not
+# know comes as a 400 INVALID_ARGUMENT with reason API_KEY_INVALID, which the client should see as the 401
+# it is; a 400 FAILED_PRECONDITION is a request that is fine from a place or project Gemini does not serve
+# ("User location is not supported for the API use", ai.google.dev/gemini-api/docs/troubleshooting), a 403.
+GOOGLE_REASONS = {"API_KEY_INVALID": 401, "FAILED_PRECONDITION": 403}
+
+
+def google_http_error(status: int, data: bytes, headers) -> ProviderHTTPError:
+    """Google's error answer ({"error": {"code", "message", "status", "details"}}) -> a
+    ProviderHTTPError: its HTTP status (inside a stream, the one its status word names), its
+    message, and a RetryInfo's retryDelay as retry-after when no header gives one.
+    Example: (429, b'{"error": {"code": 429, "message": "Quota exceeded", "status":
+    "RESOURCE_EXHAUSTED", "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
+    "retryDelay": "17s"}]}}') -> 429 "Quota exceeded", retry-after "17"."""
+    exc = provider_http_error(status, data, headers)
+    try:
+        error = json.loads(data).get("error")
+    except (ValueError, AttributeError):
+        error = None
+    if not isinstance(error, dict):
+        return exc
+    if status == 500 and GOOGLE_STATUS.get(error.get("status")):  # an error event in a stream: the status says what
+        exc.status_code = GOOGLE_STATUS[error["status"]]
+    exc.code = error.get("status") or exc.code
+    details = [d for d in error.get("details") or () if isinstance(d, dict)]
+    reason = next((GOOGLE_REASONS[d.get("reason")] for d in details if d.get("reason") in GOOGLE_REASONS),
+                  GOOGLE_REASONS.get(error.get("status")))
+    exc.status_code = reason or exc.status_code
+    delay = next((d.get("retryDelay") for d in details if str(d.get("@type", "")).endswith("google.rpc.RetryInfo")), None)
+    if isinstance(delay, str) and delay.endswith("s") and not (headers and headers.get("retry-after")):
+        value = retry_after_value(delay[:-1])
+        if value:
+            exc.headers = {"retry-after": value}
+    if exc.status_code == 400 and "token count" in exc.args[0].lower() and "exceeds" in exc.args[0].lower():
+        exc.context_overflow = True  # "The input token count (N) exceeds the maximum number of tokens allowed (M)."
     return exc
 
 
@@ -4038,9 +4427,10 @@ def sse_events(frames: bytes) -> list:
 DONE = object()  # the stream's [DONE] line
 
 
-def sse_chunk(block: bytes):
+def sse_chunk(block: bytes, errors=None):
     """One SSE event of an OpenAI-compatible stream -> its chunk dict, DONE, or None (a
-    comment, or no data). An error event, or an error object instead of a chunk, raises.
+    comment, or no data). An error event, or an error object instead of a chunk, raises
+    (as `errors` reads it: provider_http_error, unless the provider speaks another shape).
     Example: b'data: {"choices": []}' -> {"choices": []}."""
     if block.startswith(b"data: ") and b"\n" not in block:  # nearly every event: one data line
         payload, event = block[6:], b""
@@ -4063,7 +4453,7 @@ def sse_chunk(block: bytes):
     # An error object ends the stream whatever else the chunk holds: OpenRouter's mid-stream error comes with a choice
     # whose finish_reason is "error" (openrouter.ai/docs/api/reference/streaming#handling-errors-during-streaming)
     if not isinstance(chunk, dict) or event == b"error" or isinstance(chunk.get("error"), (dict, str)):
-        raise provider_http_error(500, payload, {})
+        raise (errors or provider_http_error)(500, payload, {})
     return chunk
 
 
@@ -4145,16 +4535,25 @@ class TextChunks:
             start += 1
         return texts
 
+    # A provider of another shape (GeminiTextChunks) says which chunks are text only, how its JSON names
+    # their text's field, and reads the text back from a parsed chunk.
+    text_field = staticmethod(text_only_field)
+    KEYS: dict = {}  # a delta's field -> its JSON key, where they differ
+
+    @staticmethod
+    def text_in(chunk: dict, field: str):
+        return chunk["choices"][0]["delta"][field]
+
     def learn(self, block: bytes, chunk: dict):
         """Learn the shape of a parsed chunk when it is text only (a single data line)."""
         if self.learned >= self.LEARN_LIMIT or not block.startswith(b"data:") or b"\n" in block:
             return
-        field = text_only_field(chunk)
+        field = self.text_field(chunk)
         if field is None:
             return
         self.learned += 1
         for key in self.FIELD.finditer(block):
-            if key.group(1).decode() != field:
+            if key.group(1).decode() != self.KEYS.get(field, field):
                 continue
             start = key.end()
             body = self.STRING_BODY.match(block, start)
@@ -4168,11 +4567,55 @@ class TextChunks:
                 probe = sse_chunk(prefix + b"\\u0001x" + mid.group() + tail)
             except ProviderHTTPError:
                 continue
-            if type(probe) is dict and text_only_field(probe) == field and probe["choices"][0]["delta"][field] == "\x01x":
+            if type(probe) is dict and self.text_field(probe) == field and self.text_in(probe, field) == "\x01x":
                 # compiled once per shape (re's cache): the mid rarely changes from one stream to the next
                 self.rest = re.compile(b"(%s)%s%s" % (self.SAFE_TEXT.pattern, re.escape(mid.group()), self.TAIL.pattern))
                 self.prefix, self.field = prefix, field
                 return
+
+
+def gemini_text_field(response: dict) -> str | None:
+    """"content" when a Gemini response holds nothing but reply text: one candidate (index 0) of
+    one text part (not a thought, no signature) from the model, no finishReason, and beside the
+    candidates only usageMetadata, modelVersion, responseId or createTime; else None.
+    Example: {"candidates": [{"content": {"parts": [{"text": "Hi"}], "role": "model"}, "index": 0}],
+    "usageMetadata": {...}} -> "content"."""
+    candidates = response.get("candidates")
+    if type(candidates) is not list or len(candidates) != 1 or type(candidates[0]) is not dict:
+        return None
+    candidate = candidates[0]
+    content = candidate.get("content")
+    if set(candidate) - {"content", "index"} or candidate.get("index", 0) != 0 or type(content) is not dict:
+        return None
+    parts = content.get("parts")
+    if set(content) - {"parts", "role"} or content.get("role", "model") != "model" or type(parts) is not list or len(parts) != 1:
+        return None
+    if type(parts[0]) is not dict or set(parts[0]) != {"text"} or type(parts[0]["text"]) is not str or not parts[0]["text"]:
+        return None
+    return None if set(response) - {"candidates", "usageMetadata", "modelVersion", "responseId", "createTime"} else "content"
+
+
+class GeminiTextChunks(TextChunks):
+    """TextChunks for a Gemini stream: its text-only responses (gemini_text_field) recognised by their
+    bytes around the text. What follows the candidates (usageMetadata, which grows with every
+    response, and the ids) is only checked to be plain members: a text-only response's usage is
+    never needed, since the last response, which ends the stream with its finishReason, has the
+    whole count and is parsed. Example: after learn(b'data: {"candidates": [{"content": {"parts":
+    [{"text": "Hi"}], "role": "model"}, "index": 0}]}', ...), a response of the same shape with any
+    usageMetadata is one text."""
+
+    FIELD = re.compile(rb'"(text)"[ \t]*:[ \t]*"')
+    # after the text: the end of its part and parts, content's role, the candidate's index, the end of the candidates
+    MID = re.compile(rb'"[ \t]*\}[ \t]*\](?:[ \t]*,[ \t]*"role"[ \t]*:[ \t]*"model")?[ \t]*\}'
+                     rb'(?:[ \t]*,[ \t]*"index"[ \t]*:[ \t]*0)?[ \t]*\}[ \t]*\]')
+    TAIL = re.compile(rb'(?:[ \t]*,[ \t]*"(?:usageMetadata|modelVersion|responseId|createTime)"[ \t]*:[ \t]*'
+                      rb'(?:"[A-Za-z0-9_.:+/=-]*"|\{[ \t"A-Za-z0-9_:,.\[\]{}-]*\}))*[ \t]*\}[ \t]*')
+    text_field = staticmethod(gemini_text_field)
+    KEYS = {"content": "text"}
+
+    @staticmethod
+    def text_in(chunk: dict, field: str):
+        return chunk["candidates"][0]["content"]["parts"][0]["text"]
 
 
 class TextRun(NamedTuple):
@@ -4210,7 +4653,8 @@ class SSEDecoder:
     feed(b"NE]\\n\\n") -> [], saw_done; finish() -> None.
     """
 
-    def __init__(self, limit: int | None = None):
+    def __init__(self, limit: int | None = None, errors=None):
+        self.errors = errors  # what reads an error event (sse_chunk)
         self.partial = []  # the pieces of an event that a later piece completes, the first one CRLF-normalised
         self.partial_size = 0
         self.tail = b""  # the partial's last two bytes: an event's end may begin there
@@ -4266,7 +4710,7 @@ class SSEDecoder:
             block = blocks[n]
             n += 1
             try:
-                chunk = sse_chunk(block)
+                chunk = sse_chunk(block, self.errors)
             except ProviderHTTPError as exc:
                 if not items:
                     raise
@@ -4492,6 +4936,45 @@ class ResponsesDecoder(SSEDecoder):
             self.saw_finish = self.saw_done = events.ended
         return items
 
+
+class GeminiDecoder(SSEDecoder):
+    """A Gemini stream's body (streamGenerateContent?alt=sse: `data:` lines of
+    GenerateContentResponse, "\r\n\r\n" between them, no [DONE]) -> OpenAI chunk dicts, as the
+    bytes arrive: SSEDecoder's events, each converted by one GeminiChunks. The stream has ended
+    once a chunk has a finish_reason: the end of the body before one is a cut. An error event
+    ({"error": {...}}, Google's shape) or a finish that is an error raises ProviderHTTPError
+    (after the chunks before it, as SSEDecoder does). No I/O.
+    Example: feed(b'data: {"candidates": [{"content": {"parts": [{"text": "Hi"}]}}]}\r\n\r\n') ->
+    [{"choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": None}]}]."""
+
+    def __init__(self, limit: int | None = None):
+        super().__init__(limit, google_http_error)
+        self.texts = GeminiTextChunks()  # runs of text-only responses, read without parsing them
+        self.chunks = GeminiChunks()
+        self.ended = False  # a chunk with a finish_reason came
+
+    def feed(self, piece: bytes) -> list:
+        try:
+            events = super().feed(piece)
+        finally:
+            self.saw_finish = self.ended
+        out, convert = [], self.chunks.convert
+        for event in events:
+            if type(event) is not dict:  # a TextRun: text only, already as the translator takes it
+                out.append(event)
+                continue
+            chunk = convert(event)
+            if "error" in chunk:
+                error = ProviderHTTPError(502, chunk["error"]["message"], code=chunk["error"]["code"])
+                if not out:
+                    raise error
+                self.failure = error
+                return out
+            out.append(chunk)
+            if chunk["choices"][0]["finish_reason"]:
+                self.ended = self.saw_finish = True
+        return out
+
 # ----------------------------------------------------------------------------------------
 # provider paths: one interface, one class per way of reaching a provider
 # ----------------------------------------------------------------------------------------
@@ -4540,6 +5023,8 @@ class ProviderPath:
     open(attempt, stream, lease, config): the call, started. It has read(wait) -> a Batch, or
         None when nothing came within `wait` seconds (a failure raises), and close(), which
         ends it at once (nobody pays for tokens nobody reads).
+    count(attempt, config): the request's input tokens as the provider itself counts them, or
+        None for litellm's count (count_tokens), which imports litellm.
     """
 
     name = ""
@@ -4591,6 +5076,45 @@ class OpenAICompatiblePath(ProviderPath):
         return DirectRead(DirectCall(request.url, request.key, body, config))
 
 
+class GeminiPath(ProviderPath):
+    """Gemini (AI Studio) over the proxy's own HTTP client: the translated request as a
+    generateContent body (to_gemini_request), posted to gemini_url with the key in x-goog-api-key
+    (never in the URL, which ends up in logs), read like the OpenAI-compatible path's calls, in
+    Gemini's dialect (GEMINI_DIALECT: Google's errors, its stream, its answer)."""
+
+    name = "direct"
+
+    def serves(self, target, params, config):
+        return gemini_url(target, config) is not None
+
+    def prepare(self, attempt, credentials, config):
+        return DirectRequest(gemini_url(attempt.target, config), credentials.get("api_key"),
+                             to_gemini_request(attempt.params, attempt.facts))
+
+    def open(self, attempt, stream, lease, config):
+        request = attempt.request
+        url = request.url + (":streamGenerateContent?alt=sse" if stream else ":generateContent")
+        return DirectRead(DirectCall(url, request.key, request.body, config, GEMINI_DIALECT, stream=stream))
+
+    def counted(self, attempt, config):
+        """Gemini's own count of the request (models/{model}:countTokens, which costs nothing), so that
+        count_tokens needs no litellm either; the proxy's estimate when Gemini cannot be asked (no key,
+        an error, COUNT_TIMEOUT passed): a count must never fail the client."""
+        try:
+            credentials = provider_credentials(attempt.target, config)
+            check_provider(attempt.target, config)
+            url = gemini_url(attempt.target, config)
+            body = {"generateContentRequest": dict(to_gemini_request(attempt.params, attempt.facts),
+                                                   model="models/" + attempt.target.partition("/")[2])}
+            quick = dataclasses.replace(config, request_timeout=min(config.request_timeout, COUNT_TIMEOUT))
+            total = DirectCall(url + ":countTokens", credentials.get("api_key"), body, quick, GEMINI_COUNT_DIALECT,
+                               stream=False).response().get("totalTokens")
+        except (ProxyError, ProviderHTTPError, OSError, http.client.HTTPException) as exc:
+            log.info("Gemini did not count the request for %s (%s); estimating", attempt.target, _error_text(exc))
+            total = None
+        return total if type(total) is int and total >= 0 else estimate_tokens(attempt.params)
+
+
 class LitellmPath(ProviderPath):
     """Every provider, through litellm.completion on a thread of its own (LitellmCall), so the
     exchange can go on watching the client, the clock and the shutdown meanwhile. It serves
@@ -4615,7 +5139,7 @@ class LitellmPath(ProviderPath):
 class MessagesRequest(NamedTuple):
     url: str  # {base}/v1/messages
     key: str | None
-    key_header: str  # "x-api-key: " or "Authorization: Bearer "
+    key_header: str  # the key's header line, a format: "x-api-key: {}" or "Authorization: Bearer {}"
     headers: str  # anthropic-version and, where the provider takes them, the client's betas
     body: dict  # passthrough_body's, without the stream field
 
@@ -4625,7 +5149,6 @@ ANTHROPIC_VERSION = "2023-06-01"  # the version every Anthropic-compatible provi
 # What Anthropic's count_tokens takes (docs.claude.com/en/api/messages-count-tokens); it refuses other fields.
 COUNT_FIELDS = frozenset({"model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers"})
 
-COUNT_TIMEOUT = 10.0  # seconds a provider's count may take before the estimate answers
 
 
 def relayed(target: str, config: Config) -> bool:
@@ -4663,12 +5186,12 @@ class AnthropicPath(ProviderPath):
                                 accepts_images(attempt.facts))
         body.pop("stream", None)
         return MessagesRequest(base.rstrip("/") + "/v1/messages", credentials.get("api_key"),
-                               "Authorization: Bearer " if quirks.bearer else "x-api-key: ", headers, body)
+                               "Authorization: Bearer {}" if quirks.bearer else "x-api-key: {}", headers, body)
 
     def open(self, attempt, stream, lease, config):
         request = attempt.request
         return RelayRead(DirectCall(request.url, request.key, dict(request.body, stream=stream), config,
-                                    key_header=request.key_header, headers=request.headers, relay=True))
+                                    Dialect(request.key_header), headers=request.headers, relay=True))
 
     def counted(self, attempt, config):
         """The provider's own count where it has one (Provider.counts_tokens), else, or when that
@@ -4681,7 +5204,7 @@ class AnthropicPath(ProviderPath):
             check_provider(attempt.target, config)
             request = self.prepare(attempt, credentials, config)
             body = {key: value for key, value in request.body.items() if key in COUNT_FIELDS}
-            call = DirectCall(request.url + "/count_tokens", request.key, body, config, key_header=request.key_header,
+            call = DirectCall(request.url + "/count_tokens", request.key, body, config, Dialect(request.key_header),
                               headers=request.headers)
             call.read_timeout = min(config.request_timeout, COUNT_TIMEOUT)
             counted = call.response().get("input_tokens")
@@ -4715,11 +5238,11 @@ class ResponsesPath(ProviderPath):
     def open(self, attempt, stream, lease, config):
         request = attempt.request
         body = dict(request.body, stream=True) if stream else request.body  # no stream_options: usage comes anyway
-        return DirectRead(DirectCall(request.url, request.key, body, config, decoder=ResponsesDecoder()),
+        return DirectRead(DirectCall(request.url, request.key, body, config, RESPONSES_DIALECT),
                           answer=responses_answer_chunks)
 
 
-PATHS = (AnthropicPath(), ResponsesPath(), OpenAICompatiblePath(), LitellmPath())
+PATHS = (AnthropicPath(), ResponsesPath(), OpenAICompatiblePath(), GeminiPath(), LitellmPath())
 
 # The variables that name an HTTP proxy, in the order httpx (litellm's client) and urllib try them: the
 # scheme's own, then ALL_PROXY. NO_PROXY lists the hosts reached without one.
@@ -4955,8 +5478,9 @@ class HTTPExchange:
     open_tunnel; the Route says where a connection goes.
     """
 
-    def __init__(self, route: Route, request: bytes, connect_timeout: float, read_timeout: float):
+    def __init__(self, route: Route, request: bytes, connect_timeout: float, read_timeout: float, errors=None):
         self.route, self.request = route, request
+        self.errors = errors or provider_http_error  # reads an error answer: the provider's error shape
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
         self.sock = None
         self.lock = threading.Lock()  # close() may come from another thread while a socket is taken
@@ -5090,7 +5614,7 @@ class HTTPExchange:
                 return b""
             self.framing.reusable = False  # an endless error answer: what came so far is enough
         self._finish()
-        raise provider_http_error(self.status, b"".join(self.error)[:ERROR_LIMIT], self.headers)
+        raise self.errors(self.status, b"".join(self.error)[:ERROR_LIMIT], self.headers)
 
     def _finish(self):
         self.complete = True
@@ -5120,6 +5644,28 @@ class HTTPExchange:
             sock.close()
 
 
+class Dialect(NamedTuple):
+    """How a family of provider APIs speaks on the direct path, where it differs from OpenAI's
+    chat completions: the header that carries the key (a format with one {}), the reader of an
+    error answer, the stream's decoder, and the reader of a JSON answer (-> an OpenAI response)."""
+
+    key_header: str = "Authorization: Bearer {}"
+    errors: object = None  # (status, data, headers) -> ProviderHTTPError; None: provider_http_error
+    decoder: object = None  # () -> a decoder like SSEDecoder; None: SSEDecoder
+    answer: object = None  # the JSON answer dict -> an OpenAI chat-completion response; None: as it is
+
+
+OPENAI_DIALECT = Dialect()
+
+GEMINI_DIALECT = Dialect("x-goog-api-key: {}", google_http_error, GeminiDecoder, gemini_answer)
+
+GEMINI_COUNT_DIALECT = GEMINI_DIALECT._replace(answer=None)  # countTokens answers {"totalTokens": N}
+
+RESPONSES_DIALECT = Dialect(decoder=ResponsesDecoder)  # OpenAI's Responses API: its own events
+
+COUNT_TIMEOUT = 10.0  # seconds a provider's own token count may take before the proxy estimates instead
+
+
 class DirectCall:
     """One chat-completions request on the direct path, read by whoever calls step(): on
     the proxy, the request's own thread (DirectRead), between the exchange's checks of the
@@ -5134,16 +5680,19 @@ class DirectCall:
     wait up to REQUEST_TIMEOUT for each read. A provider error raises ProviderHTTPError; a
     JSON answer beyond MAX_ANSWER_BYTES, or a stream's event beyond MAX_EVENT_BYTES, a 502
     ProxyError (the call is closed: nothing more is read). close() (from any thread) ends the call at once: the socket is shut, and not reused.
+    A provider API of another family (Gemini's generateContent) is a Dialect: its key header, error
+    shape, stream decoder and answer; `stream` then says whether it streams (its body does not).
     """
 
-    def __init__(self, url: str, key: str | None, body: dict, config: Config, *, key_header: str = "Authorization: Bearer ",
-                 headers: str = "", relay: bool = False, decoder: SSEDecoder | None = None):
-        """key_header: what the key follows; headers: more header lines (each ending in CRLF);
-        relay: a stream's body bytes are the items, undecoded (the passthrough path); decoder:
-        another API's stream decoder (the Responses API's), else SSEDecoder."""
+    def __init__(self, url: str, key: str | None, body: dict, config: Config, dialect: Dialect = OPENAI_DIALECT,
+                 stream: bool | None = None, *, headers: str = "", relay: bool = False):
+        """dialect: the API family's key header, errors, stream decoder and answer; headers: more
+        header lines (each ending in CRLF); relay: a stream's body bytes are the items, undecoded
+        (the passthrough path)."""
         url = urlsplit(url)
         scheme, port = url.scheme, url.port or (443 if url.scheme == "https" else 80)
-        self.stream = bool(body.get("stream"))
+        self.stream = bool(body.get("stream")) if stream is None else stream
+        self.dialect = dialect
         self.ended = False  # the answer is complete
         self.deferred = None  # raised by the next step: a request that cannot be sent, or a bad event after good ones
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
@@ -5160,16 +5709,16 @@ class DirectCall:
         if proxy is not None and scheme == "http":  # for https the proxy only opened a tunnel: it sees nothing of this
             target = f"http://{host}{path}"
             proxy_auth = f"Proxy-Authorization: {proxy.authorization}\r\n" if proxy.authorization else ""
-        auth = f"{key_header}{key}\r\n{headers}" if key else headers
+        auth = (dialect.key_header.format(key) + "\r\n" if key else "") + headers
         accept = "text/event-stream" if self.stream else "application/json"
         request = (f"POST {target} HTTP/1.1\r\nHost: {host}\r\n{proxy_auth}Accept-Encoding: identity\r\nUser-Agent: claude_proxy\r\n"
                    f"Content-Type: application/json\r\nAccept: {accept}\r\n{auth}Content-Length: {len(data)}\r\n\r\n"
                    ).encode("latin-1", "replace") + data
         self.read_timeout = config.request_timeout
         route = Route(scheme, url.hostname, port, proxy)
-        self.exchange = HTTPExchange(route, request, config.connect_timeout, self.read_timeout)
+        self.exchange = HTTPExchange(route, request, config.connect_timeout, self.read_timeout, dialect.errors)
         self.relay = relay and self.stream
-        self.decoder = (decoder or SSEDecoder()) if self.stream and not relay else None
+        self.decoder = (dialect.decoder or SSEDecoder)() if self.stream and not relay else None
         self.parts, self.size = [], 0  # a JSON answer's body, at most MAX_ANSWER_BYTES
 
     def step(self, wait: float) -> list:
@@ -5209,16 +5758,20 @@ class DirectCall:
             self.close()
             raise
 
-    @staticmethod
-    def _answer(data: bytes) -> dict:
+    def _answer(self, data: bytes) -> dict:
         try:
             answer = json.loads(data)
         except ValueError:
             raise ProviderHTTPError(502, "The provider's answer is not JSON.") from None
         if not isinstance(answer, dict):
             raise ProviderHTTPError(502, "The provider's answer is not a JSON object.")
+        dialect = self.dialect
         if isinstance(answer.get("error"), (dict, str)):  # OpenRouter's error in a 200 comes with a choice, too
-            raise provider_http_error(500, data, {})
+            raise (dialect.errors or provider_http_error)(500, data, {})
+        if dialect.answer is not None:
+            answer = dialect.answer(answer)
+            if answer.get("error"):  # a finish that is an error (GeminiChunks)
+                raise ProviderHTTPError(502, answer["error"]["message"], code=answer["error"]["code"])
         return answer
 
     def response(self) -> dict:
@@ -7570,8 +8123,9 @@ def needs_litellm(config: Config) -> bool:
     """Whether a configured model is served through litellm, or web searches are (so it is worth
     importing early)."""
     targets = [qualify(value, config, provider_names()) for _, value in configured_targets(config)]
-    return bool(config.web_search_provider) or any(direct_url(target, config) is None and not relayed(target, config)
-                                                   for target in targets)
+    return bool(config.web_search_provider) or any(
+        direct_url(target, config) is None and gemini_url(target, config) is None and not relayed(target, config)
+        for target in targets)
 
 
 def warm_up(config: Config, *, load: bool = True, report: bool = True):
@@ -7791,6 +8345,24 @@ DOCTOR_FIXES = {
     "timeout_error": "no answer in time: check the base URL and the network, or raise REQUEST_TIMEOUT",
     "api_error": "the provider failed or cannot be reached: check the base URL ({bases})",
     "invalid_request_error": "the provider rejected the request: {hint}",
+    "refusal": "the provider's safety filter stopped the answer (stop_reason refusal): try another model",
+}
+
+# What to do, where a provider's own words help more (DOCTOR_FIXES' keys, over them).
+DOCTOR_PROVIDER_FIXES = {
+    "gemini": {
+        "authentication_error": "Google does not know the key: set {keys} to a key from aistudio.google.com/apikey "
+                                "(AI Studio; for Vertex AI use vertex_ai/ models)",
+        "permission_error": "Gemini does not serve this key's project or the place the proxy runs in ('User location is "
+                            "not supported': ai.google.dev/gemini-api/docs/available-regions): run the proxy where it is "
+                            "offered, or use Vertex AI (vertex_ai/...)",
+        "not_found_error": "Gemini has no such model: names look like gemini/gemini-2.5-flash or gemini/gemini-3-flash-preview "
+                           "(ai.google.dev/gemini-api/docs/models)",
+        "invalid_request_error": "Gemini refused the request: {hint}; a tool schema it refuses ('Unknown name', 'nesting "
+                                 "depth') is worth a report, and PROXY_VIA=litellm tries litellm's own cleaning",
+        "refusal": "Gemini's safety filters blocked the prompt or the answer (finishReason SAFETY, blockReason): "
+                   "rephrase, or route such requests to another model",
+    },
 }
 
 
@@ -7846,21 +8418,23 @@ def doctor(config: Config, out=None) -> int:
     failures, rows = 0, []
     try:
         for target, variable in targets:
-            quirks = provider_for(target.partition("/")[0])
+            quirks, fixes = provider_for(target.partition("/")[0]), {**DOCTOR_FIXES, **DOCTOR_PROVIDER_FIXES.get(
+                target.partition("/")[0], {})}
             keys = " or ".join(key_names(target.partition("/")[0]))
             bases = " or ".join(quirks.base_env) or "the provider's base URL variable"
             for check, path, body, verdict in doctor_checks(target):
                 status, answer = doctor_request(server, path, body, config.request_timeout)
                 if status == 200:
                     ok, detail = verdict(answer)
-                    fix = "" if ok else "the model answered, but not as Claude Code needs: try another model"
+                    fix = "" if ok else fixes["refusal"] if answer.get("stop_reason") == "refusal" else (
+                        "the model answered, but not as Claude Code needs: try another model")
                 else:
                     ok, error = False, answer.get("error", {}) if isinstance(answer, dict) else {}
                     kind = error.get("type", "api_error")
                     hint = ("the model may not support tools" if "tool" in check else
                             "lower MAX_TOKENS_LIMIT" if "max_tokens" in error.get("message", "") else "see the message")
                     detail = f"{status} {kind}: {error.get('message', answer)}"[:160]
-                    fix = DOCTOR_FIXES.get(kind, "see the message").format(keys=keys, bases=bases, hint=hint)
+                    fix = fixes.get(kind, "see the message").format(keys=keys, bases=bases, hint=hint)
                 failures += not ok
                 rows.append((f"{target} ({variable})", check, "pass" if ok else "FAIL", detail, fix))
     finally:

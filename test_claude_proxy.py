@@ -331,7 +331,7 @@ GOOGLE_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSI
                  404: "NOT_FOUND", 409: "ABORTED", 429: "RESOURCE_EXHAUSTED", 499: "CANCELLED",
                  500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
 FINISH = {"stop": "STOP", "tool_calls": "STOP", "length": "MAX_TOKENS", "content_filter": "SAFETY"}
-GEMINI_PATH = re.compile(r"/models/([^/:?]+):(generateContent|streamGenerateContent)(?:\?|$)")
+GEMINI_PATH = re.compile(r"/models/([^/:?]+):(generateContent|streamGenerateContent|countTokens)(?:\?|$)")
 
 
 def google_error(status, body=None) -> dict:
@@ -408,9 +408,62 @@ class GeminiFake(http.server.ThreadingHTTPServer):
     handle_error = FakeProvider.handle_error
 
 
-def gemini_refusal(body: dict) -> str | None:
-    """What Gemini says of contents that break its turn rules, or None."""
+# The keywords a function declaration's schema may hold, a subset of OpenAPI 3.0 (ai.google.dev/api/caching#Schema):
+# Google's JSON reader refuses any other name.
+GEMINI_SCHEMA_FIELDS = set("""type format title description nullable enum maxItems minItems properties required minProperties
+maxProperties minLength maxLength pattern example anyOf propertyOrdering default items minimum maximum""".split())
+SNAKE = re.compile(r"_([a-z])")
+
+
+def schema_refusal(schema, where: str) -> str | None:
+    """Google's words for the first keyword of a schema outside its subset (either spelling), or None."""
+    if not isinstance(schema, dict):
+        return None
+    for key, value in schema.items():
+        if SNAKE.sub(lambda m: m.group(1).upper(), key) not in GEMINI_SCHEMA_FIELDS:
+            # Google's words, quoted in router-for-me/CLIProxyAPI#97
+            return f'Invalid JSON payload received. Unknown name "{key}" at \'{where}\': Cannot find field.'
+        nested = (value.items() if key == "properties" and isinstance(value, dict) else [("", value)] if key == "items"
+                  else enumerate(value) if key in ("anyOf", "any_of") and isinstance(value, list) else ())
+        for name, item in nested:
+            refusal = schema_refusal(item, f"{where}.{key}" + (f"[{name}]" if name != "" else ""))
+            if refusal:
+                return refusal
+    return None
+
+
+def signature_refusal(model: str, contents: list) -> str | None:
+    """Gemini 3's rule: in the current turn (the contents after the last user text), the first
+    functionCall of each model step carries its thoughtSignature (ai.google.dev/gemini-api/docs/thought-signatures:
+    "missing a required signature ... results in a 400 error")."""
+    if not model.startswith("gemini-3"):
+        return None
+    start = max((i for i, c in enumerate(contents) if c.get("role", "user") == "user"
+                 and any("text" in p or "inlineData" in p or "inline_data" in p for p in c.get("parts", ()))), default=0)
+    for content in contents[start:]:
+        calls = [p for p in content.get("parts", ()) if "functionCall" in p or "function_call" in p]
+        if calls and not (calls[0].get("thoughtSignature") or calls[0].get("thought_signature")):
+            name = (calls[0].get("functionCall") or calls[0].get("function_call"))["name"]
+            # Gemini's words, quoted in nanbingxyz/5ire#405
+            return ("Function call is missing a thought_signature in functionCall parts. This is required for tools to work "
+                    "correctly, and missing thought_signature may lead to degraded model performance. Additional data, "
+                    f"function call `default_api:{name}` , position {contents.index(content) + 1}. Please refer to "
+                    "https://ai.google.dev/gemini-api/docs/thought-signatures for more details.")
+    return None
+
+
+def gemini_refusal(body: dict, model: str = "") -> str | None:
+    """What Gemini says of a request that breaks its documented rules (each with its source), or None."""
+    for t, tool in enumerate(body.get("tools") or ()):
+        declarations = tool.get("functionDeclarations", tool.get("function_declarations")) or ()
+        for d, declaration in enumerate(declarations):
+            refusal = schema_refusal(declaration.get("parameters"), f"request.tools[{t}].function_declarations[{d}].parameters")
+            if refusal:
+                return refusal
     contents = body.get("contents") or []
+    refusal = signature_refusal(model, contents)
+    if refusal:
+        return refusal
     for before, content in zip([None] + contents, contents):
         role = content.get("role", "user")
         if (before is None and role != "user") or (before is not None and before.get("role", "user") == role):
@@ -452,7 +505,21 @@ class GeminiHandler(http.server.BaseHTTPRequestHandler):
         if not match:
             self._json(404, google_error(404, {"error": {"message": f"unknown path {self.path}"}}))
             return
-        refusal = gemini_refusal(body)
+        if not self.headers.get("x-goog-api-key") or "key=" in self.path:  # the proxy sends its key in the header only
+            self._json(403, google_error(403, {"error": {"message": "Method doesn't allow unregistered callers (callers "
+                                                         "without established identity). Please use API Key or other form of "
+                                                         "API consumer identity to call this API."}}))
+            return
+        if match.group(2) == "countTokens":  # ai.google.dev/api/tokens: a request to count, or its contents
+            counted = body.get("generateContentRequest", body)
+            refusal = gemini_refusal(counted, match.group(1)) or (
+                None if counted.get("model", f"models/{match.group(1)}") == f"models/{match.group(1)}" else "model mismatch")
+            if refusal:
+                self._json(400, google_error(400, {"error": {"message": refusal}}))
+            else:
+                self._json(200, {"totalTokens": len(json.dumps(counted)) // 4 + 1, "promptTokensDetails": []})
+            return
+        refusal = gemini_refusal(body, match.group(1))
         if refusal:
             self._json(400, google_error(400, {"error": {"message": refusal}}))
             return
@@ -850,11 +917,12 @@ def proxy_env(fake_url, gemini_url="http://127.0.0.1:9", **extra):
 
 
 @contextlib.contextmanager
-def proxy_process(fake, tmp_path, **extra):
+def proxy_process(fake, tmp_path, gemini=None, **extra):
     """The proxy as its own process (SHUTDOWN_GRACE=1) on a free port: (process, port); killed
     after, if the test has not stopped it. `extra`: more environment."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env.update(proxy_env(fake.url), PYTHONUNBUFFERED="1", SHUTDOWN_GRACE="1", LOG_LEVEL="warning", **extra)
+    env.update(proxy_env(fake.url, *([gemini.url] if gemini else [])), PYTHONUNBUFFERED="1", SHUTDOWN_GRACE="1",
+               LOG_LEVEL="warning", **extra)
     process = subprocess.Popen([sys.executable, cp.__file__, "--port", "0"], cwd=tmp_path, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -1780,6 +1848,156 @@ def test_context_overflow_messages(numbers, expected):
     assert cp.context_overflow(*numbers) == expected
 
 
+# Gemini's generateContent body from the translated request: (name, Anthropic body, target, what the body must hold).
+SIGNED_ID = cp.client_tool_id("call_1" + cp.THOUGHT_MARK + "c2ln+/8=")
+GEMINI_TOOL_TURNS = [{"role": "user", "content": "ls"},
+                     {"role": "assistant", "content": [{"type": "thinking", "thinking": "hm", "signature": "claude_proxy:gemini/x"},
+                                                       {"type": "text", "text": "Looking."},
+                                                       {"type": "tool_use", "id": SIGNED_ID, "name": "Bash", "input": {"command": "ls"}},
+                                                       {"type": "tool_use", "id": "toolu_other", "name": "Read", "input": {"path": "a"}}]},
+                     {"role": "user", "content": [{"type": "tool_result", "tool_use_id": SIGNED_ID, "content": "a.txt"},
+                                                  {"type": "tool_result", "tool_use_id": "toolu_other", "content": "x",
+                                                   "is_error": True},
+                                                  {"type": "text", "text": "<system-reminder>r</system-reminder>"}]}]
+GEMINI_REQUEST_CASES = [
+    ("system prompt, text, sampling and limits", req([{"role": "user", "content": "Hi"}], system="Be brief.", temperature=0.5,
+                                                     top_p=0.9, top_k=40, stop_sequences=["END"], max_tokens=100000),
+     "gemini/gemini-2.5-flash",
+     {"systemInstruction": {"parts": [{"text": "Be brief."}]}, "contents": [{"role": "user", "parts": [{"text": "Hi"}]}],
+      "generationConfig": {"maxOutputTokens": 65536, "temperature": 0.5, "topP": 0.9, "topK": 40, "stopSequences": ["END"]}}),
+    ("tool turns: signature back on the first call, results named, trailing text inside the last result, turns alternate",
+     req(GEMINI_TOOL_TURNS, tools=TOOLS), "gemini/gemini-2.5-flash",
+     {"contents": [{"role": "user", "parts": [{"text": "ls"}]},
+                   {"role": "model", "parts": [{"text": "Looking."},
+                                               {"functionCall": {"name": "Bash", "args": {"command": "ls"}}, "thoughtSignature": "c2ln+/8="},
+                                               {"functionCall": {"name": "Read", "args": {"path": "a"}}}]},
+                   {"role": "user", "parts": [{"functionResponse": {"name": "Bash", "response": {"content": "a.txt"}}},
+                                              {"functionResponse": {"name": "Read", "response": {
+                                                  "content": "[tool error] x\n\n<system-reminder>r</system-reminder>"}}}]}]}),
+    ("Gemini 3: a call of another model's history gets the documented skip signature",
+     req([{"role": "user", "content": "ls"}, {"role": "assistant", "content": [
+         {"type": "tool_use", "id": "toolu_01", "name": "Bash", "input": {}}]},
+          {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01", "content": "ok"}]}], tools=TOOLS),
+     "gemini/gemini-3-flash-preview",
+     {"contents": [{"role": "user", "parts": [{"text": "ls"}]},
+                   {"role": "model", "parts": [{"functionCall": {"name": "Bash", "args": {}},
+                                                "thoughtSignature": "skip_thought_signature_validator"}]},
+                   {"role": "user", "parts": [{"functionResponse": {"name": "Bash", "response": {"content": "ok"}}}]}]}),
+    ("an image inline, one by URL named, a PDF inline",
+     req([{"role": "user", "content": [B64_IMAGE, {"type": "image", "source": {"type": "url", "url": "https://x/y.png"}},
+                                       {"type": "document", "source": {"type": "base64", "media_type": "application/pdf",
+                                                                       "data": "JVBERi0="}}, {"type": "text", "text": "What?"}]}]),
+     "gemini/gemini-2.5-flash",
+     {"contents": [{"role": "user", "parts": [{"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}},
+                                              {"text": "[image at https://x/y.png not sent: Gemini takes only inline images]"},
+                                              {"inlineData": {"mimeType": "application/pdf", "data": "JVBERi0="}},
+                                              {"text": "What?"}]}]}),
+    ("an image in a tool result: a placeholder model turn keeps the turns alternating",
+     req([{"role": "user", "content": "look"}, {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Read",
+                                                                                  "input": {"path": "p.png"}}]},
+          {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": [
+              {"type": "text", "text": "an image"}, B64_IMAGE]}]}], tools=TOOLS), "gemini/gemini-2.5-flash",
+     {"contents": [{"role": "user", "parts": [{"text": "look"}]},
+                   {"role": "model", "parts": [{"functionCall": {"name": "Read", "args": {"path": "p.png"}}}]},
+                   {"role": "user", "parts": [{"functionResponse": {"name": "Read", "response": {"content": "an image"}}}]},
+                   {"role": "model", "parts": [{"text": cp.RESULTS_PLACEHOLDER}]},
+                   {"role": "user", "parts": [{"text": "(image output of tool call t1)"},
+                                              {"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}}]}]}),
+    ("tools and a forced tool", req([{"role": "user", "content": "hi"}], tools=TOOLS, tool_choice={"type": "tool", "name": "Bash"}),
+     "gemini/gemini-2.5-flash",
+     {"tools": [{"functionDeclarations": [
+         {"name": "Bash", "description": "Run a command", "parameters": {
+             "type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]}},
+         {"name": "Read", "description": "Read a file", "parameters": {
+             "type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}}]}],
+      "toolConfig": {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["Bash"]}}}),
+    ("tool_choice any and none", req([{"role": "user", "content": "hi"}], tools=TOOLS, tool_choice={"type": "any"}),
+     "gemini/gemini-2.5-flash", {"toolConfig": {"functionCallingConfig": {"mode": "ANY"}}}),
+    ("a tool without parameters is declared without them",
+     req([{"role": "user", "content": "hi"}], tools=[{"name": "Now", "description": "d", "input_schema": {"type": "object"}}]),
+     "gemini/gemini-2.5-flash", {"tools": [{"functionDeclarations": [{"name": "Now", "description": "d"}]}]}),
+    ("thinking on 2.5: a budget for the effort, thoughts included",
+     req([{"role": "user", "content": "hi"}], thinking={"type": "enabled", "budget_tokens": 31999}), "gemini/gemini-2.5-pro",
+     {"generationConfig": {"maxOutputTokens": 1000, "thinkingConfig": {"thinkingBudget": 4096, "includeThoughts": True}}}),
+    ("thinking on 3: a level", req([{"role": "user", "content": "hi"}], thinking={"type": "adaptive"},
+                                   output_config={"effort": "low"}), "gemini/gemini-3-flash-preview",
+     {"generationConfig": {"maxOutputTokens": 1000, "thinkingConfig": {"thinkingLevel": "low", "includeThoughts": True}}}),
+    ("a later system entry goes into its user turn, the system prompt as it was",
+     req([{"role": "user", "content": "hi"}, {"role": "system", "content": "note"}, {"role": "assistant", "content": "yo"},
+          {"role": "user", "content": "and?"}], system="S"), "gemini/gemini-2.5-flash",
+     {"systemInstruction": {"parts": [{"text": "S"}]},
+      "contents": [{"role": "user", "parts": [{"text": "hi\n\n<system-reminder>\nnote\n</system-reminder>"}]},
+                   {"role": "model", "parts": [{"text": "yo"}]},
+                   {"role": "user", "parts": [{"text": "and?"}]}]}),
+]
+
+
+def gemini_body(body: dict, target: str) -> dict:
+    """The body GeminiPath posts for an Anthropic request to `target`, as prepare_attempt builds it."""
+    config = cp.Config.from_env({"GEMINI_API_KEY": "k"})
+    return cp.to_gemini_request(cp.prepare_attempt(body, target, config).params, cp.model_facts(target))
+
+
+@pytest.mark.parametrize("body, target, expected", [c[1:] for c in GEMINI_REQUEST_CASES], ids=[c[0] for c in GEMINI_REQUEST_CASES])
+def test_gemini_request(body, target, expected):
+    sent = gemini_body(body, target)
+    for key, value in expected.items():
+        assert sent[key] == value, key
+    assert gemini_refusal(sent, target.partition("/")[2]) is None  # and the strict fake takes it
+
+
+GEMINI_SCHEMA_CASES = [
+    ("keywords outside the subset dropped", {"$schema": "x", "type": "object", "additionalProperties": False,
+                                             "properties": {"a": {"type": "string", "propertyNames": {}, "examples": ["q"]}}},
+     {"type": "object", "properties": {"a": {"type": "string"}}}),
+    ("a type list: its first type, nullable", {"type": ["string", "null"]}, {"type": "string", "nullable": True}),
+    ("anyOf with null: the other one, nullable", {"anyOf": [{"type": "integer"}, {"type": "null"}], "description": "n"},
+     {"type": "integer", "nullable": True, "description": "n"}),
+    ("oneOf becomes anyOf", {"oneOf": [{"type": "integer"}, {"type": "string"}]},
+     {"anyOf": [{"type": "integer"}, {"type": "string"}]}),
+    ("exclusive bounds become inclusive", {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 9},
+     {"type": "number", "minimum": 0, "maximum": 9}),
+    ("format kept only where the type has it", {"type": "object", "properties": {
+        "u": {"type": "string", "format": "uri"}, "t": {"type": "string", "format": "date-time"},
+        "i": {"type": "integer", "format": "int64"}}},
+     {"type": "object", "properties": {"u": {"type": "string"}, "t": {"type": "string", "format": "date-time"},
+                                       "i": {"type": "integer", "format": "int64"}}}),
+    ("enum of strings only, never empty strings", {"type": "object", "properties": {
+        "a": {"type": "string", "enum": ["x", "y"]}, "b": {"type": "integer", "enum": [1, 2]}, "c": {"type": "string", "enum": ["", "z"]}}},
+     {"type": "object", "properties": {"a": {"type": "string", "enum": ["x", "y"]}, "b": {"type": "integer"},
+                                       "c": {"type": "string"}}}),
+    ("$ref from $defs, a recursive one ends", {"type": "object", "$defs": {"node": {"type": "object", "properties": {
+        "next": {"$ref": "#/$defs/node"}, "v": {"type": "string"}}}}, "properties": {"root": {"$ref": "#/$defs/node"}}},
+     {"type": "object", "properties": {"root": {"type": "object", "properties": {"next": {}, "v": {"type": "string"}}}}}),
+    ("required only of listed properties; an array gets items",
+     {"type": "object", "properties": {"a": {"type": "array"}}, "required": ["a", "gone"]},
+     {"type": "object", "properties": {"a": {"type": "array", "items": {"type": "string"}}}, "required": ["a"]}),
+    ("empty properties left out", {"type": "object", "properties": {"o": {"type": "object", "properties": {}}}},
+     {"type": "object", "properties": {"o": {"type": "object"}}}),
+]
+
+
+@pytest.mark.parametrize("schema, expected", [c[1:] for c in GEMINI_SCHEMA_CASES], ids=[c[0] for c in GEMINI_SCHEMA_CASES])
+def test_gemini_schema(schema, expected):
+    assert cp.gemini_schema(schema) == expected
+    assert schema_refusal(cp.gemini_schema(schema), "parameters") is None
+
+
+def test_gemini_schema_is_cut_at_its_depth_limit():
+    schema = {"type": "string"}
+    for _ in range(30):
+        schema = {"type": "object", "properties": {"x": schema}}
+    depth, node = 0, cp.gemini_schema(schema)
+    while "properties" in node:
+        depth, node = depth + 1, node["properties"]["x"]
+    assert depth == cp.GEMINI_SCHEMA_DEPTH
+
+
+def test_the_recorded_claude_code_tools_pass_geminis_schema_rules():
+    sent = gemini_body(PROTOCOL_BODY, "gemini/gemini-2.5-pro")
+    assert gemini_refusal(sent, "gemini-2.5-pro") is None and sent["tools"][0]["functionDeclarations"]
+
+
 # ----------------------------------------------------------------------------------------
 # response and stream translation: chunks in, a strictly valid event sequence out; whole answers, ids (pure)
 # ----------------------------------------------------------------------------------------
@@ -1980,6 +2198,149 @@ def test_ids_are_unique_and_shaped_as_anthropic_shapes_them():
         assert len(ids) == 2000 and all(re.fullmatch(prefix + "[0-9a-f]{24}", i) for i in ids)
 
 
+def gemini_events(responses, message_id="msg_1", model="m"):
+    """Gemini responses (stream chunks, or one whole answer) through GeminiChunks and one translator."""
+    chunks, translator = cp.GeminiChunks(), cp.StreamTranslator(message_id, model, signature="claude_proxy:gemini/m")
+    events = []
+    for response in responses:
+        events += translator.feed(chunks.convert(response))
+    return events + translator.finish()
+
+
+def candidate(*parts, finish=None, **usage):
+    response = {"candidates": [{"content": {"role": "model", "parts": list(parts)}, "index": 0}]}
+    if finish:
+        response["candidates"][0]["finishReason"] = finish
+    if usage:
+        response["usageMetadata"] = usage
+    return response
+
+
+SIG = "AbC+/w=="
+GEMINI_RESPONSE_CASES = [
+    ("text", [candidate({"text": "Hel"}), candidate({"text": "lo"}, finish="STOP", promptTokenCount=9, candidatesTokenCount=2)],
+     [("text", "Hello")], "end_turn", {"input_tokens": 9, "output_tokens": 2}),
+    ("thoughts, then text", [candidate({"text": "Let me", "thought": True}), candidate({"text": " see.", "thought": True}),
+                             candidate({"text": "4"}, finish="STOP", promptTokenCount=5, candidatesTokenCount=1,
+                                       thoughtsTokenCount=6, totalTokenCount=12)],
+     [("thinking", "Let me see."), ("text", "4")], "end_turn", {"input_tokens": 5, "output_tokens": 7}),
+    ("parallel calls, whole, the first signed", [candidate({"text": "On it."}),
+                                                candidate({"functionCall": {"name": "Bash", "args": {"command": "ls"}},
+                                                           "thoughtSignature": SIG},
+                                                          {"functionCall": {"name": "Read", "args": {"path": "a"}}}, finish="STOP")],
+     [("text", "On it."), ("tool_use", ("Bash", {"command": "ls"})), ("tool_use", ("Read", {"path": "a"}))], "tool_use", {}),
+    ("cut by the length limit", [candidate({"text": "Lo"}, finish="MAX_TOKENS")], [("text", "Lo")], "max_tokens", {}),
+    ("safety stop", [candidate({"text": "I"}), candidate(finish="SAFETY")], [("text", "I")], "refusal", {}),
+    ("a blocked prompt: no candidates", [{"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"},
+                                          "usageMetadata": {"promptTokenCount": 7, "totalTokenCount": 7}}],
+     [], "refusal", {"input_tokens": 7, "output_tokens": 0}),
+    ("cached prompt tokens", [candidate({"text": "ok"}, finish="STOP", promptTokenCount=100, candidatesTokenCount=1,
+                                        cachedContentTokenCount=60)],
+     [("text", "ok")], "end_turn", {"input_tokens": 40, "cache_read_input_tokens": 60}),
+]
+
+
+@pytest.mark.parametrize("responses, blocks, stop_reason, usage", [c[1:] for c in GEMINI_RESPONSE_CASES],
+                         ids=[c[0] for c in GEMINI_RESPONSE_CASES])
+def test_gemini_responses(responses, blocks, stop_reason, usage):
+    events = gemini_events(responses)
+    check_protocol(events)
+    message = cp.fold_events(events)
+    got = [(b["type"], b.get("text", b.get("thinking")) if b["type"] != "tool_use" else (b["name"], b["input"]))
+           for b in message["content"]]
+    assert got == blocks and message["stop_reason"] == stop_reason
+    assert usage.items() <= message["usage"].items()
+    calls = [b for b in message["content"] if b["type"] == "tool_use"]
+    if calls:  # the signature rides in the first call's id, back intact; ids unique, Anthropic-shaped
+        assert cp.provider_tool_id(calls[0]["id"]).endswith(cp.THOUGHT_MARK + SIG)
+        assert cp.THOUGHT_MARK not in cp.provider_tool_id(calls[1]["id"]) and len({c["id"] for c in calls}) == 2
+    # the whole answer (Gemini's generateContent: the same shape, all parts in one) folds to the same message
+    whole = {"candidates": [{"content": {"parts": [p for r in responses for p in (r.get("candidates") or [{}])[0].get(
+        "content", {}).get("parts", [])]}, "finishReason": next((r["candidates"][0].get("finishReason") for r in responses
+                                                                if r.get("candidates") and r["candidates"][0].get("finishReason")), None)}]}
+    if not any(r.get("candidates") for r in responses):
+        whole = responses[-1]
+    whole["usageMetadata"] = responses[-1].get("usageMetadata", {})
+    translator = cp.StreamTranslator("msg_1", "m", signature="claude_proxy:gemini/m")
+    answer = cp.fold_events(translator.feed(cp.response_as_chunk(cp.gemini_answer(whole))) + translator.finish())
+    strip = lambda m: [dict(b, id="") if b["type"] == "tool_use" else b for b in m["content"]]  # noqa: E731
+    assert strip(answer) == strip(message) and answer["stop_reason"] == message["stop_reason"]
+
+
+@pytest.mark.parametrize("reason", ["MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL"])
+def test_a_gemini_finish_that_is_an_error_raises_with_what_came_before(reason):
+    decoder = cp.GeminiDecoder()
+    items = decoder.feed(b'data: {"candidates": [{"content": {"parts": [{"text": "a"}]}}]}\r\n\r\n'
+                         b'data: {"candidates": [{"finishReason": "%s"}]}\r\n\r\n' % reason.encode())
+    assert items[0]["choices"][0]["delta"] == {"content": "a"}
+    assert isinstance(decoder.failure, cp.ProviderHTTPError) and reason in str(decoder.failure)
+    error = cp.map_provider_error(decoder.failure)
+    assert (error.status, error.error_type) == (500, "api_error")  # Claude Code tries again by itself
+    with pytest.raises(cp.ProviderHTTPError, match=reason):
+        cp.DirectCall._answer(gemini_json_reader(), json.dumps({"candidates": [{"finishReason": reason}]}).encode())
+
+
+def gemini_json_reader():
+    """A DirectCall's JSON reader in Gemini's dialect, without a call."""
+    call = cp.DirectCall.__new__(cp.DirectCall)
+    call.dialect = cp.GEMINI_DIALECT
+    return call
+
+
+GEMINI_STREAM = b"".join(b"data: " + json.dumps(r).encode() + b"\r\n\r\n" for r in GEMINI_RESPONSE_CASES[2][1]
+                         + [candidate({"text": "caf\u00e9 \U0001f600"}, finish="STOP", promptTokenCount=3)])
+
+
+def gemini_stream(texts, usage=True, spaced=False):
+    """A Gemini stream's body: a response per text (usageMetadata growing, as Gemini sends it), then a finish."""
+    separators = (", ", ": ") if spaced else (",", ":")
+
+    def frame(response):
+        return b"data: " + json.dumps(response, separators=separators, ensure_ascii=False).encode() + b"\r\n\r\n"
+
+    meta = lambda n: {"promptTokenCount": 9, "candidatesTokenCount": n, "totalTokenCount": 9 + n,  # noqa: E731
+                      "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 9}]} if usage else {}
+    body = b"".join(frame(dict(candidate({"text": t}), modelVersion="gemini-2.5-flash", responseId="r-1",
+                               **({"usageMetadata": meta(n)} if usage else {}))) for n, t in enumerate(texts))
+    return body + frame(candidate({"text": "."}, finish="STOP", promptTokenCount=9, candidatesTokenCount=len(texts)))
+
+
+GEMINI_TEXTS = ["Hel", "lo \"you\"", "caf\u00e9 \U0001f600", "tab\tnew\nline", "</script> & <b>", "\\back", "\u0001"] * 3
+
+
+@pytest.mark.parametrize("body", [gemini_stream(GEMINI_TEXTS), gemini_stream(GEMINI_TEXTS, spaced=True),
+                                  gemini_stream(GEMINI_TEXTS, usage=False)], ids=["compact", "spaced", "no usage"])
+def test_gemini_text_runs_give_the_events_of_the_plain_reading(body):
+    """The fast path (text-only responses read as runs of escaped text, not parsed) and the plain
+    reference (each response parsed, converted, translated) give the client the same bytes."""
+    decoder = cp.GeminiDecoder()
+    items = [item for piece in split_every(body, 37) for item in decoder.feed(piece)]
+    assert any(type(item) is cp.TextRun for item in items)  # the fast path was taken
+    fast = cp.StreamTranslator("msg_1", "m")
+    plain = cp.StreamTranslator("msg_1", "m")
+    chunks = cp.GeminiChunks()
+    responses = [json.loads(line[6:]) for line in body.split(b"\r\n\r\n") if line]
+    reference = plain.feed_many([chunks.convert(r) for r in responses]) + plain.finish()
+    assert cp.sse_frames(cp.translate(fast, items) + fast.finish()) == cp.sse_frames(reference)
+
+
+@pytest.mark.parametrize("cut", [1, 2, 7, 64, len(GEMINI_STREAM)])
+def test_gemini_decoder_gives_the_same_chunks_however_the_body_is_cut(cut):
+    def chunks_of(decoder, pieces):
+        out = [c for piece in pieces for item in decoder.feed(piece) for c in as_chunks(item)]
+        return [dict(c, choices=[dict(c["choices"][0], delta={k: v for k, v in c["choices"][0]["delta"].items()
+                                                                if k != "tool_calls"})]) for c in out]
+
+    whole, decoder = cp.GeminiDecoder(), cp.GeminiDecoder()
+    assert chunks_of(decoder, split_every(GEMINI_STREAM, cut)) == chunks_of(whole, [GEMINI_STREAM])
+    assert decoder.saw_finish and decoder.failure is None
+    decoder.finish()
+    cut_short = cp.GeminiDecoder()
+    cut_short.feed(GEMINI_STREAM[:GEMINI_STREAM.index(b"\r\n\r\n") + 4])
+    with pytest.raises(http.client.IncompleteRead):  # no finishReason yet: the stream was cut
+        cut_short.finish()
+
+
 # ----------------------------------------------------------------------------------------
 # errors: provider errors as Anthropic's, retry-after (pure)
 # ----------------------------------------------------------------------------------------
@@ -2004,6 +2365,34 @@ def test_provider_http_error(status, data, message, overflow):
     mapped = cp.map_provider_error(error)
     assert mapped.status == cp.UPSTREAM_STATUS.get(status, status) and mapped.context_overflow is overflow
     assert mapped.headers.get("retry-after") == "3"
+
+
+RETRY_INFO = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "17.5s"}
+
+
+@pytest.mark.parametrize("status, error, headers, expected", [
+    (429, {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED", "details": [RETRY_INFO]}, {},
+     (429, "rate_limit_error", "18", False)),
+    (429, {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED", "details": [RETRY_INFO]},
+     {"retry-after": "3"}, (429, "rate_limit_error", "3", False)),  # the header wins
+    (400, {"code": 400, "message": "API key not valid. Please pass a valid API key.", "status": "INVALID_ARGUMENT"}, {},
+     (400, "invalid_request_error", None, False)),
+    (400, {"code": 400, "message": "API key not valid. Please pass a valid API key.", "status": "INVALID_ARGUMENT",
+           "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}]}, {},
+     (401, "authentication_error", None, False)),  # the ErrorInfo's reason says what the status does not
+    (403, {"code": 403, "message": "User location is not supported for the API use.", "status": "FAILED_PRECONDITION"}, {},
+     (403, "permission_error", None, False)),
+    (400, {"code": 400, "message": "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).",
+           "status": "INVALID_ARGUMENT"}, {}, (400, "invalid_request_error", None, True)),
+    (503, {"code": 503, "message": "The model is overloaded. Please try again later.", "status": "UNAVAILABLE"}, {},
+     (529, "overloaded_error", None, False)),
+    (500, {"code": 429, "message": "in a stream", "status": "RESOURCE_EXHAUSTED"}, {}, (429, "rate_limit_error", None, False)),
+])
+def test_google_errors(status, error, headers, expected):
+    exc = cp.google_http_error(status, json.dumps({"error": error}).encode(), headers)
+    mapped = cp.map_provider_error(exc)
+    assert (mapped.status, mapped.error_type, mapped.headers.get("retry-after"), mapped.context_overflow) == expected
+    assert mapped.message == error["message"]
 
 
 def test_retry_after_with_a_line_break_is_not_passed_on():
@@ -3571,6 +3960,118 @@ def test_gemini_tool_loop_with_text_after_the_results_alternates_turns(client, g
     assert "todo list empty" in json.dumps(contents[-1])  # not lost: inside the last function response
 
 
+def ask_message(client, stream, **body):
+    if stream:
+        with client.messages.stream(**body) as s:
+            return s.get_final_message()
+    return client.messages.create(**body)
+
+
+@pytest.mark.parametrize("model", ["gemini/gemini-2.5-flash", "gemini/gemini-3-flash-preview"])
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_gemini_claude_code_session_passes_the_strict_fake(client, proxy, gemini, model, stream):
+    """A Claude Code loop on Gemini, each turn fed the proxy's own answer: thinking and parallel
+    calls; their results (one an image) with a system reminder after them; a later system entry;
+    thinking and one more call; the last answer. The fake refuses what Gemini refuses (turns that
+    do not alternate, a function-response turn with anything else, Gemini 3's calls without their
+    thought signature, schema keywords outside its subset)."""
+    gemini.replies = [{"deltas": [{"reasoning_content": "Two files."}] + PARALLEL["deltas"], "finish": "tool_calls", "usage": (40, 8)},
+                      {"deltas": [{"reasoning_content": "Now grep."}, {"content": "One more."},
+                                  tool_delta(0, '{"command": "grep x"}', "call_c", "Bash")], "finish": "tool_calls", "usage": (60, 9)},
+                      text_reply("All done.")]
+    body = dict(BASIC, model=model, max_tokens=2000, tools=PROTOCOL_BODY["tools"][:1] + TOOLS, system="You are Claude Code.",
+                thinking={"type": "enabled", "budget_tokens": 2048}, messages=[{"role": "user", "content": "read both"}])
+    first = ask_message(client, stream, **body)
+    assert [b.type for b in first.content] == ["thinking", "tool_use", "tool_use"] and first.stop_reason == "tool_use"
+    calls = first.content[1:]
+    results = [{"type": "tool_result", "tool_use_id": calls[0].id, "content": [{"type": "text", "text": "a picture"},
+                                                                             {"type": "image", "source": {"type": "base64",
+                                                                              "media_type": "image/png", "data": PNG}}]},
+               {"type": "tool_result", "tool_use_id": calls[1].id, "content": "a.txt b.txt"}]
+    body["messages"] += [{"role": "assistant", "content": [b.model_dump() for b in first.content]},
+                         {"role": "user", "content": results + [{"type": "text", "text": "<system-reminder>r</system-reminder>"}]},
+                         {"role": "system", "content": "Mid-conversation note."}]
+    second = ask_message(client, stream, **body)
+    assert [b.type for b in second.content] == ["thinking", "text", "tool_use"] and second.content[2].input == {"command": "grep x"}
+    body["messages"] += [{"role": "assistant", "content": [b.model_dump() for b in second.content]},
+                         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": second.content[2].id, "content": "x"}]}]
+    third = ask_message(client, stream, **body)
+    assert third.content[0].text == "All done." and third.stop_reason == "end_turn"
+    sent = gemini.received[-1][2]
+    assert [c["role"] for c in sent["contents"]] == ["user", "model", "user", "model", "user", "model", "user"]
+    assert "Mid-conversation note." in json.dumps(sent["contents"]) and "Mid-conversation" not in json.dumps(
+        google_field(sent, "systemInstruction"))
+    signed = [p for c in sent["contents"] for p in c["parts"] if google_field(p, "thoughtSignature")]
+    assert len(signed) == 2 and all(base64.b64decode(google_field(p, "thoughtSignature")).startswith(b"\xfb\xff") for p in signed)
+    assert any(google_field(p, "inlineData") for p in sent["contents"][4]["parts"])  # the image, after the placeholder turn
+    assert [path for path, _, _ in gemini.received[-3:]] == [
+        f"/models/{model.partition('/')[2]}:" + ("streamGenerateContent?alt=sse" if stream else "generateContent")] * 3
+    direct = proxy.config.via == "auto"  # Gemini goes direct unless PROXY_VIA=litellm
+    assert all((headers["user-agent"] == "claude_proxy") is direct for _, headers, _ in gemini.received[-3:])
+
+
+def test_gemini_count_tokens_is_geminis_own_on_the_direct_path(client, proxy, gemini):
+    """count_tokens for a Gemini model: on the direct path Gemini's countTokens (the system prompt, the tools
+    and the messages, in the request it would get), so no litellm is needed; through litellm, litellm's count."""
+    body = dict(model="gemini/gemini-2.5-flash", system="Be brief.", tools=TOOLS, messages=[{"role": "user", "content": "hi"}])
+    counted = client.messages.count_tokens(**body).input_tokens
+    asked = [(path, b) for path, _, b in gemini.received if path.endswith(":countTokens")]
+    if proxy.config.via == "auto":
+        (path, sent), = asked
+        assert path == "/models/gemini-2.5-flash:countTokens" and counted == len(json.dumps(sent["generateContentRequest"])) // 4 + 1
+        assert sent["generateContentRequest"]["model"] == "models/gemini-2.5-flash"
+        assert google_field(sent["generateContentRequest"], "systemInstruction") and sent["generateContentRequest"]["tools"]
+    else:
+        assert not asked and counted > 0
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="reads the proxy process's /proc entries")
+def test_a_claude_code_turn_on_gemini_needs_no_litellm(fake, gemini, tmp_path):
+    """From process start, a streamed tool turn and a count on Gemini are served by the direct path alone:
+    none of litellm's compiled modules (pydantic's core, tiktoken) is loaded, the RSS stays small; a count
+    that litellm makes then loads them (so the check can fail)."""
+    gemini.replies = [PARALLEL]
+    started = time.monotonic()
+    with proxy_process(fake, tmp_path, gemini, BIG_MODEL="gemini/gemini-2.5-flash",
+                       SMALL_MODEL="gemini/gemini-2.5-flash") as (process, port):
+        server = type("Address", (), {"server_address": ("127.0.0.1", port)})
+        status, _, data = raw(server, "POST", "/v1/messages", dict(BASIC, stream=True, tools=TOOLS))
+        first_answer = time.monotonic() - started
+        assert status == 200 and b"message_stop" in data and b'"tool_use"' in data
+        assert raw(server, "POST", "/v1/messages/count_tokens", dict(BASIC, tools=TOOLS))[0] == 200
+
+        def loaded():
+            with open(f"/proc/{process.pid}/maps") as f:
+                maps = f.read()
+            return {name for name in ("pydantic_core", "tiktoken") if name in maps}
+
+        with open(f"/proc/{process.pid}/status") as f:
+            rss_mb = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+        assert loaded() == set() and rss_mb < 80, (loaded(), rss_mb)
+        assert first_answer < 10  # about 0.3 s on the development machine (bench.py --provider gemini); generous for CI
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=3 * TIMEOUT)  # litellm's import, on a busy machine
+        try:  # a count for an OpenAI-compatible model is litellm's: it imports litellm
+            conn.request("POST", "/v1/messages/count_tokens", json.dumps(dict(BASIC, model="openai/gpt-4.1")))
+            assert conn.getresponse().status == 200
+        finally:
+            conn.close()
+        assert loaded(), "litellm's modules should show once litellm has served a request"
+
+
+def test_gemini_count_tokens_estimates_when_gemini_cannot_count(fake, gemini):
+    gemini.replies = [{"status": 503, "body": {"error": {"message": "busy"}}}]
+    with running_proxy(fake, None) as server:  # Gemini at a closed port: nothing answers
+        status, _, data = raw(server, "POST", "/v1/messages/count_tokens", {"model": "gemini/gemini-2.5-flash",
+                                                                           "messages": [{"role": "user", "content": "hi " * 400}]})
+    assert status == 200 and 200 < json.loads(data)["input_tokens"] < 1200
+
+
+def google_field(body: dict, name: str):
+    """A field of a Gemini request by its REST (camelCase) name or its proto name (snake_case):
+    Google's JSON reader takes both, litellm sends the one, the direct path the other."""
+    return body.get(name, body.get(re.sub(r"[A-Z]", lambda m: "_" + m.group().lower(), name)))
+
+
 def test_gemini_schema_cleaned_and_system_entries_in_their_turns(client, gemini):
     tools = [{"name": "Search", "description": "s", "input_schema": PROTOCOL_BODY["tools"][0]["input_schema"]},
              {"name": "Mode", "description": "m", "input_schema": {"type": "object", "properties": {"kind": {"const": "search"}},
@@ -3578,13 +4079,13 @@ def test_gemini_schema_cleaned_and_system_entries_in_their_turns(client, gemini)
     client.messages.create(**dict(BASIC, model="gemini/gemini-2.5-flash", tools=tools, system="Be brief.",
                                   messages=[{"role": "user", "content": "hi"}, {"role": "system", "content": "Late note."}]))
     sent = gemini.received[-1][2]
-    declarations = {d["name"]: d["parameters"] for d in sent["tools"][0]["function_declarations"]}
+    declarations = {d["name"]: d["parameters"] for d in google_field(sent["tools"][0], "functionDeclarations")}
     text = json.dumps(declarations)
     for rejected in ("$schema", "additionalProperties", "propertyNames", "exclusiveMinimum", '"const"'):
         assert rejected not in text, rejected
     assert declarations["Mode"]["properties"]["kind"] == {"type": "string", "enum": ["search"]}
     assert declarations["Search"]["properties"]["kind"]["enum"] == ["x"]
-    assert [p["text"] for p in sent["system_instruction"]["parts"]] == ["Be brief."]  # the late note: in its turn
+    assert [p["text"] for p in google_field(sent, "systemInstruction")["parts"]] == ["Be brief."]  # the late note: in its turn
     assert sent["contents"][-1]["parts"] == [{"text": "hi\n\n<system-reminder>\nLate note.\n</system-reminder>"}]
 
 
@@ -3998,6 +4499,75 @@ def test_both_paths_give_identical_answers(fake, gemini, model, body, reply, str
     assert answers[0] == answers[1]
     assert sent[0] == sent[1]
     assert sent[0] is not None and sent[0]["model"] == model.partition("/")[2]
+
+
+GEMINI_BOTH_PATH_CASES = [
+    ("text", "gemini/gemini-2.5-flash", BASIC, text_reply("Hello there, friend!")),
+    ("sampling and a length stop", "gemini/gemini-2.5-flash", dict(BASIC, temperature=0.3, top_p=0.9, top_k=20,
+                                                                  stop_sequences=["END"]), text_reply("Fine", finish="length")),
+    ("system, tools, parallel calls", "gemini/gemini-2.5-flash", dict(BASIC, system="Be brief.", tools=TOOLS,
+                                                                      tool_choice={"type": "any"}), PARALLEL),
+    ("history with a tool call", "gemini/gemini-2.5-flash", dict(BASIC, tools=TOOLS, messages=HISTORY), text_reply("Two files.")),
+    ("thinking", "gemini/gemini-2.5-pro", dict(BASIC, thinking={"type": "enabled", "budget_tokens": 2048}), THOUGHTFUL),
+    ("Gemini 3 thinking and a call", "gemini/gemini-3-flash-preview", dict(BASIC, tools=TOOLS, thinking={"type": "adaptive"}),
+     {"deltas": [{"reasoning_content": "Hm."}, {"content": "Let me look."}, tool_delta(0, '{"path": "x"}', "c", "Read")],
+      "finish": "tool_calls", "usage": (30, 12)}),
+    ("an image", "gemini/gemini-2.5-flash", dict(BASIC, messages=[{"role": "user", "content": [
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}, {"type": "text", "text": "What?"}]}]),
+     text_reply("A dot.")),
+    ("a safety stop", "gemini/gemini-2.5-flash", BASIC, text_reply("Sorry", finish="content_filter")),
+    ("rate limited", "gemini/gemini-2.5-flash", BASIC, {"status": 429, "headers": {"retry-after": "7"},
+                                                        "body": {"error": {"message": "Quota exceeded"}}}),
+    ("overloaded", "gemini/gemini-2.5-flash", BASIC, {"status": 503, "body": {"error": {"message": "The model is overloaded."}}}),
+    ("refused key", "gemini/gemini-2.5-flash", BASIC, {"status": 400, "body": {"error": {
+        "code": 400, "message": "API key not valid. Please pass a valid API key.", "status": "INVALID_ARGUMENT",
+        "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID", "domain": "googleapis.com"}]}}}),
+    ("cut stream", "gemini/gemini-2.5-flash", BASIC, dict(text_reply("Hello there, friend!"), cut_after=1)),
+]
+
+
+def blank_tool_ids(answer):
+    """An answer with its tool ids blanked (litellm makes up its own call ids for Gemini, at random; the
+    direct path others), and an error event's words (each path says what broke in its own)."""
+    text = re.sub(r'"toolu_[A-Za-z0-9_-]*"', '"toolu_"', json.dumps(answer))
+    return json.loads(re.sub(r'("type": "error", "error": \{"type": "[a-z_]+", "message": )"(?:[^"\\]|\\.)*"', r'\1""', text))
+
+
+def camel(value):
+    """A Gemini request with its proto names (snake_case, litellm's) in REST's camelCase (the direct path's)."""
+    if isinstance(value, list):
+        return [camel(v) for v in value]
+    if isinstance(value, dict):
+        return {SNAKE.sub(lambda m: m.group(1).upper(), k): camel(v) for k, v in value.items()}
+    return value
+
+
+# Where the paths differ, on purpose (the direct path is the one that is right):
+# - a safety stop's text: litellm drops it from a JSON answer (not from a stream); the direct path keeps it in both;
+# - Gemini's 503 UNAVAILABLE ("The model is overloaded"): litellm reports a 500 api_error, the direct path 529 overloaded_error.
+GEMINI_PATH_DIFFERENCES = {
+    ("a safety stop", False): lambda answers: answers[1][2]["content"] == [] and answers[0][2]["content"][0]["text"] == "Sorry",
+    ("overloaded", False): lambda answers: [a[:3] for a in answers] == [[529, None, "overloaded_error"], [500, None, "api_error"]],
+    ("overloaded", True): lambda answers: [a[:3] for a in answers] == [[529, None, "overloaded_error"], [500, None, "api_error"]],
+}
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize("model, body, reply", [c[1:] for c in GEMINI_BOTH_PATH_CASES], ids=[c[0] for c in GEMINI_BOTH_PATH_CASES])
+def test_gemini_both_paths_give_identical_answers(fake, gemini, model, body, reply, stream, request):
+    """Gemini direct and Gemini through litellm, given the same replies of the strict fake, answer
+    the client alike (message and tool ids aside) or differ as GEMINI_PATH_DIFFERENCES says, and
+    ask Gemini for the same contents and generation config."""
+    answers, sent = [], []
+    for via in cp.VIAS:
+        with running_proxy(fake, gemini, PROXY_VIA=via) as server:
+            gemini.replies, gemini.received = [reply], []
+            answers.append(blank_tool_ids(answer_of(server, dict(body, model=model, stream=stream))))
+            sent.append(camel(gemini.received[-1][2]))
+    difference = GEMINI_PATH_DIFFERENCES.get((request.node.callspec.id.rpartition("-")[0], stream))
+    assert difference(answers) if difference else answers[0] == answers[1]
+    assert sent[0]["contents"] == sent[1]["contents"]
+    assert sent[0].get("generationConfig") == sent[1].get("generationConfig")
 
 
 # ----------------------------------------------------------------------------------------
@@ -5619,6 +6189,37 @@ def test_cli_agent_writes_a_file_then_runs_bash(proxy, fake, tmp_path):
 
 
 @needs_claude
+def test_cli_agent_on_gemini_3_writes_a_file_then_runs_bash(proxy, gemini, tmp_path):
+    """The same agent run on Gemini 3 (`--model gemini/...`), which refuses a call of the turn without its
+    thought signature and turns that do not alternate: three turns, each passing the strict fake."""
+    target = tmp_path / "hello.txt"
+    write_args = json.dumps({"file_path": str(target), "content": "hi from the proxy\n"})
+
+    def responder(body):
+        answered = [p["functionResponse"]["name"] for p in camel(body)["contents"][-1]["parts"] if "functionResponse" in p]
+        if not answered:
+            return {"deltas": [{"reasoning_content": "Write, then show."}, {"content": "Writing it."},
+                               tool_delta(0, write_args, "c1", "Write")], "finish": "tool_calls", "usage": (900, 40)}
+        if answered == ["Write"]:
+            return {"deltas": [tool_delta(0, json.dumps({"command": f"cat {target}", "description": "Show it"}), "c2", "Bash")],
+                    "finish": "tool_calls", "usage": (950, 20)}
+        return text_reply("The file says hi.")
+
+    gemini.responder = responder
+    run = run_claude(proxy, tmp_path, "-p", "Create hello.txt and show it", "--output-format", "json",
+                     "--allowedTools", "Write,Bash", "--model", "gemini/gemini-3-flash-preview")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["result"] == "The file says hi."
+    assert target.read_text() == "hi from the proxy\n"
+    turns = [camel(body) for path, _, body in gemini.received if "/gemini-3-flash-preview:" in path]
+    assert len(turns) == 3
+    last = turns[2]["contents"]
+    assert [c["role"] for c in last][-4:] == ["model", "user", "model", "user"]
+    assert "hi from the proxy" in json.dumps(last[-1])
+    assert all(gemini_refusal(t, "gemini-3-flash-preview") is None for t in turns)
+
+
+@needs_claude
 def test_cli_stream_json(proxy, fake, tmp_path):
     fake.replies = [text_reply("Streamed words arrive.")]
     run = run_claude(proxy, tmp_path, "-p", "Say something", "--output-format", "stream-json", "--verbose")
@@ -6067,6 +6668,61 @@ def test_doctor_names_the_fix(fake, gemini):
     assert "authentication_error" in text and "fix: the provider refused the key: check OPENAI_API_KEY" in text
     assert re.search(r"groq/llama-3.1-8b-instant \(SMALL_MODEL\)\s+text reply\s+pass", text)
     assert "sk-test-openai" not in text
+
+
+def gemini_doctor_responder(body):
+    """doctor_responder, for the Gemini fake: Gemini's request read, the same scripted replies."""
+    body = camel(body)
+    config, last = body.get("generationConfig") or {}, body["contents"][-1]["parts"][-1]
+    mode = ((body.get("toolConfig") or {}).get("functionCallingConfig") or {})
+    if config.get("maxOutputTokens") == 1:
+        return text_reply("p", finish="length", usage=(5, 1))
+    if "functionResponse" in last:
+        return text_reply("It is sunny in Paris.")
+    if mode.get("mode") == "ANY":
+        cities = ["Paris"] + ["Tokyo"] * (not mode.get("allowedFunctionNames"))
+        return {"deltas": [tool_delta(n, json.dumps({"city": c}), f"call_{n}", "get_weather") for n, c in enumerate(cities)],
+                "finish": "tool_calls", "usage": (9, 9)}
+    if config.get("thinkingConfig"):
+        return {"deltas": [{"reasoning_content": "17 * 23 = 391."}, {"content": "391"}], "finish": "stop", "usage": (9, 9)}
+    return text_reply("pong")
+
+
+@pytest.mark.parametrize("via", cp.VIAS)
+def test_doctor_checks_gemini_on_its_path(fake, gemini, via):
+    import io
+
+    gemini.responder = gemini_doctor_responder
+    out = io.StringIO()
+    env = proxy_env(fake.url, gemini.url, BIG_MODEL="gemini/gemini-2.5-flash", SMALL_MODEL="gemini/gemini-2.5-flash", PROXY_VIA=via)
+    assert cp.doctor(cp.Config.from_env(env), out) == 0, out.getvalue()
+    text = out.getvalue()
+    assert "8 of 8 checks passed" in text and "2 call(s) in one turn" in text and "with thinking" in text
+    assert {path.partition(":")[2] for path, _, _ in gemini.received} == {"generateContent", "streamGenerateContent?alt=sse"} | (
+        {"countTokens"} if via == "auto" else set())  # the direct path's count is Gemini's own
+
+
+@pytest.mark.parametrize("reply, fix", [
+    ({"status": 400, "body": {"error": {"code": 400, "message": "API key not valid. Please pass a valid API key.",
+                                        "status": "INVALID_ARGUMENT", "details": [
+                                            {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}]}}},
+     "aistudio.google.com/apikey"),
+    ({"status": 400, "body": {"error": {"code": 400, "message": "User location is not supported for the API use.",
+                                        "status": "FAILED_PRECONDITION"}}}, "available-regions"),
+    ({"status": 404, "body": {"error": {"code": 404, "message": "models/gemini-9 is not found for API version v1beta",
+                                        "status": "NOT_FOUND"}}}, "gemini/gemini-2.5-flash"),
+    ({"deltas": [{"content": "I"}], "finish": "content_filter", "usage": (5, 1)}, "safety filters"),
+])
+def test_doctor_names_geminis_own_fixes(fake, gemini, reply, fix):
+    import io
+
+    gemini.replies = [reply]
+    out = io.StringIO()
+    env = proxy_env(fake.url, gemini.url, BIG_MODEL="gemini/gemini-9", SMALL_MODEL="gemini/gemini-9")
+    assert cp.doctor(cp.Config.from_env(env), out) == 1
+    text = out.getvalue()
+    assert "fix: " in text and fix in text, text
+    assert "test-gemini-key" not in text
 
 
 def test_doctor_from_the_command_line(fake, tmp_path):

@@ -56,7 +56,34 @@ def fake_bodies(model, chunks):
     usage_frame = frame([], usage)
     done = b"data: [DONE]\n\n"
     tail = b"%x\r\n%s\r\n0\r\n\r\n" % (len(done), done)
-    return json.dumps(completion, separators=(",", ":")).encode(), b"".join(frames), usage_frame, tail
+    return json.dumps(completion, separators=(",", ":")).encode(), frames, usage_frame, tail
+
+
+def gemini_bodies(model, chunks):
+    """The same, as Gemini answers (generateContent; streamGenerateContent?alt=sse: `data:` frames of
+    GenerateContentResponse, CRLF CRLF between them, usageMetadata in each, the last with finishReason)."""
+    head = {"modelVersion": model, "responseId": "bench-response"}
+
+    def response(text, n, finish=None):
+        candidate = {"content": {"parts": [{"text": text}], "role": "model"}, "index": 0}
+        if finish:
+            candidate["finishReason"] = finish
+        usage = {"promptTokenCount": 12, "candidatesTokenCount": n, "totalTokenCount": 12 + n}
+        return dict(head, candidates=[candidate], usageMetadata=usage)
+
+    def frame(payload):
+        data = b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\r\n\r\n"
+        return b"%x\r\n%s\r\n" % (len(data), data)
+
+    frames = [frame(response(f"w{n} ", n + 1, "STOP" if n == chunks - 1 else None)) for n in range(chunks)]
+    whole = json.dumps(response("pong", 1, "STOP"), separators=(",", ":")).encode()
+    return whole, frames, b"", b"0\r\n\r\n"
+
+
+# Google's 429: no retry-after header, the delay in a RetryInfo detail (ai.google.dev/gemini-api/docs/rate-limits)
+GEMINI_429 = json.dumps({"error": {"code": 429, "message": "Resource has been exhausted (e.g. check quota).",
+                                   "status": "RESOURCE_EXHAUSTED", "details": [
+                                       {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "7s"}]}}).encode()
 
 
 def fake_anthropic_bodies(model, chunks):
@@ -107,7 +134,7 @@ def fake_responses_bodies(model, chunks):
                                                                             separators=(",", ":")).encode())
         return b"%x\r\n%s\r\n" % (len(data), data)
 
-    frames = b"".join(frame(n, kind, data) for n, (kind, data) in enumerate(events))
+    frames = [frame(n, kind, data) for n, (kind, data) in enumerate(events)]
     return (json.dumps(response, separators=(",", ":")).encode(), frames,
             frame(len(events), "response.completed", {"response": response}), b"0\r\n\r\n")
 
@@ -122,6 +149,8 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+        if self.server.provider == "gemini":
+            return self.gemini()
         model = str(body.get("model", "fake"))
         if self.path.endswith("/v1/messages"):  # Anthropic's Messages API (--provider anthropic)
             return self.anthropic(model, body)
@@ -131,17 +160,47 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
                              b"Content-Length: %d\r\n\r\n%s" % (len(data), data))
             return
         responses = self.path.endswith("/responses")  # OpenAI's Responses API (--provider responses)
-        bodies = self.cache.get((model, responses))
-        if bodies is None:
-            bodies = self.cache[model, responses] = (fake_responses_bodies if responses else fake_bodies)(model, self.server.chunks)
-        completion, frames, usage_frame, tail = bodies
+        completion, frames, usage_frame, tail = self.bodies(model, fake_responses_bodies if responses else fake_bodies)
         if body.get("stream"):
             usage = usage_frame if responses or (body.get("stream_options") or {}).get("include_usage") else b""
-            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-                             b"Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n\r\n" + frames + usage + tail)
+            self.stream(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                        b"Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n\r\n", frames, usage + tail)
         else:
             self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
                              % (len(completion), completion))
+
+    def bodies(self, model, make):
+        """The precomputed answers for a model (make(model, chunks)), made on its first request."""
+        bodies = self.cache.get((model, make))
+        if bodies is None:
+            bodies = self.cache[model, make] = make(model, self.server.chunks)
+        return bodies
+
+    def gemini(self):
+        model, _, method = self.path.rpartition("/")[2].partition(":")
+        if model.endswith("-ratelimited"):
+            self.wfile.write(b"HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json; charset=UTF-8\r\n"
+                             b"Content-Length: %d\r\n\r\n%s" % (len(GEMINI_429), GEMINI_429))
+            return
+        whole, frames, _, tail = self.bodies(model, gemini_bodies)
+        if method.startswith("streamGenerateContent"):
+            self.stream(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n",
+                        frames, tail)
+        else:
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Length: %d\r\n\r\n%s"
+                             % (len(whole), whole))
+
+    def stream(self, head, frames, tail):
+        """A stream's frames: all in one write (a burst), or one at a time, `pace` seconds apart (a model's pace)."""
+        pace = self.server.pace
+        if not pace:
+            self.wfile.write(head + b"".join(frames) + tail)
+            return
+        self.wfile.write(head)
+        for frame in frames:
+            self.wfile.write(frame)
+            time.sleep(pace)
+        self.wfile.write(tail)
 
 
     def anthropic(self, model, body):
@@ -170,9 +229,9 @@ class FakeServer(http.server.ThreadingHTTPServer):
         pass  # clients hanging up are not failures here
 
 
-def run_fake_provider(chunks):
+def run_fake_provider(chunks, provider="openai", pace=0.0):
     server = FakeServer(("127.0.0.1", 0), FakeHandler)
-    server.chunks = chunks
+    server.chunks, server.provider, server.pace = chunks, provider, pace
     print(server.server_address[1], flush=True)
     try:
         server.serve_forever()
@@ -221,8 +280,9 @@ class RssSampler(threading.Thread):
 class Target:
     """How to call one side: path, headers and the JSON bodies for non-stream and stream requests."""
 
-    def __init__(self, name, port, path, headers, body, stream_body):
+    def __init__(self, name, port, path, headers, body, stream_body, stream_path=None):
         self.name, self.port, self.path, self.headers = name, port, path, headers
+        self.stream_path = stream_path or path
         self.body = json.dumps(body).encode()
         self.stream_body = json.dumps(stream_body).encode()
 
@@ -240,6 +300,13 @@ def direct_target(port, provider="openai"):
                    "stream_options": {"include_usage": True}})
 
 
+def gemini_target(port):
+    body = {"contents": [{"role": "user", "parts": [{"text": "Say pong."}]}], "generationConfig": {"maxOutputTokens": 1024}}
+    return Target("direct", port, "/v1beta/models/gemini-2.5-flash:generateContent",
+                  {"Content-Type": "application/json", "x-goog-api-key": "bench"}, body, body,
+                  "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse")
+
+
 def proxy_target(port):
     messages = [{"role": "user", "content": "Say pong."}]
     return Target("proxy", port, "/v1/messages",
@@ -255,27 +322,11 @@ def anthropic_direct_target(port):
     return target
 
 
-# --provider: the direct call, the proxy's environment (the fake's port filled in), and the model names
-# of the rate-limit phase (direct, proxy)
-PROVIDERS = {
-    "openai": (direct_target, lambda port: {"OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1",
-                                            "BIG_MODEL": "openai/gpt-4.1", "SMALL_MODEL": "openai/gpt-4.1-mini"},
-               ("gpt-4.1-ratelimited", "openai/gpt-4.1-ratelimited")),
-    "anthropic": (anthropic_direct_target, lambda port: {
-        "ANTHROPIC_API_KEY": "sk-bench", "ANTHROPIC_API_BASE": f"http://127.0.0.1:{port}",
-        "BIG_MODEL": "anthropic/claude-sonnet-4-5", "SMALL_MODEL": "anthropic/claude-haiku-4-5"},
-                  ("claude-sonnet-4-5-ratelimited", "anthropic/claude-sonnet-4-5-ratelimited")),
-    "responses": (lambda port: direct_target(port, "responses"), lambda port: {
-        "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1",
-        "BIG_MODEL": "openai/gpt-5.3-codex", "SMALL_MODEL": "openai/gpt-5.3-codex"},
-                  ("gpt-5.3-codex-ratelimited", "openai/responses/gpt-5.3-codex-ratelimited")),
-}
-
-
 def one_request(conn, target, stream):
     """One call on a keep-alive connection: (latency s, time to first body byte s, SSE events)."""
     start = time.perf_counter()
-    conn.request("POST", target.path, target.stream_body if stream else target.body, target.headers)
+    conn.request("POST", target.stream_path if stream else target.path, target.stream_body if stream else target.body,
+                 target.headers)
     resp = conn.getresponse()
     if not stream:
         data = resp.read()
@@ -293,7 +344,7 @@ def one_request(conn, target, stream):
     data = b"".join(parts)
     if resp.status != 200:
         raise RuntimeError(f"{target.name} HTTP {resp.status}: {data[:300]!r}")
-    events = data.count(b"\n\n")  # one SSE event each, [DONE] included
+    events = data.count(b"\n\n") + data.count(b"\r\n\r\n")  # one SSE event each, [DONE] included (Gemini's: CRLF)
     if target.name == "proxy" and b"message_stop" not in data:
         raise RuntimeError(f"proxy stream without message_stop: {data[-300:]!r}")
     return time.perf_counter() - start, ttfb, events
@@ -728,8 +779,10 @@ def main():
                         help="the proxy's provider path (its --via): auto (direct for this OpenAI-compatible fake) or litellm")
     parser.add_argument("--provider", choices=tuple(PROVIDERS), default="openai",
                         help="what the fake provider speaks: openai (chat completions: the direct path), anthropic "
-                             "(Messages API at ANTHROPIC_API_BASE: the passthrough path) or responses (OpenAI's "
-                             "Responses API, a codex model); the direct call speaks it too")
+                             "(Messages API at ANTHROPIC_API_BASE: the passthrough path), responses (OpenAI's "
+                             "Responses API, a codex model) or gemini (generateContent, AI Studio); the direct call speaks it too")
+    parser.add_argument("--pace-ms", type=float, default=0.0,
+                        help="the fake's pause between stream frames (0: each stream in one write, a burst)")
     parser.add_argument("--paced", action="store_true",
                         help="paced streams (one chunk at a time, stamped with its send time) instead of the burst figures")
     parser.add_argument("--scenario", choices=sorted(SCENARIOS),
@@ -743,7 +796,7 @@ def main():
     parser.add_argument("--paced-provider", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.fake_provider:
-        return run_fake_provider(args.chunks)
+        return run_fake_provider(args.chunks, args.provider, args.pace_ms / 1000)
     if args.paced_provider:
         return run_paced_provider()
     if args.paced:
@@ -759,16 +812,17 @@ def main():
     env = child_env()
     fake = proxy = None
     results = {"mode": "quick" if args.quick else "full", "via": args.via, "provider": args.provider, "machine": machine(),
-               "chunks_per_stream": CHUNKS}
-    make_direct, provider_env, limited = PROVIDERS[args.provider]
+               "chunks_per_stream": CHUNKS, "pace_ms": args.pace_ms}
+    direct_of, provider_env, rate_limited = PROVIDERS[args.provider]
     run_start = time.perf_counter()
     try:
-        fake = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--fake-provider", "--chunks", str(CHUNKS)],
+        fake = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--fake-provider", "--chunks", str(CHUNKS),
+                                 "--provider", args.provider, "--pace-ms", str(args.pace_ms)],
                                 stdout=subprocess.PIPE, text=True, env=env)
         fake_port = int(read_line(fake, 30))
-        direct = make_direct(fake_port)
+        direct = direct_of(fake_port)
 
-        proxy_env = dict(env, **provider_env(fake_port), MAX_CONCURRENCY="4096", SHUTDOWN_GRACE="1")
+        proxy_env = dict(env, MAX_CONCURRENCY="4096", SHUTDOWN_GRACE="1", **provider_env(fake_port))
         for name in ("PROXY_API_KEY", "MIDDLE_MODEL", "OPUS_MODEL", "THINK_MODEL", "VISION_MODEL",
                      "LONG_CONTEXT_MODEL", "PORT", "HOST", "LOG_LEVEL", "LOG_FILE"):
             proxy_env.pop(name, None)
@@ -830,7 +884,7 @@ def main():
         measure("nonstream.c64", 64, False, duration, max_requests)
         measure("stream.c1", 1, True, stream_duration, max_streams)
         measure("stream.c64", 64, True, stream_duration, max_streams, sample_rss=True)
-        results["rate_limit"] = rate_limit_phase(direct, target, limited)
+        results["rate_limit"] = rate_limit_phase(direct, target, rate_limited)
         rss_hwm = status_kb(proxy.pid, "VmHWM")
         results["phases"] = phases
         results["run_seconds"] = round(time.perf_counter() - run_start, 1)
@@ -850,20 +904,19 @@ def main():
     return 1 if results["errors"] else 0
 
 
-def rate_limit_phase(direct, target, models, count=20):
+def rate_limit_phase(direct, target, rate_limited, count=20):
     """The provider's 429 (retry-after 7): how long until the client has it, and whether it
-    arrives typed (rate_limit_error) with its retry-after. Median of `count` calls per side;
-    `models`: the model names that get the 429 (direct, proxy)."""
+    arrives typed (rate_limit_error) with its retry-after. Median of `count` calls per side.
+    rate_limited(side, body) -> (path, body) of a call the fake answers with its 429."""
     out = {}
     for side in (direct, target):
-        body = json.loads(side.body)
-        body["model"] = models[1] if side.name == "proxy" else models[0]
+        path, body = rate_limited(side, json.loads(side.body))
         data = json.dumps(body).encode()
         conn = http.client.HTTPConnection("127.0.0.1", side.port, timeout=REQUEST_TIMEOUT)
         times, typed = [], True
         for _ in range(count):
             start = time.perf_counter()
-            conn.request("POST", side.path, data, side.headers)
+            conn.request("POST", path, data, side.headers)
             resp = conn.getresponse()
             answer = resp.read()
             times.append(time.perf_counter() - start)
@@ -930,8 +983,10 @@ def rnd(value, digits):
 def markdown(results):
     m = results["machine"]
     lines = [f"Machine: {m['nproc']} × {m['cpu']}; Python {m['python']}; litellm {m['litellm']}; "
-             f"{results['mode']} run, {results['chunks_per_stream']}-chunk streams, loopback; provider "
-             f"{results.get('provider', 'openai')}.", "",
+             f"{results['mode']} run, fake {results.get('provider', 'openai')} provider"
+             + (f" pacing its streams ({results['pace_ms']:g} ms between frames)" if results.get("pace_ms") else "")
+             + f", proxy via {results.get('via', 'auto')}, "
+             f"{results['chunks_per_stream']}-chunk streams, loopback.", "",
              "| figure | direct | proxy | ratio |", "|---|---|---|---|"]
     for r in results["figures"]:
         show = lambda v: "—" if v is None else f"{v:g}"  # noqa: E731
@@ -940,6 +995,43 @@ def markdown(results):
     if results.get("errors"):
         lines.append(f"\n{results['errors']} request(s) failed; see phases.*.error_sample in the JSON.")
     return "\n".join(lines)
+
+
+def openai_rate_limited(side, body):
+    return side.path, dict(body, model="openai/gpt-4.1-ratelimited" if side.name == "proxy" else "gpt-4.1-ratelimited")
+
+
+def anthropic_rate_limited(side, body):
+    return side.path, dict(body, model="anthropic/claude-sonnet-4-5-ratelimited" if side.name == "proxy"
+                           else "claude-sonnet-4-5-ratelimited")
+
+
+def responses_rate_limited(side, body):
+    return side.path, dict(body, model="openai/responses/gpt-5.3-codex-ratelimited" if side.name == "proxy"
+                           else "gpt-5.3-codex-ratelimited")
+
+
+def gemini_rate_limited(side, body):
+    if side.name == "proxy":
+        return side.path, dict(body, model="gemini/gemini-2.5-flash-ratelimited")
+    return side.path.replace("gemini-2.5-flash:", "gemini-2.5-flash-ratelimited:"), body
+
+
+# --provider: (the direct target for the fake's port, the proxy's environment for it, the rate-limited call)
+PROVIDERS = {
+    "openai": (direct_target, lambda port: {"OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1",
+                                            "BIG_MODEL": "openai/gpt-4.1", "SMALL_MODEL": "openai/gpt-4.1-mini"},
+               openai_rate_limited),
+    "gemini": (gemini_target, lambda port: {"GEMINI_API_KEY": "bench", "GEMINI_API_BASE": f"http://127.0.0.1:{port}/v1beta",
+                                            "BIG_MODEL": "gemini/gemini-2.5-flash", "SMALL_MODEL": "gemini/gemini-2.5-flash"},
+               gemini_rate_limited),
+    "anthropic": (anthropic_direct_target, lambda port: {
+        "ANTHROPIC_API_KEY": "sk-bench", "ANTHROPIC_API_BASE": f"http://127.0.0.1:{port}",
+        "BIG_MODEL": "anthropic/claude-sonnet-4-5", "SMALL_MODEL": "anthropic/claude-haiku-4-5"}, anthropic_rate_limited),
+    "responses": (lambda port: direct_target(port, "responses"), lambda port: {
+        "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1",
+        "BIG_MODEL": "openai/gpt-5.3-codex", "SMALL_MODEL": "openai/gpt-5.3-codex"}, responses_rate_limited),
+}
 
 
 if __name__ == "__main__":
