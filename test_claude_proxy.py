@@ -6276,6 +6276,39 @@ def test_cli_retries_a_429(proxy, fake, tmp_path):
 
 
 @needs_claude
+def test_cli_subagent_goes_to_subagent_model(fake, tmp_path):
+    """The main model starts a subagent through Claude Code's agent tool; the subagent's requests
+    (x-claude-code-agent-id) go to SUBAGENT_MODEL, the main loop's stay on BIG_MODEL, and the
+    subagent's answer comes back to the main model as the tool's result."""
+    def responder(body):
+        tools = {t["function"]["name"]: t["function"] for t in body.get("tools") or ()}
+        if body["model"] == "deepseek-chat":  # the subagent, on SUBAGENT_MODEL
+            return text_reply("The subagent found 3 files.")
+        replies = [m for m in body["messages"] if m["role"] == "tool"]
+        if not replies:
+            name = next(n for n in ("Agent", "Task") if n in tools)
+            schema = tools[name]["parameters"]
+            arguments = {"description": "Count files", "prompt": "Count the files here and say how many.",
+                         "subagent_type": "general-purpose", "run_in_background": False}  # wait for its answer
+            arguments = {k: v for k, v in arguments.items() if k in schema.get("properties", {})}
+            return {"deltas": [tool_delta(0, json.dumps(arguments), "call_agent", name)], "finish": "tool_calls",
+                    "usage": (900, 30)}
+        found = "The subagent found 3 files." in json.dumps(body["messages"])
+        return text_reply("Done: the subagent found 3 files." if found else "Done, without the subagent's answer.")
+
+    fake.responder = responder
+    with running_proxy(fake, SUBAGENT_MODEL="deepseek/deepseek-chat") as proxy:
+        run = run_claude(proxy, tmp_path, "-p", "Use a subagent to count the files", "--output-format", "json",
+                         "--allowedTools", "Agent,Task")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["result"] == "Done: the subagent found 3 files."
+    sub = [(path, headers) for path, headers, body in fake.received if body["model"] == "deepseek-chat"]
+    main = [(path, headers) for path, headers, body in fake.received if body["model"] == "gpt-4.1"]
+    assert sub and all(path.startswith("/deepseek/v1") for path, _ in sub)
+    assert len(main) >= 2 and all(path == "/v1/chat/completions" for path, _ in main)
+
+
+@needs_claude
 @pytest.mark.parametrize("hidden", [False, True], ids=["summary", "hidden reasoning"])
 def test_cli_codex_model_over_the_responses_api(fake, tmp_path, hidden):
     """Claude Code with a codex model: it thinks and calls Bash, then answers with the result;
@@ -8149,10 +8182,11 @@ def test_system_entries_keep_a_one_prompt_providers_prefix_stable(client, gemini
         sent.append(gemini.received[-1][2])
         history = history + [{"role": "assistant", "content": [b.model_dump() for b in answer.content]},
                              {"role": "user", "content": f"turn {turn}"}, {"role": "system", "content": f"Note {turn}."}]
-    for before, after in zip(sent, sent[1:]):
-        assert after["system_instruction"] == before["system_instruction"] and after["tools"] == before["tools"]
-        assert after["contents"][:len(before["contents"])] == before["contents"]
-    assert "Note 1." in json.dumps(sent[-1]["contents"][-1]) and "Note" not in json.dumps(sent[-1]["system_instruction"])
+    for before, after in zip(sent, sent[1:]):  # each path names the fields its own way (google_field)
+        assert google_field(after, "systemInstruction") == google_field(before, "systemInstruction")
+        assert after["tools"] == before["tools"] and after["contents"][:len(before["contents"])] == before["contents"]
+    assert "Note 1." in json.dumps(sent[-1]["contents"][-1])
+    assert "Note" not in json.dumps(google_field(sent[-1], "systemInstruction"))
 
 
 STATUS = {"session_id": "s-1", "model": {"id": "claude-opus-5-5", "display_name": "Opus 5.5"}}
