@@ -2881,6 +2881,21 @@ class _Block:
         self.checked = (0, False)  # (fragments seen, whether they formed complete JSON then)
 
 
+def sealed_reasoning(blocks) -> tuple:
+    """A delta's thinking_blocks (litellm's) -> (the encrypted contents of Responses API reasoning
+    items, each of which ends a thinking block after its text; the provider's own signature, if any).
+    Example: [{"type": "thinking", "signature": "abc"}] -> ([], "abc")."""
+    sealed, signature = [], None
+    for block in blocks or ():
+        if isinstance(block, dict):
+            encrypted = encrypted_reasoning({"signature": block.get("signature") or block.get("data")})
+            if encrypted is not None:
+                sealed.append(encrypted)
+            elif block.get("signature"):
+                signature = block["signature"]
+    return sealed, signature
+
+
 class StreamTranslator:
     """A pure state machine: OpenAI chat-completion chunk dicts in, Anthropic SSE events out.
 
@@ -2904,7 +2919,6 @@ class StreamTranslator:
         self.signature = signature
         self.tool_names = tool_names or {}  # shortened tool name -> the client's name
         self.server_tools = server_tools  # the tools the proxy runs itself: their calls are server_tool_use blocks
-        self.spent = self.searches = None  # the usage of the calls before this one (next_call); web searches run
         self.think_state, self.think_buffer = "start", ""  # <think> tags some models put in their text
         self.started = self.finished = False
         self.next_index = 0
@@ -2912,10 +2926,7 @@ class StreamTranslator:
         self.pending: dict = {}  # key -> _Block waiting for the open tool call to complete
         self.tools: dict = {}  # tool-call index -> _Block (open, pending or closed)
         self.used_tools = False  # a block of the client's tools was opened in this provider call
-        self.finish_reason = None
-        self.stop_sequence = None
-        self.usage = None
-        self.provider_signature = None
+        self.finish_reason = self.stop_sequence = self.usage = self.provider_signature = None
         self.out: list = []
 
     # -- public ------------------------------------------------------------------------
@@ -2952,10 +2963,7 @@ class StreamTranslator:
         stop_reason = stop_reason or stop_reason_of(self.finish_reason, self.used_tools)
         stop_sequence = self.stop_sequence if stop_reason == "end_turn" else None
         stop_reason = "stop_sequence" if stop_sequence else stop_reason
-        usage = self.usage_so_far()
-        if self.searches is not None:
-            usage["server_tool_use"] = {"web_search_requests": self.searches, "web_fetch_requests": 0}
-        self.out += [("message_delta", {"type": "message_delta", "usage": usage,
+        self.out += [("message_delta", {"type": "message_delta", "usage": self.final_usage(),
                                         "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence}}),
                      ("message_stop", {"type": "message_stop"})]
         return events + self._drain()
@@ -2979,26 +2987,11 @@ class StreamTranslator:
         return self._drain()
 
     def usage_so_far(self) -> dict:
-        """The answer's usage as Anthropic counts it: this call's (else its estimate), and the calls' before it."""
-        usage = usage_of(self.usage) if self.usage else dict(usage_of(None), input_tokens=self.input_tokens)
-        return {key: value + self.spent[key] for key, value in usage.items()} if self.spent else usage
+        """The answer's usage as Anthropic counts it: the call's (else its estimate)."""
+        return usage_of(self.usage) if self.usage else dict(usage_of(None), input_tokens=self.input_tokens)
 
-    def next_call(self, input_tokens: int):
-        """Go on with another provider call (of `input_tokens`) in the same answer, after end_call: block
-        indexes go on, usage adds up, and what belongs to one call (tool calls, finish, a <think> start) starts afresh."""
-        self.spent = self.usage_so_far()
-        self.input_tokens, self.usage, self.finish_reason, self.stop_sequence = input_tokens, None, None, None
-        self.tools, self.used_tools = {}, False
-        self.think_state, self.think_buffer = "start", ""
-
-    def block(self, content: dict) -> list:
-        """The events of a whole block the proxy made, started with all its content, then stopped, as
-        Anthropic sends a web_search_tool_result."""
-        self._start()
-        self._close_open()
-        index, self.next_index = self.next_index, self.next_index + 1
-        return self._drain() + [("content_block_start", {"type": "content_block_start", "index": index, "content_block": content}),
-                                ("content_block_stop", {"type": "content_block_stop", "index": index})]
+    def final_usage(self) -> dict:
+        return self.usage_so_far()
 
     def keepalive(self) -> list:
         """Events that keep a silent stream alive without adding content: a ping and an empty
@@ -3029,14 +3022,9 @@ class StreamTranslator:
             if not isinstance(choice, dict) or choice.get("index", 0) not in (0, None):
                 continue
             delta = choice.get("delta") or {}
-            sealed = []  # reasoning items' encrypted content: each ends a thinking block, after its text
-            for block in delta.get("thinking_blocks") or ():
-                if isinstance(block, dict):
-                    encrypted = encrypted_reasoning({"signature": block.get("signature") or block.get("data")})
-                    if encrypted is not None:
-                        sealed.append(encrypted)
-                    elif block.get("signature"):
-                        self.provider_signature = block["signature"]
+            sealed, signature = sealed_reasoning(delta["thinking_blocks"]) if "thinking_blocks" in delta else ((), None)
+            if signature:
+                self.provider_signature = signature
             for field in REASONING_FIELDS:
                 reasoning = delta.get(field)
                 if reasoning:
@@ -3256,6 +3244,46 @@ class StreamTranslator:
                                                      "delta": {"type": "signature_delta", "signature": signature}}))
         self.out.append(("content_block_stop", {"type": "content_block_stop", "index": block.index}))
         self.open = None
+
+
+
+class SearchTurnTranslator(StreamTranslator):
+    """The StreamTranslator of a request that offers web search (Exchange.search_turn): one answer
+    over several provider calls, with the proxy's own blocks between them (a web_search_tool_result,
+    block()), block indexes going on, the usage summed over the calls and the searches counted
+    (`searches`, set by the exchange: usage.server_tool_use)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.spent = self.searches = None  # the usage of the calls before this one (next_call); the searches run
+
+    def usage_so_far(self) -> dict:
+        """This call's usage and the calls' before it."""
+        usage = super().usage_so_far()
+        return {key: value + self.spent[key] for key, value in usage.items()} if self.spent else usage
+
+    def final_usage(self) -> dict:
+        usage = self.usage_so_far()
+        if self.searches is not None:
+            usage["server_tool_use"] = {"web_search_requests": self.searches, "web_fetch_requests": 0}
+        return usage
+
+    def next_call(self, input_tokens: int):
+        """Go on with another provider call (of `input_tokens`) in the same answer, after end_call: block
+        indexes go on, usage adds up, and what belongs to one call (tool calls, finish, a <think> start) starts afresh."""
+        self.spent = self.usage_so_far()
+        self.input_tokens, self.usage, self.finish_reason, self.stop_sequence = input_tokens, None, None, None
+        self.tools, self.used_tools = {}, False
+        self.think_state, self.think_buffer = "start", ""
+
+    def block(self, content: dict) -> list:
+        """The events of a whole block the proxy made, started with all its content, then stopped, as
+        Anthropic sends a web_search_tool_result."""
+        self._start()
+        self._close_open()
+        index, self.next_index = self.next_index, self.next_index + 1
+        return self._drain() + [("content_block_start", {"type": "content_block_start", "index": index, "content_block": content}),
+                                ("content_block_stop", {"type": "content_block_stop", "index": index})]
 
 
 def fold_events(events) -> dict:
@@ -5023,8 +5051,9 @@ class ProviderPath:
     open(attempt, stream, lease, config): the call, started. It has read(wait) -> a Batch, or
         None when nothing came within `wait` seconds (a failure raises), and close(), which
         ends it at once (nobody pays for tokens nobody reads).
-    count(attempt, config): the request's input tokens as the provider itself counts them, or
-        None for litellm's count (count_tokens), which imports litellm.
+    counted(attempt, config): the request's input tokens for /v1/messages/count_tokens: litellm's
+        count (count_tokens, which imports litellm), unless the path asks its provider (Gemini,
+        Anthropic) or estimates.
     """
 
     name = ""
@@ -5045,10 +5074,10 @@ class ProviderPath:
     def translator(self, attempt: Attempt):
         """What turns this path's batch items into Anthropic events (StreamTranslator's interface)."""
         search = attempt.search
-        return StreamTranslator(new_message_id(), attempt.requested, input_tokens=attempt.input_tokens,
-                                stop_sequences=attempt.params.get("stop") or (),
-                                signature=thinking_signature(attempt.target), tool_names=attempt.tool_names,
-                                server_tools=frozenset([short_tool_name(search["name"])] if search else ()))
+        return (SearchTurnTranslator if search else StreamTranslator)(
+            new_message_id(), attempt.requested, input_tokens=attempt.input_tokens, stop_sequences=attempt.params.get("stop") or (),
+            signature=thinking_signature(attempt.target), tool_names=attempt.tool_names,
+            server_tools=frozenset([short_tool_name(search["name"])] if search else ()))
 
 
 class DirectRequest(NamedTuple):
@@ -6670,7 +6699,7 @@ class Exchange:
     def attempt_all(self, attempts):
         attempt = next(attempts)
         while True:
-            translator = self.translator(attempt)
+            translator = attempt.path.translator(attempt)
             if attempt.undescribed and not self.vision_tried:
                 attempt = self.described(attempt, translator)
             error = self.relay(attempt, attempt.path.open(attempt, self.sink.streams, self.lease, self.config), translator)
@@ -6687,9 +6716,6 @@ class Exchange:
             self.relay(attempt, Canned(Batch([response_as_chunk(probe_response(attempt.input_tokens))], True)))
             return
 
-    def translator(self, attempt: Attempt):
-        return attempt.path.translator(attempt)
-
     def relay(self, attempt: Attempt, call, translator: StreamTranslator | None = None) -> ProxyError | None:
         """Relay one provider call to the sink (through `translator`, which may have sent
         keep-alive events already): None once the answer is complete (or ended with an error
@@ -6698,7 +6724,7 @@ class Exchange:
         with the answer (search_turn), through the same translator."""
         self.fields["via"] = attempt.path.name
         search = WebSearch(attempt.search, self.config) if attempt.search else None
-        translator = translator or self.translator(attempt)
+        translator = translator or attempt.path.translator(attempt)
         self.told = [] if search else None
         try:
             while True:

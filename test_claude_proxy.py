@@ -6080,7 +6080,7 @@ def test_continued_body(fields, exhausted, expected):
 
 
 def test_stream_translator_server_calls_whole_blocks_and_summed_calls():
-    translator = cp.StreamTranslator("msg_1", "claude-x", input_tokens=7, server_tools=frozenset({"web_search"}))
+    translator = cp.SearchTurnTranslator("msg_1", "claude-x", input_tokens=7, server_tools=frozenset({"web_search"}))
     events = translator.feed({"choices": [{"delta": {"content": "Looking.", "tool_calls": [
         {"index": 0, "id": "call_1", "function": {"name": "web_search", "arguments": '{"query": "q"}'}}]}}],
         "usage": {"prompt_tokens": 10, "completion_tokens": 2}})
