@@ -5995,6 +5995,33 @@ def test_e2e_web_search_with_gemini_through_litellm(fake, gemini, tavily, stream
     assert (call.get("thoughtSignature") or call.get("thought_signature")) == "c2lnbmF0dXJlK29mL3RoZS9jYWxs"
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_e2e_web_search_with_a_codex_model_over_the_responses_api(fake, tavily, stream):
+    """A codex model (the Responses path) that reasons, then searches: the continuation goes to the
+    Responses API too (the same path), with the reasoning before the search's call and its output
+    after it (the fake's rules), and the answer reads the results."""
+    tavily.reset()
+    cp.load_litellm()
+
+    def respond(body):
+        outputs = [i for i in body["input"] if i.get("type") == "function_call_output"]
+        if outputs:
+            return text_reply("Codex read: " + outputs[-1]["output"], usage=(80, 9))
+        return {"deltas": [{"reasoning_content": "Search it."}, tool_delta(0, json.dumps({"query": "python 3.15"}), "call_s",
+                                                                           "web_search")],
+                "finish": "tool_calls", "usage": (40, 6)}
+
+    fake.responder = respond
+    with codex_proxy(fake, **search_env(tavily)) as (proxy, _):
+        message = search_message(proxy, stream, thinking={"type": "enabled", "budget_tokens": 2000}, max_tokens=3000)
+    assert [b.type for b in message.content] == ["thinking", "server_tool_use", "web_search_tool_result", "text"]
+    assert "Python 3.15.0 is the newest major release." in message.content[3].text
+    assert [path for path, _, _ in fake.received] == ["/v1/responses", "/v1/responses"]
+    second = fake.received[1][2]
+    assert [i["type"] for i in second["input"]] == ["message", "reasoning", "function_call", "function_call_output"]
+    assert message.usage.server_tool_use.web_search_requests == 1
+
+
 DOMAIN_CASES = [
     ("https://docs.example.com/a", "example.com", True),
     ("https://example.com/", "example.com", True),
