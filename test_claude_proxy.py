@@ -3696,6 +3696,23 @@ def test_e2e_vision_model_describes_an_image_once_for_a_model_without_vision(sta
     assert json.dumps(sent).count(json.dumps(described)[1:-1]) == 2 and "image_url" not in json.dumps(sent)
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_e2e_a_vision_model_on_the_passthrough_path_describes_the_image(start_proxy, fake, messages_fake, proxy_log, stream):
+    """VISION_MODEL on a provider that speaks Anthropic's Messages API (Claude itself): its answer
+    comes back as an Anthropic message (the passthrough path's), and its text is the description."""
+    messages_fake.replies, messages_fake.responder, messages_fake.received = [{"blocks": [("text", DESCRIPTION)]}], None, []
+    proxy = start_proxy(BIG_MODEL="groq/moonshotai/kimi-k2-instruct", VISION_MODEL="anthropic/claude-haiku-4-5",
+                        VISION_MODE="describe", ANTHROPIC_API_KEY=ANTHROPIC_KEY, ANTHROPIC_API_BASE=messages_fake.url + "/anthropic")
+    body = dict(BASIC, tools=TOOLS, messages=screenshot_turns(fresh_image()))
+    assert answer_text(proxy, body, stream) == "Hello there!"
+    [(provider, _, asked)] = messages_fake.received
+    assert provider == "anthropic" and asked["messages"][0]["content"][1]["text"] == cp.DESCRIBE_PROMPT
+    described = f"[image, as anthropic/claude-haiku-4-5 describes it: {DESCRIPTION}]"
+    assert [m for m in fake.received[-1][2]["messages"] if m["role"] == "tool"] == [
+        {"role": "tool", "tool_call_id": "toolu_1", "content": described}]
+    assert not [r for r in proxy_log.records if "could not describe" in r.getMessage()]
+
+
 def test_e2e_a_failing_vision_model_leaves_the_note_with_one_warning(start_proxy, fake, vision, proxy_log):
     proxy = described_proxy(start_proxy, vision)
     vision.replies = [{"status": 500, "body": {"error": {"message": "the vision model is down", "type": "server_error"}}}]
