@@ -6784,7 +6784,8 @@ class Exchange:
         request's log line. Raises what its call fails with, or a ProxyError for an answer without text."""
         body = description_request(image, target)
         vision = checked_attempt(prepare_attempt(body, target, self.config, caller), body, self.config)
-        call, reader, events = vision.path.open(vision, False, self.lease, self.config), StreamTranslator("", target), []
+        call, events = vision.path.open(vision, False, self.lease, self.config), []
+        reader = vision.path.translator(vision)  # the passthrough path's answer is an Anthropic message (AnthropicRelay)
         try:
             while True:
                 batch = self.next_batch(call, translator)
@@ -6796,7 +6797,7 @@ class Exchange:
         answer = fold_events(events + reader.finish())
         prices = model_prices(target, vision.facts, self.config)
         if prices is not None:
-            self.vision_cost += cost_of(answer["usage"], 0, prices)
+            self.vision_cost += cost_of(anthropic_usage(answer.get("usage") or {}), 0, prices)
         text = "\n".join(b["text"] for b in answer["content"] if b["type"] == "text").strip()
         if not text:
             raise ProxyError(502, "its answer held no text")
