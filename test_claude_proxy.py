@@ -5985,8 +5985,10 @@ def test_web_search_settings_at_start():
     assert any("WEB_SEARCH_PROVIDER unset" in line for line in cp.banner(cp.Config.from_env({}), "http://127.0.0.1:8082"))
 
 
+@pytest.mark.parametrize("via", cp.VIAS)
+@pytest.mark.parametrize("model", ["gemini/gemini-2.5-flash", "gemini/gemini-3-flash-preview"])
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
-def test_e2e_web_search_with_gemini_through_litellm(fake, gemini, tavily, stream):
+def test_e2e_web_search_with_gemini_through_litellm(fake, gemini, tavily, stream, model, via):
     """Gemini (litellm's path, strict turn rules): the search call and its result alternate turns,
     and the call goes back with the thought signature Gemini gave it (carried in the srvtoolu id)."""
     tavily.reset()
@@ -6001,8 +6003,8 @@ def test_e2e_web_search_with_gemini_through_litellm(fake, gemini, tavily, stream
                 "finish": "tool_calls", "usage": (40, 6), "signature": "c2lnbmF0dXJlK29mL3RoZS9jYWxs"}
 
     gemini.responder = respond
-    with running_proxy(fake, gemini, **search_env(tavily)) as proxy:  # Gemini goes through litellm on either path
-        message = search_message(proxy, stream, model="gemini/gemini-2.5-flash")
+    with running_proxy(fake, gemini, PROXY_VIA=via, **search_env(tavily)) as proxy:  # the direct Gemini path, and litellm
+        message = search_message(proxy, stream, model=model)
     assert [b.type for b in message.content] == ["server_tool_use", "web_search_tool_result", "text"]
     assert "Python 3.15.0 is the newest major release." in message.content[2].text
     first, second = (body for _, _, body in gemini.received)
