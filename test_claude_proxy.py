@@ -3696,18 +3696,20 @@ def test_e2e_vision_model_describes_an_image_once_for_a_model_without_vision(sta
     assert json.dumps(sent).count(json.dumps(described)[1:-1]) == 2 and "image_url" not in json.dumps(sent)
 
 
+@pytest.mark.parametrize("target", ["anthropic/claude-haiku-4-5", "gemini/gemini-2.5-flash", "openai/gpt-5.3-codex"])
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
-def test_e2e_a_vision_model_on_the_passthrough_path_describes_the_image(start_proxy, fake, messages_fake, proxy_log, stream):
-    """VISION_MODEL on a provider that speaks Anthropic's Messages API (Claude itself): its answer
-    comes back as an Anthropic message (the passthrough path's), and its text is the description."""
+def test_e2e_a_vision_model_on_another_path_describes_the_image(start_proxy, fake, gemini, messages_fake, proxy_log, stream,
+                                                                 target):
+    """VISION_MODEL on a provider of another path: Claude itself (the passthrough path: its answer is an
+    Anthropic message), Gemini (generateContent), a codex model (the Responses API); its text is the description."""
     messages_fake.replies, messages_fake.responder, messages_fake.received = [{"blocks": [("text", DESCRIPTION)]}], None, []
-    proxy = start_proxy(BIG_MODEL="groq/moonshotai/kimi-k2-instruct", VISION_MODEL="anthropic/claude-haiku-4-5",
+    gemini.replies = [text_reply(DESCRIPTION)]
+    fake.replies = [text_reply(DESCRIPTION), text_reply("Hello there!")] if target == CODEX else fake.replies
+    proxy = start_proxy(BIG_MODEL="groq/moonshotai/kimi-k2-instruct", VISION_MODEL=target,
                         VISION_MODE="describe", ANTHROPIC_API_KEY=ANTHROPIC_KEY, ANTHROPIC_API_BASE=messages_fake.url + "/anthropic")
     body = dict(BASIC, tools=TOOLS, messages=screenshot_turns(fresh_image()))
     assert answer_text(proxy, body, stream) == "Hello there!"
-    [(provider, _, asked)] = messages_fake.received
-    assert provider == "anthropic" and asked["messages"][0]["content"][1]["text"] == cp.DESCRIBE_PROMPT
-    described = f"[image, as anthropic/claude-haiku-4-5 describes it: {DESCRIPTION}]"
+    described = f"[image, as {target} describes it: {DESCRIPTION}]"
     assert [m for m in fake.received[-1][2]["messages"] if m["role"] == "tool"] == [
         {"role": "tool", "tool_call_id": "toolu_1", "content": described}]
     assert not [r for r in proxy_log.records if "could not describe" in r.getMessage()]
