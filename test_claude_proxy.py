@@ -6711,6 +6711,22 @@ def test_doctor_passes_against_a_good_provider(fake, gemini):
     assert "2 call(s) in one turn" in text
 
 
+@pytest.mark.parametrize("target, env, expected", [
+    ("openai/gpt-4.1", {}, "the direct path, POST https://api.openai.com/v1/chat/completions"),
+    ("openai/gpt-5.3-codex", {}, "the responses path, POST https://api.openai.com/v1/responses"),
+    ("gemini/gemini-2.5-flash", {},
+     "the direct path, POST https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent"),
+    ("anthropic/claude-haiku-4-5", {}, "the passthrough path, POST https://api.anthropic.com/v1/messages"),
+    ("deepseek-anthropic/deepseek-chat", {"DEEPSEEK_ANTHROPIC_API_BASE": "http://127.0.0.1:9/ds/anthropic/"},
+     "the passthrough path, POST http://127.0.0.1:9/ds/anthropic/v1/messages"),
+    ("gemini/gemini-2.5-flash", {"PROXY_VIA": "litellm"}, "the litellm path"),
+])
+def test_doctor_path_names_the_url_on_every_path(target, env, expected):
+    """--doctor's line per model: the path and the URL it posts to, Gemini's and the passthrough's too."""
+    keys = {"OPENAI_API_KEY": "k", "GEMINI_API_KEY": "g", "ANTHROPIC_API_KEY": "a", "DEEPSEEK_API_KEY": "d"}
+    assert cp.doctor_path(target, cp.Config.from_env(dict(keys, **env))) == expected
+
+
 def doctor_responses_responder(body):
     """doctor_responder for the Responses API's requests."""
     items = body["input"]
