@@ -8482,9 +8482,12 @@ def doctor(config: Config, out=None) -> int:
 
 def doctor_path(target: str, config: Config) -> str:
     """How the proxy reaches a target, for the doctor's summary. Example: "openai/gpt-5.3-codex" ->
-    "the responses path, POST https://api.openai.com/v1/responses"; "gemini/gemini-2.5-pro" -> "the litellm path"."""
+    "the responses path, POST https://api.openai.com/v1/responses"; "vertex_ai/gemini-2.5-pro" -> "the litellm path"."""
     attempt = prepare_attempt(doctor_checks(target)[0][2], target, config)
-    url = {"responses": lambda: responses_url(target, config, attempt.facts), "direct": lambda: direct_url(target, config)}.get(
+    gemini, quirks = gemini_url(target, config), attempt.quirks
+    url = {"responses": lambda: responses_url(target, config, attempt.facts),
+           "direct": lambda: direct_url(target, config) or gemini and gemini + ":generateContent",  # GeminiPath is "direct" too
+           "passthrough": lambda: (configured_base(quirks, config.env) or quirks.default_base).rstrip("/") + "/v1/messages"}.get(
         attempt.path.name, lambda: None)()
     return f"the {attempt.path.name} path" + (f", POST {url}" if url else "")
 
