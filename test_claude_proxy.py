@@ -3715,6 +3715,21 @@ def test_e2e_a_vision_model_on_another_path_describes_the_image(start_proxy, fak
     assert not [r for r in proxy_log.records if "could not describe" in r.getMessage()]
 
 
+@pytest.mark.parametrize("priced", [True, False], ids=["main model priced", "main model unpriced"])
+def test_e2e_the_vision_models_cost_is_in_the_recorded_usage(start_proxy, fake, vision, priced):
+    """What VISION_MODEL spent describing is part of the request's cost in /proxy/usage (the status
+    line's source), also when the main model has no price: the description was paid for all the same."""
+    prices = {"MODEL_PRICES": "groq/moonshotai/kimi-k2-instruct=1/3"} if priced else {}
+    proxy = described_proxy(start_proxy, vision, **prices)
+    vision.replies = [text_reply(DESCRIPTION, usage=(1000, 100))]
+    body = dict(BASIC, tools=TOOLS, messages=screenshot_turns(fresh_image()))
+    assert answer_text(proxy, body, False) == "Hello there!"
+    vision_cost = 1000 * 2.5e-06 + 100 * 1e-05  # openai/gpt-4o in litellm's map
+    main_cost = (11 * 1 + 5 * 3) / 1e6 if priced else 0
+    status, _, data = raw(proxy, "GET", "/proxy/usage")
+    assert status == 200 and json.loads(data)["totals"]["cost_usd"] == pytest.approx(main_cost + vision_cost)
+
+
 def test_e2e_a_failing_vision_model_leaves_the_note_with_one_warning(start_proxy, fake, vision, proxy_log):
     proxy = described_proxy(start_proxy, vision)
     vision.replies = [{"status": 500, "body": {"error": {"message": "the vision model is down", "type": "server_error"}}}]
