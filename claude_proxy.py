@@ -6979,7 +6979,9 @@ class Exchange:
         if prices is not None:
             reasoning = usage_count(provider_usage, REASONING_TOKEN_FIELDS) if isinstance(provider_usage, dict) else 0
             fields["cost_usd"] = round(cost_of(usage, reasoning, prices) + self.vision_cost, 8)
-        elif attempt.target not in _told_no_price:
+        elif self.vision_cost:  # the descriptions were paid for all the same: their cost is what is known
+            fields["cost_usd"] = round(self.vision_cost, 8)
+        if prices is None and attempt.target not in _told_no_price:
             _told_no_price.add(attempt.target)
             log.warning("litellm's model map has no price for %s: its requests show no cost; set MODEL_PRICES="
                         "%s=IN/OUT (USD per million input and output tokens)", attempt.target, attempt.target)
