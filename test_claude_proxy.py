@@ -3715,6 +3715,24 @@ def test_e2e_a_vision_model_on_another_path_describes_the_image(start_proxy, fak
     assert not [r for r in proxy_log.records if "could not describe" in r.getMessage()]
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_e2e_vision_model_describes_for_a_model_without_vision_on_the_passthrough_path(fake, vision, messages_fake, stream):
+    """VISION_MODE=describe with a session on DeepSeek's Anthropic endpoint (no images: the strict fake
+    refuses them): the passthrough path sends the description in the image's place, not the note."""
+    messages_fake.replies, messages_fake.responder, messages_fake.received = [{"blocks": [("text", "Hello there!")]}], None, []
+    vision.replies = [text_reply(DESCRIPTION)]
+    with running_proxy(fake, BIG_MODEL="deepseek-anthropic/deepseek-chat", VISION_MODEL="openai/gpt-4o", VISION_MODE="describe",
+                       OPENAI_BASE_URL=vision.url + "/v1",
+                       DEEPSEEK_ANTHROPIC_API_BASE=messages_fake.url + "/deepseek/anthropic") as proxy:
+        body = dict(BASIC, tools=TOOLS, messages=screenshot_turns(fresh_image()))
+        assert answer_text(proxy, body, stream) == "Hello there!"
+    assert len(vision.received) == 1
+    [(provider, _, sent)] = messages_fake.received
+    result = sent["messages"][-1]["content"][0]
+    assert provider == "deepseek" and result["type"] == "tool_result"
+    assert result["content"] == [{"type": "text", "text": f"[image, as openai/gpt-4o describes it: {DESCRIPTION}]"}]
+
+
 @pytest.mark.parametrize("priced", [True, False], ids=["main model priced", "main model unpriced"])
 def test_e2e_the_vision_models_cost_is_in_the_recorded_usage(start_proxy, fake, vision, priced):
     """What VISION_MODEL spent describing is part of the request's cost in /proxy/usage (the status
