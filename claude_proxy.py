@@ -6344,7 +6344,7 @@ def prepare_attempt(body: dict, target: str, config: Config, caller: Caller | No
     facts = model_facts(target)
     window, max_output = model_limits(target, facts)
     vision, sent, undescribed = accepts_images(facts), body, ()
-    if not vision and vision_target(config) and not quirks.messages_api:  # the passthrough path sends the client's body
+    if not vision and vision_target(config):
         images = inline_images(body)
         known = DESCRIPTIONS.known(images)
         sent, undescribed = with_descriptions(body, known), tuple((k, v) for k, v in images.items() if k not in known)
@@ -6356,7 +6356,8 @@ def prepare_attempt(body: dict, target: str, config: Config, caller: Caller | No
     path = next(path for path in PATHS if path.serves(target, params, config))
     return Attempt(requested=body["model"], target=target, params=params, input_tokens=estimate_tokens(params),
                    window=window, probe=body.get("max_tokens") == 1, tool_names=tool_name_map(body), path=path,
-                   quirks=quirks, facts=facts, caller=caller or Caller(), body=body, undescribed=undescribed,
+                   quirks=quirks, facts=facts, caller=caller or Caller(), undescribed=undescribed,
+                   body=sent if quirks.messages_api else body,  # the passthrough path sends the body on, described
                    search=None if quirks.messages_api else search_tool(body))  # the passthrough path: the provider's own
 
 
