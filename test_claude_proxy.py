@@ -8999,6 +8999,17 @@ def passthrough_client(server):
     return anthropic.Anthropic(base_url=server.url, api_key="client-key-never-forwarded", max_retries=0, timeout=TIMEOUT)
 
 
+def test_e2e_max_tokens_1_probe_refused_on_the_passthrough_path(passthrough, messages_fake):
+    """Claude Code's availability probe on the passthrough path, refused by the provider (a thinking
+    model's minimum): the 200 with stop_reason max_tokens the other paths give, JSON and stream."""
+    messages_fake.replies = [{"status": 400, "type": "invalid_request_error", "message": "max_tokens must be at least 1024"}]
+    client = passthrough_client(passthrough)
+    message = client.messages.create(**dict(BASIC, max_tokens=1))
+    assert (message.stop_reason, message.content) == ("max_tokens", []) and message.usage.input_tokens > 0
+    with client.messages.stream(**dict(BASIC, max_tokens=1)) as s:
+        assert s.get_final_message().stop_reason == "max_tokens"
+
+
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 def test_e2e_two_anthropic_compatible_providers_at_once_each_with_its_key(passthrough, messages_fake, proxy_log, stream):
     messages_fake.replies = [{"blocks": THOUGHT_AND_TOOL, "stop_reason": "tool_use"}]
