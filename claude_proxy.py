@@ -6714,7 +6714,8 @@ class Exchange:
                 continue
             if not answers_probe(error, attempt):
                 raise error
-            self.relay(attempt, Canned(Batch([response_as_chunk(probe_response(attempt.input_tokens))], True)))
+            canned = Canned(Batch([response_as_chunk(probe_response(attempt.input_tokens))], True))
+            self.relay(attempt, canned, ProviderPath.translator(attempt.path, attempt))  # chat chunks, on any path
             return
 
     def relay(self, attempt: Attempt, call, translator: StreamTranslator | None = None) -> ProxyError | None:
