@@ -6982,7 +6982,7 @@ class Exchange:
             reasoning = usage_count(provider_usage, REASONING_TOKEN_FIELDS) if isinstance(provider_usage, dict) else 0
             fields["cost_usd"] = round(cost_of(usage, reasoning, prices) + self.vision_cost, 8)
         elif self.vision_cost:  # the descriptions were paid for all the same: their cost is what is known
-            fields["cost_usd"] = round(self.vision_cost, 8)
+            fields.update(cost_usd=round(self.vision_cost, 8), unpriced=True)
         if prices is None and attempt.target not in _told_no_price:
             _told_no_price.add(attempt.target)
             log.warning("litellm's model map has no price for %s: its requests show no cost; set MODEL_PRICES="
@@ -7299,7 +7299,7 @@ class UsageBook:
         cached = fields.get("cached_tokens", 0)
         counts = {"requests": 1, "input_tokens": fields["input_tokens"] - cached, "cached_tokens": cached,
                   "output_tokens": fields["output_tokens"], "cost_usd": fields.get("cost_usd", 0),
-                  "unpriced_requests": int("cost_usd" not in fields)}
+                  "unpriced_requests": int("cost_usd" not in fields or "unpriced" in fields)}
         target = fields.get("target") or "-"
         with self.lock:
             session = self.sessions.pop(caller.session, None)

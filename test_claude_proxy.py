@@ -3745,7 +3745,9 @@ def test_e2e_the_vision_models_cost_is_in_the_recorded_usage(start_proxy, fake, 
     vision_cost = 1000 * 2.5e-06 + 100 * 1e-05  # openai/gpt-4o in litellm's map
     main_cost = (11 * 1 + 5 * 3) / 1e6 if priced else 0
     status, _, data = raw(proxy, "GET", "/proxy/usage")
-    assert status == 200 and json.loads(data)["totals"]["cost_usd"] == pytest.approx(main_cost + vision_cost)
+    totals = json.loads(data)["totals"]
+    assert status == 200 and totals["cost_usd"] == pytest.approx(main_cost + vision_cost)
+    assert totals["unpriced_requests"] == (0 if priced else 1)  # the status line still says "no price" for the model
 
 
 def test_e2e_a_failing_vision_model_leaves_the_note_with_one_warning(start_proxy, fake, vision, proxy_log):
