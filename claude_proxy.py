@@ -6460,6 +6460,12 @@ def answers_probe(error: ProxyError, attempt: Attempt) -> bool:
     return attempt.probe and error.status == 400 and not error.context_overflow
 
 
+def probe_answer(attempt: Attempt) -> tuple:
+    """The call and translator that answer a probe the model refused (answers_probe): chat chunks, read by a
+    StreamTranslator on any path (the passthrough path's own translator, AnthropicRelay, reads Anthropic answers)."""
+    return Canned(Batch([response_as_chunk(probe_response(attempt.input_tokens))], True)), ProviderPath.translator(attempt.path, attempt)
+
+
 class ClientGone(Exception):
     """The client closed its connection."""
 
@@ -6714,8 +6720,7 @@ class Exchange:
                 continue
             if not answers_probe(error, attempt):
                 raise error
-            canned = Canned(Batch([response_as_chunk(probe_response(attempt.input_tokens))], True))
-            self.relay(attempt, canned, ProviderPath.translator(attempt.path, attempt))  # chat chunks, on any path
+            self.relay(attempt, *probe_answer(attempt))
             return
 
     def relay(self, attempt: Attempt, call, translator: StreamTranslator | None = None) -> ProxyError | None:
@@ -6786,8 +6791,7 @@ class Exchange:
         request's log line. Raises what its call fails with, or a ProxyError for an answer without text."""
         body = description_request(image, target)
         vision = checked_attempt(prepare_attempt(body, target, self.config, caller), body, self.config)
-        call, events = vision.path.open(vision, False, self.lease, self.config), []
-        reader = vision.path.translator(vision)  # the passthrough path's answer is an Anthropic message (AnthropicRelay)
+        call, reader, events = vision.path.open(vision, False, self.lease, self.config), vision.path.translator(vision), []
         try:
             while True:
                 batch = self.next_batch(call, translator)
