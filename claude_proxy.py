@@ -6344,7 +6344,7 @@ def prepare_attempt(body: dict, target: str, config: Config, caller: Caller | No
     facts = model_facts(target)
     window, max_output = model_limits(target, facts)
     vision, sent, undescribed = accepts_images(facts), body, ()
-    if not vision and vision_target(config) and not quirks.messages_api:  # the passthrough path sends the client's body
+    if not vision and vision_target(config):
         images = inline_images(body)
         known = DESCRIPTIONS.known(images)
         sent, undescribed = with_descriptions(body, known), tuple((k, v) for k, v in images.items() if k not in known)
@@ -6356,7 +6356,8 @@ def prepare_attempt(body: dict, target: str, config: Config, caller: Caller | No
     path = next(path for path in PATHS if path.serves(target, params, config))
     return Attempt(requested=body["model"], target=target, params=params, input_tokens=estimate_tokens(params),
                    window=window, probe=body.get("max_tokens") == 1, tool_names=tool_name_map(body), path=path,
-                   quirks=quirks, facts=facts, caller=caller or Caller(), body=body, undescribed=undescribed,
+                   quirks=quirks, facts=facts, caller=caller or Caller(), undescribed=undescribed,
+                   body=sent if quirks.messages_api else body,  # the passthrough path sends the body on, described
                    search=None if quirks.messages_api else search_tool(body))  # the passthrough path: the provider's own
 
 
@@ -6457,6 +6458,12 @@ def answers_probe(error: ProxyError, attempt: Attempt) -> bool:
     """A max_tokens 1 probe that a reasoning model refused as too small still shows the
     model is there: Claude Code gets its 200 with stop_reason max_tokens."""
     return attempt.probe and error.status == 400 and not error.context_overflow
+
+
+def probe_answer(attempt: Attempt) -> tuple:
+    """The call and translator that answer a probe the model refused (answers_probe): chat chunks, read by a
+    StreamTranslator on any path (the passthrough path's own translator, AnthropicRelay, reads Anthropic answers)."""
+    return Canned(Batch([response_as_chunk(probe_response(attempt.input_tokens))], True)), ProviderPath.translator(attempt.path, attempt)
 
 
 class ClientGone(Exception):
@@ -6713,7 +6720,7 @@ class Exchange:
                 continue
             if not answers_probe(error, attempt):
                 raise error
-            self.relay(attempt, Canned(Batch([response_as_chunk(probe_response(attempt.input_tokens))], True)))
+            self.relay(attempt, *probe_answer(attempt))
             return
 
     def relay(self, attempt: Attempt, call, translator: StreamTranslator | None = None) -> ProxyError | None:
@@ -6784,7 +6791,7 @@ class Exchange:
         request's log line. Raises what its call fails with, or a ProxyError for an answer without text."""
         body = description_request(image, target)
         vision = checked_attempt(prepare_attempt(body, target, self.config, caller), body, self.config)
-        call, reader, events = vision.path.open(vision, False, self.lease, self.config), StreamTranslator("", target), []
+        call, reader, events = vision.path.open(vision, False, self.lease, self.config), vision.path.translator(vision), []
         try:
             while True:
                 batch = self.next_batch(call, translator)
@@ -6796,7 +6803,7 @@ class Exchange:
         answer = fold_events(events + reader.finish())
         prices = model_prices(target, vision.facts, self.config)
         if prices is not None:
-            self.vision_cost += cost_of(answer["usage"], 0, prices)
+            self.vision_cost += cost_of(anthropic_usage(answer.get("usage") or {}), 0, prices)
         text = "\n".join(b["text"] for b in answer["content"] if b["type"] == "text").strip()
         if not text:
             raise ProxyError(502, "its answer held no text")
@@ -6978,7 +6985,9 @@ class Exchange:
         if prices is not None:
             reasoning = usage_count(provider_usage, REASONING_TOKEN_FIELDS) if isinstance(provider_usage, dict) else 0
             fields["cost_usd"] = round(cost_of(usage, reasoning, prices) + self.vision_cost, 8)
-        elif attempt.target not in _told_no_price:
+        elif self.vision_cost:  # the descriptions were paid for all the same: their cost is what is known
+            fields.update(cost_usd=round(self.vision_cost, 8), unpriced=True)
+        if prices is None and attempt.target not in _told_no_price:
             _told_no_price.add(attempt.target)
             log.warning("litellm's model map has no price for %s: its requests show no cost; set MODEL_PRICES="
                         "%s=IN/OUT (USD per million input and output tokens)", attempt.target, attempt.target)
@@ -7294,7 +7303,7 @@ class UsageBook:
         cached = fields.get("cached_tokens", 0)
         counts = {"requests": 1, "input_tokens": fields["input_tokens"] - cached, "cached_tokens": cached,
                   "output_tokens": fields["output_tokens"], "cost_usd": fields.get("cost_usd", 0),
-                  "unpriced_requests": int("cost_usd" not in fields)}
+                  "unpriced_requests": int("cost_usd" not in fields or "unpriced" in fields)}
         target = fields.get("target") or "-"
         with self.lock:
             session = self.sessions.pop(caller.session, None)
@@ -8481,9 +8490,12 @@ def doctor(config: Config, out=None) -> int:
 
 def doctor_path(target: str, config: Config) -> str:
     """How the proxy reaches a target, for the doctor's summary. Example: "openai/gpt-5.3-codex" ->
-    "the responses path, POST https://api.openai.com/v1/responses"; "gemini/gemini-2.5-pro" -> "the litellm path"."""
+    "the responses path, POST https://api.openai.com/v1/responses"; "vertex_ai/gemini-2.5-pro" -> "the litellm path"."""
     attempt = prepare_attempt(doctor_checks(target)[0][2], target, config)
-    url = {"responses": lambda: responses_url(target, config, attempt.facts), "direct": lambda: direct_url(target, config)}.get(
+    gemini, quirks = gemini_url(target, config), attempt.quirks
+    url = {"responses": lambda: responses_url(target, config, attempt.facts),
+           "direct": lambda: direct_url(target, config) or gemini and gemini + ":generateContent",  # GeminiPath is "direct" too
+           "passthrough": lambda: (configured_base(quirks, config.env) or quirks.default_base).rstrip("/") + "/v1/messages"}.get(
         attempt.path.name, lambda: None)()
     return f"the {attempt.path.name} path" + (f", POST {url}" if url else "")
 

@@ -3696,6 +3696,60 @@ def test_e2e_vision_model_describes_an_image_once_for_a_model_without_vision(sta
     assert json.dumps(sent).count(json.dumps(described)[1:-1]) == 2 and "image_url" not in json.dumps(sent)
 
 
+@pytest.mark.parametrize("target", ["anthropic/claude-haiku-4-5", "gemini/gemini-2.5-flash", "openai/gpt-5.3-codex"])
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_e2e_a_vision_model_on_another_path_describes_the_image(start_proxy, fake, gemini, messages_fake, proxy_log, stream,
+                                                                 target):
+    """VISION_MODEL on a provider of another path: Claude itself (the passthrough path: its answer is an
+    Anthropic message), Gemini (generateContent), a codex model (the Responses API); its text is the description."""
+    messages_fake.replies, messages_fake.responder, messages_fake.received = [{"blocks": [("text", DESCRIPTION)]}], None, []
+    gemini.replies = [text_reply(DESCRIPTION)]
+    fake.replies = [text_reply(DESCRIPTION), text_reply("Hello there!")] if target == CODEX else fake.replies
+    proxy = start_proxy(BIG_MODEL="groq/moonshotai/kimi-k2-instruct", VISION_MODEL=target,
+                        VISION_MODE="describe", ANTHROPIC_API_KEY=ANTHROPIC_KEY, ANTHROPIC_API_BASE=messages_fake.url + "/anthropic")
+    body = dict(BASIC, tools=TOOLS, messages=screenshot_turns(fresh_image()))
+    assert answer_text(proxy, body, stream) == "Hello there!"
+    described = f"[image, as {target} describes it: {DESCRIPTION}]"
+    assert [m for m in fake.received[-1][2]["messages"] if m["role"] == "tool"] == [
+        {"role": "tool", "tool_call_id": "toolu_1", "content": described}]
+    assert not [r for r in proxy_log.records if "could not describe" in r.getMessage()]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_e2e_vision_model_describes_for_a_model_without_vision_on_the_passthrough_path(fake, vision, messages_fake, stream):
+    """VISION_MODE=describe with a session on DeepSeek's Anthropic endpoint (no images: the strict fake
+    refuses them): the passthrough path sends the description in the image's place, not the note."""
+    messages_fake.replies, messages_fake.responder, messages_fake.received = [{"blocks": [("text", "Hello there!")]}], None, []
+    vision.replies = [text_reply(DESCRIPTION)]
+    with running_proxy(fake, BIG_MODEL="deepseek-anthropic/deepseek-chat", VISION_MODEL="openai/gpt-4o", VISION_MODE="describe",
+                       OPENAI_BASE_URL=vision.url + "/v1",
+                       DEEPSEEK_ANTHROPIC_API_BASE=messages_fake.url + "/deepseek/anthropic") as proxy:
+        body = dict(BASIC, tools=TOOLS, messages=screenshot_turns(fresh_image()))
+        assert answer_text(proxy, body, stream) == "Hello there!"
+    assert len(vision.received) == 1
+    [(provider, _, sent)] = messages_fake.received
+    result = sent["messages"][-1]["content"][0]
+    assert provider == "deepseek" and result["type"] == "tool_result"
+    assert result["content"] == [{"type": "text", "text": f"[image, as openai/gpt-4o describes it: {DESCRIPTION}]"}]
+
+
+@pytest.mark.parametrize("priced", [True, False], ids=["main model priced", "main model unpriced"])
+def test_e2e_the_vision_models_cost_is_in_the_recorded_usage(start_proxy, fake, vision, priced):
+    """What VISION_MODEL spent describing is part of the request's cost in /proxy/usage (the status
+    line's source), also when the main model has no price: the description was paid for all the same."""
+    prices = {"MODEL_PRICES": "groq/moonshotai/kimi-k2-instruct=1/3"} if priced else {}
+    proxy = described_proxy(start_proxy, vision, **prices)
+    vision.replies = [text_reply(DESCRIPTION, usage=(1000, 100))]
+    body = dict(BASIC, tools=TOOLS, messages=screenshot_turns(fresh_image()))
+    assert answer_text(proxy, body, False) == "Hello there!"
+    vision_cost = 1000 * 2.5e-06 + 100 * 1e-05  # openai/gpt-4o in litellm's map
+    main_cost = (11 * 1 + 5 * 3) / 1e6 if priced else 0
+    status, _, data = raw(proxy, "GET", "/proxy/usage")
+    totals = json.loads(data)["totals"]
+    assert status == 200 and totals["cost_usd"] == pytest.approx(main_cost + vision_cost)
+    assert totals["unpriced_requests"] == (0 if priced else 1)  # the status line still says "no price" for the model
+
+
 def test_e2e_a_failing_vision_model_leaves_the_note_with_one_warning(start_proxy, fake, vision, proxy_log):
     proxy = described_proxy(start_proxy, vision)
     vision.replies = [{"status": 500, "body": {"error": {"message": "the vision model is down", "type": "server_error"}}}]
@@ -5968,8 +6022,10 @@ def test_web_search_settings_at_start():
     assert any("WEB_SEARCH_PROVIDER unset" in line for line in cp.banner(cp.Config.from_env({}), "http://127.0.0.1:8082"))
 
 
+@pytest.mark.parametrize("via", cp.VIAS)
+@pytest.mark.parametrize("model", ["gemini/gemini-2.5-flash", "gemini/gemini-3-flash-preview"])
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
-def test_e2e_web_search_with_gemini_through_litellm(fake, gemini, tavily, stream):
+def test_e2e_web_search_with_gemini_through_litellm(fake, gemini, tavily, stream, model, via):
     """Gemini (litellm's path, strict turn rules): the search call and its result alternate turns,
     and the call goes back with the thought signature Gemini gave it (carried in the srvtoolu id)."""
     tavily.reset()
@@ -5984,8 +6040,8 @@ def test_e2e_web_search_with_gemini_through_litellm(fake, gemini, tavily, stream
                 "finish": "tool_calls", "usage": (40, 6), "signature": "c2lnbmF0dXJlK29mL3RoZS9jYWxs"}
 
     gemini.responder = respond
-    with running_proxy(fake, gemini, **search_env(tavily)) as proxy:  # Gemini goes through litellm on either path
-        message = search_message(proxy, stream, model="gemini/gemini-2.5-flash")
+    with running_proxy(fake, gemini, PROXY_VIA=via, **search_env(tavily)) as proxy:  # the direct Gemini path, and litellm
+        message = search_message(proxy, stream, model=model)
     assert [b.type for b in message.content] == ["server_tool_use", "web_search_tool_result", "text"]
     assert "Python 3.15.0 is the newest major release." in message.content[2].text
     first, second = (body for _, _, body in gemini.received)
@@ -5993,6 +6049,33 @@ def test_e2e_web_search_with_gemini_through_litellm(fake, gemini, tavily, stream
     call = next(p for p in second["contents"][1]["parts"] if "functionCall" in p or "function_call" in p)
     assert (call.get("functionCall") or call["function_call"])["name"] == "web_search"
     assert (call.get("thoughtSignature") or call.get("thought_signature")) == "c2lnbmF0dXJlK29mL3RoZS9jYWxs"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_e2e_web_search_with_a_codex_model_over_the_responses_api(fake, tavily, stream):
+    """A codex model (the Responses path) that reasons, then searches: the continuation goes to the
+    Responses API too (the same path), with the reasoning before the search's call and its output
+    after it (the fake's rules), and the answer reads the results."""
+    tavily.reset()
+    cp.load_litellm()
+
+    def respond(body):
+        outputs = [i for i in body["input"] if i.get("type") == "function_call_output"]
+        if outputs:
+            return text_reply("Codex read: " + outputs[-1]["output"], usage=(80, 9))
+        return {"deltas": [{"reasoning_content": "Search it."}, tool_delta(0, json.dumps({"query": "python 3.15"}), "call_s",
+                                                                           "web_search")],
+                "finish": "tool_calls", "usage": (40, 6)}
+
+    fake.responder = respond
+    with codex_proxy(fake, **search_env(tavily)) as (proxy, _):
+        message = search_message(proxy, stream, thinking={"type": "enabled", "budget_tokens": 2000}, max_tokens=3000)
+    assert [b.type for b in message.content] == ["thinking", "server_tool_use", "web_search_tool_result", "text"]
+    assert "Python 3.15.0 is the newest major release." in message.content[3].text
+    assert [path for path, _, _ in fake.received] == ["/v1/responses", "/v1/responses"]
+    second = fake.received[1][2]
+    assert [i["type"] for i in second["input"]] == ["message", "reasoning", "function_call", "function_call_output"]
+    assert message.usage.server_tool_use.web_search_requests == 1
 
 
 DOMAIN_CASES = [
@@ -6661,6 +6744,22 @@ def test_doctor_passes_against_a_good_provider(fake, gemini):
         assert check in text
     assert "openai/gpt-4.1 (BIG_MODEL)" in text and "groq/llama-3.1-8b-instant (SMALL_MODEL)" in text
     assert "2 call(s) in one turn" in text
+
+
+@pytest.mark.parametrize("target, env, expected", [
+    ("openai/gpt-4.1", {}, "the direct path, POST https://api.openai.com/v1/chat/completions"),
+    ("openai/gpt-5.3-codex", {}, "the responses path, POST https://api.openai.com/v1/responses"),
+    ("gemini/gemini-2.5-flash", {},
+     "the direct path, POST https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent"),
+    ("anthropic/claude-haiku-4-5", {}, "the passthrough path, POST https://api.anthropic.com/v1/messages"),
+    ("deepseek-anthropic/deepseek-chat", {"DEEPSEEK_ANTHROPIC_API_BASE": "http://127.0.0.1:9/ds/anthropic/"},
+     "the passthrough path, POST http://127.0.0.1:9/ds/anthropic/v1/messages"),
+    ("gemini/gemini-2.5-flash", {"PROXY_VIA": "litellm"}, "the litellm path"),
+])
+def test_doctor_path_names_the_url_on_every_path(target, env, expected):
+    """--doctor's line per model: the path and the URL it posts to, Gemini's and the passthrough's too."""
+    keys = {"OPENAI_API_KEY": "k", "GEMINI_API_KEY": "g", "ANTHROPIC_API_KEY": "a", "DEEPSEEK_API_KEY": "d"}
+    assert cp.doctor_path(target, cp.Config.from_env(dict(keys, **env))) == expected
 
 
 def doctor_responses_responder(body):
@@ -8900,6 +8999,17 @@ def test_exchange_relays_anthropic_bytes(case, scripts, expected):
 def passthrough_client(server):
     anthropic = pytest.importorskip("anthropic")
     return anthropic.Anthropic(base_url=server.url, api_key="client-key-never-forwarded", max_retries=0, timeout=TIMEOUT)
+
+
+def test_e2e_max_tokens_1_probe_refused_on_the_passthrough_path(passthrough, messages_fake):
+    """Claude Code's availability probe on the passthrough path, refused by the provider (a thinking
+    model's minimum): the 200 with stop_reason max_tokens the other paths give, JSON and stream."""
+    messages_fake.replies = [{"status": 400, "type": "invalid_request_error", "message": "max_tokens must be at least 1024"}]
+    client = passthrough_client(passthrough)
+    message = client.messages.create(**dict(BASIC, max_tokens=1))
+    assert (message.stop_reason, message.content) == ("max_tokens", []) and message.usage.input_tokens > 0
+    with client.messages.stream(**dict(BASIC, max_tokens=1)) as s:
+        assert s.get_final_message().stop_reason == "max_tokens"
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
