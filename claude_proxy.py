@@ -6667,9 +6667,8 @@ class Exchange:
     Before every read it checks the clocks that end a request however busy its provider is:
     REQUEST_DEADLINE from the request's start and the end of the shutdown grace (shutting_down);
     while waiting, twice a second, that the client is still there (client_gone) and REQUEST_TIMEOUT
-    of provider silence. The request's log line
-    fields (routed model, path, fallbacks, mode, time to first token, tokens) are kept in
-    `fields`. A ProxyError raised before the answer began is the client's answer. The
+    of provider silence. The request's log line fields (routed model, path, fallbacks, mode,
+    time to first token, tokens) are kept in `fields`. A ProxyError raised before the answer began is the client's answer. The
     request's MAX_CONCURRENCY slot (`lease`) is the exchange's to give back, and `settled` (the
     usage book's record) is called once the fields are final, before the answer's last write.
     """
@@ -6943,6 +6942,7 @@ class Exchange:
         if attempt is not None:
             log.info("%s %s; falling back to %s", error.status, error.error_type, attempt.target)
             self.fields.setdefault("fallbacks", []).append(f"{attempt.target} after {error.status}")
+            self.fields["served_by"] = attempt.target  # its answer's usage is its model's (UsageBook)
         return attempt
 
     def start(self):
@@ -7304,7 +7304,7 @@ class UsageBook:
         counts = {"requests": 1, "input_tokens": fields["input_tokens"] - cached, "cached_tokens": cached,
                   "output_tokens": fields["output_tokens"], "cost_usd": fields.get("cost_usd", 0),
                   "unpriced_requests": int("cost_usd" not in fields or "unpriced" in fields)}
-        target = fields.get("target") or "-"
+        target = fields.get("served_by") or fields.get("target") or "-"  # a fallback's answer is its model's
         with self.lock:
             session = self.sessions.pop(caller.session, None)
             if session is None:

@@ -8257,6 +8257,22 @@ def test_proxy_usage_end_to_end(start_proxy, fake, tmp_path):
     assert secret_prompt not in text and "proxy-key-for-usage" not in text and "sk-test" not in text
 
 
+def test_a_fallbacks_answer_counts_under_the_model_that_gave_it(start_proxy, fake, proxy_log, tmp_path):
+    """The routed model refuses (429), FALLBACK_MODELS answers: /proxy/usage and USAGE_LOG count the
+    fallback's model (priced, or not, as that model is); the log line still says where it was routed."""
+    usage_log = tmp_path / "usage.jsonl"
+    server = start_proxy(FALLBACK_MODELS="groq/llama-3.1-8b-instant", USAGE_LOG=str(usage_log))
+    fake.replies = [{"status": 429, "headers": {"retry-after": "1"}, "body": {"error": {"message": "busy", "type": "x"}}},
+                    text_reply()]
+    body = dict(BASIC, model="claude-sonnet-4-6-fallbackusage")
+    assert raw(server, "POST", "/v1/messages", body, {"X-Claude-Code-Session-Id": "s-fb"})[0] == 200
+    session = json.loads(raw(server, "GET", "/proxy/usage?session=s-fb")[2])["sessions"]["s-fb"]
+    assert session["models"] == {"groq/llama-3.1-8b-instant": 1} and session["unpriced_requests"] == 1  # the map prices no such groq model
+    assert json.loads(usage_log.read_text())["target"] == "groq/llama-3.1-8b-instant"
+    line = proxy_log.wait(1, "fallbackusage")[-1].getMessage()
+    assert "-> openai/gpt-4.1" in line and "(fallback groq/llama-3.1-8b-instant after 429)" in line
+
+
 def test_the_proxy_prints_what_it_served_when_it_stops(fake, tmp_path):
     with proxy_process(fake, tmp_path) as (process, port):
         target = type("P", (), {"server_address": ("127.0.0.1", port)})
