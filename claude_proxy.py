@@ -6581,7 +6581,7 @@ class RelayLoop:
             entry = [carried, done, outcome, Silence(now), now]
             try:
                 entry.append(self.selector.register(carried.call.socket, selectors.EVENT_READ, entry))
-            except (OSError, ValueError):  # closed meanwhile: the stream's thread sees it
+            except (OSError, ValueError, KeyError):  # closed meanwhile, or its descriptor still taken: its thread relays it
                 outcome.append(False)
                 done.set()
                 continue
