@@ -677,6 +677,20 @@ def ms(seconds):
     return None if seconds is None else seconds * 1000
 
 
+def spawn_proxy(proxy_env, via):
+    """`claude_proxy.py --port 0` in its own process: (process, port, stdout drain, stderr drain), once it listens."""
+    proxy = subprocess.Popen([sys.executable, PROXY, "--port", "0", "--log-level", "warning", "--via", via], cwd=HERE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=proxy_env)
+    line = read_line(proxy, 60)
+    if "listening on" not in line:
+        raise RuntimeError(f"unexpected first proxy line: {line!r}")
+    port = int(line.rsplit(":", 1)[1].strip().strip("/").split("\x1b")[0])
+    out, err = Drain(proxy.stdout), Drain(proxy.stderr)
+    out.start()
+    err.start()
+    return proxy, port, out, err
+
+
 def start_proxy(env, fake_port, args):
     """The proxy in its own process, pointed at the fake provider: (process, port), once it answers."""
     proxy_env = dict(env, OPENAI_API_KEY="sk-bench", OPENAI_BASE_URL=f"http://127.0.0.1:{fake_port}/v1",
@@ -684,14 +698,7 @@ def start_proxy(env, fake_port, args):
                      MAX_CONNECTIONS="8192", SHUTDOWN_GRACE="1", WORKERS=str(args.workers))
     for name in ("PROXY_API_KEY", "PORT", "HOST", "LOG_LEVEL", "LOG_FILE", "USAGE_LOG"):
         proxy_env.pop(name, None)
-    proxy = subprocess.Popen([sys.executable, PROXY, "--port", "0", "--log-level", "warning", "--via", args.via], cwd=HERE,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=proxy_env)
-    line = read_line(proxy, 60)
-    if "listening on" not in line:
-        raise RuntimeError(f"unexpected first proxy line: {line!r}")
-    port = int(line.rsplit(":", 1)[1].strip().strip("/").split("\x1b")[0])
-    Drain(proxy.stdout).start()
-    Drain(proxy.stderr).start()
+    proxy, port, _, _ = spawn_proxy(proxy_env, args.via)
     deadline = time.monotonic() + 120
     while True:  # litellm's model map is read in the background: the first request waits for nothing
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
@@ -827,15 +834,7 @@ def main():
                      "LONG_CONTEXT_MODEL", "PORT", "HOST", "LOG_LEVEL", "LOG_FILE"):
             proxy_env.pop(name, None)
         t0 = time.perf_counter()
-        proxy = subprocess.Popen([sys.executable, PROXY, "--port", "0", "--log-level", "warning", "--via", args.via], cwd=HERE,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=proxy_env)
-        line = read_line(proxy, 60)
-        if "listening on" not in line:
-            raise RuntimeError(f"unexpected first proxy line: {line!r}")
-        proxy_port = int(line.rsplit(":", 1)[1].strip().strip("/").split("\x1b")[0])
-        out, err = Drain(proxy.stdout), Drain(proxy.stderr)
-        out.start()
-        err.start()
+        proxy, proxy_port, out, err = spawn_proxy(proxy_env, args.via)
         target = proxy_target(proxy_port)
         listening = time.perf_counter() - t0
         while True:  # start-up: process start -> first served /v1/messages
