@@ -5520,6 +5520,7 @@ class HTTPExchange:
         self.status = self.headers = self.framing = None
         self.keep_alive = False  # the provider keeps the connection open after this answer
         self.error, self.error_size = [], 0  # an error answer's body so far
+        self.unread = None  # bytes a reader took from the socket and gave back: the next read's (DirectRead.quick)
 
     def read(self, wait: float) -> bytes:
         """One read, waiting up to `wait` seconds (the request is sent first): the body's
@@ -5529,16 +5530,18 @@ class HTTPExchange:
             return b""
         try:
             sock = self.sock or self._send()
-            if sock.gettimeout() != wait:  # each settimeout is a system call: only when it changes
-                sock.settimeout(wait)
-            try:
-                data = sock.recv(65536)
-            except (TimeoutError, BlockingIOError, WANT_READ):  # a wait of 0: nothing there yet
-                raise Quiet(f"nothing in {wait:g} s") from None
-            except STALE:
-                if not self._stale():
-                    raise
-                return b""
+            data, self.unread = self.unread, None
+            if data is None:
+                if sock.gettimeout() != wait:  # each settimeout is a system call: only when it changes
+                    sock.settimeout(wait)
+                try:
+                    data = sock.recv(65536)
+                except (TimeoutError, BlockingIOError, WANT_READ):  # a wait of 0: nothing there yet
+                    raise Quiet(f"nothing in {wait:g} s") from None
+                except STALE:
+                    if not self._stale():
+                        raise
+                    return b""
             if not data and self._stale():
                 return b""
             framing = self.framing
@@ -5819,6 +5822,60 @@ class DirectCall:
         self.exchange.close()
 
 
+class QuickText:
+    """The usual read of a paced stream, relayed in a few C calls: one HTTP chunk that holds
+    exactly one event of the text-only shape a TextChunks learned (its text escaped as
+    json.dumps escapes, valid UTF-8) is that text's content_block_delta frame for the block
+    open at `index`: the bytes the general way (TextRun, EscapedDeltas) gives, which a test
+    compares. read() makes one read of the connection: that frame, or None (nothing came, or
+    anything else: those bytes then wait in the exchange's `unread` for the general read).
+    DirectRead.quick says when one may be used; after a general read it is made again.
+
+    Why: a provider that paces its stream sends one such chunk per read, every 10-30 ms, and
+    each read through the general layers (framing, SSE, text runs, translation, events) cost
+    more Python than the read's own system calls (bench.py --paced). Example, after OpenAI's
+    first text chunk, with the text block at index 0: the chunk
+    b'2e\r\ndata: {"choices":[{"delta":{"content":"Hi"}}]}\n\n\r\n' -> b'event: content_block_delta\n'
+    b'data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}\n\n'."""
+
+    __slots__ = ("exchange", "sock", "match", "before", "after", "pending")
+
+    def __init__(self, exchange: HTTPExchange, texts: TextChunks, index: int):
+        before, after, _ = DELTA_FRAMES[DELTA_KINDS[block_kind(texts.field)][0]]
+        self.before, self.after = before % index + b'"', b'"' + after
+        self.exchange, self.sock = exchange, exchange.sock
+        self.pending = getattr(self.sock, "pending", None)  # a TLS socket's bytes already read
+        # the size line, the event (TextChunks' prefix and rest: group 2 is the text), its end, the chunk's CRLF
+        self.match = re.compile(b"([0-9A-Fa-f]{1,8})\r\n%s%s(?:\n\n|\r\n\r\n)\r\n"
+                                % (re.escape(texts.prefix), texts.rest.pattern)).fullmatch
+
+    def read(self) -> bytes | None:
+        try:
+            data = self.sock.recv(65536)
+        except OSError:  # nothing there yet, or a failure the general read meets too
+            return None
+        frame = self.frame(data)
+        if frame is None:
+            self.exchange.unread = data
+        return frame
+
+    def frame(self, data: bytes) -> bytes | None:
+        found = self.match(data)
+        if found is None or int(found[1], 16) != len(data) - len(found[1]) - 4:
+            return None
+        text = found[2]
+        if not text.isascii():
+            try:
+                text.decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+        return self.before + text + self.after
+
+    def more(self) -> bool:
+        """Whether the connection holds more without being readable (a TLS record's rest)."""
+        return self.pending is not None and self.pending() > 0
+
+
 class DirectRead:
     """A DirectCall as a provider call: read(wait) makes the reads that come within `wait`
     seconds and returns what they completed as one Batch, or None. `answer` turns a JSON
@@ -5828,6 +5885,22 @@ class DirectRead:
 
     def __init__(self, call: DirectCall, answer=lambda response: [response_as_chunk(response)]):
         self.call, self.answer = call, answer
+
+    def quick(self, translator: StreamTranslator) -> QuickText | None:
+        """The relay loop's reader of this stream's next reads (QuickText), when the stream is in the
+        plain middle of its text: the decoder learned the text's shape and holds nothing, the
+        framing is between chunks, the text goes straight into the open block. Else None."""
+        call = self.call
+        decoder, exchange = call.decoder, call.exchange
+        texts = getattr(decoder, "texts", None)
+        if texts is None or texts.prefix is None or decoder.partial or decoder.saw_done or call.deferred is not None:
+            return None
+        framing = exchange.framing
+        if (framing is None or not framing.chunked or framing.left or framing.buf or exchange.status != 200
+                or exchange.complete or exchange.sock is None or exchange.unread is not None):
+            return None
+        index = translator.open_index(block_kind(texts.field))
+        return None if index is None else QuickText(exchange, texts, index)
 
     @property
     def socket(self):
@@ -6488,6 +6561,19 @@ class Carried(NamedTuple):
     translator: StreamTranslator
 
 
+class Held:
+    """A stream in the relay loop: what it carries, the event and list its thread waits on for
+    the outcome, its provider socket, its quiet (Silence), when its client was last checked, and
+    its QuickText while its reads are plain text deltas."""
+
+    __slots__ = ("carried", "done", "outcome", "socket", "quiet", "checked", "quick")
+
+    def __init__(self, carried: Carried, done: threading.Event, outcome: list, now: float):
+        self.carried, self.done, self.outcome = carried, done, outcome
+        self.socket = carried.call.socket
+        self.quiet, self.checked, self.quick = Silence(now), now, None
+
+
 class RelayLoop:
     """One thread that relays every streamed answer on the direct path once it has begun: it
     waits on all their provider connections at once (selectors: epoll or poll, no limit on
@@ -6515,6 +6601,7 @@ class RelayLoop:
         self.waker = None
         self.usable = getattr(selectors, "DefaultSelector") is not getattr(selectors, "SelectSelector", None)
         self.carried = self.handed_back = 0  # streams taken, and given back to their threads (for tests and debugging)
+        self.quick_reads = 0  # reads relayed by a QuickText
 
     def takes(self, call, sink) -> bool:
         """Whether a stream can be carried: a direct call with its connection open, a stream sink."""
@@ -6550,24 +6637,25 @@ class RelayLoop:
                 threading.Thread(target=self._run, daemon=True, name="relay").start()
 
     def _run(self):
-        streams: dict = {}  # the provider socket's key -> [carried, done, outcome, Silence, last check]
+        streams: dict = {}  # id(Held) -> Held
         next_tick = time.monotonic() + self.TICK
         while True:
             try:
-                for key, _ in self.selector.select(max(0.0, next_tick - time.monotonic())):
+                ready = self.selector.select(max(0.0, next_tick - time.monotonic()))
+                now = time.monotonic()
+                for key, _ in ready:
                     if key.data is None:
                         self._take(streams)
                     else:
-                        self._readable(key, streams)
-                now = time.monotonic()
+                        self._readable(key.data, streams, now)
                 if now >= next_tick:
                     next_tick = now + self.TICK
-                    for key in list(streams.values()):
-                        self._tick(key, streams, now)
+                    for held in list(streams.values()):
+                        self._tick(held, streams, now)
             except Exception:  # a bug here must not strand every stream: each goes back to its thread
                 log.exception("relay loop: unexpected error; its streams go back to their threads")
-                for entry in list(streams.values()):
-                    self._end(entry, streams, False)
+                for held in list(streams.values()):
+                    self._end(held, streams, False)
 
     def _take(self, streams: dict):
         with contextlib.suppress(BlockingIOError):
@@ -6577,72 +6665,88 @@ class RelayLoop:
                 carried, done, outcome = self.incoming.get_nowait()
             except queue.Empty:
                 return
-            now = time.monotonic()
-            entry = [carried, done, outcome, Silence(now), now]
+            held = Held(carried, done, outcome, time.monotonic())
             try:
-                entry.append(self.selector.register(carried.call.socket, selectors.EVENT_READ, entry))
+                self.selector.register(held.socket, selectors.EVENT_READ, held)
             except (OSError, ValueError, KeyError):  # closed meanwhile, or its descriptor still taken: its thread relays it
                 outcome.append(False)
                 done.set()
                 continue
-            streams[id(entry)] = entry
+            streams[id(held)] = held
             self.carried += 1
 
-    def _readable(self, key, streams: dict):
-        entry = key.data
-        carried, quiet = entry[0], entry[3]
-        exchange = carried.exchange
+    def _readable(self, held: Held, streams: dict, now: float):
+        """What came on a carried stream's connection, relayed: its text deltas by its QuickText
+        while they come one per read, anything else the general way (deliver), which makes the
+        QuickText for the reads after it. (The clocks of the quick reads are checked by _tick.)"""
+        carried, quiet = held.carried, held.quiet
+        exchange, call = carried.exchange, carried.call
         try:
+            quick = held.quick
+            while quick is not None:
+                frame = quick.read()
+                if frame is None:
+                    break
+                held.checked = quiet.last_batch = quiet.since = now
+                self.quick_reads += 1
+                exchange.sink.write(frame, False)
+                if exchange.sink.unsent:  # the client is not reading as fast: its thread waits for it
+                    return self._end(held, streams, False)
+                if not quick.more():
+                    return
             while True:
                 exchange.check_clocks()
-                batch = carried.call.read(0)
+                batch = call.read(0)
                 if batch is None:
-                    return
-                entry[4] = quiet.last_batch = quiet.since = time.monotonic()
+                    break
+                held.checked = quiet.last_batch = quiet.since = time.monotonic()
                 if exchange.deliver(batch, carried.attempt, carried.translator):
-                    return self._end(entry, streams, True)
-                if exchange.sink.unsent:  # the client is not reading as fast: its thread waits for it
-                    return self._end(entry, streams, False)
-                if not carried.call.pending():
-                    return
+                    return self._end(held, streams, True)
+                if exchange.sink.unsent:
+                    return self._end(held, streams, False)
+                if not call.pending():
+                    break
+            # once the first token is noted (note_first_token): quick reads emit nothing through the exchange
+            held.quick = call.quick(carried.translator) if "ttft_ms" in exchange.fields and type(call) is DirectRead else None
         except ClientGone as gone:
-            self._end(entry, streams, gone)
+            self._end(held, streams, gone)
         except Exception as exc:  # noqa: BLE001 - as relay() does: the answer ends with an error event
-            self._failed(entry, streams, exc)
+            self._failed(held, streams, exc)
 
-    def _tick(self, entry, streams: dict, now: float):
-        """The checks of a carried stream that is quiet: the clocks; after half a second, or
+    def _tick(self, held: Held, streams: dict, now: float):
+        """The checks of a carried stream: the clocks; after half a second without a batch, or
         KEEPALIVE_SECONDS when shorter, the client, REQUEST_TIMEOUT and a keep-alive event."""
-        carried, quiet = entry[0], entry[3]
+        carried = held.carried
         exchange = carried.exchange
         try:
             exchange.check_clocks()
-            if now - entry[4] >= min(0.5, exchange.config.keepalive_seconds):
-                entry[4] = now
-                exchange.silent(quiet, carried.translator)
+            if now - held.checked >= min(0.5, exchange.config.keepalive_seconds):
+                held.checked = now
+                exchange.silent(held.quiet, carried.translator)
+                held.quick = None  # a keep-alive may have changed the answer's state: the next read is a general one
                 if exchange.sink.unsent:
-                    self._end(entry, streams, False)
+                    self._end(held, streams, False)
         except ClientGone as gone:
-            self._end(entry, streams, gone)
+            self._end(held, streams, gone)
         except Exception as exc:  # noqa: BLE001
-            self._failed(entry, streams, exc)
+            self._failed(held, streams, exc)
 
-    def _failed(self, entry, streams: dict, exc: Exception):
-        carried = entry[0]
+    def _failed(self, held: Held, streams: dict, exc: Exception):
+        carried = held.carried
         try:
             carried.exchange.failed(exc, carried.attempt, carried.translator)
-            self._end(entry, streams, True)
+            self._end(held, streams, True)
         except BaseException as error:  # noqa: BLE001 - the client left while it was told
-            self._end(entry, streams, error)
+            self._end(held, streams, error)
 
-    def _end(self, entry, streams: dict, outcome):
+    def _end(self, held: Held, streams: dict, outcome):
         """The stream leaves the loop: done (True), handed back (False), or an exception."""
-        streams.pop(id(entry), None)
+        streams.pop(id(held), None)
         with contextlib.suppress(KeyError, ValueError, OSError):
-            self.selector.unregister(entry[5].fileobj)
+            self.selector.unregister(held.socket)
         self.handed_back += outcome is False
-        entry[2].append(outcome)
-        entry[1].set()
+        held.outcome.append(outcome)
+        held.done.set()
 
 
 RELAY = RelayLoop()

@@ -23,6 +23,7 @@ import signal
 import sys
 import threading
 import time
+import types
 from urllib.parse import urlsplit
 
 import pytest
@@ -2839,6 +2840,75 @@ def test_text_chunks_recognised_by_their_bytes_give_the_same_answer(blocks, fast
     items = [item for batch in call for item in batch]
     assert fast_texts(items) == fast
     assert relay(items) == expected
+
+
+def quick_frames(blocks, decoder, separator=b"\n\n"):
+    """Each block after the first as one HTTP chunk, read the relay loop's way: by a QuickText
+    when DirectRead.quick would make one (the decoder's text shape learned, the text going
+    straight into the open block), else the general way. Returns (how many QuickText framed,
+    the client's bytes, the general way's bytes), every frame checked against the general way."""
+    translator = cp.StreamTranslator("msg_1", "claude-x", input_tokens=3, signature="sig")
+    quick, got, general = 0, [], []
+    stand_in = types.SimpleNamespace(sock=None)  # frame() reads no socket
+    for n, block in enumerate(blocks):
+        event = block + separator
+        texts, frame = decoder.texts, None
+        index = translator.open_index(cp.block_kind(texts.field)) if texts.prefix is not None else None
+        if index is not None and n and not decoder.partial:
+            frame = cp.QuickText(stand_in, texts, index).frame(b"%x\r\n%s\r\n" % (len(event), event))
+        framed = cp.sse_frames(cp.translate(translator, decoder.feed(event)))
+        if frame is not None:
+            assert frame == framed, block
+            quick += 1
+        got.append(framed if frame is None else frame)
+        general.append(framed)
+    return quick, b"".join(got), b"".join(general)
+
+
+@pytest.mark.parametrize("blocks, quick", [
+    (sse_blocks(OPENAI_TEXT, separators=(",", ":"), ensure_ascii=False), 23),  # as many as the text runs take
+    (sse_blocks(OPENAI_TEXT), 14),
+    (sse_blocks(REASONING, separators=(",", ":")), 5),  # the first of each kind opens its block the general way
+    (sse_blocks(TOOL_TURN, separators=(",", ":")), 3),
+    (sse_blocks(THINK_TAGS, separators=(",", ":")), 2),  # only once the reply is past a possible <think>
+    (ODD_BLOCKS, 4),
+])
+def test_quick_text_frames_what_the_general_way_frames(blocks, quick):
+    """The relay loop's quick read of a paced stream's text chunks (QuickText, one HTTP chunk
+    per event) gives the client the bytes the general way gives, chunk by chunk, and leaves
+    every other chunk to it."""
+    count, got, general = quick_frames(blocks, cp.SSEDecoder())
+    assert count == quick
+    assert got == general
+
+
+def test_quick_text_frames_gemini_responses():
+    blocks = gemini_stream(GEMINI_TEXTS).split(b"\r\n\r\n")[:-1]
+    count, got, general = quick_frames(blocks, cp.GeminiDecoder(), b"\r\n\r\n")
+    assert count == len(GEMINI_TEXTS) - 4 and got == general  # all but the first, learnt from, and the three "\u0001"
+    assert cp.fold_events(parse_sse(got))["content"][0]["text"] == "".join(GEMINI_TEXTS) + "."  # the finish's text
+
+
+LEARNT = b'data: {"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}'
+
+
+@pytest.mark.parametrize("data", [
+    b"%x\r\n%s\r\n" % (len(LEARNT) * 2 + 4, LEARNT + b"\n\n" + LEARNT + b"\n\n"),  # two events in one chunk
+    b"%x;ext=1\r\n%s\n\n\r\n" % (len(LEARNT) + 2, LEARNT),  # a chunk extension
+    b"%x\r\n%s\n\n\r\n" % (len(LEARNT) + 1, LEARNT),  # a size that is not the chunk's
+    b"%x\r\n%s\n\n\r\n5\r\n" % (len(LEARNT) + 2, LEARNT),  # the next chunk begun in the same read
+    b"%x\r\n%s\n\r\n" % (len(LEARNT) + 1, LEARNT),  # an event not ended
+    b"%x\r\n%s\n\n" % (len(LEARNT) + 2, LEARNT),  # a chunk not ended
+    b"%x\r\n%s\r\n\n\r\n" % (len(LEARNT) + 3, LEARNT),  # a line end CR LF then LF
+    b"%x\r\n%s\n\n\r\n" % (len(LEARNT) + 3, LEARNT.replace(b'"a"', b'"a\xff"')),  # not UTF-8
+    b"%x\r\n%s\n\n\r\n" % (len(LEARNT) + 6, LEARNT.replace(b'"a"', b'"\\u00e9"')),  # an escape json.dumps would not write
+    b"%x\r\n%s\n\n\r\n" % (len(LEARNT) + 4, LEARNT.replace(b"null", b'"stop"')),  # the finish
+    b"",  # the end of the connection
+])
+def test_quick_text_leaves_anything_else_to_the_general_way(data):
+    decoder = cp.SSEDecoder()
+    decoder.feed(LEARNT + b"\n\n")
+    assert cp.QuickText(types.SimpleNamespace(sock=None), decoder.texts, 0).frame(data) is None
 
 
 def test_direct_response_after_100_continue_with_a_folded_header():
@@ -5661,6 +5731,28 @@ def slow_reader_stream(server, fake):
     events = parse_sse(dechunk(chunked))
     check_protocol(events)
     assert cp.fold_events(events)["content"][0]["text"] == "".join(words)
+
+
+def test_relay_loop_quick_reads_give_the_bytes_of_the_general_way(fake, monkeypatch):
+    """A paced stream (a chunk per read) carried by the relay loop: most of its text deltas are
+    framed by QuickText reads, and the client gets the events it gets when the stream is not
+    carried at all, its own thread reading it the general way."""
+    words = [f"w{n} \"q\" \\ " for n in range(40)]  # ASCII: the fake escapes as json.dumps does by default
+    reply = {"deltas": [{"content": w} for w in words], "pauses": {n: 0.005 for n in range(1, 40)}, "finish": "stop",
+             "usage": (5, 40)}
+    body = json.dumps(dict(BASIC, stream=True)).encode()
+    answers = []
+    with running_proxy(fake) as server:
+        for carried in (True, False):
+            monkeypatch.setattr(cp.RELAY, "usable", carried)
+            fake.replies = [reply]
+            before = cp.RELAY.quick_reads
+            status, _, data = raw(server, "POST", "/v1/messages", body)
+            assert status == 200
+            answers.append(re.sub(rb"msg_[0-9A-Za-z]+", b"msg_", data))
+            assert (cp.RELAY.quick_reads - before >= 20) is carried
+    assert answers[0] == answers[1]
+    assert cp.fold_events(parse_sse(answers[0]))["content"][0]["text"] == "".join(words)
 
 
 def test_relay_loop_sees_a_client_leave(fake):
