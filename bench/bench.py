@@ -10,12 +10,15 @@ are the proxy process's own, read from /proc. Results: a Markdown table on stdou
 """
 
 import argparse
+import contextlib
 import http.client
 import http.server
 import json
 import os
 import platform
 import re
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -435,6 +438,15 @@ def stop_process(proc):
         proc.wait(5)
 
 
+def stop_tree(proc):
+    """stop_process for a process and the children it forked."""
+    if proc is not None and proc.poll() is None:
+        for child in proc_tree(proc.pid)[1:]:
+            with contextlib.suppress(OSError):
+                os.kill(child, signal.SIGTERM)
+    stop_process(proc)
+
+
 def read_line(proc, timeout):
     """The child's first stdout line, or an error after `timeout` seconds."""
     box = []
@@ -553,6 +565,65 @@ def run_paced_provider():
         asyncio.run(serve())
     except KeyboardInterrupt:
         pass
+
+
+def run_floor_relay(upstream_port, processes):
+    """The floor of a paced run: a bare relay, the least any proxy written in Python does per event.
+    It forwards bytes between each client and its own connection to the provider (one epoll per
+    process, a recv and a send per read, no HTTP, no translation), in `processes` processes
+    sharing one listening socket (as the proxy's WORKERS do). Its CPU per event, beside the
+    proxy's in the same run, is the share of the proxy's cost that this machine's system calls
+    and wake-ups take."""
+    import select
+    raise_file_limit()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4096)
+    listener.setblocking(False)
+    print(listener.getsockname()[1], flush=True)
+    for _ in range(processes - 1):
+        if os.fork() == 0:
+            break
+    poll, peers = select.epoll(), {}  # fd -> (its socket, the other side's socket)
+    poll.register(listener.fileno(), select.EPOLLIN)
+    while True:
+        for fd, _ in poll.poll():
+            if fd == listener.fileno():
+                try:
+                    client, _ = listener.accept()
+                except BlockingIOError:  # another process took it
+                    continue
+                upstream = socket.create_connection(("127.0.0.1", upstream_port))
+                for one, other in ((client, upstream), (upstream, client)):
+                    one.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    one.setblocking(False)
+                    peers[one.fileno()] = (one, other)
+                    poll.register(one.fileno(), select.EPOLLIN)
+                continue
+            if fd not in peers:
+                continue
+            one, other = peers[fd]
+            try:
+                data = one.recv(65536)
+            except BlockingIOError:
+                continue
+            except OSError:
+                data = b""
+            try:
+                if data:
+                    sent = other.send(data)
+                    if sent < len(data):  # rare at a paced rate: the rest the blocking way
+                        other.setblocking(True)
+                        other.sendall(data[sent:])
+                        other.setblocking(False)
+                    continue
+            except OSError:
+                pass
+            for sock in (one, other):
+                if sock.fileno() in peers:
+                    poll.unregister(sock.fileno())
+                    del peers[sock.fileno()]
+                sock.close()
 
 
 def raise_file_limit():
@@ -723,18 +794,23 @@ def run_paced(args):
     env = child_env()
     loads = SCENARIOS[args.scenario] if args.scenario else [
         ("custom", args.streams, args.rate, args.paced_chunks, args.first_ms)]
-    fake = proxy = None
+    fake = proxy = floor = None
     results = {"mode": "paced", "scenario": args.scenario or "custom", "workers": args.workers, "via": args.via,
                "machine": machine(), "loads": {}}
     try:
         fake = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--paced-provider"],
                                 stdout=subprocess.PIPE, text=True, env=env)
         fake_port = int(read_line(fake, 30))
+        floor = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--floor-relay", str(fake_port),
+                                  "--workers", str(args.workers)], stdout=subprocess.PIPE, text=True, env=env)
+        floor_target = direct_target(int(read_line(floor, 30)))
+        floor_target.name = "floor"
         proxy, proxy_port = start_proxy(env, fake_port, args)
         results["load_average_before"] = os.getloadavg()
         for label, streams, rate, chunks, first_ms in loads:
-            for target in (direct_target(fake_port), proxy_target(proxy_port)):
-                r = paced_phase(target, streams, rate, chunks, first_ms, args.ramp, proxy.pid)
+            for target in (direct_target(fake_port), floor_target, proxy_target(proxy_port)):
+                measured = floor if target is floor_target else proxy
+                r = paced_phase(target, streams, rate, chunks, first_ms, args.ramp, measured.pid)
                 results["loads"][f"{label}.{target.name}"] = r
                 print(f"  {label} {target.name:<6} {streams} streams x {chunks} @ {rate:g}/s (first {first_ms} ms): "
                       f"{r['completed']} completed in {r['elapsed']:.1f} s, TTFB p99 {r['ttfb_p99_ms'] or 0:.0f} ms, "
@@ -743,6 +819,7 @@ def run_paced(args):
         results["load_average_after"] = os.getloadavg()
     finally:
         stop_process(proxy)
+        stop_tree(floor)
         stop_process(fake)
     print(paced_markdown(results))
     with open(args.json, "w") as f:
@@ -755,13 +832,13 @@ def paced_markdown(results):
     m = results["machine"]
     lines = [f"Machine: {m['nproc']} × {m['cpu']}; Python {m['python']}; WORKERS={results['workers']}; "
              f"paced run ({results['scenario']}), loopback; load average before {results['load_average_before'][0]:.2f}.", "",
-             "| load | side | completed | TTFB p50 / p99 (ms) | added delay per event p50 / p99 (ms) | proxy CPU per event (µs) "
-             "| proxy cores | threads / fds / RSS MB (peak) |", "|---|---|---|---|---|---|---|---|"]
+             "| load | side | completed | TTFB p50 / p99 (ms) | added delay per event p50 / p99 (ms) | CPU per event (µs) "
+             "| cores | threads / fds / RSS MB (peak) |", "|---|---|---|---|---|---|---|---|"]
     show = lambda v, f="{:.1f}": "—" if v is None else f.format(v)  # noqa: E731
     for key, r in results["loads"].items():
         label, side = key.split(".")
         load = f"{label}: {r['streams']} × {r['chunks']} events @ {r['rate']:g}/s, first after {r['first_ms']} ms"
-        proxy_side = side == "proxy"
+        proxy_side = side in ("proxy", "floor")  # the floor: a bare relay's own figures (run_floor_relay)
         lines.append(f"| {load} | {side} | {r['completed']}/{r['streams']} | {show(r['ttfb_p50_ms'])} / {show(r['ttfb_p99_ms'])} | "
                      f"{show(r['delay_p50_ms'])} / {show(r['delay_p99_ms'])} | "
                      f"{show(r['proxy_cpu_us_per_event']) if proxy_side else '—'} | "
@@ -801,11 +878,14 @@ def main():
     parser.add_argument("--ramp", type=float, default=2.0, help="with --paced: seconds over which the streams start")
     parser.add_argument("--workers", default="1", help="with --paced: the proxy's WORKERS")
     parser.add_argument("--paced-provider", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--floor-relay", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.fake_provider:
         return run_fake_provider(args.chunks, args.provider, args.pace_ms / 1000)
     if args.paced_provider:
         return run_paced_provider()
+    if args.floor_relay:
+        return run_floor_relay(args.floor_relay, os.cpu_count() or 1 if args.workers == "auto" else max(1, int(args.workers)))
     if args.paced:
         if args.json == os.path.join(HERE, "latest.json"):
             args.json = os.path.join(HERE, "paced.json")
