@@ -897,7 +897,7 @@ def main():
     max_requests = 3000 if args.quick else 30000
     max_streams = 256 if args.quick else 1280
     env = child_env()
-    fake = proxy = None
+    fake = proxy = floor = None
     results = {"mode": "quick" if args.quick else "full", "via": args.via, "provider": args.provider, "machine": machine(),
                "chunks_per_stream": CHUNKS, "pace_ms": args.pace_ms}
     direct_of, provider_env, rate_limited = PROVIDERS[args.provider]
@@ -908,6 +908,10 @@ def main():
                                 stdout=subprocess.PIPE, text=True, env=env)
         fake_port = int(read_line(fake, 30))
         direct = direct_of(fake_port)
+        floor = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--floor-relay", str(fake_port)],
+                                 stdout=subprocess.PIPE, text=True, env=env)
+        floor_side = direct_of(int(read_line(floor, 30)))  # the direct call, through a bare relay (run_floor_relay)
+        floor_side.name = "floor"
 
         proxy_env = dict(env, MAX_CONCURRENCY="4096", SHUTDOWN_GRACE="1", **provider_env(fake_port))
         for name in ("PROXY_API_KEY", "MIDDLE_MODEL", "OPUS_MODEL", "THINK_MODEL", "VISION_MODEL",
@@ -942,12 +946,13 @@ def main():
         phases = {}
 
         def measure(key, concurrency, stream, phase_duration, count, sample_rss=False):
-            for side in (direct, target):
+            for side in (direct, target) + ((floor_side,) if stream else ()):
                 sampler = RssSampler(proxy.pid) if sample_rss and side is target else None
-                cpu0 = cpu_seconds(proxy.pid)
+                measured = floor if side is floor_side else proxy
+                cpu0 = cpu_seconds(measured.pid)
                 r = run_phase(side, concurrency, stream, phase_duration, count,
                               on_start=sampler.start if sampler else None)
-                r["proxy_cpu"] = cpu_seconds(proxy.pid) - cpu0
+                r["proxy_cpu"] = cpu_seconds(measured.pid) - cpu0  # the floor's own, on its side
                 if sampler:
                     sampler.stop.set()
                     sampler.join()
@@ -972,6 +977,7 @@ def main():
         results["errors"] = errors
     finally:
         stop_process(proxy)
+        stop_tree(floor)
         stop_process(fake)
 
     table = markdown(results)
@@ -1035,9 +1041,13 @@ def figures(p, startup, listening, rss_idle, rss_hwm, rate_limit=None):
     cpu_req = sum(r["proxy_cpu"] for r in ns) / max(1, sum(r["requests"] for r in ns))
     st = [p[f"stream.c{c}.proxy"] for c in (1, 64)]
     cpu_event = sum(r["proxy_cpu"] for r in st) / max(1, sum(r["events"] for r in st))
+    fl = [p[f"stream.c{c}.floor"] for c in (1, 64) if f"stream.c{c}.floor" in p]
+    cpu_floor = sum(r["proxy_cpu"] for r in fl) / max(1, sum(r["events"] for r in fl)) if fl else None
     for name, unit, value in (
             ("proxy CPU per non-stream request", "ms", cpu_req * 1000),
             ("proxy CPU per relayed SSE event", "µs", cpu_event * 1e6),
+            ("floor: a bare relay's CPU per relayed SSE event, the same streams (run_floor_relay)", "µs",
+             cpu_floor and cpu_floor * 1e6),
             ("start-up: process start -> first served /v1/messages", "s", startup),
             ("start-up: process start -> listening line", "s", listening),
             ("proxy RSS idle (after start-up and one request)", "MB", rss_idle / 1024),
