@@ -6588,9 +6588,13 @@ class RelayLoop:
     200 streams x 50 events/s, 263 us at 2,000 x 5/s (bench.py --paced), mostly futex calls.
     One thread reading every connection that is ready pays no such contention.
 
-    Checks run every TICK seconds per stream; the client's presence only after half a second
-    without a batch, as next_batch does. Where selectors has only select() (Windows), no stream
-    is carried: select takes at most 512 descriptors there."""
+    A stream's usual read, one text delta, goes through its QuickText (a regular expression on
+    the read, the delta's frame from its escaped bytes); any other read the general way, which
+    makes the QuickText for the reads after it. Checks run every TICK seconds per stream (so
+    REQUEST_DEADLINE and the shutdown's end are kept to within TICK on quick reads); the
+    client's presence only after half a second without a batch, as next_batch does. Where
+    selectors has only select() (Windows), no stream is carried: select takes at most 512
+    descriptors there."""
 
     TICK = 0.1
 
