@@ -5852,8 +5852,11 @@ class QuickText:
     def read(self) -> bytes | None:
         try:
             data = self.sock.recv(65536)
-        except OSError:  # nothing there yet, or a failure the general read meets too
+        except (TimeoutError, BlockingIOError, WANT_READ):  # nothing there yet: the general read waits too
             return None
+        except OSError:  # the connection failed (a reset): the general read would not meet it again, but an end
+            self.exchange.close()  # as HTTPExchange.read does with what a read raises
+            raise
         frame = self.frame(data)
         if frame is None:
             self.exchange.unread = data

@@ -5755,6 +5755,38 @@ def test_relay_loop_quick_reads_give_the_bytes_of_the_general_way(fake, monkeypa
     assert cp.fold_events(parse_sse(answers[0]))["content"][0]["text"] == "".join(words)
 
 
+def paced_chunks(events, then_wait=0.05):
+    """A chunked SSE answer's head, then each event as its own HTTP chunk 10 ms apart (a paced
+    provider: one chunk per read), for FaultProvider; it waits `then_wait` s after the last."""
+    yield b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+    for event in events:
+        time.sleep(0.01)
+        yield b"%x\r\n%s\r\n" % (len(event), event)
+    time.sleep(then_wait)
+
+
+def test_relay_loop_quick_reads_meet_a_reset_as_the_general_way(fake, monkeypatch):
+    """A paced stream whose provider resets the connection while the relay loop reads it by
+    QuickText: the client's error event names the reset, as when the stream's own thread reads
+    it the general way (a quick read must not swallow the failure and leave the general read an
+    end of connection: "broke off before its end")."""
+    events = [b'data: {"choices":[{"index":0,"delta":{"content":"w%d "},"finish_reason":null}]}\n\n' % n for n in range(30)]
+    errors = []
+    for carried in (True, False):
+        monkeypatch.setattr(cp.RELAY, "usable", carried)
+        provider = FaultProvider(paced_chunks(events), "reset")
+        with running_proxy(fake, OPENAI_BASE_URL=provider.url) as server:
+            before = cp.RELAY.quick_reads
+            status, _, data = raw(server, "POST", "/v1/messages", dict(BASIC, stream=True))
+            assert status == 200
+            assert (cp.RELAY.quick_reads - before >= 5) is carried
+        parsed = parse_sse(data)
+        assert parsed[-1][0] == "error" and cp.fold_events(parsed[:-1])["content"][0]["text"].startswith("w0 w1 ")
+        errors.append(parsed[-1][1])
+    assert errors[0] == errors[1]
+    assert "Connection reset" in errors[0]["error"]["message"]
+
+
 def test_relay_loop_sees_a_client_leave(fake):
     """A carried stream whose client closes its connection while the provider is silent: the
     loop notices within a second or so, and the request ends."""
