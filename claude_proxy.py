@@ -5828,8 +5828,8 @@ class QuickText:
     json.dumps escapes, valid UTF-8) is that text's content_block_delta frame for the block
     open at `index`: the bytes the general way (TextRun, EscapedDeltas) gives, which a test
     compares. read() makes one read of the connection: that frame, or None (nothing came, or
-    anything else: those bytes then wait in the exchange's `unread` for the general read).
-    DirectRead.quick says when one may be used; after a general read it is made again.
+    anything else: those bytes then wait in the exchange's `unread` for the general read); a read
+    that fails (a reset) raises, as the general read's would. DirectRead.quick says when one may be used; after a general read it is made again.
 
     Why: a provider that paces its stream sends one such chunk per read, every 10-30 ms, and
     each read through the general layers (framing, SSE, text runs, translation, events) cost
