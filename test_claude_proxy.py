@@ -2911,6 +2911,28 @@ def test_quick_text_leaves_anything_else_to_the_general_way(data):
     assert cp.QuickText(types.SimpleNamespace(sock=None), decoder.texts, 0).frame(data) is None
 
 
+def test_quick_text_compiles_nothing_per_stream(monkeypatch):
+    """A QuickText is made after every general read of a carried stream, and each stream's
+    learnt prefix differs (OpenAI's holds the chunk id): a pattern compiled from it would miss
+    re's cache (512 patterns) with more streams than that, at about 0.6 ms a compile on the relay
+    loop's one thread. Its prefix is compared as bytes; the compiled patterns are the decoder's."""
+    decoders = []
+    for n in range(3):
+        decoder = cp.SSEDecoder()
+        decoder.feed(LEARNT.replace(b"{", b'{"id":"chatcmpl-%d",' % n, 1) + b"\n\n")
+        decoders.append(decoder)
+    compiled, compile = [], re.compile
+    monkeypatch.setattr(re, "compile", lambda *args: compiled.append(args) or compile(*args))
+    frames = []
+    for n, decoder in enumerate(decoders):
+        event = LEARNT.replace(b"{", b'{"id":"chatcmpl-%d",' % n, 1).replace(b'"a"', b'"b\\"c"') + b"\n\n"
+        frames.append(cp.QuickText(types.SimpleNamespace(sock=None), decoder.texts, 2).frame(b"%x\r\n%s\r\n" % (len(event), event)))
+    monkeypatch.undo()
+    assert compiled == []
+    assert frames == [cp.sse_event("content_block_delta", {"type": "content_block_delta", "index": 2,
+                                                           "delta": {"type": "text_delta", "text": 'b"c'}})] * 3
+
+
 def test_direct_response_after_100_continue_with_a_folded_header():
     body = b'{"choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}'
     answer = (b"HTTP/1.1 100 Continue\r\nX-Early: 1\r\n\r\nHTTP/1.1 200 OK\r\nX-Note: a\r\n b\r\n"
@@ -5753,6 +5775,38 @@ def test_relay_loop_quick_reads_give_the_bytes_of_the_general_way(fake, monkeypa
             assert (cp.RELAY.quick_reads - before >= 10) is carried  # most of the 40: a busy machine may join a few reads
     assert answers[0] == answers[1]
     assert cp.fold_events(parse_sse(answers[0]))["content"][0]["text"] == "".join(words)
+
+
+def paced_chunks(events, then_wait=0.05):
+    """A chunked SSE answer's head, then each event as its own HTTP chunk 10 ms apart (a paced
+    provider: one chunk per read), for FaultProvider; it waits `then_wait` s after the last."""
+    yield b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+    for event in events:
+        time.sleep(0.01)
+        yield b"%x\r\n%s\r\n" % (len(event), event)
+    time.sleep(then_wait)
+
+
+def test_relay_loop_quick_reads_meet_a_reset_as_the_general_way(fake, monkeypatch):
+    """A paced stream whose provider resets the connection while the relay loop reads it by
+    QuickText: the client's error event names the reset, as when the stream's own thread reads
+    it the general way (a quick read must not swallow the failure and leave the general read an
+    end of connection: "broke off before its end")."""
+    events = [b'data: {"choices":[{"index":0,"delta":{"content":"w%d "},"finish_reason":null}]}\n\n' % n for n in range(30)]
+    errors = []
+    for carried in (True, False):
+        monkeypatch.setattr(cp.RELAY, "usable", carried)
+        provider = FaultProvider(paced_chunks(events), "reset")
+        with running_proxy(fake, OPENAI_BASE_URL=provider.url) as server:
+            before = cp.RELAY.quick_reads
+            status, _, data = raw(server, "POST", "/v1/messages", dict(BASIC, stream=True))
+            assert status == 200
+            assert (cp.RELAY.quick_reads - before >= 5) is carried
+        parsed = parse_sse(data)
+        assert parsed[-1][0] == "error" and cp.fold_events(parsed[:-1])["content"][0]["text"].startswith("w0 w1 ")
+        errors.append(parsed[-1][1])
+    assert errors[0] == errors[1]
+    assert "Connection reset" in errors[0]["error"]["message"]
 
 
 def test_relay_loop_sees_a_client_leave(fake):
