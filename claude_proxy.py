@@ -5829,7 +5829,8 @@ class QuickText:
     open at `index`: the bytes the general way (TextRun, EscapedDeltas) gives, which a test
     compares. read() makes one read of the connection: that frame, or None (nothing came, or
     anything else: those bytes then wait in the exchange's `unread` for the general read); a read
-    that fails (a reset) raises, as the general read's would. DirectRead.quick says when one may be used; after a general read it is made again.
+    that fails (a reset) raises, as the general read's would. DirectRead.quick says when one may
+    be used; after a general read it is made again.
 
     Why: a provider that paces its stream sends one such chunk per read, every 10-30 ms, and
     each read through the general layers (framing, SSE, text runs, translation, events) cost
