@@ -13,9 +13,11 @@ import argparse
 import contextlib
 import http.client
 import http.server
+import itertools
 import json
 import os
 import platform
+import random
 import re
 import signal
 import socket
@@ -508,6 +510,9 @@ def paced_frame(payload):
     return b"%x\r\n%s\r\n" % (len(data), data)
 
 
+ANSWER_IDS = itertools.count(random.getrandbits(40))
+
+
 async def paced_stream(reader, writer):
     """One connection of the paced fake provider: each request's answer is a head and the role
     chunk at once (as OpenAI sends them), the first content chunk after `f` ms, then one content
@@ -521,7 +526,9 @@ async def paced_stream(reader, writer):
             model = str(body.get("model", ""))
             m = re.search(r"paced-r([\d.]+)-n(\d+)-f(\d+)", model)
             rate, chunks, first_ms = (float(m.group(1)), int(m.group(2)), int(m.group(3))) if m else (50.0, 10, 0)
-            base = {"id": "chatcmpl-paced", "object": "chat.completion.chunk", "created": 1700000000, "model": model}
+            # each answer its own id, as OpenAI's: a proxy cannot share what it learns of one stream's bytes with the next
+            base = {"id": "chatcmpl-%012x" % next(ANSWER_IDS), "object": "chat.completion.chunk", "created": 1700000000,
+                    "model": model}
             if not body.get("stream"):  # the start-up check's request
                 answer = json.dumps(dict(base, object="chat.completion", choices=[{"index": 0, "finish_reason": "stop",
                                     "message": {"role": "assistant", "content": "pong"}}])).encode()
