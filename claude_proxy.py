@@ -473,6 +473,10 @@ class Provider:
     map says of a model (DeepSeek's "max", api-docs.deepseek.com/guides/thinking_mode); the map
     adds a model's own (supports_xhigh_reasoning_effort, reasoning_effort_levels), see efforts_of.
 
+    stops: the most stop sequences it takes (OpenAI 4: help.openai.com/en/articles/5072263; Gemini 5:
+    ai.google.dev/api/generate-content#generationconfig); it gets the first ones, and the proxy
+    ends the reply itself at the others (StopScanTranslator). 0: no limit.
+
     resells: its models are other providers' models, named `<vendor>/<model>` (OpenRouter's
     "moonshotai/kimi-k2"), which litellm's map does not list under its own name: their facts
     (vision, reasoning, limits, prices) are the vendor's model's (VENDORS, model_facts).
@@ -534,12 +538,13 @@ class Provider:
     counts_tokens: bool = False
     responses_path: str = ""
     generate_content: bool = False
+    stops: int = 0
 
 
 PROVIDERS: dict[str, Provider] = {
     "openai": Provider(("OPENAI_API_KEY",), ("OPENAI_BASE_URL", "OPENAI_API_BASE"), later_system=True, user_param=True,
                        prompt_cache_key=True, compatible=True, chat_base="https://api.openai.com/v1", reasoning_sampling="default",
-                       responses_path="/responses"),
+                       responses_path="/responses", stops=4),
     "groq": Provider(("GROQ_API_KEY",), ("GROQ_API_BASE",), later_system=True,
                      compatible=True, chat_base="https://api.groq.com/openai/v1"),
     "moonshot": Provider(("MOONSHOT_API_KEY",), ("MOONSHOT_API_BASE",), later_system=True,
@@ -550,7 +555,7 @@ PROVIDERS: dict[str, Provider] = {
                            compatible=True, chat_base="https://openrouter.ai/api/v1", resells=True,
                            effort_names=(("max", "xhigh"),), added=(("usage", {"include": True}),)),
     "gemini": Provider(("GEMINI_API_KEY", "GOOGLE_API_KEY"), ("GEMINI_API_BASE",), top_k=True, const_as_enum=True,
-                       text_in_results=True, generate_content=True,
+                       text_in_results=True, generate_content=True, stops=5,
                        chat_base="https://generativelanguage.googleapis.com/v1beta"),
     "vertex_ai": Provider((), ("VERTEX_API_BASE",), top_k=True, const_as_enum=True, text_in_results=True),
     # Anthropic itself, on the passthrough path (PROXY_VIA=litellm: through litellm). Its key goes as
@@ -2168,7 +2173,7 @@ def to_openai_request(body: dict, target: str, quirks: Provider, *, reasoning: b
     params.update(tool_params(body, quirks, reasoning, forced_tools))
     stops = body.get("stop_sequences")
     if isinstance(stops, list) and all(isinstance(s, str) for s in stops) and stops:
-        params["stop"] = stops
+        params["stop"] = stops[:quirks.stops] if quirks.stops else stops  # the rest: own_stops
     for name in ("temperature", "top_p", "top_k"):
         value = body.get(name)
         if isinstance(value, (int, float)) and not isinstance(value, bool) and (name != "top_k" or quirks.top_k):
@@ -2911,6 +2916,8 @@ class StreamTranslator:
     finish() -> content_block_stop, message_delta (end_turn), message_stop.
     """
 
+    cut = None  # the stop sequence the proxy ended the reply at (StopScanTranslator): the answer is complete
+
     def __init__(self, message_id: str, model: str, *, input_tokens: int = 0,
                  stop_sequences=(), signature: str = "", tool_names=None, server_tools=frozenset()):
         self.message_id, self.model = message_id, model
@@ -3284,6 +3291,87 @@ class SearchTurnTranslator(StreamTranslator):
         index, self.next_index = self.next_index, self.next_index + 1
         return self._drain() + [("content_block_start", {"type": "content_block_start", "index": index, "content_block": content}),
                                 ("content_block_stop", {"type": "content_block_stop", "index": index})]
+
+
+class StopScanTranslator(StreamTranslator):
+    """The StreamTranslator of a request with stop sequences its provider does not get (own_stops):
+    the reply's text is watched for them, and at the first one found the reply ends there, as
+    Anthropic ends it: the text before it, the block's stop, stop_reason "stop_sequence" with
+    the sequence; the provider call is then closed (`cut`: Exchange.deliver). The end of each
+    text delta that could begin a sequence is held back until the next one tells, and a text
+    block starts only with its first text. The text is read as text here (open_index is None: no
+    bytes passed on unread). When the provider's usage never comes (the call closed early),
+    output tokens are estimated from the text sent.
+    Example, own ("STOP",): deltas "ab", "cST", "OPd" -> "ab", "c", then the end at "STOP"."""
+
+    def __init__(self, *args, own=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.own, self.keep = tuple(own), max(map(len, own)) - 1
+        self.held = None  # (index, text): a text block's end not yet sent, where a sequence may begin
+        self.opening = None  # a text block's content_block_start, until its first text
+        self.sent = 0  # characters of text sent
+
+    def open_index(self, key: str):
+        return None
+
+    def _drain(self) -> list:  # every event the translator gives passes here
+        return self.scan(super()._drain())
+
+    def scan(self, events) -> list:
+        out = []
+        if self.cut:  # the reply has ended
+            return out
+        for name, data in events:
+            if name == "content_block_start" and data["content_block"]["type"] == "text":
+                self.opening = (name, data)
+                continue
+            if name == "ping":  # a keep-alive: the text waiting may still begin a sequence
+                out.append((name, data))
+                continue
+            if name != "content_block_delta" or data["delta"].get("type") != "text_delta":
+                self._say(out, *(self.held or (None, "")))  # what waits goes before anything else
+                out.append((name, data))
+                continue
+            index, text = data["index"], (self.held[1] if self.held else "") + data["delta"]["text"]
+            self.held = None
+            found = min(((text.find(s), s) for s in self.own if s in text), default=None)
+            if found:
+                self._say(out, index, text[:found[0]])
+                self.cut = (None if self.opening else index, found[1])  # a block never begun is not stopped
+                return out
+            sent = max(len(text) - self.keep, 0)
+            self._say(out, index, text[:sent])
+            self.held = (index, text[sent:]) if text[sent:] else None
+        return out
+
+    def _say(self, out: list, index, text: str):
+        """The text delta (none for no text), after the start of its block if that waits; and any start left."""
+        self.held = None
+        if self.opening and (text or index is None):
+            out.append(self.opening)
+            self.opening = None
+        if text:
+            self.sent += len(text)
+            out.append(("content_block_delta", {"type": "content_block_delta", "index": index,
+                                                "delta": {"type": "text_delta", "text": text}}))
+
+    def finish(self, stop_reason: str | None = None) -> list:
+        if self.cut and self.finished:
+            return []
+        events = [] if self.cut else super().finish(stop_reason)
+        if not self.cut:
+            return events
+        (index, sequence), self.finished = self.cut, True
+        stop = [] if index is None else [("content_block_stop", {"type": "content_block_stop", "index": index})]
+        return events + stop + [("message_delta", {"type": "message_delta", "usage": self.final_usage(),
+                                                   "delta": {"stop_reason": "stop_sequence", "stop_sequence": sequence}}),
+                                ("message_stop", {"type": "message_stop"})]
+
+    def final_usage(self) -> dict:
+        usage = super().final_usage()
+        if self.cut and not usage["output_tokens"]:
+            usage["output_tokens"] = max(1, self.sent // 4)  # about four characters a token (estimate_tokens)
+        return usage
 
 
 def fold_events(events) -> dict:
@@ -4782,6 +4870,8 @@ class AnthropicRelay:
     -> [("message_start", {... "model": "claude-opus-4-8" ...}), ("relayed", Relayed(b'event: ping...'))].
     """
 
+    cut = None  # the provider's own stop sequences end its answers (StreamTranslator.cut)
+
     def __init__(self, model: str):
         self.model = model
         self.buffer = b""  # an event not yet complete
@@ -5041,6 +5131,14 @@ class Attempt:
     search: dict | None = None  # the web search tool it offers (search_tool), which the proxy runs
 
 
+def own_stops(attempt) -> tuple:
+    """The client's stop sequences that its provider does not get (Provider.stops; what its path
+    sends of them, ProviderPath.stops_sent), which the proxy watches for itself (StopScanTranslator).
+    Example: five for openai/gpt-4.1 (OpenAI takes four) -> the fifth."""
+    sent = (attempt.params.get("stop") or ())[:attempt.path.stops_sent]
+    return tuple(s for s in (attempt.body or {}).get("stop_sequences") or () if s and s not in sent)
+
+
 class ProviderPath:
     """One way of reaching a provider. A new path is a subclass of this and rows in the
     provider tables; PATHS lists them, and the first that serves a request sends it.
@@ -5057,6 +5155,7 @@ class ProviderPath:
     """
 
     name = ""
+    stops_sent = None  # how many of the stop sequences in its params reach the provider (own_stops); None: all
 
     def serves(self, target: str, params: dict, config: Config) -> bool:
         raise NotImplementedError
@@ -5073,11 +5172,11 @@ class ProviderPath:
 
     def translator(self, attempt: Attempt):
         """What turns this path's batch items into Anthropic events (StreamTranslator's interface)."""
-        search = attempt.search
-        return (SearchTurnTranslator if search else StreamTranslator)(
+        search, own = attempt.search, () if attempt.search else own_stops(attempt)
+        return (SearchTurnTranslator if search else StopScanTranslator if own else StreamTranslator)(
             new_message_id(), attempt.requested, input_tokens=attempt.input_tokens, stop_sequences=attempt.params.get("stop") or (),
             signature=thinking_signature(attempt.target), tool_names=attempt.tool_names,
-            server_tools=frozenset([short_tool_name(search["name"])] if search else ()))
+            server_tools=frozenset([short_tool_name(search["name"])] if search else ()), **({"own": own} if own else {}))
 
 
 class DirectRequest(NamedTuple):
@@ -5150,6 +5249,7 @@ class LitellmPath(ProviderPath):
     whatever the paths before it do not."""
 
     name = "litellm"
+    stops_sent = 4  # litellm cuts `stop` to 4 for every provider (utils.validate_openai_optional_params)
 
     def serves(self, target, params, config):
         return True
@@ -5253,9 +5353,11 @@ class ResponsesPath(ProviderPath):
     """OpenAI's Responses API over the same HTTP client as chat completions (DirectCall), for
     the models that answer there (responses_url): the body from to_responses_request, the
     stream read by a ResponsesDecoder, a JSON answer by responses_answer_chunks; the same
-    chat chunks as the other paths from there on."""
+    chat chunks as the other paths from there on. The API takes no stop sequences: the proxy
+    ends the reply at them itself (own_stops)."""
 
     name = "responses"
+    stops_sent = 0
 
     def serves(self, target, params, config):
         return responses_url(target, config, model_facts(target)) is not None
@@ -6940,7 +7042,7 @@ class Exchange:
                 self.emit(translate(translator, items[:1]))
                 items = items[1:]
         events = translate(translator, items)
-        if batch.end:
+        if batch.end or translator.cut:
             self.finish(events + translator.finish(), attempt, translator.usage)
             return True
         self.emit(events)

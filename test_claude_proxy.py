@@ -137,6 +137,10 @@ def provider_refusal(path: str, body: dict) -> str | None:
     refusal = openai_refusal(body)
     if refusal:
         return refusal
+    stop = body.get("stop")
+    if path == "/v1/chat/completions" and isinstance(stop, list) and len(stop) > 4:
+        # "you can pass up to four stop sequences" (help.openai.com/en/articles/5072263), in OpenAI's words for a long array
+        return f"Invalid 'stop': array too long. Expected an array with maximum length 4, but got an array with length {len(stop)} instead."
     if model.startswith(RESPONSES_ONLY):  # OpenAI's words, as crewAI's tests quote them (sigoden/aichat#1318 reports it)
         return "This model is only supported in v1/responses and not in v1/chat/completions."
 
@@ -461,6 +465,10 @@ def gemini_refusal(body: dict, model: str = "") -> str | None:
             refusal = schema_refusal(declaration.get("parameters"), f"request.tools[{t}].function_declarations[{d}].parameters")
             if refusal:
                 return refusal
+    config = body.get("generationConfig") or {}
+    stops = config.get("stopSequences", config.get("stop_sequences")) or ()  # proto JSON takes either name
+    if len(stops) > 5:  # "The set of character sequences (up to 5)" (ai.google.dev/api/generate-content#generationconfig)
+        return f"* GenerateContentRequest.generation_config.stop_sequences: at most 5 are allowed, got {len(stops)}"
     contents = body.get("contents") or []
     refusal = signature_refusal(model, contents)
     if refusal:
@@ -2842,6 +2850,55 @@ def test_text_chunks_recognised_by_their_bytes_give_the_same_answer(blocks, fast
     assert relay(items) == expected
 
 
+STOP_SCAN_CASES = [  # (the proxy's own stop sequences, the provider's deltas, the reply's text, the stop sequence)
+    (("STOP",), ["ab", "cST", "OPd"], "abc", "STOP"),  # a sequence across deltas
+    (("STOP",), ["abc"], "abc", None),  # none: the text whole, end_turn
+    (("STOP",), ["aST", "x"], "aSTx", None),  # a held start that was not one goes out
+    (("STOP",), ["STOP now"], "", "STOP"),  # at the very start
+    (("xy", "b"), ["abxy"], "a", "b"),  # the first found wins
+    (("END",), ["a", "E", "N", "D", "b"], "a", "END"),
+    (("END",), [{"reasoning_content": "think END"}, "ok END more"], "ok ", "END"),  # thinking is not watched
+    (("END",), ["a E", "ping", "ND"], "a ", "END"),  # a keep-alive between the halves
+]
+
+
+@pytest.mark.parametrize("own, deltas, text, sequence", STOP_SCAN_CASES)
+def test_stop_scan_translator(own, deltas, text, sequence):
+    translator = cp.StopScanTranslator("msg_1", "m", own=own)
+    events = []
+    for delta in deltas:
+        if delta == "ping":
+            events += translator.keepalive()
+            continue
+        events += translator.feed({"choices": [{"delta": delta if isinstance(delta, dict) else {"content": delta}}]})
+        if translator.cut:
+            break
+    events += translator.finish() + translator.finish()  # a second finish adds nothing
+    check_protocol(events)
+    answer = cp.fold_events(events)
+    assert "".join(b["text"] for b in answer["content"] if b["type"] == "text") == text
+    assert (answer["stop_reason"], answer["stop_sequence"]) == (("stop_sequence", sequence) if sequence else ("end_turn", None))
+    assert all("thinking END" not in b.get("thinking", "") for b in answer["content"])
+    assert translator.open_index("text") is None  # no text passed on unread (EscapedDeltas, QuickText)
+
+
+@pytest.mark.parametrize("target, stops, own", [
+    ("openai/gpt-4.1", ["a", "b", "c", "d", "e"], ("e",)),  # OpenAI takes four
+    ("openai/gpt-4.1", ["a", "b", "c", "d"], ()),
+    ("gemini/gemini-2.5-flash", ["a", "b", "c", "d", "e", "f"], ("f",)),  # Gemini five
+    ("groq/llama-3.3-70b-versatile", ["a", "b", "c", "d", "e"], ()),  # no limit known: all go to the provider
+    ("openai/gpt-5-codex", ["a", "b"], ("a", "b")),  # the Responses API takes none
+    ("litellm:gemini/gemini-2.5-flash", ["a", "b", "c", "d", "e", "f"], ("e", "f")),  # litellm sends at most 4
+    ("litellm:groq/llama-3.3-70b-versatile", ["a", "b", "c", "d", "e"], ("e",)),
+])
+def test_own_stops(target, stops, own):
+    via, _, target = target.rpartition(":")
+    config = cp.Config.from_env({"PROXY_VIA": via} if via else {})
+    attempt = cp.prepare_attempt(dict(BASIC, stop_sequences=stops), target, config)
+    assert cp.own_stops(attempt) == own
+    assert type(attempt.path.translator(attempt)) is (cp.StopScanTranslator if own else cp.StreamTranslator)
+
+
 def quick_frames(blocks, decoder, separator=b"\n\n"):
     """Each block after the first as one HTTP chunk, read the relay loop's way: by a QuickText
     when DirectRead.quick would make one (the decoder's text shape learned, the text going
@@ -4047,6 +4104,25 @@ def test_seed_parallel_tools(seed, stream):
     message = call(stream, tools=TOOLS)
     assert [(b.name, b.input) for b in message.content] == [("Bash", {"command": "pwd"}), ("Read", {"path": "x"})]
     assert len({b.id for b in message.content}) == 2 and message.stop_reason == "tool_use"
+    check_last()
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize("seed", ["openai", "gemini"], indirect=True)
+def test_seed_stop_sequences_beyond_the_providers_limit(seed, stream):
+    """More stop sequences than the provider takes (OpenAI 4, Gemini 5; each strict fake refuses
+    more): it gets the first ones, and the proxy ends the reply at the others itself, as
+    Anthropic would end it: the text before the sequence, stop_reason stop_sequence, the sequence."""
+    name, upstream, call, check_last = seed
+    stops = ["S1", "S2", "S3", "S4", "S5", "<END>"]
+    upstream.replies = [{"deltas": [{"content": "Hello <E"}, {"content": "ND> and more"}, {"content": " words"}],
+                         "finish": "stop", "usage": (9, 6)}]
+    message = call(stream, stop_sequences=stops)
+    assert [b.text for b in message.content] == ["Hello "]
+    assert (message.stop_reason, message.stop_sequence) == ("stop_sequence", "<END>") and message.usage.output_tokens >= 1
+    config = upstream.received[-1][2].get("generationConfig") or {}
+    sent = upstream.received[-1][2].get("stop") or config.get("stopSequences") or config.get("stop_sequences")
+    assert sent == stops[:len(sent)] and len(sent) in ((4, 5) if name == "gemini" else (4,))  # litellm sends at most 4
     check_last()
 
 
@@ -5781,9 +5857,9 @@ def paced_chunks(events, then_wait=0.05):
     """A chunked SSE answer's head, then each event as its own HTTP chunk 10 ms apart (a paced
     provider: one chunk per read), for FaultProvider; it waits `then_wait` s after the last."""
     yield b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
-    for event in events:
+    for frame in events:
         time.sleep(0.01)
-        yield b"%x\r\n%s\r\n" % (len(event), event)
+        yield b"%x\r\n%s\r\n" % (len(frame), frame)
     time.sleep(then_wait)
 
 
