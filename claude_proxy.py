@@ -3334,10 +3334,12 @@ class StopScanTranslator(StreamTranslator):
                 continue
             index, text = data["index"], (self.held[1] if self.held else "") + data["delta"]["text"]
             self.held = None
-            found = min(((text.find(s), s) for s in self.own if s in text), default=None)
+            # the first to end, as generation meets it (the longest of those ending there): the same
+            # sequence whatever the deltas, so the JSON answer (one delta) and the stream agree
+            found = min(((text.find(s) + len(s), -len(s), s) for s in self.own if s in text), default=None)
             if found:
-                self._say(out, index, text[:found[0]])
-                self.cut = (None if self.opening else index, found[1])  # a block never begun is not stopped
+                self._say(out, index, text[:found[0] + found[1]])
+                self.cut = (None if self.opening else index, found[2])  # a block never begun is not stopped
                 return out
             sent = max(len(text) - self.keep, 0)
             self._say(out, index, text[:sent])

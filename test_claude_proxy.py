@@ -2859,6 +2859,8 @@ STOP_SCAN_CASES = [  # (the proxy's own stop sequences, the provider's deltas, t
     (("END",), ["a", "E", "N", "D", "b"], "a", "END"),
     (("END",), [{"reasoning_content": "think END"}, "ok END more"], "ok ", "END"),  # thinking is not watched
     (("END",), ["a E", "ping", "ND"], "a ", "END"),  # a keep-alive between the halves
+    (("STOP", "TO"), ["STOP"], "S", "TO"),  # the first to end wins, as generation meets it: the same in one
+    (("STOP", "TO"), ["S", "T", "O", "P"], "S", "TO"),  # delta (a JSON answer) as in many (a stream)
 ]
 
 
