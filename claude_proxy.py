@@ -3325,8 +3325,8 @@ class StopScanTranslator(StreamTranslator):
             if name == "content_block_start" and data["content_block"]["type"] == "text":
                 self.opening = (name, data)
                 continue
-            if name == "ping":  # a keep-alive: the text waiting may still begin a sequence
-                out.append((name, data))
+            if name == "ping" or (name == "content_block_delta" and data["delta"].get("text") == "" and not self.opening):
+                out.append((name, data))  # a keep-alive (its ping, its empty delta): the text waiting may still begin a sequence
                 continue
             if name != "content_block_delta" or data["delta"].get("type") != "text_delta":
                 self._say(out, *(self.held or (None, "")))  # what waits goes before anything else

@@ -2869,8 +2869,8 @@ def test_stop_scan_translator(own, deltas, text, sequence):
     translator = cp.StopScanTranslator("msg_1", "m", own=own)
     events = []
     for delta in deltas:
-        if delta == "ping":
-            events += translator.keepalive()
+        if delta == "ping":  # its empty delta (test_keepalive_events) is left out of the grammar's check
+            events += [e for e in translator.keepalive() if e[0] != "content_block_delta"]
             continue
         events += translator.feed({"choices": [{"delta": delta if isinstance(delta, dict) else {"content": delta}}]})
         if translator.cut:
@@ -2882,6 +2882,19 @@ def test_stop_scan_translator(own, deltas, text, sequence):
     assert (answer["stop_reason"], answer["stop_sequence"]) == (("stop_sequence", sequence) if sequence else ("end_turn", None))
     assert all("thinking END" not in b.get("thinking", "") for b in answer["content"])
     assert translator.open_index("text") is None  # no text passed on unread (EscapedDeltas, QuickText)
+
+
+def test_stop_scan_keepalive_keeps_its_content_event():
+    """A keep-alive while a text end is held back still gives the open text block its empty
+    delta: the content event Claude Code's idle timer needs (pings do not count); the held
+    text still goes out once the next delta tells."""
+    translator = cp.StopScanTranslator("msg_1", "m", own=("END",))
+    events = translator.feed({"choices": [{"delta": {"content": "hello E"}}]})
+    kept = translator.keepalive()
+    assert [d for n, d in kept if n == "content_block_delta" and d["delta"] == {"type": "text_delta", "text": ""}]
+    events += translator.feed({"choices": [{"delta": {"content": "xit"}}]}) + translator.finish()
+    check_protocol(events)
+    assert cp.fold_events(events)["content"][-1]["text"] == "hello Exit"
 
 
 @pytest.mark.parametrize("target, stops, own", [
