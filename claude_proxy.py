@@ -3301,7 +3301,7 @@ class StopScanTranslator(StreamTranslator):
     text delta that could begin a sequence is held back until the next one tells, and a text
     block starts only with its first text. The text is read as text here (open_index is None: no
     bytes passed on unread). When the provider's usage never comes (the call closed early),
-    output tokens are estimated from the text sent.
+    output tokens are estimated from the output sent (text, thinking, tool input).
     Example, own ("STOP",): deltas "ab", "cST", "OPd" -> "ab", "c", then the end at "STOP"."""
 
     def __init__(self, *args, own=(), **kwargs):
@@ -3309,7 +3309,7 @@ class StopScanTranslator(StreamTranslator):
         self.own, self.keep = tuple(own), max(map(len, own)) - 1
         self.held = None  # (index, text): a text block's end not yet sent, where a sequence may begin
         self.opening = None  # a text block's content_block_start, until its first text
-        self.sent = 0  # characters of text sent
+        self.sent = 0  # characters of output sent (text, thinking, tool input): final_usage's estimate
 
     def open_index(self, key: str):
         return None
@@ -3331,6 +3331,8 @@ class StopScanTranslator(StreamTranslator):
             if name != "content_block_delta" or data["delta"].get("type") != "text_delta":
                 self._say(out, *(self.held or (None, "")))  # what waits goes before anything else
                 out.append((name, data))
+                if name == "content_block_delta":  # thinking, tool input: output too, for the estimate
+                    self.sent += len(data["delta"].get("thinking") or data["delta"].get("partial_json") or "")
                 continue
             index, text = data["index"], (self.held[1] if self.held else "") + data["delta"]["text"]
             self.held = None

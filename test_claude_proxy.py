@@ -2897,6 +2897,17 @@ def test_stop_scan_keepalive_keeps_its_content_event():
     assert cp.fold_events(events)["content"][-1]["text"] == "hello Exit"
 
 
+def test_stop_scan_estimate_counts_all_output():
+    """A reply cut before its usage came: its output tokens are estimated from all the output
+    sent (thinking and tool input were generated and billed too), not from its text alone."""
+    translator = cp.StopScanTranslator("msg_1", "m", own=("END",))
+    events = translator.feed({"choices": [{"delta": {"reasoning_content": "x" * 400}}]})
+    events += translator.feed({"choices": [{"delta": {"content": "ok END"}}]}) + translator.finish()
+    check_protocol(events)
+    answer = cp.fold_events(events)
+    assert answer["content"][-1]["text"] == "ok " and answer["usage"]["output_tokens"] >= 100
+
+
 @pytest.mark.parametrize("target, stops, own", [
     ("openai/gpt-4.1", ["a", "b", "c", "d", "e"], ("e",)),  # OpenAI takes four
     ("openai/gpt-4.1", ["a", "b", "c", "d"], ()),
