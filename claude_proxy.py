@@ -5138,8 +5138,10 @@ class Attempt:
 def own_stops(attempt) -> tuple:
     """The client's stop sequences that its provider does not get (Provider.stops; what its path
     sends of them, ProviderPath.stops_sent), which the proxy watches for itself (StopScanTranslator).
-    Example: five for openai/gpt-4.1 (OpenAI takes four) -> the fifth."""
-    sent = (attempt.params.get("stop") or ())[:attempt.path.stops_sent]
+    Example: five for openai/gpt-4.1 (OpenAI takes four) -> the fifth. A model on a Responses API
+    gets none on any path (litellm's Responses bridge maps no `stop`)."""
+    count = 0 if answers_on_responses(attempt.quirks, attempt.facts or {}) else attempt.path.stops_sent
+    sent = (attempt.params.get("stop") or ())[:count]
     return tuple(s for s in (attempt.body or {}).get("stop_sequences") or () if s and s not in sent)
 
 

@@ -2916,6 +2916,10 @@ def test_stop_scan_estimate_counts_all_output():
     ("openai/gpt-5-codex", ["a", "b"], ("a", "b")),  # the Responses API takes none
     ("litellm:gemini/gemini-2.5-flash", ["a", "b", "c", "d", "e", "f"], ("e", "f")),  # litellm sends at most 4
     ("litellm:groq/llama-3.3-70b-versatile", ["a", "b", "c", "d", "e"], ("e",)),
+    # litellm's Responses bridge maps no `stop` (completion_extras/litellm_responses_transformation:
+    # _map_optional_params_to_responses_api_request keeps only ResponsesAPIOptionalRequestParams' keys)
+    ("litellm:openai/gpt-5-codex", ["a", "b"], ("a", "b")),
+    ("litellm:openai/responses/gpt-4.1", ["a", "b", "c", "d", "e"], ("a", "b", "c", "d", "e")),
 ])
 def test_own_stops(target, stops, own):
     via, _, target = target.rpartition(":")
@@ -4673,6 +4677,20 @@ def test_e2e_a_codex_model_through_litellms_responses_bridge(fake):
     assert first["store"] is False and first["include"] == ["reasoning.encrypted_content"]
     assert all(tool["strict"] is False for tool in first["tools"])
     assert "reasoning" not in [i["type"] for i in second["input"]]  # the limit README names; a fix shows here
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize("via", ["direct", "litellm"])
+def test_e2e_stop_sequences_on_a_responses_model(fake, via, stream):
+    """The Responses API takes no stop sequences, and litellm's bridge sends none: on either path
+    the proxy ends the reply at them itself, the first four (what litellm would send) as well."""
+    fake.replies = [{"deltas": [{"content": "Hello <E"}, {"content": "ND> and more"}], "finish": "stop", "usage": (9, 6)}]
+    with codex_proxy(fake, **({"PROXY_VIA": via} if via == "litellm" else {})) as (_, client):
+        message = ask(client, stream, stop_sequences=["<END>", "S2", "S3", "S4", "S5"])
+    assert [b["text"] for b in message["content"]] == ["Hello "]
+    assert (message["stop_reason"], message["stop_sequence"]) == ("stop_sequence", "<END>")
+    path, _, body = fake.received[-1]
+    assert path.endswith("/responses") and "stop" not in body
 
 
 # ----------------------------------------------------------------------------------------
