@@ -3301,7 +3301,7 @@ class StopScanTranslator(StreamTranslator):
     text delta that could begin a sequence is held back until the next one tells, and a text
     block starts only with its first text. The text is read as text here (open_index is None: no
     bytes passed on unread). When the provider's usage never comes (the call closed early),
-    output tokens are estimated from the text sent.
+    output tokens are estimated from the output sent (text, thinking, tool input).
     Example, own ("STOP",): deltas "ab", "cST", "OPd" -> "ab", "c", then the end at "STOP"."""
 
     def __init__(self, *args, own=(), **kwargs):
@@ -3309,7 +3309,7 @@ class StopScanTranslator(StreamTranslator):
         self.own, self.keep = tuple(own), max(map(len, own)) - 1
         self.held = None  # (index, text): a text block's end not yet sent, where a sequence may begin
         self.opening = None  # a text block's content_block_start, until its first text
-        self.sent = 0  # characters of text sent
+        self.sent = 0  # characters of output sent (text, thinking, tool input): final_usage's estimate
 
     def open_index(self, key: str):
         return None
@@ -3325,19 +3325,23 @@ class StopScanTranslator(StreamTranslator):
             if name == "content_block_start" and data["content_block"]["type"] == "text":
                 self.opening = (name, data)
                 continue
-            if name == "ping":  # a keep-alive: the text waiting may still begin a sequence
-                out.append((name, data))
+            if name == "ping" or (name == "content_block_delta" and data["delta"].get("text") == "" and not self.opening):
+                out.append((name, data))  # a keep-alive (its ping, its empty delta): the text waiting may still begin a sequence
                 continue
             if name != "content_block_delta" or data["delta"].get("type") != "text_delta":
                 self._say(out, *(self.held or (None, "")))  # what waits goes before anything else
                 out.append((name, data))
+                if name == "content_block_delta":  # thinking, tool input: output too, for the estimate
+                    self.sent += len(data["delta"].get("thinking") or data["delta"].get("partial_json") or "")
                 continue
             index, text = data["index"], (self.held[1] if self.held else "") + data["delta"]["text"]
             self.held = None
-            found = min(((text.find(s), s) for s in self.own if s in text), default=None)
+            # the first to end, as generation meets it (the longest of those ending there): the same
+            # sequence whatever the deltas, so the JSON answer (one delta) and the stream agree
+            found = min(((text.find(s) + len(s), -len(s), s) for s in self.own if s in text), default=None)
             if found:
-                self._say(out, index, text[:found[0]])
-                self.cut = (None if self.opening else index, found[1])  # a block never begun is not stopped
+                self._say(out, index, text[:found[0] + found[1]])
+                self.cut = (None if self.opening else index, found[2])  # a block never begun is not stopped
                 return out
             sent = max(len(text) - self.keep, 0)
             self._say(out, index, text[:sent])
@@ -5134,8 +5138,10 @@ class Attempt:
 def own_stops(attempt) -> tuple:
     """The client's stop sequences that its provider does not get (Provider.stops; what its path
     sends of them, ProviderPath.stops_sent), which the proxy watches for itself (StopScanTranslator).
-    Example: five for openai/gpt-4.1 (OpenAI takes four) -> the fifth."""
-    sent = (attempt.params.get("stop") or ())[:attempt.path.stops_sent]
+    Example: five for openai/gpt-4.1 (OpenAI takes four) -> the fifth. A model on a Responses API
+    gets none on any path (litellm's Responses bridge maps no `stop`)."""
+    count = 0 if answers_on_responses(attempt.quirks, attempt.facts or {}) else attempt.path.stops_sent
+    sent = (attempt.params.get("stop") or ())[:count]
     return tuple(s for s in (attempt.body or {}).get("stop_sequences") or () if s and s not in sent)
 
 

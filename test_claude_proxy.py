@@ -2859,6 +2859,8 @@ STOP_SCAN_CASES = [  # (the proxy's own stop sequences, the provider's deltas, t
     (("END",), ["a", "E", "N", "D", "b"], "a", "END"),
     (("END",), [{"reasoning_content": "think END"}, "ok END more"], "ok ", "END"),  # thinking is not watched
     (("END",), ["a E", "ping", "ND"], "a ", "END"),  # a keep-alive between the halves
+    (("STOP", "TO"), ["STOP"], "S", "TO"),  # the first to end wins, as generation meets it: the same in one
+    (("STOP", "TO"), ["S", "T", "O", "P"], "S", "TO"),  # delta (a JSON answer) as in many (a stream)
 ]
 
 
@@ -2867,8 +2869,8 @@ def test_stop_scan_translator(own, deltas, text, sequence):
     translator = cp.StopScanTranslator("msg_1", "m", own=own)
     events = []
     for delta in deltas:
-        if delta == "ping":
-            events += translator.keepalive()
+        if delta == "ping":  # its empty delta (test_keepalive_events) is left out of the grammar's check
+            events += [e for e in translator.keepalive() if e[0] != "content_block_delta"]
             continue
         events += translator.feed({"choices": [{"delta": delta if isinstance(delta, dict) else {"content": delta}}]})
         if translator.cut:
@@ -2882,6 +2884,30 @@ def test_stop_scan_translator(own, deltas, text, sequence):
     assert translator.open_index("text") is None  # no text passed on unread (EscapedDeltas, QuickText)
 
 
+def test_stop_scan_keepalive_keeps_its_content_event():
+    """A keep-alive while a text end is held back still gives the open text block its empty
+    delta: the content event Claude Code's idle timer needs (pings do not count); the held
+    text still goes out once the next delta tells."""
+    translator = cp.StopScanTranslator("msg_1", "m", own=("END",))
+    events = translator.feed({"choices": [{"delta": {"content": "hello E"}}]})
+    kept = translator.keepalive()
+    assert [d for n, d in kept if n == "content_block_delta" and d["delta"] == {"type": "text_delta", "text": ""}]
+    events += translator.feed({"choices": [{"delta": {"content": "xit"}}]}) + translator.finish()
+    check_protocol(events)
+    assert cp.fold_events(events)["content"][-1]["text"] == "hello Exit"
+
+
+def test_stop_scan_estimate_counts_all_output():
+    """A reply cut before its usage came: its output tokens are estimated from all the output
+    sent (thinking and tool input were generated and billed too), not from its text alone."""
+    translator = cp.StopScanTranslator("msg_1", "m", own=("END",))
+    events = translator.feed({"choices": [{"delta": {"reasoning_content": "x" * 400}}]})
+    events += translator.feed({"choices": [{"delta": {"content": "ok END"}}]}) + translator.finish()
+    check_protocol(events)
+    answer = cp.fold_events(events)
+    assert answer["content"][-1]["text"] == "ok " and answer["usage"]["output_tokens"] >= 100
+
+
 @pytest.mark.parametrize("target, stops, own", [
     ("openai/gpt-4.1", ["a", "b", "c", "d", "e"], ("e",)),  # OpenAI takes four
     ("openai/gpt-4.1", ["a", "b", "c", "d"], ()),
@@ -2890,6 +2916,10 @@ def test_stop_scan_translator(own, deltas, text, sequence):
     ("openai/gpt-5-codex", ["a", "b"], ("a", "b")),  # the Responses API takes none
     ("litellm:gemini/gemini-2.5-flash", ["a", "b", "c", "d", "e", "f"], ("e", "f")),  # litellm sends at most 4
     ("litellm:groq/llama-3.3-70b-versatile", ["a", "b", "c", "d", "e"], ("e",)),
+    # litellm's Responses bridge maps no `stop` (completion_extras/litellm_responses_transformation:
+    # _map_optional_params_to_responses_api_request keeps only ResponsesAPIOptionalRequestParams' keys)
+    ("litellm:openai/gpt-5-codex", ["a", "b"], ("a", "b")),
+    ("litellm:openai/responses/gpt-4.1", ["a", "b", "c", "d", "e"], ("a", "b", "c", "d", "e")),
 ])
 def test_own_stops(target, stops, own):
     via, _, target = target.rpartition(":")
@@ -4647,6 +4677,20 @@ def test_e2e_a_codex_model_through_litellms_responses_bridge(fake):
     assert first["store"] is False and first["include"] == ["reasoning.encrypted_content"]
     assert all(tool["strict"] is False for tool in first["tools"])
     assert "reasoning" not in [i["type"] for i in second["input"]]  # the limit README names; a fix shows here
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize("via", ["direct", "litellm"])
+def test_e2e_stop_sequences_on_a_responses_model(fake, via, stream):
+    """The Responses API takes no stop sequences, and litellm's bridge sends none: on either path
+    the proxy ends the reply at them itself, the first four (what litellm would send) as well."""
+    fake.replies = [{"deltas": [{"content": "Hello <E"}, {"content": "ND> and more"}], "finish": "stop", "usage": (9, 6)}]
+    with codex_proxy(fake, **({"PROXY_VIA": via} if via == "litellm" else {})) as (_, client):
+        message = ask(client, stream, stop_sequences=["<END>", "S2", "S3", "S4", "S5"])
+    assert [b["text"] for b in message["content"]] == ["Hello "]
+    assert (message["stop_reason"], message["stop_sequence"]) == ("stop_sequence", "<END>")
+    path, _, body = fake.received[-1]
+    assert path.endswith("/responses") and "stop" not in body
 
 
 # ----------------------------------------------------------------------------------------
